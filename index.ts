@@ -1,0 +1,63 @@
+/**
+ * cnnc: compile(graph, target, options) → CompiledModel.
+ * The library's front door; the runtime alone lives under cnnc/runtime.
+ */
+import { CnncError } from './runtime/errors.js';
+import type { Tensor } from './runtime/tensor.js';
+import type { IOSpec } from './runtime/artifact.js';
+import type { Graph } from './ir/graph.js';
+import { interpret } from './ir/interpreter.js';
+import { verify } from './ir/verify.js';
+import { summarize, type Summary } from './ir/summary.js';
+import { runPipeline, type CompileOptions, type PassReport } from './passes/pipeline.js';
+
+export type Target = 'reference' | 'wasm' | 'wgsl' | 'cuda';
+export const TARGETS: readonly Target[] = ['reference', 'wasm', 'wgsl', 'cuda'];
+
+export interface CompiledModel {
+  readonly target: Target;
+  /** The optimized graph the kernels were made from. */
+  readonly graph: Graph;
+  readonly inputs: IOSpec[];
+  readonly outputs: IOSpec[];
+  /** What the pipeline did: passes with node counts and times. */
+  readonly passes: PassReport[];
+  /** Runs the model on named inputs. */
+  run(inputs: Record<string, Tensor>): Promise<Record<string, Tensor>>;
+  /** The serialized artifact that cnnc/runtime loads without the compiler. */
+  save(): Uint8Array;
+  summary(): Summary;
+}
+
+export type { CompileOptions } from './passes/pipeline.js';
+
+function ioSpecs(g: Graph, names: readonly string[]): IOSpec[] {
+  return names.map((name) => ({ name, dtype: g.type(name).dtype, shape: [...g.type(name).shape] }));
+}
+
+/** Compiles a graph for a target: verifies it, runs the target's pass pipeline, emits kernels. */
+export async function compile(graph: Graph, target: Target, options: CompileOptions = {}): Promise<CompiledModel> {
+  verify(graph);
+  const { graph: g, report } = runPipeline(graph, target, options);
+  const base = { target, graph: g, inputs: ioSpecs(g, g.inputs), outputs: ioSpecs(g, g.outputs), passes: report, summary: () => summarize(g) };
+  switch (target) {
+    case 'reference':
+      return {
+        ...base,
+        run: async (inputs) => interpret(g, inputs),
+        save: () => { throw new CnncError('UNSUPPORTED', "the 'reference' target has no artifact; compile for wasm, wgsl or cuda"); },
+      };
+    default:
+      throw new CnncError('UNSUPPORTED', `target '${target}' is not available (targets: ${TARGETS.join(', ')})`);
+  }
+}
+
+export { Graph } from './ir/graph.js';
+export { CnncError } from './runtime/errors.js';
+export type { ErrorCode } from './runtime/errors.js';
+export { tensor, toF64, fromF64 } from './runtime/tensor.js';
+export type { Tensor, DType } from './runtime/tensor.js';
+export { interpret } from './ir/interpreter.js';
+export { verify } from './ir/verify.js';
+export { printGraph } from './ir/print.js';
+export { summarize, formatSummary } from './ir/summary.js';

@@ -1,0 +1,29 @@
+/** The op registry: every op cnnc knows, by name. Each file in this folder defines a family. */
+import { CnncError } from '../../runtime/errors.js';
+import type { OpDef } from '../op.js';
+import { ACTIVATION_OPS } from './activation.js';
+
+const REGISTRY = new Map<string, OpDef>();
+
+function register(ops: readonly OpDef[]): void {
+  for (const op of ops) {
+    if (REGISTRY.has(op.name)) throw new Error(`op ${op.name} registered twice`);
+    REGISTRY.set(op.name, op);
+  }
+}
+
+register(ACTIVATION_OPS);
+
+export function hasOp(name: string): boolean {
+  return REGISTRY.has(name);
+}
+
+export function getOp(name: string, node?: string): OpDef {
+  const op = REGISTRY.get(name);
+  if (!op) throw new CnncError('UNKNOWN_OP', `unknown op '${name}'`, { node, op: name });
+  return op;
+}
+
+export function allOps(): OpDef[] {
+  return [...REGISTRY.values()].sort((a, b) => a.name.localeCompare(b.name));
+}

@@ -1,0 +1,121 @@
+/**
+ * The artifact: one self-contained file every target shares.
+ *
+ *   'CNNC' | u32 format version | u32 header length | header JSON (utf-8) | padding to 16
+ *   | section bytes (each 16-aligned, offsets in the header) | u32 CRC-32 of everything before it
+ *
+ * The header names the target, the inputs and outputs, and the target's plan (arena,
+ * steps, kernel table); sections hold binary payloads: packed weights, the wasm module,
+ * shader or CUDA sources. Loading checks magic, version, bounds and checksum first.
+ */
+import { CnncError } from './errors.js';
+import type { DType } from './tensor.js';
+
+export const ARTIFACT_MAGIC = 'CNNC';
+export const ARTIFACT_VERSION = 1;
+
+export interface IOSpec {
+  name: string;
+  dtype: DType;
+  shape: number[];
+}
+
+export interface ArtifactHeader {
+  version: number;
+  target: string;
+  inputs: IOSpec[];
+  outputs: IOSpec[];
+  /** Target-specific plan (arena, steps, kernels); JSON only. */
+  plan: unknown;
+  /** Free-form facts: model name, compiler version, options. */
+  meta?: Record<string, unknown>;
+  /** Filled in by encodeArtifact. */
+  sections?: { name: string; offset: number; length: number }[];
+}
+
+export interface Artifact {
+  header: ArtifactHeader;
+  sections: Record<string, Uint8Array>;
+}
+
+const align16 = (n: number) => (n + 15) & ~15;
+
+export function encodeArtifact(a: Artifact): Uint8Array {
+  const names = Object.keys(a.sections);
+  // Offsets depend on the header length, which depends on the offsets: iterate to a fixed point.
+  let headerBytes = new Uint8Array(0);
+  let sections: { name: string; offset: number; length: number }[] = [];
+  for (let iter = 0; iter < 4; iter++) {
+    let off = align16(12 + headerBytes.length);
+    sections = names.map((name) => {
+      const s = { name, offset: off, length: a.sections[name].length };
+      off = align16(off + s.length);
+      return s;
+    });
+    const next = new TextEncoder().encode(JSON.stringify({ ...a.header, version: ARTIFACT_VERSION, sections }));
+    if (next.length === headerBytes.length) { headerBytes = next; break; }
+    headerBytes = next;
+  }
+  const end = sections.length ? align16(sections[sections.length - 1].offset + sections[sections.length - 1].length) : align16(12 + headerBytes.length);
+  const out = new Uint8Array(end + 4);
+  const dv = new DataView(out.buffer);
+  out.set(new TextEncoder().encode(ARTIFACT_MAGIC), 0);
+  dv.setUint32(4, ARTIFACT_VERSION, true);
+  dv.setUint32(8, headerBytes.length, true);
+  out.set(headerBytes, 12);
+  for (const s of sections) out.set(a.sections[s.name], s.offset);
+  dv.setUint32(end, crc32(out.subarray(0, end)), true);
+  return out;
+}
+
+function bad(msg: string): never {
+  throw new CnncError('BAD_ARTIFACT', msg);
+}
+
+export function decodeArtifact(bytes: Uint8Array): Artifact {
+  if (!(bytes instanceof Uint8Array)) bad('artifact must be a Uint8Array');
+  if (bytes.length < 16) bad(`artifact is ${bytes.length} bytes: truncated`);
+  if (new TextDecoder().decode(bytes.subarray(0, 4)) !== ARTIFACT_MAGIC) bad('not a cnnc artifact (bad magic)');
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = dv.getUint32(4, true);
+  if (version !== ARTIFACT_VERSION) bad(`artifact format version ${version}, this runtime reads version ${ARTIFACT_VERSION}`);
+  const end = bytes.length - 4;
+  const want = dv.getUint32(end, true);
+  const got = crc32(bytes.subarray(0, end));
+  if (want !== got) bad(`checksum mismatch (stored ${want.toString(16)}, computed ${got.toString(16)}): the file is corrupted or truncated`);
+  const hlen = dv.getUint32(8, true);
+  if (12 + hlen > end) bad('header length runs past the end of the file');
+  let header: ArtifactHeader;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(12, 12 + hlen)));
+  } catch {
+    bad('header is not valid JSON');
+  }
+  if (typeof header !== 'object' || header === null || typeof header.target !== 'string' || !Array.isArray(header.inputs) || !Array.isArray(header.outputs)) {
+    bad('header lacks target, inputs or outputs');
+  }
+  const sections: Record<string, Uint8Array> = {};
+  for (const s of header.sections ?? []) {
+    if (!Number.isInteger(s.offset) || !Number.isInteger(s.length) || s.offset < 12 + hlen || s.offset + s.length > end) {
+      bad(`section '${s.name}' lies outside the file`);
+    }
+    sections[s.name] = bytes.subarray(s.offset, s.offset + s.length);
+  }
+  return { header, sections };
+}
+
+let CRC_TABLE: Uint32Array | undefined;
+
+export function crc32(b: Uint8Array): number {
+  if (!CRC_TABLE) {
+    CRC_TABLE = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      CRC_TABLE[n] = c >>> 0;
+    }
+  }
+  let c = 0xffffffff;
+  for (let i = 0; i < b.length; i++) c = CRC_TABLE[(c ^ b[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
