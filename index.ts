@@ -9,6 +9,7 @@ import type { Graph } from './ir/graph.js';
 import { interpret } from './ir/interpreter.js';
 import { verify } from './ir/verify.js';
 import { summarize, type Summary } from './ir/summary.js';
+import { weightBytes } from './ir/cost.js';
 import { runPipeline, type CompileOptions, type PassReport } from './passes/pipeline.js';
 
 export type Target = 'reference' | 'wasm' | 'wgsl' | 'cuda';
@@ -22,6 +23,8 @@ export interface CompiledModel {
   readonly outputs: IOSpec[];
   /** What the pipeline did: passes with node counts and times. */
   readonly passes: PassReport[];
+  /** Facts for the compile report: arena size (0 when the target plans none), weight bytes, kernel count. */
+  readonly stats: CompileStats;
   /** Runs the model on named inputs. */
   run(inputs: Record<string, Tensor>): Promise<Record<string, Tensor>>;
   /** The serialized artifact that cnnc/runtime loads without the compiler. */
@@ -30,6 +33,12 @@ export interface CompiledModel {
 }
 
 export type { CompileOptions } from './passes/pipeline.js';
+
+export interface CompileStats {
+  arenaBytes: number;
+  weightBytes: number;
+  kernels: number;
+}
 
 function ioSpecs(g: Graph, names: readonly string[]): IOSpec[] {
   return names.map((name) => ({ name, dtype: g.type(name).dtype, shape: [...g.type(name).shape] }));
@@ -44,6 +53,7 @@ export async function compile(graph: Graph, target: Target, options: CompileOpti
     case 'reference':
       return {
         ...base,
+        stats: { arenaBytes: 0, weightBytes: weightBytes(g), kernels: 0 },
         run: async (inputs) => interpret(g, inputs),
         save: () => { throw new CnncError('UNSUPPORTED', "the 'reference' target has no artifact; compile for wasm, wgsl or cuda"); },
       };
