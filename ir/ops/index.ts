@@ -2,6 +2,13 @@
 import { CnncError } from '../../runtime/errors.js';
 import type { OpDef } from '../op.js';
 import { ACTIVATION_OPS } from './activation.js';
+import { ELEMENTWISE_OPS } from './elementwise.js';
+import { MATMUL_OPS } from './matmul.js';
+import { PAD_OPS } from './pad.js';
+import { REDUCE_OPS } from './reduce.js';
+import { RESIZE_OPS } from './resize.js';
+import { SHAPE_OPS } from './shape.js';
+import { CONV_OPS } from './conv.js';
 
 const REGISTRY = new Map<string, OpDef>();
 
@@ -13,6 +20,13 @@ function register(ops: readonly OpDef[]): void {
 }
 
 register(ACTIVATION_OPS);
+register(ELEMENTWISE_OPS);
+register(MATMUL_OPS);
+register(SHAPE_OPS);
+register(PAD_OPS);
+register(RESIZE_OPS);
+register(REDUCE_OPS);
+register(CONV_OPS);
 
 export function hasOp(name: string): boolean {
   return REGISTRY.has(name);
