@@ -9,6 +9,7 @@ import { REDUCE_OPS } from './reduce.js';
 import { RESIZE_OPS } from './resize.js';
 import { SHAPE_OPS } from './shape.js';
 import { CONV_OPS } from './conv.js';
+import { POOL_OPS } from './pool.js';
 
 const REGISTRY = new Map<string, OpDef>();
 
@@ -27,6 +28,7 @@ register(PAD_OPS);
 register(RESIZE_OPS);
 register(REDUCE_OPS);
 register(CONV_OPS);
+register(POOL_OPS);
 
 export function hasOp(name: string): boolean {
   return REGISTRY.has(name);
