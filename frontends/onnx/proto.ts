@@ -1,0 +1,239 @@
+/**
+ * The ONNX protobuf messages (from onnx-proto, protobufjs-based) and the conversions between
+ * them and cnnc's tensors and attribute values: dtype codes, every initializer encoding
+ * (raw_data, float_data, int32_data, int64_data, double_data, external files), attributes.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import onnxProto from 'onnx-proto';
+import { CnncError } from '../../runtime/errors.js';
+import { BYTES_PER_ELEMENT, allocData, type DType, type Tensor, type TensorData } from '../../runtime/tensor.js';
+import type { AttrValue } from '../../ir/op.js';
+
+export const onnx = onnxProto.onnx;
+export type ITensorProto = import('onnx-proto').onnx.ITensorProto;
+export type IAttributeProto = import('onnx-proto').onnx.IAttributeProto;
+type Long = { toNumber(): number; low: number; high: number };
+
+/** ONNX TensorProto.DataType codes. */
+export const ONNX_DTYPE = {
+  FLOAT: 1, UINT8: 2, INT8: 3, UINT16: 4, INT16: 5, INT32: 6, INT64: 7, STRING: 8, BOOL: 9,
+  FLOAT16: 10, DOUBLE: 11, UINT32: 12, UINT64: 13, COMPLEX64: 14, COMPLEX128: 15, BFLOAT16: 16,
+} as const;
+
+const CODE_TO_DTYPE: Record<number, DType> = { 1: 'f32', 2: 'u8', 3: 'i8', 6: 'i32', 7: 'i64', 9: 'bool', 10: 'f16' };
+export const DTYPE_TO_CODE: Record<DType, number> = { f32: 1, u8: 2, i8: 3, i32: 6, i64: 7, bool: 9, f16: 10 };
+const CODE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(ONNX_DTYPE).map(([k, v]) => [v, k]));
+CODE_NAMES[17] = 'FLOAT8E4M3FN'; CODE_NAMES[18] = 'FLOAT8E4M3FNUZ'; CODE_NAMES[19] = 'FLOAT8E5M2';
+CODE_NAMES[20] = 'FLOAT8E5M2FNUZ'; CODE_NAMES[21] = 'UINT4'; CODE_NAMES[22] = 'INT4'; CODE_NAMES[23] = 'FLOAT4E2M1';
+
+export function dtypeName(code: number): string {
+  return CODE_NAMES[code] ?? `data type ${code}`;
+}
+
+/** Marks the errors the conformance runner reports as "dtype outside the IR" rather than failures. */
+export const NOT_IR_DTYPE = 'is not an IR dtype';
+
+/** The IR dtype of an ONNX data type code, or an UNSUPPORTED error naming the value. */
+export function irDtype(code: number, place: { node?: string; op?: string; value?: string } = {}): DType {
+  const d = CODE_TO_DTYPE[code];
+  if (!d) throw new CnncError('UNSUPPORTED', `ONNX dtype ${dtypeName(code)} ${NOT_IR_DTYPE} (f32 f16 i32 i64 u8 i8 bool)`, place);
+  return d;
+}
+
+export function toNum(x: number | Long | null | undefined): number {
+  if (x === null || x === undefined) return 0;
+  return typeof x === 'number' ? x : x.toNumber();
+}
+
+export interface TensorLimits {
+  /** Largest tensor (bytes) the importer allocates; bigger declared sizes are TOO_LARGE. */
+  maxTensorBytes: number;
+  /** Folder that external data must stay inside (undefined: external data is refused). */
+  modelDir?: string;
+}
+
+/** The dims of a TensorProto, checked: non-negative safe integers whose byte size is within the limit. */
+export function checkedDims(dims: readonly (number | Long)[], bytesPerElement: number, limits: TensorLimits, value: string): number[] {
+  const shape = dims.map(toNum);
+  let n = 1;
+  for (const d of shape) {
+    if (!Number.isSafeInteger(d) || d < 0) throw new CnncError('BAD_MODEL', `tensor has dimension ${d}`, { value });
+    n *= d;
+  }
+  if (n * bytesPerElement > limits.maxTensorBytes) {
+    throw new CnncError('TOO_LARGE', `tensor [${shape}] declares ${n * bytesPerElement} bytes, over the limit of ${limits.maxTensorBytes}`, { value });
+  }
+  return shape;
+}
+
+/**
+ * A cnnc Tensor from a TensorProto. DOUBLE tensors (constants only) become f32: cnnc has no
+ * float64 dtype, and exporters use DOUBLE constants mostly for scalars that are cast anyway.
+ */
+export function tensorFromProto(t: ITensorProto, limits: TensorLimits, nameHint = ''): Tensor {
+  const value = t.name || nameHint;
+  const code = t.dataType ?? 0;
+  const isDouble = code === ONNX_DTYPE.DOUBLE;
+  const dtype: DType = isDouble ? 'f32' : irDtype(code, { value });
+  const srcBytes = isDouble ? 8 : BYTES_PER_ELEMENT[dtype];
+  const shape = checkedDims(t.dims ?? [], Math.max(srcBytes, BYTES_PER_ELEMENT[dtype]), limits, value);
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (t.segment) throw new CnncError('UNSUPPORTED', 'segmented tensors are not supported', { value });
+
+  let raw: Uint8Array | undefined;
+  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) raw = readExternal(t, n * srcBytes, limits, value);
+  else if (t.rawData && t.rawData.length > 0) raw = t.rawData;
+
+  if (raw) {
+    if (raw.length !== n * srcBytes) {
+      throw new CnncError('BAD_MODEL', `raw data has ${raw.length} bytes, [${shape}] ${dtypeName(code)} needs ${n * srcBytes}`, { value });
+    }
+    return { dtype, shape, data: fromRaw(isDouble ? 'f64' : dtype, raw, n) };
+  }
+
+  const data = allocData(dtype, n);
+  const fill = (src: ArrayLike<number | Long> | null | undefined, field: string, conv: (x: number | Long) => number | bigint) => {
+    const len = src?.length ?? 0;
+    if (len !== n) throw new CnncError('BAD_MODEL', `${field} has ${len} values, [${shape}] needs ${n}`, { value });
+    for (let i = 0; i < n; i++) (data as unknown as (number | bigint)[])[i] = conv(src![i]);
+  };
+  switch (dtype) {
+    case 'f32':
+      if (isDouble) fill(t.doubleData, 'double_data', (x) => x as number);
+      else fill(t.floatData, 'float_data', (x) => x as number);
+      break;
+    case 'i64': fill(t.int64Data, 'int64_data', (x) => BigInt(typeof x === 'number' ? Math.trunc(x) : (x as unknown as { toString(): string }).toString())); break;
+    case 'f16': fill(t.int32Data, 'int32_data', (x) => (x as number) & 0xffff); break;
+    case 'bool': fill(t.int32Data, 'int32_data', (x) => ((x as number) ? 1 : 0)); break;
+    default: fill(t.int32Data, 'int32_data', (x) => x as number); break;
+  }
+  return { dtype, shape, data };
+}
+
+/** Typed data from little-endian bytes (copied: the protobuf buffer may be unaligned). */
+function fromRaw(dtype: DType | 'f64', raw: Uint8Array, n: number): TensorData {
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  switch (dtype) {
+    case 'f64': { const d = new Float32Array(n); for (let i = 0; i < n; i++) d[i] = view.getFloat64(i * 8, true); return d; }
+    case 'f32': { const d = new Float32Array(n); for (let i = 0; i < n; i++) d[i] = view.getFloat32(i * 4, true); return d; }
+    case 'f16': { const d = new Uint16Array(n); for (let i = 0; i < n; i++) d[i] = view.getUint16(i * 2, true); return d; }
+    case 'i32': { const d = new Int32Array(n); for (let i = 0; i < n; i++) d[i] = view.getInt32(i * 4, true); return d; }
+    case 'i64': { const d = new BigInt64Array(n); for (let i = 0; i < n; i++) d[i] = view.getBigInt64(i * 8, true); return d; }
+    case 'bool': { const d = new Uint8Array(n); for (let i = 0; i < n; i++) d[i] = raw[i] ? 1 : 0; return d; }
+    case 'u8': return Uint8Array.from(raw);
+    case 'i8': return new Int8Array(Uint8Array.from(raw).buffer);
+  }
+}
+
+/**
+ * Bytes of an external-data tensor. The file must resolve (symlinks followed) inside the model's
+ * folder; absolute locations, '..' escapes and links leading out are BAD_PATH.
+ */
+function readExternal(t: ITensorProto, want: number, limits: TensorLimits, value: string): Uint8Array {
+  const entries = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
+  const location = entries.get('location');
+  if (!location) throw new CnncError('BAD_MODEL', 'external data has no location', { value });
+  if (limits.modelDir === undefined) throw new CnncError('BAD_PATH', `external data '${location}' needs the model's folder (load the model from a file or pass modelDir)`, { value });
+  if (path.isAbsolute(location) || path.win32.isAbsolute(location) || location.includes('\0')) {
+    throw new CnncError('BAD_PATH', `external data location '${location}' is absolute`, { value });
+  }
+  const offset = Number(entries.get('offset') ?? '0');
+  const length = entries.has('length') ? Number(entries.get('length')) : want;
+  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
+    throw new CnncError('BAD_MODEL', `external data offset/length '${entries.get('offset')}'/'${entries.get('length')}' are not byte counts`, { value });
+  }
+  if (length !== want) throw new CnncError('BAD_MODEL', `external data length ${length} does not match the ${want} bytes the tensor needs`, { value });
+  if (length > limits.maxTensorBytes) throw new CnncError('TOO_LARGE', `external data of ${length} bytes is over the limit of ${limits.maxTensorBytes}`, { value });
+  const dir = realpathOr(limits.modelDir, value);
+  const lexical = path.resolve(dir, location);
+  if (!inside(dir, lexical)) throw new CnncError('BAD_PATH', `external data location '${location}' leaves the model folder`, { value });
+  const real = realpathOr(lexical, value);
+  if (!inside(dir, real)) throw new CnncError('BAD_PATH', `external data '${location}' is a link leading out of the model folder`, { value });
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(real, 'r');
+    const size = fs.fstatSync(fd).size;
+    if (offset + length > size) throw new CnncError('BAD_MODEL', `external data '${location}' has ${size} bytes, needs ${offset + length}`, { value });
+    const buf = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const r = fs.readSync(fd, buf, done, length - done, offset + done);
+      if (r <= 0) break;
+      done += r;
+    }
+    return buf;
+  } catch (e) {
+    if (e instanceof CnncError) throw e;
+    throw new CnncError('IO_ERROR', `cannot read external data '${location}': ${(e as Error).message}`, { value });
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+function realpathOr(p: string, value: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch (e) {
+    throw new CnncError('IO_ERROR', `cannot open '${p}': ${(e as Error).message}`, { value });
+  }
+}
+
+function inside(dir: string, p: string): boolean {
+  const rel = path.relative(dir, p);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+}
+
+/** A TensorProto holding `t` (raw little-endian data). */
+export function tensorToProto(t: Tensor, name: string): ITensorProto {
+  const bytes = new Uint8Array(t.data.length * BYTES_PER_ELEMENT[t.dtype]);
+  const view = new DataView(bytes.buffer);
+  const d = t.data;
+  switch (t.dtype) {
+    case 'f32': for (let i = 0; i < d.length; i++) view.setFloat32(i * 4, (d as Float32Array)[i], true); break;
+    case 'f16': for (let i = 0; i < d.length; i++) view.setUint16(i * 2, (d as Uint16Array)[i], true); break;
+    case 'i32': for (let i = 0; i < d.length; i++) view.setInt32(i * 4, (d as Int32Array)[i], true); break;
+    case 'i64': for (let i = 0; i < d.length; i++) view.setBigInt64(i * 8, (d as BigInt64Array)[i], true); break;
+    default: bytes.set(new Uint8Array(d.buffer, d.byteOffset, d.length)); break;
+  }
+  return onnx.TensorProto.create({ name, dims: [...t.shape], dataType: DTYPE_TO_CODE[t.dtype], rawData: bytes });
+}
+
+/** A TENSOR attribute, decoded later by the caller (which knows the size limits). */
+export interface TensorAttr {
+  readonly tensorProto: ITensorProto;
+}
+
+/** An attribute as an IR attribute value (graphs, sparse tensors and type protos are UNSUPPORTED). */
+export function attrValue(a: IAttributeProto, place: { node: string; op: string }): AttrValue | TensorAttr {
+  const T = onnx.AttributeProto.AttributeType;
+  const utf8 = (b: Uint8Array) => new TextDecoder().decode(b);
+  let type = a.type ?? 0;
+  if (type === T.UNDEFINED) type = guessType(a);
+  switch (type) {
+    case T.FLOAT: return a.f ?? 0;
+    case T.INT: return toNum(a.i);
+    case T.STRING: return utf8(a.s ?? new Uint8Array());
+    case T.FLOATS: return [...(a.floats ?? [])];
+    case T.INTS: return (a.ints ?? []).map(toNum);
+    case T.STRINGS: return (a.strings ?? []).map(utf8);
+    case T.TENSOR:
+      if (!a.t) throw new CnncError('BAD_MODEL', `attribute '${a.name}' has no tensor`, place);
+      return { tensorProto: a.t as ITensorProto };
+    default:
+      throw new CnncError('UNSUPPORTED', `attribute '${a.name}' of type ${T[type] ?? type} is not supported`, place);
+  }
+}
+
+/** Very old models leave AttributeProto.type unset: infer it from the field that is present. */
+function guessType(a: IAttributeProto): number {
+  const T = onnx.AttributeProto.AttributeType;
+  if (a.floats?.length) return T.FLOATS;
+  if (a.ints?.length) return T.INTS;
+  if (a.strings?.length) return T.STRINGS;
+  if (a.t) return T.TENSOR;
+  if (a.g) return T.GRAPH;
+  if (a.s?.length) return T.STRING;
+  if (toNum(a.i) !== 0) return T.INT;
+  return T.FLOAT;
+}
