@@ -1,0 +1,171 @@
+/**
+ * Elementwise ops: binary and variadic arithmetic with numpy broadcasting, unary math,
+ * Cast and Identity. Values are computed in float64 and stored in the output dtype:
+ * integer results truncate toward zero (C semantics, as onnxruntime), wrap like a C cast on
+ * overflow, and become 0 where the float result is not finite (integer division by zero).
+ */
+import { DTYPES, fromF64, toF64, type DType, type Tensor } from '../../runtime/tensor.js';
+import type { InferInput, NodeInfo, OpDef } from '../op.js';
+import { attrString, fail, input } from '../op.js';
+import { isFloat, sizeOf } from '../types.js';
+import { broadcastIndex, broadcastInputs, broadcastsTo } from './broadcast.js';
+
+const NUMERIC: readonly DType[] = ['f32', 'f16', 'i32', 'i64', 'u8', 'i8'];
+const SIGNED: readonly DType[] = ['f32', 'f16', 'i32', 'i64', 'i8'];
+const FLOAT: readonly DType[] = ['f32', 'f16'];
+
+/** Stores float64 results in `dtype`; non-finite values become 0 in integer dtypes. */
+export function store(dtype: DType, shape: readonly number[], v: Float64Array): Tensor {
+  if (!isFloat(dtype)) for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) v[i] = 0;
+  return fromF64(dtype, shape, v);
+}
+
+function checkDtype(node: NodeInfo, x: InferInput, allowed: readonly DType[]): void {
+  if (!allowed.includes(x.type.dtype)) {
+    fail(node, 'DTYPE_MISMATCH', `does not take ${x.type.dtype} (takes ${allowed.join(', ')})`, x.name);
+  }
+}
+
+/** All present inputs, checked for an allowed dtype; with `same`, all of the first one's dtype. */
+function inputsOf(node: NodeInfo, allowed: readonly DType[], same: boolean): InferInput[] {
+  const xs = node.inputs.map((_, i) => input(node, i));
+  for (const x of xs) {
+    checkDtype(node, x, allowed);
+    if (same && x.type.dtype !== xs[0].type.dtype) {
+      fail(node, 'DTYPE_MISMATCH', `dtype ${x.type.dtype} differs from ${xs[0].type.dtype} of '${xs[0].name}'`, x.name);
+    }
+  }
+  return xs;
+}
+
+/** An n-ary op folding `f` over broadcast inputs; the output has the first input's dtype. */
+function nary(name: string, doc: string, arity: [number, number], allowed: readonly DType[],
+  f: (acc: number, x: number) => number, sameDtype = true, finish?: (acc: number, n: number) => number): OpDef {
+  return {
+    name,
+    doc,
+    inputs: arity,
+    attrs: {},
+    infer(node) {
+      const xs = inputsOf(node, allowed, sameDtype);
+      return [{ dtype: xs[0].type.dtype, shape: broadcastInputs(node, xs) }];
+    },
+    reference(inputs, _a, [out]) {
+      const xs = inputs as Tensor[];
+      const n = sizeOf(out.shape);
+      const acc = new Float64Array(n);
+      xs.forEach((x, j) => {
+        const v = toF64(x);
+        const idx = broadcastIndex(x.shape, out.shape);
+        for (let k = 0; k < n; k++) acc[k] = j === 0 ? v[idx[k]] : f(acc[k], v[idx[k]]);
+      });
+      if (finish) for (let k = 0; k < n; k++) acc[k] = finish(acc[k], xs.length);
+      return [store(out.dtype, out.shape, acc)];
+    },
+    cost: (node, [out]) => ({ flops: sizeOf(out.shape) * Math.max(1, node.inputs.length - 1) }),
+  };
+}
+
+/** An elementwise op over one input. */
+function unary(name: string, doc: string, allowed: readonly DType[], f: (x: number) => number): OpDef {
+  return {
+    name,
+    doc,
+    inputs: [1, 1],
+    attrs: {},
+    infer(node) {
+      const x = input(node, 0);
+      checkDtype(node, x, allowed);
+      return [x.type];
+    },
+    reference([x], _a, [out]) {
+      const v = toF64(x as Tensor);
+      for (let i = 0; i < v.length; i++) v[i] = f(v[i]);
+      return [store(out.dtype, out.shape, v)];
+    },
+    cost: (_n, [out]) => ({ flops: sizeOf(out.shape) }),
+  };
+}
+
+/** Round half to even, as ONNX Round. */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+const PRelu: OpDef = {
+  name: 'PRelu',
+  doc: 'x if x >= 0 else slope·x; slope broadcasts to x (unidirectional)',
+  inputs: [2, 2],
+  attrs: {},
+  infer(node) {
+    const [x, slope] = inputsOf(node, FLOAT, true);
+    if (!broadcastsTo(slope.type.shape, x.type.shape)) {
+      fail(node, 'SHAPE_MISMATCH', `slope [${slope.type.shape}] does not broadcast to input [${x.type.shape}]`, slope.name);
+    }
+    return [x.type];
+  },
+  reference([x, slope], _a, [out]) {
+    const v = toF64(x as Tensor);
+    const s = toF64(slope as Tensor);
+    const idx = broadcastIndex((slope as Tensor).shape, out.shape);
+    for (let k = 0; k < v.length; k++) if (v[k] < 0) v[k] *= s[idx[k]];
+    return [store(out.dtype, out.shape, v)];
+  },
+  cost: (_n, [out]) => ({ flops: sizeOf(out.shape) }),
+};
+
+const Cast: OpDef = {
+  name: 'Cast',
+  doc: "converts to dtype `to` ('f32', 'f16', 'i32', 'i64', 'u8', 'i8', 'bool'); floats to integers truncate toward zero",
+  inputs: [1, 1],
+  attrs: { to: null },
+  infer(node) {
+    const x = input(node, 0);
+    const to = attrString(node.attrs, 'to', node);
+    if (!DTYPES.includes(to as DType)) fail(node, 'BAD_ATTRIBUTE', `'to' must be one of ${DTYPES.join(', ')}, got '${to}'`);
+    return [{ dtype: to as DType, shape: x.type.shape }];
+  },
+  reference([x], _a, [out]) {
+    const t = x as Tensor;
+    if (t.dtype === out.dtype) return [t];
+    // Through float64: exact for every integer below 2^53 (shapes, indices).
+    return [store(out.dtype, out.shape, toF64(t))];
+  },
+  cost: () => ({ flops: 0 }),
+};
+
+const Identity: OpDef = {
+  name: 'Identity',
+  doc: 'the input, unchanged',
+  inputs: [1, 1],
+  attrs: {},
+  infer: (node) => [input(node, 0).type],
+  reference: ([x]) => [x as Tensor],
+  cost: () => ({ flops: 0 }),
+};
+
+export const ELEMENTWISE_OPS: OpDef[] = [
+  nary('Add', 'a + b (broadcast)', [2, 2], NUMERIC, (a, b) => a + b),
+  nary('Sub', 'a − b (broadcast)', [2, 2], NUMERIC, (a, b) => a - b),
+  nary('Mul', 'a · b (broadcast)', [2, 2], NUMERIC, (a, b) => a * b),
+  nary('Div', 'a / b (broadcast); integers truncate toward zero', [2, 2], NUMERIC, (a, b) => a / b),
+  // Pow: the exponent may have another numeric dtype; the output has the base's dtype.
+  nary('Pow', 'a ^ b (broadcast); output dtype of the base', [2, 2], NUMERIC, (a, b) => a ** b, false),
+  nary('Max', 'elementwise maximum of 1..n inputs (broadcast)', [1, Infinity], NUMERIC, (a, b) => (Number.isNaN(a) || a >= b ? a : b)),
+  nary('Min', 'elementwise minimum of 1..n inputs (broadcast)', [1, Infinity], NUMERIC, (a, b) => (Number.isNaN(a) || a <= b ? a : b)),
+  nary('Sum', 'elementwise sum of 1..n inputs (broadcast)', [1, Infinity], NUMERIC, (a, b) => a + b),
+  nary('Mean', 'elementwise mean of 1..n inputs (broadcast)', [1, Infinity], FLOAT, (a, b) => a + b, true, (s, n) => s / n),
+  PRelu,
+  unary('Neg', '−x', SIGNED, (x) => -x),
+  unary('Abs', '|x|', NUMERIC, Math.abs),
+  unary('Sqrt', '√x', FLOAT, Math.sqrt),
+  unary('Exp', 'e^x', FLOAT, Math.exp),
+  unary('Log', 'ln x', FLOAT, Math.log),
+  unary('Reciprocal', '1/x', FLOAT, (x) => 1 / x),
+  unary('Floor', '⌊x⌋', FLOAT, Math.floor),
+  unary('Ceil', '⌈x⌉', FLOAT, Math.ceil),
+  unary('Round', 'x rounded half to even', FLOAT, roundHalfEven),
+  Cast,
+  Identity,
+];
