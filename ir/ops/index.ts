@@ -10,6 +10,7 @@ import { RESIZE_OPS } from './resize.js';
 import { SHAPE_OPS } from './shape.js';
 import { CONV_OPS } from './conv.js';
 import { POOL_OPS } from './pool.js';
+import { NORM_OPS } from './norm.js';
 
 const REGISTRY = new Map<string, OpDef>();
 
@@ -29,6 +30,7 @@ register(RESIZE_OPS);
 register(REDUCE_OPS);
 register(CONV_OPS);
 register(POOL_OPS);
+register(NORM_OPS);
 
 export function hasOp(name: string): boolean {
   return REGISTRY.has(name);
