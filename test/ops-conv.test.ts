@@ -264,3 +264,56 @@ describe('ConvTranspose (hand-computed)', () => {
     expect([e.code, e.node]).toEqual(['SHAPE_MISMATCH', 'n0']);
   });
 });
+
+/** Runs a small graph given as a builder over the graph input 'x'. */
+function runGraph(x: Tensor, build: (g: Graph, x: string) => string): Tensor {
+  const g = new Graph('t');
+  const xi = g.addInput('x', { dtype: x.dtype, shape: x.shape });
+  g.setOutputs([build(g, xi)]);
+  return interpret(g, { x })[g.outputs[0]];
+}
+
+describe('FusedDwPw', () => {
+  it('hand-computed: relu(depthwise + Bdw), then 1×1 conv + Bpw', () => {
+    // dw: ch0·1 + 0 → relu [1, 0]; ch1·(−1) + 1 → relu [0, 0]; pw: 2·ch0 + 5·ch1 + 1
+    const x = f32([1, 2, 1, 2], [1, -2, 3, 4]);
+    const y = runOp('FusedDwPw', [x, f32([2, 1, 1, 1], [1, -1]), f32([2], [0, 1]), f32([1, 2, 1, 1], [2, 5]), f32([1], [1])], { dw_activation: 'relu' });
+    expect(y.shape).toEqual([1, 1, 1, 2]);
+    expect(values(y)).toEqual([3, 1]);
+  });
+
+  for (const layout of ['NCHW', 'NHWC'] as const) {
+    it(`equals the unfused Conv pair (${layout}, strides, pads, dilations, both epilogues, residual)`, () => {
+      const [N, C, H, W, M] = [2, 3, 7, 6, 5];
+      const xc = f32([N, C, H, W], seeded(N * C * H * W, 5));
+      const x = layout === 'NHWC' ? nchwToNhwc(xc) : xc;
+      const wdw = f32([C, 1, 3, 3], seeded(C * 9, 6)), bdw = f32([C], [0.1, -0.2, 0.3]);
+      const wpw = f32([M, C, 1, 1], seeded(M * C, 7)), bpw = f32([M], seeded(M, 8));
+      const geo = { strides: [2, 1], pads: [1, 0, 1, 2], dilations: [1, 2] };
+      const dwAct = { dw_activation: 'clip', dw_alpha: 0, dw_beta: 6 };
+      const act = { activation: 'hard_swish', act_alpha: 0, act_beta: 0 };
+      const unfused = runGraph(x, (g, xi) => {
+        const d = g.add('Conv', [xi, g.addConstant('wdw', wdw), g.addConstant('bdw', bdw)], { ...geo, group: C, layout, activation: 'clip', act_alpha: 0, act_beta: 6 });
+        const rShape = g.type(d).shape.map((s, i) => (i === (layout === 'NHWC' ? 3 : 1) ? M : s));
+        const r = g.addConstant('r', f32(rShape, seeded(rShape.reduce((a, b) => a * b), 9)));
+        return g.add('Conv', [d, g.addConstant('wpw', wpw), g.addConstant('bpw', bpw), r], { layout, ...act });
+      });
+      const fused = runGraph(x, (g, xi) => {
+        const rShape = [...unfused.shape];
+        const r = g.addConstant('r', f32(rShape, seeded(rShape.reduce((a, b) => a * b), 9)));
+        return g.add('FusedDwPw', [xi, g.addConstant('wdw', wdw), g.addConstant('bdw', bdw), g.addConstant('wpw', wpw), g.addConstant('bpw', bpw), r], { ...geo, ...dwAct, ...act, layout });
+      });
+      expect(fused.shape).toEqual(unfused.shape);
+      // the fused kernel keeps the intermediate in float64 while the pair rounds it to f32: 1e-5
+      values(fused).forEach((v, i) => expect(Math.abs(v - values(unfused)[i])).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(v))));
+    });
+  }
+
+  it('a pointwise weight that is not 1×1, or a dw weight that is not depthwise, is SHAPE_MISMATCH naming the node', () => {
+    const x = f32([1, 2, 3, 3], iota(18));
+    const e = caught(() => runOp('FusedDwPw', [x, f32([2, 1, 3, 3], iota(18)), undefined, f32([4, 2, 3, 3], iota(72))]));
+    expect([e.code, e.node, e.op]).toEqual(['SHAPE_MISMATCH', 'n0', 'FusedDwPw']);
+    expect(caught(() => runOp('FusedDwPw', [x, f32([2, 2, 1, 1], iota(4)), undefined, f32([4, 2, 1, 1], iota(8))])).code).toBe('SHAPE_MISMATCH');
+    expect(caught(() => runOp('FusedDwPw', [x, f32([2, 1, 1, 1], iota(2)), f32([3], [0, 0, 0]), f32([4, 2, 1, 1], iota(8))])).code).toBe('SHAPE_MISMATCH');
+  });
+});

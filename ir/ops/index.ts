@@ -11,6 +11,7 @@ import { SHAPE_OPS } from './shape.js';
 import { CONV_OPS } from './conv.js';
 import { POOL_OPS } from './pool.js';
 import { NORM_OPS } from './norm.js';
+import { FUSED_OPS } from './fused.js';
 
 const REGISTRY = new Map<string, OpDef>();
 
@@ -31,6 +32,7 @@ register(REDUCE_OPS);
 register(CONV_OPS);
 register(POOL_OPS);
 register(NORM_OPS);
+register(FUSED_OPS);
 
 export function hasOp(name: string): boolean {
   return REGISTRY.has(name);
