@@ -237,7 +237,8 @@ const resize = (upsample: boolean): Converter => ({
       imp.emit(n, 'Resize', [x], attrs, n.outputs);
       return;
     }
-    const ctm: string = attr(n, 'coordinate_transformation_mode', 'half_pixel');
+    let ctm: string = attr(n, 'coordinate_transformation_mode', 'half_pixel');
+    if (ctm === 'tf_half_pixel_for_nn') ctm = 'tf_half_pixel_for_nearest'; // the opset-11 name
     if (ctm === 'tf_crop_and_resize' && !Object.hasOwn(getOp('Resize').attrs, 'roi')) unsupported(n, "coordinate_transformation_mode 'tf_crop_and_resize' is not supported");
     if (attr(n, 'antialias', 0) !== 0) unsupported(n, 'antialias=1 is not supported');
     const axes = n.attrs.has('axes') ? attr(n, 'axes', [] as number[]).map((a) => (a < 0 ? a + rank : a)) : undefined;
@@ -249,7 +250,7 @@ const resize = (upsample: boolean): Converter => ({
     }
     if (scales) scales = fullRank(n, scales, rank, axes, 1);
     if (!scales && !sizes) badAttr(n, 'Resize needs scales or sizes');
-    const attrs = irAttrs(n, 'Resize', { scales: sizes ? [] : scales, sizes: sizes ?? [] }, ['axes', 'keep_aspect_ratio_policy', 'antialias']);
+    const attrs = irAttrs(n, 'Resize', { scales: sizes ? [] : scales, sizes: sizes ?? [], coordinate_transformation_mode: ctm }, ['axes', 'keep_aspect_ratio_policy', 'antialias']);
     imp.emit(n, 'Resize', [x], attrs, n.outputs);
   },
 });
@@ -284,7 +285,6 @@ function padConverter(): Converter {
       const x = imp.ir(n.inputs[0], n);
       const rank = imp.typeOf(n.inputs[0], n).shape.length;
       const mode = attr(n, 'mode', 'constant');
-      if (!['constant', 'reflect', 'edge'].includes(mode)) unsupported(n, `Pad mode '${mode}' is not supported (constant, reflect, edge)`);
       let pads: number[];
       let value: number;
       if (n.opset < 11) {
@@ -337,6 +337,48 @@ function splitConverter(): Converter {
 function axesOf(imp: Importer, n: OnnxNode, fromOpset: number): number[] | undefined {
   if (n.opset < fromOpset) return n.attrs.has('axes') ? attr(n, 'axes', [] as number[]) : undefined;
   return optConstInput(imp, n, 1, 'axes');
+}
+
+function reduceConverter(irOp: string, axesInputFrom: number): Converter {
+  return {
+    needs: [irOp],
+    run(imp, n) {
+      const axes = axesOf(imp, n, axesInputFrom) ?? [];
+      imp.emit(n, irOp, [imp.ir(n.inputs[0], n)], irAttrs(n, irOp, { axes }, ['axes']), n.outputs);
+    },
+  };
+}
+
+/**
+ * LayerNormalization; when its optional Mean and InvStdDev outputs are read, they are computed
+ * by extra IR nodes: ReduceMean over the normalized axes, then 1/sqrt(var + epsilon).
+ */
+function layerNorm(): Converter {
+  return {
+    needs: ['LayerNormalization', 'ReduceMean', 'Sub', 'Mul', 'Add', 'Sqrt', 'Reciprocal', 'Cast'],
+    run(imp, n) {
+      imp.emit(n, 'LayerNormalization', irInputs(imp, n), irAttrs(n, 'LayerNormalization'), n.outputs.slice(0, 1));
+      const [, meanOut = '', invOut = ''] = n.outputs;
+      if (!imp.isUsed(meanOut) && !imp.isUsed(invOut)) return;
+      const t = imp.typeOf(n.inputs[0], n);
+      const rank = t.shape.length;
+      let axis = attr(n, 'axis', -1);
+      if (axis < 0) axis += rank;
+      const axes = Array.from({ length: rank - axis }, (_, i) => axis + i);
+      // stash_type 1 (the default) computes the statistics in float32.
+      let x = imp.ir(n.inputs[0], n);
+      if (attr(n, 'stash_type', 1) === 1 && t.dtype !== 'f32') [x] = imp.emit(n, 'Cast', [x], { to: 'f32' });
+      const [mean] = imp.emit(n, 'ReduceMean', [x], { axes, keepdims: 1 }, [meanOut]);
+      if (!imp.isUsed(invOut)) return;
+      const [d] = imp.emit(n, 'Sub', [x, mean], {});
+      const [d2] = imp.emit(n, 'Mul', [d, d], {});
+      const [v] = imp.emit(n, 'ReduceMean', [d2], { axes, keepdims: 1 });
+      const eps = imp.constant('', tensor(imp.g.type(x).dtype, [], [attr(n, 'epsilon', 1e-5)]), n);
+      const [ve] = imp.emit(n, 'Add', [v, eps], {});
+      const [sd] = imp.emit(n, 'Sqrt', [ve], {});
+      imp.emit(n, 'Reciprocal', [sd], {}, [invOut]);
+    },
+  };
 }
 
 function batchNorm(): Converter {
@@ -466,11 +508,36 @@ export const CONVERTERS: Record<string, Converter> = {
       imp.emit(n, 'Unsqueeze', [imp.ir(n.inputs[0], n)], { axes }, n.outputs);
     },
   },
-  ReduceMean: {
-    needs: ['ReduceMean'],
+  // Reductions: axes became an input in opset 13 (ReduceSum) and 18 (the others).
+  ReduceMean: reduceConverter('ReduceMean', 18),
+  ReduceMax: reduceConverter('ReduceMax', 18),
+  ReduceMin: reduceConverter('ReduceMin', 18),
+  ReduceSum: reduceConverter('ReduceSum', 13),
+  Size: {
+    needs: [],
     run(imp, n) {
-      const axes = axesOf(imp, n, 18) ?? [];
-      imp.emit(n, 'ReduceMean', [imp.ir(n.inputs[0], n)], irAttrs(n, 'ReduceMean', { axes }, ['axes']), n.outputs);
+      const size = imp.typeOf(n.inputs[0], n).shape.reduce((a, b) => a * b, 1);
+      imp.constant(n.outputs[0] ?? '', tensor('i64', [], BigInt64Array.of(BigInt(size))), n);
+    },
+  },
+  CastLike: {
+    needs: ['Cast'],
+    run(imp, n) {
+      const to = imp.typeOf(n.inputs[1], n).dtype;
+      imp.emit(n, 'Cast', [imp.ir(n.inputs[0], n)], irAttrs(n, 'Cast', { to }), n.outputs);
+    },
+  },
+  PRelu: {
+    needs: ['PRelu', 'Reshape'],
+    run(imp, n) {
+      const x = imp.typeOf(n.inputs[0], n).shape;
+      let slope = imp.ir(n.inputs[1], n);
+      const s = imp.typeOf(n.inputs[1], n).shape;
+      // Before opset 7 a 1-D slope is per channel (axis 1), not numpy-broadcast from the last axis.
+      if (n.opset < 7 && s.length === 1 && x.length > 2 && s[0] === x[1] && s[0] !== 1) {
+        [slope] = imp.emit(n, 'Reshape', [slope], { shape: [s[0], ...new Array<number>(x.length - 2).fill(1)] });
+      }
+      imp.emit(n, 'PRelu', [imp.ir(n.inputs[0], n), slope], irAttrs(n, 'PRelu'), n.outputs);
     },
   },
   Split: splitConverter(),
@@ -485,13 +552,7 @@ export const CONVERTERS: Record<string, Converter> = {
   ConvTranspose: conv('ConvTranspose', true),
   MaxPool: pool('MaxPool'),
   AveragePool: pool('AveragePool'),
-  LayerNormalization: {
-    needs: ['LayerNormalization'],
-    run(imp, n) {
-      onlyFirstOutput(imp, n, 'mean and inverse standard deviation');
-      imp.emit(n, 'LayerNormalization', irInputs(imp, n), irAttrs(n, 'LayerNormalization'), n.outputs.slice(0, 1));
-    },
-  },
+  LayerNormalization: layerNorm(),
   Cast: {
     needs: ['Cast'],
     run(imp, n) {
