@@ -1,0 +1,101 @@
+/**
+ * fp16 casting. A policy says which ops compute in f16: convolutions, matrix products, pools,
+ * activations and elementwise arithmetic. Reductions, softmax, normalization statistics (BN, LRN,
+ * global average pooling) and precision-sensitive math (Exp, Log, Pow) stay f32, and so, by default,
+ * do the first and the last weighted layer (the input and the logits are the most sensitive).
+ * Pure data-movement ops (Reshape, Transpose, Concat, Pad, …) follow their input's dtype, so no casts
+ * are spent on them. The weights of f16 ops become f16 constants; Cast nodes convert activations where
+ * an f16 and an f32 op meet and at graph outputs (which keep their f32 type). The kernels accumulate
+ * in f32: that is their job, not the graph's.
+ */
+import { fromF64, toF64, type DType } from '../runtime/tensor.js';
+import type { Graph, Node } from '../ir/graph.js';
+import { commit, makeNode, removeUnusedConstants, withNode, type Pass } from './pass.js';
+
+export interface Fp16Policy {
+  /** Ops that compute in f16. */
+  f16Ops: readonly string[];
+  /** Ops that take the dtype of their first float input (they only move data). */
+  followOps: readonly string[];
+  /** Keep the first weighted layer (Conv/Gemm/… in node order) in f32. */
+  keepFirst: boolean;
+  /** Keep the last weighted layer in f32. */
+  keepLast: boolean;
+}
+
+export const DEFAULT_FP16_POLICY: Fp16Policy = {
+  f16Ops: [
+    'Conv', 'ConvTranspose', 'FusedDwPw', 'Gemm', 'MatMul', 'MaxPool', 'AveragePool', 'GlobalMaxPool', 'Resize',
+    'Relu', 'LeakyRelu', 'PRelu', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Tanh', 'Erf', 'Gelu', 'Clip',
+    'Add', 'Sub', 'Mul', 'Div', 'Max', 'Min', 'Sum', 'Neg', 'Abs',
+  ],
+  followOps: ['Reshape', 'Flatten', 'Transpose', 'Squeeze', 'Unsqueeze', 'Identity', 'Concat', 'Split', 'Slice', 'Pad', 'Gather', 'Expand'],
+  keepFirst: true,
+  keepLast: true,
+};
+
+const WEIGHTED = new Set(['Conv', 'ConvTranspose', 'FusedDwPw', 'Gemm', 'MatMul']);
+const isF = (d: DType) => d === 'f32' || d === 'f16';
+
+export function castToFp16(graph: Graph, policy: Partial<Fp16Policy> = {}): Graph {
+  const pol = { ...DEFAULT_FP16_POLICY, ...policy };
+  const g = graph.clone();
+  const f16Ops = new Set(pol.f16Ops);
+  const follow = new Set(pol.followOps);
+  const weighted = g.nodes.filter((n) => WEIGHTED.has(n.op));
+  const pinned = new Set<Node>([...(pol.keepFirst ? weighted.slice(0, 1) : []), ...(pol.keepLast ? weighted.slice(-1) : [])]);
+
+  const dtype = new Map<string, DType>(); // dtype of each value after the rewrite
+  for (const v of g.values.values()) dtype.set(v.name, v.type.dtype);
+  const casts = new Map<string, string>(); // `${value}:${to}` → cast output (or converted constant)
+  const nodes: Node[] = [];
+
+  const convert = (v: string, to: DType): string => {
+    if (v === '' || !isF(dtype.get(v)!) || dtype.get(v) === to) return v;
+    const key = `${v}:${to}`;
+    const done = casts.get(key);
+    if (done) return done;
+    const c = g.constValue(v);
+    let out: string;
+    if (c) {
+      out = g.addConstant(`${v}_${to}`, fromF64(to, c.shape, toF64(c)));
+    } else {
+      const cast = makeNode(g, 'Cast', [v], { to }, { name: `${v}_to_${to}` });
+      nodes.push(cast);
+      out = cast.outputs[0];
+    }
+    dtype.set(out, to);
+    casts.set(key, out);
+    return out;
+  };
+
+  for (const n of g.nodes) {
+    const floats = n.inputs.filter((i) => i !== '' && isF(dtype.get(i)!));
+    if (!floats.length || n.op === 'Cast') { nodes.push(n); continue; }
+    const mode: DType = f16Ops.has(n.op) && !pinned.has(n) ? 'f16'
+      : follow.has(n.op) ? dtype.get(floats.find((i) => !g.constValue(i)) ?? floats[0])! : 'f32';
+    const inputs = n.inputs.map((i) => convert(i, mode));
+    nodes.push(withNode(n, { inputs }));
+    for (const o of n.outputs) if (o !== '' && isF(g.type(o).dtype)) dtype.set(o, mode);
+  }
+  // graph outputs keep their dtype: an f16 result is cast back under the output's name
+  for (const o of g.outputs) {
+    const want = g.type(o).dtype;
+    if (!isF(want) || dtype.get(o) === want) continue;
+    const inner = g.freshName(`${o}_${dtype.get(o)}`);
+    const renamed = nodes.map((n) => (n.outputs.includes(o) ? withNode(n, { outputs: n.outputs.map((x) => (x === o ? inner : x)) })
+      : n.inputs.includes(o) ? withNode(n, { inputs: n.inputs.map((x) => (x === o ? inner : x)) }) : n));
+    nodes.length = 0;
+    nodes.push(...renamed, makeNode(g, 'Cast', [inner], { to: want }, { name: `${o}_to_${want}`, outputs: [o] }));
+    g.removeValue(o);
+  }
+  commit(g, nodes);
+  removeUnusedConstants(g);
+  return g;
+}
+
+export const fp16Pass: Pass = {
+  name: 'fp16',
+  doc: 'runs eligible ops in f16 (policy: reductions, softmax, normalization, first/last layer stay f32) with Casts at the seams',
+  run: (g, ctx) => castToFp16(g, ctx.options.fp16Policy),
+};

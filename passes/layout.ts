@@ -1,0 +1,194 @@
+/**
+ * Layout NCHW → NHWC. Every rank-4 layout-aware op (Conv, pools, BN, Resize, FusedDwPw, …) switches
+ * its `layout` attribute to NHWC and is wrapped in Transposes: NCHW→NHWC before its activation
+ * inputs, NHWC→NCHW after. Then transposes are sunk (pushed towards the outputs) through
+ * elementwise ops, Concat (axis remapped), Pad (pads remapped) and reductions, and pairs that
+ * compose to the identity cancel. A transpose that only moves size-1 axes is a Reshape (e.g. after a
+ * global pool), and Flatten(NHWC→NCHW transpose) feeding a Gemm is absorbed by re-packing the Gemm's
+ * weight rows at compile time. What remains sits at the graph boundaries.
+ */
+import { fromF64, toF64, type Tensor } from '../runtime/tensor.js';
+import type { Graph, Node } from '../ir/graph.js';
+import { getOp } from '../ir/ops/index.js';
+import { sizeOf } from '../ir/types.js';
+import { makeNode, sweepRewrite, withNode, type GraphView, type Pass } from './pass.js';
+import { isPureReshapeTranspose, permOf, simplify } from './simplify.js';
+
+export const TO_NHWC = [0, 2, 3, 1];
+export const TO_NCHW = [0, 3, 1, 2];
+
+/** Inputs that carry activations (and so change layout), per layout-aware op. */
+const ACTIVATION_INPUTS: Record<string, number[]> = { Conv: [0, 3], ConvTranspose: [0, 3], FusedDwPw: [0, 5] };
+
+const UNARY = new Set([
+  'Relu', 'LeakyRelu', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Tanh', 'Erf', 'Gelu', 'Clip', 'Neg', 'Abs', 'Sqrt',
+  'Exp', 'Log', 'Reciprocal', 'Floor', 'Ceil', 'Round', 'Cast', 'Identity',
+]);
+const NARY = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Sum', 'Mean']);
+const REDUCE = new Set(['ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin']);
+
+const isIdentity = (p: readonly number[]) => p.every((x, i) => x === i);
+/** (T(x, p1) then T(·, p2)) = T(x, p1∘p2): output axis i is input axis p1[p2[i]]. */
+const compose = (p1: readonly number[], p2: readonly number[]) => p2.map((i) => p1[i]);
+const inverse = (p: readonly number[]) => { const r = new Array<number>(p.length); p.forEach((x, i) => { r[x] = i; }); return r; };
+
+/** Phase 1: a layout-aware NCHW node becomes NHWC between transposes. */
+function convert(n: Node, view: GraphView): Node[] | null {
+  const g = view.g;
+  const def = getOp(n.op, n.name);
+  if (!('layout' in def.attrs) || n.attrs.layout === 'NHWC' || view.shape(n.inputs[0]).length !== 4) return null;
+  if (n.outputs.slice(1).some((o) => o !== '' && view.uses.has(o))) return null; // e.g. MaxPool's Indices
+  const pre: Node[] = [];
+  const inputs = n.inputs.map((v, i) => {
+    if (!v || !(ACTIVATION_INPUTS[n.op] ?? [0]).includes(i)) return v;
+    const t = makeNode(g, 'Transpose', [v], { perm: TO_NHWC }, { name: `${v}_nhwc` });
+    pre.push(t);
+    return t.outputs[0];
+  });
+  const inner = makeNode(g, n.op, inputs, { ...n.attrs, layout: 'NHWC' }, { name: n.name, outputs: [g.freshName(`${n.outputs[0]}_nhwc`), ...n.outputs.slice(1).map(() => '')] });
+  const post = makeNode(g, 'Transpose', [inner.outputs[0]], { perm: TO_NCHW }, { name: `${n.name}_nchw`, outputs: [n.outputs[0]] });
+  return [...pre, inner, post];
+}
+
+/** The transpose (node and resolved perm) that defines `v`, if any. */
+function transposeOf(view: GraphView, v: string): { t: Node; perm: number[] } | undefined {
+  const t = view.producedBy(v, 'Transpose');
+  return t && { t, perm: permOf(view.g, t) };
+}
+
+/** A constant of rank ≤ r, broadcast-aligned to rank r and permuted by `perm`. */
+function permuteConstant(g: Graph, name: string, c: Tensor, perm: readonly number[]): string {
+  const r = perm.length;
+  const shape = [...new Array(r - c.shape.length).fill(1), ...c.shape];
+  const out = perm.map((p) => shape[p]);
+  const v = toF64(c);
+  const res = new Float64Array(v.length);
+  const inStrides = stridesOf(shape);
+  const outStrides = stridesOf(out);
+  for (let i = 0; i < v.length; i++) {
+    let src = 0;
+    for (let a = 0; a < r; a++) src += Math.floor(i / outStrides[a]) % out[a] * inStrides[perm[a]];
+    res[i] = v[src];
+  }
+  return g.addConstant(`${name}_perm`, fromF64(c.dtype, out, res));
+}
+
+function stridesOf(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length).fill(1);
+  for (let i = shape.length - 2; i >= 0; i--) s[i] = s[i + 1] * shape[i + 1];
+  return s;
+}
+
+/** Phase 2: sink transposes towards the outputs and cancel them. */
+function sink(n: Node, view: GraphView): Node[] | null {
+  const g = view.g;
+  const out = n.outputs[0];
+  // T(T(x)) → T(x), or Identity when they cancel
+  if (n.op === 'Transpose') {
+    const inner = transposeOf(view, n.inputs[0]);
+    if (!inner) return null;
+    const p = compose(inner.perm, permOf(g, n));
+    return [isIdentity(p) ? makeNode(g, 'Identity', [inner.t.inputs[0]], {}, { name: n.name, outputs: [out] })
+      : makeNode(g, 'Transpose', [inner.t.inputs[0]], { perm: p }, { name: n.name, outputs: [out] })];
+  }
+  if (n.op === 'Gemm') return absorbFlatten(n, view);
+  // what the op sees through: one perm shared by its transposed inputs
+  const rank = view.shape(out).length;
+  let perm: number[] | undefined;
+  const sources: (string | { c: Tensor } | { reshape: string })[] = [];
+  if (!(UNARY.has(n.op) || NARY.has(n.op) || n.op === 'Concat' || n.op === 'Pad' || REDUCE.has(n.op) || n.op === 'Softmax')) return null;
+  for (const v of n.inputs) {
+    const t = transposeOf(view, v);
+    // only a transpose that moves data leads; one that is a reshape is moved like any small operand
+    if (t && !isPureReshapeTranspose(view.shape(t.t.inputs[0]), t.perm) && view.shape(v).length === rank && (!perm || perm.every((x, i) => x === t.perm[i]))) { perm = t.perm; sources.push(t.t.inputs[0]); continue; }
+    const c = g.constValue(v);
+    if (c && c.shape.length <= rank) { sources.push({ c }); continue; }
+    sources.push({ reshape: v });
+  }
+  if (!perm) return null;
+  const p = perm;
+  const inv = inverse(p);
+  const pre: Node[] = [];
+  const inputs: string[] = [];
+  for (const s of sources) {
+    if (typeof s === 'string') { inputs.push(s); continue; }
+    if ('c' in s) { inputs.push(permuteConstant(g, n.name, s.c, inv)); continue; }
+    // a non-transposed operand: only when moving it is free (its transpose is a reshape)
+    const sh = view.shape(s.reshape);
+    if (sh.length !== rank || !isPureReshapeTranspose(sh, inv)) return null;
+    const t = makeNode(g, 'Transpose', [s.reshape], { perm: inv }, { name: `${s.reshape}_perm` });
+    pre.push(t);
+    inputs.push(t.outputs[0]);
+  }
+  const attrs = { ...n.attrs };
+  if (n.op === 'Concat' || n.op === 'Softmax') {
+    const a = Number(n.attrs.axis);
+    attrs.axis = p[a < 0 ? a + rank : a];
+  }
+  if (n.op === 'Pad') {
+    const pads = n.attrs.pads as number[];
+    if (pads.length !== 2 * rank) return null;
+    const np = new Array<number>(2 * rank);
+    p.forEach((src, i) => { np[src] = pads[i]; np[rank + src] = pads[rank + i]; });
+    attrs.pads = np;
+  }
+  if (REDUCE.has(n.op)) {
+    if (Number(n.attrs.keepdims) !== 1 || (n.attrs.axes as number[]).length === 0) return null;
+    attrs.axes = (n.attrs.axes as number[]).map((a) => p[a < 0 ? a + rank : a]);
+  }
+  const inner = makeNode(g, n.op, inputs, attrs, { name: n.name, outputs: [g.freshName(`${out}_t`)] });
+  const post = makeNode(g, 'Transpose', [inner.outputs[0]], { perm: p }, { name: `${n.name}_t`, outputs: [out] });
+  return [...pre, inner, post];
+}
+
+/**
+ * Gemm(Flatten(T(x, NHWC→NCHW)), W) = Gemm(Flatten(x), W′) with W′'s K rows re-ordered from
+ * (c, h, w) to (h, w, c): the transpose disappears into a compile-time weight re-pack.
+ */
+function absorbFlatten(n: Node, view: GraphView): Node[] | null {
+  const g = view.g;
+  if (Number(n.attrs.transA) !== 0) return null;
+  const W = g.constValue(n.inputs[1]);
+  const f = view.producer.get(n.inputs[0]);
+  if (!W || !f || !(f.op === 'Reshape' || (f.op === 'Flatten' && Number(f.attrs.axis) === 1))) return null;
+  const t = transposeOf(view, f.inputs[0]);
+  if (!t || !t.perm.every((x, i) => x === TO_NCHW[i])) return null;
+  const [N, H, Wd, C] = view.shape(t.t.inputs[0]);
+  const K = H * Wd * C;
+  const fo = view.shape(f.outputs[0]);
+  if (fo.length !== 2 || fo[0] !== N || fo[1] !== K) return null;
+  const transB = Number(n.attrs.transB) !== 0;
+  const [r, c] = W.shape;
+  const w = toF64(W);
+  const res = new Float64Array(w.length);
+  for (let ch = 0; ch < C; ch++) for (let h = 0; h < H; h++) for (let x = 0; x < Wd; x++) {
+    const k = (ch * H + h) * Wd + x, k2 = (h * Wd + x) * C + ch;
+    if (transB) for (let m = 0; m < r; m++) res[m * c + k2] = w[m * c + k];
+    else for (let m = 0; m < c; m++) res[k2 * c + m] = w[k * c + m];
+  }
+  const wName = g.addConstant(`${n.inputs[1]}_nhwc`, fromF64(W.dtype, W.shape, res));
+  const flat = makeNode(g, 'Reshape', [t.t.inputs[0]], { shape: [N, K] }, { name: `${f.name}_nhwc` });
+  return [flat, withNode(n, { inputs: [flat.outputs[0], wName, ...n.inputs.slice(2)] })];
+}
+
+export function toNHWC(graph: Graph): Graph {
+  let g = graph.clone();
+  sweepRewrite(g, convert, 1 + 1);
+  for (let round = 0; round < 20; round++) {
+    const changed = sweepRewrite(g, sink);
+    g = simplify(g);
+    if (!changed) break;
+  }
+  return g;
+}
+
+/** How many Transpose nodes the graph has (tests: at most one per graph input and output). */
+export function transposeCount(g: Graph): number {
+  return g.nodes.filter((n) => n.op === 'Transpose' && sizeOf(g.type(n.outputs[0]).shape) > 0).length;
+}
+
+export const layoutPass: Pass = {
+  name: 'layout-nhwc',
+  doc: 'switches layout-aware ops to NHWC; sinks and cancels transposes so only graph boundaries keep one',
+  run: (g) => toNHWC(g),
+};
