@@ -6,7 +6,7 @@
  */
 import type { Graph } from '../ir/graph.js';
 import { Model, type Value } from '../frontends/dsl/model.js';
-import type { ZooOptions } from './common.js';
+import { inputShape, type ZooOptions } from './common.js';
 
 function cnBlock(m: Model, x: Value): Value {
   const dim = m.channels(x);
@@ -22,7 +22,7 @@ function cnBlock(m: Model, x: Value): Value {
 
 export function convnextTiny(opts: ZooOptions = {}): Graph {
   const m = new Model('convnext_tiny', opts);
-  let x = m.input([opts.batch ?? 1, 3, 224, 224]);
+  let x = m.input(inputShape(opts, 3, 224));
   const depths = [3, 3, 9, 3];
   const dims = [96, 192, 384, 768];
   m.scope('features', () => {

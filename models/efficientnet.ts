@@ -5,7 +5,7 @@
 import type { Graph } from '../ir/graph.js';
 import { convBnAct, nn } from '../frontends/dsl/layers.js';
 import { Model, type Value } from '../frontends/dsl/model.js';
-import type { ZooOptions } from './common.js';
+import { inputShape, type ZooOptions } from './common.js';
 import { makeDivisible, squeezeExcite } from './mobilenet.js';
 
 /** MBConv: 1×1 expand (ratio ≠ 1), k×k depthwise, SE (squeeze = input/4), 1×1 projection, residual. */
@@ -24,7 +24,7 @@ function mbconv(m: Model, x: Value, ratio: number, k: number, stride: number, ou
 
 export function efficientnetB0(opts: ZooOptions = {}): Graph {
   const m = new Model('efficientnet_b0', opts);
-  let x = m.input([opts.batch ?? 1, 3, 224, 224]);
+  let x = m.input(inputShape(opts, 3, 224));
   // expand ratio, kernel, stride, out channels, layers
   const stages = [[1, 3, 1, 16, 1], [6, 3, 2, 24, 2], [6, 5, 2, 40, 2], [6, 3, 2, 80, 3], [6, 5, 1, 112, 3], [6, 5, 2, 192, 4], [6, 3, 1, 320, 1]];
   m.scope('features', () => {

@@ -4,7 +4,7 @@
  */
 import type { Graph } from '../ir/graph.js';
 import { Model, type Value } from '../frontends/dsl/model.js';
-import type { ZooOptions } from './common.js';
+import { inputShape, type ZooOptions } from './common.js';
 
 function basicConv(m: Model, x: Value, out: number, k: number, name: string, o: { stride?: number; padding?: number } = {}): Value {
   return m.scope(name, () => m.relu(m.batchNorm2d(m.conv2d(x, out, k, { ...o, bias: false, name: 'conv' }), { eps: 0.001, name: 'bn' })));
@@ -22,7 +22,7 @@ function inception(m: Model, x: Value, name: string, c1: number, c3r: number, c3
 
 export function googlenet(opts: ZooOptions = {}): Graph {
   const m = new Model('googlenet', opts);
-  let x = m.input([opts.batch ?? 1, 3, 224, 224]);
+  let x = m.input(inputShape(opts, 3, 224));
   const pool = (v: Value, k: number, name: string) => m.maxPool2d(v, k, { stride: 2, ceilMode: true, name });
   x = basicConv(m, x, 64, 7, 'conv1', { stride: 2, padding: 3 });
   x = pool(x, 3, 'maxpool1');

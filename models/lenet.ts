@@ -5,11 +5,11 @@
 import type { Graph } from '../ir/graph.js';
 import { nn } from '../frontends/dsl/layers.js';
 import { Model } from '../frontends/dsl/model.js';
-import type { ZooOptions } from './common.js';
+import { inputShape, type ZooOptions } from './common.js';
 
 export function lenet5(opts: ZooOptions = {}): Graph {
   const m = new Model('lenet5', opts);
-  let x = m.input([opts.batch ?? 1, 1, 32, 32]);
+  let x = m.input(inputShape(opts, 1, 32));
   x = m.sequential(x, 'features', [
     nn.conv2d(6, 5), nn.tanh(), nn.avgPool2d(2),
     nn.conv2d(16, 5), nn.tanh(), nn.avgPool2d(2),

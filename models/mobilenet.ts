@@ -5,7 +5,7 @@
 import type { Graph } from '../ir/graph.js';
 import { convBnAct, nn } from '../frontends/dsl/layers.js';
 import { Model, type Act, type Value } from '../frontends/dsl/model.js';
-import type { ZooOptions } from './common.js';
+import { inputShape, type ZooOptions } from './common.js';
 
 /** torchvision's _make_divisible: round to a multiple of 8, never more than 10% down. */
 export function makeDivisible(v: number, divisor = 8): number {
@@ -29,7 +29,7 @@ function invertedResidualV2(m: Model, x: Value, out: number, stride: number, t: 
 
 export function mobilenetV2(opts: ZooOptions = {}): Graph {
   const m = new Model('mobilenet_v2', opts);
-  let x = m.input([opts.batch ?? 1, 3, 224, 224]);
+  let x = m.input(inputShape(opts, 3, 224));
   const settings = [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2], [6, 320, 1, 1]];
   m.scope('features', () => {
     x = convBnAct(32, 3, { stride: 2, act: 'relu6' })(m, x, '0');
@@ -59,7 +59,7 @@ export function squeezeExcite(m: Model, x: Value, squeeze: number, act: Act, gat
 export function mobilenetV3Small(opts: ZooOptions = {}): Graph {
   const m = new Model('mobilenet_v3_small', opts);
   const eps = 0.001;
-  let x = m.input([opts.batch ?? 1, 3, 224, 224]);
+  let x = m.input(inputShape(opts, 3, 224));
   // input, kernel, expanded, out, SE, activation, stride
   const settings: [number, number, number, number, boolean, Act, number][] = [
     [16, 3, 16, 16, true, 'relu', 2], [16, 3, 72, 24, false, 'relu', 2], [24, 3, 88, 24, false, 'relu', 1],

@@ -4,7 +4,7 @@
  */
 import type { Graph } from '../ir/graph.js';
 import { Model, type Value } from '../frontends/dsl/model.js';
-import type { ZooOptions } from './common.js';
+import { inputShape, type ZooOptions } from './common.js';
 
 type Block = (m: Model, x: Value, planes: number, stride: number) => Value;
 
@@ -30,7 +30,7 @@ export const bottleneck: Block = (m, x, planes, stride) => {
 
 function resnet(name: string, block: Block, depths: readonly number[], opts: ZooOptions): Graph {
   const m = new Model(name, opts);
-  let x = m.input([opts.batch ?? 1, 3, 224, 224]);
+  let x = m.input(inputShape(opts, 3, 224));
   x = m.conv2d(x, 64, 7, { stride: 2, padding: 3, bias: false, name: 'conv1' });
   x = m.relu(m.batchNorm2d(x, { name: 'bn1' }));
   x = m.maxPool2d(x, 3, { stride: 2, padding: 1, name: 'maxpool' });

@@ -2,7 +2,7 @@
 import type { Graph } from '../ir/graph.js';
 import { nn, type Layer } from '../frontends/dsl/layers.js';
 import { Model } from '../frontends/dsl/model.js';
-import type { ZooOptions } from './common.js';
+import { inputShape, type ZooOptions } from './common.js';
 
 /** Fire: 1×1 squeeze + ReLU, then 1×1 and 3×3 expands (+ ReLU) concatenated on channels. */
 const fire = (squeeze: number, e1: number, e3: number): Layer => nn.block((m, x) => {
@@ -14,7 +14,7 @@ const fire = (squeeze: number, e1: number, e3: number): Layer => nn.block((m, x)
 
 export function squeezenet1_1(opts: ZooOptions = {}): Graph {
   const m = new Model('squeezenet1_1', opts);
-  let x = m.input([opts.batch ?? 1, 3, 224, 224]);
+  let x = m.input(inputShape(opts, 3, 224));
   const pool = () => nn.maxPool2d(3, { stride: 2, ceilMode: true });
   x = m.sequential(x, 'features', [
     nn.conv2d(64, 3, { stride: 2 }), nn.relu(), pool(),

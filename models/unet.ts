@@ -6,7 +6,7 @@
 import type { Graph } from '../ir/graph.js';
 import { nn, type Layer } from '../frontends/dsl/layers.js';
 import { Model, type Value } from '../frontends/dsl/model.js';
-import type { ZooOptions } from './common.js';
+import { inputShape, type ZooOptions } from './common.js';
 
 /** (3×3 conv without bias, BN, ReLU) × 2, as one nn.Sequential. */
 const doubleConv = (out: number): Layer[] => [
@@ -15,10 +15,9 @@ const doubleConv = (out: number): Layer[] => [
 ];
 
 /** Ronneberger's U-Net, 4 levels (64, 128, 256, 512) and a 1024 bottleneck; input 1×3×256×256. */
-export function unet(opts: ZooOptions & { classes?: number; size?: number } = {}): Graph {
+export function unet(opts: ZooOptions & { classes?: number } = {}): Graph {
   const m = new Model('unet', opts);
-  const size = opts.size ?? 256;
-  let x = m.input([opts.batch ?? 1, 3, size, size]);
+  let x = m.input(inputShape(opts, 3, 256));
   const widths = [64, 128, 256, 512];
   const skips: Value[] = [];
   x = m.sequential(x, 'inc.double_conv', doubleConv(64));
@@ -40,7 +39,7 @@ export function unet(opts: ZooOptions & { classes?: number; size?: number } = {}
 /** The small U-Net of ../shared/models/unet_small: widths 16/32/64, bottleneck 128, 1×3×128×128 → 1×2×128×128. */
 export function unetSmall(opts: ZooOptions = {}): Graph {
   const m = new Model('unet_small', opts);
-  let x = m.input([opts.batch ?? 1, 3, 128, 128]);
+  let x = m.input(inputShape(opts, 3, 128));
   const widths = [16, 32, 64];
   const skips: Value[] = [];
   widths.forEach((w, i) => {

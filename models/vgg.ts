@@ -2,7 +2,7 @@
 import type { Graph } from '../ir/graph.js';
 import { nn, type Layer } from '../frontends/dsl/layers.js';
 import { Model } from '../frontends/dsl/model.js';
-import type { ZooOptions } from './common.js';
+import { inputShape, type ZooOptions } from './common.js';
 
 const CONFIGS: Record<'vgg11' | 'vgg16', (number | 'M')[]> = {
   vgg11: [64, 'M', 128, 'M', 256, 256, 'M', 512, 512, 'M', 512, 512, 'M'],
@@ -11,7 +11,7 @@ const CONFIGS: Record<'vgg11' | 'vgg16', (number | 'M')[]> = {
 
 function vgg(cfg: 'vgg11' | 'vgg16', bn: boolean, opts: ZooOptions): Graph {
   const m = new Model(bn ? `${cfg}_bn` : cfg, opts);
-  let x = m.input([opts.batch ?? 1, 3, 224, 224]);
+  let x = m.input(inputShape(opts, 3, 224));
   const features: Layer[] = CONFIGS[cfg].flatMap((c): Layer[] => c === 'M'
     ? [nn.maxPool2d(2)]
     : [nn.conv2d(c, 3, { padding: 1 }), ...(bn ? [nn.batchNorm2d()] : []), nn.relu()]);
@@ -32,7 +32,7 @@ export const vgg16Bn = (opts: ZooOptions = {}) => vgg('vgg16', true, opts);
 /** AlexNet (Krizhevsky et al. 2012), torchvision's one-tower variant (64/192/384/256/256 channels). */
 export function alexnet(opts: ZooOptions = {}): Graph {
   const m = new Model('alexnet', opts);
-  let x = m.input([opts.batch ?? 1, 3, 224, 224]);
+  let x = m.input(inputShape(opts, 3, 224));
   x = m.sequential(x, 'features', [
     nn.conv2d(64, 11, { stride: 4, padding: 2 }), nn.relu(), nn.maxPool2d(3, { stride: 2 }),
     nn.conv2d(192, 5, { padding: 2 }), nn.relu(), nn.maxPool2d(3, { stride: 2 }),

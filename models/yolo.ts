@@ -7,7 +7,7 @@
  */
 import type { Graph } from '../ir/graph.js';
 import { Model, type Value } from '../frontends/dsl/model.js';
-import type { ZooOptions } from './common.js';
+import { inputShape, type ZooOptions } from './common.js';
 
 /** Ultralytics' Conv: conv (padding k//2, no bias) + BN + SiLU. */
 function conv(m: Model, x: Value, out: number, k: number, s: number, name: string, p = k >> 1): Value {
@@ -40,11 +40,10 @@ function sppf(m: Model, x: Value, out: number, name: string): Value {
   });
 }
 
-export function yolov5s(opts: ZooOptions & { size?: number; classes?: number } = {}): Graph {
+export function yolov5s(opts: ZooOptions & { classes?: number } = {}): Graph {
   const m = new Model('yolov5s', opts);
-  const size = opts.size ?? 640;
   const outs = 3 * ((opts.classes ?? 80) + 5);
-  let x = m.input([opts.batch ?? 1, 3, size, size]);
+  let x = m.input(inputShape(opts, 3, 640));
   m.scope('model', () => {
     // backbone (CSPDarknet53 with SPPF)
     x = conv(m, x, 32, 6, 2, '0', 2);
