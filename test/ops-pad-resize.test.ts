@@ -133,13 +133,29 @@ describe('Resize cubic (1-D, hand-computed on squares [0, 1, 4, 9], asymmetric, 
   });
 });
 
+describe('Resize crop and antialias (1-D, hand-computed)', () => {
+  it('tf_crop_and_resize: x = roi0·(in−1) + i·(roi1−roi0)(in−1)/(out−1); outside points take extrapolation_value', () => {
+    // roi [0.25, 1.25] over 4 samples: x = 0.75, 2.25, 3.75 (beyond 3: extrapolated).
+    const y = run('Resize', f32([4], [0, 10, 20, 30]), {
+      sizes: [3], mode: 'linear', coordinate_transformation_mode: 'tf_crop_and_resize', roi: [0.25, 1.25], extrapolation_value: 99,
+    });
+    close(vals(y), [7.5, 22.5, 99]);
+  });
+  it('antialias stretches the linear kernel by 1/scale when downsampling (4 taps with weights 1,3,3,1 / 8)', () => {
+    const x = f32([8], [0, 0, 0, 12, 0, 0, 0, 0]);
+    expect(vals(run('Resize', x, { scales: [0.5], mode: 'linear', antialias: 1 }))).toEqual([0, 4.5, 1.5, 0]);
+    expect(vals(run('Resize', x, { scales: [0.5], mode: 'linear' }))).toEqual([0, 6, 0, 0]);
+  });
+});
+
 describe('Resize errors', () => {
   it('scales and sizes: exactly one, one entry per axis; unsupported modes are UNSUPPORTED', () => {
     expect(inferError('Resize', [1, 1, 2, 2], {}).code).toBe('BAD_ATTRIBUTE');
     expect(inferError('Resize', [1, 1, 2, 2], { scales: [1, 1, 2, 2], sizes: [1, 1, 4, 4] }).code).toBe('BAD_ATTRIBUTE');
     const e = inferError('Resize', [1, 1, 2, 2], { scales: [2, 2] });
     expect([e.code, e.value]).toEqual(['SHAPE_MISMATCH', 'x']);
-    expect(inferError('Resize', [2, 2], { scales: [2, 2], coordinate_transformation_mode: 'tf_crop_and_resize' }).code).toBe('UNSUPPORTED');
+    expect(inferError('Resize', [2, 2], { scales: [2, 2], coordinate_transformation_mode: 'tf_crop_and_resize' }).code).toBe('BAD_ATTRIBUTE');
+    expect(inferError('Resize', [2, 2], { scales: [2, 2], coordinate_transformation_mode: 'tf_crop_and_resize_v2' }).code).toBe('UNSUPPORTED');
     expect(inferError('Resize', [2, 2], { sizes: [4, 4], keep_aspect_ratio_policy: 'not_larger' }).code).toBe('UNSUPPORTED');
     expect(inferError('Resize', [2, 2], { scales: [2, 2], mode: 'area' }).code).toBe('UNSUPPORTED');
   });

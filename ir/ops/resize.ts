@@ -3,8 +3,10 @@
  * interpolation, applied separably axis by axis, each output coordinate mapped back to the
  * input by coordinate_transformation_mode.
  *
- * `scales` / `sizes` list one entry per axis in the logical (NCHW) axis order whatever the
- * `layout`: a layout pass that turns the tensor NHWC changes only `layout`, not them.
+ * `scales` / `sizes` (and `roi`, for tf_crop_and_resize: all starts, then all ends) list one entry
+ * per axis in the logical (NCHW) axis order whatever the `layout`: a layout pass that turns the
+ * tensor NHWC changes only `layout`, not them. keep_aspect_ratio_policy other than 'stretch' is
+ * resolved by the importer into `sizes`. antialias (opset 18) widens linear/cubic kernels when downsampling.
  */
 import { toF64, type Tensor } from '../../runtime/tensor.js';
 import type { Attrs, NodeInfo, OpDef } from '../op.js';
@@ -14,7 +16,7 @@ import { axisTables, offsetMap, refInfo, stridesOf, take } from './broadcast.js'
 import { store } from './elementwise.js';
 
 const MODES = ['nearest', 'linear', 'cubic'];
-const COORD_MODES = ['half_pixel', 'half_pixel_symmetric', 'pytorch_half_pixel', 'align_corners', 'asymmetric', 'tf_half_pixel_for_nearest'];
+const COORD_MODES = ['half_pixel', 'half_pixel_symmetric', 'pytorch_half_pixel', 'align_corners', 'asymmetric', 'tf_half_pixel_for_nearest', 'tf_crop_and_resize'];
 const NEAREST_MODES = ['round_prefer_floor', 'round_prefer_ceil', 'floor', 'ceil'];
 
 /** For a tensor of rank r in `layout`, the logical (NCHW) axis of each physical axis. */
@@ -23,8 +25,11 @@ function logicalAxes(layout: string, rank: number): number[] {
   return [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2), 1];
 }
 
-/** `resized` is the unrounded output length in·scale, which ONNX's coordinate transforms use. */
-interface AxisPlan { inLen: number; outLen: number; scale: number; resized: number }
+/**
+ * One axis: `resized` is the unrounded output length in·scale, which ONNX's coordinate
+ * transforms use; roi0/roi1 the crop box (fractions of the input) of tf_crop_and_resize.
+ */
+interface AxisPlan { inLen: number; outLen: number; scale: number; resized: number; roi0: number; roi1: number }
 
 /** Per physical axis: input and output length and the scale the coordinate transform uses. */
 function resizePlan(node: NodeInfo): AxisPlan[] {
@@ -46,11 +51,16 @@ function resizePlan(node: NodeInfo): AxisPlan[] {
   if (given.length !== s.length) fail(node, 'SHAPE_MISMATCH', `${scales.length ? 'scales' : 'sizes'} [${given}] must have one entry per axis of [${s}]`, x.name);
   if (scales.some((v) => !(v > 0))) fail(node, 'BAD_ATTRIBUTE', `scales [${scales}] must be positive`);
   if (sizes.some((v) => !Number.isInteger(v) || v < 1)) fail(node, 'BAD_ATTRIBUTE', `sizes [${sizes}] must be positive integers`);
+  const roi = attrInts(a, 'roi', node);
+  const crop = coord === 'tf_crop_and_resize';
+  if (crop && roi.length !== 2 * s.length) fail(node, 'BAD_ATTRIBUTE', `tf_crop_and_resize needs roi with ${2 * s.length} values (starts, then ends), got [${roi}]`);
   const logical = logicalAxes(layout, s.length);
   return s.map((inLen, p) => {
-    const v = given[logical[p]];
-    if (scales.length) return { inLen, outLen: Math.floor(inLen * v), scale: v, resized: inLen * v };
-    return { inLen, outLen: v, scale: v / inLen, resized: v };
+    const l = logical[p];
+    const v = given[l];
+    const [roi0, roi1] = crop ? [roi[l], roi[l + s.length]] : [0, 1];
+    if (scales.length) return { inLen, outLen: Math.floor(inLen * (roi1 - roi0) * v), scale: v, resized: inLen * v, roi0, roi1 };
+    return { inLen, outLen: v, scale: v / inLen, resized: v, roi0, roi1 };
   });
 }
 
@@ -63,6 +73,11 @@ function inputCoord(coord: string, i: number, p: AxisPlan): number {
     case 'align_corners': return resized === 1 ? 0 : (i * (inLen - 1)) / (resized - 1);
     case 'pytorch_half_pixel': return resized > 1 ? (i + 0.5) / scale - 0.5 : 0;
     case 'tf_half_pixel_for_nearest': return (i + 0.5) / scale;
+    case 'tf_crop_and_resize': {
+      const { roi0, roi1 } = p;
+      const span = (roi1 - roi0) * (inLen - 1);
+      return roi0 * (inLen - 1) + (resized === 1 ? span / 2 : (i * span) / (resized - 1));
+    }
     case 'half_pixel_symmetric': {
       const adjust = outLen / (scale * inLen);
       return (inLen / 2) * (1 - adjust) + (i + 0.5) / scale - 0.5;
@@ -83,40 +98,50 @@ function nearestIndex(mode: string, x: number, len: number): number {
   return Math.min(Math.max(i, 0), len - 1);
 }
 
-/** Cubic convolution weights of the 4 taps floor(x)−1 .. floor(x)+2, t = x − floor(x). */
-function cubicWeights(t: number, a: number): number[] {
-  const w = (d: number) => {
+/** The interpolation kernels: weight of a tap at distance d from the sample point. */
+function kernel(mode: string, a: number): (d: number) => number {
+  if (mode === 'linear') return (d) => Math.max(0, 1 - Math.abs(d));
+  return (d) => {
     const ad = Math.abs(d);
     if (ad <= 1) return ((a + 2) * ad - (a + 3)) * ad * ad + 1;
     if (ad < 2) return ((a * ad - 5 * a) * ad + 8 * a) * ad - 4 * a;
     return 0;
   };
-  return [w(t + 1), w(t), w(1 - t), w(2 - t)];
 }
 
-/** Input taps (indices clamped to the edge) and weights for each output index of one axis. */
-function axisTaps(attrs: Attrs, p: AxisPlan): { idx: number[]; w: number[] }[] {
+/**
+ * Input taps (indices clamped to the edge) and weights for each output index of one axis;
+ * `outside` marks tf_crop_and_resize coordinates beyond the input (extrapolation_value there).
+ */
+interface Taps { idx: number[]; w: number[]; outside?: boolean }
+
+function axisTaps(attrs: Attrs, p: AxisPlan): Taps[] {
   const mode = attrString(attrs, 'mode');
   const coord = attrString(attrs, 'coordinate_transformation_mode');
   const clamp = (i: number) => Math.min(Math.max(i, 0), p.inLen - 1);
+  const kern = kernel(mode, attrFloat(attrs, 'cubic_coeff_a'));
+  const radius = mode === 'linear' ? 1 : 2;
+  const antialias = attrInt(attrs, 'antialias') !== 0;
   return Array.from({ length: p.outLen }, (_, i) => {
     const x = inputCoord(coord, i, p);
+    if (coord === 'tf_crop_and_resize' && (x < 0 || x > p.inLen - 1)) return { idx: [0], w: [0], outside: true };
     if (mode === 'nearest') return { idx: [nearestIndex(attrString(attrs, 'nearest_mode'), x, p.inLen)], w: [1] };
+    // Taps floor(x)+k around the point; with antialias, a downsampling kernel is stretched by
+    // 1/scale (more taps), as the ONNX reference does. Weights are normalized to sum to 1.
     const f = Math.floor(x);
-    if (mode === 'linear') return { idx: [clamp(f), clamp(f + 1)], w: [1 - (x - f), x - f] };
-    const taps = [f - 1, f, f + 1, f + 2];
-    let w = cubicWeights(x - f, attrFloat(attrs, 'cubic_coeff_a'));
-    if (attrInt(attrs, 'exclude_outside')) {
-      w = w.map((v, k) => (taps[k] < 0 || taps[k] >= p.inLen ? 0 : v));
-      const sum = w.reduce((s, v) => s + v, 0);
-      w = w.map((v) => v / sum);
-    }
+    const s = antialias ? Math.min(p.scale, 1) : 1;
+    const k0 = Math.floor(-radius / s) + 1;
+    const taps = Array.from({ length: 2 - 2 * k0 }, (_, j) => f + k0 + j);
+    let w = taps.map((i) => kern(s * (i - x)));
+    if (attrInt(attrs, 'exclude_outside')) w = w.map((v, k) => (taps[k] < 0 || taps[k] >= p.inLen ? 0 : v));
+    const sum = w.reduce((acc, v) => acc + v, 0);
+    w = w.map((v) => v / sum);
     return { idx: taps.map(clamp), w };
   });
 }
 
 /** Interpolates float64 values of `shape` along `axis` with the given taps. */
-function resampleAxis(v: Float64Array, shape: number[], axis: number, taps: { idx: number[]; w: number[] }[]): Float64Array {
+function resampleAxis(v: Float64Array, shape: number[], axis: number, taps: Taps[]): Float64Array {
   const inner = sizeOf(shape.slice(axis + 1));
   const outer = sizeOf(shape.slice(0, axis));
   const inLen = shape[axis];
@@ -140,7 +165,7 @@ const Resize: OpDef = {
   attrs: {
     scales: [], sizes: [], mode: 'nearest', coordinate_transformation_mode: 'half_pixel',
     nearest_mode: 'round_prefer_floor', cubic_coeff_a: -0.75, exclude_outside: 0, extrapolation_value: 0,
-    keep_aspect_ratio_policy: 'stretch', layout: 'NCHW',
+    keep_aspect_ratio_policy: 'stretch', antialias: 0, roi: [], layout: 'NCHW',
   },
   infer(node) {
     const x = input(node, 0);
@@ -151,9 +176,14 @@ const Resize: OpDef = {
     const t = x as Tensor;
     const plan = resizePlan(refInfo('Resize', attrs, [t]));
     const taps = plan.map((p) => axisTaps(attrs, p));
+    const extrapolation = attrFloat(attrs, 'extrapolation_value');
+    // Elements with any coordinate outside the crop box: -1 in this map.
+    const inside = offsetMap(out.shape, taps.map((ts) => ts.map((q) => (q.outside ? -1 : 0))));
     if (attrString(attrs, 'mode') === 'nearest') {
       // A pure gather: copy raw elements (exact for every dtype).
-      return [take(t, out.shape, offsetMap(out.shape, axisTables(out.shape, stridesOf(t.shape), (a, i) => taps[a][i].idx[0])))];
+      const idx = offsetMap(out.shape, axisTables(out.shape, stridesOf(t.shape), (a, i) => taps[a][i].idx[0]));
+      for (let k = 0; k < idx.length; k++) if (inside[k] < 0) idx[k] = -1;
+      return [take(t, out.shape, idx, extrapolation)];
     }
     let v = toF64(t);
     const shape = [...t.shape];
@@ -161,6 +191,7 @@ const Resize: OpDef = {
       v = resampleAxis(v, shape, a, taps[a]);
       shape[a] = p.outLen;
     });
+    for (let k = 0; k < v.length; k++) if (inside[k] < 0) v[k] = extrapolation;
     return [store(out.dtype, out.shape, v)];
   },
   cost(node, [out]) {
