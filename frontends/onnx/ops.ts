@@ -68,7 +68,7 @@ const IGNORABLE: Record<string, Record<string, AttrValue | '*'>> = {
   Conv: { auto_pad: 'NOTSET' }, ConvTranspose: { auto_pad: 'NOTSET' },
   AveragePool: { auto_pad: 'NOTSET' }, LpPool: { auto_pad: 'NOTSET' },
   Gemm: { broadcast: '*' }, Add: { broadcast: '*' }, Sub: { broadcast: '*' }, Mul: { broadcast: '*' }, Div: { broadcast: '*' }, Pow: { broadcast: '*' },
-  Resize: { antialias: 0, keep_aspect_ratio_policy: 'stretch' },
+  Resize: { antialias: 0 },
   Gelu: { approximate: 'none' },
 };
 
@@ -239,9 +239,17 @@ const resize = (upsample: boolean): Converter => ({
     }
     let ctm: string = attr(n, 'coordinate_transformation_mode', 'half_pixel');
     if (ctm === 'tf_half_pixel_for_nn') ctm = 'tf_half_pixel_for_nearest'; // the opset-11 name
-    if (ctm === 'tf_crop_and_resize' && !Object.hasOwn(getOp('Resize').attrs, 'roi')) unsupported(n, "coordinate_transformation_mode 'tf_crop_and_resize' is not supported");
-    if (attr(n, 'antialias', 0) !== 0) unsupported(n, 'antialias=1 is not supported');
+    const spec = getOp('Resize', n.name).attrs;
+    const crop = ctm === 'tf_crop_and_resize';
+    if (crop && !Object.hasOwn(spec, 'roi')) unsupported(n, "coordinate_transformation_mode 'tf_crop_and_resize' is not supported");
+    if (attr(n, 'antialias', 0) !== 0 && !Object.hasOwn(spec, 'antialias')) unsupported(n, 'antialias=1 is not supported');
     const axes = n.attrs.has('axes') ? attr(n, 'axes', [] as number[]).map((a) => (a < 0 ? a + rank : a)) : undefined;
+    let roi: number[] | undefined;
+    if (crop) {
+      const given = constInput(imp, n, 1, 'roi');
+      const k = axes ? axes.length : rank;
+      roi = fullRank(n, given.slice(0, k), rank, axes, 0).concat(fullRank(n, given.slice(k), rank, axes, 1));
+    }
     const xshape = imp.typeOf(n.inputs[0], n).shape;
     if (sizes) {
       sizes = fullRank(n, sizes, rank, axes, undefined, xshape);
@@ -250,7 +258,7 @@ const resize = (upsample: boolean): Converter => ({
     }
     if (scales) scales = fullRank(n, scales, rank, axes, 1);
     if (!scales && !sizes) badAttr(n, 'Resize needs scales or sizes');
-    const attrs = irAttrs(n, 'Resize', { scales: sizes ? [] : scales, sizes: sizes ?? [], coordinate_transformation_mode: ctm }, ['axes', 'keep_aspect_ratio_policy', 'antialias']);
+    const attrs = irAttrs(n, 'Resize', { scales: sizes ? [] : scales, sizes: sizes ?? [], coordinate_transformation_mode: ctm, roi }, ['axes', 'keep_aspect_ratio_policy']);
     imp.emit(n, 'Resize', [x], attrs, n.outputs);
   },
 });
