@@ -1,0 +1,113 @@
+// cuda_emu.h: runs cnnc's generated CUDA on the CPU, for testing where no GPU is present.
+// Compile the standalone program with:  g++ -std=c++17 -DCNNC_EMU -include cuda_emu.h -I<cuda>/include -x c++ main.cu
+// Each CUDA thread of a block runs as a ucontext coroutine; __syncthreads() switches to the next
+// thread, so a block's threads meet at every barrier as on a GPU. __shared__ becomes a static
+// local: shared by the threads of the one block that runs at a time. Slow, exact, single-threaded.
+#pragma once
+#include <cuda_fp16.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ucontext.h>
+#include <functional>
+#include <set>
+#include <vector>
+
+// cuda_fp16.h brought CUDA's host headers (dim3, cudaError_t, the runtime API declarations);
+// what follows replaces the device-side qualifiers and defines the runtime calls on the CPU.
+#undef __global__
+#undef __device__
+#undef __host__
+#undef __forceinline__
+#undef __launch_bounds__
+#undef __shared__
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __launch_bounds__(...)
+#define __shared__ static
+
+inline float rsqrtf(float v) { return 1.f / sqrtf(v); }
+
+namespace cnnc_emu {
+inline dim3 threadIdx, blockIdx, blockDim, gridDim;
+inline ucontext_t scheduler;
+inline std::vector<ucontext_t> ctx;
+inline std::vector<char> stacks;
+inline std::vector<char> done;
+inline const std::function<void()>* body = nullptr;
+inline unsigned cur = 0;
+inline bool synced = false;
+inline std::set<const void*> no_sync;  // kernels seen to run without __syncthreads
+const size_t STACK = 64 * 1024;
+
+inline void entry() {
+  (*body)();
+  done[cur] = 1;
+}
+
+inline void syncthreads() {
+  synced = true;
+  swapcontext(&ctx[cur], &scheduler);
+}
+
+inline void set_thread(unsigned t) {
+  threadIdx = dim3(t % blockDim.x, (t / blockDim.x) % blockDim.y, t / (blockDim.x * blockDim.y));
+}
+
+inline void launch(const void* kernel, dim3 grid, dim3 block, const std::function<void()>& fn) {
+  body = &fn;
+  gridDim = grid;
+  blockDim = block;
+  const unsigned nt = block.x * block.y * block.z;
+  if (ctx.size() < nt) { ctx.resize(nt); stacks.resize(nt * STACK); done.resize(nt); }
+  const bool direct = no_sync.count(kernel) > 0;
+  synced = false;
+  for (unsigned bz = 0; bz < grid.z; ++bz)
+    for (unsigned by = 0; by < grid.y; ++by)
+      for (unsigned bx = 0; bx < grid.x; ++bx) {
+        blockIdx = dim3(bx, by, bz);
+        if (direct) {  // no barriers: plain calls
+          for (unsigned t = 0; t < nt; ++t) { set_thread(t); fn(); }
+          continue;
+        }
+        for (unsigned t = 0; t < nt; ++t) {
+          getcontext(&ctx[t]);
+          ctx[t].uc_stack.ss_sp = &stacks[t * STACK];
+          ctx[t].uc_stack.ss_size = STACK;
+          ctx[t].uc_link = &scheduler;
+          makecontext(&ctx[t], entry, 0);
+          done[t] = 0;
+        }
+        for (bool live = true; live;) {  // one round = every thread up to its next barrier
+          live = false;
+          for (unsigned t = 0; t < nt; ++t) {
+            if (done[t]) continue;
+            cur = t;
+            set_thread(t);
+            swapcontext(&scheduler, &ctx[t]);
+            live = live || !done[t];
+          }
+        }
+      }
+  if (!synced) no_sync.insert(kernel);
+}
+}  // namespace cnnc_emu
+
+using cnnc_emu::blockDim;
+using cnnc_emu::blockIdx;
+using cnnc_emu::gridDim;
+using cnnc_emu::threadIdx;
+#define __syncthreads() cnnc_emu::syncthreads()
+#define CNNC_LAUNCH(k, gx, gy, gz, b, ...) \
+  cnnc_emu::launch((const void*)&k, dim3(gx, gy, gz), dim3(b), [&] { k(__VA_ARGS__); })
+
+// the runtime API subset the standalone host program uses (one translation unit: plain definitions)
+cudaError_t cudaMalloc(void** p, size_t n) { *p = calloc(n, 1); return *p ? cudaSuccess : cudaErrorMemoryAllocation; }
+cudaError_t cudaFree(void* p) { free(p); return cudaSuccess; }
+cudaError_t cudaMemcpy(void* d, const void* s, size_t n, enum cudaMemcpyKind) { memcpy(d, s, n); return cudaSuccess; }
+cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
+cudaError_t cudaGetLastError() { return cudaSuccess; }
+const char* cudaGetErrorString(cudaError_t) { return "emulated"; }

@@ -1,0 +1,71 @@
+/**
+ * What every CUDA kernel generator returns: one launch of one `__global__` function.
+ * A kernel's source is specialised to its layer (shapes baked in) but takes its tensors
+ * as pointer arguments, so that identical layers share one kernel (named by a hash of its text).
+ */
+import type { DType } from '../../runtime/tensor.js';
+import { ctype } from './emit.js';
+
+/** One pointer argument: the graph value (activation or constant) it points at. */
+export interface Arg {
+  /** Parameter name inside the kernel. */
+  param: string;
+  /** Graph value name, or a constant the generator added (see LowerCtx.addConstant). */
+  value: string;
+  dtype: DType;
+  /** The kernel writes through it (no const). */
+  out?: boolean;
+}
+
+export interface Launch {
+  /** Name prefix, e.g. 'conv_igemm' (the lowering appends a hash). */
+  kind: string;
+  args: Arg[];
+  /** Statements of the function body. */
+  body: string;
+  /** Threads per block (1-D blocks). */
+  threads: number;
+  grid: [number, number, number];
+}
+
+export function paramList(args: readonly Arg[]): string {
+  return args.map((a) => `${a.out ? '' : 'const '}${ctype(a.dtype)}* __restrict__ ${a.param}`).join(', ');
+}
+
+/** The complete function text for a launch under a given name. */
+export function kernelSource(name: string, l: Launch): string {
+  const body = l.body.split('\n').map((s) => (s ? `  ${s}` : s)).join('\n');
+  return `extern "C" __global__ void __launch_bounds__(${l.threads}) ${name}(${paramList(l.args)}) {\n${body}}\n`;
+}
+
+/** Blocks of `threads` that cover `n` items. */
+export function blocksFor(n: number, threads: number): number {
+  return Math.max(1, Math.ceil(n / threads));
+}
+
+/**
+ * Device helpers every translation unit starts with: the activation table of
+ * ir/ops/activation.ts in f32 (the epilogues of fused ops and the standalone activations).
+ */
+export const PRELUDE = `#include <cuda_fp16.h>
+#include <math.h>
+
+__device__ __forceinline__ float cnnc_sigmoid(float v) { return 1.f / (1.f + expf(-v)); }
+__device__ __forceinline__ float cnnc_hard_sigmoid(float v, float a, float b) { return fminf(fmaxf(a * v + b, 0.f), 1.f); }
+__device__ __forceinline__ float cnnc_hard_swish(float v) { return v * fminf(fmaxf(v * (1.f / 6.f) + 0.5f, 0.f), 1.f); }
+__device__ __forceinline__ float cnnc_silu(float v) { return v / (1.f + expf(-v)); }
+__device__ __forceinline__ float cnnc_gelu(float v) { return 0.5f * v * (1.f + erff(v * 0.707106781f)); }
+__device__ __forceinline__ float cnnc_gelu_tanh(float v) { return 0.5f * v * (1.f + tanhf(0.797884561f * (v + 0.044715f * v * v * v))); }
+__device__ __forceinline__ float cnnc_leaky_relu(float v, float a) { return v >= 0.f ? v : a * v; }
+`;
+
+import type { Graph, Node } from '../../ir/graph.js';
+import type { Tensor } from '../../runtime/tensor.js';
+
+/** What an op's generator sees: the node, the graph's types and constants, and a way to add constants. */
+export interface LowerCtx {
+  readonly graph: Graph;
+  readonly node: Node;
+  /** Adds a derived constant (folded BN scale, ...) to the weights; returns its value name. */
+  addConstant(base: string, t: Tensor): string;
+}

@@ -1,0 +1,278 @@
+/**
+ * Elementwise kernels (one thread per element, or per half2 pair in f16 where no input broadcasts),
+ * BatchNormalization as a folded per-channel affine, Cast, and the row kernels: Softmax,
+ * LayerNormalization and the Reduce ops (one thread per output row).
+ */
+import { layoutOf } from '../../ir/ops/geometry.js';
+import { CnncError } from '../../runtime/errors.js';
+import { fromF64, toF64, type DType } from '../../runtime/tensor.js';
+import { activationExpr } from './activation.js';
+import { Code, checkFloat, coord, ctype, fl, load, mul, store, strides, sum } from './emit.js';
+import { blocksFor, type Arg, type Launch, type LowerCtx } from './kernel.js';
+
+const T = 256;
+
+function place(ctx: LowerCtx) {
+  return { node: ctx.node.name, op: ctx.node.op };
+}
+
+/** C expression of a unary op of `v` (a plain identifier). */
+function unaryExpr(ctx: LowerCtx, v: string): string {
+  const a = ctx.node.attrs;
+  const num = (k: string, d: number) => Number(a[k] ?? d);
+  switch (ctx.node.op) {
+    case 'Relu': return activationExpr('relu', v, 0, 0);
+    case 'LeakyRelu': return activationExpr('leaky_relu', v, num('alpha', 0.01), 0);
+    case 'Sigmoid': return activationExpr('sigmoid', v, 0, 0);
+    case 'HardSigmoid': return activationExpr('hard_sigmoid', v, num('alpha', 0.2), num('beta', 0.5));
+    case 'HardSwish': return activationExpr('hard_swish', v, 0, 0);
+    case 'Tanh': return activationExpr('tanh', v, 0, 0);
+    case 'Erf': return activationExpr('erf', v, 0, 0);
+    case 'Gelu': return activationExpr(a.approximate === 'tanh' ? 'gelu_tanh' : 'gelu', v, 0, 0);
+    case 'Clip': return activationExpr('clip', v, num('min', -Infinity), num('max', Infinity));
+    case 'Neg': return `-${v}`;
+    case 'Abs': return `fabsf(${v})`;
+    case 'Sqrt': return `sqrtf(${v})`;
+    case 'Exp': return `expf(${v})`;
+    case 'Log': return `logf(${v})`;
+    case 'Reciprocal': return `1.f / ${v}`;
+    case 'Floor': return `floorf(${v})`;
+    case 'Ceil': return `ceilf(${v})`;
+    case 'Round': return `rintf(${v})`;
+    default: throw new CnncError('UNSUPPORTED', `no CUDA kernel for ${ctx.node.op}`, place(ctx));
+  }
+}
+
+export const UNARY_OPS = ['Relu', 'LeakyRelu', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Tanh', 'Erf', 'Gelu', 'Clip',
+  'Neg', 'Abs', 'Sqrt', 'Exp', 'Log', 'Reciprocal', 'Floor', 'Ceil', 'Round'];
+export const NARY_OPS = ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Sum', 'Mean', 'PRelu'];
+
+/** Folds two float values with an n-ary op. */
+function combine(op: string, acc: string, x: string): string {
+  switch (op) {
+    case 'Add': case 'Sum': case 'Mean': return `${acc} + ${x}`;
+    case 'Sub': return `${acc} - ${x}`;
+    case 'Mul': return `${acc} * ${x}`;
+    case 'Div': return `${acc} / ${x}`;
+    case 'Pow': return `powf(${acc}, ${x})`;
+    case 'Max': return `fmaxf(${acc}, ${x})`;
+    case 'Min': return `fminf(${acc}, ${x})`;
+    case 'PRelu': return `(${acc} < 0.f ? ${x} * ${acc} : ${acc})`;
+    default: throw new Error(op);
+  }
+}
+
+/** Flat index into an input of `shape` that broadcasts onto `out` at the output's flat index `i`. */
+export function broadcastIdx(i: string, shape: readonly number[], out: readonly number[]): string {
+  if (shape.length === out.length && shape.every((d, k) => d === out[k])) return i;
+  const lead = out.length - shape.length;
+  const st = strides(shape);
+  return sum(...out.map((_, a) => {
+    const j = a - lead;
+    return j >= 0 && shape[j] !== 1 ? mul(coord(i, out, a), st[j]) : '0';
+  }));
+}
+
+/** Unary and n-ary elementwise ops (numpy broadcasting), f32 or f16 (half2 pairs when nothing broadcasts). */
+export function elementwise(ctx: LowerCtx): Launch {
+  const { node, graph } = ctx;
+  const y = node.outputs[0];
+  const yt = graph.type(y);
+  checkFloat(yt.dtype, node.name, node.op);
+  const ins = node.inputs.map((n) => ({ name: n, t: graph.type(n) }));
+  for (const x of ins) checkFloat(x.t.dtype, node.name, node.op);
+  const total = yt.shape.reduce((a, b) => a * b, 1);
+  const unary = UNARY_OPS.includes(node.op);
+  const args: Arg[] = [...ins.map((x, k) => ({ param: `x${k}`, value: x.name, dtype: x.t.dtype })), { param: 'y', value: y, dtype: yt.dtype, out: true }];
+  const same = ins.every((x) => x.t.shape.length === yt.shape.length && x.t.shape.every((d, k) => d === yt.shape[k]));
+  const pairs = same && total % 2 === 0 && yt.dtype === 'f16' && ins.every((x) => x.t.dtype === 'f16');
+  const finish = (c: Code, vs: string[], out: string) => {
+    if (unary) {
+      c.line(`const float ${out} = ${unaryExpr(ctx, vs[0])};`);
+    } else {
+      let e = vs[0];
+      for (const v of vs.slice(1)) e = combine(node.op, e, v);
+      if (node.op === 'Mean') e = `(${e}) * ${fl(1 / vs.length)}`;
+      c.line(`const float ${out} = ${e};`);
+    }
+  };
+  const c = new Code();
+  c.line('const int i = blockIdx.x * blockDim.x + threadIdx.x;');
+  if (pairs) {
+    // two f16 elements per thread through half2 loads and stores
+    c.line(`if (i >= ${total / 2}) return;`);
+    ins.forEach((_, k) => c.line(`const float2 a${k} = __half22float2(reinterpret_cast<const __half2*>(x${k})[i]);`));
+    finish(c, ins.map((_, k) => `a${k}.x`).map((e, k) => { c.line(`const float lo${k} = ${e};`); return `lo${k}`; }), 'rlo');
+    finish(c, ins.map((_, k) => `a${k}.y`).map((e, k) => { c.line(`const float hi${k} = ${e};`); return `hi${k}`; }), 'rhi');
+    c.line('reinterpret_cast<__half2*>(y)[i] = __floats2half2_rn(rlo, rhi);');
+    return { kind: 'eltwise_h2', args, body: c.toString(), threads: T, grid: [blocksFor(total / 2, T), 1, 1] };
+  }
+  c.line(`if (i >= ${total}) return;`);
+  const vs = ins.map((x, k) => { c.line(`const float a${k} = ${load(x.t.dtype, `x${k}`, broadcastIdx('i', x.t.shape, yt.shape))};`); return `a${k}`; });
+  finish(c, vs, 'r');
+  c.line(store(yt.dtype, 'y', 'i', 'r'));
+  return { kind: 'eltwise', args, body: c.toString(), threads: T, grid: [blocksFor(total, T), 1, 1] };
+}
+
+/** Inference BatchNormalization: scale and shift folded at compile time into two f32 vectors. */
+export function batchNorm(ctx: LowerCtx): Launch {
+  const { node, graph } = ctx;
+  const [xn, sn, bn, mn, vn] = node.inputs;
+  const consts = [sn, bn, mn, vn].map((n) => graph.constValue(n));
+  if (consts.some((t) => !t)) throw new CnncError('UNSUPPORTED', 'BatchNormalization needs constant scale, bias, mean and variance on the CUDA target', place(ctx));
+  const [s, b, m, v] = consts.map((t) => toF64(t!));
+  const eps = Number(node.attrs.epsilon ?? 1e-5);
+  const C = s.length;
+  const scale = new Float64Array(C), shift = new Float64Array(C);
+  for (let k = 0; k < C; k++) {
+    scale[k] = s[k] / Math.sqrt(v[k] + eps);
+    shift[k] = b[k] - m[k] * scale[k];
+  }
+  const sc = ctx.addConstant(`${node.name}_scale`, fromF64('f32', [C], scale));
+  const sh = ctx.addConstant(`${node.name}_shift`, fromF64('f32', [C], shift));
+  const xt = graph.type(xn), yn = node.outputs[0], yt = graph.type(yn);
+  checkFloat(yt.dtype, node.name, node.op);
+  const layout = layoutOf(node.attrs, place(ctx));
+  const total = yt.shape.reduce((a, q) => a * q, 1);
+  const c = new Code();
+  c.line('const int i = blockIdx.x * blockDim.x + threadIdx.x;');
+  c.line(`if (i >= ${total}) return;`);
+  c.line(`const int ch = ${coord('i', yt.shape, layout === 'NHWC' ? yt.shape.length - 1 : 1)};`);
+  c.line(`const float r = fmaf(${load(xt.dtype, 'x', 'i')}, scale[ch], shift[ch]);`);
+  c.line(store(yt.dtype, 'y', 'i', 'r'));
+  return {
+    kind: 'batchnorm',
+    args: [{ param: 'x', value: xn, dtype: xt.dtype }, { param: 'scale', value: sc, dtype: 'f32' }, { param: 'shift', value: sh, dtype: 'f32' }, { param: 'y', value: yn, dtype: yt.dtype, out: true }],
+    body: c.toString(), threads: T, grid: [blocksFor(total, T), 1, 1],
+  };
+}
+
+/** Cast between dtypes (through f32 for floats; C conversions for integers, bool as x != 0). */
+export function cast(ctx: LowerCtx): Launch {
+  const { node, graph } = ctx;
+  const xn = node.inputs[0], yn = node.outputs[0];
+  const xt = graph.type(xn), yt = graph.type(yn);
+  const total = yt.shape.reduce((a, b) => a * b, 1);
+  const src = xt.dtype === 'f16' ? '__half2float(x[i])' : 'x[i]';
+  const c = new Code();
+  c.line('const int i = blockIdx.x * blockDim.x + threadIdx.x;');
+  c.line(`if (i >= ${total}) return;`);
+  if (yt.dtype === 'f16') c.line(`y[i] = __float2half((float)${src});`);
+  else if (yt.dtype === 'bool') c.line(`y[i] = (${src}) != 0 ? 1 : 0;`);
+  else if (xt.dtype === 'f32' || xt.dtype === 'f16') c.line(`y[i] = (${ctype(yt.dtype)})${src};`);
+  else c.line(`y[i] = (${ctype(yt.dtype)})x[i];`);
+  return {
+    kind: 'cast', args: [{ param: 'x', value: xn, dtype: xt.dtype }, { param: 'y', value: yn, dtype: yt.dtype, out: true }],
+    body: c.toString(), threads: T, grid: [blocksFor(total, T), 1, 1],
+  };
+}
+
+/** outer × axis × inner split of a shape around one axis. */
+function around(shape: readonly number[], axis: number) {
+  const a = axis < 0 ? axis + shape.length : axis;
+  const outer = shape.slice(0, a).reduce((p, q) => p * q, 1);
+  const inner = shape.slice(a + 1).reduce((p, q) => p * q, 1);
+  return { a, outer, len: shape[a], inner };
+}
+
+/** Softmax / LogSoftmax along one axis: one thread per row, max-shifted, f32 throughout. */
+export function softmax(ctx: LowerCtx): Launch {
+  const { node, graph } = ctx;
+  const xn = node.inputs[0], yn = node.outputs[0];
+  const xt = graph.type(xn), yt = graph.type(yn);
+  checkFloat(yt.dtype, node.name, node.op);
+  const { outer, len, inner } = around(xt.shape, Number(node.attrs.axis ?? -1));
+  const rows = outer * inner;
+  const c = new Code();
+  c.line('const int r = blockIdx.x * blockDim.x + threadIdx.x;');
+  c.line(`if (r >= ${rows}) return;`);
+  c.line(`const int base = ${sum(mul(inner === 1 ? 'r' : `(r / ${inner})`, len * inner), inner === 1 ? '0' : `r % ${inner}`)};`);
+  const at = (j: string) => sum('base', mul(j, inner));
+  c.line('float mx = -INFINITY;');
+  c.line(`for (int j = 0; j < ${len}; ++j) mx = fmaxf(mx, ${load(xt.dtype, 'x', at('j'))});`);
+  c.line('float s = 0.f;');
+  c.line(`for (int j = 0; j < ${len}; ++j) s += expf(${load(xt.dtype, 'x', at('j'))} - mx);`);
+  const log = node.op === 'LogSoftmax';
+  c.line(log ? 'const float ls = logf(s);' : 'const float inv = 1.f / s;');
+  c.line(`for (int j = 0; j < ${len}; ++j) ${store(yt.dtype, 'y', at('j'), log ? `${load(xt.dtype, 'x', at('j'))} - mx - ls` : `expf(${load(xt.dtype, 'x', at('j'))} - mx) * inv`)}`);
+  return {
+    kind: 'softmax', args: [{ param: 'x', value: xn, dtype: xt.dtype }, { param: 'y', value: yn, dtype: yt.dtype, out: true }],
+    body: c.toString(), threads: T, grid: [blocksFor(rows, T), 1, 1],
+  };
+}
+
+/** LayerNormalization over the trailing axes from `axis`: one thread per row, two passes for mean and variance. */
+export function layerNorm(ctx: LowerCtx): Launch {
+  const { node, graph } = ctx;
+  const [xn, sn, bn] = node.inputs;
+  if (node.outputs.slice(1).some((o) => o !== '')) throw new CnncError('UNSUPPORTED', 'LayerNormalization mean/inv-std outputs are not supported by the CUDA target', place(ctx));
+  const yn = node.outputs[0];
+  const xt = graph.type(xn), yt = graph.type(yn);
+  checkFloat(yt.dtype, node.name, node.op);
+  const r = xt.shape.length;
+  const ax = Number(node.attrs.axis ?? -1) < 0 ? Number(node.attrs.axis ?? -1) + r : Number(node.attrs.axis);
+  const len = xt.shape.slice(ax).reduce((p, q) => p * q, 1);
+  const rows = xt.shape.slice(0, ax).reduce((p, q) => p * q, 1);
+  const st = graph.type(sn);
+  const bt = bn ? graph.type(bn) : undefined;
+  const norm = xt.shape.slice(ax);
+  const eps = Number(node.attrs.epsilon ?? 1e-5);
+  const c = new Code();
+  c.line('const int r = blockIdx.x * blockDim.x + threadIdx.x;');
+  c.line(`if (r >= ${rows}) return;`);
+  c.line(`const int base = ${mul('r', len)};`);
+  c.line('float mean = 0.f;');
+  c.line(`for (int j = 0; j < ${len}; ++j) mean += ${load(xt.dtype, 'x', 'base + j')};`);
+  c.line(`mean *= ${fl(1 / len)};`);
+  c.line('float var = 0.f;');
+  c.block(`for (int j = 0; j < ${len}; ++j)`, () => {
+    c.line(`const float d = ${load(xt.dtype, 'x', 'base + j')} - mean;`);
+    c.line('var = fmaf(d, d, var);');
+  });
+  c.line(`const float inv = rsqrtf(var * ${fl(1 / len)} + ${fl(eps)});`);
+  c.block(`for (int j = 0; j < ${len}; ++j)`, () => {
+    const sv = load(st.dtype, 'scale', broadcastIdx('j', st.shape, norm));
+    const bv = bt ? ` + ${load(bt.dtype, 'shift', broadcastIdx('j', bt.shape, norm))}` : '';
+    c.line(`const float v = (${load(xt.dtype, 'x', 'base + j')} - mean) * inv * ${sv}${bv};`);
+    c.line(store(yt.dtype, 'y', 'base + j', 'v'));
+  });
+  const args: Arg[] = [{ param: 'x', value: xn, dtype: xt.dtype }, { param: 'scale', value: sn, dtype: st.dtype }];
+  if (bt) args.push({ param: 'shift', value: bn, dtype: bt.dtype });
+  args.push({ param: 'y', value: yn, dtype: yt.dtype, out: true });
+  return { kind: 'layernorm', args, body: c.toString(), threads: T, grid: [blocksFor(rows, T), 1, 1] };
+}
+
+/** ReduceMean/Sum/Max/Min: one thread per output element, a loop over the reduced elements. */
+export function reduce(ctx: LowerCtx): Launch {
+  const { node, graph } = ctx;
+  const xn = node.inputs[0], yn = node.outputs[0];
+  const xt = graph.type(xn), yt = graph.type(yn);
+  checkFloat(yt.dtype, node.name, node.op);
+  const r = xt.shape.length;
+  const given = (node.attrs.axes as number[] | undefined) ?? [];
+  const noop = Number(node.attrs.noop_with_empty_axes ?? 0) !== 0;
+  const axes = given.length ? given.map((a) => (a < 0 ? a + r : a)) : noop ? [] : xt.shape.map((_, k) => k);
+  const kept = xt.shape.map((d, k) => (axes.includes(k) ? 1 : d));
+  const red = axes.map((k) => xt.shape[k]);
+  const n = red.reduce((p, q) => p * q, 1);
+  const st = strides(xt.shape);
+  const total = kept.reduce((p, q) => p * q, 1);
+  const op = node.op;
+  const c = new Code();
+  c.line('const int i = blockIdx.x * blockDim.x + threadIdx.x;');
+  c.line(`if (i >= ${total}) return;`);
+  c.line(`const int base = ${sum(...kept.map((_, k) => (axes.includes(k) ? '0' : mul(coord('i', kept, k), st[k]))))};`);
+  c.line(`float v = ${op === 'ReduceMax' ? '-INFINITY' : op === 'ReduceMin' ? 'INFINITY' : '0.f'};`);
+  c.block(`for (int j = 0; j < ${n}; ++j)`, () => {
+    const off = sum(...axes.map((k, q) => mul(coord('j', red, q), st[k])));
+    const xv = load(xt.dtype, 'x', sum('base', off));
+    c.line(op === 'ReduceMax' ? `v = fmaxf(v, ${xv});` : op === 'ReduceMin' ? `v = fminf(v, ${xv});` : `v += ${xv};`);
+  });
+  c.line(store(yt.dtype, 'y', 'i', op === 'ReduceMean' ? `v * ${fl(1 / n)}` : 'v'));
+  return {
+    kind: 'reduce', args: [{ param: 'x', value: xn, dtype: xt.dtype }, { param: 'y', value: yn, dtype: yt.dtype, out: true }],
+    body: c.toString(), threads: T, grid: [blocksFor(total, T), 1, 1],
+  };
+}
+
+export type { DType };
