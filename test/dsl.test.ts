@@ -167,6 +167,35 @@ describe('Model builder', () => {
     expect(Array.from(got)).toEqual([...plane, ...plane]);
   });
 
+  it('layerNorm2d normalizes each pixel over the channels (ConvNeXt), then scales and shifts', () => {
+    const m = new Model('ln', { seed: 4 });
+    const x = m.input([1, 3, 2, 2]);
+    m.output(m.layerNorm2d(x, { eps: 1e-6, name: 'norm' }));
+    const g = m.build();
+    const input = ramp([1, 3, 2, 2]);
+    const got = run(g, input);
+    const xv = toF64(input), w = constOf(g, 'norm.weight'), b = constOf(g, 'norm.bias');
+    for (let p = 0; p < 4; p++) {
+      const c = [0, 1, 2].map((k) => xv[k * 4 + p]);
+      const mu = mean(c), sd = Math.sqrt(c.reduce((s, v) => s + (v - mu) ** 2, 0) / 3 + 1e-6);
+      c.forEach((v, k) => expect(got[k * 4 + p]).toBeCloseTo(((v - mu) / sd) * w[k] + b[k], 5));
+    }
+  });
+
+  it('softmax sums to 1 along its axis; GELU is the erf form', () => {
+    const m = new Model('sm');
+    const x = m.input([2, 3]);
+    m.output(m.softmax(m.gelu(x), 1));
+    const xs = [-1, 0, 2, 0.5, 0.5, 0.5];
+    const got = run(m.build(), tensor('f32', [2, 3], xs));
+    const gelu = [-0.15865525393145707, 0, 1.9544997361036416, 0.34573123063700656, 0.34573123063700656, 0.34573123063700656];
+    const e = gelu.map(Math.exp);
+    [0, 3].forEach((r) => {
+      const s = e[r] + e[r + 1] + e[r + 2];
+      for (let k = 0; k < 3; k++) expect(got[r + k]).toBeCloseTo(e[r + k] / s, 6);
+    });
+  });
+
   it('bad uses are CnncErrors naming the layer', () => {
     const m = new Model('bad');
     const x = m.input([1, 6, 7, 7]);
