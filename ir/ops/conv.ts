@@ -51,65 +51,160 @@ function convInfer(node: NodeInfo): TensorType[] {
 /**
  * A convolution in float64: `x` in g.layout, `w` as (M, C/group, ...kernel), optional bias (M).
  * Returns the output in g.layout. Shared by Conv and FusedDwPw.
+ *
+ * Inside it works channels-last with weights as (M, taps, C/group), so that every output is a sum
+ * of dot products over contiguous runs. Four output channels share each input load, and two
+ * neighbouring outputs of a row share each weight load whenever their runs line up (the interior).
  */
 export function convolve(g: WindowGeometry, x: Float64Array, w: Float64Array, bias?: Float64Array): Float64Array {
-  const [ID, IH, IW] = to3d(g.inSize, 1), [OD, OH, OW] = to3d(g.outSize, 1), [KD, KH, KW] = to3d(g.kernel, 1);
-  const [SD, SH, SW] = to3d(g.strides, 1), [DD, DH, DW] = to3d(g.dilations, 1);
-  const [PD, PH, PW] = to3d(g.padBegin, 0);
+  const p = convPlan(g);
   const { N, C, M, group } = g;
-  const Cg = C / group, Mg = M / group, taps = KD * KH * KW, KC = taps * Cg;
-  const inP = ID * IH * IW, outP = OD * OH * OW;
-  const xl = g.layout === 'NHWC' ? x : toChannelsLast(x, N, C, inP);
-  // weights as (M, taps, C/group): the channel run of one tap is contiguous, like the input's
+  const [OD, OH, OW] = to3d(g.outSize, 1);
+  const taps = p.KD * p.KH * p.KW, Cg = p.Cg;
+  const xl = g.layout === 'NHWC' ? x : toChannelsLast(x, N, C, p.ID * p.IH * p.IW);
   const wt = new Float64Array(w.length);
   for (let m = 0; m < M; m++) for (let c = 0; c < Cg; c++) for (let t = 0; t < taps; t++) wt[(m * taps + t) * Cg + c] = w[(m * Cg + c) * taps + t];
-  const y = new Float64Array(N * outP * M);
-  const xo = new Int32Array(taps), wo = new Int32Array(taps);
-  for (let n = 0; n < N; n++) for (let od = 0; od < OD; od++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
-    // the taps of this output that land inside the input (padding contributes zero)
-    let nt = 0;
-    for (let kd = 0; kd < KD; kd++) {
-      const id = od * SD - PD + kd * DD;
-      if (id < 0 || id >= ID) continue;
-      for (let kh = 0; kh < KH; kh++) {
-        const ih = oh * SH - PH + kh * DH;
-        if (ih < 0 || ih >= IH) continue;
-        for (let kw = 0; kw < KW; kw++) {
-          const iw = ow * SW - PW + kw * DW;
-          if (iw < 0 || iw >= IW) continue;
-          xo[nt] = (((n * ID + id) * IH + ih) * IW + iw) * C;
-          wo[nt++] = ((kd * KH + kh) * KW + kw) * Cg;
-        }
-      }
-    }
-    const yo = (((n * OD + od) * OH + oh) * OW + ow) * M;
-    for (let gi = 0; gi < group; gi++) {
-      const xc = gi * Cg;
-      let m = gi * Mg;
-      const mEnd = m + Mg;
-      for (; m + 4 <= mEnd; m += 4) {
-        let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-        for (let t = 0; t < nt; t++) {
-          const a = xo[t] + xc, b0 = m * KC + wo[t], b1 = b0 + KC, b2 = b1 + KC, b3 = b2 + KC;
-          for (let c = 0; c < Cg; c++) {
-            const xv = xl[a + c];
-            a0 += xv * wt[b0 + c]; a1 += xv * wt[b1 + c]; a2 += xv * wt[b2 + c]; a3 += xv * wt[b3 + c];
-          }
-        }
-        y[yo + m] = a0; y[yo + m + 1] = a1; y[yo + m + 2] = a2; y[yo + m + 3] = a3;
-      }
-      for (; m < mEnd; m++) {
-        let acc = 0;
-        for (let t = 0; t < nt; t++) {
-          const a = xo[t] + xc, b = m * KC + wo[t];
-          for (let c = 0; c < Cg; c++) acc += xl[a + c] * wt[b + c];
-        }
-        y[yo + m] = acc;
+  const y = new Float64Array(N * OD * OH * OW * M);
+  const a = newRuns(taps), b = newRuns(taps);
+  const dx = p.SW * C; // input distance between horizontally neighbouring outputs
+  for (let n = 0; n < N; n++) for (let od = 0; od < OD; od++) for (let oh = 0; oh < OH; oh++) {
+    const rowBase = ((n * OD + od) * OH + oh) * OW;
+    for (let ow = 0; ow < OW;) {
+      a.n = collectRuns(p, n, od, oh, ow, a);
+      if (ow + 1 < OW && (b.n = collectRuns(p, n, od, oh, ow + 1, b)) && sameRuns(a, b, dx)) {
+        dotPair(xl, wt, y, (rowBase + ow) * M, a, dx, group, Cg, M / group, taps * Cg, M);
+        ow += 2;
+      } else {
+        dotOne(xl, wt, y, (rowBase + ow) * M, a, group, Cg, M / group, taps * Cg);
+        ow += 1;
       }
     }
   }
   if (bias) addChannelBias(y, bias, M);
-  return g.layout === 'NHWC' ? y : toChannelsFirst(y, N, M, outP);
+  return g.layout === 'NHWC' ? y : toChannelsFirst(y, N, M, OD * OH * OW);
+}
+
+/** A conv's geometry as plain numbers, padded to 3-D (D, H, W). */
+interface ConvPlan {
+  ID: number; IH: number; IW: number; KD: number; KH: number; KW: number;
+  SD: number; SH: number; SW: number; DD: number; DH: number; DW: number;
+  PD: number; PH: number; PW: number; C: number; Cg: number;
+  /** One group and no W dilation: a whole kernel row (kw, c) is one contiguous run. */
+  rowRuns: boolean;
+}
+
+function convPlan(g: WindowGeometry): ConvPlan {
+  const [ID, IH, IW] = to3d(g.inSize, 1), [KD, KH, KW] = to3d(g.kernel, 1);
+  const [SD, SH, SW] = to3d(g.strides, 1), [DD, DH, DW] = to3d(g.dilations, 1);
+  const [PD, PH, PW] = to3d(g.padBegin, 0);
+  const Cg = g.C / g.group;
+  return { ID, IH, IW, KD, KH, KW, SD, SH, SW, DD, DH, DW, PD, PH, PW, C: g.C, Cg, rowRuns: g.group === 1 && DW === 1 };
+}
+
+/** The runs one output reads: input offset, weight offset (within one output channel), length. */
+interface Runs { x: Int32Array; w: Int32Array; len: Int32Array; n: number }
+
+const newRuns = (taps: number): Runs => ({ x: new Int32Array(taps), w: new Int32Array(taps), len: new Int32Array(taps), n: 0 });
+
+/** Fills `r` with the runs of output (n, od, oh, ow) inside the input (padding adds zero); returns their count. */
+function collectRuns(p: ConvPlan, n: number, od: number, oh: number, ow: number, r: Runs): number {
+  let nt = 0;
+  const iw0 = ow * p.SW - p.PW;
+  for (let kd = 0; kd < p.KD; kd++) {
+    const id = od * p.SD - p.PD + kd * p.DD;
+    if (id < 0 || id >= p.ID) continue;
+    for (let kh = 0; kh < p.KH; kh++) {
+      const ih = oh * p.SH - p.PH + kh * p.DH;
+      if (ih < 0 || ih >= p.IH) continue;
+      const row = ((n * p.ID + id) * p.IH + ih) * p.IW, wrow = (kd * p.KH + kh) * p.KW;
+      if (p.rowRuns) {
+        const lo = Math.max(0, -iw0), hi = Math.min(p.KW, p.IW - iw0);
+        if (hi <= lo) continue;
+        r.x[nt] = (row + iw0 + lo) * p.C;
+        r.w[nt] = (wrow + lo) * p.Cg;
+        r.len[nt++] = (hi - lo) * p.C;
+        continue;
+      }
+      for (let kw = 0; kw < p.KW; kw++) {
+        const iw = iw0 + kw * p.DW;
+        if (iw < 0 || iw >= p.IW) continue;
+        r.x[nt] = (row + iw) * p.C;
+        r.w[nt] = (wrow + kw) * p.Cg;
+        r.len[nt++] = p.Cg;
+      }
+    }
+  }
+  return nt;
+}
+
+/** Whether b's runs are a's shifted by dx in the input (same taps, same lengths). */
+function sameRuns(a: Runs, b: Runs, dx: number): boolean {
+  if (a.n !== b.n) return false;
+  for (let t = 0; t < a.n; t++) if (b.w[t] !== a.w[t] || b.len[t] !== a.len[t] || b.x[t] - a.x[t] !== dx) return false;
+  return true;
+}
+
+/** All output channels of one output: y[yo + m] = Σ runs x·w, four channels per pass over the input. */
+function dotOne(xl: Float64Array, wt: Float64Array, y: Float64Array, yo: number, r: Runs, group: number, Cg: number, Mg: number, KC: number): void {
+  const rx = r.x, rw = r.w, rl = r.len, nt = r.n;
+  for (let gi = 0; gi < group; gi++) {
+    const xc = gi * Cg, mEnd = (gi + 1) * Mg;
+    let m = gi * Mg;
+    for (; m + 4 <= mEnd; m += 4) {
+      let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+      for (let t = 0; t < nt; t++) {
+        const xa = rx[t] + xc, w0 = m * KC + rw[t], w1 = w0 + KC, w2 = w1 + KC, w3 = w2 + KC, L = rl[t];
+        for (let c = 0; c < L; c++) {
+          const xv = xl[xa + c];
+          a0 += xv * wt[w0 + c]; a1 += xv * wt[w1 + c]; a2 += xv * wt[w2 + c]; a3 += xv * wt[w3 + c];
+        }
+      }
+      y[yo + m] = a0; y[yo + m + 1] = a1; y[yo + m + 2] = a2; y[yo + m + 3] = a3;
+    }
+    for (; m < mEnd; m++) {
+      let acc = 0;
+      for (let t = 0; t < nt; t++) {
+        const xa = rx[t] + xc, wa = m * KC + rw[t], L = rl[t];
+        for (let c = 0; c < L; c++) acc += xl[xa + c] * wt[wa + c];
+      }
+      y[yo + m] = acc;
+    }
+  }
+}
+
+/** Like dotOne for two neighbouring outputs whose runs are `r` and `r` shifted by dx. */
+function dotPair(xl: Float64Array, wt: Float64Array, y: Float64Array, yo: number, r: Runs, dx: number, group: number, Cg: number, Mg: number, KC: number, M: number): void {
+  const rx = r.x, rw = r.w, rl = r.len, nt = r.n;
+  for (let gi = 0; gi < group; gi++) {
+    const xc = gi * Cg, mEnd = (gi + 1) * Mg;
+    let m = gi * Mg;
+    for (; m + 4 <= mEnd; m += 4) {
+      let a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+      for (let t = 0; t < nt; t++) {
+        const xa = rx[t] + xc, xb = xa + dx, w0 = m * KC + rw[t], w1 = w0 + KC, w2 = w1 + KC, w3 = w2 + KC, L = rl[t];
+        for (let c = 0; c < L; c++) {
+          const u = xl[xa + c], v = xl[xb + c], p0 = wt[w0 + c], p1 = wt[w1 + c], p2 = wt[w2 + c], p3 = wt[w3 + c];
+          a0 += u * p0; a1 += u * p1; a2 += u * p2; a3 += u * p3;
+          b0 += v * p0; b1 += v * p1; b2 += v * p2; b3 += v * p3;
+        }
+      }
+      y[yo + m] = a0; y[yo + m + 1] = a1; y[yo + m + 2] = a2; y[yo + m + 3] = a3;
+      y[yo + M + m] = b0; y[yo + M + m + 1] = b1; y[yo + M + m + 2] = b2; y[yo + M + m + 3] = b3;
+    }
+    for (; m < mEnd; m++) {
+      let acc = 0, acc2 = 0;
+      for (let t = 0; t < nt; t++) {
+        const xa = rx[t] + xc, xb = xa + dx, wa = m * KC + rw[t], L = rl[t];
+        for (let c = 0; c < L; c++) {
+          const wv = wt[wa + c];
+          acc += xl[xa + c] * wv;
+          acc2 += xl[xb + c] * wv;
+        }
+      }
+      y[yo + m] = acc;
+      y[yo + M + m] = acc2;
+    }
+  }
 }
 
 /**
