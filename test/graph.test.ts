@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { Graph, type Node } from '../ir/graph.js';
 import { interpret } from '../ir/interpreter.js';
+import { getOp } from '../ir/ops/index.js';
 import { printGraph } from '../ir/print.js';
 import { verify } from '../ir/verify.js';
 import { CnncError, type ErrorCode } from '../runtime/errors.js';
@@ -163,5 +165,60 @@ describe('interpreter inputs', () => {
     expectError(() => interpret(g, {}), 'BAD_INPUT', { value: 'x' });
     expectError(() => interpret(g, { x: tensor('f32', [3, 2]) }), 'BAD_INPUT', { value: 'x' });
     expectError(() => interpret(g, { x: tensor('f32', [2, 3]), y: tensor('f32', [1]) }), 'BAD_INPUT', { value: 'y' });
+  });
+});
+
+// ---- hostile attributes and shapes: a typed error or a correct run, never a crash ----
+
+const OPS_UNDER_FUZZ = [
+  'Add', 'Div', 'Pow', 'Max', 'PRelu', 'MatMul', 'Gemm', 'Concat', 'Split', 'Slice', 'Reshape', 'Flatten', 'Transpose',
+  'Squeeze', 'Unsqueeze', 'Gather', 'Expand', 'Pad', 'Resize', 'ReduceMean', 'Softmax', 'Cast', 'Shape',
+] as const;
+
+describe('hostile inputs to the non-spatial ops (property)', () => {
+  const dim = fc.integer({ min: 0, max: 3 });
+  const shape = fc.array(dim, { maxLength: 4 });
+  const weird = fc.oneof(fc.integer({ min: -5, max: 5 }), fc.constantFrom(NaN, Infinity, -Infinity, 1.5, -0.5, 9223372036854775807, -9223372036854775807));
+  const ints = fc.array(weird, { maxLength: 5 });
+  const attrs = fc.record({
+    axis: weird, axes: ints, perm: ints, shape: ints, starts: ints, ends: ints, steps: ints, split: ints, pads: ints,
+    num_outputs: weird, allowzero: fc.constantFrom(0, 1), transA: fc.constantFrom(0, 1), transB: fc.constantFrom(0, 1),
+    keepdims: fc.constantFrom(0, 1), mode: fc.constantFrom('constant', 'reflect', 'edge', 'wrap', 'nearest', 'linear', 'cubic', 'bogus'),
+    scales: fc.array(fc.constantFrom(0, 0.5, 1, 2, 3, NaN, -1), { maxLength: 4 }), sizes: ints, to: fc.constantFrom('f32', 'i64', 'bool', 'f64'),
+    start: weird, end: weird,
+  }, { requiredKeys: [] });
+
+  it('every op either raises a CnncError while building or runs to the inferred types', () => {
+    fc.assert(fc.property(fc.constantFrom(...OPS_UNDER_FUZZ), shape, shape, fc.constantFrom('f32', 'i32'), attrs, (op, s0, s1, dtype, a) => {
+      const g = new Graph('fuzz');
+      const x0 = g.addInput('x0', { dtype: 'f32', shape: s0 });
+      const x1 = op === 'Gather'
+        ? g.addConstant('idx', tensor('i64', s1, s1.length ? new Array(s1.reduce((p, d) => p * d, 1)).fill(1) : [1]))
+        : g.addInput('x1', { dtype: op === 'Pow' ? dtype : 'f32', shape: s1 });
+      const binary = ['Add', 'Div', 'Pow', 'Max', 'PRelu', 'MatMul', 'Gemm', 'Concat', 'Gather'].includes(op);
+      // Keep only the attributes the op declares (unknown ones are a separate, tested error).
+      const spec = getOp(op).attrs;
+      const given = Object.fromEntries(Object.entries(a).filter(([k]) => k in spec));
+      let outs: string[];
+      try {
+        outs = g.addNode(op, binary ? [x0, x1] : [x0], given);
+      } catch (e) {
+        if (!(e instanceof CnncError)) throw e;
+        return;
+      }
+      for (const o of outs) {
+        const t = g.type(o);
+        expect(t.shape.every((d) => Number.isInteger(d) && d >= 0)).toBe(true);
+      }
+      g.setOutputs(outs);
+      verify(g);
+      const feeds: Record<string, ReturnType<typeof tensor>> = { x0: tensor('f32', s0, new Array(s0.reduce((p, d) => p * d, 1)).fill(0.5)) };
+      if (g.inputs.includes('x1')) feeds.x1 = tensor(op === 'Pow' ? dtype : 'f32', s1, new Array(s1.reduce((p, d) => p * d, 1)).fill(2));
+      try {
+        interpret(g, feeds);
+      } catch (e) {
+        if (!(e instanceof CnncError) || e.code === 'KERNEL_ERROR') throw e;
+      }
+    }), { numRuns: 3000 });
   });
 });

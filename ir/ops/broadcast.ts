@@ -1,9 +1,10 @@
 /**
  * Shape helpers shared by the non-spatial ops: numpy broadcasting, strides, axis normalization.
  */
+import { CnncError } from '../../runtime/errors.js';
 import { fromF64, tensor, type Tensor } from '../../runtime/tensor.js';
 import { sizeOf } from '../types.js';
-import { fail, type Attrs, type NodeInfo } from '../op.js';
+import { attrInt, attrInts, fail, type Attrs, type NodeInfo } from '../op.js';
 
 /** The numpy (multidirectional) broadcast of two shapes, or null when they do not broadcast. */
 export function broadcastShapes(a: readonly number[], b: readonly number[]): number[] | null {
@@ -133,4 +134,29 @@ export function refInfo(op: string, attrs: Attrs, inputs: readonly (Tensor | und
 /** Copies `count` raw elements between typed arrays of the same dtype (exact for i64 too). */
 export function copyRaw(src: Tensor['data'], srcOff: number, dst: Tensor['data'], dstOff: number, count: number): void {
   (dst as unknown as Float64Array).set((src as unknown as Float64Array).subarray(srcOff, srcOff + count), dstOff);
+}
+
+/** An integer attribute (ONNX ints): BAD_ATTRIBUTE naming the node otherwise. */
+export function intAttr(node: NodeInfo, name: string): number {
+  const v = attrInt(node.attrs, name, node);
+  if (!Number.isInteger(v)) fail(node, 'BAD_ATTRIBUTE', `attribute '${name}' must be an integer, got ${v}`);
+  return v;
+}
+
+/** A list-of-integers attribute (axes, shapes, pads, starts...). */
+export function intsAttr(node: NodeInfo, name: string): number[] {
+  const v = attrInts(node.attrs, name, node);
+  if (!v.every(Number.isInteger)) fail(node, 'BAD_ATTRIBUTE', `attribute '${name}' must hold integers, got [${v}]`);
+  return v;
+}
+
+/** Most elements one value may hold (typed arrays index with 32 bits). */
+export const MAX_ELEMENTS = 2 ** 31 - 1;
+
+/** An output shape that attributes made (Reshape, Expand, Pad, Resize): TOO_LARGE when it or one dimension is over MAX_ELEMENTS. */
+export function checkSize(node: NodeInfo, shape: readonly number[]): number[] {
+  if (sizeOf(shape) > MAX_ELEMENTS || shape.some((d) => d > MAX_ELEMENTS)) {
+    throw new CnncError('TOO_LARGE', `output shape [${shape}] has more than ${MAX_ELEMENTS} elements`, { node: node.name, op: node.op });
+  }
+  return [...shape];
 }

@@ -7,7 +7,7 @@ import type { NodeInfo, OpDef } from '../op.js';
 import { attrFloat, attrInt, attrString, fail, input } from '../op.js';
 import { sizeOf } from '../types.js';
 import { ACTIVATION_KINDS, EPILOGUE_ATTRS, applyEpilogueActivation } from './activation.js';
-import { broadcastIndex, broadcastShapes, broadcastsTo } from './broadcast.js';
+import { broadcastIndex, broadcastShapes, broadcastsTo, intAttr } from './broadcast.js';
 import { store } from './elementwise.js';
 
 const MATMUL_DTYPES: readonly DType[] = ['f32', 'f16', 'i32', 'i64'];
@@ -24,8 +24,8 @@ function gemmDims(node: NodeInfo): { m: number; k: number; n: number } {
   const a = input(node, 0);
   const b = input(node, 1);
   for (const x of [a, b]) if (x.type.shape.length !== 2) fail(node, 'SHAPE_MISMATCH', `must be 2-D, got [${x.type.shape}]`, x.name);
-  const [m, k] = attrInt(node.attrs, 'transA', node) ? [a.type.shape[1], a.type.shape[0]] : a.type.shape;
-  const [kb, n] = attrInt(node.attrs, 'transB', node) ? [b.type.shape[1], b.type.shape[0]] : b.type.shape;
+  const [m, k] = intAttr(node, 'transA') ? [a.type.shape[1], a.type.shape[0]] : a.type.shape;
+  const [kb, n] = intAttr(node, 'transB') ? [b.type.shape[1], b.type.shape[0]] : b.type.shape;
   if (k !== kb) fail(node, 'SHAPE_MISMATCH', `inner dimensions differ: A gives K=${k}, B gives K=${kb}`, b.name);
   return { m, k, n };
 }

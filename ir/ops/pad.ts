@@ -4,15 +4,15 @@
  */
 import type { Tensor } from '../../runtime/tensor.js';
 import type { NodeInfo, OpDef } from '../op.js';
-import { attrFloat, attrInts, attrString, fail, input } from '../op.js';
-import { axisTables, offsetMap, refInfo, stridesOf, take } from './broadcast.js';
+import { attrFloat, attrString, fail, input } from '../op.js';
+import { axisTables, checkSize, intsAttr, offsetMap, refInfo, stridesOf, take } from './broadcast.js';
 
 const MODES = ['constant', 'reflect', 'edge', 'wrap'];
 
 function padSpec(node: NodeInfo): { pads: number[]; mode: string; shape: number[] } {
   const x = input(node, 0);
   const s = x.type.shape;
-  const pads = attrInts(node.attrs, 'pads', node);
+  const pads = intsAttr(node, 'pads');
   const mode = attrString(node.attrs, 'mode', node);
   if (!MODES.includes(mode)) fail(node, 'UNSUPPORTED', `pad mode '${mode}' (supported: ${MODES.join(', ')})`);
   if (pads.length !== 2 * s.length || pads.some((p) => !Number.isInteger(p))) {
@@ -24,7 +24,7 @@ function padSpec(node: NodeInfo): { pads: number[]; mode: string; shape: number[
     const grows = pads[a] > 0 || pads[a + s.length] > 0;
     if (mode !== 'constant' && grows && s[a] === 0) fail(node, 'SHAPE_MISMATCH', `cannot ${mode}-pad empty axis ${a}`, x.name);
   });
-  return { pads, mode, shape };
+  return { pads, mode, shape: checkSize(node, shape) };
 }
 
 /** Source coordinate of padded coordinate c (already shifted by the begin pad) in an axis of size d; -1 for the constant. */

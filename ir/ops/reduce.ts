@@ -3,28 +3,25 @@
  * along one axis (Softmax, LogSoftmax).
  */
 import { toF64, type DType, type Tensor } from '../../runtime/tensor.js';
-import type { Attrs, NodeInfo, OpDef } from '../op.js';
-import { attrInt, attrInts, fail, input } from '../op.js';
+import type { NodeInfo, OpDef } from '../op.js';
+import { attrInt, fail, input } from '../op.js';
 import { isFloat, sizeOf } from '../types.js';
-import { normAxes, normAxis, offsetMap, stridesOf } from './broadcast.js';
+import { intAttr, intsAttr, normAxes, normAxis, offsetMap, refInfo, stridesOf } from './broadcast.js';
 import { store } from './elementwise.js';
 
 const NUMERIC: readonly DType[] = ['f32', 'f16', 'i32', 'i64', 'u8', 'i8'];
+const WITH_BOOL: readonly DType[] = [...NUMERIC, 'bool'];
 
 /** The reduced axes (normalized), or null when the op is the identity (empty axes with noop_with_empty_axes). */
 function reducedAxes(node: NodeInfo, rank: number): number[] | null {
-  const axes = attrInts(node.attrs, 'axes', node);
-  if (axes.length === 0) return attrInt(node.attrs, 'noop_with_empty_axes', node) ? null : Array.from({ length: rank }, (_, i) => i);
+  const axes = intsAttr(node, 'axes');
+  if (axes.length === 0) return intAttr(node, 'noop_with_empty_axes') ? null : Array.from({ length: rank }, (_, i) => i);
   return normAxes(node, axes, rank);
-}
-
-function infoOf(op: string, x: Tensor, attrs: Attrs): NodeInfo {
-  return { name: op, op, attrs, inputs: [{ name: 'x', type: x }] };
 }
 
 /** A reduction: `init` and `step` fold the values of each output element, `finish` ends it (mean). */
 function reduce(name: string, doc: string, init: number, step: (acc: number, x: number) => number,
-  finish: (acc: number, count: number) => number = (a) => a): OpDef {
+  finish: (acc: number, count: number) => number = (a) => a, dtypes = NUMERIC): OpDef {
   return {
     name,
     doc,
@@ -32,16 +29,16 @@ function reduce(name: string, doc: string, init: number, step: (acc: number, x: 
     attrs: { axes: [], keepdims: 1, noop_with_empty_axes: 0 },
     infer(node) {
       const x = input(node, 0);
-      if (!NUMERIC.includes(x.type.dtype)) fail(node, 'DTYPE_MISMATCH', `does not take ${x.type.dtype}`, x.name);
+      if (!dtypes.includes(x.type.dtype)) fail(node, 'DTYPE_MISMATCH', `does not take ${x.type.dtype}`, x.name);
       const axes = reducedAxes(node, x.type.shape.length);
       if (!axes) return [x.type];
-      const keep = attrInt(node.attrs, 'keepdims', node) !== 0;
+      const keep = intAttr(node, 'keepdims') !== 0;
       const shape = x.type.shape.flatMap((d, i) => (axes.includes(i) ? (keep ? [1] : []) : [d]));
       return [{ dtype: x.type.dtype, shape }];
     },
     reference([x], attrs, [out]) {
       const t = x as Tensor;
-      const axes = reducedAxes(infoOf(name, t, attrs), t.shape.length);
+      const axes = reducedAxes(refInfo(name, attrs, [t]), t.shape.length);
       if (!axes) return [t];
       // Output index of each input element: reduced axes contribute nothing.
       const keptShape = t.shape.map((d, i) => (axes.includes(i) ? 1 : d));
@@ -68,12 +65,12 @@ function softmax(name: string, doc: string, log: boolean): OpDef {
     infer(node) {
       const x = input(node, 0);
       if (!isFloat(x.type.dtype)) fail(node, 'DTYPE_MISMATCH', `expects a float input, got ${x.type.dtype}`, x.name);
-      normAxis(node, attrInt(node.attrs, 'axis', node), x.type.shape.length);
+      normAxis(node, intAttr(node, 'axis'), x.type.shape.length);
       return [x.type];
     },
     reference([x], attrs, [out]) {
       const t = x as Tensor;
-      const axis = normAxis(infoOf(name, t, attrs), attrInt(attrs, 'axis'), t.shape.length);
+      const axis = normAxis(refInfo(name, attrs, [t]), attrInt(attrs, 'axis'), t.shape.length);
       const d = t.shape[axis];
       const inner = sizeOf(t.shape.slice(axis + 1));
       const outer = sizeOf(t.shape.slice(0, axis));
@@ -101,8 +98,8 @@ function softmax(name: string, doc: string, log: boolean): OpDef {
 export const REDUCE_OPS: OpDef[] = [
   reduce('ReduceMean', 'mean over axes (all when empty)', 0, (a, x) => a + x, (a, n) => a / n),
   reduce('ReduceSum', 'sum over axes (all when empty)', 0, (a, x) => a + x),
-  reduce('ReduceMax', 'maximum over axes (all when empty)', -Infinity, (a, x) => (Number.isNaN(a) || a >= x ? a : x)),
-  reduce('ReduceMin', 'minimum over axes (all when empty)', Infinity, (a, x) => (Number.isNaN(a) || a <= x ? a : x)),
+  reduce('ReduceMax', 'maximum over axes (all when empty)', -Infinity, (a, x) => (Number.isNaN(a) || a >= x ? a : x), undefined, WITH_BOOL),
+  reduce('ReduceMin', 'minimum over axes (all when empty)', Infinity, (a, x) => (Number.isNaN(a) || a <= x ? a : x), undefined, WITH_BOOL),
   // ONNX opset < 13 Softmax flattens to 2-D at `axis` instead: the importer expresses that as
   // Reshape [prod(:axis), prod(axis:)] → Softmax(axis=1) → Reshape back (identical when axis = rank−1).
   softmax('Softmax', 'exp(x) / Σ exp(x) along axis (default −1; opset ≥ 13 semantics)', false),

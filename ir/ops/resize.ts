@@ -12,7 +12,7 @@ import { toF64, type Tensor } from '../../runtime/tensor.js';
 import type { Attrs, NodeInfo, OpDef } from '../op.js';
 import { attrFloat, attrInt, attrInts, attrString, fail, input } from '../op.js';
 import { sizeOf } from '../types.js';
-import { axisTables, offsetMap, refInfo, stridesOf, take } from './broadcast.js';
+import { axisTables, checkSize, intsAttr, offsetMap, refInfo, stridesOf, take } from './broadcast.js';
 import { store } from './elementwise.js';
 
 const MODES = ['nearest', 'linear', 'cubic'];
@@ -37,7 +37,7 @@ function resizePlan(node: NodeInfo): AxisPlan[] {
   const s = x.type.shape;
   const a = node.attrs;
   const scales = attrInts(a, 'scales', node);
-  const sizes = attrInts(a, 'sizes', node);
+  const sizes = intsAttr(node, 'sizes');
   const mode = attrString(a, 'mode', node);
   const coord = attrString(a, 'coordinate_transformation_mode', node);
   const layout = attrString(a, 'layout', node);
@@ -170,7 +170,7 @@ const Resize: OpDef = {
   infer(node) {
     const x = input(node, 0);
     if (x.type.dtype === 'bool') fail(node, 'DTYPE_MISMATCH', 'does not take bool', x.name);
-    return [{ dtype: x.type.dtype, shape: resizePlan(node).map((p) => p.outLen) }];
+    return [{ dtype: x.type.dtype, shape: checkSize(node, resizePlan(node).map((p) => p.outLen)) }];
   },
   reference([x], attrs, [out]) {
     const t = x as Tensor;

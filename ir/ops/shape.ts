@@ -5,9 +5,9 @@
 import { CnncError } from '../../runtime/errors.js';
 import { tensor, toF64, type Tensor } from '../../runtime/tensor.js';
 import type { NodeInfo, OpDef } from '../op.js';
-import { attrInt, attrInts, fail, input } from '../op.js';
+import { attrInt, fail, input } from '../op.js';
 import { sizeOf, type TensorType } from '../types.js';
-import { broadcastIndex, broadcastShapes, copyRaw, normAxes, normAxis, offsetMap, refInfo, stridesOf, take } from './broadcast.js';
+import { broadcastIndex, broadcastShapes, checkSize, copyRaw, intAttr, intsAttr, normAxes, normAxis, offsetMap, refInfo, stridesOf, take } from './broadcast.js';
 
 /** Same elements, new shape (Reshape, Flatten, Squeeze, Unsqueeze). */
 function relabel(t: Tensor, out: TensorType): Tensor {
@@ -30,8 +30,8 @@ function viewOp(name: string, doc: string, attrs: OpDef['attrs'], shapeOf: (node
 
 function reshapeShape(node: NodeInfo): number[] {
   const x = input(node, 0);
-  const spec = attrInts(node.attrs, 'shape', node);
-  const allowzero = attrInt(node.attrs, 'allowzero', node) !== 0;
+  const spec = intsAttr(node, 'shape');
+  const allowzero = intAttr(node, 'allowzero') !== 0;
   const shape = spec.map((d, i) => {
     if (d === 0 && !allowzero) {
       if (i >= x.type.shape.length) fail(node, 'SHAPE_MISMATCH', `shape[${i}] = 0 copies a dimension the input [${x.type.shape}] does not have`, x.name);
@@ -50,12 +50,12 @@ function reshapeShape(node: NodeInfo): number[] {
   } else if (known !== total) {
     fail(node, 'SHAPE_MISMATCH', `cannot reshape [${x.type.shape}] (${total} elements) to [${spec}] (${known})`, x.name);
   }
-  return shape;
+  return checkSize(node, shape);
 }
 
 function flattenShape(node: NodeInfo): number[] {
   const s = input(node, 0).type.shape;
-  let axis = attrInt(node.attrs, 'axis', node);
+  let axis = intAttr(node, 'axis');
   if (axis < -s.length || axis > s.length) fail(node, 'BAD_ATTRIBUTE', `axis ${axis} is out of range for rank ${s.length}`);
   if (axis < 0) axis += s.length;
   return [sizeOf(s.slice(0, axis)), sizeOf(s.slice(axis))];
@@ -64,7 +64,7 @@ function flattenShape(node: NodeInfo): number[] {
 function squeezeShape(node: NodeInfo): number[] {
   const x = input(node, 0);
   const s = x.type.shape;
-  const given = attrInts(node.attrs, 'axes', node);
+  const given = intsAttr(node, 'axes');
   const axes = given.length ? normAxes(node, given, s.length) : s.flatMap((d, i) => (d === 1 ? [i] : []));
   for (const a of axes) if (s[a] !== 1) fail(node, 'SHAPE_MISMATCH', `cannot squeeze axis ${a} of size ${s[a]}`, x.name);
   return s.filter((_, i) => !axes.includes(i));
@@ -72,7 +72,7 @@ function squeezeShape(node: NodeInfo): number[] {
 
 function unsqueezeShape(node: NodeInfo): number[] {
   const s = input(node, 0).type.shape;
-  const given = attrInts(node.attrs, 'axes', node);
+  const given = intsAttr(node, 'axes');
   const rank = s.length + given.length;
   const axes = normAxes(node, given, rank);
   const rest = [...s];
@@ -83,7 +83,7 @@ function unsqueezeShape(node: NodeInfo): number[] {
 
 function transposePerm(node: NodeInfo): number[] {
   const rank = input(node, 0).type.shape.length;
-  const perm = attrInts(node.attrs, 'perm', node);
+  const perm = intsAttr(node, 'perm');
   if (perm.length === 0) return Array.from({ length: rank }, (_, i) => rank - 1 - i);
   const ok = perm.length === rank && [...perm].sort((a, b) => a - b).every((p, i) => p === i);
   if (!ok) fail(node, 'BAD_ATTRIBUTE', `perm [${perm}] is not a permutation of 0..${rank - 1}`);
@@ -119,7 +119,7 @@ const Concat: OpDef = {
   infer(node) {
     const xs = node.inputs.map((_, i) => input(node, i));
     const first = xs[0].type;
-    const axis = normAxis(node, attrInt(node.attrs, 'axis', node), first.shape.length);
+    const axis = normAxis(node, intAttr(node, 'axis'), first.shape.length);
     const shape = [...first.shape];
     for (const x of xs.slice(1)) {
       if (x.type.dtype !== first.dtype) fail(node, 'DTYPE_MISMATCH', `dtype ${x.type.dtype} differs from ${first.dtype}`, x.name);
@@ -152,9 +152,9 @@ const Concat: OpDef = {
 /** The sizes Split cuts along its axis: `split`, or `num_outputs` even parts (the last smaller, as ONNX 18). */
 function splitSizes(node: NodeInfo): { axis: number; sizes: number[] } {
   const x = input(node, 0);
-  const axis = normAxis(node, attrInt(node.attrs, 'axis', node), x.type.shape.length);
+  const axis = normAxis(node, intAttr(node, 'axis'), x.type.shape.length);
   const dim = x.type.shape[axis];
-  const split = attrInts(node.attrs, 'split', node);
+  const split = intsAttr(node, 'split');
   if (split.length) {
     const total = split.reduce((a, b) => a + b, 0);
     if (split.some((s) => !Number.isInteger(s) || s < 0) || total !== dim) {
@@ -162,7 +162,7 @@ function splitSizes(node: NodeInfo): { axis: number; sizes: number[] } {
     }
     return { axis, sizes: split };
   }
-  const n = attrInt(node.attrs, 'num_outputs', node);
+  const n = intAttr(node, 'num_outputs');
   if (n < 1) fail(node, 'BAD_ATTRIBUTE', "needs 'split' sizes or 'num_outputs' (the importer sets it from the node's output count)");
   if (n > dim) fail(node, 'SHAPE_MISMATCH', `cannot split dimension ${dim} into ${n} parts`, x.name);
   const chunk = Math.ceil(dim / n);
@@ -204,11 +204,11 @@ const Split: OpDef = {
 /** Per input axis: first index, step and count, with ONNX clamping of starts/ends. */
 function sliceRanges(node: NodeInfo): { start: number; step: number; len: number }[] {
   const s = input(node, 0).type.shape;
-  const starts = attrInts(node.attrs, 'starts', node);
-  const ends = attrInts(node.attrs, 'ends', node);
-  const given = attrInts(node.attrs, 'axes', node);
-  const steps = attrInts(node.attrs, 'steps', node);
-  const axes = given.length ? normAxes(node, given, s.length) : starts.map((_, i) => i);
+  const starts = intsAttr(node, 'starts');
+  const ends = intsAttr(node, 'ends');
+  const given = intsAttr(node, 'axes');
+  const steps = intsAttr(node, 'steps');
+  const axes = normAxes(node, given.length ? given : starts.map((_, i) => i), s.length);
   if (ends.length !== starts.length || axes.length !== starts.length || (steps.length && steps.length !== starts.length)) {
     fail(node, 'BAD_ATTRIBUTE', `starts, ends, axes and steps must have the same length (${starts.length}, ${ends.length}, ${given.length}, ${steps.length})`);
   }
@@ -252,7 +252,7 @@ const Slice: OpDef = {
 function shapeRange(node: NodeInfo): [number, number] {
   const rank = input(node, 0).type.shape.length;
   const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + rank : v, 0), rank);
-  return [clamp(attrInt(node.attrs, 'start', node)), clamp(attrInt(node.attrs, 'end', node))];
+  return [clamp(intAttr(node, 'start')), clamp(intAttr(node, 'end'))];
 }
 
 const Shape: OpDef = {
@@ -282,7 +282,7 @@ const Gather: OpDef = {
     const idx = input(node, 1);
     if (idx.type.dtype !== 'i32' && idx.type.dtype !== 'i64') fail(node, 'DTYPE_MISMATCH', `indices must be i32 or i64, got ${idx.type.dtype}`, idx.name);
     const s = data.type.shape;
-    const axis = normAxis(node, attrInt(node.attrs, 'axis', node), s.length);
+    const axis = normAxis(node, intAttr(node, 'axis'), s.length);
     if (idx.value) {
       const bad = toF64(idx.value).find((i) => i < -s[axis] || i >= s[axis]);
       if (bad !== undefined) fail(node, 'SHAPE_MISMATCH', `index ${bad} is out of range for dimension ${s[axis]}`, idx.name);
@@ -314,10 +314,11 @@ const Expand: OpDef = {
   attrs: { shape: null },
   infer(node) {
     const x = input(node, 0);
-    const shape = attrInts(node.attrs, 'shape', node);
+    const shape = intsAttr(node, 'shape');
+    if (shape.some((d) => d < 0)) fail(node, 'BAD_ATTRIBUTE', `shape [${shape}] has a negative dimension`);
     const out = broadcastShapes(x.type.shape, shape);
     if (!out) fail(node, 'SHAPE_MISMATCH', `input [${x.type.shape}] does not broadcast with shape [${shape}]`, x.name);
-    return [{ dtype: x.type.dtype, shape: out }];
+    return [{ dtype: x.type.dtype, shape: checkSize(node, out) }];
   },
   reference: ([x], _a, [out]) => [take(x as Tensor, out.shape, broadcastIndex((x as Tensor).shape, out.shape))],
   cost: () => ({ flops: 0 }),
