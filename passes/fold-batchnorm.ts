@@ -73,7 +73,7 @@ function foldGemm(g: Graph, p: Node, W: Tensor, bias: Tensor | undefined, a: Aff
   for (let i = 0; i < w.length; i++) w[i] *= a.s[transB ? Math.floor(i / c) : i % c];
   const N = a.s.length;
   const beta = Number(p.attrs.beta ?? 1);
-  const M = g.type(p.outputs[0]).shape[0];
+  const M = g.type(p.inputs[0]).shape[Number(p.attrs.transA ?? 0) ? 1 : 0];
   // C broadcasts to (M, N); keep it per column unless it varies along rows.
   const rows = bias && bias.shape.length === 2 && bias.shape[0] > 1 ? M : 1;
   const cv = bias ? toF64(bias) : undefined;

@@ -21,7 +21,7 @@ export function foldConstants(graph: Graph): Graph {
     n.outputs.forEach((o, i) => {
       if (o === '') return;
       g.removeValue(o);
-      g.addConstant(o, outs[i]);
+      g.define({ name: o, type: { dtype: outs[i].dtype, shape: [...outs[i].shape] }, const: outs[i] });
     });
   }
   commit(g, kept);

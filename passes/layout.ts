@@ -32,8 +32,8 @@ const isIdentity = (p: readonly number[]) => p.every((x, i) => x === i);
 const compose = (p1: readonly number[], p2: readonly number[]) => p2.map((i) => p1[i]);
 const inverse = (p: readonly number[]) => { const r = new Array<number>(p.length); p.forEach((x, i) => { r[x] = i; }); return r; };
 
-/** Phase 1: a layout-aware NCHW node becomes NHWC between transposes. */
-function convert(n: Node, view: GraphView): Node[] | null {
+/** Phase 1: a layout-aware NCHW node becomes NHWC between transposes (one per value, shared via `made`). */
+function convert(n: Node, view: GraphView, made: Map<string, string>): Node[] | null {
   const g = view.g;
   const def = getOp(n.op, n.name);
   if (!('layout' in def.attrs) || n.attrs.layout === 'NHWC' || view.shape(n.inputs[0]).length !== 4) return null;
@@ -41,8 +41,11 @@ function convert(n: Node, view: GraphView): Node[] | null {
   const pre: Node[] = [];
   const inputs = n.inputs.map((v, i) => {
     if (!v || !(ACTIVATION_INPUTS[n.op] ?? [0]).includes(i)) return v;
+    const done = made.get(v);
+    if (done) return done;
     const t = makeNode(g, 'Transpose', [v], { perm: TO_NHWC }, { name: `${v}_nhwc` });
     pre.push(t);
+    made.set(v, t.outputs[0]);
     return t.outputs[0];
   });
   const inner = makeNode(g, n.op, inputs, { ...n.attrs, layout: 'NHWC' }, { name: n.name, outputs: [g.freshName(`${n.outputs[0]}_nhwc`), ...n.outputs.slice(1).map(() => '')] });
@@ -173,7 +176,8 @@ function absorbFlatten(n: Node, view: GraphView): Node[] | null {
 
 export function toNHWC(graph: Graph): Graph {
   let g = graph.clone();
-  sweepRewrite(g, convert, 1 + 1);
+  const made = new Map<string, string>();
+  sweepRewrite(g, (n, view) => convert(n, view, made), 2);
   for (let round = 0; round < 20; round++) {
     const changed = sweepRewrite(g, sink);
     g = simplify(g);

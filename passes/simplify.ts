@@ -49,8 +49,9 @@ function isRead(g: Graph, v: string): boolean {
 export function removeNoOps(graph: Graph): Graph {
   const g = graph.clone();
   let nodes = g.nodes;
-  for (const n of g.nodes) {
-    if (!isNoOp(g, n)) continue;
+  for (const name of g.nodes.map((n) => n.name)) {
+    const n = nodes.find((m) => m.name === name); // the current version (its inputs may have been redirected)
+    if (!n || !isNoOp(g, n)) continue;
     const r = bypass(g, nodes, n, n.outputs[0], n.inputs[0]);
     if (r) nodes = r;
   }
