@@ -218,6 +218,34 @@ describe('Conv properties (fast-check)', () => {
   });
 });
 
+describe('ConvTranspose properties (fast-check)', () => {
+  it('is the adjoint of Conv with the same weights: <conv(x), y> = <x, convT(y)>', () => {
+    const cases = fc.record({
+      G: fc.integer({ min: 1, max: 2 }), Cg: fc.integer({ min: 1, max: 3 }), Mg: fc.integer({ min: 1, max: 3 }),
+      H: fc.integer({ min: 1, max: 7 }), W: fc.integer({ min: 1, max: 7 }), K: fc.integer({ min: 1, max: 3 }),
+      s: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+      d: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
+      p: fc.tuple(fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 })),
+      seed: fc.integer({ min: 0, max: 1000 }),
+    });
+    fc.assert(fc.property(cases, ({ G, Cg, Mg, H, W, K, s, d, p, seed }) => {
+      fc.pre(H + p[0] + p[2] >= d[0] * (K - 1) + 1 && W + p[1] + p[3] >= d[1] * (K - 1) + 1);
+      const C = G * Cg, M = G * Mg;
+      const x = f32([1, C, H, W], seeded(C * H * W, seed)), w = f32([M, Cg, K, K], seeded(M * Cg * K * K, seed + 1));
+      const cx = runOp('Conv', [x, w], { group: G, strides: s, dilations: d, pads: p });
+      const [OH, OW] = cx.shape.slice(2);
+      const y = f32([1, M, OH, OW], seeded(M * OH * OW, seed + 2));
+      // output_padding restores the rows the conv's floor dropped, so convT(y) has x's shape
+      const op = [H, W].map((n, a) => n - ((([OH, OW][a]) - 1) * s[a] - p[a] - p[a + 2] + d[a] * (K - 1) + 1));
+      const ty = runOp('ConvTranspose', [y, w], { group: G, strides: s, dilations: d, pads: p, output_padding: op });
+      expect(ty.shape).toEqual(x.shape);
+      const dot = (a: Tensor, b: Tensor) => { const bv = values(b); return values(a).reduce((acc, v, i) => acc + v * bv[i], 0); };
+      const lhs = dot(cx, y), rhs = dot(x, ty);
+      expect(Math.abs(lhs - rhs)).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(lhs)));
+    }), { numRuns: 100 });
+  });
+});
+
 describe('ConvTranspose (hand-computed)', () => {
   it('stride 2 with output_padding 1 and groups', () => {
     // ch0 weight [1, 1], ch1 weight [1, −1]; each input scatters into two outputs, the last is output padding
