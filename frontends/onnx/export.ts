@@ -1,0 +1,327 @@
+/**
+ * ir.Graph → ONNX ModelProto (opset 17), before or after passes, for onnxruntime and Netron.
+ * IR attributes that ONNX takes as inputs (Reshape shape, Slice starts, Clip bounds...) become
+ * initializers; fused epilogues (activation, residual input) and FusedDwPw are expanded back into
+ * standard ops; NHWC nodes are wrapped in Transposes around their NCHW ONNX form.
+ */
+import { CnncError } from '../../runtime/errors.js';
+import { tensor, type DType, type Tensor } from '../../runtime/tensor.js';
+import type { Graph, Node } from '../../ir/graph.js';
+import type { AttrValue, Attrs } from '../../ir/op.js';
+import { DTYPE_TO_CODE, onnx, tensorToProto } from './proto.js';
+
+export const EXPORT_OPSET = 17;
+
+type INodeProto = import('onnx-proto').onnx.INodeProto;
+type IAttributeProto = import('onnx-proto').onnx.IAttributeProto;
+type ITensorProto = import('onnx-proto').onnx.ITensorProto;
+
+/** ONNX attributes of FLOAT type (every other numeric attribute is an INT). */
+const FLOAT_ATTRS = new Set(['alpha', 'beta', 'epsilon', 'momentum', 'bias', 'cubic_coeff_a', 'extrapolation_value', 'gamma', 'lambd', 'ratio']);
+/** IR-only attributes, handled by the expansion (never written to ONNX). */
+const IR_ONLY = new Set(['layout', 'activation', 'act_alpha', 'act_beta']);
+/** Ops whose first input and output carry `layout`. */
+const LAYOUT_OPS = new Set(['Conv', 'ConvTranspose', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'BatchNormalization', 'LRN', 'FusedDwPw', 'Resize', 'InstanceNormalization']);
+
+export function exportOnnx(g: Graph): Uint8Array {
+  const ex = new Exporter(g);
+  for (const n of g.nodes) ex.node(n);
+  return ex.finish();
+}
+
+class Exporter {
+  private readonly g: Graph;
+  private readonly nodes: INodeProto[] = [];
+  private readonly inits: ITensorProto[] = [];
+  private readonly used = new Set<string>();
+  private counter = 0;
+
+  constructor(g: Graph) {
+    this.g = g;
+    for (const name of g.values.keys()) this.used.add(name);
+    for (const n of g.nodes) this.used.add(n.name);
+  }
+
+  private fresh(base: string): string {
+    let name = base;
+    while (this.used.has(name)) name = `${base}_${++this.counter}`;
+    this.used.add(name);
+    return name;
+  }
+
+  /** An initializer holding `t`; returns its name. */
+  private init(base: string, t: Tensor): string {
+    const name = this.fresh(base);
+    this.inits.push(tensorToProto(t, name));
+    return name;
+  }
+
+  private i64(base: string, v: readonly number[]): string {
+    const clamp = (x: number) => (x >= 2 ** 63 ? 2n ** 63n - 1n : x <= -(2 ** 63) ? -(2n ** 63n) : BigInt(Math.trunc(x)));
+    return this.init(base, tensor('i64', [v.length], BigInt64Array.from(v.map(clamp))));
+  }
+
+  private scalar(base: string, dtype: DType, v: number): string {
+    return this.init(base, tensor(dtype, [], [v]));
+  }
+
+  private emit(op: string, inputs: readonly string[], outputs: readonly string[], attrs: Record<string, AttrValue> = {}, name?: string): void {
+    while (inputs.length && inputs[inputs.length - 1] === '') inputs = inputs.slice(0, -1);
+    const attribute = Object.entries(attrs).flatMap(([k, v]) => toAttr(k, v));
+    this.nodes.push({ name: name ?? this.fresh(op.toLowerCase()), opType: op, input: [...inputs], output: [...outputs], attribute });
+  }
+
+  /** A fresh value name derived from `base`. */
+  private tmp(base: string): string {
+    return this.fresh(base);
+  }
+
+  node(n: Node): void {
+    const layout = n.attrs.layout;
+    if (layout === 'NHWC' && LAYOUT_OPS.has(n.op)) return this.nhwc(n);
+    if (layout !== undefined && layout !== 'NCHW' && layout !== 'NHWC') {
+      throw new CnncError('UNSUPPORTED', `layout '${layout}' cannot be exported`, { node: n.name, op: n.op });
+    }
+    this.nchw(n, n.inputs, n.outputs[0], n.outputs);
+  }
+
+  /** An NHWC node: Transpose its activation input to NCHW, export the NCHW form, Transpose back. */
+  private nhwc(n: Node): void {
+    const rank = this.g.type(n.inputs[0]).shape.length;
+    const toFirst = [0, rank - 1, ...Array.from({ length: rank - 2 }, (_, i) => i + 1)];
+    const toLast = [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2), 1];
+    const x = this.tmp(`${n.inputs[0]}_nchw`);
+    this.emit('Transpose', [n.inputs[0]], [x], { perm: toFirst });
+    // The residual (last input of fused ops) is in the output's layout: added after transposing back.
+    const resIndex = residualIndex(n);
+    const res = resIndex >= 0 ? n.inputs[resIndex] ?? '' : '';
+    const ins = [x, ...n.inputs.slice(1)];
+    if (resIndex >= 0 && resIndex < ins.length) ins[resIndex] = '';
+    const y = this.tmp(`${n.outputs[0]}_nchw`);
+    const act = { kind: String(n.attrs.activation ?? ''), alpha: Number(n.attrs.act_alpha ?? 0), beta: Number(n.attrs.act_beta ?? 0) };
+    const bare: Node = { ...n, inputs: ins, attrs: { ...n.attrs, activation: '' } };
+    this.nchw(bare, ins, y, [y]);
+    const dtype = this.g.type(n.outputs[0]).dtype;
+    let cur = this.tmp(`${n.outputs[0]}_t`);
+    this.emit('Transpose', [y], [cur], { perm: toLast });
+    if (res) {
+      const s = this.tmp(`${n.outputs[0]}_res`);
+      this.emit('Add', [cur, res], [s]);
+      cur = s;
+    }
+    this.activation(act.kind, act.alpha, act.beta, cur, n.outputs[0], dtype, n);
+  }
+
+  /** Exports a node in NCHW form; `out` receives its first output (after any epilogue). */
+  private nchw(n: Node, inputs: readonly string[], out: string, outputs: readonly string[]): void {
+    const a = n.attrs;
+    const dtype = this.g.type(n.outputs[0]).dtype;
+    const x = inputs[0];
+    switch (n.op) {
+      case 'Conv': case 'ConvTranspose': case 'Gemm':
+        return this.withEpilogue(n, inputs.slice(0, 3), inputs[3] ?? '', out, dtype);
+      case 'FusedDwPw':
+        return this.fusedDwPw(n, inputs, out, dtype);
+      case 'Clip': {
+        const lo = Number(a.min), hi = Number(a.max);
+        const min = Number.isFinite(lo) ? this.scalar(`${n.name}_min`, dtype, lo) : '';
+        const max = Number.isFinite(hi) ? this.scalar(`${n.name}_max`, dtype, hi) : '';
+        return this.emit('Clip', [x, min, max], [out], {}, n.name);
+      }
+      case 'Reshape':
+        return this.emit('Reshape', [x, this.i64(`${n.name}_shape`, a.shape as number[])], [out], { allowzero: a.allowzero ?? 0 }, n.name);
+      case 'Expand':
+        return this.emit('Expand', [x, this.i64(`${n.name}_shape`, a.shape as number[])], [out], {}, n.name);
+      case 'Slice': {
+        const ins = [x, this.i64(`${n.name}_starts`, a.starts as number[]), this.i64(`${n.name}_ends`, a.ends as number[])];
+        const axes = a.axes as number[];
+        const steps = a.steps as number[];
+        if (axes.length) ins.push(this.i64(`${n.name}_axes`, axes));
+        if (steps.length) { if (!axes.length) ins.push(''); ins.push(this.i64(`${n.name}_steps`, steps)); }
+        return this.emit('Slice', ins, [out], {}, n.name);
+      }
+      case 'Squeeze': case 'Unsqueeze':
+        return this.emit(n.op, [x, this.i64(`${n.name}_axes`, a.axes as number[])], [out], {}, n.name);
+      case 'Split': {
+        const split = a.split as number[];
+        return this.emit('Split', [x, split.length ? this.i64(`${n.name}_split`, split) : ''], outputs, { axis: a.axis }, n.name);
+      }
+      case 'Pad': {
+        if (a.mode === 'wrap') throw new CnncError('UNSUPPORTED', "Pad mode 'wrap' needs opset 19; cnnc exports opset 17", { node: n.name, op: n.op });
+        const ins = [x, this.i64(`${n.name}_pads`, a.pads as number[])];
+        if (a.mode === 'constant' && Number(a.value) !== 0) ins.push(this.scalar(`${n.name}_value`, dtype, Number(a.value)));
+        return this.emit('Pad', ins, [out], { mode: a.mode }, n.name);
+      }
+      case 'Resize': return this.resize(n, x, out);
+      case 'ReduceMean': case 'ReduceMax': case 'ReduceMin': case 'ReduceSum': {
+        const axes = a.axes as number[];
+        if (!axes.length && a.noop_with_empty_axes) return this.emit('Identity', [x], [out], {}, n.name);
+        if (n.op === 'ReduceSum') {
+          return this.emit('ReduceSum', [x, axes.length ? this.i64(`${n.name}_axes`, axes) : ''], [out], { keepdims: a.keepdims }, n.name);
+        }
+        return this.emit(n.op, [x], [out], axes.length ? { axes, keepdims: a.keepdims } : { keepdims: a.keepdims }, n.name);
+      }
+      case 'Cast':
+        return this.emit('Cast', [x], [out], { to: DTYPE_TO_CODE[a.to as DType] }, n.name);
+      case 'Shape': {
+        const rank = this.g.type(x).shape.length;
+        const attrs: Record<string, AttrValue> = { start: a.start };
+        if (Number(a.end) < rank) attrs.end = a.end;
+        return this.emit('Shape', [x], [out], attrs, n.name);
+      }
+      case 'Gelu': {
+        this.activation(a.approximate === 'tanh' ? 'gelu_tanh' : 'gelu', 0, 0, x, out, dtype, n);
+        return;
+      }
+      case 'AveragePool': {
+        const dil = (a.dilations as number[] | undefined) ?? [];
+        if (dil.some((d) => d !== 1)) throw new CnncError('UNSUPPORTED', 'AveragePool dilations need opset 19; cnnc exports opset 17', { node: n.name, op: n.op });
+        return this.emit(n.op, inputs, outputs.map((o, i) => (i === 0 ? out : o)), onnxAttrs(a, ['dilations']), n.name);
+      }
+      default:
+        return this.emit(n.op, inputs, outputs.map((o, i) => (i === 0 ? out : o)), onnxAttrs(a), n.name);
+    }
+  }
+
+  private resize(n: Node, x: string, out: string): void {
+    const a = n.attrs;
+    const scales = a.scales as number[];
+    const sizes = a.sizes as number[];
+    const ctm = String(a.coordinate_transformation_mode);
+    const roi = (a.roi as number[] | undefined) ?? [];
+    if (Number(a.antialias ?? 0) !== 0) throw new CnncError('UNSUPPORTED', 'Resize antialias needs opset 18; cnnc exports opset 17', { node: n.name, op: n.op });
+    const roiIn = ctm === 'tf_crop_and_resize' ? this.init(`${n.name}_roi`, tensor('f32', [roi.length], roi)) : '';
+    const ins = sizes.length
+      ? [x, roiIn, '', this.i64(`${n.name}_sizes`, sizes)]
+      : [x, roiIn, this.init(`${n.name}_scales`, tensor('f32', [scales.length], scales))];
+    const attrs = onnxAttrs(a, ['scales', 'sizes', 'roi', 'keep_aspect_ratio_policy', 'antialias']);
+    this.emit('Resize', ins, [out], attrs, n.name);
+  }
+
+  /** Conv/ConvTranspose/Gemm with `activation` and a residual input: op, then Add, then the activation. */
+  private withEpilogue(n: Node, base: readonly string[], residual: string, out: string, dtype: DType): void {
+    const kind = String(n.attrs.activation ?? '');
+    const plain = !kind && !residual;
+    const y = plain ? out : this.tmp(`${out}_pre`);
+    this.emit(n.op, base, [y], onnxAttrs(n.attrs), n.name);
+    let cur = y;
+    if (residual) {
+      const s = kind ? this.tmp(`${out}_sum`) : out;
+      this.emit('Add', [cur, residual], [s]);
+      cur = s;
+    }
+    if (kind) this.activation(kind, Number(n.attrs.act_alpha ?? 0), Number(n.attrs.act_beta ?? 0), cur, out, dtype, n);
+  }
+
+  /** FusedDwPw as the depthwise Conv (+ its activation) and the pointwise Conv (+ residual, activation). */
+  private fusedDwPw(n: Node, inputs: readonly string[], out: string, dtype: DType): void {
+    const [x, wdw, bdw = '', wpw, bpw = '', res = ''] = inputs;
+    const a = n.attrs;
+    const group = this.g.type(wdw).shape[0];
+    const dwAttrs: Attrs = { group };
+    for (const k of ['strides', 'pads', 'dilations']) if ((a[k] as number[]).length) dwAttrs[k] = a[k];
+    const dwOut = this.tmp(`${out}_dw`);
+    this.emit('Conv', [x, wdw, bdw], [dwOut], dwAttrs, `${n.name}_dw`);
+    let cur = dwOut;
+    const dwKind = String(a.dw_activation ?? '');
+    if (dwKind) {
+      const t = this.tmp(`${out}_dw_act`);
+      this.activation(dwKind, Number(a.dw_alpha), Number(a.dw_beta), cur, t, dtype, n);
+      cur = t;
+    }
+    const pw: Node = { ...n, op: 'Conv', attrs: { activation: a.activation, act_alpha: a.act_alpha, act_beta: a.act_beta }, name: `${n.name}_pw` };
+    this.withEpilogue(pw, [cur, wpw, bpw], res, out, dtype);
+  }
+
+  /** One epilogue activation from `x` into `out`, as standard ONNX ops. */
+  private activation(kind: string, alpha: number, beta: number, x: string, out: string, dtype: DType, n: Node): void {
+    const c = (v: number) => this.scalar('c', dtype, v);
+    const t = (b: string) => this.tmp(`${out}_${b}`);
+    switch (kind) {
+      case '': return this.emit('Identity', [x], [out]);
+      case 'relu': return this.emit('Relu', [x], [out]);
+      case 'leaky_relu': return this.emit('LeakyRelu', [x], [out], { alpha });
+      case 'clip': return this.emit('Clip', [x, Number.isFinite(alpha) ? c(alpha) : '', Number.isFinite(beta) ? c(beta) : ''], [out]);
+      case 'sigmoid': return this.emit('Sigmoid', [x], [out]);
+      case 'hard_sigmoid': return this.emit('HardSigmoid', [x], [out], { alpha, beta });
+      case 'hard_swish': return this.emit('HardSwish', [x], [out]);
+      case 'tanh': return this.emit('Tanh', [x], [out]);
+      case 'erf': return this.emit('Erf', [x], [out]);
+      case 'silu': {
+        const s = t('sig');
+        this.emit('Sigmoid', [x], [s]);
+        return this.emit('Mul', [x, s], [out]);
+      }
+      case 'gelu': { // 0.5·x·(1 + erf(x/√2))
+        const [d, e, p, m] = [t('div'), t('erf'), t('add'), t('mul')];
+        this.emit('Div', [x, c(Math.SQRT2)], [d]);
+        this.emit('Erf', [d], [e]);
+        this.emit('Add', [e, c(1)], [p]);
+        this.emit('Mul', [x, p], [m]);
+        return this.emit('Mul', [m, c(0.5)], [out]);
+      }
+      case 'gelu_tanh': { // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+        const [x2, x3, k, inner, sc, th, p, m] = ['x2', 'x3', 'k', 'inner', 'sc', 'tanh', 'add', 'mul'].map(t);
+        this.emit('Mul', [x, x], [x2]);
+        this.emit('Mul', [x2, x], [x3]);
+        this.emit('Mul', [x3, c(0.044715)], [k]);
+        this.emit('Add', [x, k], [inner]);
+        this.emit('Mul', [inner, c(Math.sqrt(2 / Math.PI))], [sc]);
+        this.emit('Tanh', [sc], [th]);
+        this.emit('Add', [th, c(1)], [p]);
+        this.emit('Mul', [x, p], [m]);
+        return this.emit('Mul', [m, c(0.5)], [out]);
+      }
+      default:
+        throw new CnncError('UNSUPPORTED', `activation '${kind}' cannot be exported`, { node: n.name, op: n.op });
+    }
+  }
+
+  finish(): Uint8Array {
+    const g = this.g;
+    const vi = (name: string) => {
+      const t = g.type(name);
+      return { name, type: { tensorType: { elemType: DTYPE_TO_CODE[t.dtype], shape: { dim: t.shape.map((d) => ({ dimValue: d })) } } } };
+    };
+    const consts = [...g.values.values()].filter((v) => v.const).map((v) => tensorToProto(v.const!, v.name));
+    const model = onnx.ModelProto.create({
+      irVersion: 8,
+      producerName: 'cnnc',
+      opsetImport: [{ domain: '', version: EXPORT_OPSET }],
+      graph: {
+        name: g.name,
+        node: this.nodes,
+        initializer: [...consts, ...this.inits],
+        input: g.inputs.map(vi),
+        output: g.outputs.map(vi),
+      },
+    });
+    return onnx.ModelProto.encode(model).finish();
+  }
+}
+
+/** Index of the residual input of ops with an epilogue (-1 when none). */
+function residualIndex(n: Node): number {
+  if (n.op === 'Conv' || n.op === 'ConvTranspose' || n.op === 'Gemm') return 3;
+  if (n.op === 'FusedDwPw') return 5;
+  return -1;
+}
+
+/** IR attributes as ONNX attributes: IR-only ones and empty lists (ONNX defaults) dropped. */
+function onnxAttrs(a: Attrs, skip: readonly string[] = []): Record<string, AttrValue> {
+  const out: Record<string, AttrValue> = {};
+  for (const [k, v] of Object.entries(a)) {
+    if (IR_ONLY.has(k) || skip.includes(k) || (Array.isArray(v) && v.length === 0)) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+function toAttr(name: string, v: AttrValue): IAttributeProto[] {
+  const T = onnx.AttributeProto.AttributeType;
+  if (typeof v === 'string') return [{ name, type: T.STRING, s: new TextEncoder().encode(v) }];
+  if (typeof v === 'number') return FLOAT_ATTRS.has(name) ? [{ name, type: T.FLOAT, f: v }] : [{ name, type: T.INT, i: v }];
+  if (v.every((x) => typeof x === 'string')) return [{ name, type: T.STRINGS, strings: (v as string[]).map((s) => new TextEncoder().encode(s)) }];
+  if (FLOAT_ATTRS.has(name) || name === 'scales') return [{ name, type: T.FLOATS, floats: v as number[] }];
+  return [{ name, type: T.INTS, ints: v as number[] }];
+}
