@@ -173,6 +173,7 @@ describe('interpreter inputs', () => {
 const OPS_UNDER_FUZZ = [
   'Add', 'Div', 'Pow', 'Max', 'PRelu', 'MatMul', 'Gemm', 'Concat', 'Split', 'Slice', 'Reshape', 'Flatten', 'Transpose',
   'Squeeze', 'Unsqueeze', 'Gather', 'Expand', 'Pad', 'Resize', 'ReduceMean', 'Softmax', 'Cast', 'Shape',
+  'Tile', 'DepthToSpace', 'SpaceToDepth', 'Less',
 ] as const;
 
 describe('hostile inputs to the non-spatial ops (property)', () => {
@@ -185,7 +186,7 @@ describe('hostile inputs to the non-spatial ops (property)', () => {
     num_outputs: weird, allowzero: fc.constantFrom(0, 1), transA: fc.constantFrom(0, 1), transB: fc.constantFrom(0, 1),
     keepdims: fc.constantFrom(0, 1), mode: fc.constantFrom('constant', 'reflect', 'edge', 'wrap', 'nearest', 'linear', 'cubic', 'bogus'),
     scales: fc.array(fc.constantFrom(0, 0.5, 1, 2, 3, NaN, -1), { maxLength: 4 }), sizes: ints, to: fc.constantFrom('f32', 'i64', 'bool', 'f64'),
-    start: weird, end: weird,
+    start: weird, end: weird, repeats: ints, blocksize: weird,
   }, { requiredKeys: [] });
 
   it('every op either raises a CnncError while building or runs to the inferred types', () => {
@@ -195,7 +196,7 @@ describe('hostile inputs to the non-spatial ops (property)', () => {
       const x1 = op === 'Gather'
         ? g.addConstant('idx', tensor('i64', s1, s1.length ? new Array(s1.reduce((p, d) => p * d, 1)).fill(1) : [1]))
         : g.addInput('x1', { dtype: op === 'Pow' ? dtype : 'f32', shape: s1 });
-      const binary = ['Add', 'Div', 'Pow', 'Max', 'PRelu', 'MatMul', 'Gemm', 'Concat', 'Gather'].includes(op);
+      const binary = ['Add', 'Div', 'Pow', 'Max', 'PRelu', 'MatMul', 'Gemm', 'Concat', 'Gather', 'Less'].includes(op);
       // Keep only the attributes the op declares (unknown ones are a separate, tested error).
       const spec = getOp(op).attrs;
       const given = Object.fromEntries(Object.entries(a).filter(([k]) => k in spec));

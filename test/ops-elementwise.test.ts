@@ -107,6 +107,40 @@ describe('unary ops, Cast and Identity (hand-computed)', () => {
   });
 });
 
+describe('comparisons, logic, Where, CastLike (hand-computed)', () => {
+  const b = (v: number[]) => tensor('bool', [v.length], v);
+  it('comparisons broadcast and give bool; NaN compares unequal', () => {
+    const a = f32([2, 2], [1, 2, 3, NaN]);
+    const c = f32([2], [2, 3]);
+    const [eq] = run('Equal', [a, c]);
+    expect([eq.dtype, eq.shape, vals(eq)]).toEqual(['bool', [2, 2], [0, 0, 0, 0]]);
+    expect(vals(run('Equal', [a, f32([1], [3])])[0])).toEqual([0, 0, 1, 0]);
+    expect(vals(run('Less', [a, c])[0])).toEqual([1, 1, 0, 0]);
+    expect(vals(run('LessOrEqual', [a, c])[0])).toEqual([1, 1, 0, 0]);
+    expect(vals(run('Greater', [a, c])[0])).toEqual([0, 0, 1, 0]);
+    expect(vals(run('GreaterOrEqual', [a, c])[0])).toEqual([0, 0, 1, 0]);
+    expect(vals(run('Equal', [tensor('i64', [2], [5, 6]), tensor('i64', [2], [5, 7])])[0])).toEqual([1, 0]);
+  });
+  it('Not, And, Or, Xor on bool', () => {
+    const p = b([0, 0, 1, 1]), q = b([0, 1, 0, 1]);
+    expect(vals(run('Not', [p])[0])).toEqual([1, 1, 0, 0]);
+    expect(vals(run('And', [p, q])[0])).toEqual([0, 0, 0, 1]);
+    expect(vals(run('Or', [p, q])[0])).toEqual([0, 1, 1, 1]);
+    expect(vals(run('Xor', [p, q])[0])).toEqual([0, 1, 1, 0]);
+  });
+  it('Where picks x or y with three-way broadcasting; i64 values stay exact', () => {
+    const [y] = run('Where', [tensor('bool', [2, 1], [1, 0]), f32([3], [1, 2, 3]), f32([], [-1])]);
+    expect([y.shape, vals(y)]).toEqual([[2, 3], [1, 2, 3, -1, -1, -1]]);
+    const big = 2n ** 62n + 3n;
+    const [z] = run('Where', [tensor('bool', [2], [0, 1]), tensor('i64', [2], BigInt64Array.of(big, 1n)), tensor('i64', [1], BigInt64Array.of(-big))]);
+    expect(z.data).toEqual(BigInt64Array.of(-big, 1n));
+  });
+  it('CastLike takes the dtype of its second input', () => {
+    const [y] = run('CastLike', [f32([2], [2.9, -2.9]), tensor('i32', [0], [])]);
+    expect([y.dtype, vals(y)]).toEqual(['i32', [2, -2]]);
+  });
+});
+
 describe('Softmax, LogSoftmax and reductions (hand-computed)', () => {
   it('Softmax along the last and a middle axis; LogSoftmax', () => {
     const x = f32([2, 2], [0, Math.log(3), 1000, 1000]);
@@ -162,6 +196,8 @@ describe('elementwise errors and cost', () => {
     expect(errorOf(() => g.add('Sqrt', [i])).code).toBe('DTYPE_MISMATCH');
     expect(errorOf(() => g.add('PRelu', [a, s])).value).toBe('s');
     expect(errorOf(() => g.add('Cast', [a], { to: 'f64' })).code).toBe('BAD_ATTRIBUTE');
+    expect(errorOf(() => g.add('Where', [a, a, a])).code).toBe('DTYPE_MISMATCH');
+    expect(errorOf(() => g.add('And', [a, a])).code).toBe('DTYPE_MISMATCH');
     expect(errorOf(() => g.add('Softmax', [a], { axis: 1 })).code).toBe('BAD_ATTRIBUTE');
     expect(errorOf(() => g.add('ReduceMean', [s], { axes: [0, -2] })).code).toBe('BAD_ATTRIBUTE');
   });

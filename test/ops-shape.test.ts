@@ -170,3 +170,36 @@ describe('Shape, Gather, Expand', () => {
     expect(inferError('Expand', [2, 3], { shape: [4] }).code).toBe('SHAPE_MISMATCH');
   });
 });
+
+describe('Size, Tile, DepthToSpace, SpaceToDepth', () => {
+  it('Size is an i64 scalar', () => {
+    const y = run('Size', [iota([2, 3, 4])]);
+    expect([y.dtype, y.shape, y.data]).toEqual(['i64', [], BigInt64Array.of(24n)]);
+  });
+  it('Tile repeats along each axis', () => {
+    const y = run('Tile', [iota([2, 2])], { repeats: [1, 2] });
+    expect([y.shape, vals(y)]).toEqual([[2, 4], [0, 1, 0, 1, 2, 3, 2, 3]]);
+    expect(run('Tile', [iota([2])], { repeats: [0] }).shape).toEqual([0]);
+    expect(inferError('Tile', [2, 2], { repeats: [2] }).code).toBe('BAD_ATTRIBUTE');
+  });
+  it('DepthToSpace DCR and CRD on 4 channels of 1×1 with blocksize 2, and SpaceToDepth inverts DCR', () => {
+    // 4 channels of a 1×2 image: channel c holds [10c, 10c+1].
+    const x = tensor('f32', [1, 4, 1, 2], [0, 1, 10, 11, 20, 21, 30, 31]);
+    const dcr = run('DepthToSpace', [x], { blocksize: 2 });
+    expect(dcr.shape).toEqual([1, 1, 2, 4]);
+    // DCR: output (h·2+i, w·2+j) comes from channel i·2+j.
+    expect(vals(dcr)).toEqual([0, 10, 1, 11, 20, 30, 21, 31]);
+    // CRD with one output channel: the same block order c·4 + i·2 + j.
+    expect(vals(run('DepthToSpace', [x], { blocksize: 2, mode: 'CRD' }))).toEqual([0, 10, 1, 11, 20, 30, 21, 31]);
+    const back = run('SpaceToDepth', [dcr], { blocksize: 2 });
+    expect([back.shape, vals(back)]).toEqual([[1, 4, 1, 2], vals(x)]);
+  });
+  it('DCR and CRD differ with two output channels', () => {
+    const x = iota([1, 8, 1, 1]);
+    // DCR: channel = (i·2 + j)·2 + c; CRD: channel = c·4 + i·2 + j.
+    expect(vals(run('DepthToSpace', [x], { blocksize: 2 }))).toEqual([0, 2, 4, 6, 1, 3, 5, 7]);
+    expect(vals(run('DepthToSpace', [x], { blocksize: 2, mode: 'CRD' }))).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(inferError('DepthToSpace', [1, 6, 1, 1], { blocksize: 2 }).code).toBe('SHAPE_MISMATCH');
+    expect(inferError('SpaceToDepth', [1, 1, 3, 2], { blocksize: 2 }).code).toBe('SHAPE_MISMATCH');
+  });
+});

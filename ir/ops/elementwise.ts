@@ -4,7 +4,7 @@
  * integer results truncate toward zero (C semantics, as onnxruntime), wrap like a C cast on
  * overflow, and become 0 where the float result is not finite (integer division by zero).
  */
-import { DTYPES, fromF64, toF64, type DType, type Tensor } from '../../runtime/tensor.js';
+import { DTYPES, fromF64, tensor, toF64, type DType, type Tensor } from '../../runtime/tensor.js';
 import type { InferInput, NodeInfo, OpDef } from '../op.js';
 import { attrString, fail, input } from '../op.js';
 import { isFloat, sizeOf } from '../types.js';
@@ -13,6 +13,8 @@ import { broadcastIndex, broadcastInputs, broadcastsTo } from './broadcast.js';
 const NUMERIC: readonly DType[] = ['f32', 'f16', 'i32', 'i64', 'u8', 'i8'];
 const SIGNED: readonly DType[] = ['f32', 'f16', 'i32', 'i64', 'i8'];
 const FLOAT: readonly DType[] = ['f32', 'f16'];
+const BOOL: readonly DType[] = ['bool'];
+const WITH_BOOL: readonly DType[] = [...NUMERIC, 'bool'];
 
 /** Stores float64 results in `dtype`; non-finite values become 0 in integer dtypes. */
 export function store(dtype: DType, shape: readonly number[], v: Float64Array): Tensor {
@@ -38,17 +40,26 @@ function inputsOf(node: NodeInfo, allowed: readonly DType[], same: boolean): Inf
   return xs;
 }
 
-/** An n-ary op folding `f` over broadcast inputs; the output has the first input's dtype. */
+interface NaryOptions {
+  /** Inputs may differ in dtype (Pow's exponent). */
+  mixed?: boolean;
+  /** Applied to each folded result with the input count (Mean). */
+  finish?: (acc: number, n: number) => number;
+  /** Output dtype (comparisons: bool); default the first input's. */
+  out?: DType;
+}
+
+/** An n-ary op folding `f` over broadcast inputs. */
 function nary(name: string, doc: string, arity: [number, number], allowed: readonly DType[],
-  f: (acc: number, x: number) => number, sameDtype = true, finish?: (acc: number, n: number) => number): OpDef {
+  f: (acc: number, x: number) => number, { mixed = false, finish, out: outDtype }: NaryOptions = {}): OpDef {
   return {
     name,
     doc,
     inputs: arity,
     attrs: {},
     infer(node) {
-      const xs = inputsOf(node, allowed, sameDtype);
-      return [{ dtype: xs[0].type.dtype, shape: broadcastInputs(node, xs) }];
+      const xs = inputsOf(node, allowed, !mixed);
+      return [{ dtype: outDtype ?? xs[0].type.dtype, shape: broadcastInputs(node, xs) }];
     },
     reference(inputs, _a, [out]) {
       const xs = inputs as Tensor[];
@@ -135,6 +146,39 @@ const Cast: OpDef = {
   cost: () => ({ flops: 0 }),
 };
 
+const CastLike: OpDef = {
+  name: 'CastLike',
+  doc: 'converts the first input to the dtype of the second (whose values are not read)',
+  inputs: [2, 2],
+  attrs: {},
+  infer: (node) => [{ dtype: input(node, 1).type.dtype, shape: input(node, 0).type.shape }],
+  reference: ([x], a, outs) => Cast.reference([x], a, outs),
+  cost: () => ({ flops: 0 }),
+};
+
+const Where: OpDef = {
+  name: 'Where',
+  doc: 'x where cond else y (all three broadcast)',
+  inputs: [3, 3],
+  attrs: {},
+  infer(node) {
+    const [cond, x, y] = [0, 1, 2].map((i) => input(node, i));
+    checkDtype(node, cond, ['bool']);
+    if (x.type.dtype !== y.type.dtype) fail(node, 'DTYPE_MISMATCH', `dtype ${y.type.dtype} differs from ${x.type.dtype} of '${x.name}'`, y.name);
+    return [{ dtype: x.type.dtype, shape: broadcastInputs(node, [cond, x, y]) }];
+  },
+  reference([cond, x, y], _a, [out]) {
+    const [c, a, b] = [cond, x, y] as Tensor[];
+    const ic = broadcastIndex(c.shape, out.shape), ia = broadcastIndex(a.shape, out.shape), ib = broadcastIndex(b.shape, out.shape);
+    // Raw copies (exact for i64): element k comes from x or y.
+    const res = tensor(out.dtype, out.shape);
+    const dst = res.data as unknown as Float64Array, xa = a.data as unknown as Float64Array, yb = b.data as unknown as Float64Array;
+    for (let k = 0; k < ic.length; k++) dst[k] = c.data[ic[k]] ? xa[ia[k]] : yb[ib[k]];
+    return [res];
+  },
+  cost: (_n, [out]) => ({ flops: sizeOf(out.shape) }),
+};
+
 const Identity: OpDef = {
   name: 'Identity',
   doc: 'the input, unchanged',
@@ -151,11 +195,11 @@ export const ELEMENTWISE_OPS: OpDef[] = [
   nary('Mul', 'a · b (broadcast)', [2, 2], NUMERIC, (a, b) => a * b),
   nary('Div', 'a / b (broadcast); integers truncate toward zero', [2, 2], NUMERIC, (a, b) => a / b),
   // Pow: the exponent may have another numeric dtype; the output has the base's dtype.
-  nary('Pow', 'a ^ b (broadcast); output dtype of the base', [2, 2], NUMERIC, (a, b) => a ** b, false),
+  nary('Pow', 'a ^ b (broadcast); output dtype of the base', [2, 2], NUMERIC, (a, b) => a ** b, { mixed: true }),
   nary('Max', 'elementwise maximum of 1..n inputs (broadcast)', [1, Infinity], NUMERIC, (a, b) => (Number.isNaN(a) || a >= b ? a : b)),
   nary('Min', 'elementwise minimum of 1..n inputs (broadcast)', [1, Infinity], NUMERIC, (a, b) => (Number.isNaN(a) || a <= b ? a : b)),
   nary('Sum', 'elementwise sum of 1..n inputs (broadcast)', [1, Infinity], NUMERIC, (a, b) => a + b),
-  nary('Mean', 'elementwise mean of 1..n inputs (broadcast)', [1, Infinity], FLOAT, (a, b) => a + b, true, (s, n) => s / n),
+  nary('Mean', 'elementwise mean of 1..n inputs (broadcast)', [1, Infinity], FLOAT, (a, b) => a + b, { finish: (s, n) => s / n }),
   PRelu,
   unary('Neg', '−x', SIGNED, (x) => -x),
   unary('Abs', '|x|', NUMERIC, Math.abs),
@@ -166,6 +210,17 @@ export const ELEMENTWISE_OPS: OpDef[] = [
   unary('Floor', '⌊x⌋', FLOAT, Math.floor),
   unary('Ceil', '⌈x⌉', FLOAT, Math.ceil),
   unary('Round', 'x rounded half to even', FLOAT, roundHalfEven),
+  nary('Equal', 'a == b (broadcast), bool', [2, 2], WITH_BOOL, (a, b) => +(a === b), { out: 'bool' }),
+  nary('Less', 'a < b (broadcast), bool', [2, 2], NUMERIC, (a, b) => +(a < b), { out: 'bool' }),
+  nary('LessOrEqual', 'a <= b (broadcast), bool', [2, 2], NUMERIC, (a, b) => +(a <= b), { out: 'bool' }),
+  nary('Greater', 'a > b (broadcast), bool', [2, 2], NUMERIC, (a, b) => +(a > b), { out: 'bool' }),
+  nary('GreaterOrEqual', 'a >= b (broadcast), bool', [2, 2], NUMERIC, (a, b) => +(a >= b), { out: 'bool' }),
+  nary('And', 'a and b (broadcast)', [2, 2], BOOL, (a, b) => +(a && b)),
+  nary('Or', 'a or b (broadcast)', [2, 2], BOOL, (a, b) => +(a || b)),
+  nary('Xor', 'a xor b (broadcast)', [2, 2], BOOL, (a, b) => +(!a !== !b)),
+  unary('Not', 'not x', BOOL, (x) => +!x),
+  Where,
   Cast,
+  CastLike,
   Identity,
 ];

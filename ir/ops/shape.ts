@@ -7,7 +7,7 @@ import { tensor, toF64, type Tensor } from '../../runtime/tensor.js';
 import type { NodeInfo, OpDef } from '../op.js';
 import { attrInt, fail, input } from '../op.js';
 import { sizeOf, type TensorType } from '../types.js';
-import { broadcastIndex, broadcastShapes, checkSize, copyRaw, intAttr, intsAttr, normAxes, normAxis, offsetMap, refInfo, stridesOf, take } from './broadcast.js';
+import { axisTables, broadcastIndex, broadcastShapes, checkSize, copyRaw, intAttr, intsAttr, normAxes, normAxis, offsetMap, refInfo, stridesOf, take } from './broadcast.js';
 
 /** Same elements, new shape (Reshape, Flatten, Squeeze, Unsqueeze). */
 function relabel(t: Tensor, out: TensorType): Tensor {
@@ -324,6 +324,83 @@ const Expand: OpDef = {
   cost: () => ({ flops: 0 }),
 };
 
+const Size: OpDef = {
+  name: 'Size',
+  doc: 'the number of elements, as an i64 scalar',
+  inputs: [1, 1],
+  attrs: {},
+  infer: () => [{ dtype: 'i64', shape: [] }],
+  reference: ([x]) => [tensor('i64', [], BigInt64Array.of(BigInt(sizeOf((x as Tensor).shape))))],
+  cost: () => ({ flops: 0 }),
+};
+
+const Tile: OpDef = {
+  name: 'Tile',
+  doc: 'repeats the input repeats[i] times along each axis i',
+  inputs: [1, 1],
+  attrs: { repeats: null },
+  infer(node) {
+    const x = input(node, 0);
+    const r = intsAttr(node, 'repeats');
+    if (r.length !== x.type.shape.length || r.some((v) => v < 0)) fail(node, 'BAD_ATTRIBUTE', `repeats [${r}] must hold ${x.type.shape.length} non-negative integers`);
+    return [{ dtype: x.type.dtype, shape: checkSize(node, x.type.shape.map((d, i) => d * r[i])) }];
+  },
+  reference([x], _a, [out]) {
+    const t = x as Tensor;
+    return [take(t, out.shape, offsetMap(out.shape, axisTables(out.shape, stridesOf(t.shape), (a, i) => i % t.shape[a])))];
+  },
+  cost: () => ({ flops: 0 }),
+};
+
+// ---- DepthToSpace, SpaceToDepth (NCHW): a reshape, a transpose and a reshape ----
+
+/** Elements of `t` viewed as shape `mid`, permuted by `perm`, laid out as `out`. */
+function permuteView(t: Tensor, mid: number[], perm: number[], out: readonly number[]): Tensor {
+  const st = stridesOf(mid);
+  const permuted = perm.map((p) => mid[p]);
+  const tables = permuted.map((d, a) => Int32Array.from({ length: d }, (_, i) => i * st[perm[a]]));
+  return take(t, out, offsetMap(permuted, tables));
+}
+
+/** The intermediate shape and permutation of DepthToSpace (DCR or CRD) / SpaceToDepth on [N, C, H, W]. */
+function blockPlan(op: string, shape: readonly number[], b: number, mode: string): { mid: number[]; perm: number[] } {
+  const [n, c, h, w] = shape;
+  if (op === 'SpaceToDepth') return { mid: [n, c, h / b, b, w / b, b], perm: [0, 3, 5, 1, 2, 4] };
+  if (mode === 'CRD') return { mid: [n, c / (b * b), b, b, h, w], perm: [0, 1, 4, 2, 5, 3] };
+  return { mid: [n, b, b, c / (b * b), h, w], perm: [0, 3, 4, 1, 5, 2] };
+}
+
+function blockOp(name: string, doc: string, attrs: OpDef['attrs']): OpDef {
+  const toSpace = name === 'DepthToSpace';
+  return {
+    name,
+    doc,
+    inputs: [1, 1],
+    attrs,
+    infer(node) {
+      const x = input(node, 0);
+      const b = intAttr(node, 'blocksize');
+      const mode = toSpace ? String(node.attrs.mode) : 'DCR';
+      if (mode !== 'DCR' && mode !== 'CRD') fail(node, 'BAD_ATTRIBUTE', `mode '${mode}' is not DCR or CRD`);
+      if (b < 1) fail(node, 'BAD_ATTRIBUTE', `blocksize ${b} must be positive`);
+      const s = x.type.shape;
+      if (s.length !== 4) fail(node, 'SHAPE_MISMATCH', `expects a 4-D NCHW input, got [${s}]`, x.name);
+      const [n, c, h, w] = s;
+      if (toSpace ? c % (b * b) !== 0 : h % b !== 0 || w % b !== 0) {
+        fail(node, 'SHAPE_MISMATCH', `[${s}] is not divisible by blocksize ${b}`, x.name);
+      }
+      checkSize(node, [b, b]);
+      return [{ dtype: x.type.dtype, shape: checkSize(node, toSpace ? [n, c / (b * b), h * b, w * b] : [n, c * b * b, h / b, w / b]) }];
+    },
+    reference([x], a, [out]) {
+      const t = x as Tensor;
+      const { mid, perm } = blockPlan(name, t.shape, attrInt(a, 'blocksize'), String(a.mode ?? 'DCR'));
+      return [permuteView(t, mid, perm, out.shape)];
+    },
+    cost: () => ({ flops: 0 }),
+  };
+}
+
 export const SHAPE_OPS: OpDef[] = [
   viewOp('Reshape', 'same elements, new shape (0 copies the input dimension unless allowzero; one -1 is inferred)', { shape: null, allowzero: 0 }, reshapeShape),
   viewOp('Flatten', 'reshapes to 2-D: [prod(dims before axis), prod(dims from axis)]', { axis: 1 }, flattenShape),
@@ -336,4 +413,8 @@ export const SHAPE_OPS: OpDef[] = [
   Shape,
   Gather,
   Expand,
+  Size,
+  Tile,
+  blockOp('DepthToSpace', 'moves blocks of channels into space (NCHW; mode DCR or CRD)', { blocksize: null, mode: 'DCR' }),
+  blockOp('SpaceToDepth', 'moves blocks of space into channels (NCHW)', { blocksize: null }),
 ];
