@@ -167,7 +167,7 @@ export function buildProgram(): Command {
     .description('list the embedded DSL models')
     .action(() => {
       const rows = ZOO_NAMES.map((name) => {
-        const s = summarize(zoo(name));
+        const s = summarize(zoo(name, { weights: 'zeros' }));
         return `${`zoo:${name}`.padEnd(24)} ${s.totalParams.toLocaleString('en-US').padStart(13)} params  ${formatFlops(s.totalFlops / 2).padStart(10)}MACs`;
       });
       console.log(rows.join('\n'));

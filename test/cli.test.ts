@@ -1,0 +1,155 @@
+/**
+ * The real `cnnc` process on a zoo model and on a ../shared/models model: each command's output
+ * is checked for values (against the reference interpreter, onnxruntime-node or the summary),
+ * and bad invocations give a one-line message, a non-zero exit and no stack trace.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import * as ort from 'onnxruntime-node';
+import { interpret } from '../ir/interpreter.js';
+import { zoo } from '../models/index.js';
+import { loadOnnxFile, readTensorProto } from '../frontends/onnx/import.js';
+import { randomInput, topK } from '../cli/util.js';
+import { toF64 } from '../runtime/tensor.js';
+import { readNpy } from '../cli/npy.js';
+
+const ROOT = resolve(__dirname, '..');
+const SHARED = resolve(ROOT, '../shared/models');
+const LENET_ONNX = join(SHARED, 'lenet5/model.onnx');
+const dir = mkdtempSync(join(tmpdir(), 'cnnc-cli-'));
+
+function cnnc(...args: string[]) {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/cnnc.js'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** Parses the "class  i  v" lines that `cnnc run` prints. */
+function printedTop(out: string): [number, number][] {
+  return [...out.matchAll(/class\s+(\d+)\s+(-?[\d.]+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
+}
+
+describe('cnnc zoo and summary', () => {
+  it('zoo lists the embedded models with their parameter counts', () => {
+    const r = cnnc('zoo');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/zoo:lenet5\s+61,706 params/);
+    expect(r.out).toMatch(/zoo:resnet18\s+11,689,512 params/);
+  });
+
+  it('summary of zoo:lenet5 gives the LeNet-5 parameter counts and receptive fields', () => {
+    const r = cnnc('summary', 'zoo:lenet5', '--json');
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.out);
+    expect(s.totalParams).toBe(61706);
+    const params = s.rows.filter((row: { params: number }) => row.params > 0).map((row: { params: number }) => row.params);
+    expect(params).toEqual([156, 2416, 48120, 10164, 850]);
+    const text = cnnc('summary', 'zoo:lenet5');
+    expect(text.out).toContain('Total params: 61,706');
+  });
+
+  it.skipIf(!existsSync(LENET_ONNX))('summary of the exported lenet5.onnx counts the same 61,706 parameters', () => {
+    const r = cnnc('summary', LENET_ONNX);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('Total params: 61,706');
+  });
+});
+
+describe('cnnc compile and run', () => {
+  it('compiles zoo:lenet5 for wasm and runs it: top-5 equals the reference interpreter on the same seeded input', () => {
+    const art = join(dir, 'lenet5.cnnc');
+    const c = cnnc('compile', 'zoo:lenet5', '--target', 'wasm', '-O3', '-o', art);
+    expect(c.code).toBe(0);
+    expect(c.out).toMatch(/passes:/);
+    expect(c.out).toMatch(/arena: .*weights: .*kernels: \d+/);
+    const r = cnnc('run', art, '--input', 'random', '--output', join(dir, 'out.npy'));
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('output output: f32[1, 10]');
+    const g = zoo('lenet5');
+    const want = interpret(g, { input: randomInput('f32', [1, 1, 32, 32]) }).output;
+    const top = printedTop(r.out);
+    expect(top.map(([i]) => i)).toEqual(topK(want, 5).map(([i]) => i));
+    const got = toF64(readNpy(readFileSync(join(dir, 'out.npy'))));
+    const ref = toF64(want);
+    const scale = Math.max(...ref.map(Math.abs));
+    for (let i = 0; i < ref.length; i++) expect(Math.abs(got[i] - ref[i])).toBeLessThanOrEqual(1e-4 * scale);
+  });
+
+  it.skipIf(!existsSync(LENET_ONNX))('compiles lenet5.onnx and runs its test input (.pb): output equals PyTorch\'s output_0.pb', () => {
+    const art = join(dir, 'lenet5-onnx.cnnc');
+    expect(cnnc('compile', LENET_ONNX, '--target', 'wasm', '-o', art).code).toBe(0);
+    const r = cnnc('run', art, '--input', join(SHARED, 'lenet5/test_data_set_0/input_0.pb'), '--output', join(dir, 'o.npy'));
+    expect(r.code).toBe(0);
+    const want = toF64(readTensorProto(readFileSync(join(SHARED, 'lenet5/test_data_set_0/output_0.pb'))));
+    const got = toF64(readNpy(readFileSync(join(dir, 'o.npy'))));
+    const scale = Math.max(...want.map(Math.abs));
+    for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(1e-4 * scale);
+    expect(printedTop(r.out)[0][0]).toBe(topK(readTensorProto(readFileSync(join(SHARED, 'lenet5/test_data_set_0/output_0.pb'))), 1)[0][0]);
+  });
+});
+
+describe('cnnc viz and opt', () => {
+  it('viz writes valid SVG with one node element per graph node, before and after -O3', () => {
+    for (const after of [[], ['--after', 'O3']]) {
+      const svg = join(dir, `g${after.length}.svg`);
+      const r = cnnc('viz', 'zoo:resnet18', ...after, '-o', svg);
+      expect(r.code).toBe(0);
+      const n = Number(/(\d+) nodes/.exec(r.out)![1]);
+      const text = readFileSync(svg, 'utf8');
+      expect(text.startsWith('<svg')).toBe(true);
+      expect(text.trimEnd().endsWith('</svg>')).toBe(true);
+      expect(text.match(/<g class="node/g)!.length).toBe(n);
+      // Well formed: every opened element is closed (self-closing ones aside).
+      const opens = text.match(/<(?!\/)(?![^>]*\/>)[a-zA-Z][^>]*>/g)!.length;
+      const closes = text.match(/<\/[a-zA-Z]+>/g)!.length;
+      expect(opens).toBe(closes);
+      if (after.length) expect(text).toContain('+residual');
+    }
+  });
+
+  it.skipIf(!existsSync(LENET_ONNX))('opt writes an optimized ONNX model that onnxruntime-node runs to the reference output', async () => {
+    const out = join(dir, 'lenet5-opt.onnx');
+    const r = cnnc('opt', LENET_ONNX, '-O3', '-o', out);
+    expect(r.code).toBe(0);
+    const g = loadOnnxFile(LENET_ONNX);
+    const x = readTensorProto(readFileSync(join(SHARED, 'lenet5/test_data_set_0/input_0.pb')));
+    const want = toF64(interpret(g, { input: x }).output);
+    const session = await ort.InferenceSession.create(readFileSync(out));
+    const res = await session.run({ input: new ort.Tensor('float32', x.data as Float32Array, [...x.shape]) });
+    const got = res[session.outputNames[0]].data as Float32Array;
+    const scale = Math.max(...want.map(Math.abs));
+    for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(1e-4 * scale);
+  });
+});
+
+describe('cnnc bench', () => {
+  it('prints a cnnc median and the onnxruntime-node comparison', () => {
+    const r = cnnc('bench', 'zoo:lenet5', '--target', 'wasm', '-n', '5', '--warmup', '2');
+    expect(r.code).toBe(0);
+    const ours = Number(/cnnc wasm\s+([\d.]+) ms/.exec(r.out)![1]);
+    const theirs = Number(/onnxruntime-node\s+([\d.]+) ms/.exec(r.out)![1]);
+    const ratio = Number(/ratio cnnc \/ ort-node: ([\d.]+)/.exec(r.out)![1]);
+    expect(ours).toBeGreaterThan(0);
+    expect(theirs).toBeGreaterThan(0);
+    expect(ratio).toBeCloseTo(ours / theirs, 1);
+  });
+});
+
+describe('cnnc errors are one line with a hint, non-zero, no stack trace', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['a wrong flag', ['compile', 'zoo:lenet5', '--bogus', '-o', 'x.cnnc'], /unknown option '--bogus'/],
+    ['a missing file', ['summary', 'missing.onnx'], /no such file 'missing.onnx'.*zoo:NAME/],
+    ['an unknown zoo model', ['summary', 'zoo:nope'], /no zoo model 'nope'.*cnnc zoo/],
+    ['a corrupt artifact', ['run', join(ROOT, 'package.json')], /BAD_ARTIFACT/],
+  ];
+  for (const [what, args, msg] of cases) {
+    it(what, () => {
+      const r = cnnc(...args);
+      expect(r.code).not.toBe(0);
+      expect(r.err).toMatch(msg);
+      expect(r.err).not.toMatch(/\n\s+at /);
+    });
+  }
+});
