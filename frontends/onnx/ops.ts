@@ -484,6 +484,12 @@ export const CONVERTERS: Record<string, Converter> = {
       imp.emit(n, 'Expand', [imp.ir(n.inputs[0], n)], { shape: constInput(imp, n, 1, 'shape') }, n.outputs);
     },
   },
+  Tile: {
+    needs: ['Tile'],
+    run(imp, n) {
+      imp.emit(n, 'Tile', [imp.ir(n.inputs[0], n)], { repeats: constInput(imp, n, 1, 'repeats') }, n.outputs);
+    },
+  },
   Slice: {
     needs: ['Slice'],
     run(imp, n) {
