@@ -67,8 +67,17 @@ export function convolve(g: WindowGeometry, x: Float64Array, w: Float64Array, bi
   const y = new Float64Array(N * OD * OH * OW * M);
   const a = newRuns(taps), b = newRuns(taps);
   const dx = p.SW * C; // input distance between horizontally neighbouring outputs
+  const depthwise = Cg === 1 && M === C && !p.rowRuns; // runs are single taps then
+  const wd = depthwise ? transposeTapsChannels(w, M, taps) : wt;
   for (let n = 0; n < N; n++) for (let od = 0; od < OD; od++) for (let oh = 0; oh < OH; oh++) {
     const rowBase = ((n * OD + od) * OH + oh) * OW;
+    if (depthwise) {
+      for (let ow = 0; ow < OW; ow++) {
+        a.n = collectRuns(p, n, od, oh, ow, a);
+        dotDepthwise(xl, wd, y, (rowBase + ow) * M, a, M);
+      }
+      continue;
+    }
     for (let ow = 0; ow < OW;) {
       a.n = collectRuns(p, n, od, oh, ow, a);
       if (ow + 1 < OW && (b.n = collectRuns(p, n, od, oh, ow + 1, b)) && sameRuns(a, b, dx)) {
@@ -169,6 +178,22 @@ function dotOne(xl: Float64Array, wt: Float64Array, y: Float64Array, yo: number,
       }
       y[yo + m] = acc;
     }
+  }
+}
+
+/** Depthwise weights (C, 1, taps) as (taps, C): one tap's weights for all channels are contiguous. */
+function transposeTapsChannels(w: Float64Array, C: number, taps: number): Float64Array {
+  const out = new Float64Array(w.length);
+  for (let c = 0; c < C; c++) for (let t = 0; t < taps; t++) out[t * C + c] = w[c * taps + t];
+  return out;
+}
+
+/** Depthwise (one input channel per output channel): y[yo + c] = Σ taps x·w, vectorized over channels. */
+function dotDepthwise(xl: Float64Array, wd: Float64Array, y: Float64Array, yo: number, r: Runs, C: number): void {
+  const rx = r.x, rw = r.w, nt = r.n;
+  for (let t = 0; t < nt; t++) {
+    const xa = rx[t], wa = rw[t] * C; // with one channel per group, rw[t] is the tap index
+    for (let c = 0; c < C; c++) y[yo + c] += xl[xa + c] * wd[wa + c];
   }
 }
 
