@@ -1,8 +1,10 @@
 /**
- * Elementwise ops: binary and variadic arithmetic with numpy broadcasting, unary math,
- * Cast and Identity. Values are computed in float64 and stored in the output dtype:
- * integer results truncate toward zero (C semantics, as onnxruntime), wrap like a C cast on
- * overflow, and become 0 where the float result is not finite (integer division by zero).
+ * Elementwise ops: arithmetic, comparisons and logic with numpy broadcasting, unary math,
+ * Where, Cast, CastLike and Identity. Values are computed in float64 and stored in the output
+ * dtype: integer results truncate toward zero (C semantics, as onnxruntime), wrap modulo the
+ * dtype's range on overflow, and become 0 where the float result is not finite (integer
+ * division by zero). Integer arithmetic is exact while operands and results stay within ±2^53
+ * (shape arithmetic does); Where and the data-movement ops copy raw elements, exact for i64.
  */
 import { DTYPES, fromF64, tensor, toF64, type DType, type Tensor } from '../../runtime/tensor.js';
 import type { InferInput, NodeInfo, OpDef } from '../op.js';
