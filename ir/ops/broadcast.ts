@@ -1,5 +1,6 @@
 /**
- * Shape helpers shared by the non-spatial ops: numpy broadcasting, strides, axis normalization.
+ * Helpers shared by the non-spatial ops: numpy broadcasting, strides, axis normalization,
+ * index maps for data-movement kernels (offsetMap/take), integer attributes, size limits.
  */
 import { CnncError } from '../../runtime/errors.js';
 import { fromF64, tensor, type Tensor } from '../../runtime/tensor.js';
