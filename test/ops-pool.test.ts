@@ -108,7 +108,7 @@ describe('AveragePool (hand-computed)', () => {
       fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 3 }),
       fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 100 }),
       (C, H, W, K, S, pb, pe, seed) => {
-        fc.pre(H + pb + pe >= K && W + pb + pe >= K);
+        fc.pre(H + pb + pe >= K && W + pb + pe >= K && pb < K && pe < K);
         const x = f32([1, C, H, W], seeded(C * H * W, seed));
         const pads = [pb, pb, pe, pe];
         const avg = runOp('AveragePool', [x], { kernel_shape: [K, K], strides: [S, S], pads, count_include_pad: 1 });
@@ -143,5 +143,7 @@ describe('pool errors name the node', () => {
     expect(caught(() => runOp('AveragePool', [tensor('u8', [1, 1, 2, 2], iota(4))], { kernel_shape: [2, 2] })).code).toBe('DTYPE_MISMATCH');
     expect(caught(() => runOp('GlobalAveragePool', [f32([2, 3], iota(6))])).code).toBe('SHAPE_MISMATCH');
     expect(caught(() => runOp('MaxPool', [f32([1, 4], iota(4))], { kernel_shape: [2] })).code).toBe('UNSUPPORTED');
+    // a window that could lie wholly in the padding
+    expect(caught(() => runOp('AveragePool', [f32([1, 1, 4], iota(4))], { kernel_shape: [2], pads: [2, 0] })).code).toBe('BAD_ATTRIBUTE');
   });
 });

@@ -127,6 +127,7 @@ export function windowGeometry(op: string, attrs: Attrs, x: readonly number[], w
       M = w[1] * group;
     }
     kernel = w.slice(2);
+    if (kernel.some((k) => k < 1)) bad(place, 'SHAPE_MISMATCH', `weight [${w}] has an empty kernel`);
     const ks = perAxis(attrs, 'kernel_shape', nsp, 0, 1, place);
     if (ks[0] !== 0 && ks.some((k, i) => k !== kernel[i])) bad(place, 'SHAPE_MISMATCH', `kernel_shape [${ks}] differs from the weight's [${kernel}]`);
   }
@@ -137,6 +138,10 @@ export function windowGeometry(op: string, attrs: Attrs, x: readonly number[], w
   const autoPad = String(attrs.auto_pad ?? 'NOTSET');
   if (!['NOTSET', 'SAME_UPPER', 'SAME_LOWER', 'VALID'].includes(autoPad)) bad(place, 'BAD_ATTRIBUTE', `unknown auto_pad '${autoPad}'`);
   const extent = kernel.map((k, i) => dilations[i] * (k - 1) + 1);
+  // a pool window lying wholly in the padding would have no input to reduce (ONNX Runtime rejects it too)
+  if (kind === 'pool' && [...padBegin, ...padEnd].some((p, i) => p >= extent[i % nsp])) {
+    bad(place, 'BAD_ATTRIBUTE', `pads [${pads}] must be smaller than the window [${extent}]`);
+  }
   const outputPadding = kind === 'convTranspose' ? perAxis(attrs, 'output_padding', nsp, 0, 0, place) : new Array<number>(nsp).fill(0);
   let outSize: number[];
 
