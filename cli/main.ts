@@ -14,6 +14,8 @@ import { zoo, ZOO_NAMES } from '../models/index.js';
 import { exportOnnx } from '../frontends/onnx/export.js';
 import { readTensorProto } from '../frontends/onnx/import.js';
 import { loadModel } from './load.js';
+import type { Graph } from '../ir/graph.js';
+import { pipelineFor, runPipeline } from '../passes/pipeline.js';
 import { readNpy, writeNpy } from './npy.js';
 import { Progress } from './progress.js';
 import { graphToSvg } from './viz.js';
@@ -42,6 +44,15 @@ function positiveInt(v: string): number {
 
 const fmtBytes = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(2)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
 
+/** The graph after one pass of the target's pipeline (its first run), or after a whole level. */
+function graphAfter(g: Graph, target: string, after: string): Graph {
+  if (/^O?[0-3]$/.test(after)) return runPipeline(g, target, { opt: level(after) }).graph;
+  const list = pipelineFor(target, {});
+  const at = list.indexOf(after);
+  if (at < 0) throw new CnncError('BAD_ATTRIBUTE', `pass '${after}' is not in the ${target} pipeline (${list.join(', ')})`);
+  return runPipeline(g, target, { passes: list.slice(0, at + 1) }).graph;
+}
+
 function readInput(path: string, spec: { name: string; dtype: Tensor['dtype']; shape: number[] }): Tensor {
   if (path === 'random') return randomInput(spec.dtype, spec.shape);
   let bytes: Uint8Array;
@@ -66,6 +77,8 @@ export function buildProgram(): Command {
     .option('--fp16', 'cast eligible ops to f16')
     .option('--layout <layout>', 'activation layout: nchw | nhwc')
     .option('--batch <n>', 'batch size for a symbolic batch dimension', positiveInt)
+    .option('--disable <passes>', 'comma-separated pass names to skip')
+    .option('--print-after <passes>', "print the graph to stderr after these passes (comma-separated, or 'all')")
     .requiredOption('-o, --output <file>', 'artifact to write (.cnnc)')
     .action(async (model: string, o) => {
       const t0 = performance.now();
@@ -74,7 +87,11 @@ export function buildProgram(): Command {
       const g = loadModel(model, { batch: o.batch });
       const nodesIn = g.nodes.length;
       progress.update(`optimizing and generating ${o.target} kernels`, 0.3);
-      const cm = await compile(g, o.target as Target, { opt: level(o.opt), fp16: Boolean(o.fp16), layout: o.layout ? layout(o.layout) : undefined, batch: o.batch });
+      const cm = await compile(g, o.target as Target, {
+        opt: level(o.opt), fp16: Boolean(o.fp16), layout: o.layout ? layout(o.layout) : undefined, batch: o.batch,
+        disable: o.disable ? String(o.disable).split(',') : undefined,
+        printAfter: o.printAfter ? String(o.printAfter).split(',') : undefined,
+      });
       progress.update('writing artifact', 0.9);
       const bytes = cm.save();
       writeFileSync(o.output, bytes);
@@ -131,12 +148,12 @@ export function buildProgram(): Command {
   program.command('viz')
     .description('draw the graph as SVG, before or after the optimization passes')
     .argument('<model>', 'an .onnx file or zoo:NAME')
-    .option('--after <level>', 'draw the graph after the pipeline at this level (O0..O3)')
+    .option('--after <pass>', "draw the graph after this pass of the target's pipeline, or after a whole level (O0..O3)")
     .addOption(new Option('-t, --target <target>', 'target whose pipeline to run').choices([...TARGETS]).default('wasm'))
     .requiredOption('-o, --output <file>', 'SVG file to write')
-    .action(async (model: string, o) => {
+    .action((model: string, o) => {
       let g = loadModel(model);
-      if (o.after) g = (await compile(g, 'reference', { opt: level(o.after), layout: undefined })).graph;
+      if (o.after) g = graphAfter(g, o.target, o.after);
       writeFileSync(o.output, graphToSvg(g));
       console.log(`wrote ${o.output}: ${g.nodes.length} nodes`);
     });

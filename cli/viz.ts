@@ -5,7 +5,7 @@
  */
 import type { Graph, Node } from '../ir/graph.js';
 
-const BOX_W = 190, BOX_H = 40, GAP_X = 24, GAP_Y = 26, MARGIN = 20;
+const BOX_W = 190, BOX_H = 40, GAP_X = 48, GAP_Y = 26, MARGIN = 20, SKIP_BOW = 40;
 
 const COLORS: Record<string, string> = {
   Conv: '#cfe2ff', ConvTranspose: '#cfe2ff', FusedDwPw: '#b6d7a8', Gemm: '#ffe0b3', MatMul: '#ffe0b3',
@@ -39,15 +39,15 @@ export function graphToSvg(g: Graph, title = g.name): string {
   const rows: Node[][] = [];
   for (const n of g.nodes) (rows[depth.get(n)!] ??= []).push(n);
   const widest = Math.max(1, ...rows.map((r) => r.length), g.inputs.length);
-  const width = MARGIN * 2 + widest * (BOX_W + GAP_X) - GAP_X;
-  const pos = new Map<string, { x: number; y: number }>(); // value name → anchor (bottom centre of its producer)
+  const width = MARGIN * 2 + widest * (BOX_W + GAP_X) - GAP_X + SKIP_BOW;
+  const pos = new Map<string, { x: number; y: number; row: number }>(); // value name → bottom centre of its producer
   const rowY = (r: number) => MARGIN + 30 + (r + 1) * (BOX_H + GAP_Y);
-  const rowX = (count: number, k: number) => (width - (count * (BOX_W + GAP_X) - GAP_X)) / 2 + k * (BOX_W + GAP_X);
+  const rowX = (count: number, k: number) => (width - SKIP_BOW - (count * (BOX_W + GAP_X) - GAP_X)) / 2 + k * (BOX_W + GAP_X);
 
   const parts: string[] = [];
   g.inputs.forEach((name, k) => {
     const x = rowX(g.inputs.length, k), y = MARGIN + 30;
-    pos.set(name, { x: x + BOX_W / 2, y: y + BOX_H });
+    pos.set(name, { x: x + BOX_W / 2, y: y + BOX_H, row: -1 });
     const t = g.type(name);
     parts.push(`<g class="input"><ellipse cx="${x + BOX_W / 2}" cy="${y + BOX_H / 2}" rx="${BOX_W / 2}" ry="${BOX_H / 2}" fill="#eeeeee" stroke="#555"/>` +
       `<text x="${x + BOX_W / 2}" y="${y + BOX_H / 2 + 4}" text-anchor="middle">${esc(`${name} ${t.dtype}[${t.shape.join('×')}]`)}</text></g>`);
@@ -60,11 +60,17 @@ export function graphToSvg(g: Graph, title = g.name): string {
       const from = pos.get(i);
       if (!from) continue; // constants are not drawn
       const tx = x + BOX_W / 2;
-      const my = (from.y + y) / 2;
-      edges.push(`<path d="M${from.x},${from.y} C${from.x},${my} ${tx},${my} ${tx},${y}" fill="none" stroke="#888" marker-end="url(#arrow)"/>`);
+      if (r - from.row > 1) {
+        // A skip connection: bow out to the right so it does not hide behind the boxes in between.
+        const bow = BOX_W / 2 + SKIP_BOW;
+        edges.push(`<path class="skip" d="M${from.x},${from.y} C${from.x + bow},${from.y + GAP_Y} ${tx + bow},${y - GAP_Y} ${tx},${y}" fill="none" stroke="#c77" marker-end="url(#arrow)"/>`);
+      } else {
+        const my = (from.y + y) / 2;
+        edges.push(`<path d="M${from.x},${from.y} C${from.x},${my} ${tx},${my} ${tx},${y}" fill="none" stroke="#888" marker-end="url(#arrow)"/>`);
+      }
     }
     const out = n.outputs.find((o) => o !== '');
-    for (const o of n.outputs) pos.set(o, { x: x + BOX_W / 2, y: y + BOX_H });
+    for (const o of n.outputs) pos.set(o, { x: x + BOX_W / 2, y: y + BOX_H, row: r });
     const fused = fusedLabel(n);
     const shape = out ? `[${g.type(out).shape.join('×')}]` : '';
     const fill = COLORS[n.op] ?? '#ffffff';
