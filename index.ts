@@ -57,6 +57,21 @@ export async function compile(graph: Graph, target: Target, options: CompileOpti
         run: async (inputs) => interpret(g, inputs),
         save: () => { throw new CnncError('UNSUPPORTED', "the 'reference' target has no artifact; compile for wasm, wgsl or cuda"); },
       };
+    case 'wgsl': {
+      const { emitWgsl } = await import('./codegen/wgsl/index.js');
+      const bytes = emitWgsl(g, (options as { wgsl?: import('./codegen/wgsl/index.js').WgslOptions }).wgsl);
+      const plan = (await import('./runtime/artifact.js')).decodeArtifact(bytes).header.plan as import('./runtime/webgpu/plan.js').WgslPlan;
+      let model: Promise<import('./runtime/webgpu/index.js').WebGpuModel> | undefined;
+      return {
+        ...base,
+        stats: { arenaBytes: plan.buffers.reduce((s, b) => s + (b.weight ? 0 : b.elems * (b.dtype === 'f16' ? 2 : 4)), 0), weightBytes: weightBytes(g), kernels: plan.steps.length },
+        run: async (inputs) => {
+          model ??= import('./runtime/webgpu/index.js').then((m) => m.WebGpuModel.load(bytes));
+          return (await model).run(inputs);
+        },
+        save: () => bytes,
+      };
+    }
     default:
       throw new CnncError('UNSUPPORTED', `target '${target}' is not available (targets: ${TARGETS.join(', ')})`);
   }

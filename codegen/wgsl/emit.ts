@@ -1,0 +1,198 @@
+/**
+ * The emitter: walks the planned graph, assigns every value a GPU buffer (activations share
+ * buffers by liveness; reshapes alias their input; constants become weight buffers uploaded
+ * once) and collects the kernels each node's generator makes.
+ */
+import { CnncError } from '../../runtime/errors.js';
+import type { DType, Tensor } from '../../runtime/tensor.js';
+import { toF64 } from '../../runtime/tensor.js';
+import type { BufferDType, PlanBuffer } from '../../runtime/webgpu/plan.js';
+import type { Graph, Node } from '../../ir/graph.js';
+import { sizeOf } from '../../ir/types.js';
+import type { Binding, Kernel } from './kernel.js';
+
+/** Ops whose output is their first input's bytes under another shape. */
+export const ALIAS_OPS = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout']);
+
+/** Limits shaders are generated for: WebGPU's compatibility-mode defaults unless told otherwise. */
+export interface WgslLimits {
+  maxComputeInvocationsPerWorkgroup: number;
+  maxComputeWorkgroupStorageSize: number;
+  maxStorageBuffersPerShaderStage: number;
+  maxComputeWorkgroupSizeX: number;
+  maxComputeWorkgroupSizeY: number;
+}
+
+export const DEFAULT_LIMITS: WgslLimits = {
+  maxComputeInvocationsPerWorkgroup: 128,
+  maxComputeWorkgroupStorageSize: 16384,
+  maxStorageBuffersPerShaderStage: 8,
+  maxComputeWorkgroupSizeX: 128,
+  maxComputeWorkgroupSizeY: 128,
+};
+
+/** A value as a kernel generator sees it. */
+export interface Operand {
+  name: string;
+  buffer: number;
+  dtype: BufferDType;
+  shape: readonly number[];
+}
+
+export function bufferDType(d: DType, place: { node?: string; op?: string; value?: string }): BufferDType {
+  if (d === 'f32' || d === 'f16' || d === 'i32') return d;
+  if (d === 'i64') return 'i32';
+  throw new CnncError('UNSUPPORTED', `the wgsl target has no ${d} buffers`, place);
+}
+
+export class Emitter {
+  readonly buffers: PlanBuffer[] = [];
+  readonly kernels: Kernel[] = [];
+  private readonly weightChunks: Uint8Array[] = [];
+  private weightBytes = 0;
+  private readonly valueBuffer = new Map<string, number>();
+  private readonly root = new Map<string, string>();
+  private readonly kernelNames = new Set<string>();
+
+  constructor(readonly graph: Graph, readonly limits: WgslLimits) {
+    this.planActivations();
+  }
+
+  // ---- buffers ----
+
+  /** The buffer of a value (a weight buffer for constants, made on first use). */
+  bufferOf(name: string): number {
+    const r = this.root.get(name) ?? name;
+    const b = this.valueBuffer.get(r);
+    if (b !== undefined) return b;
+    const c = this.graph.constValue(r);
+    if (!c) throw new CnncError('UNKNOWN_VALUE', `value '${name}' has no buffer`, { value: name });
+    const w = this.weight(c, r);
+    this.valueBuffer.set(r, w);
+    return w;
+  }
+
+  operand(name: string): Operand {
+    const t = this.graph.type(name);
+    return { name, buffer: this.bufferOf(name), dtype: bufferDType(t.dtype, { value: name }), shape: t.shape };
+  }
+
+  /** A weight buffer holding `t` (i64 narrowed to i32). */
+  weight(t: Tensor, what: string): number {
+    const dtype = bufferDType(t.dtype, { value: what });
+    let bytes: Uint8Array;
+    if (t.dtype === 'i64') bytes = new Uint8Array(Int32Array.from(toF64(t)).buffer);
+    else bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    const offset = this.weightBytes;
+    const padded = Math.ceil(bytes.length / 16) * 16;
+    const chunk = new Uint8Array(padded);
+    chunk.set(bytes);
+    this.weightChunks.push(chunk);
+    this.weightBytes += padded;
+    this.buffers.push({ dtype, elems: Math.max(1, sizeOf(t.shape)), weight: { offset, length: bytes.length } });
+    return this.buffers.length - 1;
+  }
+
+  /** A weight buffer from float values computed at compile time (BN scale/shift and the like). */
+  weightF32(values: ArrayLike<number>, what: string): number {
+    return this.weight({ dtype: 'f32', shape: [values.length], data: Float32Array.from(values) }, what);
+  }
+
+  /** A fresh activation buffer used by nothing else (scratch space, output copies). */
+  scratch(dtype: BufferDType, elems: number): number {
+    this.buffers.push({ dtype, elems: Math.max(1, elems) });
+    return this.buffers.length - 1;
+  }
+
+  weightsSection(): Uint8Array {
+    const out = new Uint8Array(this.weightBytes);
+    let off = 0;
+    for (const c of this.weightChunks) { out.set(c, off); off += c.length; }
+    return out;
+  }
+
+  // ---- kernels ----
+
+  /** Registers a kernel; its name is made unique from the node name. */
+  kernel(node: Node, k: Omit<Kernel, 'node' | 'op' | 'name'> & { name?: string }): void {
+    let name = k.name ? `${node.name}.${k.name}` : node.name;
+    for (let n = 2; this.kernelNames.has(name); n++) name = `${node.name}#${n}`;
+    this.kernelNames.add(name);
+    const place = { node: node.name, op: node.op };
+    if (k.bindings.length > this.limits.maxStorageBuffersPerShaderStage) {
+      throw new CnncError('TOO_LARGE', `kernel ${name} needs ${k.bindings.length} storage buffers, the limit is ${this.limits.maxStorageBuffersPerShaderStage}`, place);
+    }
+    if ((k.workgroupBytes ?? 0) > this.limits.maxComputeWorkgroupStorageSize) {
+      throw new CnncError('TOO_LARGE', `kernel ${name} needs ${k.workgroupBytes} bytes of workgroup memory, the limit is ${this.limits.maxComputeWorkgroupStorageSize}`, place);
+    }
+    this.kernels.push({ ...k, name, node: node.name, op: node.op });
+  }
+
+  /** Standard binding helpers. */
+  read(name: string, o: Operand): Binding {
+    return { name, buffer: o.buffer, dtype: o.dtype, access: 'read' };
+  }
+
+  write(name: string, o: Operand): Binding {
+    return { name, buffer: o.buffer, dtype: o.dtype, access: 'read_write' };
+  }
+
+  // ---- memory planning ----
+
+  /**
+   * Liveness-based sharing: a node's outputs take the smallest free buffer of their element type
+   * that is large enough (or a new one); a value's buffer frees after its last reader. Outputs never
+   * share with the node's own inputs, since they are allocated before those are freed.
+   */
+  private planActivations(): void {
+    const g = this.graph;
+    const isConst = (v: string) => g.constValue(v) !== undefined;
+    for (const n of g.nodes) {
+      if (ALIAS_OPS.has(n.op) && n.inputs[0] && n.outputs[0]) {
+        this.root.set(n.outputs[0], this.root.get(n.inputs[0]) ?? n.inputs[0]);
+      }
+    }
+    const rootOf = (v: string) => this.root.get(v) ?? v;
+    const lastUse = new Map<string, number>();
+    g.nodes.forEach((n, i) => n.inputs.forEach((v) => v && lastUse.set(rootOf(v), i)));
+    for (const o of g.outputs) lastUse.set(rootOf(o), Infinity);
+    const free: number[] = [];
+    const place = (v: string) => {
+      const t = g.type(v);
+      const dtype = bufferDType(t.dtype, { value: v });
+      const elems = Math.max(1, sizeOf(t.shape));
+      let best = -1;
+      for (let k = 0; k < free.length; k++) {
+        const b = this.buffers[free[k]];
+        if (b.dtype === dtype && b.elems >= elems && (best < 0 || b.elems < this.buffers[free[best]].elems)) best = k;
+      }
+      if (best < 0) {
+        // grow the largest free buffer of this type rather than add one
+        for (let k = 0; k < free.length; k++) if (this.buffers[free[k]].dtype === dtype && (best < 0 || this.buffers[free[k]].elems > this.buffers[free[best]].elems)) best = k;
+      }
+      if (best >= 0) {
+        const b = free.splice(best, 1)[0];
+        this.buffers[b].elems = Math.max(this.buffers[b].elems, elems);
+        this.valueBuffer.set(v, b);
+      } else {
+        this.valueBuffer.set(v, this.scratch(dtype, elems));
+      }
+    };
+    for (const v of g.inputs) place(v);
+    g.nodes.forEach((n, i) => {
+      if (!ALIAS_OPS.has(n.op)) for (const o of n.outputs) if (o) place(o);
+      const done = new Set(n.inputs.filter((v) => v && lastUse.get(rootOf(v)) === i && !isConst(rootOf(v))).map(rootOf));
+      for (const o of n.outputs) if (o && !lastUse.has(rootOf(o)) && !ALIAS_OPS.has(n.op)) done.add(o); // never read
+      for (const v of done) {
+        const b = this.valueBuffer.get(v);
+        if (b !== undefined && !free.includes(b)) free.push(b);
+      }
+    });
+  }
+
+  /** Whether a value lives in a graph input's or a constant's buffer (outputs must not). */
+  rootIsInputOrConst(v: string): boolean {
+    const r = this.root.get(v) ?? v;
+    return this.graph.inputs.includes(r) || this.graph.constValue(r) !== undefined;
+  }
+}

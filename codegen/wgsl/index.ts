@@ -1,0 +1,135 @@
+/**
+ * The WGSL target: lowers a planned graph to one compute shader per fused kernel and a plan of
+ * dispatches over shared buffers, packed into the artifact the WebGPU runtime loads.
+ */
+import { encodeArtifact, type Artifact, type IOSpec } from '../../runtime/artifact.js';
+import { CnncError } from '../../runtime/errors.js';
+import type { WgslPlan } from '../../runtime/webgpu/plan.js';
+import type { Graph, Node } from '../../ir/graph.js';
+import { ALIAS_OPS, DEFAULT_LIMITS, Emitter, type WgslLimits } from './emit.js';
+import { elementwiseExpr } from './activation.js';
+import { wrapShader } from './kernel.js';
+import { emitConv, emitConvTranspose, emitFusedDwPw } from './kernels/conv.js';
+import { emitBatchNorm, emitCopy, emitElementwise } from './kernels/elementwise.js';
+import { emitGemm, emitMatMul } from './kernels/linear.js';
+import { emitConcat, emitGather, emitPad, emitSlice, emitSplit, emitTranspose } from './kernels/movement.js';
+import { emitLayerNorm, emitLRN, emitSoftmax } from './kernels/norm.js';
+import { emitGlobalPool, emitPool, emitReduce, type Reducer } from './kernels/pool.js';
+
+export type { WgslLimits } from './emit.js';
+export { DEFAULT_LIMITS } from './emit.js';
+
+export interface WgslOptions {
+  /** Limits to generate for (default: WebGPU compatibility-mode defaults, 128 invocations). */
+  limits?: Partial<WgslLimits>;
+}
+
+const REDUCERS: Record<string, Reducer> = { ReduceMean: 'mean', ReduceSum: 'sum', ReduceMax: 'max', ReduceMin: 'min' };
+
+type Generator = (e: Emitter, node: Node) => void;
+
+const GENERATORS: Record<string, Generator> = {
+  Conv: emitConv,
+  ConvTranspose: emitConvTranspose,
+  FusedDwPw: emitFusedDwPw,
+  Gemm: emitGemm,
+  MatMul: emitMatMul,
+  MaxPool: emitPool,
+  AveragePool: emitPool,
+  GlobalAveragePool: emitGlobalPool,
+  GlobalMaxPool: emitGlobalPool,
+  BatchNormalization: emitBatchNorm,
+  Concat: emitConcat,
+  Transpose: emitTranspose,
+  Slice: emitSlice,
+  Split: emitSplit,
+  Pad: emitPad,
+  Gather: emitGather,
+  Softmax: emitSoftmax,
+  LogSoftmax: emitSoftmax,
+  LayerNormalization: emitLayerNorm,
+  LRN: emitLRN,
+  Expand: (e, n) => emitElementwise(e, { ...n, op: 'Identity' }),
+};
+
+function generatorFor(node: Node): Generator | undefined {
+  const gen = GENERATORS[node.op];
+  if (gen) return gen;
+  if (REDUCERS[node.op]) {
+    return (e, n) => {
+      const rank = e.graph.type(n.inputs[0]).shape.length;
+      const given = (n.attrs.axes as number[] | undefined) ?? [];
+      const axes = given.length ? given.map((a) => (a < 0 ? a + rank : a))
+        : Number(n.attrs.noop_with_empty_axes ?? 0) ? [] : Array.from({ length: rank }, (_, k) => k);
+      if (!axes.length) return emitElementwise(e, { ...n, op: 'Identity' });
+      emitReduce(e, n, axes, REDUCERS[n.op]);
+    };
+  }
+  if (elementwiseExpr(node.op, node.attrs, ['x', 'y']) !== undefined) return (e, n) => emitElementwise(e, n);
+  return undefined;
+}
+
+/** The kernels and plan for a graph (exported for tests that look at shaders). */
+export function lowerWgsl(graph: Graph, options: WgslOptions = {}): { plan: WgslPlan; shaders: { f32: string[]; f16: string[] }; weights: Uint8Array } {
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const missing = graph.nodes.filter((n) => !ALIAS_OPS.has(n.op) && !generatorFor(n));
+  if (missing.length) {
+    const list = missing.map((n) => `${n.name} (${n.op})`).join(', ');
+    throw new CnncError('UNSUPPORTED', `the wgsl target has no kernel for: ${list}`, { node: missing[0].name, op: missing[0].op });
+  }
+  const e = new Emitter(graph, limits);
+  for (const n of graph.nodes) if (!ALIAS_OPS.has(n.op)) generatorFor(n)!(e, n);
+
+  // outputs living in an input's or a constant's buffer, or in another output's, get their own copy
+  const seen = new Set<number>();
+  const outputs = graph.outputs.map((name) => {
+    let buffer = e.bufferOf(name);
+    if (e.rootIsInputOrConst(name) || seen.has(buffer)) {
+      const from = e.operand(name);
+      buffer = e.scratch(from.dtype, from.shape.reduce((a, b) => a * b, 1));
+      emitCopy(e, { name: `output_${name}`, op: 'Copy', inputs: [name], outputs: [name], attrs: {} }, from, { ...from, buffer });
+    }
+    seen.add(buffer);
+    return { name, buffer };
+  });
+
+  const sources = new Map<string, number>();
+  const f32: string[] = [], f16: string[] = [];
+  const steps = e.kernels.map((k) => {
+    const src = wrapShader(k, 'f32');
+    let shader = sources.get(src);
+    if (shader === undefined) {
+      shader = f32.length;
+      sources.set(src, shader);
+      f32.push(src);
+      f16.push(wrapShader(k, 'f16'));
+    }
+    return { kernel: k.name, node: k.node, op: k.op, shader, bindings: k.bindings.map((b) => b.buffer), dispatch: k.dispatch };
+  });
+  const hasF16 = e.buffers.some((b) => b.dtype === 'f16');
+  const plan: WgslPlan = {
+    buffers: e.buffers,
+    inputs: graph.inputs.map((name) => ({ name, buffer: e.bufferOf(name) })),
+    outputs,
+    steps,
+    hasF16,
+    limits: {
+      maxComputeInvocationsPerWorkgroup: Math.max(1, ...e.kernels.map((k) => k.workgroupSize[0] * k.workgroupSize[1] * k.workgroupSize[2])),
+      maxComputeWorkgroupStorageSize: Math.max(0, ...e.kernels.map((k) => k.workgroupBytes ?? 0)),
+      maxStorageBuffersPerShaderStage: Math.max(1, ...e.kernels.map((k) => k.bindings.length)),
+      maxComputeWorkgroupSizeX: Math.max(1, ...e.kernels.map((k) => k.workgroupSize[0])),
+      maxComputeWorkgroupSizeY: Math.max(1, ...e.kernels.map((k) => k.workgroupSize[1])),
+    },
+  };
+  return { plan, shaders: { f32, f16: hasF16 ? f16 : [] }, weights: e.weightsSection() };
+}
+
+/** The artifact bytes for a graph compiled to WGSL. */
+export function emitWgsl(graph: Graph, options: WgslOptions = {}, meta: Record<string, unknown> = {}): Uint8Array {
+  const { plan, shaders, weights } = lowerWgsl(graph, options);
+  const io = (names: readonly string[]): IOSpec[] => names.map((name) => ({ name, dtype: graph.type(name).dtype, shape: [...graph.type(name).shape] }));
+  const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+  const sections: Artifact['sections'] = { weights, 'wgsl.f32': json(shaders.f32) };
+  if (plan.hasF16) sections['wgsl.f16'] = json(shaders.f16);
+  return encodeArtifact({ header: { version: 1, target: 'wgsl', inputs: io(graph.inputs), outputs: io(graph.outputs), plan, meta: { model: graph.name, ...meta } }, sections });
+}

@@ -1,0 +1,85 @@
+/**
+ * Finding a WebGPU device: `navigator.gpu` in browsers; in Node, the `webgpu` package (Dawn).
+ * Dawn first tries its default backends (Vulkan, ...); where none gives an adapter (a CPU-only
+ * machine) it uses its OpenGL ES backend, which on Mesa's llvmpipe is a compatibility-mode adapter.
+ */
+/// <reference types="@webgpu/types" />
+import { CnncError } from '../errors.js';
+
+export interface GpuContext {
+  adapter: GPUAdapter;
+  /** One device shared by every model loaded here (an adapter gives out only one). */
+  device: GPUDevice;
+  /** The adapter's description, for reports: vendor, architecture, device, description. */
+  adapterName: string;
+  /** Whether the device was created with shader-f16. */
+  hasF16: boolean;
+}
+
+let cached: Promise<GpuContext> | undefined;
+
+/** The shared adapter and device (created once per process or page; again after a device loss). */
+export function gpuContext(): Promise<GpuContext> {
+  cached ??= open().catch((e) => { cached = undefined; throw e; });
+  return cached;
+}
+
+async function open(): Promise<GpuContext> {
+  const adapter = await findAdapter();
+  const ctx = await openDevice(adapter);
+  void ctx.device.lost.then(() => { cached = undefined; });
+  return ctx;
+}
+
+async function findAdapter(): Promise<GPUAdapter> {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) {
+    const adapter = await nav.gpu.requestAdapter() ?? await nav.gpu.requestAdapter({ featureLevel: 'compatibility' } as GPURequestAdapterOptions);
+    if (!adapter) throw new CnncError('NO_DEVICE', 'navigator.gpu gave no WebGPU adapter');
+    return adapter;
+  }
+  const proc = (globalThis as { process?: { versions?: { node?: string }; env: Record<string, string | undefined> } }).process;
+  if (!proc?.versions?.node) throw new CnncError('NO_DEVICE', 'WebGPU is not available here (no navigator.gpu)');
+  // Mesa's EGL needs these before Dawn starts (headless, no display server).
+  proc.env.XDG_RUNTIME_DIR ??= '/tmp';
+  proc.env.EGL_PLATFORM ??= 'surfaceless';
+  let dawn: { create(flags: string[]): GPU; globals: Record<string, unknown> };
+  try {
+    const name = 'webgpu'; // a variable, so that browser bundlers leave it alone
+    dawn = await import(/* @vite-ignore */ name);
+  } catch (e) {
+    throw new CnncError('NO_DEVICE', `the 'webgpu' package (Dawn for Node) could not be loaded: ${(e as Error).message}`);
+  }
+  Object.assign(globalThis, dawn.globals); // GPUBufferUsage, GPUMapMode, ...
+  const flags = proc.env.CNNC_DAWN_FLAGS?.split(',').filter(Boolean);
+  const compat = { featureLevel: 'compatibility' } as GPURequestAdapterOptions;
+  const tries: [string[], GPURequestAdapterOptions][] = flags ? [[flags, compat]] : [[[], {}], [['backend=opengles'], compat]];
+  for (const [f, opts] of tries) {
+    const adapter = await dawn.create(f).requestAdapter(opts);
+    if (adapter) return adapter;
+  }
+  throw new CnncError('NO_DEVICE', 'Dawn found no WebGPU adapter (tried its default backends and OpenGL ES)');
+}
+
+/** Limits cnnc's shaders and buffers depend on: the device asks for all the adapter has of them. */
+const LIMITS = [
+  'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupStorageSize', 'maxStorageBuffersPerShaderStage',
+  'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY', 'maxComputeWorkgroupSizeZ', 'maxComputeWorkgroupsPerDimension',
+  'maxStorageBufferBindingSize', 'maxBufferSize', 'maxBindingsPerBindGroup',
+];
+
+async function openDevice(adapter: GPUAdapter): Promise<GpuContext> {
+  const i = adapter.info as GPUAdapterInfo | undefined;
+  const parts = [i?.vendor, i?.architecture, i?.device, i?.description].filter((s) => s && s.length);
+  const have = adapter.limits as unknown as Record<string, number>;
+  const requiredLimits: Record<string, number> = {};
+  for (const k of LIMITS) if (typeof have[k] === 'number') requiredLimits[k] = have[k];
+  const hasF16 = adapter.features.has('shader-f16');
+  let device: GPUDevice;
+  try {
+    device = await adapter.requestDevice({ requiredLimits, requiredFeatures: hasF16 ? ['shader-f16'] : [] });
+  } catch (e) {
+    throw new CnncError('NO_DEVICE', `the adapter refused a device: ${(e as Error).message}`);
+  }
+  return { adapter, device, adapterName: parts.join(' ') || 'unknown adapter', hasF16 };
+}

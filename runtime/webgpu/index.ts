@@ -1,0 +1,292 @@
+/**
+ * The WebGPU runtime: loads a 'wgsl' artifact, creates its buffers, uploads the weights once,
+ * builds one pipeline per shader and one bind group per step, then on each run writes the
+ * inputs, records every dispatch in one compute pass and reads the outputs back.
+ * Runs in browsers (navigator.gpu) and in Node (the `webgpu` package). No compiler imports.
+ */
+/// <reference types="@webgpu/types" />
+import { decodeArtifact, type Artifact } from '../artifact.js';
+import { CnncError } from '../errors.js';
+import { f16ToF32, f32ToF16, sizeOf, tensor, type Tensor } from '../tensor.js';
+import { gpuContext, type GpuContext } from './device.js';
+import { BYTES, type BufferDType, type PlanStep, type WgslPlan } from './plan.js';
+
+export type { WgslPlan } from './plan.js';
+export { gpuContext } from './device.js';
+
+export interface WebGpuOptions {
+  /** Use the f32 shaders even where the adapter has shader-f16. */
+  forceF32?: boolean;
+  /** How long a readback may take before it is declared hung (ms). */
+  timeoutMs?: number;
+}
+
+/** A loaded model; `run` may be called any number of times (not concurrently). */
+export class WebGpuModel {
+  /** 'f16' when the shaders run in half precision, else 'f32'. */
+  readonly precision: 'f16' | 'f32';
+  readonly adapterName: string;
+  private lost?: string;
+  private busy = false;
+
+  private constructor(
+    private readonly art: Artifact,
+    private readonly plan: WgslPlan,
+    private readonly ctx: GpuContext,
+    private readonly buffers: GPUBuffer[],
+    private readonly steps: { step: PlanStep; pipeline: GPUComputePipeline; group: GPUBindGroup }[],
+    private readonly timeoutMs: number,
+    f16: boolean,
+  ) {
+    this.precision = f16 ? 'f16' : 'f32';
+    this.adapterName = ctx.adapterName;
+    void ctx.device.lost.then((info) => { this.lost = info.message || info.reason || 'device lost'; });
+  }
+
+  get inputs() { return this.art.header.inputs; }
+  get outputs() { return this.art.header.outputs; }
+
+  static async load(bytes: Uint8Array | Artifact, options: WebGpuOptions = {}): Promise<WebGpuModel> {
+    const art = bytes instanceof Uint8Array ? decodeArtifact(bytes) : bytes;
+    if (art.header.target !== 'wgsl') throw new CnncError('BAD_ARTIFACT', `artifact is for target '${art.header.target}', not 'wgsl'`);
+    const plan = art.header.plan as WgslPlan;
+    if (!plan || !Array.isArray(plan.buffers) || !Array.isArray(plan.steps)) throw new CnncError('BAD_ARTIFACT', 'wgsl plan lacks buffers or steps');
+    const ctx = await gpuContext();
+    const f16 = plan.hasF16 && ctx.hasF16 && !options.forceF32 && art.sections['wgsl.f16'] !== undefined;
+    const shaders = readShaders(art, f16 ? 'wgsl.f16' : 'wgsl.f32');
+    checkLimits(plan, ctx.device, f16);
+    const buffers = createBuffers(art, plan, ctx.device, f16);
+    const steps = await createPipelines(plan, shaders, ctx.device, buffers);
+    return new WebGpuModel(art, plan, ctx, buffers, steps, options.timeoutMs ?? 60_000, f16);
+  }
+
+  async run(inputs: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+    if (this.busy) throw new CnncError('BAD_INPUT', 'run() called while a previous run is in progress');
+    if (this.lost) throw new CnncError('KERNEL_ERROR', `the WebGPU device was lost: ${this.lost}`);
+    this.busy = true;
+    try {
+      return await this.runOnce(inputs);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async runOnce(inputs: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+    const { device } = this.ctx;
+    const f16 = this.precision === 'f16';
+    for (const io of this.plan.inputs) {
+      const spec = this.art.header.inputs.find((s) => s.name === io.name)!;
+      const t = inputs[io.name];
+      if (!t) throw new CnncError('BAD_INPUT', `missing input '${io.name}'`, { value: io.name });
+      if (t.dtype !== spec.dtype || t.shape.length !== spec.shape.length || t.shape.some((d, i) => d !== spec.shape[i])) {
+        throw new CnncError('BAD_INPUT', `input '${io.name}' is ${t.dtype}[${t.shape}], the model takes ${spec.dtype}[${spec.shape}]`, { value: io.name });
+      }
+      device.queue.writeBuffer(this.buffers[io.buffer], 0, padded(toDevice(t, this.plan.buffers[io.buffer].dtype, f16)));
+    }
+    for (const name of Object.keys(inputs)) {
+      if (!this.plan.inputs.some((i) => i.name === name)) throw new CnncError('BAD_INPUT', `'${name}' is not an input of the model`, { value: name });
+    }
+    device.pushErrorScope('validation');
+    device.pushErrorScope('out-of-memory');
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    for (const s of this.steps) {
+      pass.setPipeline(s.pipeline);
+      pass.setBindGroup(0, s.group);
+      pass.dispatchWorkgroups(...s.step.dispatch);
+    }
+    pass.end();
+    const staging = this.plan.outputs.map((o) => {
+      const size = byteSize(this.plan.buffers[o.buffer].dtype, this.plan.buffers[o.buffer].elems, f16);
+      const b = device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      enc.copyBufferToBuffer(this.buffers[o.buffer], 0, b, 0, size);
+      return b;
+    });
+    device.queue.submit([enc.finish()]);
+    const oom = await device.popErrorScope();
+    const invalid = await device.popErrorScope();
+    if (oom || invalid) {
+      staging.forEach((b) => b.destroy());
+      throw new CnncError('KERNEL_ERROR', `running the model failed: ${(oom ?? invalid)!.message}`);
+    }
+    try {
+      await withTimeout(Promise.all(staging.map((b) => b.mapAsync(GPUMapMode.READ))), this.timeoutMs, () => this.lost);
+      const out: Record<string, Tensor> = {};
+      this.plan.outputs.forEach((o, i) => {
+        const spec = this.art.header.outputs.find((s) => s.name === o.name)!;
+        out[o.name] = fromDevice(staging[i].getMappedRange().slice(0), spec.dtype as 'f32' | 'f16' | 'i32', spec.shape, this.plan.buffers[o.buffer].dtype, f16);
+      });
+      return out;
+    } finally {
+      staging.forEach((b) => b.destroy());
+    }
+  }
+
+  /** Frees the GPU buffers (the shared device stays). */
+  dispose(): void {
+    for (const b of this.buffers) b.destroy();
+  }
+}
+
+export async function loadWebGpu(bytes: Uint8Array | Artifact, options?: WebGpuOptions): Promise<WebGpuModel> {
+  return WebGpuModel.load(bytes, options);
+}
+
+/** Bytes of a buffer in the chosen variant (f16 buffers hold f32 in the f32 variant); multiple of 4. */
+function byteSize(dtype: BufferDType, elems: number, f16: boolean): number {
+  const per = dtype === 'f16' && !f16 ? 4 : BYTES[dtype];
+  return Math.max(4, Math.ceil((per * elems) / 4) * 4);
+}
+
+function readShaders(art: Artifact, section: string): string[] {
+  const bytes = art.sections[section];
+  if (!bytes) throw new CnncError('BAD_ARTIFACT', `wgsl artifact lacks section '${section}'`);
+  try {
+    const list = JSON.parse(new TextDecoder().decode(bytes));
+    if (Array.isArray(list) && list.every((s) => typeof s === 'string')) return list;
+  } catch { /* fall through */ }
+  throw new CnncError('BAD_ARTIFACT', `section '${section}' is not a JSON list of shader sources`);
+}
+
+/** Buffers and bindings over the device's limits are TOO_LARGE errors naming the first kernel that uses them. */
+function checkLimits(plan: WgslPlan, device: GPUDevice, f16: boolean): void {
+  const lim = device.limits;
+  const maxBinding = Math.min(lim.maxStorageBufferBindingSize, lim.maxBufferSize);
+  plan.buffers.forEach((b, i) => {
+    const size = byteSize(b.dtype, b.elems, f16);
+    if (size > maxBinding) {
+      const user = plan.steps.find((s) => s.bindings.includes(i));
+      throw new CnncError('TOO_LARGE', `buffer ${i} of ${size} bytes is over the device's storage binding limit of ${maxBinding} bytes${user ? ` (kernel ${user.kernel})` : ''}`, { node: user?.node, op: user?.op });
+    }
+  });
+  for (const s of plan.steps) {
+    if (s.bindings.length > lim.maxStorageBuffersPerShaderStage) {
+      throw new CnncError('TOO_LARGE', `kernel ${s.kernel} binds ${s.bindings.length} storage buffers, the device allows ${lim.maxStorageBuffersPerShaderStage}`, { node: s.node, op: s.op });
+    }
+    if (s.dispatch.some((d) => d > lim.maxComputeWorkgroupsPerDimension)) {
+      throw new CnncError('TOO_LARGE', `kernel ${s.kernel} dispatches [${s.dispatch}] workgroups, the device allows ${lim.maxComputeWorkgroupsPerDimension} per dimension`, { node: s.node, op: s.op });
+    }
+  }
+  const need = plan.limits as unknown as Record<string, number>;
+  const have = lim as unknown as Record<string, number>;
+  for (const [k, v] of Object.entries(need)) {
+    if (typeof have[k] === 'number' && v > have[k]) throw new CnncError('TOO_LARGE', `the shaders were generated for ${k} = ${v}, the device offers ${have[k]}`);
+  }
+}
+
+function createBuffers(art: Artifact, plan: WgslPlan, device: GPUDevice, f16: boolean): GPUBuffer[] {
+  const weights = art.sections.weights ?? new Uint8Array(0);
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+  return plan.buffers.map((b) => {
+    const size = byteSize(b.dtype, b.elems, f16);
+    if (!b.weight) return device.createBuffer({ size, usage });
+    const { offset, length } = b.weight;
+    if (offset < 0 || offset + length > weights.length) throw new CnncError('BAD_ARTIFACT', 'a weight lies outside the weights section');
+    let data: Uint8Array = weights.slice(offset, offset + length);
+    if (b.dtype === 'f16' && !f16) data = widenF16(data);
+    const buf = device.createBuffer({ size, usage, mappedAtCreation: true });
+    new Uint8Array(buf.getMappedRange()).set(data.subarray(0, size));
+    buf.unmap();
+    return buf;
+  });
+}
+
+async function createPipelines(plan: WgslPlan, shaders: string[], device: GPUDevice, buffers: GPUBuffer[]) {
+  const pipelines = new Map<number, Promise<GPUComputePipeline>>();
+  const firstUser = new Map<number, PlanStep>();
+  for (const s of plan.steps) if (!firstUser.has(s.shader)) firstUser.set(s.shader, s);
+  const build = async (index: number): Promise<GPUComputePipeline> => {
+    const step = firstUser.get(index)!;
+    const code = shaders[index];
+    if (code === undefined) throw new CnncError('BAD_ARTIFACT', `kernel ${step.kernel} names shader ${index}, which is missing`);
+    device.pushErrorScope('validation');
+    const module = device.createShaderModule({ code, label: step.kernel });
+    const info = await module.getCompilationInfo();
+    const errors = info.messages.filter((m) => m.type === 'error');
+    let pipeline: GPUComputePipeline | undefined;
+    let err: string | undefined;
+    if (!errors.length) {
+      try {
+        pipeline = await device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: step.kernel });
+      } catch (e) { err = (e as Error).message; }
+    }
+    const scope = await device.popErrorScope();
+    if (errors.length || err || scope || !pipeline) {
+      const msg = errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('; ') || err || scope?.message || 'unknown error';
+      throw new CnncError('KERNEL_ERROR', `shader of kernel ${step.kernel} failed to compile: ${msg}`, { node: step.node, op: step.op });
+    }
+    return pipeline;
+  };
+  const steps = [];
+  for (const step of plan.steps) {
+    if (!pipelines.has(step.shader)) pipelines.set(step.shader, build(step.shader));
+  }
+  for (const step of plan.steps) {
+    const pipeline = await pipelines.get(step.shader)!;
+    device.pushErrorScope('validation');
+    const group = device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: step.bindings.map((b, i) => {
+        if (!buffers[b]) throw new CnncError('BAD_ARTIFACT', `kernel ${step.kernel} binds buffer ${b}, which does not exist`);
+        return { binding: i, resource: { buffer: buffers[b] } };
+      }),
+    });
+    const e = await device.popErrorScope();
+    if (e) throw new CnncError('KERNEL_ERROR', `binding the buffers of kernel ${step.kernel} failed: ${e.message}`, { node: step.node, op: step.op });
+    steps.push({ step, pipeline, group });
+  }
+  return steps;
+}
+
+/** A tensor's bytes as the buffer holds them. */
+function toDevice(t: Tensor, dtype: BufferDType, f16: boolean): Uint8Array {
+  if (dtype === 'f16' && !f16) {
+    const src = t.data as Uint16Array;
+    const out = new Float32Array(src.length);
+    for (let i = 0; i < src.length; i++) out[i] = f16ToF32(src[i]);
+    return new Uint8Array(out.buffer);
+  }
+  if (dtype === 'i32' && t.dtype !== 'i32') {
+    return new Uint8Array(Int32Array.from(t.data as ArrayLike<number>, Number).buffer);
+  }
+  return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+}
+
+function fromDevice(bytes: ArrayBuffer, dtype: 'f32' | 'f16' | 'i32', shape: number[], bufType: BufferDType, f16: boolean): Tensor {
+  const n = sizeOf(shape);
+  if (dtype === 'f16') {
+    if (bufType === 'f16' && f16) return tensor('f16', shape, new Uint16Array(bytes, 0, n));
+    const f = new Float32Array(bytes, 0, n);
+    const out = new Uint16Array(n);
+    for (let i = 0; i < n; i++) out[i] = f32ToF16(f[i]);
+    return tensor('f16', shape, out);
+  }
+  if (dtype === 'i32') return tensor('i32', shape, new Int32Array(bytes, 0, n));
+  return tensor('f32', shape, new Float32Array(bytes, 0, n));
+}
+
+function widenF16(bytes: Uint8Array): Uint8Array {
+  const h = new Uint16Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + (bytes.byteLength & ~1)));
+  const out = new Float32Array(h.length);
+  for (let i = 0; i < h.length; i++) out[i] = f16ToF32(h[i]);
+  return new Uint8Array(out.buffer);
+}
+
+/** writeBuffer wants a multiple of 4 bytes. */
+function padded(b: Uint8Array): Uint8Array {
+  if (b.byteLength % 4 === 0) return b;
+  const out = new Uint8Array(Math.ceil(b.byteLength / 4) * 4);
+  out.set(b);
+  return out;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, lost: () => string | undefined): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const why = lost();
+      reject(new CnncError('KERNEL_ERROR', why ? `the WebGPU device was lost: ${why}` : `reading the outputs back took over ${ms} ms: the GPU work did not finish`));
+    }, ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}

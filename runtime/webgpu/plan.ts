@@ -1,0 +1,56 @@
+/**
+ * The WGSL target's plan, as it sits in the artifact header (`header.plan`). The compiler
+ * (codegen/wgsl) writes it, the WebGPU runtime reads it; neither imports the other.
+ *
+ * Shader sources live in sections `wgsl.f32` and `wgsl.f16` (JSON arrays of WGSL strings, one
+ * per distinct kernel; `wgsl.f16` only for graphs with f16 values), weights in section `weights`.
+ */
+
+/** Element types a GPU buffer holds. In the f32 variant, f16 buffers hold f32 instead. */
+export type BufferDType = 'f32' | 'f16' | 'i32';
+
+export interface PlanBuffer {
+  dtype: BufferDType;
+  /** Elements (not bytes): the byte size depends on the shader variant. */
+  elems: number;
+  /** A weight buffer: its bytes (in `dtype`) in section `weights`, uploaded once at load. */
+  weight?: { offset: number; length: number };
+}
+
+export interface PlanStep {
+  /** Kernel name (unique per step), used in errors. */
+  kernel: string;
+  /** The graph node it computes. */
+  node: string;
+  op: string;
+  /** Index into the shader arrays. */
+  shader: number;
+  /** Buffer indices, in binding order (group 0, bindings 0..n-1). */
+  bindings: number[];
+  /** Workgroup counts. */
+  dispatch: [number, number, number];
+}
+
+export interface PlanIO {
+  name: string;
+  buffer: number;
+}
+
+export interface WgslPlan {
+  buffers: PlanBuffer[];
+  inputs: PlanIO[];
+  outputs: PlanIO[];
+  steps: PlanStep[];
+  /** True when some buffer is f16: the runtime picks `wgsl.f16` where the adapter has shader-f16. */
+  hasF16: boolean;
+  /** Limits the shaders were generated for; the runtime requests them from the adapter. */
+  limits: {
+    maxComputeInvocationsPerWorkgroup: number;
+    maxComputeWorkgroupStorageSize: number;
+    maxStorageBuffersPerShaderStage: number;
+    maxComputeWorkgroupSizeX: number;
+    maxComputeWorkgroupSizeY: number;
+  };
+}
+
+export const BYTES: Record<BufferDType, number> = { f32: 4, f16: 2, i32: 4 };
