@@ -14,19 +14,16 @@ function shortcut(m: Model, x: Value, out: number, stride: number): Value {
   return m.scope('downsample', () => m.batchNorm2d(m.conv2d(x, out, 1, { stride, bias: false, name: '0' }), { name: '1' }));
 }
 
-export const basicBlock: Block = (m, x, planes, stride) => {
-  let y = m.conv2d(x, planes, 3, { stride, padding: 1, bias: false, name: 'conv1' });
-  y = m.relu(m.batchNorm2d(y, { name: 'bn1' }));
-  y = m.batchNorm2d(m.conv2d(y, planes, 3, { padding: 1, bias: false, name: 'conv2' }), { name: 'bn2' });
-  return m.relu(m.add(y, shortcut(m, x, planes, stride)));
-};
+export const basicBlock: Block = (m, x, planes, stride) => m.relu(m.residual(x, (x) => {
+  const y = m.relu(m.batchNorm2d(m.conv2d(x, planes, 3, { stride, padding: 1, bias: false, name: 'conv1' }), { name: 'bn1' }));
+  return m.batchNorm2d(m.conv2d(y, planes, 3, { padding: 1, bias: false, name: 'conv2' }), { name: 'bn2' });
+}, (x) => shortcut(m, x, planes, stride)));
 
-export const bottleneck: Block = (m, x, planes, stride) => {
+export const bottleneck: Block = (m, x, planes, stride) => m.relu(m.residual(x, (x) => {
   let y = m.relu(m.batchNorm2d(m.conv2d(x, planes, 1, { bias: false, name: 'conv1' }), { name: 'bn1' }));
   y = m.relu(m.batchNorm2d(m.conv2d(y, planes, 3, { stride, padding: 1, bias: false, name: 'conv2' }), { name: 'bn2' }));
-  y = m.batchNorm2d(m.conv2d(y, planes * 4, 1, { bias: false, name: 'conv3' }), { name: 'bn3' });
-  return m.relu(m.add(y, shortcut(m, x, planes * 4, stride)));
-};
+  return m.batchNorm2d(m.conv2d(y, planes * 4, 1, { bias: false, name: 'conv3' }), { name: 'bn3' });
+}, (x) => shortcut(m, x, planes * 4, stride)));
 
 function resnet(name: string, block: Block, depths: readonly number[], opts: ZooOptions): Graph {
   const m = new Model(name, opts);

@@ -196,6 +196,20 @@ describe('Model builder', () => {
     });
   });
 
+  it('residual adds the branch to the shortcut (identity by default)', () => {
+    const m = new Model('res');
+    const x = m.input([4]);
+    m.output(m.residual(x, (v) => m.relu(v), (v) => m.tanh(v)), 'output');
+    m.output(m.residual(x, (v) => m.sigmoid(v)), 'second');
+    const g = m.build();
+    const xs = [-2, -0.5, 0.5, 3];
+    const out = interpret(g, { input: tensor('f32', [4], xs) });
+    xs.forEach((v, i) => {
+      expect(toF64(out.output)[i]).toBeCloseTo(Math.max(0, v) + Math.tanh(v), 6);
+      expect(toF64(out.second)[i]).toBeCloseTo(v + 1 / (1 + Math.exp(-v)), 6);
+    });
+  });
+
   it('bad uses are CnncErrors naming the layer', () => {
     const m = new Model('bad');
     const x = m.input([1, 6, 7, 7]);

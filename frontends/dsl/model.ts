@@ -79,6 +79,7 @@ export class Model {
   private readonly rng: Rng;
   private readonly zeros: boolean;
   private readonly prefix: string[] = [];
+  private readonly pendingOutputs: [Value, string][] = [];
   private built = false;
 
   constructor(name: string, opts: ModelOptions = {}) {
@@ -100,7 +101,6 @@ export class Model {
   output(x: Value, name = 'output'): void {
     this.pendingOutputs.push([x, name]);
   }
-  private readonly pendingOutputs: [Value, string][] = [];
 
   /** Finishes the graph: outputs get their names, then the verifier checks it. */
   build(): Graph {
@@ -363,6 +363,12 @@ export class Model {
   }
 
   // ---- composition ----
+
+  /** A residual connection: branch(x) + shortcut(x) (the identity by default), branch built first as PyTorch's forward runs it. */
+  residual(x: Value, branch: (x: Value) => Value, shortcut: (x: Value) => Value = (v) => v, o: Named = {}): Value {
+    const y = branch(x);
+    return this.add(y, shortcut(x), o);
+  }
 
   /** nn.Sequential: layer i runs with name `${name}.${i}`, as PyTorch names its children. */
   sequential(x: Value, name: string, layers: readonly Layer[]): Value {
