@@ -305,6 +305,7 @@ export function paramCount(node: NodeInfo, idx: readonly number[]): number {
   return idx.reduce((s, i) => s + (node.inputs[i] ? sizeOf(node.inputs[i]!.type.shape) : 0), 0);
 }
 
+/** FLOPs are exactly 2·MACs (bias, residual and activation are not counted), so MACs = FLOPs/2 holds in the summary. */
 function convCost(node: NodeInfo): Partial<Cost> {
   return { flops: 2 * convMacs(nodeGeometry(node)), params: paramCount(node, [1, 2]) };
 }
