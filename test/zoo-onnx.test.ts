@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { loadOnnxWeights } from '../frontends/dsl/weights.js';
 import { Rng } from '../frontends/dsl/random.js';
 import { exportOnnx } from '../frontends/onnx/export.js';
-import { readTensorProto } from '../frontends/onnx/import.js';
+import { decodeModel, readTensorProto } from '../frontends/onnx/import.js';
 import { interpret } from '../ir/interpreter.js';
 import { zoo } from '../models/index.js';
 import { CnncError } from '../runtime/errors.js';
@@ -50,6 +50,18 @@ describe.skipIf(!HAVE)('zoo models with PyTorch weights reproduce PyTorch (skipp
       expect(toF64(dsl.value(dsl.nodes[0].inputs[1]).const!).every((v) => v === 0)).toBe(true);
     });
   }
+
+  it('zoo weight names are PyTorch state_dict names (the ONNX initializers and their Identity aliases)', () => {
+    for (const name of ['lenet5', 'unet_small', 'squeezenet1_1', 'mobilenet_v2', 'efficientnet_b0', 'resnet18']) {
+      const graph = decodeModel(read(name, 'model.onnx')).graph!;
+      const onnxNames = [
+        ...(graph.initializer ?? []).map((t) => t.name ?? ''),
+        ...(graph.node ?? []).filter((n) => n.opType === 'Identity').map((n) => n.output?.[0] ?? ''),
+      ];
+      const ours = [...zoo(name, { weights: 'zeros' }).values.values()].filter((v) => v.const).map((v) => v.name);
+      expect(ours.sort(), name).toEqual(onnxNames.sort());
+    }
+  });
 
   it('weights of another architecture are a BAD_MODEL error naming the layer', () => {
     const bytes = read('lenet5', 'model.onnx');
