@@ -78,8 +78,8 @@ function unaryFloatInfer(node: NodeInfo) {
   return [x.type];
 }
 
-/** An elementwise float op over one input, from a function of the value and the attributes. */
-function unary(name: string, doc: string, attrs: Record<string, number | string>, f: (x: number, a: Attrs) => number): OpDef {
+/** An elementwise float op over one input; `make` reads the attributes once and returns the per-value function. */
+function unary(name: string, doc: string, attrs: Record<string, number | string>, make: (a: Attrs) => (x: number) => number): OpDef {
   return {
     name,
     doc,
@@ -88,7 +88,8 @@ function unary(name: string, doc: string, attrs: Record<string, number | string>
     infer: unaryFloatInfer,
     reference([x], a, [out]) {
       const v = toF64(x as Tensor);
-      for (let i = 0; i < v.length; i++) v[i] = f(v[i], a);
+      const f = make(a);
+      for (let i = 0; i < v.length; i++) v[i] = f(v[i]);
       return [fromF64(out.dtype, out.shape, v)];
     },
     cost: (_n, [out]) => ({ flops: sizeOf(out.shape) }),
@@ -96,16 +97,26 @@ function unary(name: string, doc: string, attrs: Record<string, number | string>
 }
 
 export const ACTIVATION_OPS: OpDef[] = [
-  unary('Relu', 'max(x, 0)', {}, (x) => activate('relu', x, 0, 0)),
-  unary('LeakyRelu', 'x if x >= 0 else alpha·x', { alpha: 0.01 }, (x, a) => activate('leaky_relu', x, attrFloat(a, 'alpha'), 0)),
-  unary('Sigmoid', '1 / (1 + e^-x)', {}, (x) => activate('sigmoid', x, 0, 0)),
-  unary('HardSigmoid', 'max(0, min(1, alpha·x + beta))', { alpha: 0.2, beta: 0.5 }, (x, a) => activate('hard_sigmoid', x, attrFloat(a, 'alpha'), attrFloat(a, 'beta'))),
-  unary('HardSwish', 'x · max(0, min(1, x/6 + 1/2))', {}, (x) => activate('hard_swish', x, 0, 0)),
-  unary('Tanh', 'tanh(x)', {}, (x) => activate('tanh', x, 0, 0)),
-  unary('Erf', 'the error function', {}, (x) => activate('erf', x, 0, 0)),
-  unary('Gelu', "x·Φ(x); approximate='tanh' uses the tanh form", { approximate: 'none' }, (x, a) =>
-    activate(a.approximate === 'tanh' ? 'gelu_tanh' : 'gelu', x, 0, 0)),
+  unary('Relu', 'max(x, 0)', {}, () => (x) => activate('relu', x, 0, 0)),
+  unary('LeakyRelu', 'x if x >= 0 else alpha·x', { alpha: 0.01 }, (a) => {
+    const alpha = attrFloat(a, 'alpha');
+    return (x) => activate('leaky_relu', x, alpha, 0);
+  }),
+  unary('Sigmoid', '1 / (1 + e^-x)', {}, () => (x) => activate('sigmoid', x, 0, 0)),
+  unary('HardSigmoid', 'max(0, min(1, alpha·x + beta))', { alpha: 0.2, beta: 0.5 }, (a) => {
+    const alpha = attrFloat(a, 'alpha'), beta = attrFloat(a, 'beta');
+    return (x) => activate('hard_sigmoid', x, alpha, beta);
+  }),
+  unary('HardSwish', 'x · max(0, min(1, x/6 + 1/2))', {}, () => (x) => activate('hard_swish', x, 0, 0)),
+  unary('Tanh', 'tanh(x)', {}, () => (x) => activate('tanh', x, 0, 0)),
+  unary('Erf', 'the error function', {}, () => (x) => activate('erf', x, 0, 0)),
+  unary('Gelu', "x·Φ(x); approximate='tanh' uses the tanh form", { approximate: 'none' }, (a) => {
+    const kind = a.approximate === 'tanh' ? 'gelu_tanh' : 'gelu';
+    return (x) => activate(kind, x, 0, 0);
+  }),
   // Clip's bounds are attributes here (ONNX ≥ 11 passes them as inputs: the importer folds them).
-  unary('Clip', 'min(max(x, min), max); ReLU6 is Clip(0, 6)', { min: -Infinity, max: Infinity }, (x, a) =>
-    activate('clip', x, attrFloat(a, 'min'), attrFloat(a, 'max'))),
+  unary('Clip', 'min(max(x, min), max); ReLU6 is Clip(0, 6)', { min: -Infinity, max: Infinity }, (a) => {
+    const lo = attrFloat(a, 'min'), hi = attrFloat(a, 'max');
+    return (x) => activate('clip', x, lo, hi);
+  }),
 ];
