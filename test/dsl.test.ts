@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Model, nn, Rng } from '../frontends/dsl/index.js';
+import { transferWeights } from '../frontends/dsl/weights.js';
+import { zoo } from '../models/index.js';
 import type { Graph } from '../ir/graph.js';
 import { interpret } from '../ir/interpreter.js';
 import { summarize } from '../ir/summary.js';
@@ -208,6 +210,14 @@ describe('Model builder', () => {
       expect(toF64(out.output)[i]).toBeCloseTo(Math.max(0, v) + Math.tanh(v), 6);
       expect(toF64(out.second)[i]).toBeCloseTo(v + 1 / (1 + Math.exp(-v)), 6);
     });
+  });
+
+  it('transferWeights gives a graph the weights of another of the same architecture (by shape, in order of use)', () => {
+    const seeded = zoo('lenet5', { seed: 3 });
+    const moved = transferWeights(zoo('lenet5', { weights: 'zeros' }), seeded);
+    const x = ramp([1, 1, 32, 32]);
+    expect(Array.from(run(moved, x))).toEqual(Array.from(run(seeded, x)));
+    expect(() => transferWeights(zoo('lenet5', { weights: 'zeros' }), zoo('squeezenet1_1', { weights: 'zeros' }))).toThrow(/no weight of shape \[6,1,5,5\]/);
   });
 
   it('bad uses are CnncErrors naming the layer', () => {
