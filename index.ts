@@ -57,6 +57,18 @@ export async function compile(graph: Graph, target: Target, options: CompileOpti
         run: async (inputs) => interpret(g, inputs),
         save: () => { throw new CnncError('UNSUPPORTED', "the 'reference' target has no artifact; compile for wasm, wgsl or cuda"); },
       };
+    case 'wasm': {
+      const { compileWasm } = await import('./codegen/wasm/index.js');
+      const { WasmSession } = await import('./runtime/wasm/index.js');
+      const c = compileWasm(g, (options as { wasm?: import('./codegen/wasm/index.js').WasmCompileOptions }).wasm);
+      let session: Promise<import('./runtime/wasm/index.js').WasmSession> | undefined;
+      return {
+        ...base,
+        stats: { arenaBytes: c.arenaBytes, weightBytes: c.weightBytes, kernels: c.kernels },
+        run: async (inputs) => (await (session ??= WasmSession.create(c.artifact))).run(inputs),
+        save: () => c.bytes,
+      };
+    }
     case 'wgsl': {
       const { emitWgsl } = await import('./codegen/wgsl/index.js');
       const bytes = emitWgsl(g, (options as { wgsl?: import('./codegen/wgsl/index.js').WgslOptions }).wgsl);

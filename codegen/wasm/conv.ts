@@ -1,0 +1,318 @@
+/**
+ * Convolution kernels on NHWC activations, specialised to one layer's static shapes.
+ *
+ * Dense conv (and 1×1 conv, and Gemm as a 1×1 conv over rows): a register-blocked outer product.
+ * One call of `<name>_row(oy)` computes an output row; inside, for each block of MB = 4·V output
+ * channels, tiles of P output pixels keep P·V f32x4 accumulators live while the reduction runs over
+ * (ky, kx, c): per c one v128 weight load per vector, one splat load per pixel, P·V mul+add.
+ * Weights are packed at compile time as [mb][ky][kx][c][MB]. Padding costs no copy: a tap that
+ * falls outside the input is skipped at compile time for border pixels (whose columns are known),
+ * and at run time per kernel row (the row `oy` is a parameter). Splitting a layer into row calls
+ * keeps the function hot, so V8 tiers it up to TurboFan within the first inference.
+ *
+ * Depthwise conv and pooling: vectorised over channels, one output pixel at a time.
+ */
+import type binaryen from 'binaryen';
+import { FnBuilder, Ops, i32, none, v128, type Expr } from './builder.js';
+import { activation } from './activation.js';
+
+export interface Epilogue {
+  act: string;
+  alpha: number;
+  beta: number;
+  /** Residual input: byte address of pixel 0 (at this output's first channel), floats per pixel. */
+  R?: number;
+  rps?: number;
+}
+
+export interface ConvSpec extends Epilogue {
+  name: string;
+  /** Input: byte address of pixel (0,0) at the group's first channel; floats per pixel. */
+  X: number; H: number; W: number; xps: number; Cg: number;
+  /** Output: byte address of pixel (0,0) at its first channel; floats per pixel. */
+  Y: number; OH: number; OW: number; yps: number; M: number;
+  kh: number; kw: number; sh: number; sw: number; dh: number; dw: number; ph: number; pw: number;
+  /** Packed weights and padded bias (byte addresses), from packConvWeights. */
+  Wp: number; B: number;
+  /** Tile: P output pixels × V vectors of 4 output channels. */
+  P: number; V: number;
+}
+
+/** Packs W (M, Cg, kh, kw) and bias into [mb][ky][kx][c][4V] and [mb][4V] (zero padded). */
+export function packConvWeights(w: Float32Array, bias: Float32Array | undefined, M: number, Cg: number, kh: number, kw: number, V: number): { weights: Float32Array; bias: Float32Array } {
+  const MB = 4 * V, nmb = Math.ceil(M / MB);
+  const out = new Float32Array(nmb * kh * kw * Cg * MB);
+  let i = 0;
+  for (let mb = 0; mb < nmb; mb++)
+    for (let ky = 0; ky < kh; ky++)
+      for (let kx = 0; kx < kw; kx++)
+        for (let c = 0; c < Cg; c++)
+          for (let j = 0; j < MB; j++, i++) {
+            const m = mb * MB + j;
+            if (m < M) out[i] = w[((m * Cg + c) * kh + ky) * kw + kx];
+          }
+  const b = new Float32Array(nmb * MB);
+  if (bias) b.set(bias.subarray(0, M));
+  return { weights: out, bias: b };
+}
+
+/** Stores an epilogue'd vector: residual add, activation, then a full or lane-masked store. */
+function storeEpilogue(fb: FnBuilder, ep: Epilogue, acc: Expr, yAddr: Expr, rAddr: Expr | undefined, lanes: number, tmp: number, tmp2: number): Expr[] {
+  const m = fb.m, o = new Ops(m);
+  if (lanes <= 0) return [];
+  const val = rAddr !== undefined ? m.f32x4.add(acc, o.vload(rAddr)) : acc;
+  const out: Expr[] = [fb.set(tmp, val)];
+  const a = activation(fb, ep.act, ep.alpha, ep.beta, tmp);
+  if (lanes === 4) return [...out, o.vstore(yAddr, a)];
+  out.push(fb.set(tmp2, a));
+  for (let l = 0; l < lanes; l++) out.push(m.f32.store(l * 4, 4, yAddr, m.f32x4.extract_lane(fb.getv(tmp2), l)));
+  return out;
+}
+
+/** Adds `<name>_row(oy)` and `<name>()` (all rows) for a dense conv. */
+export function emitConv(m: binaryen.Module, s: ConvSpec): void {
+  const fb = new FnBuilder(m, 1), o = new Ops(m);
+  const { P, V } = s, MB = 4 * V, U = 2;
+  const oy = 0;
+  const mb = fb.local(i32), wbase = fb.local(i32), ox = fb.local(i32), ky = fb.local(i32), iy = fb.local(i32);
+  const xrow = fb.local(i32), xp = fb.local(i32), wp = fb.local(i32), xend = fb.local(i32);
+  const yrow = fb.local(i32), rrow = fb.local(i32);
+  const acc = Array.from({ length: P * V }, () => fb.local(v128));
+  const w = Array.from({ length: V }, () => fb.local(v128));
+  const sv = fb.local(v128), tmp = fb.local(v128), tmp2 = fb.local(v128);
+  const KS = s.kh * s.kw * s.Cg * MB * 4; // bytes of one packed output-channel block
+  const nmbFull = Math.floor(s.M / MB), tail = s.M - nmbFull * MB;
+  const xpix = s.xps * 4, col = s.sw * xpix;
+
+  // One tile of `pix` pixels starting at column ox (run-time `oxE`, or compile-time `oxC` for border tiles).
+  const tile = (mbE: () => Expr, lanes: number, pix: number, oxC: number | undefined): Expr[] => {
+    const st: Expr[] = [];
+    const mbOff = () => o.mul(mbE(), MB * 4);
+    for (let p = 0; p < pix; p++) for (let v = 0; v < V; v++) st.push(fb.set(acc[p * V + v], o.vload(o.addc(mbOff(), s.B), v * 16)));
+    const kxBody: Expr[] = [];
+    for (let kx = 0; kx < s.kw; kx++) {
+      const valid: number[] = [];
+      for (let p = 0; p < pix; p++) {
+        const c = oxC === undefined ? 0 : (oxC + p) * s.sw - s.pw + kx * s.dw;
+        if (oxC === undefined || (c >= 0 && c < s.W)) valid.push(p);
+      }
+      if (!valid.length) continue;
+      const p0 = valid[0];
+      // column of pixel p0 at tap kx
+      const colE = oxC === undefined
+        ? o.addc(o.mul(fb.geti(ox), col), (p0 * s.sw - s.pw + kx * s.dw) * xpix)
+        : o.c(((oxC + p0) * s.sw - s.pw + kx * s.dw) * xpix);
+      kxBody.push(fb.set(xp, o.add(fb.geti(xrow), colE)));
+      kxBody.push(fb.set(wp, o.add(fb.geti(wbase), o.addc(o.mul(fb.geti(ky), s.kw * s.Cg * MB * 4), kx * s.Cg * MB * 4))));
+      const step = (u: number): Expr[] => {
+        const b: Expr[] = [];
+        for (let v = 0; v < V; v++) b.push(fb.set(w[v], o.vload(fb.geti(wp), (u * MB + 4 * v) * 4)));
+        for (const p of valid) {
+          b.push(fb.set(sv, o.sload(fb.geti(xp), (p - p0) * col + u * 4)));
+          for (let v = 0; v < V; v++) b.push(fb.set(acc[p * V + v], o.fmadd(fb.getv(acc[p * V + v]), fb.getv(sv), fb.getv(w[v]))));
+        }
+        return b;
+      };
+      const nU = Math.floor(s.Cg / U), rem = s.Cg - nU * U;
+      if (nU >= 2) {
+        const l = fb.label('C');
+        kxBody.push(fb.set(xend, o.addc(fb.geti(xp), nU * U * 4)));
+        kxBody.push(m.loop(l, m.block(null, [
+          ...step(0), ...step(1),
+          fb.set(xp, o.addc(fb.geti(xp), U * 4)),
+          fb.set(wp, o.addc(fb.geti(wp), U * MB * 4)),
+          m.br(l, m.i32.lt_u(fb.geti(xp), fb.geti(xend))),
+        ])));
+        for (let u = 0; u < rem; u++) kxBody.push(...step(u));
+      } else {
+        for (let u = 0; u < s.Cg; u++) kxBody.push(...step(u));
+      }
+    }
+    // kernel rows: skip a row outside the input (padding)
+    st.push(fb.loop(ky, o.c(0), s.kh, 1, [
+      fb.set(iy, o.add(o.mul(fb.geti(oy), s.sh), o.addc(o.mul(fb.geti(ky), s.dh), -s.ph))),
+      m.if(m.i32.lt_u(fb.geti(iy), o.c(s.H)), m.block(null, [
+        fb.set(xrow, o.addc(o.mul(fb.geti(iy), s.W * xpix), s.X)),
+        ...kxBody,
+      ])),
+    ]));
+    for (let p = 0; p < pix; p++) {
+      const oxp = () => (oxC === undefined ? o.addc(fb.geti(ox), p) : o.c(oxC + p));
+      for (let v = 0; v < V; v++) {
+        const ch = () => o.addc(mbOff(), v * 16);
+        const y = o.add(fb.geti(yrow), o.add(o.mul(oxp(), s.yps * 4), ch()));
+        const r = s.R !== undefined ? o.add(fb.geti(rrow), o.add(o.mul(oxp(), s.rps! * 4), ch())) : undefined;
+        st.push(...storeEpilogue(fb, s, fb.getv(acc[p * V + v]), y, r, Math.min(4, lanes - 4 * v), tmp, tmp2));
+      }
+    }
+    return st;
+  };
+
+  // Columns: interior tiles in a run-time loop, border and leftover pixels as compile-time tiles.
+  const oxA = Math.min(s.OW, Math.ceil(s.pw / s.sw));
+  const oxB = Math.max(oxA, Math.min(s.OW, Math.floor((s.W - 1 + s.pw - (s.kw - 1) * s.dw) / s.sw) + 1));
+  const nT = Math.floor((oxB - oxA) / P);
+  const columns = (mbE: () => Expr, lanes: number): Expr[] => {
+    const st: Expr[] = [];
+    if (nT > 0) st.push(fb.loop(ox, o.c(oxA), oxA + nT * P, P, tile(mbE, lanes, P, undefined)));
+    const left: number[] = [];
+    for (let x = 0; x < oxA; x++) left.push(x);
+    for (let x = oxA + nT * P; x < s.OW; x++) left.push(x);
+    for (let i = 0; i < left.length;) {
+      let n = 1;
+      while (n < P && i + n < left.length && left[i + n] === left[i] + n) n++;
+      st.push(...tile(mbE, lanes, n, left[i]));
+      i += n;
+    }
+    return st;
+  };
+
+  const body: Expr[] = [
+    fb.set(yrow, o.addc(o.mul(fb.geti(oy), s.OW * s.yps * 4), s.Y)),
+    fb.set(rrow, s.R !== undefined ? o.addc(o.mul(fb.geti(oy), s.OW * s.rps! * 4), s.R) : o.c(0)),
+  ];
+  if (nmbFull > 0) {
+    body.push(fb.loop(mb, o.c(0), nmbFull, 1, [
+      fb.set(wbase, o.addc(o.mul(fb.geti(mb), KS), s.Wp)),
+      ...columns(() => fb.geti(mb), MB),
+    ]));
+  }
+  if (tail > 0) {
+    body.push(fb.set(wbase, o.c(s.Wp + nmbFull * KS)));
+    body.push(...columns(() => o.c(nmbFull), tail));
+  }
+  m.addFunction(`${s.name}_row`, i32, none, fb.vars, m.block(null, body));
+  addRowDriver(m, s.name, s.OH);
+}
+
+/** `<name>()`: calls `<name>_row(oy)` for every output row. */
+export function addRowDriver(m: binaryen.Module, name: string, rows: number): void {
+  const fb = new FnBuilder(m, 0), o = new Ops(m);
+  const r = fb.local(i32);
+  m.addFunction(name, none, none, fb.vars, fb.loop(r, o.c(0), rows, 1, [m.call(`${name}_row`, [fb.geti(r)], none)]));
+}
+
+export interface WindowSpec extends Epilogue {
+  name: string;
+  kind: 'dw' | 'max' | 'avg';
+  X: number; H: number; W: number; xps: number; C: number;
+  Y: number; OH: number; OW: number; yps: number;
+  kh: number; kw: number; sh: number; sw: number; dh: number; dw: number; ph: number; pw: number;
+  /** Depthwise: weights [ky][kx][Cpad4] and bias [Cpad4] (byte addresses). */
+  Wd?: number; B?: number;
+  /** Average pooling: count padding positions; `padEndH/W` bound them (ceil_mode windows beyond are not counted). */
+  countPad?: boolean; padEndH?: number; padEndW?: number;
+  /** Every row writes at Y (FusedDwPw's one-row scratch). */
+  rowOut?: boolean;
+  V: number;
+}
+
+/** Packs depthwise W (C, 1, kh, kw) as [ky][kx][Cpad4] and the bias as [Cpad4]. */
+export function packDepthwiseWeights(w: Float32Array, bias: Float32Array | undefined, C: number, kh: number, kw: number): { weights: Float32Array; bias: Float32Array } {
+  const Cp = Math.ceil(C / 4) * 4;
+  const out = new Float32Array(kh * kw * Cp);
+  for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++) for (let c = 0; c < C; c++) out[(ky * kw + kx) * Cp + c] = w[(c * kh + ky) * kw + kx];
+  const b = new Float32Array(Cp);
+  if (bias) b.set(bias.subarray(0, C));
+  return { weights: out, bias: b };
+}
+
+/** Adds `<name>_row(oy)` and `<name>()` for a depthwise conv or a max/average pool. */
+export function emitWindow(m: binaryen.Module, s: WindowSpec): void {
+  const fb = new FnBuilder(m, 1), o = new Ops(m);
+  const oy = 0, V = s.V, CB = 4 * V;
+  const ox = fb.local(i32), cb = fb.local(i32), iy0 = fb.local(i32), base = fb.local(i32), yrow = fb.local(i32), rrow = fb.local(i32);
+  const rowCnt = fb.local(i32), scale = fb.local(v128);
+  const acc = Array.from({ length: V }, () => fb.local(v128));
+  const tmp = fb.local(v128), tmp2 = fb.local(v128);
+  const xpix = s.xps * 4, Cp = Math.ceil(s.C / 4) * 4;
+  const nFull = Math.floor(s.C / CB);
+  const iyOf = (ky: number) => o.addc(fb.geti(iy0), ky * s.dh);
+  const rowValid = (ky: number) => m.i32.lt_u(iyOf(ky), o.c(s.H));
+  // average pooling divisor: kernel rows counted here, columns at compile time
+  const inPadded = (ky: number) => m.i32.and(m.i32.ge_s(iyOf(ky), o.c(-s.ph)), m.i32.lt_s(iyOf(ky), o.c(s.H + (s.padEndH ?? 0))));
+  const colCount = (oxC: number | undefined) => {
+    if (oxC === undefined) return s.kw;
+    let n = 0;
+    for (let kx = 0; kx < s.kw; kx++) {
+      const x = oxC * s.sw - s.pw + kx * s.dw;
+      if (s.countPad ? x >= -s.pw && x < s.W + (s.padEndW ?? 0) : x >= 0 && x < s.W) n++;
+    }
+    return n;
+  };
+
+  // One pixel, one block of `nv` vectors at channel offset chE (bytes), `lanes` valid channels.
+  const block = (oxC: number | undefined, chE: () => Expr, nv: number, lanes: number): Expr[] => {
+    const st: Expr[] = [];
+    for (let v = 0; v < nv; v++) {
+      const init = s.kind === 'dw' ? o.vload(o.addc(chE(), s.B!), v * 16) : o.splat(s.kind === 'max' ? -Infinity : 0);
+      st.push(fb.set(acc[v], init));
+    }
+    for (let ky = 0; ky < s.kh; ky++) {
+      const taps: Expr[] = [];
+      for (let kx = 0; kx < s.kw; kx++) {
+        if (oxC !== undefined) {
+          const x = oxC * s.sw - s.pw + kx * s.dw;
+          if (x < 0 || x >= s.W) continue;
+        }
+        // input address of this tap: base (pixel column ox·sw − pw, channel) + row + kx·dw
+        const colOff = oxC === undefined ? kx * s.dw * xpix : (oxC * s.sw - s.pw + kx * s.dw) * xpix;
+        for (let v = 0; v < nv; v++) {
+          const x = o.vload(o.add(o.add(fb.geti(base), o.mul(iyOf(ky), s.W * xpix)), chE()), colOff + v * 16);
+          let e: Expr;
+          if (s.kind === 'dw') e = o.fmadd(fb.getv(acc[v]), x, o.vload(o.addc(chE(), s.Wd! + (ky * s.kw + kx) * Cp * 4), v * 16));
+          else if (s.kind === 'max') e = m.f32x4.max(fb.getv(acc[v]), x);
+          else e = m.f32x4.add(fb.getv(acc[v]), x);
+          taps.push(fb.set(acc[v], e));
+        }
+      }
+      if (taps.length) st.push(m.if(rowValid(ky), m.block(null, taps)));
+    }
+    for (let v = 0; v < nv; v++) {
+      const ch = () => o.addc(chE(), v * 16);
+      let a = fb.getv(acc[v]);
+      if (s.kind === 'avg') a = m.f32x4.mul(a, fb.getv(scale));
+      const oxE = oxC === undefined ? fb.geti(ox) : o.c(oxC);
+      const y = o.add(fb.geti(yrow), o.add(o.mul(oxE, s.yps * 4), ch()));
+      const oxE2 = oxC === undefined ? fb.geti(ox) : o.c(oxC);
+      const r = s.R !== undefined ? o.add(fb.geti(rrow), o.add(o.mul(oxE2, s.rps! * 4), ch())) : undefined;
+      st.push(...storeEpilogue(fb, s, a, y, r, Math.min(4, lanes - 4 * v), tmp, tmp2));
+    }
+    return st;
+  };
+
+  // One output pixel: base pointer, divisor, then the channel blocks.
+  const pixel = (oxC: number | undefined): Expr[] => {
+    const st: Expr[] = [];
+    // base = X + column(ox·sw − pw) (compile-time columns are folded into the tap offsets)
+    st.push(fb.set(base, oxC === undefined ? o.addc(o.mul(fb.geti(ox), s.sw * xpix), s.X - s.pw * xpix) : o.c(s.X)));
+    if (s.kind === 'avg') {
+      const cc = colCount(oxC);
+      st.push(fb.set(scale, m.f32x4.splat(m.f32.div(m.f32.const(1), m.f32.convert_s.i32(o.mul(fb.geti(rowCnt), cc))))));
+    }
+    const chBody = (chE: () => Expr, nv: number, lanes: number) => block(oxC, chE, nv, lanes);
+    if (nFull > 0) {
+      st.push(fb.loop(cb, o.c(0), nFull * CB * 4, CB * 4, chBody(() => fb.geti(cb), V, CB)));
+    }
+    const rest = s.C - nFull * CB;
+    if (rest > 0) st.push(...chBody(() => o.c(nFull * CB * 4), Math.ceil(rest / 4), rest));
+    return st;
+  };
+
+  const oxA = Math.min(s.OW, Math.ceil(s.pw / s.sw));
+  const oxB = Math.max(oxA, Math.min(s.OW, Math.floor((s.W - 1 + s.pw - (s.kw - 1) * s.dw) / s.sw) + 1));
+  const body: Expr[] = [
+    fb.set(iy0, o.addc(o.mul(fb.geti(oy), s.sh), -s.ph)),
+    fb.set(yrow, s.rowOut ? o.c(s.Y) : o.addc(o.mul(fb.geti(oy), s.OW * s.yps * 4), s.Y)),
+    fb.set(rrow, s.R !== undefined ? o.addc(o.mul(fb.geti(oy), s.OW * s.rps! * 4), s.R) : o.c(0)),
+  ];
+  if (s.kind === 'avg') {
+    let cnt: Expr = o.c(0);
+    for (let ky = 0; ky < s.kh; ky++) cnt = m.i32.add(cnt, s.countPad ? inPadded(ky) : rowValid(ky));
+    body.push(fb.set(rowCnt, cnt));
+  }
+  if (oxB > oxA) body.push(fb.loop(ox, o.c(oxA), oxB, 1, pixel(undefined)));
+  for (let x = 0; x < s.OW; x++) if (x < oxA || x >= oxB) body.push(...pixel(x));
+  m.addFunction(`${s.name}_row`, i32, none, fb.vars, m.block(null, body));
+  addRowDriver(m, s.name, s.OH);
+}

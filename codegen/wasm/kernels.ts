@@ -1,0 +1,259 @@
+/**
+ * The kernels that are not convolutions: elementwise expressions with broadcasting (vectorised
+ * along the innermost contiguous run), global pooling, copies (concat, pad), transposes (layout
+ * changes), softmax and a scalar-blocked ConvTranspose. Each is one function specialised to its
+ * shapes and addresses.
+ */
+import type binaryen from 'binaryen';
+import { FnBuilder, Ops, f32, i32, none, v128, type Expr } from './builder.js';
+import { activation } from './activation.js';
+
+/** One elementwise operand: byte address and element strides over the output's (collapsed) dims; 0 = broadcast. */
+export interface Operand { addr: number; strides: number[] }
+
+export interface ElementwiseSpec {
+  name: string;
+  /** Output dims (collapsed), contiguous at `Y`. */
+  dims: number[];
+  Y: number;
+  operands: Operand[];
+  /** The value from the operands' f32x4 values (locals); may call activation(). */
+  expr: (fb: FnBuilder, xs: number[]) => Expr;
+}
+
+/** Merges adjacent dims along which every operand (and the output) is contiguous. */
+export function collapseDims(dims: number[], strides: number[][]): { dims: number[]; strides: number[][] } {
+  const d = [...dims], s = strides.map((x) => [...x]);
+  for (let i = d.length - 1; i > 0; i--) {
+    const mergeable = s.every((st) => st[i - 1] === st[i] * d[i]);
+    if (mergeable || d[i] === 1) {
+      if (d[i] === 1) { d.splice(i, 1); s.forEach((st) => st.splice(i, 1)); continue; }
+      d[i - 1] *= d[i];
+      s.forEach((st) => { st[i - 1] = st[i]; });
+      d.splice(i, 1);
+      s.forEach((st) => st.splice(i, 1));
+    }
+  }
+  if (d.length === 0) return { dims: [1], strides: s.map(() => [0]) };
+  return { dims: d, strides: s };
+}
+
+/**
+ * out[i] = expr(x_k[i]) over broadcast operands. The innermost dim runs four lanes at a time when
+ * every operand is contiguous (stride 1) or constant (stride 0) along it; otherwise lane by lane.
+ */
+export function emitElementwise(m: binaryen.Module, s: ElementwiseSpec): void {
+  const fb = new FnBuilder(m, 0), o = new Ops(m);
+  const out = s.dims.map((_, i) => s.dims.slice(i + 1).reduce((a, b) => a * b, 1));
+  const { dims, strides } = collapseDims(s.dims, [out, ...s.operands.map((x) => x.strides)]);
+  const r = dims.length, inner = dims[r - 1];
+  const idx = dims.map(() => fb.local(i32));
+  const ptr = strides.map(() => fb.local(i32));
+  const xs = s.operands.map(() => fb.local(v128));
+  const res = fb.local(v128);
+  const addrs = [s.Y, ...s.operands.map((x) => x.addr)];
+  const vector = strides.every((st) => st[r - 1] === 0 || st[r - 1] === 1);
+
+  // innermost: pointers at the row start, then 4 lanes at a time and a lane-by-lane tail
+  const rowStart = (k: number) => {
+    let e = o.c(addrs[k]);
+    for (let d = 0; d < r - 1; d++) e = o.add(e, o.mul(fb.geti(idx[d]), strides[k][d] * 4));
+    return e;
+  };
+  const lane = (k: number, off: number): Expr => {
+    const st = strides[k][r - 1];
+    return o.sload(fb.geti(ptr[k]), st * off * 4);
+  };
+  const compute = (load: (k: number) => Expr): Expr[] => [
+    ...s.operands.map((_, j) => fb.set(xs[j], load(j + 1))),
+    fb.set(res, s.expr(fb, xs)),
+  ];
+  const innerBody: Expr[] = strides.map((_, k) => fb.set(ptr[k], rowStart(k)));
+  const n4 = vector ? Math.floor(inner / 4) * 4 : 0;
+  if (n4 > 0) {
+    innerBody.push(fb.loop(idx[r - 1], o.c(0), n4, 4, [
+      ...compute((k) => (strides[k][r - 1] === 1 ? o.vload(fb.geti(ptr[k])) : o.sload(fb.geti(ptr[k])))),
+      o.vstore(fb.geti(ptr[0]), fb.getv(res)),
+      ...strides.map((st, k) => fb.set(ptr[k], o.addc(fb.geti(ptr[k]), st[r - 1] * 16))),
+    ]));
+  }
+  const tail = inner - n4;
+  if (tail > 0 && tail <= 8) {
+    for (let t = 0; t < tail; t++) {
+      innerBody.push(...compute((k) => lane(k, t)));
+      innerBody.push(m.f32.store(t * 4, 4, fb.geti(ptr[0]), m.f32x4.extract_lane(fb.getv(res), 0)));
+    }
+  } else if (tail > 0) {
+    innerBody.push(fb.loop(idx[r - 1], o.c(0), tail, 1, [
+      ...compute((k) => lane(k, 0)),
+      m.f32.store(0, 4, fb.geti(ptr[0]), m.f32x4.extract_lane(fb.getv(res), 0)),
+      ...strides.map((st, k) => fb.set(ptr[k], o.addc(fb.geti(ptr[k]), st[r - 1] * 4))),
+    ]));
+  }
+  let body: Expr = m.block(null, innerBody);
+  for (let d = r - 2; d >= 0; d--) body = fb.loop(idx[d], o.c(0), dims[d], 1, [body]);
+  m.addFunction(s.name, none, none, fb.vars, body);
+}
+
+/** A unary activation as an elementwise expression. */
+export const actExpr = (kind: string, alpha: number, beta: number) => (fb: FnBuilder, xs: number[]) => activation(fb, kind, alpha, beta, xs[0]);
+
+export interface GlobalPoolSpec {
+  name: string;
+  kind: 'avg' | 'max';
+  X: number; pixels: number; xps: number; C: number;
+  Y: number;
+  /** Scratch of ⌈C/4⌉·16 bytes for the running sums. */
+  S: number;
+}
+
+/** Global average/max pooling over NHWC pixels, vectorised over channels. */
+export function emitGlobalPool(m: binaryen.Module, s: GlobalPoolSpec): void {
+  const fb = new FnBuilder(m, 0), o = new Ops(m);
+  const p = fb.local(i32), c = fb.local(i32), x = fb.local(i32), t = fb.local(v128);
+  const nv = Math.ceil(s.C / 4);
+  const op = (a: Expr, b: Expr) => (s.kind === 'avg' ? m.f32x4.add(a, b) : m.f32x4.max(a, b));
+  const body: Expr[] = [
+    fb.loop(c, o.c(0), nv * 16, 16, [o.vstore(o.addc(fb.geti(c), s.S), o.splat(s.kind === 'avg' ? 0 : -Infinity))]),
+    fb.loop(p, o.c(0), s.pixels, 1, [
+      fb.set(x, o.addc(o.mul(fb.geti(p), s.xps * 4), s.X)),
+      fb.loop(c, o.c(0), nv * 16, 16, [
+        o.vstore(o.addc(fb.geti(c), s.S), op(o.vload(o.addc(fb.geti(c), s.S)), o.vload(o.add(fb.geti(x), fb.geti(c))))),
+      ]),
+    ]),
+  ];
+  const scale = s.kind === 'avg' ? 1 / s.pixels : 1;
+  for (let v = 0; v < nv; v++) {
+    const val = m.f32x4.mul(o.vload(o.c(s.S + v * 16)), o.splat(scale));
+    const lanes = Math.min(4, s.C - 4 * v);
+    if (lanes === 4) body.push(o.vstore(o.c(s.Y + v * 16), val));
+    else {
+      body.push(fb.set(t, val));
+      for (let l = 0; l < lanes; l++) body.push(m.f32.store(0, 4, o.c(s.Y + v * 16 + l * 4), m.f32x4.extract_lane(fb.getv(t), l)));
+    }
+  }
+  m.addFunction(s.name, none, none, fb.vars, m.block(null, body));
+}
+
+/** Copies `rows` runs of `bytes` bytes from src (stride srcStride) to dst (stride dstStride). */
+export function emitCopy(m: binaryen.Module, name: string, src: number, dst: number, rows: number, bytes: number, srcStride: number, dstStride: number): void {
+  const fb = new FnBuilder(m, 0), o = new Ops(m);
+  const r = fb.local(i32);
+  const body = rows === 1
+    ? m.memory.copy(o.c(dst), o.c(src), o.c(bytes))
+    : fb.loop(r, o.c(0), rows, 1, [m.memory.copy(o.addc(o.mul(fb.geti(r), dstStride), dst), o.addc(o.mul(fb.geti(r), srcStride), src), o.c(bytes))]);
+  m.addFunction(name, none, none, fb.vars, body);
+}
+
+/** Fills `n` floats at dst with `value`. */
+export function emitFill(m: binaryen.Module, name: string, dst: number, n: number, value: number): void {
+  const fb = new FnBuilder(m, 0), o = new Ops(m);
+  const i = fb.local(i32);
+  const body = value === 0 && !Object.is(value, -0)
+    ? m.memory.fill(o.c(dst), o.c(0), o.c(n * 4))
+    : fb.loop(i, o.c(0), n * 4, 4, [m.f32.store(0, 4, o.addc(fb.geti(i), dst), m.f32.const(value))]);
+  m.addFunction(name, none, none, fb.vars, body);
+}
+
+/**
+ * Strided copy: Y[Σ i_d·dstStrides_d] = X[Σ i_d·srcStrides_d] over `dims` — transposes, slices,
+ * pads and layout changes. Lane by lane: these run at the graph's edges, not in its hot loops.
+ */
+export function emitStrided(m: binaryen.Module, name: string, X: number, srcStrides: number[], Y: number, dstStrides: number[], dims: number[]): void {
+  const fb = new FnBuilder(m, 0), o = new Ops(m);
+  const { dims: d, strides } = collapseDims(dims, [dstStrides, srcStrides]);
+  const idx = d.map(() => fb.local(i32));
+  let src: Expr = o.c(X), dst: Expr = o.c(Y);
+  for (let k = 0; k < d.length; k++) {
+    src = o.add(src, o.mul(fb.geti(idx[k]), strides[1][k] * 4));
+    dst = o.add(dst, o.mul(fb.geti(idx[k]), strides[0][k] * 4));
+  }
+  let body: Expr = m.f32.store(0, 4, dst, m.f32.load(0, 4, src));
+  for (let k = d.length - 1; k >= 0; k--) body = fb.loop(idx[k], o.c(0), d[k], 1, [body]);
+  m.addFunction(name, none, none, fb.vars, body);
+}
+
+/** Softmax over the middle dim of [outer, n, inner] (dense), stable (max subtracted). */
+export function emitSoftmax(m: binaryen.Module, name: string, X: number, Y: number, outer: number, n: number, inner: number): void {
+  const fb = new FnBuilder(m, 0), o = new Ops(m);
+  const a = fb.local(i32), b = fb.local(i32), k = fb.local(i32), base = fb.local(i32);
+  const mx = fb.local(f32), sum = fb.local(f32);
+  const at = (arr: number) => o.add(fb.geti(base), o.addc(o.mul(fb.geti(k), inner * 4), arr));
+  const exp = (x: Expr) => m.f32x4.extract_lane(m.call('exp4', [m.f32x4.splat(x)], v128), 0);
+  const body = fb.loop(a, o.c(0), outer, 1, [fb.loop(b, o.c(0), inner, 1, [
+    fb.set(base, o.add(o.mul(fb.geti(a), n * inner * 4), o.mul(fb.geti(b), 4))),
+    fb.set(mx, m.f32.const(-Infinity)),
+    fb.loop(k, o.c(0), n, 1, [fb.set(mx, m.f32.max(fb.get(mx, f32), m.f32.load(0, 4, at(X))))]),
+    fb.set(sum, m.f32.const(0)),
+    fb.loop(k, o.c(0), n, 1, [
+      m.f32.store(0, 4, at(Y), exp(m.f32.sub(m.f32.load(0, 4, at(X)), fb.get(mx, f32)))),
+      fb.set(sum, m.f32.add(fb.get(sum, f32), m.f32.load(0, 4, at(Y)))),
+    ]),
+    fb.loop(k, o.c(0), n, 1, [m.f32.store(0, 4, at(Y), m.f32.div(m.f32.load(0, 4, at(Y)), fb.get(sum, f32)))]),
+  ])]);
+  m.addFunction(name, none, none, fb.vars, body);
+}
+
+export interface ConvTransposeSpec {
+  name: string;
+  X: number; H: number; W: number; C: number;
+  Y: number; OH: number; OW: number; M: number;
+  kh: number; kw: number; sh: number; sw: number; dh: number; dw: number; ph: number; pw: number;
+  /** Packed weights [ky][kx][c][Mpad4] and bias [Mpad4]. */
+  Wp: number; B: number;
+}
+
+/**
+ * ConvTranspose (group 1, NHWC) as a scatter: Y = bias, then every input pixel adds its C×M
+ * products at each tap's output pixel, four output channels at a time. Padded weight lanes are
+ * zero, so a vector that runs past M into the next pixel adds nothing there.
+ */
+export function emitConvTranspose(m: binaryen.Module, s: ConvTransposeSpec): void {
+  const fb = new FnBuilder(m, 0), o = new Ops(m);
+  const Mp = Math.ceil(s.M / 4) * 4, nv = Mp / 4;
+  const p = fb.local(i32), iy = fb.local(i32), ix = fb.local(i32), c = fb.local(i32), mv = fb.local(i32);
+  const oy = fb.local(i32), ox = fb.local(i32), yp = fb.local(i32), xp = fb.local(i32), t = fb.local(v128);
+  const body: Expr[] = [];
+  // Y = bias
+  body.push(fb.loop(p, o.c(0), s.OH * s.OW, 1, [
+    fb.set(yp, o.addc(o.mul(fb.geti(p), s.M * 4), s.Y)),
+    ...Array.from({ length: nv }, (_, v) => {
+      const lanes = Math.min(4, s.M - 4 * v);
+      if (lanes === 4) return o.vstore(fb.geti(yp), o.vload(o.c(s.B + v * 16)), v * 16);
+      return m.block(null, Array.from({ length: lanes }, (_, l) => m.f32.store(v * 16 + l * 4, 4, fb.geti(yp), m.f32.load(0, 4, o.c(s.B + v * 16 + l * 4)))));
+    }),
+  ]));
+  const taps: Expr[] = [];
+  for (let ky = 0; ky < s.kh; ky++) for (let kx = 0; kx < s.kw; kx++) {
+    taps.push(fb.set(oy, o.addc(o.mul(fb.geti(iy), s.sh), ky * s.dh - s.ph)));
+    taps.push(fb.set(ox, o.addc(o.mul(fb.geti(ix), s.sw), kx * s.dw - s.pw)));
+    taps.push(m.if(m.i32.and(m.i32.lt_u(fb.geti(oy), o.c(s.OH)), m.i32.lt_u(fb.geti(ox), o.c(s.OW))), m.block(null, [
+      fb.set(yp, o.addc(o.mul(o.add(o.mul(fb.geti(oy), s.OW), fb.geti(ox)), s.M * 4), s.Y)),
+      fb.loop(mv, o.c(0), nv * 16, 16, [
+        fb.set(t, o.vload(o.add(fb.geti(yp), fb.geti(mv)))),
+        fb.loop(c, o.c(0), s.C, 1, [
+          fb.set(t, o.fmadd(fb.getv(t), o.sload(o.add(fb.geti(xp), o.mul(fb.geti(c), 4))),
+            o.vload(o.add(o.addc(o.mul(fb.geti(c), Mp * 4), s.Wp + (ky * s.kw + kx) * s.C * Mp * 4), fb.geti(mv))))),
+        ]),
+        o.vstore(o.add(fb.geti(yp), fb.geti(mv)), fb.getv(t)),
+      ]),
+    ])));
+  }
+  body.push(fb.loop(iy, o.c(0), s.H, 1, [fb.loop(ix, o.c(0), s.W, 1, [
+    fb.set(xp, o.addc(o.mul(o.add(o.mul(fb.geti(iy), s.W), fb.geti(ix)), s.C * 4), s.X)),
+    ...taps,
+  ])]));
+  m.addFunction(s.name, none, none, fb.vars, m.block(null, body));
+}
+
+/** Packs ConvTranspose W (C, M, kh, kw) as [ky][kx][c][Mpad4], bias as [Mpad4]. */
+export function packConvTransposeWeights(w: Float32Array, bias: Float32Array | undefined, C: number, M: number, kh: number, kw: number): { weights: Float32Array; bias: Float32Array } {
+  const Mp = Math.ceil(M / 4) * 4;
+  const out = new Float32Array(kh * kw * C * Mp);
+  for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++) for (let c = 0; c < C; c++) for (let j = 0; j < M; j++) {
+    out[((ky * kw + kx) * C + c) * Mp + j] = w[((c * M + j) * kh + ky) * kw + kx];
+  }
+  const b = new Float32Array(Mp);
+  if (bias) b.set(bias.subarray(0, M));
+  return { weights: out, bias: b };
+}

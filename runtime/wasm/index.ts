@@ -1,0 +1,114 @@
+/**
+ * Runs a wasm-target artifact: instantiates its module, copies the packed weights into the module's
+ * memory once, then per run copies inputs to their planned addresses, calls `run`, and copies the
+ * outputs out. Imports only from runtime/, so an app bundles it without the compiler.
+ */
+import { CnncError } from '../errors.js';
+import type { Artifact, IOSpec } from '../artifact.js';
+import { sizeOf, type Tensor } from '../tensor.js';
+
+export interface WasmPlan {
+  memoryBytes: number;
+  weightsOffset: number;
+  arenaOffset: number;
+  arenaBytes: number;
+  inputs: { name: string; offset: number }[];
+  outputs: { name: string; offset: number }[];
+  /** One entry per exported step function, in run order. */
+  steps: { fn: string; node: string; op: string; flops: number }[];
+}
+
+function bad(msg: string): never {
+  throw new CnncError('BAD_ARTIFACT', msg);
+}
+
+function checkPlan(p: unknown, a: Artifact): WasmPlan {
+  const plan = p as WasmPlan;
+  const int = (x: unknown) => Number.isInteger(x) && (x as number) >= 0;
+  if (!plan || typeof plan !== 'object' || !int(plan.memoryBytes) || !int(plan.weightsOffset) || !Array.isArray(plan.steps)
+    || !Array.isArray(plan.inputs) || !Array.isArray(plan.outputs)) bad('wasm plan is missing or malformed');
+  if (!a.sections.module || !a.sections.weights) bad("wasm artifact lacks its 'module' or 'weights' section");
+  if (plan.weightsOffset + a.sections.weights.length > plan.memoryBytes) bad('weights do not fit the planned memory');
+  const ios = (specs: IOSpec[], placed: { name: string; offset: number }[]) => {
+    if (specs.length !== placed.length) bad('plan and header disagree on inputs/outputs');
+    specs.forEach((s, i) => {
+      if (placed[i]?.name !== s.name || !int(placed[i].offset) || s.dtype !== 'f32' || placed[i].offset + sizeOf(s.shape) * 4 > plan.memoryBytes) {
+        bad(`input/output '${s.name}' is misplaced in the plan`);
+      }
+    });
+  };
+  ios(a.header.inputs, plan.inputs);
+  ios(a.header.outputs, plan.outputs);
+  return plan;
+}
+
+export class WasmSession {
+  readonly inputNames: string[];
+  readonly outputNames: string[];
+
+  private constructor(
+    readonly header: Artifact['header'],
+    readonly plan: WasmPlan,
+    readonly exports: Record<string, unknown>,
+    private readonly memory: WebAssembly.Memory,
+  ) {
+    this.inputNames = header.inputs.map((i) => i.name);
+    this.outputNames = header.outputs.map((o) => o.name);
+  }
+
+  static async create(a: Artifact): Promise<WasmSession> {
+    const plan = checkPlan(a.header.plan, a);
+    let instance: WebAssembly.Instance;
+    try {
+      const mod = await WebAssembly.compile(a.sections.module as Uint8Array<ArrayBuffer>);
+      instance = await WebAssembly.instantiate(mod, {});
+    } catch (e) {
+      bad(`the wasm module does not compile: ${(e as Error).message}`);
+    }
+    const memory = instance.exports.memory as WebAssembly.Memory;
+    if (!(memory instanceof WebAssembly.Memory) || memory.buffer.byteLength < plan.memoryBytes || typeof instance.exports.run !== 'function') {
+      bad('the wasm module lacks its memory or run export');
+    }
+    new Uint8Array(memory.buffer).set(a.sections.weights, plan.weightsOffset);
+    return new WasmSession(a.header, plan, instance.exports as Record<string, unknown>, memory);
+  }
+
+  /** Checks and copies inputs in; BAD_INPUT names the input at fault. */
+  setInputs(inputs: Record<string, Tensor>): void {
+    for (const name of Object.keys(inputs)) {
+      if (!this.inputNames.includes(name)) throw new CnncError('BAD_INPUT', `'${name}' is not an input of the model (inputs: ${this.inputNames.join(', ')})`, { value: name });
+    }
+    this.header.inputs.forEach((spec, i) => {
+      const t = inputs[spec.name];
+      if (!t) throw new CnncError('BAD_INPUT', `missing input '${spec.name}' (f32[${spec.shape}])`, { value: spec.name });
+      const same = t.shape.length === spec.shape.length && t.shape.every((d, k) => d === spec.shape[k]);
+      if (t.dtype !== spec.dtype || !same || !(t.data instanceof Float32Array) || t.data.length !== sizeOf(spec.shape)) {
+        throw new CnncError('BAD_INPUT', `input '${spec.name}' is ${t.dtype}[${t.shape}], the model takes ${spec.dtype}[${spec.shape}]`, { value: spec.name });
+      }
+      new Float32Array(this.memory.buffer, this.plan.inputs[i].offset, t.data.length).set(t.data as Float32Array);
+    });
+  }
+
+  getOutputs(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    this.header.outputs.forEach((spec, i) => {
+      const n = sizeOf(spec.shape);
+      out[spec.name] = { dtype: 'f32', shape: [...spec.shape], data: new Float32Array(this.memory.buffer, this.plan.outputs[i].offset, n).slice() };
+    });
+    return out;
+  }
+
+  async run(inputs: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+    return this.runSync(inputs);
+  }
+
+  runSync(inputs: Record<string, Tensor>): Record<string, Tensor> {
+    this.setInputs(inputs);
+    try {
+      (this.exports.run as () => void)();
+    } catch (e) {
+      throw new CnncError('KERNEL_ERROR', `the wasm module trapped: ${(e as Error).message}`);
+    }
+    return this.getOutputs();
+  }
+}
