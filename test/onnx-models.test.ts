@@ -8,7 +8,6 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exportOnnx } from '../frontends/onnx/export.js';
 import { loadOnnxFile, readTensorProto } from '../frontends/onnx/import.js';
@@ -17,33 +16,11 @@ import { interpret } from '../ir/interpreter.js';
 import { verify } from '../ir/verify.js';
 import { runPipeline } from '../passes/pipeline.js';
 import { toF64, type Tensor } from '../runtime/tensor.js';
+import { relErr, runOrt } from './conformance/compare.js';
 import { SHARED } from './conformance/runner.js';
 
 /** Tolerance: max |got - want| / max |want| (f32 outputs). */
 const REL_TOL = 1e-4;
-
-export function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  expect(got.length).toBe(want.length);
-  let diff = 0, scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    diff = Math.max(diff, Math.abs(got[i] - want[i]));
-    scale = Math.max(scale, Math.abs(want[i]));
-    if (Number.isNaN(got[i])) return Infinity;
-  }
-  return diff / scale;
-}
-
-/** Runs an ONNX model in onnxruntime-node (CPU) on float32 inputs. */
-export async function runOrt(bytes: Uint8Array, feeds: Record<string, Tensor>): Promise<Record<string, Float32Array>> {
-  const session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
-  const ortFeeds: Record<string, ort.Tensor> = {};
-  for (const [k, t] of Object.entries(feeds)) ortFeeds[k] = new ort.Tensor('float32', t.data as Float32Array, [...t.shape]);
-  const out = await session.run(ortFeeds);
-  const res: Record<string, Float32Array> = {};
-  for (const [k, v] of Object.entries(out)) res[k] = v.data as Float32Array;
-  await session.release();
-  return res;
-}
 
 const modelsDir = path.join(SHARED, 'models');
 const MODELS = fs.readdirSync(modelsDir).filter((d) => fs.existsSync(path.join(modelsDir, d, 'model.onnx'))).sort();
