@@ -232,6 +232,7 @@ export function topoSort(nodes: readonly Node[], defined: ReadonlySet<string>): 
       }
     }
   }
+  if (alreadyOrdered(nodes, defined)) return [...nodes]; // keep the file's order when it is valid (exporters' order reads best)
   const pending = new Map<Node, number>();
   const users = new Map<Node, Node[]>();
   for (const n of nodes) {
@@ -255,6 +256,15 @@ export function topoSort(nodes: readonly Node[], defined: ReadonlySet<string>): 
     throw new CnncError('CYCLE', `nodes form a cycle: ${stuck.map((n) => n.name).join(', ')}`, { node: stuck[0].name, op: stuck[0].op });
   }
   return order;
+}
+
+function alreadyOrdered(nodes: readonly Node[], defined: ReadonlySet<string>): boolean {
+  const seen = new Set(defined);
+  for (const n of nodes) {
+    if (n.inputs.some((i) => i !== '' && !seen.has(i))) return false;
+    for (const o of n.outputs) seen.add(o);
+  }
+  return true;
 }
 
 /** Re-infers every node's output types in order (after import or a rewrite). */
