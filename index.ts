@@ -5,7 +5,10 @@
 import { CnncError } from './runtime/errors.js';
 import type { Tensor } from './runtime/tensor.js';
 import type { IOSpec } from './runtime/artifact.js';
-import type { Graph } from './ir/graph.js';
+import { Graph } from './ir/graph.js';
+import { importOnnx, loadOnnxFile } from './frontends/onnx/import.js';
+import { zoo, ZOO_NAMES } from './models/index.js';
+import { existsSync } from 'node:fs';
 import { interpret } from './ir/interpreter.js';
 import { verify } from './ir/verify.js';
 import { summarize, type Summary } from './ir/summary.js';
@@ -44,8 +47,36 @@ function ioSpecs(g: Graph, names: readonly string[]): IOSpec[] {
   return names.map((name) => ({ name, dtype: g.type(name).dtype, shape: [...g.type(name).shape] }));
 }
 
-/** Compiles a graph for a target: verifies it, runs the target's pass pipeline, emits kernels. */
-export async function compile(graph: Graph, target: Target, options: CompileOptions = {}): Promise<CompiledModel> {
+/** What compile() takes: a Graph (DSL or imported), ONNX bytes, a path to an .onnx file, or 'zoo:NAME'. */
+export type ModelSource = Graph | Uint8Array | string;
+
+/** The Graph of a model source: a Graph as is, ONNX bytes imported, a path loaded, 'zoo:NAME' built. */
+export function loadModel(model: ModelSource, opts: { batch?: number } = {}): Graph {
+  if (model instanceof Graph) return model;
+  if (model instanceof Uint8Array) return importOnnx(model, { batch: opts.batch });
+  if (typeof model !== 'string') {
+    throw new CnncError('BAD_INPUT', 'a model is a Graph, ONNX bytes (Uint8Array), a path to an .onnx file or zoo:NAME');
+  }
+  if (model.startsWith('zoo:')) {
+    const name = model.slice(4);
+    if (!ZOO_NAMES.includes(name)) throw new CnncError('IO_ERROR', `no zoo model '${name}'. Try one of: ${ZOO_NAMES.join(', ')} (cnnc zoo lists them)`);
+    return zoo(name, { batch: opts.batch });
+  }
+  if (!existsSync(model)) throw new CnncError('IO_ERROR', `no such file '${model}'. Give a path to an .onnx file or zoo:NAME (cnnc zoo lists the embedded models)`);
+  if (!model.endsWith('.onnx')) throw new CnncError('IO_ERROR', `'${model}' is not an .onnx file. cnnc reads ONNX models (.onnx) and zoo:NAME`);
+  return loadOnnxFile(model, { batch: opts.batch });
+}
+
+/**
+ * Compiles a model for a target: imports it if needed, verifies it, runs the target's pass
+ * pipeline (see passes/pipeline.ts for the lists per level) and emits the target's kernels.
+ *
+ * @param model a Graph, ONNX bytes, a path to an .onnx file, or 'zoo:NAME'
+ * @param target 'reference' (the interpreter), 'wasm', 'wgsl' or 'cuda'
+ * @param options optimization level, fp16, layout, batch, pass list edits
+ */
+export async function compile(model: ModelSource, target: Target, options: CompileOptions = {}): Promise<CompiledModel> {
+  const graph = loadModel(model, options);
   verify(graph);
   const { graph: g, report } = runPipeline(graph, target, options);
   const base = { target, graph: g, inputs: ioSpecs(g, g.inputs), outputs: ioSpecs(g, g.outputs), passes: report, summary: () => summarize(g) };
@@ -84,12 +115,27 @@ export async function compile(graph: Graph, target: Target, options: CompileOpti
         save: () => bytes,
       };
     }
+    case 'cuda': {
+      const { compileCuda } = await import('./codegen/cuda/index.js');
+      const c = compileCuda(g);
+      return {
+        ...base,
+        stats: { arenaBytes: c.module.plan.arenaBytes, weightBytes: weightBytes(g), kernels: c.module.plan.steps.length },
+        run: (inputs) => c.run(inputs),
+        save: () => c.save(),
+      };
+    }
     default:
       throw new CnncError('UNSUPPORTED', `target '${target}' is not available (targets: ${TARGETS.join(', ')})`);
   }
 }
 
 export { Graph } from './ir/graph.js';
+export { Model, nn } from './frontends/dsl/index.js';
+export { zoo, ZOO_NAMES } from './models/index.js';
+export { importOnnx, loadOnnxFile, readTensorProto } from './frontends/onnx/import.js';
+export { exportOnnx } from './frontends/onnx/export.js';
+export { describePipeline, PASSES, PIPELINES } from './passes/pipeline.js';
 export { CnncError } from './runtime/errors.js';
 export type { ErrorCode } from './runtime/errors.js';
 export { tensor, toF64, fromF64 } from './runtime/tensor.js';

@@ -10,6 +10,7 @@ import { decodeArtifact, type Artifact, type IOSpec } from './artifact.js';
 import { CnncError } from './errors.js';
 import type { Tensor } from './tensor.js';
 import { WasmSession } from './wasm/index.js';
+import { CudaSession } from './cuda/index.js';
 
 export interface Session {
   readonly target: string;
@@ -34,6 +35,10 @@ export async function load(bytes: Uint8Array, options: LoadOptions = {}): Promis
   switch (a.header.target) {
     case 'wasm': {
       const s = await WasmSession.create(a);
+      return { ...base, run: (inputs) => s.run(inputs) };
+    }
+    case 'cuda': {
+      const s = await CudaSession.create(a);
       return { ...base, run: (inputs) => s.run(inputs) };
     }
     default:

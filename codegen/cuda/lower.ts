@@ -8,6 +8,7 @@ import { typeBytes } from '../../ir/types.js';
 import { planMemory } from '../../passes/memory-plan.js';
 import { CnncError } from '../../runtime/errors.js';
 import type { Tensor } from '../../runtime/tensor.js';
+import type { BufRef, CudaIO, CudaPlan, CudaStep } from '../../runtime/cuda/plan.js';
 import { conv, convTranspose, fusedDwPw } from './conv.js';
 import { ctype, hash, ident } from './emit.js';
 import { PRELUDE, kernelSource, type Launch, type LowerCtx } from './kernel.js';
@@ -16,38 +17,21 @@ import { COPY_OPS, GATHER_OPS, concat, copy, gather } from './movement.js';
 import { NARY_OPS, UNARY_OPS, batchNorm, cast, elementwise, layerNorm, reduce, softmax } from './pointwise.js';
 import { globalPool, pool } from './pool.js';
 
-/** A pointer a kernel receives: an offset into the activation arena or into the weights. */
-export interface BufRef { region: 'arena' | 'weights'; offset: number }
-
-export interface CudaStep {
-  node: string;
-  kernel: string;
-  grid: [number, number, number];
-  block: number;
-  args: BufRef[];
-}
-
-export interface CudaIO { name: string; dtype: Tensor['dtype']; shape: number[]; offset: number; bytes: number }
-
-export interface CudaPlan {
-  arenaBytes: number;
-  weightsBytes: number;
-  /** Kernel names in the module, in source order. */
-  kernels: string[];
-  /** Kernel name → its parameter types ('const float*', ...), for host code that declares them. */
-  signatures: Record<string, string[]>;
-  steps: CudaStep[];
-  inputs: CudaIO[];
-  outputs: CudaIO[];
-  /** Useful facts for reports: launches, distinct kernels, FLOPs are in the graph summary. */
-  model: string;
-}
+export type { BufRef, CudaIO, CudaPlan, CudaStep } from '../../runtime/cuda/plan.js';
 
 export interface CudaModule {
   plan: CudaPlan;
   /** The complete .cu translation unit (kernels only; the host program is separate). */
   source: string;
+  /** Each distinct kernel's function text, by name (to merge modules into one unit). */
+  kernels: Map<string, string>;
   weights: Uint8Array;
+}
+
+/** One translation unit from kernels (deduplicated by name): the prelude, then each function. */
+export function translationUnit(title: string, kernels: Iterable<[string, string]>): string {
+  const seen = new Map(kernels);
+  return `// ${title}: ${seen.size} kernels\n${PRELUDE}\n${[...seen.values()].join('\n')}`;
 }
 
 type Gen = (ctx: LowerCtx) => Launch | Launch[];
@@ -93,7 +77,7 @@ export function lowerCuda(g: Graph): CudaModule {
     return off;
   };
   const kernels = new Map<string, string>(); // text with placeholder → name
-  const sources: string[] = [];
+  const sources = new Map<string, string>();
   const signatures: Record<string, string[]> = {};
   const steps: CudaStep[] = [];
   for (const node of g.nodes) {
@@ -119,7 +103,7 @@ export function lowerCuda(g: Graph): CudaModule {
     if (!name) {
       name = `cnnc_${l.kind}_${hash(text)}`;
       kernels.set(text, name);
-      sources.push(`// first used by ${ident(node.name)} (${node.op})\n` + kernelSource(name, l));
+      sources.set(name, `// first used by ${ident(node.name)} (${node.op})\n` + kernelSource(name, l));
       signatures[name] = l.args.map((a) => `${a.out ? '' : 'const '}${ctype(a.dtype)}*`);
     }
     const args: BufRef[] = l.args.map((a) => {
@@ -137,10 +121,11 @@ export function lowerCuda(g: Graph): CudaModule {
     const t = g.type(name);
     return { name, dtype: t.dtype, shape: [...t.shape], offset: offsets.get(name)!, bytes: typeBytes(t) };
   });
-  const source = `// cnnc CUDA kernels for '${g.name}': ${kernels.size} kernels, ${steps.length} launches\n${PRELUDE}\n${sources.join('\n')}`;
+  const source = translationUnit(`cnnc CUDA kernels for '${g.name}' (${steps.length} launches)`, sources);
   return {
     plan: { arenaBytes: Math.max(arenaBytes, 256), weightsBytes: weights.length, kernels: [...kernels.values()], signatures, steps, inputs: io(g.inputs), outputs: io(g.outputs), model: g.name },
     source,
+    kernels: sources,
     weights,
   };
 }

@@ -56,12 +56,12 @@ export function compilePtx(source: string, arch = 80): string {
   });
 }
 
-/** Compiles device code for every arch in one nvcc call (throws with nvcc's output on any warning). */
+/** Compiles the device code for every arch in one nvcc call (--fatbin: no host pass); any warning throws with nvcc's output. */
 export function checkCompiles(source: string, archs: readonly number[] = [80, 90]): void {
   const nvcc = requireNvcc();
   inTemp((dir) => {
     writeFileSync(join(dir, 'k.cu'), source);
-    run(nvcc, [...NVCC_FLAGS, ...STRICT_FLAGS, ...gencode(archs), '-c', join(dir, 'k.cu'), '-o', join(dir, 'k.o')]);
+    run(nvcc, [...NVCC_FLAGS, ...STRICT_FLAGS, ...gencode(archs), '--fatbin', join(dir, 'k.cu'), '-o', join(dir, 'k.fatbin')]);
   });
 }
 

@@ -1,0 +1,59 @@
+/**
+ * Runs generated CUDA on the CPU (tests and debugging on machines without a GPU):
+ *   buildEmulatedProgram: the standalone program compiled with g++ and emu/cuda_emu.h;
+ *   buildFakeDriver: a fake libcuda.so.1 plus the kernels as a shared library, so runtime/cuda
+ *   runs unchanged through koffi (CNNC_LIBCUDA / CNNC_FAKE_KERNELS select them).
+ */
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CnncError } from '../../runtime/errors.js';
+import type { CudaModule } from './lower.js';
+import { writeStandalone } from './standalone.js';
+
+const EMU_DIR = join(dirname(fileURLToPath(import.meta.url)), 'emu');
+export const EMU_HEADER = join(EMU_DIR, 'cuda_emu.h');
+
+/** CUDA's include folder (for cuda_fp16.h's host half type), or undefined. */
+export function cudaInclude(): string | undefined {
+  for (const d of [process.env.CUDA_HOME && join(process.env.CUDA_HOME, 'include'), '/usr/local/cuda/include', '/usr/local/cuda-13.0/include']) {
+    if (d && spawnSync('test', ['-f', join(d, 'cuda_fp16.h')]).status === 0) return d;
+  }
+  return undefined;
+}
+
+/** Whether the emulation can be built here (g++ and CUDA's headers). */
+export function emulationAvailable(): boolean {
+  return spawnSync('g++', ['--version']).status === 0 && cudaInclude() !== undefined;
+}
+
+function gxx(args: string[], cwd: string): void {
+  const r = spawnSync('g++', args, { cwd, encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new CnncError('KERNEL_ERROR', `g++ ${args.join(' ')} failed:\n${(r.stderr ?? '').slice(0, 4000)}`);
+}
+
+const emuFlags = () => ['-std=c++17', '-O1', '-w', '-DCNNC_EMU', '-include', EMU_HEADER, `-I${cudaInclude()}`];
+
+/** Writes the standalone program into `dir` and builds it for the CPU as `dir/model_emu`. */
+export function buildEmulatedProgram(mod: CudaModule, dir: string): string {
+  writeStandalone(mod, dir);
+  gxx([...emuFlags(), '-x', 'c++', 'main.cu', '-o', 'model_emu'], dir);
+  return join(dir, 'model_emu');
+}
+
+/**
+ * Builds `dir/libcuda.so.1` (the fake driver) and `dir/kernels_emu.so` (the module's kernels, each
+ * behind `emu_<name>(gx, gy, gz, block, void** params)`); returns the environment that selects them.
+ */
+export function buildFakeDriver(mod: CudaModule, dir: string): Record<string, string> {
+  writeFileSync(join(dir, 'kernels.cu'), mod.source);
+  const launchers = mod.plan.kernels.map((k) => {
+    const args = mod.plan.signatures[k].map((t, i) => `*(${t}*)p[${i}]`).join(', ');
+    return `extern "C" void emu_${k}(unsigned gx, unsigned gy, unsigned gz, unsigned b, void** p) { CNNC_LAUNCH(${k}, gx, gy, gz, b, ${args}); }`;
+  });
+  writeFileSync(join(dir, 'kernels_emu.cpp'), `#include "kernels.cu"\n${launchers.join('\n')}\n`);
+  gxx([...emuFlags(), '-shared', '-fPIC', '-x', 'c++', 'kernels_emu.cpp', '-o', 'kernels_emu.so'], dir);
+  gxx(['-std=c++17', '-O1', '-shared', '-fPIC', join(EMU_DIR, 'fake_libcuda.cpp'), '-o', 'libcuda.so.1', '-ldl'], dir);
+  return { CNNC_LIBCUDA: join(dir, 'libcuda.so.1'), CNNC_FAKE_KERNELS: join(dir, 'kernels_emu.so') };
+}
