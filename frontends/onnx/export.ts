@@ -10,7 +10,9 @@ import type { Graph, Node } from '../../ir/graph.js';
 import type { AttrValue, Attrs } from '../../ir/op.js';
 import { DTYPE_TO_CODE, onnx, tensorToProto } from './proto.js';
 
+/** The opset written; 19 only when the graph needs it (Pad wrap, AveragePool dilations, Resize antialias/half_pixel_symmetric). */
 export const EXPORT_OPSET = 17;
+const EXPORT_OPSET_MAX = 19;
 
 type INodeProto = import('onnx-proto').onnx.INodeProto;
 type IAttributeProto = import('onnx-proto').onnx.IAttributeProto;
@@ -24,7 +26,7 @@ const IR_ONLY = new Set(['layout', 'activation', 'act_alpha', 'act_beta']);
 const LAYOUT_OPS = new Set(['Conv', 'ConvTranspose', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'BatchNormalization', 'LRN', 'FusedDwPw', 'Resize', 'InstanceNormalization']);
 
 export function exportOnnx(g: Graph): Uint8Array {
-  const ex = new Exporter(g);
+  const ex = new Exporter(g, g.nodes.some(needsOpset19) ? EXPORT_OPSET_MAX : EXPORT_OPSET);
   for (const n of g.nodes) ex.node(n);
   return ex.finish();
 }
@@ -35,9 +37,11 @@ class Exporter {
   private readonly inits: ITensorProto[] = [];
   private readonly used = new Set<string>();
   private counter = 0;
+  private readonly opset: number;
 
-  constructor(g: Graph) {
+  constructor(g: Graph, opset: number) {
     this.g = g;
+    this.opset = opset;
     for (const name of g.values.keys()) this.used.add(name);
     for (const n of g.nodes) this.used.add(n.name);
   }
@@ -142,12 +146,16 @@ class Exporter {
       }
       case 'Squeeze': case 'Unsqueeze':
         return this.emit(n.op, [x, this.i64(`${n.name}_axes`, a.axes as number[])], [out], {}, n.name);
+      case 'Tile':
+        return this.emit('Tile', [x, this.i64(`${n.name}_repeats`, a.repeats as number[])], [out], {}, n.name);
       case 'Split': {
-        const split = a.split as number[];
-        return this.emit('Split', [x, split.length ? this.i64(`${n.name}_split`, split) : ''], outputs, { axis: a.axis }, n.name);
+        // Sizes always given explicitly (from the output types): opset 18 would need num_outputs otherwise.
+        const rank = this.g.type(x).shape.length;
+        const axis = (Number(a.axis) + rank) % rank;
+        const split = n.outputs.map((o) => this.g.type(o).shape[axis]);
+        return this.emit('Split', [x, this.i64(`${n.name}_split`, split)], outputs, { axis: a.axis }, n.name);
       }
       case 'Pad': {
-        if (a.mode === 'wrap') throw new CnncError('UNSUPPORTED', "Pad mode 'wrap' needs opset 19; cnnc exports opset 17", { node: n.name, op: n.op });
         const ins = [x, this.i64(`${n.name}_pads`, a.pads as number[])];
         if (a.mode === 'constant' && Number(a.value) !== 0) ins.push(this.scalar(`${n.name}_value`, dtype, Number(a.value)));
         return this.emit('Pad', ins, [out], { mode: a.mode }, n.name);
@@ -156,8 +164,8 @@ class Exporter {
       case 'ReduceMean': case 'ReduceMax': case 'ReduceMin': case 'ReduceSum': {
         const axes = a.axes as number[];
         if (!axes.length && a.noop_with_empty_axes) return this.emit('Identity', [x], [out], {}, n.name);
-        if (n.op === 'ReduceSum') {
-          return this.emit('ReduceSum', [x, axes.length ? this.i64(`${n.name}_axes`, axes) : ''], [out], { keepdims: a.keepdims }, n.name);
+        if (n.op === 'ReduceSum' || this.opset >= 18) {
+          return this.emit(n.op, [x, axes.length ? this.i64(`${n.name}_axes`, axes) : ''], [out], { keepdims: a.keepdims }, n.name);
         }
         return this.emit(n.op, [x], [out], axes.length ? { axes, keepdims: a.keepdims } : { keepdims: a.keepdims }, n.name);
       }
@@ -173,11 +181,8 @@ class Exporter {
         this.activation(a.approximate === 'tanh' ? 'gelu_tanh' : 'gelu', 0, 0, x, out, dtype, n);
         return;
       }
-      case 'AveragePool': {
-        const dil = (a.dilations as number[] | undefined) ?? [];
-        if (dil.some((d) => d !== 1)) throw new CnncError('UNSUPPORTED', 'AveragePool dilations need opset 19; cnnc exports opset 17', { node: n.name, op: n.op });
-        return this.emit(n.op, inputs, outputs.map((o, i) => (i === 0 ? out : o)), onnxAttrs(a, ['dilations']), n.name);
-      }
+      case 'AveragePool':
+        return this.emit(n.op, inputs, outputs.map((o, i) => (i === 0 ? out : o)), onnxAttrs(a, this.opset >= 19 ? [] : ['dilations']), n.name);
       default:
         return this.emit(n.op, inputs, outputs.map((o, i) => (i === 0 ? out : o)), onnxAttrs(a), n.name);
     }
@@ -189,12 +194,13 @@ class Exporter {
     const sizes = a.sizes as number[];
     const ctm = String(a.coordinate_transformation_mode);
     const roi = (a.roi as number[] | undefined) ?? [];
-    if (Number(a.antialias ?? 0) !== 0) throw new CnncError('UNSUPPORTED', 'Resize antialias needs opset 18; cnnc exports opset 17', { node: n.name, op: n.op });
     const roiIn = ctm === 'tf_crop_and_resize' ? this.init(`${n.name}_roi`, tensor('f32', [roi.length], roi)) : '';
     const ins = sizes.length
       ? [x, roiIn, '', this.i64(`${n.name}_sizes`, sizes)]
       : [x, roiIn, this.init(`${n.name}_scales`, tensor('f32', [scales.length], scales))];
-    const attrs = onnxAttrs(a, ['scales', 'sizes', 'roi', 'keep_aspect_ratio_policy', 'antialias']);
+    const attrs = onnxAttrs(a, ['scales', 'sizes', 'roi', 'keep_aspect_ratio_policy', ...(this.opset >= 18 ? [] : ['antialias'])]);
+    // onnxruntime spells the opset-11 mode by its old name (ONNX dropped it from opset 13).
+    if (ctm === 'tf_half_pixel_for_nearest') attrs.coordinate_transformation_mode = 'tf_half_pixel_for_nn';
     this.emit('Resize', ins, [out], attrs, n.name);
   }
 
@@ -287,7 +293,7 @@ class Exporter {
     const model = onnx.ModelProto.create({
       irVersion: 8,
       producerName: 'cnnc',
-      opsetImport: [{ domain: '', version: EXPORT_OPSET }],
+      opsetImport: [{ domain: '', version: this.opset }],
       graph: {
         name: g.name,
         node: this.nodes,
@@ -298,6 +304,15 @@ class Exporter {
     });
     return onnx.ModelProto.encode(model).finish();
   }
+}
+
+/** Whether a node uses an ONNX feature newer than opset 17. */
+function needsOpset19(n: Node): boolean {
+  const a = n.attrs;
+  if (n.op === 'Pad') return a.mode === 'wrap';
+  if (n.op === 'AveragePool') return ((a.dilations as number[] | undefined) ?? []).some((d) => d !== 1);
+  if (n.op === 'Resize') return Number(a.antialias ?? 0) !== 0 || a.coordinate_transformation_mode === 'half_pixel_symmetric';
+  return false;
 }
 
 /** Index of the residual input of ops with an epilogue (-1 when none). */

@@ -145,6 +145,16 @@ export function compare(got: Tensor, want: Tensor): string {
   return '';
 }
 
+/** The inputs (by graph input name, in graph.input order) and expected outputs of one data set. */
+export function readDataSet(dir: string, inputNames: readonly string[]): { given: Record<string, Tensor>; outputs: Tensor[] } {
+  const files = fs.readdirSync(dir);
+  const count = (p: string) => files.filter((f) => f.startsWith(p) && f.endsWith('.pb')).length;
+  const given: Record<string, Tensor> = {};
+  for (let k = 0; k < count('input_'); k++) given[inputNames[k]] = readPb(path.join(dir, `input_${k}.pb`));
+  const outputs = Array.from({ length: count('output_') }, (_, k) => readPb(path.join(dir, `output_${k}.pb`)));
+  return { given, outputs };
+}
+
 /** Runs one test over all its data sets. */
 export function runTest(test: ConformanceTest): Result {
   try {
@@ -157,18 +167,13 @@ export function runTest(test: ConformanceTest): Result {
     const sets = fs.readdirSync(test.dir).filter((d) => d.startsWith('test_data_set_')).sort();
     if (sets.length === 0) return { test, status: 'skip', reason: 'no test data set' };
     for (const set of sets) {
-      const dir = path.join(test.dir, set);
-      const files = fs.readdirSync(dir);
-      const count = (p: string) => files.filter((f) => f.startsWith(p) && f.endsWith('.pb')).length;
-      const given: Record<string, Tensor> = {};
-      for (let k = 0; k < count('input_'); k++) given[inputNames[k]] = readPb(path.join(dir, `input_${k}.pb`));
+      const { given, outputs } = readDataSet(path.join(test.dir, set), inputNames);
       const g = importOnnx(bytes, { modelDir: test.dir, inputValues: given });
       verify(g);
       const feed: Record<string, Tensor> = {};
       for (const name of g.inputs) feed[name] = given[name];
       const outs = interpret(g, feed);
-      for (let k = 0; k < count('output_'); k++) {
-        const want = readPb(path.join(dir, `output_${k}.pb`));
+      for (const [k, want] of outputs.entries()) {
         const name = g.outputs[k];
         if (name === undefined) return { test, status: 'fail', reason: `${set}: output ${k} missing` };
         const diff = compare(outs[name], want);
