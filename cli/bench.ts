@@ -4,7 +4,7 @@ import { compile, type Target } from '../index.js';
 import { load } from '../runtime/index.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { exportOnnx } from '../frontends/onnx/export.js';
-import { loadModel } from './load.js';
+import { loadModel } from '../index.js';
 import { median, randomInput } from './util.js';
 
 async function timeRuns(run: () => Promise<unknown>, runs: number, warmup: number): Promise<number> {

@@ -4,7 +4,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { compile, TARGETS, type Target } from '../index.js';
+import { compile, loadModel, TARGETS, type Target } from '../index.js';
 import { CnncError } from '../runtime/errors.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { load } from '../runtime/index.js';
@@ -13,7 +13,6 @@ import { formatSummary, summarize, formatFlops } from '../ir/summary.js';
 import { zoo, ZOO_NAMES } from '../models/index.js';
 import { exportOnnx } from '../frontends/onnx/export.js';
 import { readTensorProto } from '../frontends/onnx/import.js';
-import { loadModel } from './load.js';
 import type { Graph } from '../ir/graph.js';
 import { pipelineFor, runPipeline } from '../passes/pipeline.js';
 import { readNpy, writeNpy } from './npy.js';
