@@ -64,7 +64,11 @@ const unsupported = (n: Node, msg: string): never => {
 };
 
 const stridesOf = (shape: readonly number[]) => shape.map((_, i) => sizeOf(shape.slice(i + 1)));
-const T_PERM = [0, 2, 3, 1];
+/** Storage order of a channels-last value: N, spatial..., C. */
+const tPerm = (rank: number) => [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2), 1];
+const spatialSize = (s: readonly number[]) => sizeOf(s.slice(2));
+/** Element strides of each logical dim (N, C, spatial...) of a channels-last value with ps floats per pixel. */
+const tStrides = (s: readonly number[], ps: number) => [spatialSize(s) * ps, 1, ...s.slice(2).map((_, i) => sizeOf(s.slice(3 + i)) * ps)];
 
 class Lowering {
   readonly steps: Step[] = [];
@@ -149,13 +153,12 @@ class Lowering {
   logicalStrides(v: string, l: Loc): number[] {
     const s = this.shape(v);
     if (l.phys === 'plain') return stridesOf(s);
-    const [, , H, W] = s;
-    return [H * W * l.ps, 1, W * l.ps, l.ps];
+    return tStrides(s, l.ps);
   }
 
   /** True when T storage holds the same element order as plain storage. */
   static trivialT(shape: readonly number[], l: Loc): boolean {
-    return l.phys === 'plain' || (l.ps === shape[1] && (shape[1] === 1 || shape[2] * shape[3] === 1));
+    return l.phys === 'plain' || (l.ps === shape[1] && (shape[1] === 1 || spatialSize(shape) === 1));
   }
 
   /** The value in logical order, dense: itself, or a converted copy. */
@@ -170,7 +173,7 @@ class Lowering {
     const l = this.loc(n, v);
     if (l.phys === 'T') return l;
     const s = this.shape(v);
-    if (s[1] === 1 || s[2] * s[3] === 1) return { ...l, phys: 'T', ps: s[1] };
+    if (s[1] === 1 || spatialSize(s) === 1) return { ...l, phys: 'T', ps: s[1] };
     return this.convert(n, v, 'T');
   }
 
@@ -182,8 +185,8 @@ class Lowering {
     const src = this.loc(n, v);
     const ls = this.logicalStrides(v, src);
     const out = this.dense(sizeOf(s), to, to === 'T' ? s[1] : 0);
-    const dims = to === 'T' ? T_PERM.map((p) => s[p]) : [...s];
-    const srcStrides = to === 'T' ? T_PERM.map((p) => ls[p]) : ls;
+    const dims = to === 'T' ? tPerm(s.length).map((p) => s[p]) : [...s];
+    const srcStrides = to === 'T' ? tPerm(s.length).map((p) => ls[p]) : ls;
     this.step(n, `${to === 'T' ? 'to channels-last' : 'to logical order'}`, 0, (m, a) => emitStrided(m, this.fnName(), a(src), srcStrides, a(out), stridesOf(dims), dims), [src], [out]);
     this.converted.set(key, out);
     return out;
@@ -204,6 +207,11 @@ class Lowering {
   }
 
   define(v: string, l: Loc): void { this.locs.set(v, l); }
+
+  /** A compile-time array in the weights region, as a location. */
+  constLoc(data: Float32Array): Loc {
+    return { buf: { id: -1, bytes: 0, start: 0, end: 0, offset: 0 }, off: this.weight(data), phys: 'plain', ps: 0 };
+  }
 
   // ---- lowering ----
 
@@ -292,13 +300,7 @@ class Lowering {
     if (s.length === 3) {
       // 1-D: a 2-D op with H = 1 over the same storage
       if (layout === 'NHWC') { const l = this.plain(n, v); return { l: { ...l, ps: s[2] }, N: s[0], H: 1, W: s[1], C: s[2] }; }
-      const l = this.loc(n, v);
-      if (l.phys === 'T') return { l, N: s[0], H: 1, W: s[2], C: s[1] };
-      const out = this.dense(sizeOf(s), 'T', s[1]);
-      const src = this.plain(n, v);
-      const dims = [s[0], s[2], s[1]];
-      this.step(n, 'to channels-last', 0, (m, a) => emitStrided(m, this.fnName(), a(src), [s[1] * s[2], 1, s[2]], a(out), stridesOf(dims), dims), [src], [out]);
-      return { l: out, N: s[0], H: 1, W: s[2], C: s[1] };
+      return { l: this.channelsLast(n, v), N: s[0], H: 1, W: s[2], C: s[1] };
     }
     if (s.length !== 4) return unsupported(n, `handles 1-D and 2-D spatial ops only (input [${s}])`);
     if (layout === 'NHWC') {
@@ -320,7 +322,7 @@ class Lowering {
   private residual(n: Node, v: string | undefined): Loc | undefined {
     if (!v) return undefined;
     const s = this.shape(v);
-    if (s.length === 4 && String(n.attrs.layout ?? 'NCHW') === 'NCHW') return this.channelsLast(n, v);
+    if (s.length >= 3 && String(n.attrs.layout ?? 'NCHW') === 'NCHW') return this.channelsLast(n, v);
     const l = this.plain(n, v);
     return { ...l, ps: l.ps || s[s.length - 1] };
   }
@@ -501,17 +503,18 @@ class Lowering {
     for (let j = 0; j < N; j++) for (let k = 0; k < K; k++) w[j * K + k] = alpha * (transB ? b[j * K + k] : b[k * N + j]);
     let bias: Float32Array | undefined;
     let resid: string | undefined = rv || undefined;
+    let residConst: Float32Array | undefined;
     if (cv) {
       const cs = this.shape(cv), c = this.g.constValue(cv);
       if (c && sizeOf(cs) === N && (cs.length <= 1 || cs[cs.length - 1] === N)) bias = Float32Array.from(c.data as Float32Array, (x) => x * beta);
-      else if (c && sizeOf(cs) === 1) bias = new Float32Array(N).fill((c.data as Float32Array)[0] * beta);
-      else if (beta === 1 && !resid && sizeOf(cs) === rows * N) resid = cv;
-      else unsupported(n, `has no Gemm C of shape [${cs}]`);
+      else if (c && !resid) residConst = broadcast2d(c.data as Float32Array, cs, rows, N, beta);
+      else if (!c && beta === 1 && !resid && sizeOf(cs) === rows * N) resid = cv;
+      else unsupported(n, `has no Gemm C of shape [${cs}] here`);
     }
     const a = this.plain(n, av);
     const y = this.dense(rows * N, 'plain', 0);
     this.define(n.outputs[0], y);
-    const r = resid ? this.plain(n, resid) : undefined;
+    const r = resid ? this.plain(n, resid) : residConst ? this.constLoc(residConst) : undefined;
     const ep = isGemm ? this.epilogue(n) : { act: '', alpha: 0, beta: 0 };
     const pk = packConvWeights(w, bias, N, K, 1, 1, this.tile.V);
     const Wp = this.weight(pk.weights), B = this.weight(pk.bias);
@@ -545,12 +548,12 @@ class Lowering {
   elementwise(n: Node, operands: (string | { data: Float32Array; shape: readonly number[] })[], expr: (fb: FnBuilder, xs: number[]) => Expr): void {
     const out = this.shape(n.outputs[0]);
     const r = out.length;
-    const isT = r === 4 && operands.some((v) => typeof v === 'string' && !this.g.constValue(v) && this.locs.get(v)?.phys === 'T' && this.shape(v).length === 4);
+    const isT = r >= 3 && operands.some((v) => typeof v === 'string' && !this.g.constValue(v) && this.locs.get(v)?.phys === 'T' && this.shape(v).length === r);
     const srcs = operands.map((v) => {
       if (typeof v !== 'string') return { l: { buf: { id: -1, bytes: 0, start: 0, end: 0, offset: 0 }, off: this.weight(v.data), phys: 'plain' as const, ps: 0 }, ls: stridesOf(v.shape), shape: v.shape };
       const sh = this.shape(v);
       let l = this.loc(n, v);
-      if (l.phys === 'T' && !(isT && sh.length === 4)) l = this.plain(n, v);
+      if (l.phys === 'T' && !(isT && sh.length === r)) l = this.plain(n, v);
       return { l, ls: this.logicalStrides(v, l), shape: sh };
     });
     // strides over the output's dims (aligned right; broadcast dims get 0), then in storage order
@@ -559,9 +562,9 @@ class Lowering {
         const j = i - (r - shape.length);
         return j < 0 || shape[j] === 1 ? 0 : ls[j];
       });
-      return isT ? T_PERM.map((p) => st[p]) : st;
+      return isT ? tPerm(r).map((p) => st[p]) : st;
     });
-    const dims = isT ? T_PERM.map((p) => out[p]) : [...out];
+    const dims = isT ? tPerm(r).map((p) => out[p]) : [...out];
     const y = this.dense(sizeOf(out), isT ? 'T' : 'plain', isT ? out[1] : 0);
     this.define(n.outputs[0], y);
     this.step(n, '', sizeOf(out), (m, a) => emitElementwise(m, {
@@ -581,11 +584,11 @@ class Lowering {
     const out = this.shape(outV);
     const r = out.length;
     const axis = (Number(n.attrs.axis) + r) % r;
-    const isT = r === 4 && n.inputs.some((v) => this.locs.get(v)?.phys === 'T');
+    const isT = r >= 3 && n.inputs.some((v) => this.locs.get(v)?.phys === 'T');
     const parts = n.inputs.map((v) => (isT ? this.channelsLast(n, v) : this.plain(n, v)));
     parts.forEach((p, i) => { if (isT && p.ps !== this.shape(n.inputs[i])[1]) unsupported(n, 'needs dense concat inputs'); });
-    const dims = isT ? T_PERM.map((p) => out[p]) : [...out];
-    const ax = isT ? T_PERM.indexOf(axis) : axis;
+    const dims = isT ? tPerm(r).map((p) => out[p]) : [...out];
+    const ax = isT ? tPerm(r).indexOf(axis) : axis;
     const y = this.dense(sizeOf(out), isT ? 'T' : 'plain', isT ? out[1] : 0);
     this.define(outV, y);
     const outer = sizeOf(dims.slice(0, ax)), innerOut = sizeOf(dims.slice(ax));
@@ -593,7 +596,7 @@ class Lowering {
       let off = 0;
       const names: string[] = [];
       n.inputs.forEach((v, i) => {
-        const s = this.shape(v), pd = isT ? T_PERM.map((p) => s[p]) : [...s];
+        const s = this.shape(v), pd = isT ? tPerm(r).map((p) => s[p]) : [...s];
         const inner = sizeOf(pd.slice(ax));
         const name = `${this.fnName()}_${i}`;
         names.push(name);
@@ -638,7 +641,7 @@ class Lowering {
     const isT = src.phys === 'T';
     const y = this.dense(sizeOf(out), isT ? 'T' : 'plain', isT ? out[1] : 0);
     this.define(n.outputs[0], y);
-    const yl = isT ? [out[2] * out[3] * out[1], 1, out[3] * out[1], out[1]] : stridesOf(out);
+    const yl = isT ? tStrides(out, out[1]) : stridesOf(out);
     const start = pads.slice(0, s.length).reduce((acc, p, i) => acc + p * yl[i], 0);
     const value = Number(n.attrs.value ?? 0);
     this.step(n, '', 0, (m, a) => {
@@ -674,6 +677,14 @@ function addFusedDriver(m: binaryen.Module, name: string, rows: number): void {
     m.call(`${name}_dw_row`, [fb.geti(r)], binaryen.none),
     m.call(`${name}_pw_row`, [fb.geti(r)], binaryen.none),
   ]));
+}
+
+/** Gemm's C broadcast to [rows, N] and scaled by beta. */
+function broadcast2d(c: Float32Array, shape: readonly number[], rows: number, N: number, beta: number): Float32Array {
+  const s2 = [...new Array(Math.max(0, 2 - shape.length)).fill(1), ...shape];
+  const out = new Float32Array(rows * N);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < N; j++) out[i * N + j] = beta * c[(s2[0] === 1 ? 0 : i) * s2[1] + (s2[1] === 1 ? 0 : j)];
+  return out;
 }
 
 type ExprFn = (fb: FnBuilder, xs: number[]) => Expr;
