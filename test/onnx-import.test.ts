@@ -176,6 +176,11 @@ describe('size limits are checked before allocating', () => {
     expect(errorOf(() => importOnnx(bytes, { maxTensorBytes: 100 })).code).toBe('TOO_LARGE');
   });
 
+  it('rejects computed values over the limit (Expand to a huge shape) at import', () => {
+    const e = errorOf(() => importOnnx(unary([node('Expand', ['x', 's'], ['y'])], [1], 13, [i64('s', [1000, 1000])]), { maxTensorBytes: 1e6 }));
+    expect([e.code, e.node, e.value], e.message).toEqual(['TOO_LARGE', 'expand0', 'y']);
+  });
+
   it('rejects graph inputs declared over the limit', () => {
     const bytes = model({ nodes: [node('Relu', ['x'], ['y'])], inputs: [vi('x', DT.FLOAT, [1e6, 1e6])], outputs: [noShapeOut()] });
     expect([errorOf(() => importOnnx(bytes)).code, errorOf(() => importOnnx(bytes)).value]).toEqual(['TOO_LARGE', 'x']);

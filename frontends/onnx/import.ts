@@ -317,6 +317,12 @@ export class Importer {
     const full = fillAttrs(n.name, op, def.attrs, attrs);
     const info = this.g.nodeInfo({ name: n.name, op, inputs, outputs: [], attrs: full });
     const types = def.infer(info);
+    types.forEach((t, i) => {
+      const bytes = sizeOf(t.shape) * BYTES_PER_ELEMENT[t.dtype];
+      if (bytes > this.limits.maxTensorBytes) {
+        throw new CnncError('TOO_LARGE', `output ${formatType(t)} would take ${bytes} bytes, over the limit of ${this.limits.maxTensorBytes}`, { node: n.name, op: n.op, value: bindTo[i] || undefined });
+      }
+    });
     for (const [i, o] of bindTo.entries()) {
       if (o !== '' && i >= types.length) throw new CnncError('UNSUPPORTED', `output ${i} ('${o}') is not supported by cnnc's ${op}`, { node: n.name, op: n.op, value: o });
     }
