@@ -12,7 +12,7 @@ import { BYTES_PER_ELEMENT, sizeOf, type Tensor } from '../../runtime/tensor.js'
 import { Graph, fillAttrs, topoSort, type Node } from '../../ir/graph.js';
 import type { AttrValue } from '../../ir/op.js';
 import { getOp, hasOp } from '../../ir/ops/index.js';
-import { formatType, sameShape, type TensorType } from '../../ir/types.js';
+import { formatType, type TensorType } from '../../ir/types.js';
 import { attrValue, irDtype, onnx, tensorFromProto, toNum, type ITensorProto, type TensorAttr, type TensorLimits } from './proto.js';
 import { CONVERTERS, GENERIC, type Converter } from './ops.js';
 
@@ -366,6 +366,3 @@ function checkKnownOps(nodes: readonly OnnxNode[]): void {
   const [firstOp, firstNodes] = [...missing][0];
   throw new CnncError('UNKNOWN_OP', `unsupported ONNX op${missing.size > 1 ? 's' : ''}: ${list.join('; ')}`, { node: firstNodes[0], op: firstOp });
 }
-
-/** Shapes equal (re-exported for converters). */
-export { sameShape };
