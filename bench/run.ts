@@ -1,0 +1,27 @@
+/**
+ * `npm run bench [-- --target wasm] [--runs N] [--warmup N] [--models a,b] [--no-write]`:
+ * runs one target's benchmark, prints its tables and writes them into docs/benchmarks.md.
+ * Each target keeps its code in bench/<target>.ts; add a case here.
+ */
+import { Command } from 'commander';
+
+const program = new Command()
+  .option('--target <target>', 'which target to benchmark', 'wasm')
+  .option('--runs <n>', 'timed runs per measurement (≥ 20)', '20')
+  .option('--warmup <n>', 'warm-up runs before timing', '10')
+  .option('--models <list>', 'comma-separated model names (default: the target\'s set)')
+  .option('--no-write', 'print only, do not update docs/benchmarks.md')
+  .parse();
+const o = program.opts<{ target: string; runs: string; warmup: string; models?: string; write: boolean }>();
+const common = { runs: Math.max(20, Number(o.runs)), warmup: Number(o.warmup), models: o.models?.split(','), write: o.write };
+
+switch (o.target) {
+  case 'wasm': {
+    const { benchWasm } = await import('./wasm.js');
+    console.log(await benchWasm(common));
+    break;
+  }
+  default:
+    console.error(`no benchmark for target '${o.target}' (targets: wasm)`);
+    process.exit(1);
+}

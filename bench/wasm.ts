@@ -1,0 +1,255 @@
+/**
+ * The WASM benchmark (`npm run bench`, not a test): batch 1, one thread, medians over ≥ 20 runs
+ * after warm-up, all from one run of this script:
+ *   - cnnc wasm vs onnxruntime-web (wasm, 1 thread) vs onnxruntime-node (CPU, 1 intra-op thread),
+ *     and TensorFlow.js wasm (XNNPACK) for MobileNetV2 and ResNet-18, each output checked;
+ *   - the wasm SIMD peak measured here (a binaryen-built kernel of independent f32x4 mul+add chains);
+ *   - ResNet-18 per conv layer: GFLOP/s and share of that peak;
+ *   - time from loading the artifact to the first result vs onnxruntime-web session + first run;
+ *   - the runtime's bundled, minified size (esbuild).
+ * Writes the tables into docs/benchmarks.md (the WASM section) and prints them.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import binaryen from 'binaryen';
+import * as esbuild from 'esbuild';
+import * as ortWeb from 'onnxruntime-web';
+import * as ortNode from 'onnxruntime-node';
+import { compile } from '../index.js';
+import { loadOnnxFile } from '../frontends/onnx/import.js';
+import { decodeArtifact } from '../runtime/artifact.js';
+import { load } from '../runtime/index.js';
+import { tensor } from '../runtime/tensor.js';
+import { WasmSession } from '../runtime/wasm/index.js';
+import { FnBuilder, newModule } from '../codegen/wasm/builder.js';
+import { tfjsPeer, type TfjsModelName } from './tfjs.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const MODELS = path.resolve(ROOT, '../shared/models');
+const NAMES = ['mobilenet_v2', 'resnet18', 'squeezenet1_1', 'efficientnet_b0'];
+const TFJS: readonly string[] = ['mobilenet_v2', 'resnet18'];
+
+export interface BenchOptions { runs: number; warmup: number; models?: string[]; write: boolean }
+
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+
+async function timeRuns(f: () => unknown, runs: number, warmup: number): Promise<number> {
+  for (let i = 0; i < warmup; i++) await f();
+  const ts: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await f();
+    ts.push(performance.now() - t0);
+  }
+  return median(ts);
+}
+
+function relErr(want: Float32Array, got: Float32Array): number {
+  let mx = 0, err = 0;
+  for (let i = 0; i < want.length; i++) { mx = Math.max(mx, Math.abs(want[i])); err = Math.max(err, Math.abs(want[i] - got[i])); }
+  return err / mx;
+}
+
+const f32File = (p: string) => { const b = readFileSync(p); return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)); };
+
+/**
+ * The wasm SIMD peak on this machine: `acc_k = acc_k·b + a` over K independent f32x4 chains (no FMA
+ * in wasm SIMD: a mul and an add, 8 flops per chain per step), warmed up into TurboFan; best of K.
+ */
+export async function measurePeak(): Promise<{ gflops: number; accumulators: number }> {
+  let best = { gflops: 0, accumulators: 0 };
+  for (const K of [8, 10, 12]) {
+    const m = newModule();
+    m.setMemory(1, 1, 'memory');
+    const fb = new FnBuilder(m, 1);
+    const acc = Array.from({ length: K }, () => fb.local(binaryen.v128));
+    const a = fb.local(binaryen.v128), b = fb.local(binaryen.v128), i = fb.local(binaryen.i32);
+    const UNROLL = 4;
+    const step = Array.from({ length: UNROLL }, () => acc.map((x) => fb.set(x, m.f32x4.add(m.f32x4.mul(fb.getv(x), fb.getv(b)), fb.getv(a))))).flat();
+    let sum = fb.getv(acc[0]);
+    for (const x of acc.slice(1)) sum = m.f32x4.add(sum, fb.getv(x));
+    const loopL = fb.label('P');
+    m.addFunction('peak', binaryen.i32, binaryen.none, fb.vars, m.block(null, [
+      fb.set(a, m.f32x4.splat(m.f32.const(0.001))),
+      fb.set(b, m.f32x4.splat(m.f32.const(0.999))),
+      ...acc.map((x, k) => fb.set(x, m.f32x4.splat(m.f32.const(k)))),
+      fb.set(i, m.i32.const(0)),
+      m.loop(loopL, m.block(null, [...step, fb.set(i, m.i32.add(fb.geti(i), m.i32.const(1))), m.br(loopL, m.i32.lt_s(fb.geti(i), m.local.get(0, binaryen.i32)))])),
+      m.v128.store(0, 16, m.i32.const(0), sum),
+    ]));
+    m.addFunctionExport('peak', 'peak');
+    const bytes = m.emitBinary();
+    m.dispose();
+    const inst = await WebAssembly.instantiate(await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>), {});
+    const peak = inst.exports.peak as (n: number) => void;
+    const iters = 200_000;
+    for (let w = 0; w < 30; w++) peak(iters); // tier up to TurboFan
+    let bestMs = Infinity;
+    for (let r = 0; r < 20; r++) {
+      const t0 = performance.now();
+      peak(iters);
+      bestMs = Math.min(bestMs, performance.now() - t0);
+    }
+    const gflops = (iters * UNROLL * K * 8) / bestMs / 1e6;
+    if (gflops > best.gflops) best = { gflops, accumulators: K };
+  }
+  return best;
+}
+
+/**
+ * Bytes of what a browser app of the wasm target bundles (artifact decoding + runtime/wasm, the
+ * wasm branch of runtime/index.ts), minified with esbuild, and gzipped.
+ */
+async function runtimeSize(): Promise<{ min: number; gz: number }> {
+  const entry = "export { decodeArtifact } from './runtime/artifact.ts'; export { WasmSession } from './runtime/wasm/index.ts';";
+  const r = await esbuild.build({ stdin: { contents: entry, resolveDir: ROOT, loader: 'ts' }, bundle: true, minify: true, format: 'esm', platform: 'browser', write: false });
+  const code = r.outputFiles[0].contents;
+  return { min: code.length, gz: gzipSync(code).length };
+}
+
+function cpuModel(): string {
+  try {
+    const m = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    if (m) return m[1].trim();
+  } catch { /* not Linux */ }
+  return os.cpus()[0]?.model ?? 'unknown';
+}
+
+interface Row {
+  model: string; cnnc: number; web: number; node: number; tfjs?: number;
+  err: number; tfjsErr?: number; firstCnnc: number; firstWeb: number; compileMs: number; artifactMB: number;
+}
+
+export async function benchWasm(opt: BenchOptions): Promise<string> {
+  const names = opt.models ?? NAMES;
+  const load0 = os.loadavg()[0];
+  ortWeb.env.wasm.numThreads = 1;
+  const peak = await measurePeak();
+  process.stderr.write(`wasm SIMD peak: ${peak.gflops.toFixed(1)} GFLOP/s (${peak.accumulators} accumulators)\n`);
+  const rows: Row[] = [];
+  let layers: { node: string; op: string; ms: number; gflops: number }[] = [];
+  for (const name of names) {
+    const dir = path.join(MODELS, name);
+    const onnxBytes = readFileSync(path.join(dir, 'model.onnx'));
+    const xData = f32File(path.join(dir, 'test_data_set_0/input_0.bin'));
+    const want = f32File(path.join(dir, 'test_data_set_0/output_0.bin'));
+    // cnnc: compile, save, then load → first result, then steady state
+    let t0 = performance.now();
+    const compiled = await compile(loadOnnxFile(path.join(dir, 'model.onnx')), 'wasm');
+    const bytes = compiled.save();
+    const compileMs = performance.now() - t0;
+    const x = tensor('f32', compiled.inputs[0].shape, xData);
+    t0 = performance.now();
+    const session = await load(bytes);
+    let y = (await session.run({ input: x })).output.data as Float32Array;
+    const firstCnnc = performance.now() - t0;
+    const cnnc = await timeRuns(() => session.run({ input: x }), opt.runs, opt.warmup);
+    y = (await session.run({ input: x })).output.data as Float32Array;
+    const err = relErr(want, y);
+    // onnxruntime-web (wasm, 1 thread)
+    t0 = performance.now();
+    const web = await ortWeb.InferenceSession.create(new Uint8Array(onnxBytes), { executionProviders: ['wasm'] });
+    const feedsWeb = { input: new ortWeb.Tensor('float32', xData, compiled.inputs[0].shape) };
+    await web.run(feedsWeb);
+    const firstWeb = performance.now() - t0;
+    const webMs = await timeRuns(() => web.run(feedsWeb), opt.runs, opt.warmup);
+    await web.release();
+    // onnxruntime-node (CPU, 1 thread)
+    const nodeSess = await ortNode.InferenceSession.create(path.join(dir, 'model.onnx'), { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
+    const feedsNode = { input: new ortNode.Tensor('float32', xData, compiled.inputs[0].shape) };
+    const nodeMs = await timeRuns(() => nodeSess.run(feedsNode), opt.runs, opt.warmup);
+    await nodeSess.release();
+    // TensorFlow.js wasm (XNNPACK), same weights
+    let tfjsMs: number | undefined, tfjsErr: number | undefined;
+    if (TFJS.includes(name)) {
+      const peer = await tfjsPeer(name as TfjsModelName);
+      tfjsErr = relErr(want, await peer.run(xData));
+      tfjsMs = await timeRuns(() => peer.run(xData), opt.runs, opt.warmup);
+      peer.dispose();
+    }
+    rows.push({ model: name, cnnc, web: webMs, node: nodeMs, tfjs: tfjsMs, err, tfjsErr, firstCnnc, firstWeb, compileMs, artifactMB: bytes.length / 1e6 });
+    process.stderr.write(`${name}: cnnc ${cnnc.toFixed(2)} ms, ort-web ${webMs.toFixed(2)} ms, ort-node ${nodeMs.toFixed(2)} ms${tfjsMs ? `, tfjs ${tfjsMs.toFixed(2)} ms` : ''}\n`);
+    if (name === 'resnet18') layers = await perLayer(bytes, x, opt);
+  }
+  const size = await runtimeSize();
+  const load1 = os.loadavg()[0];
+  const text = report(rows, layers, peak, size, { load0, load1 }, opt);
+  if (opt.write) writeSection(text);
+  return text;
+}
+
+/** Times every step of the wasm module alone (its inputs in place from a full run). */
+async function perLayer(bytes: Uint8Array, x: ReturnType<typeof tensor>, opt: BenchOptions) {
+  const s = await WasmSession.create(decodeArtifact(bytes));
+  s.runSync({ input: x });
+  for (let i = 0; i < opt.warmup; i++) s.runSync({ input: x });
+  return s.plan.steps.map((st) => {
+    const fn = s.exports[st.fn] as () => void;
+    const ts: number[] = [];
+    for (let i = 0; i < Math.max(opt.runs, 20); i++) {
+      const t0 = performance.now();
+      fn();
+      ts.push(performance.now() - t0);
+    }
+    const ms = median(ts);
+    return { node: st.node, op: st.op, ms, gflops: st.flops / ms / 1e6 };
+  });
+}
+
+function report(rows: Row[], layers: { node: string; op: string; ms: number; gflops: number }[], peak: { gflops: number; accumulators: number },
+  size: { min: number; gz: number }, load: { load0: number; load1: number }, opt: BenchOptions): string {
+  const f = (x: number, d = 2) => x.toFixed(d);
+  const out: string[] = [];
+  out.push(`Machine: ${cpuModel()}, ${os.cpus().length} cores, Node ${process.version}; one thread everywhere, batch 1.`);
+  out.push(`Medians of ${opt.runs} runs after ${opt.warmup} warm-up runs, all from one run of \`npm run bench\` (${new Date().toISOString().slice(0, 16)}Z).`);
+  out.push(`Load average (1 min) at start/end: ${f(load.load0, 1)} / ${f(load.load1, 1)} (the machine is shared: numbers move with it).`);
+  out.push('');
+  out.push('| model | cnnc wasm | onnxruntime-web wasm | ratio | onnxruntime-node CPU | ratio | TF.js wasm (XNNPACK) | ratio | cnnc max rel. error |');
+  out.push('|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    const tf = r.tfjs !== undefined ? `${f(r.tfjs)} ms | ${f(r.cnnc / r.tfjs)}×` : 'not built | –';
+    out.push(`| ${r.model} | ${f(r.cnnc)} ms | ${f(r.web)} ms | ${f(r.cnnc / r.web)}× | ${f(r.node)} ms | ${f(r.cnnc / r.node)}× | ${tf} | ${r.err.toExponential(1)} |`);
+  }
+  out.push('');
+  out.push('Ratio = cnnc latency / peer latency (below 1: cnnc is faster). Outputs checked against PyTorch\'s (test set 0); TF.js max rel. error: ' +
+    rows.filter((r) => r.tfjsErr !== undefined).map((r) => `${r.model} ${r.tfjsErr!.toExponential(1)}`).join(', ') + '.');
+  out.push('');
+  out.push('Time to first result (cold, in this warm Node process):');
+  out.push('');
+  out.push('| model | cnnc: load artifact + first run | onnxruntime-web: session create + first run | cnnc compile + save | artifact |');
+  out.push('|---|---|---|---|---|');
+  for (const r of rows) out.push(`| ${r.model} | ${f(r.firstCnnc, 0)} ms | ${f(r.firstWeb, 0)} ms | ${f(r.compileMs, 0)} ms | ${f(r.artifactMB, 1)} MB |`);
+  out.push('');
+  out.push(`WebAssembly SIMD peak measured here: **${f(peak.gflops, 1)} GFLOP/s** (${peak.accumulators} independent f32x4 mul+add chains, TurboFan).`);
+  out.push(`Runtime bundle (artifact decoding + runtime/wasm, esbuild --bundle --minify): ${(size.min / 1024).toFixed(1)} KiB, ${(size.gz / 1024).toFixed(1)} KiB gzipped.`);
+  if (layers.length) {
+    out.push('');
+    out.push('ResNet-18 per step (each step function timed alone, median):');
+    out.push('');
+    out.push('| node | kernel | ms | GFLOP/s | share of peak |');
+    out.push('|---|---|---|---|---|');
+    for (const l of layers) {
+      const fl = l.gflops > 0 && /^Conv|^Gemm/.test(l.op);
+      out.push(`| ${l.node} | ${l.op} | ${f(l.ms, 3)} | ${fl ? f(l.gflops, 1) : '–'} | ${fl ? `${f((100 * l.gflops) / peak.gflops, 0)}%` : '–'} |`);
+    }
+    const conv3 = layers.filter((l) => /^Conv/.test(l.op) && l.gflops > 0);
+    const total = layers.reduce((s, l) => s + l.ms, 0);
+    out.push('');
+    out.push(`Sum of steps: ${f(total)} ms; convolutions: ${f(conv3.reduce((s, l) => s + l.ms, 0))} ms.`);
+  }
+  return out.join('\n');
+}
+
+const START = '<!-- wasm-bench:start -->', END = '<!-- wasm-bench:end -->';
+
+/** Replaces the WASM section of docs/benchmarks.md (other targets' sections are left alone). */
+function writeSection(text: string): void {
+  const file = path.join(ROOT, 'docs/benchmarks.md');
+  const section = `${START}\n## WebAssembly SIMD (cnnc wasm target)\n\n${text}\n${END}`;
+  let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\n';
+  const a = doc.indexOf(START), b = doc.indexOf(END);
+  doc = a >= 0 && b > a ? doc.slice(0, a) + section + doc.slice(b + END.length) : `${doc.trimEnd()}\n\n${section}\n`;
+  writeFileSync(file, doc);
+}
