@@ -10,7 +10,8 @@ import type { Graph, Node } from '../ir/graph.js';
 import { sizeOf } from '../ir/types.js';
 import { commit, makeNode, removeUnusedConstants, useCounts, withNode, type Pass } from './pass.js';
 
-interface Affine { s: Float64Array; t: Float64Array }
+/** y = s·x + t per output channel. */
+export interface Affine { s: Float64Array; t: Float64Array }
 
 /** The per-channel affine form of a BN node whose parameters are constants. */
 function affineOf(g: Graph, bn: Node): Affine | undefined {
@@ -25,13 +26,15 @@ function affineOf(g: Graph, bn: Node): Affine | undefined {
 
 const noEpilogue = (n: Node) => !n.attrs.activation && !(n.inputs[3] ?? '');
 
-/** Folds BN into producer `p`; returns the replacement node (defining BN's outputs) or undefined. */
-function foldInto(g: Graph, p: Node, bn: Node, a: Affine): Node | undefined {
+/**
+ * Folds a per-channel affine map (laid out as `bnLayout`) into producer `p`; returns the replacement
+ * node, defining `outputs`, or undefined when `p` cannot take it. Also used for a constant Mul.
+ */
+export function foldAffineInto(g: Graph, p: Node, bnLayout: string, a: Affine, outputs: string[]): Node | undefined {
   const W = g.constValue(p.inputs[1]);
   const bias = g.constValue(p.inputs[2] ?? '');
   if (!W || ((p.inputs[2] ?? '') !== '' && !bias)) return undefined;
-  const out = { outputs: [bn.outputs[0]] };
-  const bnLayout = bn.attrs.layout ?? 'NCHW';
+  const out = { outputs };
   if ((p.op === 'Conv' || p.op === 'ConvTranspose') && noEpilogue(p) && (p.attrs.layout ?? 'NCHW') === bnLayout) {
     const M = a.s.length;
     const w = toF64(W);
@@ -121,7 +124,8 @@ export function foldBatchNorm(graph: Graph): Graph {
     const a = affineOf(g, bn);
     if (!a) continue;
     const p = producers.get(bn.inputs[0]);
-    const folded = p && !removed.has(p) && uses.get(bn.inputs[0]) === 1 && !g.outputs.includes(bn.inputs[0]) ? foldInto(g, p, bn, a) : undefined;
+    const foldable = p && !removed.has(p) && uses.get(bn.inputs[0]) === 1 && !g.outputs.includes(bn.inputs[0]);
+    const folded = foldable ? foldAffineInto(g, p, String(bn.attrs.layout ?? 'NCHW'), a, [bn.outputs[0]]) : undefined;
     if (folded && p) {
       removed.add(p);
       replaced.set(bn, [folded]);

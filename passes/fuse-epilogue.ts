@@ -1,6 +1,7 @@
 /**
  * Epilogue fusion: what follows a Conv, ConvTranspose or Gemm elementwise moves into its epilogue
- * act(op + bias + R): a per-channel constant Add (bias), an Add of a same-shape tensor (residual R),
+ * act(op + bias + R): a per-channel constant Add (bias) or Mul (folded into the weights), an Add of a
+ * same-shape tensor (residual R),
  * then one activation (Relu, Clip/ReLU6, LeakyRelu, Sigmoid, HardSigmoid, HardSwish, Tanh, Gelu,
  * SiLU as x·sigmoid(x), GELU as x·0.5·(1+erf(x/√2))). Only when the intermediate value has no
  * other reader, so nothing else needs it materialized. 2-D MatMuls become Gemms first.
@@ -9,6 +10,7 @@ import { fromF64, toF64, type Tensor } from '../runtime/tensor.js';
 import type { Graph, Node } from '../ir/graph.js';
 import type { Attrs } from '../ir/op.js';
 import { sameShape } from '../ir/types.js';
+import { foldAffineInto } from './fold-batchnorm.js';
 import { makeNode, sweepRewrite, removeUnusedConstants, withNode, type GraphView, type Pass } from './pass.js';
 
 const EPILOGUE_OPS = new Set(['Conv', 'ConvTranspose', 'Gemm']);
@@ -119,6 +121,22 @@ function fuseResidual(n: Node, view: GraphView): Node | null {
   return withNode(p, { inputs: withInput(p.inputs, 3, r), outputs: n.outputs });
 }
 
+/** Mul(y, c) with c a per-channel constant: scales the host's weights and bias (e.g. ConvNeXt's layer scale). */
+function fuseScale(n: Node, view: GraphView): Node | null {
+  const g = view.g;
+  for (const [yi, ci] of [[0, 1], [1, 0]]) {
+    const c = g.constValue(n.inputs[ci]);
+    const p = c && host(view, n.inputs[yi]);
+    if (!c || !p || (p.inputs[3] ?? '')) continue;
+    const out = view.shape(n.outputs[0]);
+    const s = sameShape(out, view.shape(n.inputs[yi])) ? perChannel(c, out, channelAxis(p, out.length)) : undefined;
+    if (!s) continue;
+    const folded = foldAffineInto(g, p, String(p.attrs.layout ?? 'NCHW'), { s, t: new Float64Array(s.length) }, [...n.outputs]);
+    if (folded) return folded;
+  }
+  return null;
+}
+
 /** Mul(y, Sigmoid(y)) with y from a host read only by these two: SiLU. */
 function fuseSilu(n: Node, view: GraphView): Node | null {
   for (const [yi, si] of [[0, 1], [1, 0]]) {
@@ -166,7 +184,7 @@ function rule(n: Node, view: GraphView): Node[] | null {
     return r && [r];
   }
   if (n.op === 'Mul') {
-    const r = fuseSilu(n, view) ?? geluPattern(n, view);
+    const r = fuseSilu(n, view) ?? geluPattern(n, view) ?? fuseScale(n, view);
     return r && [r];
   }
   const act = activationOf(n);

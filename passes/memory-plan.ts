@@ -9,7 +9,8 @@
  * runtime binds them as their own buffers) and nothing else may reuse them.
  *
  * In place: an elementwise node may write its output over an input that dies at that node (same byte
- * size, not a graph output): they share one buffer, reported in `inPlace`.
+ * size and shape; the input neither a graph input nor a graph output): they share one buffer,
+ * reported in `inPlace`.
  *
  * Offsets: a few greedy orders (by size, by start) with first-fit and best-fit placement; the
  * smallest arena wins. `lowerBound` is the liveness bound max_t Σ bytes live at t over the same
@@ -82,7 +83,7 @@ export function planMemory(g: Graph, opts: MemoryPlanOptions = {}): MemoryPlan {
     const t = i + 1;
     n.outputs.forEach((o, k) => {
       if (!lifetimes.has(o)) return;
-      const src = k === 0 && opts.inPlace !== false && ELEMENTWISE.has(n.op) ? n.inputs.find((x) => canReuse(g, bufOf.get(x), x, o, t)) : undefined;
+      const src = k === 0 && opts.inPlace !== false && ELEMENTWISE.has(n.op) ? n.inputs.find((x) => canReuse(g, bufOf.get(x), x, o, t, n.op === 'Reshape')) : undefined;
       if (src === undefined) return newBuffer(o);
       const b = bufOf.get(src)!;
       b.values.push(o);
@@ -99,9 +100,10 @@ export function planMemory(g: Graph, opts: MemoryPlanOptions = {}): MemoryPlan {
     (a, b) => a.start - b.start || b.size - a.size,
     (a, b) => b.size * (b.end - b.start + 1) - a.size * (a.end - a.start + 1),
   ];
-  for (const order of orders) {
+  const candidates = [...orders.map((o) => [...buffers].sort(o)), breadthOrder(buffers, end)];
+  for (const order of candidates) {
     for (const bestFit of [false, true]) {
-      const size = place([...buffers].sort(order), bestFit);
+      const size = place(order, bestFit);
       if (size < bestSize) { bestSize = size; best = buffers.map((b) => ({ ...b })); }
     }
   }
@@ -118,10 +120,29 @@ export function planMemory(g: Graph, opts: MemoryPlanOptions = {}): MemoryPlan {
 }
 
 /** Input x of a node at time t can be overwritten by its output o. */
-function canReuse(g: Graph, b: { end: number; bytes: number; values: string[] } | undefined, x: string, o: string, t: number): boolean {
-  if (!b || b.end !== t || g.outputs.includes(o) || b.values.some((v) => g.outputs.includes(v))) return false;
+function canReuse(g: Graph, b: { end: number; bytes: number; values: string[] } | undefined, x: string, o: string, t: number, anyShape: boolean): boolean {
+  // the input must die here; an output may take it over (its buffer then lives to the end)
+  if (!b || b.end !== t || b.values.some((v) => g.outputs.includes(v) || g.inputs.includes(v))) return false;
   const tx = g.type(x), to = g.type(o);
+  if (anyShape) return typeBytes(tx) === typeBytes(to) && b.bytes === typeBytes(to);
   return typeBytes(tx) === typeBytes(to) && tx.shape.length === to.shape.length && tx.shape.every((d, i) => d === to.shape[i]) && b.bytes === typeBytes(to);
+}
+
+/**
+ * "Greedy by breadth": the busiest moments first; at each, its not yet placed buffers by size.
+ * The buffers that make up the peak are packed together before anything can fragment them.
+ */
+function breadthOrder(buffers: Buffer[], end: number): Buffer[] {
+  const times = Array.from({ length: end + 1 }, (_, t) => {
+    const live = buffers.filter((b) => b.start <= t && t <= b.end);
+    return { live, bytes: live.reduce((s, b) => s + b.size, 0) };
+  }).sort((a, b) => b.bytes - a.bytes);
+  const seen = new Set<Buffer>();
+  const order: Buffer[] = [];
+  for (const { live } of times) {
+    for (const b of [...live].sort((x, y) => y.size - x.size)) if (!seen.has(b)) { seen.add(b); order.push(b); }
+  }
+  return order;
 }
 
 /** Assigns offsets in the given order (first-fit or best-fit among gaps); returns the arena size. */

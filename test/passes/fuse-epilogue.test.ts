@@ -26,6 +26,20 @@ describe('fuse-epilogue', () => {
     expectSameOutputs(g, h, 1e-6);
   });
 
+  it('a per-channel constant Mul scales the weights and bias (ConvNeXt layer scale), then the residual fuses', () => {
+    const { g, x, y } = convGraph();
+    const b = g.add('Add', [y, constant(g, 'bias', [2, 1, 1], [1, 2])]);
+    const m = g.add('Mul', [constant(g, 'gamma', [2, 1, 1], [0.5, 3]), b]);
+    g.setOutputs([g.add('Add', [m, x])]);
+    const h = fuseEpilogues(g);
+    expect(ops(h)).toEqual({ Conv: 1 });
+    const c = h.nodes[0];
+    expect(values(h, c.inputs[2])).toEqual([0.5, 6]);
+    expect(values(h, c.inputs[1]).slice(0, 18)).toEqual(values(g, 'w').slice(0, 18).map((v) => Math.fround(v * 0.5)));
+    expect(c.inputs[3]).toBe(x);
+    expectSameOutputs(g, h, 1e-6);
+  });
+
   it.each([
     ['Clip (ReLU6)', 'Clip', { min: 0, max: 6 }, 'clip', 0, 6],
     ['LeakyRelu', 'LeakyRelu', { alpha: 0.1 }, 'leaky_relu', 0.1, 0],

@@ -10,11 +10,13 @@ describe('memory planning', () => {
     const a = g.add('Conv', [x, randomConstant(g, 'w', [8, 4, 1, 1], 1)]); // 512 B
     const b = g.add('Relu', [a]); // in place over a
     const c = g.add('Conv', [b, randomConstant(g, 'w2', [2, 8, 1, 1], 2)]); // 128 B
-    g.setOutputs([g.add('Sigmoid', [c])]); // graph output: not in place (its buffer must survive)
+    const y = g.add('Sigmoid', [c]); // a graph output may take over c's buffer too
+    g.setOutputs([y]);
     const plan = planMemory(g, { align: 64 });
     expect(plan.inPlace.get(b)).toBe(a);
+    expect(plan.inPlace.get(y)).toBe(c);
     expect(plan.offsets.get(b)).toBe(plan.offsets.get(a));
-    // times: x [0,1], a [1,2]→ merged with b [1,3], c [3,4], out [4,5]
+    // times: x [0,1], a [1,2] merged with b [2,3], c [3,4] merged with y [4,5]
     // live at 1: x + a = 768; at 3: a/b + c = 640; lower bound 768
     expect(plan.lowerBound).toBe(768);
     expect(plan.arenaBytes).toBe(768);
