@@ -17,6 +17,8 @@ export interface GpuContext {
 }
 
 let cached: Promise<GpuContext> | undefined;
+/** Node only: the Dawn instance, held for the life of the process (see findAdapter). */
+let dawnGpu: GPU | undefined;
 
 /** The shared adapter and device (created once per process or page; again after a device loss). */
 export function gpuContext(): Promise<GpuContext> {
@@ -55,8 +57,10 @@ async function findAdapter(): Promise<GPUAdapter> {
   const compat = { featureLevel: 'compatibility' } as GPURequestAdapterOptions;
   const tries: [string[], GPURequestAdapterOptions][] = flags ? [[flags, compat]] : [[[], {}], [['backend=opengles'], compat]];
   for (const [f, opts] of tries) {
-    const adapter = await dawn.create(f).requestAdapter(opts);
-    if (adapter) return adapter;
+    const gpu = dawn.create(f);
+    const adapter = await gpu.requestAdapter(opts);
+    // Dawn lives as long as its GPU object: dropping it mid-use crashes or hangs the process.
+    if (adapter) { dawnGpu = gpu; return adapter; }
   }
   throw new CnncError('NO_DEVICE', 'Dawn found no WebGPU adapter (tried its default backends and OpenGL ES)');
 }
