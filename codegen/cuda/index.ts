@@ -13,7 +13,7 @@ import { compilePtx } from './nvcc.js';
 
 export { lowerCuda, translationUnit, type CudaModule } from './lower.js';
 export { writeStandalone, hostProgram, standaloneCommand } from './standalone.js';
-export { findNvcc, compilePtx, checkCompiles } from './nvcc.js';
+export { findNvcc, compilePtx, checkCompiles, checkCompilesAsync } from './nvcc.js';
 
 export interface CudaCompiled {
   module: CudaModule;

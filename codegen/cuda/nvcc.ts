@@ -2,8 +2,9 @@
  * nvcc at compile time: locate it, compile a translation unit to PTX (what runtime/cuda loads),
  * or check that it compiles for given GPU architectures with no warnings.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CnncError } from '../../runtime/errors.js';
@@ -65,3 +66,24 @@ export function checkCompiles(source: string, archs: readonly number[] = [80, 90
   });
 }
 
+
+/** checkCompiles without blocking: several units can compile side by side. */
+export async function checkCompilesAsync(source: string, archs: readonly number[] = [80, 90]): Promise<void> {
+  const nvcc = requireNvcc();
+  const dir = await mkdtemp(join(tmpdir(), 'cnnc-cuda-'));
+  try {
+    await writeFile(join(dir, 'k.cu'), source);
+    const args = [...NVCC_FLAGS, ...STRICT_FLAGS, ...gencode(archs), '--fatbin', join(dir, 'k.cu'), '-o', join(dir, 'k.fatbin')];
+    const { status, out } = await new Promise<{ status: number | null; out: string }>((resolve, reject) => {
+      const p = spawn(nvcc, args);
+      let out = '';
+      p.stdout.on('data', (d) => { out += d; });
+      p.stderr.on('data', (d) => { out += d; });
+      p.on('error', reject);
+      p.on('close', (status) => resolve({ status, out }));
+    });
+    if (status !== 0 || out.trim()) throw new CnncError('KERNEL_ERROR', `nvcc ${args.join(' ')} failed:\n${out.trim().slice(0, 4000)}`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

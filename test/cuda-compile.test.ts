@@ -1,0 +1,78 @@
+/**
+ * The CUDA sources cnnc generates compile with nvcc for sm_80 and sm_90 with no warnings
+ * (-Werror all-warnings): one translation unit per model holding its f32 and f16 kernels, both
+ * architectures in one nvcc call (--fatbin: device code). Also the standalone host program builds.
+ * No GPU needed; without nvcc the tests are skipped and say so in their names.
+ */
+import { execSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { lowerCuda, translationUnit } from '../codegen/cuda/lower.js';
+import { checkCompilesAsync, findNvcc, STRICT_FLAGS } from '../codegen/cuda/nvcc.js';
+import { standaloneCommand, writeStandalone } from '../codegen/cuda/standalone.js';
+import { loadOnnxFile } from '../frontends/onnx/import.js';
+import type { Graph } from '../ir/graph.js';
+import { ZOO_NAMES, zoo } from '../models/index.js';
+import { runPipeline } from '../passes/pipeline.js';
+import { kernelCaseGraph } from './gpu/common.js';
+
+const nvcc = findNvcc();
+const SHARED = join(import.meta.dirname, '..', '..', 'shared', 'models');
+const sharedModels = ['lenet5', 'unet_small', 'squeezenet1_1', 'mobilenet_v2', 'efficientnet_b0', 'resnet18']
+  .filter((m) => existsSync(join(SHARED, m, 'model.onnx')));
+/**
+ * Representative zoo set (every op family and block kind; the others repeat these layers with
+ * other sizes). CNNC_CUDA_ALL_MODELS=1 compiles every zoo model.
+ */
+const REPRESENTATIVE = ['lenet5', 'resnet50', 'mobilenet_v3_small', 'efficientnet_b0', 'googlenet', 'convnext_tiny', 'unet', 'yolov5s', 'alexnet'];
+const zooModels = process.env.CNNC_CUDA_ALL_MODELS ? [...ZOO_NAMES] : REPRESENTATIVE.filter((m) => ZOO_NAMES.includes(m));
+
+/** f32 and f16 kernels of one graph merged into one translation unit. */
+function unitFor(name: string, graph: () => Graph): string {
+  const kernels = new Map<string, string>();
+  for (const fp16 of [false, true]) {
+    const m = lowerCuda(runPipeline(graph(), 'cuda', { fp16 }).graph);
+    for (const [k, v] of m.kernels) kernels.set(k, v);
+  }
+  return translationUnit(`${name} f32+f16`, kernels);
+}
+
+const title = nvcc
+  ? `nvcc -gencode sm_80 + sm_90 -Werror all-warnings: zoo ${process.env.CNNC_CUDA_ALL_MODELS ? '(all models)' : `(representative set: ${zooModels.join(', ')})`} and ../shared/models, f32 + f16`
+  : 'CUDA compile tests SKIPPED: nvcc not found (set CNNC_NVCC or install the CUDA toolkit)';
+
+describe.skipIf(!nvcc)(title, { concurrent: true }, () => {
+  it('the kernel-coverage graph (every CUDA kernel kind, two shape seeds)', async () => {
+    const kernels = new Map<string, string>();
+    for (const seed of [1, 2]) for (const dt of ['f32', 'f16'] as const) for (const [k, v] of lowerCuda(kernelCaseGraph(seed, dt)).kernels) kernels.set(k, v);
+    await expect(checkCompilesAsync(translationUnit('kernel cases', kernels))).resolves.toBeUndefined();
+  });
+  for (const name of zooModels) {
+    it(`zoo:${name}`, async () => {
+      await expect(checkCompilesAsync(unitFor(name, () => zoo(name)))).resolves.toBeUndefined();
+    });
+  }
+  for (const name of sharedModels) {
+    it(`../shared/models/${name}`, async () => {
+      await expect(checkCompilesAsync(unitFor(name, () => loadOnnxFile(join(SHARED, name, 'model.onnx'))))).resolves.toBeUndefined();
+    });
+  }
+});
+
+describe.skipIf(!nvcc)(nvcc ? 'standalone program (host + device) builds with its BUILD.txt nvcc command' : 'standalone build SKIPPED: nvcc not found', () => {
+  it('lenet5: main.cu + kernels.cu link into an executable, no warnings', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cnnc-standalone-'));
+    try {
+      const files = writeStandalone(lowerCuda(runPipeline(zoo('lenet5'), 'cuda', {}).graph), dir);
+      expect(files.nvcc).toBe(standaloneCommand());
+      const cmd = files.nvcc.replace('nvcc ', `${nvcc} ${STRICT_FLAGS.join(' ')} `);
+      const out = execSync(`${cmd} 2>&1`, { cwd: dir, encoding: 'utf8' });
+      expect(out.trim()).toBe('');
+      expect(existsSync(join(dir, 'model'))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,172 @@
+/**
+ * Shared by the CUDA tests (CPU emulation here, the GPU under test/gpu): a graph that exercises
+ * every CUDA kernel over randomly generated shapes, seeded inputs, and error measures.
+ */
+import { Graph } from '../../ir/graph.js';
+import { fromF64, toF64, type DType, type Tensor } from '../../runtime/tensor.js';
+
+/** Deterministic uniform numbers in [-1, 1) (LCG; fine for test data). */
+export function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s / 2 ** 32) * 2 - 1;
+  };
+}
+
+export function randomTensor(dtype: DType, shape: readonly number[], r: () => number, scale = 1): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return fromF64(dtype, shape, Float64Array.from({ length: n }, () => r() * scale));
+}
+
+/** max |got − ref| / max |ref| (ref's scale, so near-zero outputs do not inflate it). */
+export function relError(got: Tensor, ref: Tensor): number {
+  const a = toF64(got), b = toF64(ref);
+  if (a.length !== b.length) return Infinity;
+  let d = 0, m = 1e-12;
+  for (let i = 0; i < a.length; i++) {
+    if (!(Math.abs(a[i] - b[i]) <= d)) d = Number.isNaN(a[i] - b[i]) ? Infinity : Math.abs(a[i] - b[i]);
+    m = Math.max(m, Math.abs(b[i]));
+  }
+  return d / m;
+}
+
+/** Index of the largest value in each row of a [N, K] tensor. */
+export function top1(t: Tensor): number[] {
+  const v = toF64(t);
+  const k = t.shape[t.shape.length - 1];
+  const out: number[] = [];
+  for (let r = 0; r < v.length / k; r++) {
+    let best = 0;
+    for (let j = 1; j < k; j++) if (v[r * k + j] > v[r * k + best]) best = j;
+    out.push(best);
+  }
+  return out;
+}
+
+export const TOLERANCE: Record<'f32' | 'f16', number> = { f32: 1e-4, f16: 1e-2 };
+
+/** Seeded random inputs for a graph. */
+export function graphInputs(g: Graph, seed: number): Record<string, Tensor> {
+  const r = rng(seed);
+  return Object.fromEntries(g.inputs.map((n) => [n, randomTensor(g.type(n).dtype, g.type(n).shape, r)]));
+}
+
+const ACTS: [string, number, number][] = [
+  ['', 0, 0], ['relu', 0, 0], ['leaky_relu', 0.1, 0], ['clip', 0, 6], ['sigmoid', 0, 0], ['hard_sigmoid', 0.2, 0.5],
+  ['hard_swish', 0, 0], ['silu', 0, 0], ['gelu', 0, 0], ['gelu_tanh', 0, 0], ['tanh', 0, 0],
+];
+
+/**
+ * One graph whose outputs cover every CUDA kernel: convs (strides, asymmetric pads, dilations,
+ * groups, depthwise with multiplier, 1×1, tiles with ragged edges, epilogues with residual), NHWC
+ * variants, ConvTranspose, FusedDwPw, pools (ceil_mode, count_include_pad), Gemm/MatMul,
+ * elementwise (broadcast, half2 pairs), BN, Softmax, LayerNorm, reductions, movement ops.
+ * Shapes and choices come from `seed`.
+ */
+export function kernelCaseGraph(seed: number, dtype: 'f32' | 'f16'): Graph {
+  const r = rng(seed * 7919 + 13);
+  const int = (lo: number, hi: number) => lo + Math.floor(((r() + 1) / 2) * (hi - lo + 1));
+  const pick = <T>(xs: readonly T[]): T => xs[int(0, xs.length - 1)];
+  const g = new Graph(`kernels_${seed}_${dtype}`);
+  const N = int(1, 2), C = pick([3, 4, 6, 8]), H = int(6, 13), W = int(5, 12);
+  const x = g.addInput('x', { dtype, shape: [N, C, H, W] });
+  const xh = g.addInput('xh', { dtype, shape: [N, H, W, C] });
+  let k = 0;
+  const w = (shape: number[], scale = 0.5) => g.addConstant(`w${k++}`, randomTensor(dtype, shape, r, scale));
+  const outs: string[] = [];
+  const act = () => { const [a, al, be] = pick(ACTS); return { activation: a, act_alpha: al, act_beta: be }; };
+
+  // convolutions through the implicit GEMM and the direct depthwise kernel
+  for (let i = 0; i < 6; i++) {
+    const depthwise = i === 3 || i === 4;
+    const group = depthwise ? C : pick([1, 1, C % 2 === 0 ? 2 : 1]);
+    const M = depthwise ? C * pick([1, 2]) : group * int(1, 5) * (i === 5 ? 16 : 1);
+    const kh = pick([1, 2, 3, 5].filter((q) => q <= H)), kw = pick([1, 3].filter((q) => q <= W));
+    const s = [pick([1, 2, 3]), pick([1, 2])], d = [kh > 1 ? pick([1, 2]) : 1, 1];
+    const pads = [int(0, kh - 1), int(0, kw - 1), int(0, kh - 1), int(0, kw - 1)];
+    if ((H + pads[0] + pads[2] - d[0] * (kh - 1) - 1) < 0) d[0] = 1;
+    const attrs = { kernel_shape: [kh, kw], strides: s, pads, dilations: d, group, ...act() };
+    const wt = w([M, C / group, kh, kw]);
+    const bias = i % 2 === 0 ? w([M]) : '';
+    const y0 = g.add('Conv', [x, wt, bias], attrs);
+    if (i === 2) {
+      // residual epilogue: act(conv + b + R)
+      const res = g.addInput('res', { dtype, shape: [...g.type(y0).shape] });
+      outs.push(g.add('Conv', [x, wt, bias, res], attrs));
+    } else {
+      outs.push(y0);
+    }
+  }
+  // a 1×1 conv large enough for 64×64 tiles with ragged edges
+  outs.push(g.add('Conv', [x, w([70, C, 1, 1]), w([70])], { kernel_shape: [1, 1], activation: 'relu' }));
+  // NHWC conv, depthwise, pool, global pool, BN
+  outs.push(g.add('Conv', [xh, w([5, C, 3, 3]), w([5])], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [2, 1], layout: 'NHWC', ...act() }));
+  outs.push(g.add('Conv', [xh, w([C, 1, 3, 3])], { kernel_shape: [3, 3], pads: [1, 0, 1, 2], group: C, layout: 'NHWC' }));
+  outs.push(g.add('MaxPool', [xh], { kernel_shape: [2, 2], strides: [2, 2], layout: 'NHWC' }));
+  outs.push(g.add('GlobalAveragePool', [xh], { layout: 'NHWC' }));
+  const bn = (c: number) => [w([c]), w([c]), w([c]), g.addConstant(`var${k++}`, fromF64(dtype, [c], Array.from({ length: c }, () => 0.5 + (r() + 1) / 2)))];
+  outs.push(g.add('BatchNormalization', [xh, ...bn(C)], { layout: 'NHWC' }));
+  outs.push(g.add('BatchNormalization', [x, ...bn(C)], {}));
+  // ConvTranspose (gather form), grouped and strided
+  for (let i = 0; i < 2; i++) {
+    const group = i === 1 && C % 2 === 0 ? 2 : 1;
+    const kk = pick([2, 3]), s = pick([1, 2]);
+    outs.push(g.add('ConvTranspose', [x, w([C, 2 * group > C ? 1 : 2, kk, kk]), ''], {
+      kernel_shape: [kk, kk], strides: [s, s], pads: [int(0, kk - 1), 0, 0, int(0, kk - 1)], output_padding: s > 1 ? [1, 0] : [], group, ...act(),
+    }));
+  }
+  // FusedDwPw: depthwise 3×3 + act, then 1×1 + act (+ residual)
+  for (let i = 0; i < 2; i++) {
+    const s = i === 0 ? 1 : 2, Mo = i === 0 ? C : int(3, 40);
+    const dwAct = pick(ACTS), lay = i === 0 ? 'NCHW' : 'NHWC';
+    const src = lay === 'NHWC' ? xh : x;
+    const ins = [src, w([C, 1, 3, 3]), w([C]), w([Mo, C, 1, 1]), w([Mo])];
+    if (i === 0) ins.push(g.addInput('res2', { dtype, shape: [N, C, H, W] }));
+    outs.push(g.add('FusedDwPw', ins, { strides: [s, s], pads: [1, 1, 1, 1], dw_activation: dwAct[0], dw_alpha: dwAct[1], dw_beta: dwAct[2], layout: lay, ...act() }));
+  }
+  // pooling
+  outs.push(g.add('MaxPool', [x], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], ceil_mode: 1 }));
+  outs.push(g.add('MaxPool', [x], { kernel_shape: [2, 3], strides: [1, 2], dilations: [2, 1] }));
+  outs.push(g.add('AveragePool', [x], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], count_include_pad: 1, ceil_mode: 1 }));
+  outs.push(g.add('AveragePool', [x], { kernel_shape: [2, 2], strides: [2, 2], pads: [0, 0, 1, 1] }));
+  outs.push(g.add('GlobalAveragePool', [x]));
+  outs.push(g.add('GlobalMaxPool', [x]));
+  // Gemm (transB, broadcast C, alpha/beta, epilogue) and batched MatMul
+  const flat = g.add('Flatten', [x], { axis: 1 });
+  const K = C * H * W;
+  outs.push(g.add('Gemm', [flat, w([37, K], 0.1), w([37])], { transB: 1, ...act() }));
+  outs.push(g.add('Gemm', [flat, w([K, 9], 0.1), w([N, 1])], { alpha: 0.5, beta: 2 }));
+  const a4 = g.addInput('a4', { dtype, shape: [2, 3, 5, 7] });
+  outs.push(g.add('MatMul', [a4, w([7, 11])]));
+  outs.push(g.add('MatMul', [a4, w([3, 7, 4])]));
+  // elementwise: unary, broadcast binary, same-shape (half2 pairs in f16)
+  for (const op of ['Relu', 'Sigmoid', 'HardSwish', 'Tanh', 'Gelu', 'Erf', 'Abs', 'Neg', 'Exp']) outs.push(g.add(op, [x]));
+  outs.push(g.add('Clip', [x], { min: -0.5, max: 0.25 }));
+  outs.push(g.add('LeakyRelu', [x], { alpha: 0.2 }));
+  outs.push(g.add('HardSigmoid', [x], { alpha: 0.3, beta: 0.4 }));
+  outs.push(g.add('Add', [x, w([1, C, 1, 1])]));
+  outs.push(g.add('Mul', [x, w([W])]));
+  outs.push(g.add('Sub', [w([C, 1, 1]), x]));
+  outs.push(g.add('Div', [x, g.addConstant(`two${k++}`, fromF64(dtype, [1], [2]))]));
+  outs.push(g.add('Mul', [x, g.add('Sigmoid', [x])]));
+  outs.push(g.add('Max', [x, g.add('Neg', [x])]));
+  outs.push(g.add('PRelu', [x, w([C, 1, 1])]));
+  // rows: Softmax, LayerNorm, reductions
+  outs.push(g.add('Softmax', [x], { axis: 1 }));
+  outs.push(g.add('Softmax', [flat], { axis: -1 }));
+  outs.push(g.add('LayerNormalization', [xh, w([C]), w([C])], { axis: -1 }));
+  outs.push(g.add('ReduceMean', [x], { axes: [2, 3], keepdims: 1 }));
+  outs.push(g.add('ReduceMax', [x], { axes: [1], keepdims: 0 }));
+  // movement: Concat, Transpose, Slice, Pad, Resize nearest, Reshape
+  outs.push(g.add('Concat', [x, g.add('Relu', [x]), outs[0].length ? x : x], { axis: 1 }));
+  outs.push(g.add('Concat', [x, x], { axis: 3 }));
+  outs.push(g.add('Transpose', [x], { perm: [0, 2, 3, 1] }));
+  outs.push(g.add('Slice', [x], { starts: [1, 0], ends: [H, W], axes: [2, 3], steps: [2, 3] }));
+  outs.push(g.add('Pad', [x], { pads: [0, 0, 1, 2, 0, 0, 2, 1], mode: 'constant', value: 0.5 }));
+  outs.push(g.add('Pad', [x], { pads: [0, 0, 2, 1, 0, 0, 1, 2], mode: 'reflect' }));
+  outs.push(g.add('Resize', [x], { scales: [1, 1, 2, 2], mode: 'nearest' }));
+  outs.push(g.add('Relu', [g.add('Reshape', [x], { shape: [N, -1] })]));
+  g.setOutputs(outs);
+  return g;
+}
