@@ -5,7 +5,7 @@
 import { fromF64, toF64, type Tensor } from '../../runtime/tensor.js';
 import type { Attrs, NodeInfo, OpDef } from '../op.js';
 import { attrFloat, fail, input } from '../op.js';
-import { isFloat, sizeOf } from '../types.js';
+import { isFloat, sizeOf, type TensorType } from '../types.js';
 
 /** Names an epilogue may carry in its `activation` attribute ('' = none). */
 export type ActivationKind =
@@ -25,7 +25,7 @@ export function activate(kind: ActivationKind, x: number, alpha: number, beta: n
     case '': return x;
     case 'relu': return x > 0 ? x : 0;
     case 'leaky_relu': return x >= 0 ? x : alpha * x;
-    case 'clip': return x < alpha ? alpha : x > beta ? beta : x;
+    case 'clip': return Math.min(Math.max(x, alpha), beta); // ONNX: max wins when min > max
     case 'sigmoid': return 1 / (1 + Math.exp(-x));
     case 'hard_sigmoid': return Math.max(0, Math.min(1, alpha * x + beta));
     case 'hard_swish': return x * Math.max(0, Math.min(1, x / 6 + 0.5));
@@ -79,13 +79,14 @@ function unaryFloatInfer(node: NodeInfo) {
 }
 
 /** An elementwise float op over one input; `make` reads the attributes once and returns the per-value function. */
-function unary(name: string, doc: string, attrs: Record<string, number | string>, make: (a: Attrs) => (x: number) => number): OpDef {
+function unary(name: string, doc: string, attrs: Record<string, number | string>, make: (a: Attrs) => (x: number) => number,
+  infer: (node: NodeInfo) => TensorType[] = unaryFloatInfer): OpDef {
   return {
     name,
     doc,
     inputs: [1, 1],
     attrs,
-    infer: unaryFloatInfer,
+    infer,
     reference([x], a, [out]) {
       const v = toF64(x as Tensor);
       const f = make(a);
@@ -118,5 +119,5 @@ export const ACTIVATION_OPS: OpDef[] = [
   unary('Clip', 'min(max(x, min), max); ReLU6 is Clip(0, 6)', { min: -Infinity, max: Infinity }, (a) => {
     const lo = attrFloat(a, 'min'), hi = attrFloat(a, 'max');
     return (x) => activate('clip', x, lo, hi);
-  }),
+  }, (node) => [input(node, 0).type]), // Clip takes integer tensors too
 ];
