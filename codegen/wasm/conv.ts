@@ -36,6 +36,8 @@ export interface ConvSpec extends Epilogue {
   Wp: number; B: number;
   /** Tile: P output pixels × V vectors of 4 output channels. */
   P: number; V: number;
+  /** Loop order: weight blocks outside pixel tiles ('weights') or inside ('tile'); default by weight size. */
+  order?: 'weights' | 'tile';
 }
 
 /** Packs W (M, Cg, kh, kw) and bias into [mb][ky][kx][c][4V] and [mb][4V] (zero padded). */
@@ -152,18 +154,31 @@ export function emitConv(m: binaryen.Module, s: ConvSpec): void {
   const oxA = Math.min(s.OW, Math.ceil(s.pw / s.sw));
   const oxB = Math.max(oxA, Math.min(s.OW, Math.floor((s.W - 1 + s.pw - (s.kw - 1) * s.dw) / s.sw) + 1));
   const nT = Math.floor((oxB - oxA) / P);
-  const columns = (mbE: () => Expr, lanes: number): Expr[] => {
+  type TileBody = (pix: number, oxC: number | undefined) => Expr[];
+  const forCols = (inner: TileBody): Expr[] => {
     const st: Expr[] = [];
-    if (nT > 0) st.push(fb.loop(ox, o.c(oxA), oxA + nT * P, P, tile(mbE, lanes, P, undefined)));
+    if (nT > 0) st.push(fb.loop(ox, o.c(oxA), oxA + nT * P, P, inner(P, undefined)));
     const left: number[] = [];
     for (let x = 0; x < oxA; x++) left.push(x);
     for (let x = oxA + nT * P; x < s.OW; x++) left.push(x);
     for (let i = 0; i < left.length;) {
       let n = 1;
       while (n < P && i + n < left.length && left[i + n] === left[i] + n) n++;
-      st.push(...tile(mbE, lanes, n, left[i]));
+      st.push(...inner(n, left[i]));
       i += n;
     }
+    return st;
+  };
+  // Output-channel blocks: full blocks in a run-time loop, then the partial one.
+  const forMb = (inner: (mbE: () => Expr, lanes: number) => Expr[]): Expr[] => {
+    const st: Expr[] = [];
+    if (nmbFull > 0) {
+      st.push(fb.loop(mb, o.c(0), nmbFull, 1, [
+        fb.set(wbase, o.addc(o.mul(fb.geti(mb), KS), s.Wp)),
+        ...inner(() => fb.geti(mb), MB),
+      ]));
+    }
+    if (tail > 0) st.push(fb.set(wbase, o.c(s.Wp + nmbFull * KS)), ...inner(() => o.c(nmbFull), tail));
     return st;
   };
 
@@ -171,16 +186,11 @@ export function emitConv(m: binaryen.Module, s: ConvSpec): void {
     fb.set(yrow, o.addc(o.mul(fb.geti(oy), s.OW * s.yps * 4), s.Y)),
     fb.set(rrow, s.R !== undefined ? o.addc(o.mul(fb.geti(oy), s.OW * s.rps! * 4), s.R) : o.c(0)),
   ];
-  if (nmbFull > 0) {
-    body.push(fb.loop(mb, o.c(0), nmbFull, 1, [
-      fb.set(wbase, o.addc(o.mul(fb.geti(mb), KS), s.Wp)),
-      ...columns(() => fb.geti(mb), MB),
-    ]));
-  }
-  if (tail > 0) {
-    body.push(fb.set(wbase, o.c(s.Wp + nmbFull * KS)));
-    body.push(...columns(() => o.c(nmbFull), tail));
-  }
+  // Weight-stationary (a block of weights meets the whole row) unless the layer's weights are small
+  // enough to stay in L2 while each pixel tile's inputs stay in L1.
+  const tileOuter = s.order === 'tile' || (s.order === undefined && KS * (nmbFull + (tail > 0 ? 1 : 0)) <= 256 * 1024);
+  if (tileOuter) body.push(...forCols((pix, oxC) => forMb((mbE, lanes) => tile(mbE, lanes, pix, oxC))));
+  else body.push(...forMb((mbE, lanes) => forCols((pix, oxC) => tile(mbE, lanes, pix, oxC))));
   m.addFunction(`${s.name}_row`, i32, none, fb.vars, m.block(null, body));
   addRowDriver(m, s.name, s.OH);
 }

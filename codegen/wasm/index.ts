@@ -28,7 +28,7 @@ export interface WasmCompiled {
   kernels: number;
 }
 
-export const DEFAULT_TILE: TileOptions = { P: 4, V: 2 };
+export const DEFAULT_TILE: TileOptions = { P: 3, V: 3 };
 
 /** Greedy first fit by decreasing size over buffers whose lifetimes overlap; returns the arena size. */
 export function placeBuffers(bufs: Buf[]): number {

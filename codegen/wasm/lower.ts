@@ -27,7 +27,7 @@ import {
   packConvTransposeWeights, actExpr,
 } from './kernels.js';
 
-export interface TileOptions { P: number; V: number }
+export interface TileOptions { P: number; V: number; order?: 'weights' | 'tile' }
 
 export interface Buf { id: number; bytes: number; start: number; end: number; offset: number }
 
@@ -379,7 +379,7 @@ class Lowering {
         emitConv(m, {
           name, X: a(x.l) + i * imgX + gi * Cg * 4, H: x.H, W: x.W, xps: x.l.ps, Cg,
           Y: a(y) + i * imgY + gi * Mg * 4, OH, OW, yps: y.ps, M: Mg, kh, kw, sh, sw, dh, dw, ph, pw,
-          Wp: packs[gi].Wp, B: packs[gi].B, P: this.tile.P, V: this.tile.V,
+          Wp: packs[gi].Wp, B: packs[gi].B, P: this.tile.P, V: this.tile.V, order: this.tile.order,
           ...ep, R: r ? a(r) + i * imgR + gi * Mg * 4 : undefined, rps: r?.ps,
         });
       }
