@@ -2,8 +2,12 @@
  * Shared by the CUDA tests (CPU emulation here, the GPU under test/gpu): a graph that exercises
  * every CUDA kernel over randomly generated shapes, seeded inputs, and error measures.
  */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Graph } from '../../ir/graph.js';
-import { fromF64, toF64, type DType, type Tensor } from '../../runtime/tensor.js';
+import type { CudaPlan } from '../../runtime/cuda/plan.js';
+import { fromF64, tensor, toF64, type DType, type Tensor } from '../../runtime/tensor.js';
 
 /** Deterministic uniform numbers in [-1, 1) (LCG; fine for test data). */
 export function rng(seed: number): () => number {
@@ -169,4 +173,35 @@ export function kernelCaseGraph(seed: number, dtype: 'f32' | 'f16'): Graph {
   outs.push(g.add('Relu', [g.add('Reshape', [x], { shape: [N, -1] })]));
   g.setOutputs(outs);
   return g;
+}
+
+/** Writes the inputs (in plan order) as one raw file, runs a standalone binary, reads its outputs. */
+export function runStandalone(binary: string, dir: string, plan: CudaPlan, inputs: Record<string, Tensor>, extraArgs: string[] = []): { outputs: Record<string, Tensor>; stdout: string } {
+  writeFileSync(join(dir, 'input.bin'), Buffer.concat(plan.inputs.map((x) => {
+    const d = inputs[x.name].data;
+    return Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+  })));
+  const stdout = execFileSync(binary, ['weights.bin', 'input.bin', 'output.bin', ...extraArgs], { cwd: dir, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const raw = readFileSync(join(dir, 'output.bin'));
+  const outputs: Record<string, Tensor> = {};
+  let off = 0;
+  for (const o of plan.outputs) {
+    const t = tensor(o.dtype, o.shape);
+    new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength).set(raw.subarray(off, off + o.bytes));
+    off += o.bytes;
+    outputs[o.name] = t;
+  }
+  return { outputs, stdout };
+}
+
+/** The largest relative error over all outputs, and the outputs over `tol` (name: error). */
+export function compareAll(got: Record<string, Tensor>, ref: Record<string, Tensor>, tol: number): { worst: number; bad: string[] } {
+  let worst = 0;
+  const bad: string[] = [];
+  for (const [name, r] of Object.entries(ref)) {
+    const e = got[name] ? relError(got[name], r) : Infinity;
+    worst = Math.max(worst, e);
+    if (!(e <= tol)) bad.push(`${name}: ${e.toExponential(2)}`);
+  }
+  return { worst, bad };
 }
