@@ -23,13 +23,13 @@ function block(name: string): string {
 describe('README examples', () => {
   it('the library example runs and prints the reference interpreter\'s logits', () => {
     const code = block('api')
-      .replace("from 'cnnc/runtime'", `from '${join(ROOT, 'runtime/index.ts')}'`)
-      .replace("from 'cnnc'", `from '${join(ROOT, 'index.ts')}'`)
+      .replace("from 'cnnc/runtime'", `from '${join(ROOT, 'dist/runtime/index.js')}'`)
+      .replace("from 'cnnc'", `from '${join(ROOT, 'dist/index.js')}'`)
       .replace('console.log(', 'console.log(JSON.stringify(Array.from(')
       .replace('.output.data);', '.output.data)));');
-    const file = join(mkdtempSync(join(tmpdir(), 'cnnc-readme-')), 'api.mts');
+    const file = join(mkdtempSync(join(tmpdir(), 'cnnc-readme-')), 'api.mjs');
     writeFileSync(file, code);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+    const r = spawnSync(process.execPath, [file], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
     expect(r.stderr).not.toMatch(/Error/);
     expect(r.status).toBe(0);
     const got: number[] = JSON.parse(r.stdout.trim().split('\n').pop()!);
