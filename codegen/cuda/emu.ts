@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CnncError } from '../../runtime/errors.js';
-import type { CudaModule } from './lower.js';
+import { translationUnit, type CudaModule } from './lower.js';
 import { writeStandalone } from './standalone.js';
 
 const EMU_DIR = join(dirname(fileURLToPath(import.meta.url)), 'emu');
@@ -43,13 +43,15 @@ export function buildEmulatedProgram(mod: CudaModule, dir: string): string {
 }
 
 /**
- * Builds `dir/libcuda.so.1` (the fake driver) and `dir/kernels_emu.so` (the module's kernels, each
+ * Builds `dir/libcuda.so.1` (the fake driver) and `dir/kernels_emu.so` (the modules' kernels, each
  * behind `emu_<name>(gx, gy, gz, block, void** params)`); returns the environment that selects them.
  */
-export function buildFakeDriver(mod: CudaModule, dir: string): Record<string, string> {
-  writeFileSync(join(dir, 'kernels.cu'), mod.source);
-  const launchers = mod.plan.kernels.map((k) => {
-    const args = mod.plan.signatures[k].map((t, i) => `*(${t}*)p[${i}]`).join(', ');
+export function buildFakeDriver(mods: readonly CudaModule[], dir: string): Record<string, string> {
+  const kernels = new Map(mods.flatMap((m) => [...m.kernels]));
+  const signatures = Object.assign({}, ...mods.map((m) => m.plan.signatures)) as Record<string, string[]>;
+  writeFileSync(join(dir, 'kernels.cu'), translationUnit('kernels for the fake driver', kernels));
+  const launchers = [...kernels.keys()].map((k) => {
+    const args = signatures[k].map((t, i) => `*(${t}*)p[${i}]`).join(', ');
     return `extern "C" void emu_${k}(unsigned gx, unsigned gy, unsigned gz, unsigned b, void** p) { CNNC_LAUNCH(${k}, gx, gy, gz, b, ${args}); }`;
   });
   writeFileSync(join(dir, 'kernels_emu.cpp'), `#include "kernels.cu"\n${launchers.join('\n')}\n`);

@@ -11,7 +11,7 @@ import type { Tensor } from '../../runtime/tensor.js';
 import { lowerCuda, type CudaModule } from './lower.js';
 import { compilePtx } from './nvcc.js';
 
-export { lowerCuda, translationUnit, type CudaModule } from './lower.js';
+export { CUDA_OPS, lowerCuda, translationUnit, type CudaModule } from './lower.js';
 export { writeStandalone, hostProgram, standaloneCommand } from './standalone.js';
 export { findNvcc, compilePtx, checkCompiles, checkCompilesAsync } from './nvcc.js';
 

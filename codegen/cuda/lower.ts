@@ -49,9 +49,8 @@ const GENERATORS: Record<string, Gen> = {
   ...Object.fromEntries(GATHER_OPS.map((o) => [o, gather])),
 };
 
-export function cudaSupports(op: string): boolean {
-  return op in GENERATORS;
-}
+/** Every op the CUDA target has a kernel for (the docs' ops table reads it). */
+export const CUDA_OPS: ReadonlySet<string> = new Set(Object.keys(GENERATORS));
 
 const align = (n: number, a: number) => Math.ceil(n / a) * a;
 
