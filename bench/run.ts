@@ -21,6 +21,11 @@ switch (o.target) {
     console.log(await benchWasm(common));
     break;
   }
+  case 'cuda': {
+    const { benchCuda } = await import('./cuda.js');
+    console.log(await benchCuda(common));
+    break;
+  }
   default:
     console.error(`no benchmark for target '${o.target}' (targets: wasm)`);
     process.exit(1);

@@ -23,7 +23,7 @@ int cuInit(unsigned) {
 int cuDeviceGetCount(int* n) { *n = 1; return 0; }
 int cuDeviceGet(int* d, int) { *d = 0; return 0; }
 int cuDeviceGetName(char* name, int len, int) { snprintf(name, len, "cnnc CPU emulator"); return 0; }
-int cuDeviceGetAttribute(int* v, int, int) { *v = 1; return 0; }
+int cuDeviceGetAttribute(int* v, int attr, int) { *v = attr == 75 ? 8 : attr == 76 ? 0 : 1; return 0; }  // sm_80
 int cuDevicePrimaryCtxRetain(void** ctx, int) { *ctx = (void*)0x1; return 0; }
 int cuCtxSetCurrent(void*) { return 0; }
 int cuModuleLoadData(void** mod, const void* image) {
