@@ -131,6 +131,8 @@ export async function compile(model: ModelSource, target: Target, options: Compi
 }
 
 export { Graph } from './ir/graph.js';
+/** The CUDA target's standalone program (a .cu + host main + weights + nvcc command) from compile(graph, 'cuda'). */
+export { writeStandalone } from './codegen/cuda/standalone.js';
 export { Model, nn } from './frontends/dsl/index.js';
 export { zoo, ZOO_NAMES } from './models/index.js';
 export { importOnnx, loadOnnxFile, readTensorProto } from './frontends/onnx/import.js';

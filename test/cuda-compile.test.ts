@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { compile } from '../index.js';
 import { lowerCuda, translationUnit } from '../codegen/cuda/lower.js';
 import { checkCompilesAsync, findNvcc, STRICT_FLAGS } from '../codegen/cuda/nvcc.js';
 import { standaloneCommand, writeStandalone } from '../codegen/cuda/standalone.js';
@@ -62,10 +63,10 @@ describe.skipIf(!nvcc)(title, { concurrent: true }, () => {
 });
 
 describe.skipIf(!nvcc)(nvcc ? 'standalone program (host + device) builds with its BUILD.txt nvcc command' : 'standalone build SKIPPED: nvcc not found', () => {
-  it('lenet5: main.cu + kernels.cu link into an executable, no warnings', () => {
+  it('writeStandalone(compile(zoo:lenet5, "cuda")): main.cu + kernels.cu link into an executable, no warnings', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cnnc-standalone-'));
     try {
-      const files = writeStandalone(lowerCuda(runPipeline(zoo('lenet5'), 'cuda', {}).graph), dir);
+      const files = writeStandalone(await compile(zoo('lenet5'), 'cuda'), dir);
       expect(files.nvcc).toBe(standaloneCommand());
       const cmd = files.nvcc.replace('nvcc ', `${nvcc} ${STRICT_FLAGS.join(' ')} `);
       const out = execSync(`${cmd} 2>&1`, { cwd: dir, encoding: 'utf8' });

@@ -10,7 +10,9 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CudaModule, CudaPlan } from './lower.js';
+import type { Graph } from '../../ir/graph.js';
+import { CnncError } from '../../runtime/errors.js';
+import { lowerCuda, type CudaModule, type CudaPlan } from './lower.js';
 import { NVCC_FLAGS } from './nvcc.js';
 
 export interface StandaloneFiles {
@@ -116,8 +118,15 @@ int main(int argc, char** argv) {
 `;
 }
 
-/** Writes kernels.cu, main.cu, weights.bin and BUILD.txt into `dir`. */
-export function writeStandalone(mod: CudaModule, dir: string, archs: readonly number[] = [80, 90]): StandaloneFiles {
+/**
+ * Writes kernels.cu, main.cu, weights.bin and BUILD.txt into `dir`, from a model compiled for
+ * 'cuda' (compile(graph, 'cuda')) or a lowered module.
+ */
+export function writeStandalone(compiled: CudaModule | { target: string; graph: Graph }, dir: string, archs: readonly number[] = [80, 90]): StandaloneFiles {
+  let mod: CudaModule;
+  if ('plan' in compiled) mod = compiled;
+  else if (compiled.target === 'cuda') mod = lowerCuda(compiled.graph);
+  else throw new CnncError('UNSUPPORTED', `writeStandalone needs a model compiled for 'cuda', not '${compiled.target}'`);
   mkdirSync(dir, { recursive: true });
   const nvcc = standaloneCommand(archs);
   writeFileSync(join(dir, 'kernels.cu'), mod.source);
