@@ -79,7 +79,7 @@ export function castToFp16(graph: Graph, policy: Partial<Fp16Policy> = {}): Grap
     for (const o of n.outputs) if (o !== '' && isF(g.type(o).dtype)) dtype.set(o, mode);
   }
   // graph outputs keep their dtype: an f16 result is cast back under the output's name
-  for (const o of g.outputs) {
+  for (const o of new Set(g.outputs)) {
     const want = g.type(o).dtype;
     if (!isF(want) || dtype.get(o) === want) continue;
     const inner = g.freshName(`${o}_${dtype.get(o)}`);

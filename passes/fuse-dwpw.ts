@@ -3,6 +3,7 @@
  * read only by a 1×1 Conv (group 1, stride 1, no padding), becomes one FusedDwPw node, so a backend
  * can compute it tile by tile without writing the depthwise output to memory.
  */
+import { tensor } from '../runtime/tensor.js';
 import type { Graph, Node } from '../ir/graph.js';
 import { getOp } from '../ir/ops/index.js';
 import { windowGeometry } from '../ir/ops/geometry.js';
@@ -32,7 +33,9 @@ function rule(pw: Node, view: GraphView): Node[] | null {
   const dw = view.producer.get(pw.inputs[0]);
   if (!dw || !isDepthwise(g, dw) || !view.single(pw.inputs[0]) || dw.attrs.layout !== pw.attrs.layout) return null;
   const geo = windowGeometry('Conv', dw.attrs, view.shape(dw.inputs[0]), view.shape(dw.inputs[1]), { node: dw.name, op: 'Conv' });
-  const inputs = [dw.inputs[0], dw.inputs[1], dw.inputs[2] ?? '', pw.inputs[1], pw.inputs[2] ?? ''];
+  // Bdw sits before the required Wpw, so an absent one becomes zeros
+  const bdw = dw.inputs[2] || g.addConstant(`${dw.name}_zero_bias`, tensor(g.type(dw.outputs[0]).dtype, [geo.C]));
+  const inputs = [dw.inputs[0], dw.inputs[1], bdw, pw.inputs[1], pw.inputs[2] ?? ''];
   if (pw.inputs[3]) inputs.push(pw.inputs[3]);
   const wanted: Record<string, unknown> = {
     strides: [...geo.strides], pads: [...geo.padBegin, ...geo.padEnd], dilations: [...geo.dilations], auto_pad: 'NOTSET',

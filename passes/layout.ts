@@ -2,8 +2,8 @@
  * Layout NCHW → NHWC. Every rank-4 layout-aware op (Conv, pools, BN, Resize, FusedDwPw, …) switches
  * its `layout` attribute to NHWC and is wrapped in Transposes: NCHW→NHWC before its activation
  * inputs, NHWC→NCHW after. Then transposes are sunk (pushed towards the outputs) through
- * elementwise ops, Concat (axis remapped), Pad (pads remapped) and reductions, and pairs that
- * compose to the identity cancel. A transpose that only moves size-1 axes is a Reshape (e.g. after a
+ * elementwise ops, Concat (axis remapped), Pad (pads remapped) and reductions, hoisted onto graph
+ * inputs through elementwise preprocessing, and pairs that compose to the identity cancel. A transpose that only moves size-1 axes is a Reshape (e.g. after a
  * global pool), and Flatten(NHWC→NCHW transpose) feeding a Gemm is absorbed by re-packing the Gemm's
  * weight rows at compile time. What remains sits at the graph boundaries.
  */
@@ -82,28 +82,100 @@ function stridesOf(shape: readonly number[]): number[] {
   return s;
 }
 
-/** Phase 2: sink transposes towards the outputs and cancel them. */
+/** Ops a transpose can move through (their data inputs and outputs all take the same permutation). */
+const MOVABLE = (op: string) => UNARY.has(op) || NARY.has(op) || op === 'Concat' || op === 'Pad' || REDUCE.has(op) || op === 'Softmax';
+
+/** The non-constant operands of a movable op. */
+function hoistOperands(g: Graph, n: Node | undefined): string[] | undefined {
+  if (!n || !MOVABLE(n.op)) return undefined;
+  return [...new Set(n.inputs.filter((i) => i !== '' && !g.constValue(i)))];
+}
+
+/**
+ * The attributes of movable op `n` for data laid out so that old axis a is new axis q[a]
+ * (axes, pads); undefined when it cannot be remapped.
+ */
+function remapAttrs(n: Node, q: readonly number[]): Node['attrs'] | undefined {
+  const rank = q.length;
+  const attrs = { ...n.attrs };
+  const axis = (a: number) => q[a < 0 ? a + rank : a];
+  if (n.op === 'Concat' || n.op === 'Softmax') attrs.axis = axis(Number(n.attrs.axis));
+  if (n.op === 'Pad') {
+    const pads = n.attrs.pads as number[];
+    if (pads.length !== 2 * rank) return undefined;
+    const np = new Array<number>(2 * rank);
+    q.forEach((to, a) => { np[to] = pads[a]; np[rank + to] = pads[rank + a]; });
+    attrs.pads = np;
+  }
+  if (REDUCE.has(n.op)) {
+    if (Number(n.attrs.keepdims) !== 1 || (n.attrs.axes as number[]).length === 0) return undefined;
+    attrs.axes = (n.attrs.axes as number[]).map(axis);
+  }
+  return attrs;
+}
+
+const INPUT_SIDE = new WeakMap<GraphView, Map<string, boolean>>();
+
+/**
+ * The input side of the graph: a graph input, or a movable op (elementwise, Concat, Pad) of input-side
+ * values (e.g. a baked-in (x − mean)/std). Transposes are hoisted onto it (duplicating the cheap op
+ * when its NCHW result has other readers) and never sunk out of it, so the two directions never undo
+ * each other.
+ */
+function inputSide(view: GraphView, v: string): boolean {
+  let memo = INPUT_SIDE.get(view);
+  if (!memo) INPUT_SIDE.set(view, (memo = new Map()));
+  const known = memo.get(v);
+  if (known !== undefined) return known;
+  const operands = hoistOperands(view.g, view.producer.get(v));
+  // operands with at most one axis longer than 1 move under any permutation as a reshape
+  const small = (o: string) => view.shape(o).filter((d) => d !== 1).length <= 1;
+  const r = view.g.inputs.includes(v) || (!!operands && operands.some((o) => !small(o) && inputSide(view, o))
+    && operands.every((o) => small(o) || inputSide(view, o)));
+  memo.set(v, r);
+  return r;
+}
+
+/** Phase 2: sink transposes towards the outputs (hoist them onto the input side) and cancel them. */
 function sink(n: Node, view: GraphView): Node[] | null {
   const g = view.g;
   const out = n.outputs[0];
-  // T(T(x)) → T(x), or Identity when they cancel
   if (n.op === 'Transpose') {
+    // T(T(x)) → T(x), or Identity when they cancel
     const inner = transposeOf(view, n.inputs[0]);
-    if (!inner) return null;
-    const p = compose(inner.perm, permOf(g, n));
-    return [isIdentity(p) ? makeNode(g, 'Identity', [inner.t.inputs[0]], {}, { name: n.name, outputs: [out] })
-      : makeNode(g, 'Transpose', [inner.t.inputs[0]], { perm: p }, { name: n.name, outputs: [out] })];
+    const p = permOf(g, n);
+    if (inner) {
+      const q = compose(inner.perm, p);
+      return [isIdentity(q) ? makeNode(g, 'Identity', [inner.t.inputs[0]], {}, { name: n.name, outputs: [out] })
+        : makeNode(g, 'Transpose', [inner.t.inputs[0]], { perm: q }, { name: n.name, outputs: [out] })];
+    }
+    // T(U(x, …)) → U(T(x), …) on the input side: the transpose moves up towards the graph input
+    const u = view.producer.get(n.inputs[0]);
+    const xs = hoistOperands(g, u);
+    const free = (x: string) => inputSide(view, x) || isPureReshapeTranspose(view.shape(x), p);
+    if (!u || !xs || !xs.some((x) => inputSide(view, x)) || !xs.every((x) => free(x) && view.shape(x).length === p.length)) return null;
+    if (u.inputs.some((i) => (g.constValue(i)?.shape.length ?? 0) > p.length)) return null;
+    const attrs = remapAttrs(u, inverse(p)); // old axis p[i] is new axis i
+    if (!attrs) return null;
+    const ts = new Map(xs.map((x) => [x, makeNode(g, 'Transpose', [x], { perm: p }, { name: `${x}_t` })]));
+    const inputs = u.inputs.map((i) => {
+      const c = g.constValue(i);
+      return ts.get(i)?.outputs[0] ?? (c ? permuteConstant(g, u.name, c, p) : i);
+    });
+    return [...ts.values(), makeNode(g, u.op, inputs, attrs, { name: u.name, outputs: [out] })];
   }
   if (n.op === 'Gemm') return absorbFlatten(n, view);
   // what the op sees through: one perm shared by its transposed inputs
   const rank = view.shape(out).length;
   let perm: number[] | undefined;
   const sources: (string | { c: Tensor } | { reshape: string })[] = [];
-  if (!(UNARY.has(n.op) || NARY.has(n.op) || n.op === 'Concat' || n.op === 'Pad' || REDUCE.has(n.op) || n.op === 'Softmax')) return null;
+  if (!MOVABLE(n.op)) return null;
   for (const v of n.inputs) {
     const t = transposeOf(view, v);
-    // only a transpose that moves data leads; one that is a reshape is moved like any small operand
-    if (t && !isPureReshapeTranspose(view.shape(t.t.inputs[0]), t.perm) && view.shape(v).length === rank && (!perm || perm.every((x, i) => x === t.perm[i]))) { perm = t.perm; sources.push(t.t.inputs[0]); continue; }
+    // only a transpose that moves data of the graph's inside leads; one that is a reshape, or one of a
+    // graph input, is moved like the operands below (this is what keeps sinking from ping-ponging)
+    const leads = t && !isPureReshapeTranspose(view.shape(t.t.inputs[0]), t.perm) && !inputSide(view, t.t.inputs[0]);
+    if (t && leads && view.shape(v).length === rank && (!perm || perm.every((x, i) => x === t.perm[i]))) { perm = t.perm; sources.push(t.t.inputs[0]); continue; }
     const c = g.constValue(v);
     if (c && c.shape.length <= rank) { sources.push({ c }); continue; }
     sources.push({ reshape: v });
@@ -116,29 +188,15 @@ function sink(n: Node, view: GraphView): Node[] | null {
   for (const s of sources) {
     if (typeof s === 'string') { inputs.push(s); continue; }
     if ('c' in s) { inputs.push(permuteConstant(g, n.name, s.c, inv)); continue; }
-    // a non-transposed operand: only when moving it is free (its transpose is a reshape)
+    // another operand: only when moving it is free (its transpose is a reshape) or it is on the input side
     const sh = view.shape(s.reshape);
-    if (sh.length !== rank || !isPureReshapeTranspose(sh, inv)) return null;
+    if (sh.length !== rank || !(isPureReshapeTranspose(sh, inv) || inputSide(view, s.reshape))) return null;
     const t = makeNode(g, 'Transpose', [s.reshape], { perm: inv }, { name: `${s.reshape}_perm` });
     pre.push(t);
     inputs.push(t.outputs[0]);
   }
-  const attrs = { ...n.attrs };
-  if (n.op === 'Concat' || n.op === 'Softmax') {
-    const a = Number(n.attrs.axis);
-    attrs.axis = p[a < 0 ? a + rank : a];
-  }
-  if (n.op === 'Pad') {
-    const pads = n.attrs.pads as number[];
-    if (pads.length !== 2 * rank) return null;
-    const np = new Array<number>(2 * rank);
-    p.forEach((src, i) => { np[src] = pads[i]; np[rank + src] = pads[rank + i]; });
-    attrs.pads = np;
-  }
-  if (REDUCE.has(n.op)) {
-    if (Number(n.attrs.keepdims) !== 1 || (n.attrs.axes as number[]).length === 0) return null;
-    attrs.axes = (n.attrs.axes as number[]).map((a) => p[a < 0 ? a + rank : a]);
-  }
+  const attrs = remapAttrs(n, p); // new axis p[i] held old axis i
+  if (!attrs) return null;
   const inner = makeNode(g, n.op, inputs, attrs, { name: n.name, outputs: [g.freshName(`${out}_t`)] });
   const post = makeNode(g, 'Transpose', [inner.outputs[0]], { perm: p }, { name: `${n.name}_t`, outputs: [out] });
   return [...pre, inner, post];
@@ -179,11 +237,19 @@ export function toNHWC(graph: Graph): Graph {
   const made = new Map<string, string>();
   sweepRewrite(g, (n, view) => convert(n, view, made), 2);
   for (let round = 0; round < 20; round++) {
-    const changed = sweepRewrite(g, sink);
+    const changed = sweepRewrite(g, sink) + sweepRewrite(g, sameTranspose);
     g = simplify(g);
     if (!changed) break;
   }
   return g;
+}
+
+/** Hoisting can make two equal transposes of one value: the later becomes an Identity of the first. */
+function sameTranspose(n: Node, view: GraphView): Node[] | null {
+  if (n.op !== 'Transpose') return null;
+  const p = permOf(view.g, n).join();
+  const first = (view.consumers.get(n.inputs[0]) ?? []).find((m) => m.op === 'Transpose' && permOf(view.g, m).join() === p);
+  return first && first !== n ? [makeNode(view.g, 'Identity', [first.outputs[0]], {}, { name: n.name, outputs: n.outputs })] : null;
 }
 
 /** How many Transpose nodes the graph has (tests: at most one per graph input and output). */

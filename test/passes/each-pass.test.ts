@@ -9,12 +9,13 @@ import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Model } from '../../frontends/dsl/model.js';
 import { loadOnnxFile } from '../../frontends/onnx/import.js';
-import type { Graph } from '../../ir/graph.js';
+import { Graph } from '../../ir/graph.js';
 import { interpret, type TensorMap } from '../../ir/interpreter.js';
 import { verify } from '../../ir/verify.js';
 import { zoo } from '../../models/index.js';
-import { PASSES, pipelineFor, type PassContext } from '../../passes/pipeline.js';
-import { ops, randomInputs, relError } from './helpers.js';
+import { PASSES, pipelineFor, runPipeline, type PassContext } from '../../passes/pipeline.js';
+import { planMemory } from '../../passes/memory-plan.js';
+import { checkPlan, ops, randomInputs, randomTensor, relError } from './helpers.js';
 
 function mini(): Graph {
   const m = new Model('mini', { seed: 3 });
@@ -84,5 +85,38 @@ describe('mini at -O3 NHWC: every rewrite fired', () => {
     expect(acts).toEqual(['gelu', 'relu', 'relu', 'sigmoid', 'silu']);
     expect(h.nodes.find((n) => n.op === 'FusedDwPw')!.attrs.dw_activation).toBe('clip');
     expect(h.nodes.find((n) => n.op === 'FusedDwPw')!.inputs[5]).toBeTruthy(); // the residual
+  });
+});
+
+describe('mini: every level, layout and precision matches the reference', () => {
+  const g = mini();
+  const inputs = randomInputs(g, 9);
+  const ref = interpret(g, inputs);
+  const combos = (['O0', 'O1', 'O2', 'O3'] as const).flatMap((opt) =>
+    (['NCHW', 'NHWC'] as const).flatMap((layout) => [false, true].map((fp16) => ({ opt, layout, fp16 }))));
+  it.each(combos)('-$opt $layout fp16=$fp16', (o) => {
+    const h = runPipeline(g, 'wasm', { ...o, verify: true }).graph;
+    expect(relError(ref, interpret(h, inputs))).toBeLessThanOrEqual(o.fp16 && o.opt !== 'O0' && o.opt !== 'O1' ? 1e-2 : 1e-4);
+  });
+});
+
+describe('edge cases keep graph outputs intact', () => {
+  it('an output that is a graph input, an output read by another node, the same value output twice', () => {
+    const g = new Graph('edges');
+    const x = g.addInput('x', { dtype: 'f32', shape: [1, 2, 3, 3] });
+    const id = g.add('Identity', [x], {}, { outputs: ['passthrough'] });
+    const c = g.add('Conv', [x, g.addConstant('w', randomTensor([2, 2, 1, 1], 1))], {}, { outputs: ['conv'] });
+    const r = g.add('Relu', [c], {}, { outputs: ['relu'] });
+    g.setOutputs([id, c, r, r]);
+    const inputs = randomInputs(g, 2);
+    const ref = interpret(g, inputs);
+    for (const opts of [{ opt: 'O3', layout: 'NHWC' }, { opt: 'O3', layout: 'NHWC', fp16: true }] as const) {
+      const h = runPipeline(g, 'wasm', { ...opts, verify: true }).graph;
+      expect(h.outputs).toEqual(g.outputs);
+      for (const o of g.outputs) expect(h.type(o)).toEqual(g.type(o));
+      expect(relError(ref, interpret(h, inputs))).toBeLessThanOrEqual(opts.fp16 ? 1e-2 : 1e-6);
+      const plan = planMemory(h);
+      checkPlan(h, plan);
+    }
   });
 });
