@@ -2,8 +2,8 @@
  * `npm run bench -- --target cuda`: ResNet-50 and MobileNetV2 (zoo, seeded weights) at batch 1 and
  * 32, f32 and f16, through runtime/cuda on the GPU: median time per inference (kernels only, the
  * input already in the arena, synchronised per run), achieved TFLOP/s (FLOPs = 2·MACs from the
- * cost model) and the share of the GPU's peak: FP32 FMA peak (cnnc's kernels compute in f32
- * registers even for f16 data) and, for f16 rows, the dense f16 tensor-core peak. In the same run,
+ * cost model) and the share of the GPU's peak: FP32 FMA peak and, for f16 rows (GEMM-shaped layers
+ * on tensor cores via WMMA, the rest in f32 registers), the dense f16 tensor-core peak. In the same run,
  * onnxruntime-node's CUDA execution provider on the same models exported to ONNX, where it loads.
  * Writes the table into docs/benchmarks.md (the CUDA section).
  */

@@ -112,6 +112,7 @@ function convGemm(ctx: LowerCtx, g: WindowGeometry, a: ReturnType<typeof convArg
   return gemmLaunch({
     kind: 'conv_igemm',
     args: a.args,
+    f16: a.args.every((x) => x.dtype === 'f16'),
     M: Mg, N: g.N * yo.D * yo.H * yo.W, K, batch: g.group,
     loadA: (m, k) => load(wd, 'w', sum(grouped ? `(g * ${Mg} + ${m}) * ${K}` : mul(m, K), k)),
     loadB: (c, k, n, out) => {
@@ -247,6 +248,7 @@ export function fusedDwPw(ctx: LowerCtx): Launch {
   return gemmLaunch({
     kind: 'fused_dwpw',
     args,
+    f16: args.every((x) => x.dtype === 'f16'),
     M: Mo, N: g.N * yo.D * yo.H * yo.W, K: g.C, batch: 1,
     loadA: (m, k) => load(wpw.dtype, 'w', sum(mul(m, g.C), k)),
     loadB: (c, k, n, out) => {

@@ -24,6 +24,8 @@ export interface GemmSpec {
   loadB(c: Code, k: string, n: string, out: string): void;
   /** Statements that finish and store C(m, n) held in the float variable `acc`. */
   epilogue(c: Code, m: string, n: string, acc: string): void;
+  /** Every operand is f16: multiply on tensor cores (WMMA, f32 accumulation) when the shape suits. */
+  f16?: boolean;
 }
 
 export interface Tile { BM: number; BN: number; BK: number; TM: number; TN: number }
@@ -39,8 +41,9 @@ export function chooseTile(M: number, N: number, K: number, batch: number): Tile
   return { BM: 64, BN: 64, BK, TM: 4, TN: 4 };
 }
 
-export function gemmLaunch(s: GemmSpec, tile: Tile = chooseTile(s.M, s.N, s.K, s.batch)): Launch {
-  const { BM, BN, BK, TM, TN } = tile;
+export function gemmLaunch(s: GemmSpec, tile?: Tile): Launch {
+  if (s.f16 && !tile && s.M >= 16 && s.N >= 16 && s.K >= 16) return wmmaLaunch(s);
+  const { BM, BN, BK, TM, TN } = tile ?? chooseTile(s.M, s.N, s.K, s.batch);
   const TX = BN / TN, TY = BM / TM, T = TX * TY;
   const c = new Code();
   c.line(`// C[${s.M}][${s.N}] = A[${s.M}][${s.K}] · B[${s.K}][${s.N}]${s.batch > 1 ? ` × ${s.batch}` : ''}; tile ${BM}×${BN}×${BK}, ${TM}×${TN} per thread`);
@@ -117,4 +120,74 @@ export function gemmLaunch(s: GemmSpec, tile: Tile = chooseTile(s.M, s.N, s.K, s
     threads: T,
     grid: [blocksFor(s.N, BN), blocksFor(s.M, BM), s.batch],
   };
+}
+
+/**
+ * The f16 GEMM on tensor cores: a 64×64 block tile of 4 warps, each warp 2×2 WMMA 16×16×16
+ * fragments (f16 operands from shared memory, f32 accumulators); the accumulators go through
+ * shared memory so that the epilogue (bias, residual, activation, f16 store) runs per element.
+ */
+function wmmaLaunch(s: GemmSpec): Launch {
+  const BM = 64, BN = 64, BK = 16, T = 128, LA = BK + 8, LB = BN + 8, LC = BN + 4;
+  const W = 'nvcuda::wmma';
+  const c = new Code();
+  c.line(`// C[${s.M}][${s.N}] = A[${s.M}][${s.K}] · B[${s.K}][${s.N}]${s.batch > 1 ? ` × ${s.batch}` : ''}; WMMA f16 tensor cores, tile ${BM}×${BN}×${BK}, f32 accumulation`);
+  c.line(`__shared__ __align__(32) __half As[${BM}][${LA}];`);
+  c.line(`__shared__ __align__(32) __half Bs[${BK}][${LB}];`);
+  c.line(`__shared__ __align__(32) float Cs[${BM}][${LC}];`);
+  c.line('const int tid = threadIdx.x;');
+  c.line('const int wm = (tid / 32) / 2 * 32;');
+  c.line('const int wn = (tid / 32) % 2 * 32;');
+  c.line(`const int m0 = blockIdx.y * ${BM};`);
+  c.line(`const int n0 = blockIdx.x * ${BN};`);
+  if (s.batch > 1) c.line('const int g = blockIdx.z;');
+  c.line(`${W}::fragment<${W}::accumulator, 16, 16, 16, float> acc[2][2];`);
+  c.line('#pragma unroll');
+  c.line('for (int i = 0; i < 2; ++i) for (int j = 0; j < 2; ++j) ' + `${W}::fill_fragment(acc[i][j], 0.f);`);
+  const kFull = s.K % BK === 0, mFull = s.M % BM === 0, nFull = s.N % BN === 0;
+  c.block(`for (int k0 = 0; k0 < ${s.K}; k0 += ${BK})`, () => {
+    c.line('#pragma unroll');
+    c.block(`for (int e = tid; e < ${BK * BM}; e += ${T})`, () => {
+      c.line(`const int kk = e % ${BK};`);
+      c.line(`const int mm = e / ${BK};`);
+      c.line('const int m = m0 + mm;');
+      c.line('const int k = k0 + kk;');
+      const cond = [mFull ? '' : `m < ${s.M}`, kFull ? '' : `k < ${s.K}`].filter(Boolean).join(' && ');
+      c.line(`As[mm][kk] = __float2half(${cond ? `(${cond}) ? ${s.loadA('m', 'k')} : 0.f` : s.loadA('m', 'k')});`);
+    });
+    c.line('#pragma unroll');
+    c.block(`for (int e = tid; e < ${BK * BN}; e += ${T})`, () => {
+      c.line(`const int kk = e / ${BN};`);
+      c.line(`const int nn = e % ${BN};`);
+      c.line('const int n = n0 + nn;');
+      c.line('const int k = k0 + kk;');
+      c.line('float bv = 0.f;');
+      const cond = [nFull ? '' : `n < ${s.N}`, kFull ? '' : `k < ${s.K}`].filter(Boolean).join(' && ');
+      if (cond) c.block(`if (${cond})`, () => s.loadB(c, 'k', 'n', 'bv'));
+      else s.loadB(c, 'k', 'n', 'bv');
+      c.line('Bs[kk][nn] = __float2half(bv);');
+    });
+    c.line('__syncthreads();');
+    c.line(`${W}::fragment<${W}::matrix_a, 16, 16, 16, __half, ${W}::row_major> a[2];`);
+    c.line(`${W}::fragment<${W}::matrix_b, 16, 16, 16, __half, ${W}::row_major> b[2];`);
+    c.line('#pragma unroll');
+    c.line(`for (int i = 0; i < 2; ++i) ${W}::load_matrix_sync(a[i], &As[wm + 16 * i][0], ${LA});`);
+    c.line('#pragma unroll');
+    c.line(`for (int j = 0; j < 2; ++j) ${W}::load_matrix_sync(b[j], &Bs[0][wn + 16 * j], ${LB});`);
+    c.line('#pragma unroll');
+    c.line(`for (int i = 0; i < 2; ++i) for (int j = 0; j < 2; ++j) ${W}::mma_sync(acc[i][j], a[i], b[j], acc[i][j]);`);
+    c.line('__syncthreads();');
+  });
+  c.line('#pragma unroll');
+  c.line(`for (int i = 0; i < 2; ++i) for (int j = 0; j < 2; ++j) ${W}::store_matrix_sync(&Cs[wm + 16 * i][wn + 16 * j], acc[i][j], ${LC}, ${W}::mem_row_major);`);
+  c.line('__syncthreads();');
+  // epilogue: consecutive threads take consecutive columns (pixels: coalesced NCHW stores)
+  c.block(`for (int e = tid; e < ${BM * BN}; e += ${T})`, () => {
+    c.line(`const int m = m0 + e / ${BN};`);
+    c.line(`const int n = n0 + e % ${BN};`);
+    const cond = [mFull ? '' : `m < ${s.M}`, nFull ? '' : `n < ${s.N}`].filter(Boolean).join(' && ');
+    const store = () => { c.line(`float v = Cs[e / ${BN}][e % ${BN}];`); s.epilogue(c, 'm', 'n', 'v'); };
+    if (cond) c.block(`if (${cond})`, store); else store();
+  });
+  return { kind: s.kind + '_wmma', args: s.args, body: c.toString(), threads: T, grid: [blocksFor(s.N, BN), blocksFor(s.M, BM), s.batch] };
 }

@@ -49,6 +49,9 @@ export function blocksFor(n: number, threads: number): number {
  */
 export const PRELUDE = `#include <cuda_fp16.h>
 #include <math.h>
+#ifndef CNNC_EMU
+#include <mma.h>
+#endif
 
 __device__ __forceinline__ float cnnc_sigmoid(float v) { return 1.f / (1.f + expf(-v)); }
 __device__ __forceinline__ float cnnc_hard_sigmoid(float v, float a, float b) { return fminf(fmaxf(a * v + b, 0.f), 1.f); }

@@ -26,7 +26,7 @@ export function gemm(ctx: LowerCtx): Launch {
   args.push({ param: 'y', value: yn, dtype: yt.dtype, out: true });
   const place = { node: node.name, op: node.op };
   return gemmLaunch({
-    kind: 'gemm', args, M: J, N: I, K, batch: 1,
+    kind: 'gemm', args, M: J, N: I, K, batch: 1, f16: args.every((x) => x.dtype === 'f16'),
     loadA: (j, k) => load(bt.dtype, 'w', transB ? sum(mul(j, K), k) : sum(mul(k, J), j)),
     loadB: (c, k, i, out) => c.line(`${out} = ${load(at.dtype, 'a', transA ? sum(mul(k, I), i) : sum(mul(i, K), k))};`),
     epilogue: (c, j, i, acc) => {
@@ -72,7 +72,7 @@ export function matmul(ctx: LowerCtx): Launch {
   return gemmLaunch({
     kind: 'matmul',
     args: [{ param: 'a', value: an, dtype: at.dtype }, { param: 'w', value: bn, dtype: bt.dtype }, { param: 'y', value: yn, dtype: yt.dtype, out: true }],
-    M: J, N: I, K, batch,
+    M: J, N: I, K, batch, f16: [at, bt, yt].every((t) => t.dtype === 'f16'),
     loadA: (j, k) => load(bt.dtype, 'w', sum(offB, mul(k, J), j)),
     loadB: (c, k, i, out) => c.line(`${out} = ${load(at.dtype, 'a', sum(offA, mul(i, K), k))};`),
     epilogue: (c, j, i, acc) => c.line(store(yt.dtype, 'y', sum(batch > 1 ? mul('g', I * J) : '0', mul(i, J), j), acc)),

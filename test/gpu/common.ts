@@ -104,6 +104,14 @@ export function kernelCaseGraph(seed: number, dtype: 'f32' | 'f16'): Graph {
   }
   // a 1×1 conv large enough for 64×64 tiles with ragged edges
   outs.push(g.add('Conv', [x, w([70, C, 1, 1]), w([70])], { kernel_shape: [1, 1], activation: 'relu' }));
+  // GEMM-sized layers (K, M, N ≥ 16: the f16 tensor-core path), ragged tile edges
+  const wide = outs[outs.length - 1];
+  outs.push(g.add('Conv', [x, w([24, C, 3, 3], 0.3), w([24])], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], ...act() }));
+  outs.push(g.add('Conv', [wide, w([33, 70, 1, 1], 0.2)], { kernel_shape: [1, 1], ...act() }));
+  outs.push(g.add('FusedDwPw', [wide, w([70, 1, 3, 3]), w([70]), w([20, 70, 1, 1], 0.2), w([20])], { pads: [1, 1, 1, 1], dw_activation: 'relu', activation: 'clip', act_alpha: 0, act_beta: 6 }));
+  const a2 = g.addInput('a2', { dtype, shape: [20, 24] });
+  outs.push(g.add('Gemm', [a2, w([18, 24], 0.3), w([18])], { transB: 1, ...act() }));
+  outs.push(g.add('MatMul', [g.addInput('a3', { dtype, shape: [2, 17, 20] }), w([20, 19], 0.3)]));
   // NHWC conv, depthwise, pool, global pool, BN
   outs.push(g.add('Conv', [xh, w([5, C, 3, 3]), w([5])], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [2, 1], layout: 'NHWC', ...act() }));
   outs.push(g.add('Conv', [xh, w([C, 1, 3, 3])], { kernel_shape: [3, 3], pads: [1, 0, 1, 2], group: C, layout: 'NHWC' }));

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <ucontext.h>
 #include <functional>
+#include <type_traits>
 #include <set>
 #include <vector>
 
@@ -111,3 +112,40 @@ cudaError_t cudaMemcpy(void* d, const void* s, size_t n, enum cudaMemcpyKind) { 
 cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
 cudaError_t cudaGetLastError() { return cudaSuccess; }
 const char* cudaGetErrorString(cudaError_t) { return "emulated"; }
+
+// WMMA (tensor cores) on the CPU: each thread holds its warp's whole 16×16 tile and computes it
+// redundantly; loads, products (f32 accumulation) and stores mean what they mean on the GPU.
+namespace nvcuda {
+namespace wmma {
+struct matrix_a {};
+struct matrix_b {};
+struct accumulator {};
+struct row_major {};
+struct col_major {};
+enum layout_t { mem_row_major, mem_col_major };
+template <typename Use, int M, int N, int K, typename T, typename Layout = void>
+struct fragment { float x[M * N]; };
+template <typename F> inline void fill_fragment(F& f, float v) { for (float& e : f.x) e = v; }
+template <typename Use, typename L>
+inline void load_matrix_sync(fragment<Use, 16, 16, 16, __half, L>& f, const __half* p, unsigned ldm) {
+  for (int r = 0; r < 16; ++r)
+    for (int c = 0; c < 16; ++c) f.x[r * 16 + c] = std::is_same<L, row_major>::value ? __half2float(p[r * ldm + c]) : __half2float(p[c * ldm + r]);
+}
+inline void store_matrix_sync(float* p, const fragment<accumulator, 16, 16, 16, float>& f, unsigned ldm, layout_t l) {
+  for (int r = 0; r < 16; ++r)
+    for (int c = 0; c < 16; ++c) (l == mem_row_major ? p[r * ldm + c] : p[c * ldm + r]) = f.x[r * 16 + c];
+}
+template <typename LA, typename LB>
+inline void mma_sync(fragment<accumulator, 16, 16, 16, float>& d, const fragment<matrix_a, 16, 16, 16, __half, LA>& a,
+                     const fragment<matrix_b, 16, 16, 16, __half, LB>& b, const fragment<accumulator, 16, 16, 16, float>& c) {
+  float t[256];
+  for (int i = 0; i < 16; ++i)
+    for (int j = 0; j < 16; ++j) {
+      float s = c.x[i * 16 + j];
+      for (int k = 0; k < 16; ++k) s += a.x[i * 16 + k] * b.x[k * 16 + j];
+      t[i * 16 + j] = s;
+    }
+  for (int i = 0; i < 256; ++i) d.x[i] = t[i];
+}
+}  // namespace wmma
+}  // namespace nvcuda
