@@ -35,15 +35,18 @@ export interface BenchOptions { runs: number; warmup: number; models?: string[];
 
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 
-async function timeRuns(f: () => unknown, runs: number, warmup: number): Promise<number> {
-  for (let i = 0; i < warmup; i++) await f();
-  const ts: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await f();
-    ts.push(performance.now() - t0);
+/** Median ms of each function, warmed up, then timed in rounds that run each once. */
+async function timeInterleaved(fs: (() => unknown)[], runs: number, warmup: number): Promise<number[]> {
+  for (const f of fs) for (let i = 0; i < warmup; i++) await f();
+  const ts: number[][] = fs.map(() => []);
+  for (let r = 0; r < runs; r++) {
+    for (let k = 0; k < fs.length; k++) {
+      const t0 = performance.now();
+      await fs[k]();
+      ts[k].push(performance.now() - t0);
+    }
   }
-  return median(ts);
+  return ts.map(median);
 }
 
 function relErr(want: Float32Array, got: Float32Array): number {
@@ -145,30 +148,27 @@ export async function benchWasm(opt: BenchOptions): Promise<string> {
     const session = await load(bytes);
     let y = (await session.run({ input: x })).output.data as Float32Array;
     const firstCnnc = performance.now() - t0;
-    const cnnc = await timeRuns(() => session.run({ input: x }), opt.runs, opt.warmup);
     y = (await session.run({ input: x })).output.data as Float32Array;
     const err = relErr(want, y);
-    // onnxruntime-web (wasm, 1 thread)
+    // onnxruntime-web (wasm, 1 thread): session creation + first run, like cnnc's load + first run
     t0 = performance.now();
     const web = await ortWeb.InferenceSession.create(new Uint8Array(onnxBytes), { executionProviders: ['wasm'] });
     const feedsWeb = { input: new ortWeb.Tensor('float32', xData, compiled.inputs[0].shape) };
     await web.run(feedsWeb);
     const firstWeb = performance.now() - t0;
-    const webMs = await timeRuns(() => web.run(feedsWeb), opt.runs, opt.warmup);
-    await web.release();
     // onnxruntime-node (CPU, 1 thread)
     const nodeSess = await ortNode.InferenceSession.create(path.join(dir, 'model.onnx'), { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
     const feedsNode = { input: new ortNode.Tensor('float32', xData, compiled.inputs[0].shape) };
-    const nodeMs = await timeRuns(() => nodeSess.run(feedsNode), opt.runs, opt.warmup);
-    await nodeSess.release();
     // TensorFlow.js wasm (XNNPACK), same weights
-    let tfjsMs: number | undefined, tfjsErr: number | undefined;
-    if (TFJS.includes(name)) {
-      const peer = await tfjsPeer(name as TfjsModelName);
-      tfjsErr = relErr(want, await peer.run(xData));
-      tfjsMs = await timeRuns(() => peer.run(xData), opt.runs, opt.warmup);
-      peer.dispose();
-    }
+    const peer = TFJS.includes(name) ? await tfjsPeer(name as TfjsModelName) : undefined;
+    const tfjsErr = peer ? relErr(want, await peer.run(xData)) : undefined;
+    // Runs interleaved (one of each per round), so that the shared machine's load falls on all alike.
+    const [cnnc, webMs, nodeMs, tfjsMs] = await timeInterleaved([
+      () => session.run({ input: x }), () => web.run(feedsWeb), () => nodeSess.run(feedsNode), ...(peer ? [() => peer.run(xData)] : []),
+    ], opt.runs, opt.warmup);
+    await web.release();
+    await nodeSess.release();
+    peer?.dispose();
     rows.push({ model: name, cnnc, web: webMs, node: nodeMs, tfjs: tfjsMs, err, tfjsErr, firstCnnc, firstWeb, compileMs, artifactMB: bytes.length / 1e6 });
     process.stderr.write(`${name}: cnnc ${cnnc.toFixed(2)} ms, ort-web ${webMs.toFixed(2)} ms, ort-node ${nodeMs.toFixed(2)} ms${tfjsMs ? `, tfjs ${tfjsMs.toFixed(2)} ms` : ''}\n`);
     if (name === 'resnet18') layers = await perLayer(bytes, x, opt);
@@ -203,7 +203,7 @@ function report(rows: Row[], layers: { node: string; op: string; ms: number; gfl
   const f = (x: number, d = 2) => x.toFixed(d);
   const out: string[] = [];
   out.push(`Machine: ${cpuModel()}, ${os.cpus().length} cores, Node ${process.version}; one thread everywhere, batch 1.`);
-  out.push(`Medians of ${opt.runs} runs after ${opt.warmup} warm-up runs, all from one run of \`npm run bench\` (${new Date().toISOString().slice(0, 16)}Z).`);
+  out.push(`Medians of ${opt.runs} runs after ${opt.warmup} warm-up runs (the runtimes interleaved round by round), all from one run of \`npm run bench\` (${new Date().toISOString().slice(0, 16)}Z).`);
   out.push(`Load average (1 min) at start/end: ${f(load.load0, 1)} / ${f(load.load1, 1)} (the machine is shared: numbers move with it).`);
   out.push('');
   out.push('| model | cnnc wasm | onnxruntime-web wasm | ratio | onnxruntime-node CPU | ratio | TF.js wasm (XNNPACK) | ratio | cnnc max rel. error |');

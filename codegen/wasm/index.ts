@@ -12,6 +12,8 @@ import { addMathFunctions } from './activation.js';
 import { newModule } from './builder.js';
 import { lower, type Buf, type Loc, type TileOptions } from './lower.js';
 
+export { WASM_OPS } from './lower.js';
+
 export interface WasmCompileOptions {
   /** Register tile of dense convs: P output pixels × V vectors of 4 output channels. */
   tile?: TileOptions;

@@ -719,6 +719,13 @@ const ELEMENTWISE: Record<string, (n: Node) => ExprFn> = {
   Clip: (n) => actExpr('clip', Number(n.attrs.min), Number(n.attrs.max)),
 };
 
+/** Every op the wasm target lowers (the elementwise table plus the ops with their own kernels). */
+export const WASM_OPS: ReadonlySet<string> = new Set([
+  'Conv', 'FusedDwPw', 'ConvTranspose', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'Gemm', 'MatMul',
+  'BatchNormalization', 'Concat', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout', 'Transpose', 'Softmax',
+  'Pad', 'ReduceMean', ...Object.keys(ELEMENTWISE),
+]);
+
 export function lower(g: Graph, tile: TileOptions): Lowered {
   for (const n of g.nodes) getOp(n.op, n.name);
   return new Lowering(g, tile).run();
