@@ -47,7 +47,8 @@ export function gemmLaunch(s: GemmSpec, tile?: Tile): Launch {
   const TX = BN / TN, TY = BM / TM, T = TX * TY;
   const c = new Code();
   c.line(`// C[${s.M}][${s.N}] = A[${s.M}][${s.K}] · B[${s.K}][${s.N}]${s.batch > 1 ? ` × ${s.batch}` : ''}; tile ${BM}×${BN}×${BK}, ${TM}×${TN} per thread`);
-  c.line(`__shared__ float As[${BK}][${BM}];`);
+  // +1 column: the A tile is written k-fastest (stride BM), which would put a warp's stores in one bank
+  c.line(`__shared__ float As[${BK}][${BM + 1}];`);
   c.line(`__shared__ float Bs[${BK}][${BN}];`);
   c.line('const int tid = threadIdx.x;');
   c.line(`const int tx = tid % ${TX};`);

@@ -18,8 +18,13 @@ export interface Driver {
   /** Loads PTX text; returns the module handle. */
   loadModule(ptx: string): bigint;
   getFunction(mod: bigint, name: string): bigint;
-  /** Launches with pointer arguments (device addresses). */
-  launch(fn: bigint, grid: readonly [number, number, number], block: number, args: readonly bigint[]): void;
+  /**
+   * Host memory holding a kernel's parameter block for cuLaunchKernel (the argument values, then
+   * the void*[] pointing at them). Made once per plan step: the addresses never change.
+   */
+  params(args: readonly bigint[]): bigint;
+  /** Launches with a parameter block from params(). */
+  launch(fn: bigint, grid: readonly [number, number, number], block: number, params: bigint): void;
   synchronize(): void;
   attribute(attr: number): number;
 }
@@ -91,17 +96,6 @@ async function openDriver(path: string): Promise<Driver> {
   ok(cu.ctxRetain(ctx, dev[0]), 'cuDevicePrimaryCtxRetain', 'NO_DEVICE');
   ok(cu.ctxSet(ctx[0]), 'cuCtxSetCurrent', 'NO_DEVICE');
 
-  // kernel parameters: cuLaunchKernel takes void*[] whose entries point at each argument's value
-  let argMem = 0n, argCap = 0;
-  const argSpace = (n: number): bigint => {
-    if (n > argCap) {
-      if (argMem) koffi.free(argMem);
-      argCap = Math.max(n, 32);
-      argMem = koffi.alloc('uint64_t', argCap * 2) as bigint;
-    }
-    return argMem;
-  };
-
   return {
     path,
     deviceName,
@@ -123,15 +117,18 @@ async function openDriver(path: string): Promise<Driver> {
       ok(cu.getFunction(f, mod, name), `cuModuleGetFunction('${name}')`);
       return BigInt(f[0] as bigint);
     },
-    launch(f, grid, block, args) {
-      // layout in argMem: n values, then n pointers to them
+    params(args) {
+      // layout: n argument values, then n pointers to them (kept for the life of the process)
       const n = args.length;
-      const base = argSpace(n);
+      const base = koffi.alloc('uint64_t', Math.max(2 * n, 1)) as bigint;
       args.forEach((a, i) => {
         koffi.encode(base, 8 * i, 'uint64_t', a);
         koffi.encode(base, 8 * (n + i), 'uint64_t', base + BigInt(8 * i));
       });
-      ok(cu.launch(f, grid[0], grid[1], grid[2], block, 1, 1, 0, null, base + BigInt(8 * n), null), 'cuLaunchKernel');
+      return base + BigInt(8 * n);
+    },
+    launch(f, grid, block, params) {
+      ok(cu.launch(f, grid[0], grid[1], grid[2], block, 1, 1, 0, null, params, null), 'cuLaunchKernel');
     },
     synchronize() { ok(cu.sync(), 'cuCtxSynchronize'); },
     attribute(attr) {

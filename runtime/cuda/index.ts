@@ -34,7 +34,7 @@ export class CudaSession {
     private readonly drv: Driver,
     private readonly arena: bigint,
     private readonly weights: bigint,
-    private readonly fns: Map<string, bigint>,
+    private readonly launches: { fn: bigint; grid: [number, number, number]; block: number; params: bigint }[],
   ) {}
 
   /** Opens the device (NO_DEVICE without one), uploads the weights and loads the PTX. */
@@ -52,15 +52,19 @@ export class CudaSession {
     const arena = drv.alloc(plan.arenaBytes);
     const weights = drv.alloc(plan.weightsBytes);
     drv.htod(weights, w);
-    return new CudaSession(plan, drv.deviceName, drv, arena, weights, fns);
+    // every step's parameter block is fixed (arena and weights do not move): build them once
+    const launches = plan.steps.map((s) => ({
+      fn: fns.get(s.kernel)!,
+      grid: s.grid,
+      block: s.block,
+      params: drv.params(s.args.map((r) => (r.region === 'arena' ? arena : weights) + BigInt(r.offset))),
+    }));
+    return new CudaSession(plan, drv.deviceName, drv, arena, weights, launches);
   }
 
   /** Launches every step (inputs already in the arena); `sync` waits for the GPU. */
   launchAll(sync = true): void {
-    for (const s of this.plan.steps) {
-      const args = s.args.map((r) => (r.region === 'arena' ? this.arena : this.weights) + BigInt(r.offset));
-      this.drv.launch(this.fns.get(s.kernel)!, s.grid, s.block, args);
-    }
+    for (const l of this.launches) this.drv.launch(l.fn, l.grid, l.block, l.params);
     if (sync) this.drv.synchronize();
   }
 
