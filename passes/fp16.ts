@@ -58,7 +58,7 @@ export function castToFp16(graph: Graph, policy: Partial<Fp16Policy> = {}): Grap
     const c = g.constValue(v);
     let out: string;
     if (c) {
-      out = g.addConstant(`${v}_${to}`, fromF64(to, c.shape, toF64(c)));
+      out = g.addConstant(`${v}_${to}`, fromF64(to, c.shape, c.dtype === 'f32' ? (c.data as Float32Array) : toF64(c)));
     } else {
       const cast = makeNode(g, 'Cast', [v], { to }, { name: `${v}_to_${to}` });
       nodes.push(cast);

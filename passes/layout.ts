@@ -220,14 +220,14 @@ function absorbFlatten(n: Node, view: GraphView): Node[] | null {
   if (fo.length !== 2 || fo[0] !== N || fo[1] !== K) return null;
   const transB = Number(n.attrs.transB) !== 0;
   const [r, c] = W.shape;
-  const w = toF64(W);
-  const res = new Float64Array(w.length);
-  for (let ch = 0; ch < C; ch++) for (let h = 0; h < H; h++) for (let x = 0; x < Wd; x++) {
-    const k = (ch * H + h) * Wd + x, k2 = (h * Wd + x) * C + ch;
-    if (transB) for (let m = 0; m < r; m++) res[m * c + k2] = w[m * c + k];
-    else for (let m = 0; m < c; m++) res[k2 * c + m] = w[k * c + m];
-  }
-  const wName = g.addConstant(`${n.inputs[1]}_nhwc`, fromF64(W.dtype, W.shape, res));
+  // source row/column of each new one (k2 in (h, w, c) order reads k in (c, h, w) order); raw copies, no conversion
+  const from = new Int32Array(K);
+  for (let ch = 0; ch < C; ch++) for (let h = 0; h < H; h++) for (let x = 0; x < Wd; x++) from[(h * Wd + x) * C + ch] = (ch * H + h) * Wd + x;
+  const w = W.data as Float32Array;
+  const res = new (w.constructor as Float32ArrayConstructor)(w.length);
+  if (transB) for (let m = 0; m < r; m++) for (let k2 = 0; k2 < c; k2++) res[m * c + k2] = w[m * c + from[k2]];
+  else for (let k2 = 0; k2 < r; k2++) res.set(w.subarray(from[k2] * c, from[k2] * c + c), k2 * c);
+  const wName = g.addConstant(`${n.inputs[1]}_nhwc`, { dtype: W.dtype, shape: [...W.shape], data: res });
   const flat = makeNode(g, 'Reshape', [t.t.inputs[0]], { shape: [N, K] }, { name: `${f.name}_nhwc` });
   return [flat, withNode(n, { inputs: [flat.outputs[0], wName, ...n.inputs.slice(2)] })];
 }
