@@ -179,6 +179,21 @@ export function kernelCaseGraph(seed: number, dtype: 'f32' | 'f16'): Graph {
   outs.push(g.add('Pad', [x], { pads: [0, 0, 2, 1, 0, 0, 1, 2], mode: 'reflect' }));
   outs.push(g.add('Resize', [x], { scales: [1, 1, 2, 2], mode: 'nearest' }));
   outs.push(g.add('Relu', [g.add('Reshape', [x], { shape: [N, -1] })]));
+  outs.push(g.add('Expand', [w([1, C, 1, W])], { shape: [N, C, 2, W] }));
+  outs.push(...g.addNode('Split', [x], { axis: 2, split: [2, H - 2] }));
+  outs.push(g.add('Tile', [x], { repeats: [1, 1, 2, 1] }));
+  outs.push(g.add('Gather', [x, g.addConstant(`idx${k++}`, tensor('i64', [3], BigInt64Array.from([0n, BigInt(C - 1), 1n])))], { axis: 1 }));
+  outs.push(g.add('SpaceToDepth', [g.add('Slice', [x], { starts: [0, 0], ends: [2 * (H >> 1), 2 * (W >> 1)], axes: [2, 3] })], { blocksize: 2 }));
+  outs.push(g.add('Unsqueeze', [g.add('Squeeze', [g.add('GlobalMaxPool', [x])], { axes: [2, 3] })], { axes: [1] }));
+  const other = dtype === 'f32' ? 'f16' : 'f32';
+  outs.push(g.add('Cast', [g.add('Relu', [g.add('Cast', [x], { to: other })])], { to: dtype }));
+  outs.push(g.add('LogSoftmax', [x], { axis: 3 }));
+  outs.push(g.add('ReduceSum', [x], { axes: [0, 3], keepdims: 1 }));
+  outs.push(g.add('ReduceMin', [x], { axes: [], keepdims: 0 }));
+  outs.push(g.add('Pow', [g.add('Abs', [x]), w([W])]));
+  outs.push(g.add('Sum', [x, w([W]), w([C, 1, 1])]));
+  outs.push(g.add('Mean', [x, g.add('Tanh', [x])]));
+  outs.push(g.add('Min', [x, w([1, 1, H, 1])]));
   g.setOutputs(outs);
   return g;
 }
