@@ -1,10 +1,10 @@
 /**
  * Epilogue fusion: what follows a Conv, ConvTranspose or Gemm elementwise moves into its epilogue
- * act(op + bias + R): a per-channel constant Add (bias) or Mul (folded into the weights), an Add of a
- * same-shape tensor (residual R),
- * then one activation (Relu, Clip/ReLU6, LeakyRelu, Sigmoid, HardSigmoid, HardSwish, Tanh, Gelu,
- * SiLU as x·sigmoid(x), GELU as x·0.5·(1+erf(x/√2))). Only when the intermediate value has no
- * other reader, so nothing else needs it materialized. 2-D MatMuls become Gemms first.
+ * act(op + bias + R): a per-channel constant Add (bias) or Mul (folded into the weights), an Add of
+ * a same-shape tensor (residual R), then one activation (Relu, Clip/ReLU6, LeakyRelu, Sigmoid,
+ * HardSigmoid, HardSwish, Tanh, Gelu; SiLU as x·sigmoid(x), HardSwish as x·hardsigmoid(x),
+ * GELU as x·0.5·(1+erf(x/√2))). Only when the intermediate value has no other reader, so nothing
+ * else needs it materialized. 2-D MatMuls become Gemms first.
  */
 import { fromF64, toF64, type Tensor } from '../runtime/tensor.js';
 import type { Graph, Node } from '../ir/graph.js';
@@ -137,14 +137,16 @@ function fuseScale(n: Node, view: GraphView): Node | null {
   return null;
 }
 
-/** Mul(y, Sigmoid(y)) with y from a host read only by these two: SiLU. */
-function fuseSilu(n: Node, view: GraphView): Node | null {
+/** Mul(y, Sigmoid(y)) → SiLU and Mul(y, HardSigmoid(y; 1/6, 1/2)) → HardSwish, y from a host read only by these two. */
+function fuseGated(n: Node, view: GraphView): Node | null {
   for (const [yi, si] of [[0, 1], [1, 0]]) {
-    const s = view.producedBy(n.inputs[si], 'Sigmoid');
+    const gate = view.producer.get(n.inputs[si]);
     const y = n.inputs[yi];
-    if (!s || s.inputs[0] !== y || !view.single(n.inputs[si])) continue;
+    if (!gate || gate.inputs[0] !== y || !view.single(n.inputs[si])) continue;
+    const hard = gate.op === 'HardSigmoid' && Math.abs(Number(gate.attrs.alpha) - 1 / 6) < 1e-6 && Number(gate.attrs.beta) === 0.5;
+    if (gate.op !== 'Sigmoid' && !hard) continue;
     const p = host(view, y, 2);
-    if (p) return withNode(p, { attrs: { activation: 'silu', act_alpha: 0, act_beta: 0 }, outputs: n.outputs });
+    if (p) return withNode(p, { attrs: { activation: hard ? 'hard_swish' : 'silu', act_alpha: 0, act_beta: 0 }, outputs: n.outputs });
   }
   return null;
 }
@@ -184,7 +186,7 @@ function rule(n: Node, view: GraphView): Node[] | null {
     return r && [r];
   }
   if (n.op === 'Mul') {
-    const r = fuseSilu(n, view) ?? geluPattern(n, view) ?? fuseScale(n, view);
+    const r = fuseGated(n, view) ?? geluPattern(n, view) ?? fuseScale(n, view);
     return r && [r];
   }
   const act = activationOf(n);

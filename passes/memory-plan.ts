@@ -12,8 +12,8 @@
  * size and shape; the input neither a graph input nor a graph output): they share one buffer,
  * reported in `inPlace`.
  *
- * Offsets: a few greedy orders (by size, by start) with first-fit and best-fit placement; the
- * smallest arena wins. `lowerBound` is the liveness bound max_t Σ bytes live at t over the same
+ * Offsets: a few greedy orders (by size, by start, by area, busiest moment first, seeded jitters of
+ * the size order) with first-fit and best-fit placement; the smallest arena wins. `lowerBound` is the liveness bound max_t Σ bytes live at t over the same
  * buffers: no placement can use less.
  */
 import type { Graph } from '../ir/graph.js';
@@ -100,7 +100,14 @@ export function planMemory(g: Graph, opts: MemoryPlanOptions = {}): MemoryPlan {
     (a, b) => a.start - b.start || b.size - a.size,
     (a, b) => b.size * (b.end - b.start + 1) - a.size * (a.end - a.start + 1),
   ];
-  const candidates = [...orders.map((o) => [...buffers].sort(o)), breadthOrder(buffers, end)];
+  // plus a few seeded jitters of the size order: cheap, and they shake out fragmentation the fixed orders hit
+  let seed = 1;
+  const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const jitters = Array.from({ length: 32 }, () => {
+    const key = new Map(buffers.map((b) => [b, b.size * (1 + 0.5 * rand())]));
+    return [...buffers].sort((a, b) => key.get(b)! - key.get(a)!);
+  });
+  const candidates = [...orders.map((o) => [...buffers].sort(o)), breadthOrder(buffers, end), ...jitters];
   for (const order of candidates) {
     for (const bestFit of [false, true]) {
       const size = place(order, bestFit);

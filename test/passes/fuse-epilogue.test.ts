@@ -65,6 +65,17 @@ describe('fuse-epilogue', () => {
     expectSameOutputs(g, h, 1e-6);
   });
 
+  it('fuses the HardSwish pattern x·hardsigmoid(x; 1/6, 1/2), not other HardSigmoid slopes', () => {
+    for (const [alpha, fused] of [[1 / 6, true], [0.2, false]] as const) {
+      const { g, y } = convGraph();
+      g.setOutputs([g.add('Mul', [y, g.add('HardSigmoid', [y], { alpha, beta: 0.5 })])]);
+      const h = fuseEpilogues(g);
+      expect(ops(h)).toEqual(fused ? { Conv: 1 } : { Conv: 1, HardSigmoid: 1, Mul: 1 });
+      if (fused) expect(h.nodes[0].attrs.activation).toBe('hard_swish');
+      expectSameOutputs(g, h, 1e-6);
+    }
+  });
+
   it("fuses PyTorch's erf GELU: Mul(Mul(x, Add(Erf(Div(x, √2)), 1)), 0.5)", () => {
     const { g, y } = convGraph();
     const d = g.add('Div', [y, constant(g, 'sqrt2', [], [Math.SQRT2])]);
