@@ -3,8 +3,8 @@
  * property-generated shapes: strides, pads, dilations, groups, channel counts that are not a
  * multiple of 4, 1×1 and 7×7 kernels, depthwise, FusedDwPw, pools, Gemm, elementwise with
  * broadcasting and fused epilogues. f32 tolerance: 1e-4 relative to the largest |reference|.
- * Each case runs twice: at -O0 (NCHW graph, kernels on channels-last copies) and with the wasm
- * pipeline's defaults (NHWC layout pass, fusion).
+ * Each case runs three times: at -O0 (NCHW graph, kernels on channels-last copies), with the wasm
+ * pipeline's defaults (NHWC layout pass, fusion), and with another conv tile and loop order.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -52,7 +52,9 @@ function oneNode(op: string, ins: (Tensor | undefined)[], attrs: Record<string, 
 
 async function expectMatches(g: Graph, feeds: Record<string, Tensor>): Promise<void> {
   const ref = interpret(g, feeds);
-  for (const opts of [{ opt: 'O0' as const }, {}]) {
+  // -O0 (NCHW graph), the defaults (NHWC pipeline), and another conv tile with the weight-stationary order
+  const other = { wasm: { tile: { P: 4, V: 2, order: 'weights' } } } as Parameters<typeof compile>[2];
+  for (const opts of [{ opt: 'O0' as const }, {}, other]) {
     const c = await compile(g, 'wasm', opts);
     const err = relErr(ref, await c.run(feeds));
     expect(err, `relative error with ${JSON.stringify(opts)}`).toBeLessThan(F32_TOL);

@@ -38,6 +38,8 @@ export interface ConvSpec extends Epilogue {
   P: number; V: number;
   /** Loop order: weight blocks outside pixel tiles ('weights') or inside ('tile'); default by weight size. */
   order?: 'weights' | 'tile';
+  /** `<name>_row(oy)` must compute exactly row oy (FusedDwPw drives it row by row). */
+  singleRow?: boolean;
 }
 
 /** Packs W (M, Cg, kh, kw) and bias into [mb][ky][kx][c][4V] and [mb][4V] (zero padded). */
@@ -75,7 +77,7 @@ function storeEpilogue(fb: FnBuilder, ep: Epilogue, acc: Expr, yAddr: Expr, rAdd
 export function emitConv(m: binaryen.Module, s: ConvSpec): void {
   const fb = new FnBuilder(m, 1), o = new Ops(m);
   const { P, V } = s, MB = 4 * V, U = 2; // c-loop unroll: 2 measured best (1: loop overhead, 4: register pressure)
-  const oy = 0;
+  const oy0 = 0, oy = fb.local(i32);
   const mb = fb.local(i32), wbase = fb.local(i32), ox = fb.local(i32), ky = fb.local(i32), iy = fb.local(i32);
   const xrow = fb.local(i32), xp = fb.local(i32), wp = fb.local(i32), xend = fb.local(i32);
   const yrow = fb.local(i32), rrow = fb.local(i32);
@@ -182,17 +184,25 @@ export function emitConv(m: binaryen.Module, s: ConvSpec): void {
     return st;
   };
 
-  const body: Expr[] = [
+  const rowStart = (): Expr[] => [
     fb.set(yrow, o.addc(o.mul(fb.geti(oy), s.OW * s.yps * 4), s.Y)),
     fb.set(rrow, s.R !== undefined ? o.addc(o.mul(fb.geti(oy), s.OW * s.rps! * 4), s.R) : o.c(0)),
   ];
-  // Weight-stationary (a block of weights meets the whole row) unless the layer's weights are small
-  // enough to stay in L2 while each pixel tile's inputs stay in L1.
+  // Tile-outer when the layer's packed weights stay in L2 (each pixel tile's inputs then stay in
+  // L1), one row per call. Otherwise weight-stationary over ALL rows in one call, so that big
+  // weights (ResNet's layer4: 9.4 MB) stream once per layer, not once per row.
   const tileOuter = s.order === 'tile' || (s.order === undefined && KS * (nmbFull + (tail > 0 ? 1 : 0)) <= 256 * 1024);
-  if (tileOuter) body.push(...forCols((pix, oxC) => forMb((mbE, lanes) => tile(mbE, lanes, pix, oxC))));
-  else body.push(...forMb((mbE, lanes) => forCols((pix, oxC) => tile(mbE, lanes, pix, oxC))));
+  const allRows = !tileOuter && !s.singleRow;
+  const body: Expr[] = [];
+  if (tileOuter || s.singleRow) {
+    body.push(fb.set(oy, fb.geti(oy0)), ...rowStart());
+    if (tileOuter) body.push(...forCols((pix, oxC) => forMb((mbE, lanes) => tile(mbE, lanes, pix, oxC))));
+    else body.push(...forMb((mbE, lanes) => forCols((pix, oxC) => tile(mbE, lanes, pix, oxC))));
+  } else {
+    body.push(...forMb((mbE, lanes) => [fb.loop(oy, o.c(0), s.OH, 1, [...rowStart(), ...forCols((pix, oxC) => tile(mbE, lanes, pix, oxC))])]));
+  }
   m.addFunction(`${s.name}_row`, i32, none, fb.vars, m.block(null, body));
-  addRowDriver(m, s.name, s.OH);
+  addRowDriver(m, s.name, allRows ? 1 : s.OH);
 }
 
 /** `<name>()`: calls `<name>_row(oy)` for every output row. */

@@ -417,7 +417,7 @@ class Lowering {
       emitConv(m, {
         name: `${f}_pw`, X: a(mid), H: 1, W: OW, xps: C, Cg: C, Y: a(y), OH, OW, yps: y.ps, M,
         kh: 1, kw: 1, sh: 0, sw: 1, dh: 1, dw: 1, ph: 0, pw: 0, Wp, B: Bp, P: this.tile.P, V: this.tile.V,
-        ...ep, R: r ? a(r) : undefined, rps: r?.ps,
+        ...ep, R: r ? a(r) : undefined, rps: r?.ps, singleRow: true,
       });
       addFusedDriver(m, f, OH);
     }, [x.l, mid, ...(r ? [r] : [])], [y]);
