@@ -111,7 +111,7 @@ describe('wgsl kernels vs reference', () => {
   });
 
   it('elementwise: broadcast binary ops and unary activations', () => prop(fc.asyncProperty(
-    fc.record({ op: fc.constantFrom('Add', 'Sub', 'Mul', 'Div', 'Max', 'PRelu'), shape: fc.constantFrom([2, 3, 4, 5], [1, 8, 3, 3], [6, 7]),
+    fc.record({ op: fc.constantFrom('Add', 'Sub', 'Mul', 'Div', 'Max', 'PRelu'), shape: fc.constantFrom<number[]>([2, 3, 4, 5], [1, 8, 3, 3], [6, 7]),
       bmask: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }), drop: fc.integer({ min: 0, max: 2 }), seed: fc.nat() }),
     async (c) => {
       let bshape = c.shape.map((d, i) => (c.bmask[i] ? 1 : d)).slice(c.op === 'PRelu' ? 0 : Math.min(c.drop, c.shape.length - 1));

@@ -6,6 +6,7 @@ import { encodeArtifact, type Artifact, type IOSpec } from '../../runtime/artifa
 import { CnncError } from '../../runtime/errors.js';
 import type { WgslPlan } from '../../runtime/webgpu/plan.js';
 import type { Graph, Node } from '../../ir/graph.js';
+import { allOps } from '../../ir/ops/index.js';
 import { ALIAS_OPS, DEFAULT_LIMITS, Emitter, type WgslLimits } from './emit.js';
 import { elementwiseExpr } from './activation.js';
 import { wrapShader } from './kernel.js';
@@ -68,6 +69,11 @@ function generatorFor(node: Node): Generator | undefined {
   if (elementwiseExpr(node.op, node.attrs, ['x', 'y']) !== undefined) return (e, n) => emitElementwise(e, n);
   return undefined;
 }
+
+/** Every op the WGSL target lowers (for the ops × targets table). */
+export const WGSL_OPS: ReadonlySet<string> = new Set(
+  allOps().map((op) => op.name).filter((name) => ALIAS_OPS.has(name) || generatorFor({ name, op: name, inputs: [], outputs: [], attrs: {} })),
+);
 
 /** The kernels and plan for a graph (exported for tests that look at shaders). */
 export function lowerWgsl(graph: Graph, options: WgslOptions = {}): { plan: WgslPlan; shaders: { f32: string[]; f16: string[] }; weights: Uint8Array } {
