@@ -11,6 +11,7 @@ import { CnncError } from './errors.js';
 import type { Tensor } from './tensor.js';
 import { WasmSession } from './wasm/index.js';
 import { CudaSession } from './cuda/index.js';
+import { WebGpuModel } from './webgpu/index.js';
 
 export interface Session {
   readonly target: string;
@@ -40,6 +41,10 @@ export async function load(bytes: Uint8Array, options: LoadOptions = {}): Promis
     case 'cuda': {
       const s = await CudaSession.create(a);
       return { ...base, run: (inputs) => s.run(inputs) };
+    }
+    case 'wgsl': {
+      const m = await WebGpuModel.load(a);
+      return { ...base, run: (inputs) => m.run(inputs) };
     }
     default:
       throw new CnncError('BAD_ARTIFACT', `artifact target '${a.header.target}' has no runtime here (runtimes: wasm)`);
