@@ -14,7 +14,7 @@ import { ctype, hash, ident } from './emit.js';
 import { PRELUDE, kernelSource, type Launch, type LowerCtx } from './kernel.js';
 import { gemm, matmul } from './matmul.js';
 import { COPY_OPS, GATHER_OPS, concat, copy, gather } from './movement.js';
-import { NARY_OPS, UNARY_OPS, batchNorm, cast, elementwise, layerNorm, reduce, softmax } from './pointwise.js';
+import { NARY_OPS, UNARY_OPS, batchNorm, cast, elementwise, instanceNorm, layerNorm, lrn, reduce, softmax } from './pointwise.js';
 import { globalPool, pool } from './pool.js';
 
 export type { BufRef, CudaIO, CudaPlan, CudaStep } from '../../runtime/cuda/plan.js';
@@ -41,6 +41,7 @@ const GENERATORS: Record<string, Gen> = {
   Gemm: gemm, MatMul: matmul,
   MaxPool: pool, AveragePool: pool, GlobalAveragePool: globalPool, GlobalMaxPool: globalPool,
   BatchNormalization: batchNorm, Cast: cast, Softmax: softmax, LogSoftmax: softmax, LayerNormalization: layerNorm,
+  InstanceNormalization: instanceNorm, LRN: lrn,
   ReduceMean: reduce, ReduceSum: reduce, ReduceMax: reduce, ReduceMin: reduce,
   Concat: concat,
   ...Object.fromEntries(UNARY_OPS.map((o) => [o, elementwise])),

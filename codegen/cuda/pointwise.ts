@@ -276,3 +276,66 @@ export function reduce(ctx: LowerCtx): Launch {
 }
 
 export type { DType };
+
+/** InstanceNormalization (NCHW): one thread per (n, c) row over the spatial axes, then scale and shift per channel. */
+export function instanceNorm(ctx: LowerCtx): Launch {
+  const { node, graph } = ctx;
+  const [xn, sn, bn] = node.inputs;
+  const yn = node.outputs[0];
+  const xt = graph.type(xn), yt = graph.type(yn), st = graph.type(sn), bt = graph.type(bn);
+  checkFloat(yt.dtype, node.name, node.op);
+  const C = xt.shape[1], P = xt.shape.slice(2).reduce((p, q) => p * q, 1);
+  const rows = xt.shape[0] * C;
+  const c = new Code();
+  c.line('const int r = blockIdx.x * blockDim.x + threadIdx.x;');
+  c.line(`if (r >= ${rows}) return;`);
+  c.line(`const int base = ${mul('r', P)};`);
+  c.line(`const int ch = ${C === 1 ? '0' : `r % ${C}`};`);
+  c.line('float mean = 0.f;');
+  c.line(`for (int j = 0; j < ${P}; ++j) mean += ${load(xt.dtype, 'x', 'base + j')};`);
+  c.line(`mean *= ${fl(1 / P)};`);
+  c.line('float var = 0.f;');
+  c.block(`for (int j = 0; j < ${P}; ++j)`, () => {
+    c.line(`const float d = ${load(xt.dtype, 'x', 'base + j')} - mean;`);
+    c.line('var = fmaf(d, d, var);');
+  });
+  c.line(`const float a = rsqrtf(var * ${fl(1 / P)} + ${fl(Number(node.attrs.epsilon ?? 1e-5))}) * ${load(st.dtype, 'scale', 'ch')};`);
+  c.line(`const float b = ${load(bt.dtype, 'shift', 'ch')} - mean * a;`);
+  c.line(`for (int j = 0; j < ${P}; ++j) ${store(yt.dtype, 'y', 'base + j', `fmaf(${load(xt.dtype, 'x', 'base + j')}, a, b)`)}`);
+  return {
+    kind: 'instancenorm',
+    args: [{ param: 'x', value: xn, dtype: xt.dtype }, { param: 'scale', value: sn, dtype: st.dtype }, { param: 'shift', value: bn, dtype: bt.dtype }, { param: 'y', value: yn, dtype: yt.dtype, out: true }],
+    body: c.toString(), threads: T, grid: [blocksFor(rows, T), 1, 1],
+  };
+}
+
+/** LRN across channels: one thread per element, a loop over the channel window. */
+export function lrn(ctx: LowerCtx): Launch {
+  const { node, graph } = ctx;
+  const xn = node.inputs[0], yn = node.outputs[0];
+  const xt = graph.type(xn), yt = graph.type(yn);
+  checkFloat(yt.dtype, node.name, node.op);
+  const layout = layoutOf(node.attrs, place(ctx));
+  const shape = yt.shape, r = shape.length;
+  const chAxis = layout === 'NHWC' ? r - 1 : 1;
+  const C = shape[chAxis], cs = strides(shape)[chAxis];
+  const size = Number(node.attrs.size), alpha = Number(node.attrs.alpha ?? 1e-4), beta = Number(node.attrs.beta ?? 0.75), bias = Number(node.attrs.bias ?? 1);
+  const lo = Math.floor((size - 1) / 2), hi = Math.ceil((size - 1) / 2);
+  const total = shape.reduce((p, q) => p * q, 1);
+  const c = new Code();
+  c.line('const int i = blockIdx.x * blockDim.x + threadIdx.x;');
+  c.line(`if (i >= ${total}) return;`);
+  c.line(`const int ch = ${coord('i', shape, chAxis)};`);
+  c.line(`const int base = i - ${mul('ch', cs)};`);
+  c.line('float s = 0.f;');
+  c.block(`for (int d = ${-lo}; d <= ${hi}; ++d)`, () => {
+    c.line('const int k = ch + d;');
+    c.line(`const float v = (unsigned)k < ${C}u ? ${load(xt.dtype, 'x', sum('base', mul('k', cs)))} : 0.f;`);
+    c.line('s = fmaf(v, v, s);');
+  });
+  c.line(store(yt.dtype, 'y', 'i', `${load(xt.dtype, 'x', 'i')} / powf(${fl(bias)} + ${fl(alpha / size)} * s, ${fl(beta)})`));
+  return {
+    kind: 'lrn', args: [{ param: 'x', value: xn, dtype: xt.dtype }, { param: 'y', value: yn, dtype: yt.dtype, out: true }],
+    body: c.toString(), threads: T, grid: [blocksFor(total, T), 1, 1],
+  };
+}

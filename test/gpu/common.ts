@@ -194,6 +194,9 @@ export function kernelCaseGraph(seed: number, dtype: 'f32' | 'f16'): Graph {
   outs.push(g.add('Sum', [x, w([W]), w([C, 1, 1])]));
   outs.push(g.add('Mean', [x, g.add('Tanh', [x])]));
   outs.push(g.add('Min', [x, w([1, 1, H, 1])]));
+  outs.push(g.add('InstanceNormalization', [x, w([C]), w([C])], { epsilon: 1e-3 }));
+  outs.push(g.add('LRN', [x], { size: 3, alpha: 0.5, beta: 0.75, bias: 2 }));
+  outs.push(g.add('LRN', [xh], { size: 4, layout: 'NHWC' }));
   g.setOutputs(outs);
   return g;
 }
