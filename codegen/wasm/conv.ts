@@ -94,7 +94,12 @@ export function emitConv(m: binaryen.Module, s: ConvSpec): void {
     const mbOff = () => o.mul(mbE(), MB * 4);
     for (let p = 0; p < pix; p++) for (let v = 0; v < V; v++) st.push(fb.set(acc[p * V + v], o.vload(o.addc(mbOff(), s.B), v * 16)));
     const kxBody: Expr[] = [];
-    for (let kx = 0; kx < s.kw; kx++) {
+    // Interior tiles of a dense undilated input: the taps of one kernel row are one contiguous run
+    // of kw·Cg floats in input and in packed weights alike, so one reduction loop covers them
+    // (the first conv's Cg = 3 otherwise gives 3-step loops).
+    const merged = oxC === undefined && s.dw === 1 && s.xps === s.Cg && s.kw > 1;
+    const run = merged ? s.kw * s.Cg : s.Cg;
+    for (let kx = 0; kx < (merged ? 1 : s.kw); kx++) {
       const valid: number[] = [];
       for (let p = 0; p < pix; p++) {
         const c = oxC === undefined ? 0 : (oxC + p) * s.sw - s.pw + kx * s.dw;
@@ -117,7 +122,7 @@ export function emitConv(m: binaryen.Module, s: ConvSpec): void {
         }
         return b;
       };
-      const nU = Math.floor(s.Cg / U), rem = s.Cg - nU * U;
+      const nU = Math.floor(run / U), rem = run - nU * U;
       if (nU >= 2) {
         const l = fb.label('C');
         kxBody.push(fb.set(xend, o.addc(fb.geti(xp), nU * U * 4)));
@@ -129,7 +134,7 @@ export function emitConv(m: binaryen.Module, s: ConvSpec): void {
         ])));
         for (let u = 0; u < rem; u++) kxBody.push(...step(u));
       } else {
-        for (let u = 0; u < s.Cg; u++) kxBody.push(...step(u));
+        for (let u = 0; u < run; u++) kxBody.push(...step(u));
       }
     }
     // kernel rows: skip a row outside the input (padding)
