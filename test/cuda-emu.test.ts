@@ -48,6 +48,22 @@ describe.skipIf(!ok)(`CUDA kernels on the CPU emulator vs the reference, generat
   }
 });
 
+describe.skipIf(!ok)(`CUDA GEMM tiles forced through CNNC_CUDA_TILE (every SIMT GEMM in one tile shape)${why}`, () => {
+  for (const tile of ['large', 'small']) {
+    it(`${tile} tiles: every kernel kind within 1e-4 (f32, seed 4)`, () => {
+      process.env.CNNC_CUDA_TILE = tile;
+      try {
+        const g = kernelCaseGraph(4, 'f32');
+        const { got, ref, mod } = emulate(g, `tile_${tile}`, 4);
+        expect(mod.source).toContain(tile === 'large' ? 'tile 128×128×8' : 'tile 32×32×16');
+        expect(compareAll(got, ref, TOLERANCE.f32).bad).toEqual([]);
+      } finally {
+        delete process.env.CNNC_CUDA_TILE;
+      }
+    });
+  }
+});
+
 describe.skipIf(!ok)(`CUDA standalone program on the CPU emulator: models vs the reference interpreter${why}`, () => {
   it('lenet5 from ../shared/models reproduces PyTorch (1e-4 of max |y|)', () => {
     const dir = join(import.meta.dirname, '..', '..', 'shared', 'models', 'lenet5');

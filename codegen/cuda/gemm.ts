@@ -7,6 +7,7 @@
  *   FusedDwPw: B(c, pixel) is the depthwise conv + its activation, computed on the fly from the input.
  * The callers give the index maps as C snippets; the epilogue (bias, residual, activation, store) too.
  */
+import { CnncError } from '../../runtime/errors.js';
 import { Code, sum } from './emit.js';
 import { blocksFor, type Arg, type Launch } from './kernel.js';
 
@@ -30,15 +31,29 @@ export interface GemmSpec {
 
 export interface Tile { BM: number; BN: number; BK: number; TM: number; TN: number }
 
+/** Named SIMT tiles; CNNC_CUDA_TILE=large|medium|small forces one (tuning and tests). */
+export const TILES: Record<string, Tile> = {
+  large: { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8 },
+  medium: { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 },
+  small: { BM: 32, BN: 32, BK: 16, TM: 2, TN: 2 },
+};
+
 /** A tile that wastes little on small M or N and still fills the GPU with blocks. */
 export function chooseTile(M: number, N: number, K: number, batch: number): Tile {
+  const forced = process.env.CNNC_CUDA_TILE;
+  if (forced) {
+    if (!TILES[forced]) throw new CnncError('BAD_ATTRIBUTE', `CNNC_CUDA_TILE must be one of ${Object.keys(TILES).join(', ')}, got '${forced}'`);
+    return TILES[forced];
+  }
   const BK = K <= 8 ? 8 : 16;
   if (N <= 8) return { BM: 64, BN: 8, BK, TM: 2, TN: 1 };
   if (N <= 16) return { BM: 64, BN: 16, BK, TM: 4, TN: 1 };
   if (M <= 16) return { BM: 16, BN: 64, BK, TM: 1, TN: 4 };
+  // 128×128 (8×8 per thread) when there are enough of them to cover a large GPU a few times over
+  if (M >= 128 && N >= 128 && Math.ceil(M / 128) * Math.ceil(N / 128) * batch >= 256) return TILES.large;
   const big = Math.ceil(M / 64) * Math.ceil(N / 64) * batch;
-  if (M <= 32 || big < 128) return { BM: 32, BN: 32, BK, TM: 2, TN: 2 };
-  return { BM: 64, BN: 64, BK, TM: 4, TN: 4 };
+  if (M <= 32 || big < 128) return { ...TILES.small, BK };
+  return { ...TILES.medium, BK };
 }
 
 export function gemmLaunch(s: GemmSpec, tile?: Tile): Launch {
