@@ -39,11 +39,11 @@ export async function benchModel(model: string, target: Target, runs: number, wa
   const theirs = await ortMedian(onnx, inputs, runs, warmup);
   const lines = [
     `model ${model}, batch 1, 1 thread, median of ${runs} runs after ${warmup} warm-up`,
-    `cnnc ${target.padEnd(6)}      ${ours.toFixed(2).padStart(9)} ms`,
+    `cnnc ${target.padEnd(6)}      ${ours.toPrecision(4).padStart(9)} ms`,
   ];
   if (theirs !== undefined) {
-    lines.push(`onnxruntime-node   ${theirs.toFixed(2).padStart(9)} ms`);
-    lines.push(`ratio cnnc / ort-node: ${(ours / theirs).toFixed(2)}`);
+    lines.push(`onnxruntime-node   ${theirs.toPrecision(4).padStart(9)} ms`);
+    lines.push(`ratio cnnc / ort-node: ${(ours / theirs).toPrecision(3)}`);
   } else {
     lines.push('onnxruntime-node: not installed (npm i onnxruntime-node to compare)');
   }

@@ -133,7 +133,7 @@ describe('cnnc bench', () => {
     const ratio = Number(/ratio cnnc \/ ort-node: ([\d.]+)/.exec(r.out)![1]);
     expect(ours).toBeGreaterThan(0);
     expect(theirs).toBeGreaterThan(0);
-    expect(ratio).toBeCloseTo(ours / theirs, 1);
+    expect(Math.abs(ratio - ours / theirs) / (ours / theirs)).toBeLessThan(0.01); // printed to 3-4 digits
   });
 });
 
