@@ -10,7 +10,6 @@ import { decodeArtifact, type Artifact, type IOSpec } from './artifact.js';
 import { CnncError } from './errors.js';
 import type { Tensor } from './tensor.js';
 import { WasmSession } from './wasm/index.js';
-import { CudaSession } from './cuda/index.js';
 import { WebGpuModel } from './webgpu/index.js';
 
 export interface Session {
@@ -39,6 +38,7 @@ export async function load(bytes: Uint8Array, options: LoadOptions = {}): Promis
       return { ...base, run: (inputs) => s.run(inputs) };
     }
     case 'cuda': {
+      const { CudaSession } = await import('./cuda/index.js'); // Node only (driver API through koffi)
       const s = await CudaSession.create(a);
       return { ...base, run: (inputs) => s.run(inputs) };
     }

@@ -40,7 +40,9 @@ export async function cudaDriver(): Promise<Driver> {
 async function openDriver(path: string): Promise<Driver> {
   let koffi: typeof import('koffi');
   try {
-    koffi = (await import('koffi')).default as unknown as typeof import('koffi');
+    // a computed specifier: browser bundles of cnnc/runtime must not try to include the native module
+    const specifier = 'koffi';
+    koffi = (await import(specifier)).default as typeof import('koffi');
   } catch (e) {
     throw new CnncError('NO_DEVICE', `the CUDA runtime needs the 'koffi' package to call the driver (${(e as Error).message})`);
   }
