@@ -49,11 +49,38 @@ export function addMathFunctions(m: binaryen.Module): void {
   }
 }
 
+/** Scratch locals of the inlined exp, one set per function (each use completes before the next). */
+const expLocals = new WeakMap<FnBuilder, { x: number; n: number; r: number }>();
+
+/**
+ * e^x inlined into the caller (the same polynomial as $exp4): a call per vector costs as much as
+ * a 3×3 depthwise tap loop, and V8 11 does not inline wasm calls.
+ */
+export function expInline(fb: FnBuilder, e: Expr): Expr {
+  const m = fb.m;
+  let l = expLocals.get(fb);
+  if (!l) { l = { x: fb.local(v128), n: fb.local(v128), r: fb.local(v128) }; expLocals.set(fb, l); }
+  const { x, n, r } = l;
+  const g = (i: number) => m.local.get(i, v128);
+  const mul = m.f32x4.mul.bind(m.f32x4), add = m.f32x4.add.bind(m.f32x4), sub = m.f32x4.sub.bind(m.f32x4);
+  let p = sp(m, 1.9875691500e-4);
+  for (const c of [1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1]) p = add(mul(p, g(r)), sp(m, c));
+  return m.block(null, [
+    m.local.set(x, m.f32x4.pmin(sp(m, 88.3), m.f32x4.pmax(sp(m, -87.3), e))),
+    m.local.set(n, m.f32x4.nearest(mul(g(x), sp(m, 1.44269504088896341)))),
+    m.local.set(r, sub(sub(g(x), mul(g(n), sp(m, 0.693359375))), mul(g(n), sp(m, -2.12194440e-4)))),
+    mul(
+      add(add(mul(p, mul(g(r), g(r))), g(r)), sp(m, 1)),
+      m.i32x4.shl(m.i32x4.add(m.i32x4.trunc_sat_f32x4_s(g(n)), m.i32x4.splat(m.i32.const(127))), m.i32.const(23)),
+    ),
+  ], v128);
+}
+
 /** The activation of the v128 in local `x` (read several times, so it must be a local). */
 export function activation(fb: FnBuilder, kind: string, alpha: number, beta: number, x: number): Expr {
   const m = fb.m;
   const X = () => m.local.get(x, v128);
-  const sig = (e: Expr) => m.f32x4.div(sp(m, 1), m.f32x4.add(sp(m, 1), m.call('exp4', [m.f32x4.neg(e)], v128)));
+  const sig = (e: Expr) => m.f32x4.div(sp(m, 1), m.f32x4.add(sp(m, 1), expInline(fb, m.f32x4.neg(e))));
   const clamp = (e: Expr, lo: number, hi: number) => m.f32x4.pmin(sp(m, hi), m.f32x4.pmax(sp(m, lo), e));
   switch (kind) {
     case '': return X();

@@ -19,7 +19,7 @@ import type { Graph, Node } from '../../ir/graph.js';
 import { getOp } from '../../ir/ops/index.js';
 import { windowGeometry } from '../../ir/ops/geometry.js';
 import { sizeOf } from '../../ir/types.js';
-import { SUPPORTED_ACTIVATIONS } from './activation.js';
+import { SUPPORTED_ACTIVATIONS, expInline } from './activation.js';
 import { FnBuilder, type Expr } from './builder.js';
 import { emitConv, emitWindow, packConvWeights, packDepthwiseWeights } from './conv.js';
 import {
@@ -703,7 +703,7 @@ const ELEMENTWISE: Record<string, (n: Node) => ExprFn> = {
   Neg: () => (fb, x) => fb.m.f32x4.neg(fb.getv(x[0])),
   Abs: () => (fb, x) => fb.m.f32x4.abs(fb.getv(x[0])),
   Sqrt: () => (fb, x) => fb.m.f32x4.sqrt(fb.getv(x[0])),
-  Exp: () => (fb, x) => fb.m.call('exp4', [fb.getv(x[0])], binaryen.v128),
+  Exp: () => (fb, x) => expInline(fb, fb.getv(x[0])),
   Reciprocal: () => (fb, x) => fb.m.f32x4.div(fb.m.f32x4.splat(fb.m.f32.const(1)), fb.getv(x[0])),
   Floor: () => (fb, x) => fb.m.f32x4.floor(fb.getv(x[0])),
   Ceil: () => (fb, x) => fb.m.f32x4.ceil(fb.getv(x[0])),
