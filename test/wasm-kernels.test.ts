@@ -241,6 +241,22 @@ describe('wasm data movement kernels vs reference', () => {
     await expectMatches(g, { x: randT([1, 4, 3, 5], 1) });
   });
 
+  it('Resize nearest (coordinate modes, rounding modes, up and down) and LayerNormalization', async () => {
+    const modes: Record<string, AttrValue>[] = [
+      { scales: [1, 1, 2, 2], coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' },
+      { scales: [1, 1, 1.5, 0.5], coordinate_transformation_mode: 'half_pixel', nearest_mode: 'round_prefer_floor' },
+      { sizes: [1, 3, 7, 3], coordinate_transformation_mode: 'align_corners', nearest_mode: 'ceil' },
+    ];
+    for (const attrs of modes) {
+      const { g, feeds } = oneNode('Resize', [randT([1, 3, 4, 5], 2)], { mode: 'nearest', ...attrs });
+      await expectMatches(g, feeds);
+    }
+    const ln = oneNode('LayerNormalization', [randT([2, 5, 7], 3), randT([7], 4), randT([7], 5)], { axis: -1, epsilon: 1e-5 });
+    await expectMatches(ln.g, ln.feeds);
+    const ln2 = oneNode('LayerNormalization', [randT([2, 5, 7], 6), randT([5, 1], 7)], { axis: 1 });
+    await expectMatches(ln2.g, ln2.feeds);
+  });
+
   it('ConvTranspose with an epilogue', async () => {
     for (const [k, s, p] of [[2, 2, 0], [3, 2, 1], [3, 1, 1]]) {
       const { g, feeds } = oneNode('ConvTranspose', [randT([1, 5, 4, 5], k), randT([5, 6, k, k], s), randT([6], p)], { strides: [s, s], pads: [p, p, p, p], activation: 'relu' });

@@ -257,3 +257,50 @@ export function packConvTransposeWeights(w: Float32Array, bias: Float32Array | u
   if (bias) b.set(bias.subarray(0, M));
   return { weights: out, bias: b };
 }
+
+/**
+ * Table gather: Y (dense, `dims`) [o] = X[Σ_a table_a[o_a]] with per-axis i32 byte-offset tables
+ * (Resize nearest: each axis maps output to input coordinates independently).
+ */
+export function emitTableGather(m: binaryen.Module, name: string, X: number, Y: number, dims: number[], tables: number[]): void {
+  const fb = new FnBuilder(m, 0), o = new Ops(m);
+  const idx = dims.map(() => fb.local(i32));
+  const part = dims.map(() => fb.local(i32));
+  const dst = fb.local(i32);
+  // part_a = X + Σ_{b ≤ a} table_b[o_b], updated as each loop advances
+  let body: Expr = m.block(null, [
+    m.f32.store(0, 4, fb.geti(dst), m.f32.load(0, 4, fb.geti(part[dims.length - 1]))),
+    fb.set(dst, o.addc(fb.geti(dst), 4)),
+  ]);
+  for (let a = dims.length - 1; a >= 0; a--) {
+    const prev = a === 0 ? o.c(X) : fb.geti(part[a - 1]);
+    body = fb.loop(idx[a], o.c(0), dims[a], 1, [
+      fb.set(part[a], o.add(prev, m.i32.load(0, 4, o.addc(o.mul(fb.geti(idx[a]), 4), tables[a])))),
+      body,
+    ]);
+  }
+  m.addFunction(name, none, none, fb.vars, m.block(null, [fb.set(dst, o.c(Y)), body]));
+}
+
+/** LayerNormalization over the last `n` floats of each of `rows` rows (dense), scale/bias of n floats. */
+export function emitLayerNorm(m: binaryen.Module, name: string, X: number, Y: number, rows: number, n: number, eps: number, S: number, B: number): void {
+  const fb = new FnBuilder(m, 0), o = new Ops(m);
+  const r = fb.local(i32), k = fb.local(i32), base = fb.local(i32);
+  const mean = fb.local(f32), v = fb.local(f32), d = fb.local(f32);
+  const xk = () => m.f32.load(0, 4, o.add(fb.geti(base), o.addc(o.mul(fb.geti(k), 4), X)));
+  const body = fb.loop(r, o.c(0), rows, 1, [
+    fb.set(base, o.mul(fb.geti(r), n * 4)),
+    fb.set(mean, m.f32.const(0)),
+    fb.loop(k, o.c(0), n, 1, [fb.set(mean, m.f32.add(fb.get(mean, f32), xk()))]),
+    fb.set(mean, m.f32.div(fb.get(mean, f32), m.f32.const(n))),
+    fb.set(v, m.f32.const(0)),
+    fb.loop(k, o.c(0), n, 1, [fb.set(d, m.f32.sub(xk(), fb.get(mean, f32))), fb.set(v, m.f32.add(fb.get(v, f32), m.f32.mul(fb.get(d, f32), fb.get(d, f32))))]),
+    fb.set(v, m.f32.div(m.f32.const(1), m.f32.sqrt(m.f32.add(m.f32.div(fb.get(v, f32), m.f32.const(n)), m.f32.const(eps))))),
+    fb.loop(k, o.c(0), n, 1, [
+      m.f32.store(0, 4, o.add(fb.geti(base), o.addc(o.mul(fb.geti(k), 4), Y)), m.f32.add(
+        m.f32.mul(m.f32.mul(m.f32.sub(xk(), fb.get(mean, f32)), fb.get(v, f32)), m.f32.load(0, 4, o.addc(o.mul(fb.geti(k), 4), S))),
+        m.f32.load(0, 4, o.addc(o.mul(fb.geti(k), 4), B)))),
+    ]),
+  ]);
+  m.addFunction(name, none, none, fb.vars, body);
+}

@@ -23,7 +23,7 @@ import { SUPPORTED_ACTIVATIONS, expInline } from './activation.js';
 import { FnBuilder, type Expr } from './builder.js';
 import { emitConv, emitWindow, packConvWeights, packDepthwiseWeights } from './conv.js';
 import {
-  emitConvTranspose, emitCopy, emitElementwise, emitFill, emitGlobalPool, emitSoftmax, emitStrided,
+  emitConvTranspose, emitCopy, emitElementwise, emitFill, emitGlobalPool, emitLayerNorm, emitSoftmax, emitStrided, emitTableGather,
   packConvTransposeWeights, actExpr,
 } from './kernels.js';
 
@@ -285,6 +285,8 @@ class Lowering {
       case 'Softmax': return this.softmax(n);
       case 'Pad': return this.pad(n);
       case 'ReduceMean': return this.reduceMean(n);
+      case 'Resize': return this.resize(n);
+      case 'LayerNormalization': return this.layerNorm(n);
       default: {
         const ew = ELEMENTWISE[n.op];
         if (ew) return this.elementwise(n, n.inputs.filter((v) => v !== ''), ew(n));
@@ -652,6 +654,56 @@ class Lowering {
     }, [src], [y]);
   }
 
+  /**
+   * Resize, nearest mode: every output axis maps to input coordinates on its own, so the map is
+   * read off the reference kernel (run on a tensor holding each axis' coordinate) — the same
+   * coordinate_transformation_mode and nearest_mode rules by construction — and the kernel
+   * gathers through per-axis tables.
+   */
+  private resize(n: Node): void {
+    if (String(n.attrs.mode) !== 'nearest') unsupported(n, `has no Resize mode '${String(n.attrs.mode)}' (nearest only)`);
+    const xv = n.inputs[0];
+    const s = this.shape(xv), out = this.shape(n.outputs[0]);
+    const def = getOp('Resize', n.name);
+    const ins = stridesOf(s), os = stridesOf(out);
+    const tables = s.map((_, a) => {
+      const probe = new Float32Array(sizeOf(s)).map((_, i) => Math.floor(i / ins[a]) % s[a]);
+      const outT = def.reference([{ dtype: 'f32', shape: s, data: probe }, ...n.inputs.slice(1).map(() => undefined)], n.attrs, [this.g.type(n.outputs[0])])[0];
+      const table = new Int32Array(out[a]);
+      for (let o = 0; o < out[a]; o++) table[o] = (outT.data as Float32Array)[o * os[a]] * ins[a] * 4;
+      return this.weight(new Float32Array(table.buffer));
+    });
+    const x = this.plain(n, xv);
+    const y = this.dense(sizeOf(out), 'plain', 0);
+    this.define(n.outputs[0], y);
+    this.step(n, 'nearest', 0, (m, a) => emitTableGather(m, this.fnName(), a(x), a(y), [...out], tables), [x], [y]);
+  }
+
+  private layerNorm(n: Node): void {
+    if (n.outputs.slice(1).some((o) => o !== '')) unsupported(n, 'has no LayerNormalization statistics outputs');
+    const [xv, sv, bv] = n.inputs;
+    const s = this.shape(xv);
+    const axis = (Number(n.attrs.axis) + s.length) % s.length;
+    const normShape = s.slice(axis), count = sizeOf(normShape), rows = sizeOf(s) / count;
+    const full = (v: string | undefined, fill: number) => {
+      const outArr = new Float32Array(count).fill(fill);
+      if (!v) return outArr;
+      const src = this.constF32(n, v), ps = this.shape(v);
+      const aligned = [...new Array(normShape.length - ps.length).fill(1), ...ps], st = stridesOf(aligned), ns = stridesOf(normShape);
+      for (let k = 0; k < count; k++) {
+        let j = 0;
+        for (let d = 0; d < normShape.length; d++) if (aligned[d] !== 1) j += (Math.floor(k / ns[d]) % normShape[d]) * st[d];
+        outArr[k] = src[j];
+      }
+      return outArr;
+    };
+    const S = this.weight(full(sv, 1)), B = this.weight(full(bv, 0));
+    const x = this.plain(n, xv);
+    const y = this.dense(sizeOf(s), 'plain', 0);
+    this.define(n.outputs[0], y);
+    this.step(n, '', 7 * sizeOf(s), (m, a) => emitLayerNorm(m, this.fnName(), a(x), a(y), rows, count, Number(n.attrs.epsilon), S, B), [x], [y]);
+  }
+
   /** ReduceMean over the spatial axes of a 4-D value, kept: a global average pool. */
   private reduceMean(n: Node): void {
     const s = this.shape(n.inputs[0]);
@@ -723,7 +775,7 @@ const ELEMENTWISE: Record<string, (n: Node) => ExprFn> = {
 export const WASM_OPS: ReadonlySet<string> = new Set([
   'Conv', 'FusedDwPw', 'ConvTranspose', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'Gemm', 'MatMul',
   'BatchNormalization', 'Concat', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout', 'Transpose', 'Softmax',
-  'Pad', 'ReduceMean', ...Object.keys(ELEMENTWISE),
+  'Pad', 'ReduceMean', 'Resize', 'LayerNormalization', ...Object.keys(ELEMENTWISE),
 ]);
 
 export function lower(g: Graph, tile: TileOptions): Lowered {
