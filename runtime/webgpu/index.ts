@@ -122,6 +122,34 @@ export class WebGpuModel {
     }
   }
 
+  /**
+   * Time per step (ms, median of `reps`): each dispatch submitted alone and waited for, after one
+   * full run has put real data in every buffer. For benchmarks (no timestamp queries needed).
+   */
+  async profile(inputs: Record<string, Tensor>, reps = 5): Promise<{ kernel: string; node: string; op: string; ms: number }[]> {
+    await this.run(inputs);
+    const { device } = this.ctx;
+    const out = [];
+    for (const s of this.steps) {
+      const ts: number[] = [];
+      for (let r = 0; r < reps + 1; r++) {
+        const t0 = performance.now();
+        const enc = device.createCommandEncoder();
+        const pass = enc.beginComputePass();
+        pass.setPipeline(s.pipeline);
+        pass.setBindGroup(0, s.group);
+        pass.dispatchWorkgroups(...s.step.dispatch);
+        pass.end();
+        device.queue.submit([enc.finish()]);
+        await withTimeout(device.queue.onSubmittedWorkDone(), this.timeoutMs, () => this.lost);
+        if (r > 0) ts.push(performance.now() - t0); // the first may include the driver's shader compile
+      }
+      ts.sort((a, b) => a - b);
+      out.push({ kernel: s.step.kernel, node: s.step.node, op: s.step.op, ms: ts[ts.length >> 1] });
+    }
+    return out;
+  }
+
   /** Frees the GPU buffers (the shared device stays). */
   dispose(): void {
     for (const b of this.buffers) b.destroy();

@@ -44,11 +44,26 @@ const BK = ${u(BK)};
 var<workgroup> Ls: array<f32, ${BK * BR}>;
 var<workgroup> Rs: array<f32, ${BK * BC}>;
 ${fns}`;
+  // Accumulators and operands as named scalars, fully unrolled: dynamically indexed private
+  // arrays end up in memory on some compilers (llvmpipe among them).
+  const R = [...Array(TR).keys()], C = [...Array(TC).keys()];
+  const accDecl = R.flatMap((i) => C.map((j) => `var acc_${i}_${j} = 0.0;`)).join(' ');
+  const inner = [
+    ...R.map((i) => `let a${i} = Ls[kk * BR + lid.y + ${u(wy * i)}];`),
+    ...C.map((j) => `let b${j} = Rs[kk * BC + lid.x + ${u(wx * j)}];`),
+    ...R.flatMap((i) => C.map((j) => `acc_${i}_${j} = fma(a${i}, b${j}, acc_${i}_${j});`)),
+  ].join('\n    ');
+  const stores = R.map((i) => `{
+  let r = r0 + lid.y + ${u(wy * i)};
+  if (r < ROWS) {
+${C.map((j) => `    { let c = c0 + lid.x + ${u(wx * j)}; if (c < COLS) { store(z, r, c, acc_${i}_${j}); } }`).join('\n')}
+  }
+}`).join('\n');
   const body = `
 let z = wid.z;
 let r0 = wid.y * BR;
 let c0 = wid.x * BC;
-var acc: array<f32, ${TR * TC}>;
+${accDecl}
 for (var k0 = 0u; k0 < DEPTH; k0 += BK) {
   for (var e = li; e < BK * BR; e += ${u(T)}) {
     let kk = e % BK; let rr = e / BK;
@@ -66,23 +81,11 @@ for (var k0 = 0u; k0 < DEPTH; k0 += BK) {
   }
   workgroupBarrier();
   for (var kk = 0u; kk < BK; kk++) {
-    var a: array<f32, ${TR}>;
-    for (var i = 0u; i < ${u(TR)}; i++) { a[i] = Ls[kk * BR + lid.y + ${u(wy)} * i]; }
-    for (var j = 0u; j < ${u(TC)}; j++) {
-      let b = Rs[kk * BC + lid.x + ${u(wx)} * j];
-      for (var i = 0u; i < ${u(TR)}; i++) { acc[i * ${u(TC)} + j] = fma(a[i], b, acc[i * ${u(TC)} + j]); }
-    }
+    ${inner}
   }
   workgroupBarrier();
 }
-for (var i = 0u; i < ${u(TR)}; i++) {
-  let r = r0 + lid.y + ${u(wy)} * i;
-  if (r >= ROWS) { continue; }
-  for (var j = 0u; j < ${u(TC)}; j++) {
-    let c = c0 + lid.x + ${u(wx)} * j;
-    if (c < COLS) { store(z, r, c, acc[i * ${u(TC)} + j]); }
-  }
-}`;
+${stores}`;
   return {
     decls, body, workgroupSize: [wx, wy, 1],
     dispatch: [ceilDiv(s.cols, BC), ceilDiv(s.rows, BR), s.batch],
