@@ -15,7 +15,7 @@ import { lower, type Buf, type Loc, type TileOptions } from './lower.js';
 export { WASM_OPS } from './lower.js';
 
 export interface WasmCompileOptions {
-  /** Register tile of dense convs: P output pixels × V vectors of 4 output channels. */
+  /** Register tile of dense convs: P output pixels × V vectors of 4 output channels (default: per layer). */
   tile?: TileOptions;
   /** Run binaryen's optimizer over the module (slower compile, similar speed: V8 optimizes too). */
   optimize?: boolean;
@@ -30,7 +30,6 @@ export interface WasmCompiled {
   kernels: number;
 }
 
-export const DEFAULT_TILE: TileOptions = { P: 3, V: 3 };
 
 /** Greedy first fit by decreasing size over buffers whose lifetimes overlap; returns the arena size. */
 export function placeBuffers(bufs: Buf[]): number {
@@ -56,7 +55,7 @@ const io = (g: Graph, names: readonly string[]): IOSpec[] =>
   names.map((name) => ({ name, dtype: g.type(name).dtype, shape: [...g.type(name).shape] }));
 
 export function compileWasm(g: Graph, options: WasmCompileOptions = {}): WasmCompiled {
-  const low = lower(g, options.tile ?? DEFAULT_TILE);
+  const low = lower(g, options.tile);
   const arenaBytes = placeBuffers(low.bufs);
   const arenaBase = Math.ceil((low.weightsOffset + low.weights.length * 4) / 64) * 64;
   const memoryBytes = arenaBase + arenaBytes + 256;

@@ -81,8 +81,19 @@ class Lowering {
   private readonly slices = new Map<string, Loc>();
   private readonly consumers: Map<string, Node[]>;
 
-  constructor(readonly g: Graph, readonly tile: TileOptions) {
+  constructor(readonly g: Graph, readonly tile: TileOptions | undefined) {
     this.consumers = g.consumers();
+  }
+
+  /**
+   * The register tile for M output channels: the given one, or the one wasting the fewest padded
+   * channels, 3 pixels × 12 channels counted 8% faster than 4 × 8 (measured on 3×3 layers).
+   */
+  tileFor(M: number): TileOptions {
+    if (this.tile) return this.tile;
+    const cost = (t: TileOptions, speed: number) => Math.ceil(M / (4 * t.V)) * 4 * t.V / speed;
+    const a: TileOptions = { P: 3, V: 3 }, b: TileOptions = { P: 4, V: 2 };
+    return cost(a, 1.08) <= cost(b, 1) ? a : b;
   }
 
   get t(): number { return this.steps.length; }
@@ -369,8 +380,9 @@ class Lowering {
       return;
     }
     const Cg = C / group, Mg = M / group;
+    const tile = this.tileFor(Mg);
     const packs = Array.from({ length: group }, (_, gi) => {
-      const pk = packConvWeights(w.subarray(gi * Mg * Cg * kh * kw, (gi + 1) * Mg * Cg * kh * kw), bias?.subarray(gi * Mg, (gi + 1) * Mg), Mg, Cg, kh, kw, this.tile.V);
+      const pk = packConvWeights(w.subarray(gi * Mg * Cg * kh * kw, (gi + 1) * Mg * Cg * kh * kw), bias?.subarray(gi * Mg, (gi + 1) * Mg), Mg, Cg, kh, kw, tile.V);
       return { Wp: this.weight(pk.weights), B: this.weight(pk.bias) };
     });
     this.step(n, group > 1 ? `group ${group}` : '', flops, (m, a) => {
@@ -381,7 +393,7 @@ class Lowering {
         emitConv(m, {
           name, X: a(x.l) + i * imgX + gi * Cg * 4, H: x.H, W: x.W, xps: x.l.ps, Cg,
           Y: a(y) + i * imgY + gi * Mg * 4, OH, OW, yps: y.ps, M: Mg, kh, kw, sh, sw, dh, dw, ph, pw,
-          Wp: packs[gi].Wp, B: packs[gi].B, P: this.tile.P, V: this.tile.V, order: this.tile.order,
+          Wp: packs[gi].Wp, B: packs[gi].B, P: tile.P, V: tile.V, order: tile.order,
           ...ep, R: r ? a(r) + i * imgR + gi * Mg * 4 : undefined, rps: r?.ps,
         });
       }
@@ -398,7 +410,8 @@ class Lowering {
     const { C } = geo, M = wps[0];
     const [kh, kw] = geo.kernel, [sh, sw] = geo.strides, [dh, dw] = geo.dilations, [ph, pw] = geo.padBegin, [OH, OW] = geo.outSize;
     const dk = packDepthwiseWeights(this.constF32(n, wdv), bdv ? this.constF32(n, bdv) : undefined, C, kh, kw);
-    const pk = packConvWeights(this.constF32(n, wpv), bpv ? this.constF32(n, bpv) : undefined, M, C, 1, 1, this.tile.V);
+    const tile = this.tileFor(M);
+    const pk = packConvWeights(this.constF32(n, wpv), bpv ? this.constF32(n, bpv) : undefined, M, C, 1, 1, tile.V);
     const Wd = this.weight(dk.weights), Bd = this.weight(dk.bias), Wp = this.weight(pk.weights), Bp = this.weight(pk.bias);
     const dwAct = String(n.attrs.dw_activation ?? '');
     if (!SUPPORTED_ACTIVATIONS.has(dwAct)) unsupported(n, `has no activation '${dwAct}'`);
@@ -418,7 +431,7 @@ class Lowering {
       // stride 0: every output row reads the one scratch row
       emitConv(m, {
         name: `${f}_pw`, X: a(mid), H: 1, W: OW, xps: C, Cg: C, Y: a(y), OH, OW, yps: y.ps, M,
-        kh: 1, kw: 1, sh: 0, sw: 1, dh: 1, dw: 1, ph: 0, pw: 0, Wp, B: Bp, P: this.tile.P, V: this.tile.V,
+        kh: 1, kw: 1, sh: 0, sw: 1, dh: 1, dw: 1, ph: 0, pw: 0, Wp, B: Bp, P: tile.P, V: tile.V, order: tile.order,
         ...ep, R: r ? a(r) : undefined, rps: r?.ps, singleRow: true,
       });
       addFusedDriver(m, f, OH);
@@ -518,11 +531,12 @@ class Lowering {
     this.define(n.outputs[0], y);
     const r = resid ? this.plain(n, resid) : residConst ? this.constLoc(residConst) : undefined;
     const ep = isGemm ? this.epilogue(n) : { act: '', alpha: 0, beta: 0 };
-    const pk = packConvWeights(w, bias, N, K, 1, 1, this.tile.V);
+    const tile = this.tileFor(N);
+    const pk = packConvWeights(w, bias, N, K, 1, 1, tile.V);
     const Wp = this.weight(pk.weights), B = this.weight(pk.bias);
     this.step(n, '', 2 * rows * N * K, (m, ad) => emitConv(m, {
       name: this.fnName(), X: ad(a), H: 1, W: rows, xps: K, Cg: K, Y: ad(y), OH: 1, OW: rows, yps: N, M: N,
-      kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, ph: 0, pw: 0, Wp, B, P: this.tile.P, V: this.tile.V,
+      kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, ph: 0, pw: 0, Wp, B, P: tile.P, V: tile.V, order: tile.order,
       ...ep, R: r ? ad(r) : undefined, rps: r ? N : undefined,
     }), [a, ...(r ? [r] : [])], [y]);
   }
@@ -778,7 +792,7 @@ export const WASM_OPS: ReadonlySet<string> = new Set([
   'Pad', 'ReduceMean', 'Resize', 'LayerNormalization', ...Object.keys(ELEMENTWISE),
 ]);
 
-export function lower(g: Graph, tile: TileOptions): Lowered {
+export function lower(g: Graph, tile?: TileOptions): Lowered {
   for (const n of g.nodes) getOp(n.op, n.name);
   return new Lowering(g, tile).run();
 }
