@@ -257,6 +257,24 @@ describe('wasm data movement kernels vs reference', () => {
     await expectMatches(ln2.g, ln2.feeds);
   });
 
+  it('Slice (negative indices, steps), Split, Expand, Tile', async () => {
+    const x = randT([1, 6, 5, 7], 8);
+    const cases: [string, Record<string, AttrValue>][] = [
+      ['Slice', { starts: [1, -1, 0], ends: [5, -6, 100], axes: [1, 2, 3], steps: [2, -2, 3] }],
+      ['Expand', { shape: [2, 1, 6, 5, 7] }],
+      ['Tile', { repeats: [1, 2, 1, 2] }],
+    ];
+    for (const [op, attrs] of cases) {
+      const { g, feeds } = oneNode(op, [x], attrs);
+      await expectMatches(g, feeds);
+    }
+    const g = new Graph('split');
+    g.addInput('x', { dtype: 'f32', shape: [1, 6, 5, 7] });
+    const parts = g.addNode('Split', ['x'], { axis: 1, split: [1, 2, 3] });
+    g.setOutputs(parts);
+    await expectMatches(g, { x });
+  });
+
   it('ConvTranspose with an epilogue', async () => {
     for (const [k, s, p] of [[2, 2, 0], [3, 2, 1], [3, 1, 1]]) {
       const { g, feeds } = oneNode('ConvTranspose', [randT([1, 5, 4, 5], k), randT([5, 6, k, k], s), randT([6], p)], { strides: [s, s], pads: [p, p, p, p], activation: 'relu' });

@@ -296,7 +296,7 @@ class Lowering {
       case 'Softmax': return this.softmax(n);
       case 'Pad': return this.pad(n);
       case 'ReduceMean': return this.reduceMean(n);
-      case 'Resize': return this.resize(n);
+      case 'Resize': case 'Slice': case 'Split': case 'Expand': case 'Tile': return this.separableGather(n);
       case 'LayerNormalization': return this.layerNorm(n);
       default: {
         const ew = ELEMENTWISE[n.op];
@@ -669,28 +669,34 @@ class Lowering {
   }
 
   /**
-   * Resize, nearest mode: every output axis maps to input coordinates on its own, so the map is
-   * read off the reference kernel (run on a tensor holding each axis' coordinate) — the same
-   * coordinate_transformation_mode and nearest_mode rules by construction — and the kernel
-   * gathers through per-axis tables.
+   * Ops whose output coordinates map to input coordinates axis by axis: Resize (nearest), Slice,
+   * Split, Expand, Tile. The per-axis maps are read off the op's reference kernel, run on tensors
+   * holding each input axis' coordinate — the op's own rules (negative indices, clamping,
+   * coordinate_transformation_mode, nearest_mode) by construction — and the kernel gathers
+   * through per-axis tables.
    */
-  private resize(n: Node): void {
-    if (String(n.attrs.mode) !== 'nearest') unsupported(n, `has no Resize mode '${String(n.attrs.mode)}' (nearest only)`);
+  private separableGather(n: Node): void {
+    if (n.op === 'Resize' && String(n.attrs.mode) !== 'nearest') unsupported(n, `has no Resize mode '${String(n.attrs.mode)}' (nearest only)`);
     const xv = n.inputs[0];
-    const s = this.shape(xv), out = this.shape(n.outputs[0]);
-    const def = getOp('Resize', n.name);
-    const ins = stridesOf(s), os = stridesOf(out);
-    const tables = s.map((_, a) => {
-      const probe = new Float32Array(sizeOf(s)).map((_, i) => Math.floor(i / ins[a]) % s[a]);
-      const outT = def.reference([{ dtype: 'f32', shape: s, data: probe }, ...n.inputs.slice(1).map(() => undefined)], n.attrs, [this.g.type(n.outputs[0])])[0];
-      const table = new Int32Array(out[a]);
-      for (let o = 0; o < out[a]; o++) table[o] = (outT.data as Float32Array)[o * os[a]] * ins[a] * 4;
-      return this.weight(new Float32Array(table.buffer));
-    });
+    const s = this.shape(xv), ins = stridesOf(s);
+    const def = getOp(n.op, n.name);
+    const others = n.inputs.slice(1).map((v) => (v ? this.g.constValue(v) ?? unsupported(n, `needs '${v}' to be a constant`) : undefined));
+    const outTypes = n.outputs.map((o) => (o === '' ? { dtype: 'f32' as const, shape: [] } : this.g.type(o)));
+    const probes = s.map((_, j) => def.reference([{ dtype: 'f32', shape: s, data: new Float32Array(sizeOf(s)).map((_, i) => Math.floor(i / ins[j]) % s[j]) }, ...others], n.attrs, outTypes));
     const x = this.plain(n, xv);
-    const y = this.dense(sizeOf(out), 'plain', 0);
-    this.define(n.outputs[0], y);
-    this.step(n, 'nearest', 0, (m, a) => emitTableGather(m, this.fnName(), a(x), a(y), [...out], tables), [x], [y]);
+    n.outputs.forEach((ov, k) => {
+      if (ov === '') return;
+      const out = this.shape(ov), os = stridesOf(out), lead = out.length - s.length;
+      const tables = out.map((_, a) => {
+        const table = new Int32Array(out[a]);
+        const j = a - lead;
+        if (j >= 0) for (let o = 0; o < out[a]; o++) table[o] = (probes[j][k].data as Float32Array)[o * os[a]] * ins[j] * 4;
+        return this.weight(new Float32Array(table.buffer));
+      });
+      const y = this.dense(sizeOf(out), 'plain', 0);
+      this.define(ov, y);
+      this.step(n, n.outputs.length > 1 ? `gather ${k}` : 'gather', 0, (m, ad) => emitTableGather(m, this.fnName(), ad(x), ad(y), [...out], tables), [x], [y]);
+    });
   }
 
   private layerNorm(n: Node): void {
@@ -789,7 +795,7 @@ const ELEMENTWISE: Record<string, (n: Node) => ExprFn> = {
 export const WASM_OPS: ReadonlySet<string> = new Set([
   'Conv', 'FusedDwPw', 'ConvTranspose', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'Gemm', 'MatMul',
   'BatchNormalization', 'Concat', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout', 'Transpose', 'Softmax',
-  'Pad', 'ReduceMean', 'Resize', 'LayerNormalization', ...Object.keys(ELEMENTWISE),
+  'Pad', 'ReduceMean', 'Resize', 'Slice', 'Split', 'Expand', 'Tile', 'LayerNormalization', ...Object.keys(ELEMENTWISE),
 ]);
 
 export function lower(g: Graph, tile?: TileOptions): Lowered {
