@@ -146,7 +146,7 @@ describe('wgsl kernels vs reference', () => {
     await expectMatches(lrn.g, lrn.feeds, both);
   });
 
-  it('movement: Concat, Split, Slice, Transpose, Pad (3 modes), Gather, Expand, Flatten', async () => {
+  it('movement: Concat, Split, Slice, Transpose, Pad (3 modes), Gather, Expand, Flatten, Resize (nearest)', async () => {
     const x = randT([2, 3, 4, 5], 1);
     const cases: [string, (ReturnType<typeof randT> | undefined)[], Record<string, number | string | number[]>, number[]][] = [
       ['Concat', [x, randT([2, 2, 4, 5], 2), randT([2, 1, 4, 5], 3)], { axis: 1 }, [0, 1, 2]],
@@ -160,6 +160,9 @@ describe('wgsl kernels vs reference', () => {
       ['Gather', [x, tensor('i64', [2, 2], BigInt64Array.from([0n, -1n, 2n, 1n]))], { axis: 2 }, [0]],
       ['Expand', [randT([3, 1, 5], 4)], { shape: [2, 3, 4, 5] }, [0]],
       ['Flatten', [x], { axis: 1 }, [0]],
+      ['Resize', [x], { scales: [1, 1, 2, 1.5], mode: 'nearest' }, [0]],
+      ['Resize', [x], { sizes: [2, 3, 7, 3], mode: 'nearest', coordinate_transformation_mode: 'align_corners', nearest_mode: 'round_prefer_ceil' }, [0]],
+      ['Resize', [x], { scales: [1, 1, 3, 2], mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }, [0]],
     ];
     for (const [op, ins, attrs, live] of cases) {
       const { g, feeds } = oneNode(op, ins, attrs, live);

@@ -75,7 +75,7 @@ for (const [name, withInterpreter] of SHARED) {
 /** DSL zoo models at input sizes the interpreter and llvmpipe run in seconds. */
 const ZOO: [string, number | undefined][] = [
   ['lenet5', undefined], ['resnet18', 64], ['resnet50', 64], ['mobilenet_v2', 64], ['mobilenet_v3_small', 64], ['squeezenet1_1', 64],
-  ['efficientnet_b0', 64], ['googlenet', 64], ['convnext_tiny', 64], ['unet_small', 32], ['unet', 32],
+  ['efficientnet_b0', 64], ['googlenet', 64], ['convnext_tiny', 64], ['unet_small', 32], ['unet', 32], ['yolov5s', 64],
 ];
 
 describe('wgsl: DSL zoo models against the reference interpreter', () => {

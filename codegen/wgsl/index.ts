@@ -13,7 +13,7 @@ import { wrapShader } from './kernel.js';
 import { emitConv, emitConvTranspose, emitFusedDwPw } from './kernels/conv.js';
 import { emitBatchNorm, emitCopy, emitElementwise } from './kernels/elementwise.js';
 import { emitGemm, emitMatMul } from './kernels/linear.js';
-import { emitConcat, emitGather, emitPad, emitSlice, emitSplit, emitTranspose } from './kernels/movement.js';
+import { emitConcat, emitGather, emitPad, emitResize, emitSlice, emitSplit, emitTranspose } from './kernels/movement.js';
 import { emitLayerNorm, emitLRN, emitSoftmax } from './kernels/norm.js';
 import { emitGlobalPool, emitPool, emitReduce, type Reducer } from './kernels/pool.js';
 
@@ -46,6 +46,7 @@ const GENERATORS: Record<string, Generator> = {
   Split: emitSplit,
   Pad: emitPad,
   Gather: emitGather,
+  Resize: emitResize,
   Softmax: emitSoftmax,
   LogSoftmax: emitSoftmax,
   LayerNormalization: emitLayerNorm,

@@ -5,6 +5,7 @@
 import { CnncError } from '../../../runtime/errors.js';
 import type { Node } from '../../../ir/graph.js';
 import { stridesOf } from '../../../ir/ops/broadcast.js';
+import { getOp } from '../../../ir/ops/index.js';
 import { sizeOf } from '../../../ir/types.js';
 import type { Emitter } from '../emit.js';
 import { f, i as lit, u } from '../kernel.js';
@@ -118,4 +119,33 @@ export function emitGather(e: Emitter, node: Node): void {
     `let outer = i / ${u(J * inner)}; let j = (i / ${u(inner)}) % ${u(J)}; let r = i % ${u(inner)};
 var k = I[j]; if (k < 0i) { k += ${lit(D)}; }
 Y[i] = T_Y(X[(outer * ${u(D)} + u32(k)) * ${u(inner)} + r]);`);
+}
+
+/**
+ * Resize (nearest): each axis maps output to input coordinates on its own. The per-axis maps are
+ * read off the op's reference kernel, run on tensors holding each axis' coordinate, so the op's
+ * own rules (coordinate_transformation_mode, nearest_mode, rounding) hold by construction; the
+ * kernel gathers through the tables (one i32 weight).
+ */
+export function emitResize(e: Emitter, node: Node): void {
+  if (String(node.attrs.mode) !== 'nearest') throw new CnncError('UNSUPPORTED', `Resize mode '${String(node.attrs.mode)}' is not supported on wgsl (nearest only)`, place(node));
+  const X = e.operand(node.inputs[0]), Y = e.operand(node.outputs[0]);
+  const s = X.shape, ins = stridesOf(s), out = Y.shape, os = stridesOf(out);
+  const others = node.inputs.slice(1).map((v) => (v ? e.graph.constValue(v) ?? notConst(node, v) : undefined));
+  const def = getOp('Resize', node.name);
+  const parts: number[] = [], offsets: number[] = [];
+  s.forEach((_, j) => {
+    const coords = { dtype: 'f32' as const, shape: s, data: Float32Array.from({ length: sizeOf(s) }, (_, i) => Math.floor(i / ins[j]) % s[j]) };
+    const probe = def.reference([coords, ...others], node.attrs, [e.graph.type(node.outputs[0])])[0].data as Float32Array;
+    offsets.push(parts.length);
+    for (let o = 0; o < out[j]; o++) parts.push(probe[o * os[j]] * ins[j]);
+  });
+  const tab = e.weight({ dtype: 'i32', shape: [parts.length], data: Int32Array.from(parts) }, `${node.name}.maps`);
+  const terms = out.map((d, a) => `u32(TAB[${u(offsets[a])} + (i / ${u(os[a])}) % ${u(d)}])`);
+  simple(e, node, [e.read('X', X), { name: 'TAB', buffer: tab, dtype: 'i32', access: 'read' }, e.write('Y', Y)], sizeOf(out),
+    `Y[i] = T_Y(X[${terms.join(' + ')}]);`);
+}
+
+function notConst(node: Node, v: string): never {
+  throw new CnncError('UNSUPPORTED', `input '${v}' must be a constant on wgsl`, { ...place(node), value: v });
 }
