@@ -81,6 +81,15 @@ describe('wgsl kernels vs reference', () => {
       await expectMatches(g, feeds);
     })));
 
+  it('Gemm: a constant weight over the binding limit is split into column blocks', async () => {
+    for (const tb of [0, 1]) {
+      const { g, feeds } = oneNode('Gemm', [randT([3, 20], 1), randT(tb ? [30, 20] : [20, 30], 2), randT([30], 3)], { transB: tb, activation: 'relu' });
+      const opts = { opt: 'O0' as const, wgsl: { limits: { maxStorageBufferBindingSize: 1024 } } };
+      expect((await compile(g, 'wgsl', opts as never)).stats.kernels).toBeGreaterThan(2);
+      await expectMatches(g, feeds, [opts as never]);
+    }
+  });
+
   it('MatMul: batched with broadcasting and 1-D operands', async () => {
     for (const [a, b] of [[[2, 3, 5, 7], [7, 4]], [[5], [3, 5, 6]], [[2, 1, 4, 3], [1, 3, 3, 2]], [[40, 20], [20, 3]]]) {
       const { g, feeds } = oneNode('MatMul', [randT(a, 1), randT(b, 2)], {}, [0, 1]);

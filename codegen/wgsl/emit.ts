@@ -21,6 +21,8 @@ export interface WgslLimits {
   maxStorageBuffersPerShaderStage: number;
   maxComputeWorkgroupSizeX: number;
   maxComputeWorkgroupSizeY: number;
+  /** Bytes one storage binding may span: larger Gemm weights are split into column blocks. */
+  maxStorageBufferBindingSize: number;
 }
 
 export const DEFAULT_LIMITS: WgslLimits = {
@@ -29,6 +31,7 @@ export const DEFAULT_LIMITS: WgslLimits = {
   maxStorageBuffersPerShaderStage: 8,
   maxComputeWorkgroupSizeX: 128,
   maxComputeWorkgroupSizeY: 128,
+  maxStorageBufferBindingSize: 128 * 1024 * 1024,
 };
 
 /** A value as a kernel generator sees it. */

@@ -3,15 +3,42 @@ import { CnncError } from '../../../runtime/errors.js';
 import type { Node } from '../../../ir/graph.js';
 import { sizeOf } from '../../../ir/types.js';
 import { activationExpr, MATH_HELPERS } from '../activation.js';
-import type { Emitter } from '../emit.js';
+import type { Emitter, Operand } from '../emit.js';
 import { f, u, type Binding } from '../kernel.js';
 import { opt } from './common.js';
 import { broadcastIndexExpr } from './elementwise.js';
 import { matmulBody } from './matmul.js';
 
-/** Gemm(A, B, C?, R?): Y = act(alpha·A'·B' + beta·C + R), A' and B' transposed as asked. */
+/**
+ * Gemm(A, B, C?, R?): Y = act(alpha·A'·B' + beta·C + R), A' and B' transposed as asked. A constant
+ * B larger than one storage binding (VGG's and AlexNet's first FC layers) is split into column
+ * blocks, one kernel each, writing its columns of Y.
+ */
 export function emitGemm(e: Emitter, node: Node): void {
   const A = e.operand(node.inputs[0]), B = e.operand(node.inputs[1]), Y = e.operand(node.outputs[0]);
+  const bt = Number(node.attrs.transB ?? 0) !== 0;
+  const [, N] = Y.shape;
+  const K = bt ? B.shape[1] : B.shape[0];
+  const bytes = sizeOf(B.shape) * (B.dtype === 'f16' ? 2 : 4);
+  const bc = e.graph.constValue(node.inputs[1]);
+  const blocks = bc && bytes > e.limits.maxStorageBufferBindingSize ? Math.ceil(bytes / e.limits.maxStorageBufferBindingSize) + 1 : 1;
+  if (blocks === 1) return gemmBlock(e, node, A, B, Y, 0, N, '');
+  const per = Math.ceil(N / blocks);
+  for (let n0 = 0; n0 < N; n0 += per) {
+    const n1 = Math.min(N, n0 + per), w = n1 - n0;
+    const src = bc!.data as Float32Array;
+    const data = new (src.constructor as Float32ArrayConstructor)(K * w);
+    for (let k = 0; k < K; k++) {
+      for (let j = 0; j < w; j++) data[bt ? j * K + k : k * w + j] = src[bt ? (n0 + j) * K + k : k * N + n0 + j];
+    }
+    const shape = bt ? [w, K] : [K, w];
+    const buffer = e.weight({ dtype: bc!.dtype, shape, data }, `${node.inputs[1]}[${n0}:${n1}]`);
+    gemmBlock(e, node, A, { ...B, shape, buffer }, Y, n0, w, `cols${n0}`);
+  }
+}
+
+/** Columns [n0, n0 + cols) of a Gemm, B holding just those columns. */
+function gemmBlock(e: Emitter, node: Node, A: Operand, B: Operand, Y: Operand, n0: number, cols: number, name: string): void {
   const at = Number(node.attrs.transA ?? 0) !== 0, bt = Number(node.attrs.transB ?? 0) !== 0;
   const alpha = Number(node.attrs.alpha ?? 1), beta = Number(node.attrs.beta ?? 1);
   const [M, N] = Y.shape;
@@ -24,15 +51,16 @@ export function emitGemm(e: Emitter, node: Node): void {
   const act = activationExpr(String(node.attrs.activation ?? ''), 'v', Number(node.attrs.act_alpha ?? 0), Number(node.attrs.act_beta ?? 0));
   const fns = `${MATH_HELPERS}
 fn loadL(z: u32, r: u32, k: u32) -> f32 { return f32(A[${at ? `k * ${u(M)} + r` : `r * ${u(K)} + k`}]); }
-fn loadR(z: u32, k: u32, c: u32) -> f32 { return f32(W[${bt ? `c * ${u(K)} + k` : `k * ${u(N)} + c`}]); }
-fn store(z: u32, r: u32, c: u32, acc: f32) {
+fn loadR(z: u32, k: u32, c: u32) -> f32 { return f32(W[${bt ? `c * ${u(K)} + k` : `k * ${u(cols)} + c`}]); }
+fn store(z: u32, r: u32, cb: u32, acc: f32) {
+  let c = cb + ${u(n0)};
   let yi = r * ${u(N)} + c;
   var v = ${alpha === 1 ? 'acc' : `${f(alpha)} * acc`};
   ${c ? `v += ${beta === 1 ? '' : `${f(beta)} * `}f32(C[${broadcastIndexExpr(e.graph.type(c).shape, [M, N], 'yi')}]);` : ''}
   ${r ? 'v += f32(R[yi]);' : ''}
   Y[yi] = T_Y(${act});
 }`;
-  e.kernel(node, { bindings, ...matmulBody({ rows: M, cols: N, depth: K, batch: 1 }, fns, e.limits) });
+  e.kernel(node, { name: name || undefined, bindings, ...matmulBody({ rows: M, cols, depth: K, batch: 1 }, fns, e.limits) });
 }
 
 /** MatMul with numpy semantics: 1-D operands promoted, batch dimensions broadcast. */
