@@ -73,7 +73,7 @@ function storeEpilogue(fb: FnBuilder, ep: Epilogue, acc: Expr, yAddr: Expr, rAdd
   return out;
 }
 
-/** Adds `<name>_row(oy)` and `<name>()` (all rows) for a dense conv. */
+/** Adds `<name>_row(i)` (output row i, or output-channel block i for weight-stationary layers) and `<name>()` (all of them) for a dense conv. */
 export function emitConv(m: binaryen.Module, s: ConvSpec): void {
   const fb = new FnBuilder(m, 1), o = new Ops(m);
   const { P, V } = s, MB = 4 * V, U = 2; // c-loop unroll: 2 measured best (1: loop overhead, 4: register pressure)
@@ -194,8 +194,8 @@ export function emitConv(m: binaryen.Module, s: ConvSpec): void {
     fb.set(rrow, s.R !== undefined ? o.addc(o.mul(fb.geti(oy), s.OW * s.rps! * 4), s.R) : o.c(0)),
   ];
   // Tile-outer when the layer's packed weights stay in L2 (each pixel tile's inputs then stay in
-  // L1), one row per call. Otherwise weight-stationary over ALL rows in one call, so that big
-  // weights (ResNet's layer4: 9.4 MB) stream once per layer, not once per row.
+  // L1), one row per call. Otherwise weight-stationary: one call per output-channel block sweeps
+  // ALL rows, so that big weights (ResNet's layer4: 9.4 MB) stream once per layer, not per row.
   const tileOuter = s.order === 'tile' || (s.order === undefined && KS * (nmbFull + (tail > 0 ? 1 : 0)) <= 256 * 1024);
   const allRows = !tileOuter && !s.singleRow;
   const body: Expr[] = [];
@@ -204,10 +204,16 @@ export function emitConv(m: binaryen.Module, s: ConvSpec): void {
     if (tileOuter) body.push(...forCols((pix, oxC) => forMb((mbE, lanes) => tile(mbE, lanes, pix, oxC))));
     else body.push(...forMb((mbE, lanes) => forCols((pix, oxC) => tile(mbE, lanes, pix, oxC))));
   } else {
-    body.push(...forMb((mbE, lanes) => [fb.loop(oy, o.c(0), s.OH, 1, [...rowStart(), ...forCols((pix, oxC) => tile(mbE, lanes, pix, oxC))])]));
+    // the parameter is the output-channel block: one call per weight block keeps the function hot
+    const allRowsOf = (mbE: () => Expr, lanes: number): Expr[] => [
+      fb.set(wbase, o.addc(o.mul(mbE(), KS), s.Wp)),
+      fb.loop(oy, o.c(0), s.OH, 1, [...rowStart(), ...forCols((pix, oxC) => tile(mbE, lanes, pix, oxC))]),
+    ];
+    const full = nmbFull > 0 ? m.block(null, allRowsOf(() => fb.geti(oy0), MB)) : m.nop();
+    body.push(tail > 0 ? m.if(m.i32.eq(fb.geti(oy0), o.c(nmbFull)), m.block(null, allRowsOf(() => o.c(nmbFull), tail)), full) : full);
   }
   m.addFunction(`${s.name}_row`, i32, none, fb.vars, m.block(null, body));
-  addRowDriver(m, s.name, allRows ? 1 : s.OH);
+  addRowDriver(m, s.name, allRows ? nmbFull + (tail > 0 ? 1 : 0) : s.OH);
 }
 
 /** `<name>()`: calls `<name>_row(oy)` for every output row. */
