@@ -15,14 +15,17 @@ import { matmulBody } from './matmul.js';
  * blocks, one kernel each, writing its columns of Y.
  */
 export function emitGemm(e: Emitter, node: Node): void {
-  const A = e.operand(node.inputs[0]), B = e.operand(node.inputs[1]), Y = e.operand(node.outputs[0]);
+  const A = e.operand(node.inputs[0]), Y = e.operand(node.outputs[0]);
   const bt = Number(node.attrs.transB ?? 0) !== 0;
   const [, N] = Y.shape;
-  const K = bt ? B.shape[1] : B.shape[0];
-  const bytes = sizeOf(B.shape) * (B.dtype === 'f16' ? 2 : 4);
+  const bType = e.graph.type(node.inputs[1]);
+  const K = bt ? bType.shape[1] : bType.shape[0];
+  const bytes = sizeOf(bType.shape) * (bType.dtype === 'f16' ? 2 : 4);
   const bc = e.graph.constValue(node.inputs[1]);
   const blocks = bc && bytes > e.limits.maxStorageBufferBindingSize ? Math.ceil(bytes / e.limits.maxStorageBufferBindingSize) + 1 : 1;
-  if (blocks === 1) return gemmBlock(e, node, A, B, Y, 0, N, '');
+  // (the whole B gets a buffer only when it is not split: operand() makes one)
+  if (blocks === 1) return gemmBlock(e, node, A, e.operand(node.inputs[1]), Y, 0, N, '');
+  const B = { name: node.inputs[1], dtype: bType.dtype === 'f16' ? 'f16' as const : 'f32' as const, shape: bType.shape, buffer: -1 };
   const per = Math.ceil(N / blocks);
   for (let n0 = 0; n0 < N; n0 += per) {
     const n1 = Math.min(N, n0 + per), w = n1 - n0;
