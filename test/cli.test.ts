@@ -4,7 +4,8 @@
  * and bad invocations give a one-line message, a non-zero exit and no stack trace.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { onnx } from 'onnx-proto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -24,6 +25,19 @@ const dir = mkdtempSync(join(tmpdir(), 'cnnc-cli-'));
 function cnnc(...args: string[]) {
   const r = spawnSync(process.execPath, [join(ROOT, 'bin/cnnc.js'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** A tiny ONNX model with an op cnnc does not know. */
+function unsupportedModel(): string {
+  const vi = (name: string) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimValue: 4 }, { dimValue: 4 }] } } } });
+  const bytes = onnx.ModelProto.encode(onnx.ModelProto.create({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: { name: 'g', node: [{ opType: 'NonMaxSuppression', input: ['x', 'x'], output: ['y'], name: 'nms0' }], input: [vi('x')], output: [vi('y')] },
+  })).finish();
+  const file = join(dir, 'unsupported.onnx');
+  writeFileSync(file, bytes);
+  return file;
 }
 
 /** Parses the "class  i  v" lines that `cnnc run` prints. */
@@ -109,6 +123,27 @@ describe('cnnc viz and opt', () => {
     }
   });
 
+  it.skipIf(!existsSync(LENET_ONNX))('viz draws the shared squeezenet1_1.onnx with one node element per node', () => {
+    const svg = join(dir, 'sq.svg');
+    const r = cnnc('viz', join(SHARED, 'squeezenet1_1/model.onnx'), '-o', svg);
+    expect(r.code).toBe(0);
+    const n = Number(/(\d+) nodes/.exec(r.out)![1]);
+    expect(n).toBe(loadOnnxFile(join(SHARED, 'squeezenet1_1/model.onnx')).nodes.length);
+    expect(readFileSync(svg, 'utf8').match(/<g class="node/g)!.length).toBe(n);
+  });
+
+  it('opt writes zoo:lenet5 optimized as ONNX that onnxruntime-node runs to the reference output', async () => {
+    const out = join(dir, 'zoo-lenet5-opt.onnx');
+    expect(cnnc('opt', 'zoo:lenet5', '-o', out).code).toBe(0);
+    const x = randomInput('f32', [1, 1, 32, 32]);
+    const want = toF64(interpret(zoo('lenet5'), { input: x }).output);
+    const session = await ort.InferenceSession.create(readFileSync(out));
+    const res = await session.run({ input: new ort.Tensor('float32', x.data as Float32Array, [1, 1, 32, 32]) });
+    const got = res[session.outputNames[0]].data as Float32Array;
+    const scale = Math.max(...want.map(Math.abs));
+    for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(1e-4 * scale);
+  });
+
   it.skipIf(!existsSync(LENET_ONNX))('opt writes an optimized ONNX model that onnxruntime-node runs to the reference output', async () => {
     const out = join(dir, 'lenet5-opt.onnx');
     const r = cnnc('opt', LENET_ONNX, '-O3', '-o', out);
@@ -125,16 +160,18 @@ describe('cnnc viz and opt', () => {
 });
 
 describe('cnnc bench', () => {
-  it('prints a cnnc median and the onnxruntime-node comparison', () => {
-    const r = cnnc('bench', 'zoo:lenet5', '--target', 'wasm', '-n', '5', '--warmup', '2');
-    expect(r.code).toBe(0);
-    const ours = Number(/cnnc wasm\s+([\d.]+) ms/.exec(r.out)![1]);
-    const theirs = Number(/onnxruntime-node\s+([\d.]+) ms/.exec(r.out)![1]);
-    const ratio = Number(/ratio cnnc \/ ort-node: ([\d.]+)/.exec(r.out)![1]);
-    expect(ours).toBeGreaterThan(0);
-    expect(theirs).toBeGreaterThan(0);
-    expect(Math.abs(ratio - ours / theirs) / (ours / theirs)).toBeLessThan(0.01); // printed to 3-4 digits
-  });
+  for (const model of ['zoo:lenet5', LENET_ONNX]) {
+    it.skipIf(!model.startsWith('zoo:') && !existsSync(model))(`prints a cnnc median and the onnxruntime-node comparison (${model.startsWith('zoo:') ? model : 'lenet5.onnx'})`, () => {
+      const r = cnnc('bench', model, '--target', 'wasm', '-n', '5', '--warmup', '2');
+      expect(r.code).toBe(0);
+      const ours = Number(/cnnc wasm\s+([\d.]+) ms/.exec(r.out)![1]);
+      const theirs = Number(/onnxruntime-node\s+([\d.]+) ms/.exec(r.out)![1]);
+      const ratio = Number(/ratio cnnc \/ ort-node: ([\d.]+)/.exec(r.out)![1]);
+      expect(ours).toBeGreaterThan(0);
+      expect(theirs).toBeGreaterThan(0);
+      expect(Math.abs(ratio - ours / theirs) / (ours / theirs)).toBeLessThan(0.01); // printed to 3-4 digits
+    });
+  }
 });
 
 describe('cnnc errors are one line with a hint, non-zero, no stack trace', () => {
@@ -143,6 +180,7 @@ describe('cnnc errors are one line with a hint, non-zero, no stack trace', () =>
     ['a missing file', ['summary', 'missing.onnx'], /no such file 'missing.onnx'.*zoo:NAME/],
     ['an unknown zoo model', ['summary', 'zoo:nope'], /no zoo model 'nope'.*cnnc zoo/],
     ['a corrupt artifact', ['run', join(ROOT, 'package.json')], /BAD_ARTIFACT/],
+    ['an unsupported model', ['summary', unsupportedModel()], /UNKNOWN_OP: .*NonMaxSuppression.*nms0/],
   ];
   for (const [what, args, msg] of cases) {
     it(what, () => {
