@@ -89,6 +89,6 @@ describe.skipIf(!ok)(`CUDA standalone program on the CPU emulator: models vs the
       const { bad } = compareAll(got, ref, tol);
       expect(bad).toEqual([]);
       if (classifier) for (const o of g.outputs) expect(top1(got[o])).toEqual(top1(ref[o]));
-    });
+    }, 600_000);
   }
 });
