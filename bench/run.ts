@@ -26,6 +26,11 @@ switch (o.target) {
     console.log(await benchCuda(common));
     break;
   }
+  case 'wgsl': {
+    const { benchWgsl } = await import('./wgsl.js');
+    console.log(await benchWgsl(common));
+    break;
+  }
   default:
     console.error(`no benchmark for target '${o.target}' (targets: wasm)`);
     process.exit(1);
