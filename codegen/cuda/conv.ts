@@ -138,7 +138,6 @@ function convGemm(ctx: LowerCtx, g: WindowGeometry, a: ReturnType<typeof convArg
 function depthwise(ctx: LowerCtx, g: WindowGeometry, a: ReturnType<typeof convArgs>): Launch {
   const tp = taps(g);
   const xi = view(g.N, g.C, g.inSize, g.layout);
-  const yo = view(g.N, g.M, g.outSize, g.layout);
   const mult = g.M / g.group;
   const total = g.outShape.reduce((p, q) => p * q, 1);
   const c = new Code();

@@ -63,7 +63,7 @@ export function matmul(ctx: LowerCtx): Launch {
   /** Offset of the batch slice `g` in an operand of shape `S`. */
   const batchOff = (S: number[]): string => {
     const lead = S.length - 2, st = strides(S);
-    return sum(...batchShape.map((d, q) => {
+    return sum(...batchShape.map((_, q) => {
       const j = q - (batchShape.length - lead);
       return j >= 0 && S[j] !== 1 ? mul(coord('g', batchShape, q), st[j]) : '0';
     }));

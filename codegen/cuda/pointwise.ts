@@ -5,7 +5,7 @@
  */
 import { layoutOf } from '../../ir/ops/geometry.js';
 import { CnncError } from '../../runtime/errors.js';
-import { fromF64, toF64, type DType } from '../../runtime/tensor.js';
+import { fromF64, toF64 } from '../../runtime/tensor.js';
 import { activationExpr } from './activation.js';
 import { Code, checkFloat, coord, ctype, fl, load, mul, store, strides, sum } from './emit.js';
 import { blocksFor, type Arg, type Launch, type LowerCtx } from './kernel.js';
@@ -275,7 +275,6 @@ export function reduce(ctx: LowerCtx): Launch {
   };
 }
 
-export type { DType };
 
 /** InstanceNormalization (NCHW): one thread per (n, c) row over the spatial axes, then scale and shift per channel. */
 export function instanceNorm(ctx: LowerCtx): Launch {
