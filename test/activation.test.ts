@@ -34,6 +34,15 @@ describe('activation ops (hand-computed)', () => {
     expect(runUnary('Gelu', [1])[0]).toBeCloseTo(0.8413447460685429, 6);
     expect(runUnary('Gelu', [1], { approximate: 'tanh' })[0]).toBeCloseTo(0.8411919906082768, 6);
   });
+  it('Elu, Celu, Selu, ThresholdedRelu, Softplus, Softsign, Mish', () => {
+    expect(runUnary('Elu', [-1, 2], { alpha: 2 })).toEqual([Math.fround(2 * (Math.exp(-1) - 1)), 2]);
+    expect(runUnary('Celu', [-1, 2], { alpha: 2 })).toEqual([Math.fround(2 * (Math.exp(-0.5) - 1)), 2]);
+    expect(runUnary('Selu', [-1, 2])).toEqual([Math.fround(1.0507009873554805 * 1.6732632423543772 * (Math.exp(-1) - 1)), Math.fround(2 * 1.0507009873554805)]);
+    expect(runUnary('ThresholdedRelu', [0.5, 1, 1.5])).toEqual([0, 0, 1.5]);
+    expect(runUnary('Softplus', [0])[0]).toBe(Math.fround(Math.LN2));
+    expect(runUnary('Softsign', [-3])[0]).toBe(-0.75);
+    expect(runUnary('Mish', [1])[0]).toBe(Math.fround(Math.tanh(Math.log(1 + Math.E))));
+  });
   it('rejects integer inputs with a typed error naming the node', () => {
     const g = new Graph('t');
     const x = g.addInput('x', { dtype: 'i32', shape: [2] });

@@ -115,6 +115,25 @@ export const ACTIVATION_OPS: OpDef[] = [
     const kind = a.approximate === 'tanh' ? 'gelu_tanh' : 'gelu';
     return (x) => activate(kind, x, 0, 0);
   }),
+  unary('Elu', 'x if x > 0 else alpha·(e^x − 1)', { alpha: 1 }, (a) => {
+    const alpha = attrFloat(a, 'alpha');
+    return (x) => (x > 0 ? x : alpha * Math.expm1(x));
+  }),
+  unary('Celu', 'max(0, x) + min(0, alpha·(e^(x/alpha) − 1))', { alpha: 1 }, (a) => {
+    const alpha = attrFloat(a, 'alpha');
+    return (x) => Math.max(0, x) + Math.min(0, alpha * Math.expm1(x / alpha));
+  }),
+  unary('Selu', 'gamma·(x if x > 0 else alpha·(e^x − 1))', { alpha: 1.67326319217681884765625, gamma: 1.05070102214813232421875 }, (a) => {
+    const alpha = attrFloat(a, 'alpha'), gamma = attrFloat(a, 'gamma');
+    return (x) => gamma * (x > 0 ? x : alpha * Math.expm1(x));
+  }),
+  unary('ThresholdedRelu', 'x if x > alpha else 0', { alpha: 1 }, (a) => {
+    const alpha = attrFloat(a, 'alpha');
+    return (x) => (x > alpha ? x : 0);
+  }),
+  unary('Softplus', 'ln(1 + e^x)', {}, () => (x) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)))),
+  unary('Softsign', 'x / (1 + |x|)', {}, () => (x) => x / (1 + Math.abs(x))),
+  unary('Mish', 'x·tanh(softplus(x))', {}, () => (x) => x * Math.tanh(x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)))),
   // Clip's bounds are attributes here (ONNX ≥ 11 passes them as inputs: the importer folds them).
   unary('Clip', 'min(max(x, min), max); ReLU6 is Clip(0, 6)', { min: -Infinity, max: Infinity }, (a) => {
     const lo = attrFloat(a, 'min'), hi = attrFloat(a, 'max');
