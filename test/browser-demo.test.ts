@@ -64,7 +64,7 @@ describe.skipIf(!existsSync(CHROMIUM))('browser demo (examples/web) in headless 
     for (const r of results) expect(r.backend).toMatch(/^WebAssembly/);
     expect(await page.textContent('body')).toContain('WebAssembly (no WebGPU adapter)');
     checkAgainstReference(results);
-  });
+  }, 400_000);
 
   it('runs every demo model on WebGPU, says which backend ran, and prints outputs matching the reference interpreter', async () => {
     const { page, results } = await runPage(false);
@@ -77,5 +77,5 @@ describe.skipIf(!existsSync(CHROMIUM))('browser demo (examples/web) in headless 
     for (const r of results) expect(text).toContain(`${r.name}`);
     expect(text).toContain('WebGPU (f32)');
     checkAgainstReference(results);
-  });
+  }, 400_000);
 });

@@ -31,11 +31,14 @@ describe('wgsl kernels vs reference', () => {
       await expectMatches(g, feeds, both);
     })));
 
-  it('Conv: 1×1 pointwise, 1-D, asymmetric pads and a GEMM big enough for full tiles', async () => {
+  it('Conv: 1×1 pointwise, 1-D, asymmetric pads, and GEMMs for every tile shape', async () => {
     for (const [x, w, attrs] of [
       [[1, 40, 9, 10], [70, 40, 1, 1], {}],
       [[1, 6, 17], [5, 6, 3], { pads: [2, 0], strides: [2] }],
       [[1, 3, 12, 12], [33, 3, 3, 3], { pads: [0, 1, 2, 1], strides: [2, 1] }],
+      [[1, 20, 12, 12], [70, 20, 3, 3], { pads: [1, 1, 1, 1] }], // 64×128 tiles, partial in both
+      [[1, 9, 10, 13], [40, 9, 1, 1], {}], // 32×128 tiles
+      [[2, 8, 16, 16], [128, 8, 1, 1], {}], // whole 64×128 tiles
     ] as [number[], number[], Record<string, number[]>][]) {
       const { g, feeds } = oneNode('Conv', [randT(x, 1), randT(w, 2), randT([w[0]], 3)], attrs);
       await expectMatches(g, feeds, both);

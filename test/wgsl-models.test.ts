@@ -67,7 +67,7 @@ for (const [name, withInterpreter] of SHARED) {
         expect(relErr(want, b)).toBeLessThan(F32_TOL);
         expect(Array.from(b)).toEqual(Array.from(a));
         if (withInterpreter && set === 0) expect(relErr(interpret(g, { input: x }).output.data as Float32Array, a)).toBeLessThan(F32_TOL);
-      });
+      }, 300_000);
     }
   });
 }
@@ -89,7 +89,7 @@ describe('wgsl: DSL zoo models against the reference interpreter', () => {
       expect(relErr(want, (await c.run({ input: x })).output.data as Float32Array)).toBeLessThan(F32_TOL);
       const s = await load(c.save());
       expect(relErr(want, (await s.run({ input: x })).output.data as Float32Array)).toBeLessThan(F32_TOL);
-    });
+    }, 400_000);
   }
 });
 

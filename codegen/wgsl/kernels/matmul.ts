@@ -25,6 +25,10 @@ function tiles(s: MatmulShape, lim: WgslLimits): [number, number, number, number
   const inv = 2 ** Math.floor(Math.log2(Math.min(128, lim.maxComputeInvocationsPerWorkgroup)));
   const wx = inv >= 128 ? 16 : 8;
   const wy = inv / wx;
+  // Bigger register tiles where the problem fills them: 8×8 per thread ran ≈1.8× faster than 4×4
+  // on llvmpipe (384³: 4.5 vs 2.5 GFLOP/s), fewer workgroup-memory loads per FMA.
+  if (inv >= 128 && s.rows >= 64 && s.cols >= 128) return [16, 8, 8, 8, 8];
+  if (inv >= 128 && s.rows >= 32 && s.cols >= 128) return [16, 8, 4, 8, 8];
   if (s.rows <= 8) return [inv / 2, 2, 4, 4, 8];
   if (s.rows <= 16) return [inv / 4, 4, 4, 4, 8];
   return [wx, wy, 4, 4, 16];
