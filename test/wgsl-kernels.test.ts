@@ -64,7 +64,7 @@ describe('wgsl kernels vs reference', () => {
     })));
 
   it('FusedDwPw: depthwise + pointwise in one GEMM, with both activations and a residual', () => prop(fc.asyncProperty(
-    fc.record({ c: fc.integer({ min: 1, max: 12 }), m: fc.integer({ min: 1, max: 40 }), h: fc.integer({ min: 3, max: 10 }), s: fc.integer({ min: 1, max: 2 }), res: fc.boolean(), seed: fc.nat() }),
+    fc.record({ c: fc.integer({ min: 1, max: 12 }), m: fc.integer({ min: 1, max: 90 }), h: fc.integer({ min: 3, max: 10 }), s: fc.integer({ min: 1, max: 2 }), res: fc.boolean(), seed: fc.nat() }),
     async (c) => {
       const oh = Math.floor((c.h - 1) / c.s) + 1;
       const ins = [randT([1, c.c, c.h, c.h], c.seed), randT([c.c, 1, 3, 3], c.seed + 1), randT([c.c], c.seed + 2), randT([c.m, c.c, 1, 1], c.seed + 3), randT([c.m], c.seed + 4),
@@ -72,6 +72,15 @@ describe('wgsl kernels vs reference', () => {
       const { g, feeds } = oneNode('FusedDwPw', ins, { strides: [c.s, c.s], pads: [1, 1, 1, 1], dw_activation: 'clip', dw_alpha: 0, dw_beta: 6, activation: c.res ? '' : 'relu' }, [0, 5]);
       await expectMatches(g, feeds, both);
     })));
+
+  it('FusedDwPw: tall tiles (≥ 64 output channels) and a stride-2, 5×5 depthwise', async () => {
+    for (const [c, m, h, k, st] of [[7, 70, 9, 3, 1], [16, 130, 11, 5, 2]]) {
+      const p = (k - 1) / 2;
+      const { g, feeds } = oneNode('FusedDwPw', [randT([1, c, h, h], 1), randT([c, 1, k, k], 2), randT([c], 3), randT([m, c, 1, 1], 4), randT([m], 5)],
+        { strides: [st, st], pads: [p, p, p, p], dw_activation: 'relu', activation: 'hard_swish' });
+      await expectMatches(g, feeds, both);
+    }
+  });
 
   it('Gemm: transposes, alpha/beta, bias broadcast, GEMV and tiled forms, epilogue', () => prop(fc.asyncProperty(
     fc.record({ m: fc.constantFrom(1, 2, 5, 33), k: fc.integer({ min: 1, max: 70 }), n: fc.integer({ min: 1, max: 70 }), ta: fc.boolean(), tb: fc.boolean(),

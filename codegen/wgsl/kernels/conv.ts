@@ -157,5 +157,5 @@ fn store(n: u32, m: u32, p: u32, acc: f32) {
   let oh = p / ${u(dwd.W)}; let ow = p % ${u(dwd.W)};
   ${ep.store(index4(L, yd, 'n', 'm', 'oh', 'ow'), 'm', 'acc')}
 }`;
-  e.kernel(node, { bindings, ...matmulBody({ rows: M, cols: P, depth: g.C, batch: g.N }, fns, e.limits) });
+  e.kernel(node, { bindings, ...matmulBody({ rows: M, cols: P, depth: g.C, batch: g.N, costlyR: true }, fns, e.limits) });
 }

@@ -16,6 +16,8 @@ export interface MatmulShape {
   cols: number;
   depth: number;
   batch: number;
+  /** loadR is expensive (FusedDwPw computes the depthwise conv in it): favour tall tiles, which call it less often. */
+  costlyR?: boolean;
 }
 
 type Body = Pick<Kernel, 'decls' | 'body' | 'workgroupSize' | 'dispatch' | 'workgroupBytes'>;
@@ -27,6 +29,7 @@ function tiles(s: MatmulShape, lim: WgslLimits): [number, number, number, number
   const wy = inv / wx;
   // Bigger register tiles where the problem fills them: 8×8 per thread ran ≈1.8× faster than 4×4
   // on llvmpipe (384³: 4.5 vs 2.5 GFLOP/s), fewer workgroup-memory loads per FMA.
+  if (inv >= 128 && s.costlyR && s.rows >= 64) return [8, 16, 8, 4, 8];
   if (inv >= 128 && s.rows >= 64 && s.cols >= 128) return [16, 8, 8, 8, 8];
   if (inv >= 128 && s.rows >= 32 && s.cols >= 128) return [16, 8, 4, 8, 8];
   if (s.rows <= 8) return [inv / 2, 2, 4, 4, 8];
