@@ -109,7 +109,7 @@ export async function compile(model: ModelSource, target: Target, options: Compi
         ...base,
         stats: { arenaBytes: plan.buffers.reduce((s, b) => s + (b.weight ? 0 : b.elems * (b.dtype === 'f16' ? 2 : 4)), 0), weightBytes: weightBytes(g), kernels: plan.steps.length },
         run: async (inputs) => {
-          model ??= import('./runtime/webgpu/index.js').then((m) => m.WebGpuModel.load(bytes));
+          model ??= import('./runtime/webgpu/index.js').then((m) => m.WebGpuModel.load(bytes)).catch((e) => { model = undefined; throw e; });
           return (await model).run(inputs);
         },
         save: () => bytes,

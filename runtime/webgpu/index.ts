@@ -220,7 +220,7 @@ function createBuffers(art: Artifact, plan: WgslPlan, device: GPUDevice, f16: bo
 }
 
 async function createPipelines(plan: WgslPlan, shaders: string[], device: GPUDevice, buffers: GPUBuffer[]) {
-  const pipelines = new Map<number, Promise<GPUComputePipeline>>();
+  const pipelines = new Map<number, GPUComputePipeline>();
   const firstUser = new Map<number, PlanStep>();
   for (const s of plan.steps) if (!firstUser.has(s.shader)) firstUser.set(s.shader, s);
   const build = async (index: number): Promise<GPUComputePipeline> => {
@@ -246,11 +246,11 @@ async function createPipelines(plan: WgslPlan, shaders: string[], device: GPUDev
     return pipeline;
   };
   const steps = [];
+  // One pipeline at a time: error scopes are a per-device stack, so concurrent builds could
+  // file one kernel's error under another's name.
   for (const step of plan.steps) {
-    if (!pipelines.has(step.shader)) pipelines.set(step.shader, build(step.shader));
-  }
-  for (const step of plan.steps) {
-    const pipeline = await pipelines.get(step.shader)!;
+    if (!pipelines.has(step.shader)) pipelines.set(step.shader, await build(step.shader));
+    const pipeline = pipelines.get(step.shader)!;
     device.pushErrorScope('validation');
     const group = device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
