@@ -18,7 +18,7 @@ export interface GpuContext {
 
 let cached: Promise<GpuContext> | undefined;
 /** Node only: the Dawn instance, held for the life of the process (see findAdapter). */
-let dawnGpu: GPU | undefined;
+let dawnGpu: { gpu: GPU; opts: GPURequestAdapterOptions } | undefined;
 
 /** The shared adapter and device (created once per process or page; again after a device loss). */
 export function gpuContext(): Promise<GpuContext> {
@@ -45,6 +45,11 @@ async function findAdapter(): Promise<GPUAdapter> {
   // Mesa's EGL needs these before Dawn starts (headless, no display server).
   proc.env.XDG_RUNTIME_DIR ??= '/tmp';
   proc.env.EGL_PLATFORM ??= 'surfaceless';
+  if (dawnGpu) {
+    // after a device loss: a new adapter from the same Dawn instance (a second instance is not needed)
+    const adapter = await dawnGpu.gpu.requestAdapter(dawnGpu.opts);
+    if (adapter) return adapter;
+  }
   let dawn: { create(flags: string[]): GPU; globals: Record<string, unknown> };
   try {
     const name = 'webgpu'; // a variable, so that browser bundlers leave it alone
@@ -60,7 +65,7 @@ async function findAdapter(): Promise<GPUAdapter> {
     const gpu = dawn.create(f);
     const adapter = await gpu.requestAdapter(opts);
     // Dawn lives as long as its GPU object: dropping it mid-use crashes or hangs the process.
-    if (adapter) { dawnGpu = gpu; return adapter; }
+    if (adapter) { dawnGpu = { gpu, opts }; return adapter; }
   }
   throw new CnncError('NO_DEVICE', 'Dawn found no WebGPU adapter (tried its default backends and OpenGL ES)');
 }

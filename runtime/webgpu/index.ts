@@ -110,7 +110,10 @@ export class WebGpuModel {
       throw new CnncError('KERNEL_ERROR', `running the model failed: ${(oom ?? invalid)!.message}`);
     }
     try {
-      await withTimeout(Promise.all(staging.map((b) => b.mapAsync(GPUMapMode.READ))), this.timeoutMs, () => this.lost);
+      await withTimeout(Promise.all(staging.map((b) => b.mapAsync(GPUMapMode.READ))), this.timeoutMs, () => this.lost).catch((e) => {
+        if (e instanceof CnncError) throw e;
+        throw new CnncError('KERNEL_ERROR', `reading the outputs back failed${this.lost ? ` (the WebGPU device was lost: ${this.lost})` : ''}: ${(e as Error).message}`);
+      });
       const out: Record<string, Tensor> = {};
       this.plan.outputs.forEach((o, i) => {
         const spec = this.art.header.outputs.find((s) => s.name === o.name)!;
