@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../index.js';
 import { tensor } from '../runtime/tensor.js';
+import { Graph } from '../ir/graph.js';
 import { CnncError } from '../runtime/errors.js';
 import { expectMatches, oneNode, randT } from './wgsl-harness.js';
 
@@ -188,6 +189,29 @@ describe('wgsl kernels vs reference', () => {
     for (const [op, ins, attrs, live] of cases) {
       const { g, feeds } = oneNode(op, ins, attrs, live);
       await expectMatches(g, feeds);
+    }
+  });
+});
+
+describe('wgsl limits', () => {
+  it("the adapter's own limits (GPUSupportedLimits) can be passed to compile, and the shaders follow them", async () => {
+    const { gpuContext } = await import('../runtime/webgpu/index.js');
+    const { adapter } = await gpuContext();
+    // a conv with a residual, then a pool and a softmax: GEMM, one-thread-per-element and row kernels
+    const g = new Graph('limits');
+    const x = g.addInput('x', { dtype: 'f32', shape: [1, 8, 12, 12] });
+    const r = g.addInput('r', { dtype: 'f32', shape: [1, 70, 12, 12] });
+    const y = g.add('Conv', [x, g.addConstant('w', randT([70, 8, 3, 3], 2)), '', r], { pads: [1, 1, 1, 1], activation: 'relu' });
+    const p = g.add('MaxPool', [y], { kernel_shape: [2, 2], strides: [2, 2] });
+    g.setOutputs([g.add('Softmax', [g.add('GlobalAveragePool', [p])], { axis: 1 })]);
+    const feeds = { x: randT([1, 8, 12, 12], 1), r: randT([1, 70, 12, 12], 3) };
+    const narrow = { maxComputeInvocationsPerWorkgroup: 32, maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize };
+    for (const limits of [adapter.limits, narrow]) {
+      const c = await compile(g, 'wgsl', { opt: 'O0', wgsl: { limits } } as never);
+      const { decodeArtifact } = await import('../runtime/artifact.js');
+      const plan = decodeArtifact(c.save()).header.plan as { limits: { maxComputeInvocationsPerWorkgroup: number } };
+      expect(plan.limits.maxComputeInvocationsPerWorkgroup).toBeLessThanOrEqual(limits.maxComputeInvocationsPerWorkgroup);
+      await expectMatches(g, feeds, [{ opt: 'O0', wgsl: { limits } } as never]);
     }
   });
 });

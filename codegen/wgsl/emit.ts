@@ -57,7 +57,11 @@ export class Emitter {
   private readonly root = new Map<string, string>();
   private readonly kernelNames = new Set<string>();
 
+  /** Threads of a one-thread-per-element kernel: 128, or fewer where the limits say so. */
+  readonly wg1d: number;
+
   constructor(readonly graph: Graph, readonly limits: WgslLimits) {
+    this.wg1d = 2 ** Math.floor(Math.log2(Math.max(1, Math.min(128, limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX))));
     this.planActivations();
   }
 

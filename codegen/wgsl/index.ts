@@ -21,7 +21,10 @@ export type { WgslLimits } from './emit.js';
 export { DEFAULT_LIMITS } from './emit.js';
 
 export interface WgslOptions {
-  /** Limits to generate for (default: WebGPU compatibility-mode defaults, 128 invocations). */
+  /**
+   * Limits to generate for (default: WebGPU compatibility-mode defaults, 128 invocations);
+   * `adapter.limits` of the target adapter may be passed as is.
+   */
   limits?: Partial<WgslLimits>;
 }
 
@@ -78,7 +81,10 @@ export const WGSL_OPS: ReadonlySet<string> = new Set(
 
 /** The kernels and plan for a graph (exported for tests that look at shaders). */
 export function lowerWgsl(graph: Graph, options: WgslOptions = {}): { plan: WgslPlan; shaders: { f32: string[]; f16: string[] }; weights: Uint8Array } {
-  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  // read key by key: an adapter's GPUSupportedLimits keeps its values in getters, which a spread skips
+  const limits: WgslLimits = { ...DEFAULT_LIMITS };
+  const given = (options.limits ?? {}) as Record<string, unknown>;
+  for (const k of Object.keys(DEFAULT_LIMITS) as (keyof WgslLimits)[]) if (typeof given[k] === 'number') limits[k] = given[k] as number;
   const missing = graph.nodes.filter((n) => !ALIAS_OPS.has(n.op) && !generatorFor(n));
   if (missing.length) {
     const list = missing.map((n) => `${n.name} (${n.op})`).join(', ');

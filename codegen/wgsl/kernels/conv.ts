@@ -37,14 +37,14 @@ export function emitConv(e: Emitter, node: Node): void {
   if (CG === 1) {
     // depthwise (and channel-multiplier) conv: one thread per output element
     const n = g.N * g.M * yd.H * yd.W;
-    const d = dispatch1d(n, 128);
+    const d = dispatch1d(n, e.wg1d);
     const coords = L === 'NHWC'
       ? `let m = idx % ${u(g.M)}; let ow = (idx / ${u(g.M)}) % ${u(yd.W)}; let oh = (idx / ${u(g.M * yd.W)}) % ${u(yd.H)}; let n = idx / ${u(g.M * yd.W * yd.H)};`
       : `let ow = idx % ${u(yd.W)}; let oh = (idx / ${u(yd.W)}) % ${u(yd.H)}; let m = (idx / ${u(yd.W * yd.H)}) % ${u(g.M)}; let n = idx / ${u(g.M * yd.W * yd.H)};`;
     e.kernel(node, {
-      bindings, workgroupSize: [128, 1, 1], dispatch: d, decls: ep.decls,
+      bindings, workgroupSize: [e.wg1d, 1, 1], dispatch: d, decls: ep.decls,
       body: `
-let idx = ${flatIndex(d, 128)};
+let idx = ${flatIndex(d, e.wg1d)};
 if (idx >= ${u(n)}) { return; }
 ${coords}
 let c = m / ${u(MG)};
@@ -92,14 +92,14 @@ export function emitConvTranspose(e: Emitter, node: Node): void {
   const ep = epilogue(e, node, Y, opt(node, 2), opt(node, 3));
   const G = g.group, CG = g.C / G, MG = g.M / G, KK = w.KH * w.KW, L = g.layout;
   const n = g.N * g.M * yd.H * yd.W;
-  const d = dispatch1d(n, 128);
+  const d = dispatch1d(n, e.wg1d);
   const coords = L === 'NHWC'
     ? `let m = idx % ${u(g.M)}; let ow = (idx / ${u(g.M)}) % ${u(yd.W)}; let oh = (idx / ${u(g.M * yd.W)}) % ${u(yd.H)}; let n = idx / ${u(g.M * yd.W * yd.H)};`
     : `let ow = idx % ${u(yd.W)}; let oh = (idx / ${u(yd.W)}) % ${u(yd.H)}; let m = (idx / ${u(yd.W * yd.H)}) % ${u(g.M)}; let n = idx / ${u(g.M * yd.W * yd.H)};`;
   e.kernel(node, {
-    bindings: [e.read('X', X), e.read('W', Wt), ...ep.bindings], workgroupSize: [128, 1, 1], dispatch: d, decls: ep.decls,
+    bindings: [e.read('X', X), e.read('W', Wt), ...ep.bindings], workgroupSize: [e.wg1d, 1, 1], dispatch: d, decls: ep.decls,
     body: `
-let idx = ${flatIndex(d, 128)};
+let idx = ${flatIndex(d, e.wg1d)};
 if (idx >= ${u(n)}) { return; }
 ${coords}
 let grp = m / ${u(MG)}; let mg = m % ${u(MG)};

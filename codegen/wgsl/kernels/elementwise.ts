@@ -45,10 +45,10 @@ export function emitElementwise(e: Emitter, node: Node, outShape?: readonly numb
 
 /** A one-thread-per-element kernel over n elements; `code` sees the flat index `i`. */
 export function simple(e: Emitter, node: Node, bindings: Binding[], n: number, code: string, decls = '', name?: string): void {
-  const d = dispatch1d(n, 128);
+  const d = dispatch1d(n, e.wg1d);
   e.kernel(node, {
-    name, bindings, workgroupSize: [128, 1, 1], dispatch: d, decls,
-    body: `let i = ${flatIndex(d, 128)};\nif (i >= ${u(n)}) { return; }\n${code}`,
+    name, bindings, workgroupSize: [e.wg1d, 1, 1], dispatch: d, decls,
+    body: `let i = ${flatIndex(d, e.wg1d)};\nif (i >= ${u(n)}) { return; }\n${code}`,
   });
 }
 

@@ -102,7 +102,7 @@ ${stores}`;
 
 /** At most 4 rows: one workgroup per column; threads split K, then a tree reduction. */
 function gemvBody(s: MatmulShape, fns: string, lim: WgslLimits): Body {
-  const T = Math.min(64, lim.maxComputeInvocationsPerWorkgroup);
+  const T = 2 ** Math.floor(Math.log2(Math.min(64, lim.maxComputeInvocationsPerWorkgroup)));
   const R = s.rows;
   const split = s.cols > 65535;
   const decls = `

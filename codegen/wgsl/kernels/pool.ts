@@ -21,16 +21,16 @@ export function emitPool(e: Emitter, node: Node): void {
   const max = node.op === 'MaxPool';
   const includePad = Number(node.attrs.count_include_pad ?? 0) !== 0;
   const n = g.N * g.C * yd.H * yd.W;
-  const d = dispatch1d(n, 128);
+  const d = dispatch1d(n, e.wg1d);
   const coords = L === 'NHWC'
     ? `let c = idx % ${u(g.C)}; let ow = (idx / ${u(g.C)}) % ${u(yd.W)}; let oh = (idx / ${u(g.C * yd.W)}) % ${u(yd.H)}; let n = idx / ${u(g.C * yd.W * yd.H)};`
     : `let ow = idx % ${u(yd.W)}; let oh = (idx / ${u(yd.W)}) % ${u(yd.H)}; let c = (idx / ${u(yd.W * yd.H)}) % ${u(g.C)}; let n = idx / ${u(g.C * yd.W * yd.H)};`;
   // positions past the end padding (ceil_mode overhang) count as neither input nor padding
   const inPadded = `ih >= ${i(-w.PH)} && ih < ${i(xd.H + w.PEH)} && iw >= ${i(-w.PW)} && iw < ${i(xd.W + w.PEW)}`;
   e.kernel(node, {
-    bindings: [e.read('X', X), e.write('Y', Y)], workgroupSize: [128, 1, 1], dispatch: d, decls: '',
+    bindings: [e.read('X', X), e.write('Y', Y)], workgroupSize: [e.wg1d, 1, 1], dispatch: d, decls: '',
     body: `
-let idx = ${flatIndex(d, 128)};
+let idx = ${flatIndex(d, e.wg1d)};
 if (idx >= ${u(n)}) { return; }
 ${coords}
 var acc = ${max ? f(-Infinity) : '0.0'};
@@ -75,7 +75,7 @@ export function emitReduce(e: Emitter, node: Node, axes: number[], kind: Reducer
   };
   // reduced axes contiguous at the end: the reduced elements are consecutive
   const tail = red.length > 0 && red.every((a, k) => a === shape.length - red.length + k);
-  const T = Math.min(64, e.limits.maxComputeInvocationsPerWorkgroup);
+  const T = Math.min(64, e.wg1d);
   const init = kind === 'max' ? f(-Infinity) : kind === 'min' ? f(Infinity) : '0.0';
   const comb = (a: string, b: string) => (kind === 'max' ? `max(${a}, ${b})` : kind === 'min' ? `min(${a}, ${b})` : `${a} + ${b}`);
   const split = outN > 65535;
