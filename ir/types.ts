@@ -29,4 +29,6 @@ export function formatType(t: TensorType): string {
   return `${t.dtype}[${t.shape.join(',')}]`;
 }
 
-export const isFloat = (d: DType): boolean => d === 'f32' || d === 'f16';
+const FLOATS: ReadonlySet<DType> = new Set<DType>(['f32', 'f16', 'f64', 'bf16', 'f8e4m3fn', 'f8e4m3fnuz', 'f8e5m2', 'f8e5m2fnuz', 'f8e8m0', 'f4e2m1']);
+/** Every floating-point dtype (the code generators take only f32/f16 and reject the others). */
+export const isFloat = (d: DType): boolean => FLOATS.has(d);

@@ -18,7 +18,7 @@ import { tensor, toF64, type Tensor } from '../runtime/tensor.js';
 import { SHARED } from './conformance/runner.js';
 
 // ---- a small ONNX model builder ----
-const DT = { FLOAT: 1, UINT8: 2, INT8: 3, UINT16: 4, INT32: 6, INT64: 7, BOOL: 9, FLOAT16: 10, DOUBLE: 11 };
+const DT = { FLOAT: 1, UINT8: 2, INT8: 3, UINT16: 4, INT32: 6, INT64: 7, STRING: 8, BOOL: 9, FLOAT16: 10, DOUBLE: 11 };
 type Attr = Record<string, unknown>;
 const A = onnx.AttributeProto.AttributeType;
 const attr = {
@@ -84,8 +84,8 @@ describe('initializer encodings', () => {
       [{ dims: [2], dataType: DT.INT32, int32Data: [-5, 2 ** 30] }, 'i32', [-5, 2 ** 30]],
       [{ dims: [2, 1], dataType: DT.INT64, int64Data: [-3, 2 ** 40] }, 'i64', [-3, 2 ** 40]],
       [{ dims: [2], dataType: DT.INT64, rawData: le(BigInt64Array, [-3, 2 ** 40]) }, 'i64', [-3, 2 ** 40]],
-      [{ dims: [2], dataType: DT.DOUBLE, doubleData: [0.25, -8] }, 'f32', [0.25, -8]],
-      [{ dims: [2], dataType: DT.DOUBLE, rawData: le(Float64Array, [0.25, -8]) }, 'f32', [0.25, -8]],
+      [{ dims: [2], dataType: DT.DOUBLE, doubleData: [0.25, -8] }, 'f64', [0.25, -8]],
+      [{ dims: [2], dataType: DT.DOUBLE, rawData: le(Float64Array, [0.25, -8]) }, 'f64', [0.25, -8]],
       [{ dims: [], dataType: DT.FLOAT, floatData: [7] }, 'f32', [7]],
     ];
     for (const [proto, dtype, values] of cases) {
@@ -101,7 +101,7 @@ describe('initializer encodings', () => {
     expect([e1.code, e1.value]).toEqual(['BAD_MODEL', 'w']);
     const e2 = errorOf(() => readTensorProto(tensorBytes({ name: 'w', dims: [2, 2], dataType: DT.FLOAT, floatData: [1, 2, 3] })));
     expect([e2.code, e2.value]).toEqual(['BAD_MODEL', 'w']);
-    const e3 = errorOf(() => readTensorProto(tensorBytes({ name: 'w', dims: [1], dataType: DT.UINT16, int32Data: [1] })));
+    const e3 = errorOf(() => readTensorProto(tensorBytes({ name: 'w', dims: [1], dataType: DT.STRING, stringData: [new Uint8Array([65])] })));
     expect(e3.code).toBe('UNSUPPORTED');
     expect(e3.message).toContain(NOT_IR_DTYPE);
   });

@@ -44,6 +44,7 @@ export function ctype(d: DType): string {
     case 'i64': return 'long long';
     case 'u8': case 'bool': return 'unsigned char';
     case 'i8': return 'signed char';
+    default: throw new CnncError('UNSUPPORTED', `the CUDA target has no ${d} type`);
   }
 }
 

@@ -170,7 +170,7 @@ class Exporter {
         return this.emit(n.op, [x], [out], axes.length ? { axes, keepdims: a.keepdims } : { keepdims: a.keepdims }, n.name);
       }
       case 'Cast':
-        return this.emit('Cast', [x], [out], { to: DTYPE_TO_CODE[a.to as DType] }, n.name);
+        return this.emit('Cast', [x], [out], { to: DTYPE_TO_CODE[a.to as DType], ...(Number(a.saturate ?? 1) === 0 ? { saturate: 0 } : {}) }, n.name);
       case 'Shape': {
         const rank = this.g.type(x).shape.length;
         const attrs: Record<string, AttrValue> = { start: a.start };
@@ -312,6 +312,7 @@ function needsOpset19(n: Node): boolean {
   if (n.op === 'Pad') return a.mode === 'wrap';
   if (n.op === 'AveragePool') return ((a.dilations as number[] | undefined) ?? []).some((d) => d !== 1);
   if (n.op === 'Resize') return Number(a.antialias ?? 0) !== 0 || a.coordinate_transformation_mode === 'half_pixel_symmetric';
+  if (n.op === 'Cast') return Number(a.saturate ?? 1) === 0;
   return false;
 }
 

@@ -63,7 +63,6 @@ const IGNORABLE: Record<string, Record<string, AttrValue | '*'>> = {
   '*': { consumed_inputs: '*' },
   BatchNormalization: { momentum: '*', spatial: 1, is_test: '*', training_mode: 0 },
   MaxPool: { storage_order: '*', auto_pad: 'NOTSET' },
-  Cast: { saturate: '*' },
   LayerNormalization: { stash_type: '*' },
   Conv: { auto_pad: 'NOTSET' }, ConvTranspose: { auto_pad: 'NOTSET' },
   AveragePool: { auto_pad: 'NOTSET' }, LpPool: { auto_pad: 'NOTSET' },
@@ -117,6 +116,26 @@ const simple = (irOp: string, prepare?: (imp: Importer, n: OnnxNode) => Attrs, s
     imp.emit(n, irOp, irInputs(imp, n), irAttrs(n, irOp, prepare?.(imp, n) ?? {}, skip), n.outputs);
   },
 });
+
+/**
+ * Add/Sub/Mul/Div/Pow. Before opset 7, broadcast=1 with an `axis` aligns B's dims with A's from
+ * that axis (not from the last one, as numpy): B gets trailing 1-dims so that numpy rules agree.
+ */
+function legacyBroadcast(op: string): Converter {
+  return {
+    needs: [op, 'Reshape'],
+    run(imp, n) {
+      const ins = irInputs(imp, n);
+      const axis = n.attrs.get('axis');
+      if (n.opset < 7 && attr<number>(n, 'broadcast', 0) === 1 && typeof axis === 'number' && ins.length === 2) {
+        const a = imp.typeOf(n.inputs[0], n).shape, b = imp.typeOf(n.inputs[1], n).shape;
+        const trailing = a.length - (axis < 0 ? axis + a.length : axis) - b.length;
+        if (trailing > 0) [ins[1]] = imp.emit(n, 'Reshape', [ins[1]], { shape: [...b, ...new Array<number>(trailing).fill(1)] });
+      }
+      imp.emit(n, op, ins, irAttrs(n, op, {}, ['axis']), n.outputs);
+    },
+  };
+}
 
 /** The generic converter: the IR op of the same name, ONNX attributes kept as they are. */
 export const GENERIC: Converter = {
@@ -405,6 +424,11 @@ function batchNorm(): Converter {
 }
 
 export const CONVERTERS: Record<string, Converter> = {
+  Add: legacyBroadcast('Add'),
+  Sub: legacyBroadcast('Sub'),
+  Mul: legacyBroadcast('Mul'),
+  Div: legacyBroadcast('Div'),
+  Pow: legacyBroadcast('Pow'),
   Constant: {
     needs: [],
     run(imp, n) {

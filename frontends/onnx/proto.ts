@@ -21,11 +21,16 @@ export const ONNX_DTYPE = {
   FLOAT16: 10, DOUBLE: 11, UINT32: 12, UINT64: 13, COMPLEX64: 14, COMPLEX128: 15, BFLOAT16: 16,
 } as const;
 
-const CODE_TO_DTYPE: Record<number, DType> = { 1: 'f32', 2: 'u8', 3: 'i8', 6: 'i32', 7: 'i64', 9: 'bool', 10: 'f16' };
-export const DTYPE_TO_CODE: Record<DType, number> = { f32: 1, u8: 2, i8: 3, i32: 6, i64: 7, bool: 9, f16: 10 };
+const CODE_TO_DTYPE: Record<number, DType> = {
+  1: 'f32', 2: 'u8', 3: 'i8', 4: 'u16', 5: 'i16', 6: 'i32', 7: 'i64', 9: 'bool', 10: 'f16', 11: 'f64', 12: 'u32', 13: 'u64',
+  16: 'bf16', 17: 'f8e4m3fn', 18: 'f8e4m3fnuz', 19: 'f8e5m2', 20: 'f8e5m2fnuz', 21: 'u4', 22: 'i4', 23: 'f4e2m1',
+  24: 'f8e8m0', 25: 'u2', 26: 'i2',
+};
+export const DTYPE_TO_CODE = Object.fromEntries(Object.entries(CODE_TO_DTYPE).map(([c, d]) => [d, Number(c)])) as Record<DType, number>;
 const CODE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(ONNX_DTYPE).map(([k, v]) => [v, k]));
 CODE_NAMES[17] = 'FLOAT8E4M3FN'; CODE_NAMES[18] = 'FLOAT8E4M3FNUZ'; CODE_NAMES[19] = 'FLOAT8E5M2';
 CODE_NAMES[20] = 'FLOAT8E5M2FNUZ'; CODE_NAMES[21] = 'UINT4'; CODE_NAMES[22] = 'INT4'; CODE_NAMES[23] = 'FLOAT4E2M1';
+CODE_NAMES[24] = 'FLOAT8E8M0'; CODE_NAMES[25] = 'UINT2'; CODE_NAMES[26] = 'INT2';
 
 export function dtypeName(code: number): string {
   return CODE_NAMES[code] ?? `data type ${code}`;
@@ -37,7 +42,7 @@ export const NOT_IR_DTYPE = 'is not an IR dtype';
 /** The IR dtype of an ONNX data type code, or an UNSUPPORTED error naming the value. */
 export function irDtype(code: number, place: { node?: string; op?: string; value?: string } = {}): DType {
   const d = CODE_TO_DTYPE[code];
-  if (!d) throw new CnncError('UNSUPPORTED', `ONNX dtype ${dtypeName(code)} ${NOT_IR_DTYPE} (f32 f16 i32 i64 u8 i8 bool)`, place);
+  if (!d) throw new CnncError('UNSUPPORTED', `ONNX dtype ${dtypeName(code)} ${NOT_IR_DTYPE} (STRING, COMPLEX64 and COMPLEX128 are not)`, place);
   return d;
 }
 
@@ -67,63 +72,82 @@ export function checkedDims(dims: readonly (number | Long)[], bytesPerElement: n
   return shape;
 }
 
-/**
- * A cnnc Tensor from a TensorProto. DOUBLE tensors (constants only) become f32: cnnc has no
- * float64 dtype, and exporters use DOUBLE constants mostly for scalars that are cast anyway.
- */
+/** Bits per element in ONNX files: the 4- and 2-bit types are packed, low bits first. */
+function packedBits(dtype: DType): number {
+  if (dtype === 'i4' || dtype === 'u4' || dtype === 'f4e2m1') return 4;
+  if (dtype === 'i2' || dtype === 'u2') return 2;
+  return 8 * BYTES_PER_ELEMENT[dtype];
+}
+
+/** Bytes that n elements of dtype take in an ONNX file. */
+const fileBytes = (dtype: DType, n: number) => Math.ceil((n * packedBits(dtype)) / 8);
+
+/** A cnnc Tensor from a TensorProto (every encoding ONNX defines for the IR's dtypes). */
 export function tensorFromProto(t: ITensorProto, limits: TensorLimits, nameHint = ''): Tensor {
   const value = t.name || nameHint;
   const code = t.dataType ?? 0;
-  const isDouble = code === ONNX_DTYPE.DOUBLE;
-  const dtype: DType = isDouble ? 'f32' : irDtype(code, { value });
-  const srcBytes = isDouble ? 8 : BYTES_PER_ELEMENT[dtype];
-  const shape = checkedDims(t.dims ?? [], Math.max(srcBytes, BYTES_PER_ELEMENT[dtype]), limits, value);
+  const dtype = irDtype(code, { value });
+  const shape = checkedDims(t.dims ?? [], BYTES_PER_ELEMENT[dtype], limits, value);
   const n = shape.reduce((a, b) => a * b, 1);
   if (t.segment) throw new CnncError('UNSUPPORTED', 'segmented tensors are not supported', { value });
 
   let raw: Uint8Array | undefined;
-  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) raw = readExternal(t, n * srcBytes, limits, value);
+  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) raw = readExternal(t, fileBytes(dtype, n), limits, value);
   else if (t.rawData && t.rawData.length > 0) raw = t.rawData;
 
   if (raw) {
-    if (raw.length !== n * srcBytes) {
-      throw new CnncError('BAD_MODEL', `raw data has ${raw.length} bytes, [${shape}] ${dtypeName(code)} needs ${n * srcBytes}`, { value });
+    if (raw.length !== fileBytes(dtype, n)) {
+      throw new CnncError('BAD_MODEL', `raw data has ${raw.length} bytes, [${shape}] ${dtypeName(code)} needs ${fileBytes(dtype, n)}`, { value });
     }
-    return { dtype, shape, data: fromRaw(isDouble ? 'f64' : dtype, raw, n) };
+    return { dtype, shape, data: fromRaw(dtype, raw, n) };
   }
 
-  const data = allocData(dtype, n);
-  const fill = (src: ArrayLike<number | Long> | null | undefined, field: string, conv: (x: number | Long) => number | bigint) => {
-    const len = src?.length ?? 0;
-    if (len !== n) throw new CnncError('BAD_MODEL', `${field} has ${len} values, [${shape}] needs ${n}`, { value });
-    for (let i = 0; i < n; i++) (data as unknown as (number | bigint)[])[i] = conv(src![i]);
+  const field = <T,>(src: ArrayLike<T> | null | undefined, name: string, len: number): ArrayLike<T> => {
+    if ((src?.length ?? 0) !== len) throw new CnncError('BAD_MODEL', `${name} has ${src?.length ?? 0} values, [${shape}] ${dtypeName(code)} needs ${len}`, { value });
+    return src!;
   };
+  const bigint = (x: number | Long) => BigInt(typeof x === 'number' ? Math.trunc(x) : (x as unknown as { toString(): string }).toString());
+  const data = allocData(dtype, n);
+  const set = (i: number, x: number | bigint) => { (data as unknown as (number | bigint)[])[i] = x; };
   switch (dtype) {
-    case 'f32':
-      if (isDouble) fill(t.doubleData, 'double_data', (x) => x as number);
-      else fill(t.floatData, 'float_data', (x) => x as number);
-      break;
-    case 'i64': fill(t.int64Data, 'int64_data', (x) => BigInt(typeof x === 'number' ? Math.trunc(x) : (x as unknown as { toString(): string }).toString())); break;
-    case 'f16': fill(t.int32Data, 'int32_data', (x) => (x as number) & 0xffff); break;
-    case 'bool': fill(t.int32Data, 'int32_data', (x) => ((x as number) ? 1 : 0)); break;
-    default: fill(t.int32Data, 'int32_data', (x) => x as number); break;
+    case 'f32': { const s = field(t.floatData, 'float_data', n); for (let i = 0; i < n; i++) set(i, s[i]); break; }
+    case 'f64': { const s = field(t.doubleData, 'double_data', n); for (let i = 0; i < n; i++) set(i, s[i]); break; }
+    case 'i64': { const s = field(t.int64Data, 'int64_data', n); for (let i = 0; i < n; i++) set(i, bigint(s[i])); break; }
+    case 'u64': { const s = field(t.uint64Data, 'uint64_data', n); for (let i = 0; i < n; i++) set(i, BigInt.asUintN(64, bigint(s[i]))); break; }
+    case 'u32': { const s = field(t.uint64Data, 'uint64_data', n); for (let i = 0; i < n; i++) set(i, Number(bigint(s[i]))); break; }
+    case 'bool': { const s = field(t.int32Data, 'int32_data', n); for (let i = 0; i < n; i++) set(i, s[i] ? 1 : 0); break; }
+    default: {
+      if (packedBits(dtype) < 8) {
+        // Packed: each int32 holds one byte of the packed data.
+        const s = field(t.int32Data, 'int32_data', fileBytes(dtype, n));
+        return { dtype, shape, data: fromRaw(dtype, Uint8Array.from(s as ArrayLike<number>, (x) => x & 0xff), n) };
+      }
+      // i32, i16, u16, i8, u8, and the bits of f16, bf16 and the 8-bit floats: the typed array wraps them.
+      const s = field(t.int32Data, 'int32_data', n);
+      for (let i = 0; i < n; i++) set(i, s[i] as number);
+    }
   }
   return { dtype, shape, data };
 }
 
-/** Typed data from little-endian bytes (copied: the protobuf buffer may be unaligned). */
-function fromRaw(dtype: DType | 'f64', raw: Uint8Array, n: number): TensorData {
-  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  switch (dtype) {
-    case 'f64': { const d = new Float32Array(n); for (let i = 0; i < n; i++) d[i] = view.getFloat64(i * 8, true); return d; }
-    case 'f32': { const d = new Float32Array(n); for (let i = 0; i < n; i++) d[i] = view.getFloat32(i * 4, true); return d; }
-    case 'f16': { const d = new Uint16Array(n); for (let i = 0; i < n; i++) d[i] = view.getUint16(i * 2, true); return d; }
-    case 'i32': { const d = new Int32Array(n); for (let i = 0; i < n; i++) d[i] = view.getInt32(i * 4, true); return d; }
-    case 'i64': { const d = new BigInt64Array(n); for (let i = 0; i < n; i++) d[i] = view.getBigInt64(i * 8, true); return d; }
-    case 'bool': { const d = new Uint8Array(n); for (let i = 0; i < n; i++) d[i] = raw[i] ? 1 : 0; return d; }
-    case 'u8': return Uint8Array.from(raw);
-    case 'i8': return new Int8Array(Uint8Array.from(raw).buffer);
+/** Typed data from little-endian bytes (copied: the protobuf buffer may be unaligned); sub-byte types unpacked. */
+function fromRaw(dtype: DType, raw: Uint8Array, n: number): TensorData {
+  const bits = packedBits(dtype);
+  const data = allocData(dtype, n);
+  if (bits < 8) {
+    const signed = dtype === 'i4' || dtype === 'i2';
+    const mask = (1 << bits) - 1, perByte = 8 / bits;
+    for (let i = 0; i < n; i++) {
+      const u = (raw[Math.floor(i / perByte)] >> ((i % perByte) * bits)) & mask;
+      data[i] = signed && u > mask >> 1 ? u - mask - 1 : u; // sign-extend
+    }
+    return data;
   }
+  if (dtype === 'bool') return Uint8Array.from(raw, (b) => (b ? 1 : 0));
+  // Copy the bytes into fresh aligned storage; the machine is little-endian like the file
+  // (every platform Node runs on).
+  new Uint8Array(data.buffer).set(raw);
+  return data;
 }
 
 /**
@@ -184,17 +208,16 @@ function inside(dir: string, p: string): boolean {
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }
 
-/** A TensorProto holding `t` (raw little-endian data). */
+/** A TensorProto holding `t` (raw little-endian data; sub-byte types packed low bits first). */
 export function tensorToProto(t: Tensor, name: string): ITensorProto {
-  const bytes = new Uint8Array(t.data.length * BYTES_PER_ELEMENT[t.dtype]);
-  const view = new DataView(bytes.buffer);
-  const d = t.data;
-  switch (t.dtype) {
-    case 'f32': for (let i = 0; i < d.length; i++) view.setFloat32(i * 4, (d as Float32Array)[i], true); break;
-    case 'f16': for (let i = 0; i < d.length; i++) view.setUint16(i * 2, (d as Uint16Array)[i], true); break;
-    case 'i32': for (let i = 0; i < d.length; i++) view.setInt32(i * 4, (d as Int32Array)[i], true); break;
-    case 'i64': for (let i = 0; i < d.length; i++) view.setBigInt64(i * 8, (d as BigInt64Array)[i], true); break;
-    default: bytes.set(new Uint8Array(d.buffer, d.byteOffset, d.length)); break;
+  const n = t.data.length, bits = packedBits(t.dtype);
+  let bytes: Uint8Array;
+  if (bits < 8) {
+    bytes = new Uint8Array(fileBytes(t.dtype, n));
+    const mask = (1 << bits) - 1, perByte = 8 / bits;
+    for (let i = 0; i < n; i++) bytes[Math.floor(i / perByte)] |= ((t.data[i] as number) & mask) << ((i % perByte) * bits);
+  } else {
+    bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength).slice();
   }
   return onnx.TensorProto.create({ name, dims: [...t.shape], dataType: DTYPE_TO_CODE[t.dtype], rawData: bytes });
 }

@@ -6,22 +6,23 @@
  * division by zero). Integer arithmetic is exact while operands and results stay within ±2^53
  * (shape arithmetic does); Where and the data-movement ops copy raw elements, exact for i64.
  */
-import { DTYPES, fromF64, tensor, toF64, type DType, type Tensor } from '../../runtime/tensor.js';
+import { DTYPES, fromF64, tensor, toF64, type ConvertOptions, type DType, type Tensor } from '../../runtime/tensor.js';
 import type { InferInput, NodeInfo, OpDef } from '../op.js';
 import { attrString, fail, input } from '../op.js';
 import { isFloat, sizeOf } from '../types.js';
 import { broadcastIndex, broadcastInputs, broadcastsTo } from './broadcast.js';
 
-const NUMERIC: readonly DType[] = ['f32', 'f16', 'i32', 'i64', 'u8', 'i8'];
-const SIGNED: readonly DType[] = ['f32', 'f16', 'i32', 'i64', 'i8'];
-const FLOAT: readonly DType[] = ['f32', 'f16'];
+// ONNX's arithmetic dtypes; the 8/4/2-bit types only move and Cast.
+const FLOAT: readonly DType[] = ['f32', 'f16', 'f64', 'bf16'];
+const SIGNED: readonly DType[] = [...FLOAT, 'i32', 'i64', 'i8', 'i16'];
+const NUMERIC: readonly DType[] = [...SIGNED, 'u8', 'u16', 'u32', 'u64'];
 const BOOL: readonly DType[] = ['bool'];
 const WITH_BOOL: readonly DType[] = [...NUMERIC, 'bool'];
 
 /** Stores float64 results in `dtype`; non-finite values become 0 in integer dtypes. */
-export function store(dtype: DType, shape: readonly number[], v: Float64Array): Tensor {
+export function store(dtype: DType, shape: readonly number[], v: Float64Array, opts?: ConvertOptions): Tensor {
   if (!isFloat(dtype)) for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) v[i] = 0;
-  return fromF64(dtype, shape, v);
+  return fromF64(dtype, shape, v, opts);
 }
 
 function checkDtype(node: NodeInfo, x: InferInput, allowed: readonly DType[]): void {
@@ -128,22 +129,35 @@ const PRelu: OpDef = {
   cost: (_n, [out]) => ({ flops: sizeOf(out.shape) }),
 };
 
+const ROUND_MODES = ['up', 'down', 'nearest'];
+
 const Cast: OpDef = {
   name: 'Cast',
-  doc: "converts to dtype `to` ('f32', 'f16', 'i32', 'i64', 'u8', 'i8', 'bool'); floats to integers truncate toward zero",
+  doc: "converts to dtype `to` (a DType name); floats to integers truncate toward zero and wrap, floats round to nearest even; "
+    + '8-bit floats saturate to ±max unless saturate=0; f8e8m0 rounds by round_mode (ONNX Cast)',
   inputs: [1, 1],
-  attrs: { to: null },
+  attrs: { to: null, saturate: 1, round_mode: 'up' },
   infer(node) {
     const x = input(node, 0);
     const to = attrString(node.attrs, 'to', node);
     if (!DTYPES.includes(to as DType)) fail(node, 'BAD_ATTRIBUTE', `'to' must be one of ${DTYPES.join(', ')}, got '${to}'`);
+    const mode = attrString(node.attrs, 'round_mode', node);
+    if (!ROUND_MODES.includes(mode)) fail(node, 'BAD_ATTRIBUTE', `'round_mode' must be one of ${ROUND_MODES.join(', ')}, got '${mode}'`);
     return [{ dtype: to as DType, shape: x.type.shape }];
   },
-  reference([x], _a, [out]) {
+  reference([x], a, [out]) {
     const t = x as Tensor;
     if (t.dtype === out.dtype) return [t];
-    // Through float64: exact for every integer below 2^53 (shapes, indices).
-    return [store(out.dtype, out.shape, toF64(t))];
+    if (t.data instanceof BigInt64Array || t.data instanceof BigUint64Array) {
+      // 64-bit integer to 64-bit integer: exact, wrapping.
+      if (out.dtype === 'i64') return [tensor('i64', out.shape, BigInt64Array.from(t.data, (b) => BigInt.asIntN(64, b)))];
+      if (out.dtype === 'u64') return [tensor('u64', out.shape, BigUint64Array.from(t.data, (b) => BigInt.asUintN(64, b)))];
+    }
+    const v = toF64(t);
+    // NaN and ±inf are true (numpy and onnxruntime), so bool does not go through store().
+    if (out.dtype === 'bool') return [tensor('bool', out.shape, Uint8Array.from(v, (e) => +(e !== 0)))];
+    // Through float64: exact for every value of the other dtypes and every integer below 2^53.
+    return [store(out.dtype, out.shape, v, { saturate: a.saturate !== 0, roundMode: a.round_mode as ConvertOptions['roundMode'] })];
   },
   cost: () => ({ flops: 0 }),
 };
@@ -154,7 +168,7 @@ const CastLike: OpDef = {
   inputs: [2, 2],
   attrs: {},
   infer: (node) => [{ dtype: input(node, 1).type.dtype, shape: input(node, 0).type.shape }],
-  reference: ([x], a, outs) => Cast.reference([x], a, outs),
+  reference: ([x], _a, outs) => Cast.reference([x], { saturate: 1, round_mode: 'up' }, outs),
   cost: () => ({ flops: 0 }),
 };
 

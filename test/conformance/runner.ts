@@ -8,10 +8,12 @@
  * Tolerances (|got - want| <= atol + rtol·|want|, NaN equals NaN):
  *   f32: rtol 1e-4, atol 1e-5   (onnx's own runner uses rtol 1e-3, atol 1e-7)
  *   f16: rtol 2e-3, atol 1e-3   (two f16 ulps: the reference rounds once from float64)
- *   integers and bool: exact.
+ *   f64: rtol 1e-7, atol 1e-12  (the reference computes in float64; numpy's order of operations may differ)
+ *   integers, bool, bf16, the 8-bit and 4-bit floats: exact (compared as decoded values, NaN
+ *   equals NaN whatever its code; the in-scope tests make them only by Cast, which is exact).
  *
  * A test ends in one of three states: pass; skip, when it needs what the IR deliberately does
- * not have (a dtype outside f32 f16 i32 i64 u8 i8 bool, a sequence/optional value, or an op
+ * not have (STRING or complex values, a sequence/optional value, or an op
  * outside the foundation op list); fail otherwise. Expected failures are listed, with a reason
  * each, in expected-failures.tsv.
  */
@@ -19,7 +21,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CnncError } from '../../runtime/errors.js';
-import { toF64, type Tensor } from '../../runtime/tensor.js';
+import { toF64, type DType, type Tensor } from '../../runtime/tensor.js';
 import { decodeModel, importOnnx, readTensorProto } from '../../frontends/onnx/import.js';
 import { NOT_IR_DTYPE } from '../../frontends/onnx/proto.js';
 import { interpret } from '../../ir/interpreter.js';
@@ -32,7 +34,9 @@ const LIBONNX = '/usr/share/libonnx-testdata/data';
 export const TOLERANCE = {
   f32: { rtol: 1e-4, atol: 1e-5 },
   f16: { rtol: 2e-3, atol: 1e-3 },
+  f64: { rtol: 1e-7, atol: 1e-12 },
 } as const;
+const EXACT = { rtol: 0, atol: 0 };
 
 /** The foundation op list (issue 10): node tests of these ops are in scope. */
 export const FOUNDATION_OPS = [
@@ -135,7 +139,7 @@ export function compare(got: Tensor, want: Tensor): string {
   }
   const g = toF64(got);
   const w = toF64(want);
-  const tol = got.dtype === 'f32' ? TOLERANCE.f32 : got.dtype === 'f16' ? TOLERANCE.f16 : { rtol: 0, atol: 0 };
+  const tol = (TOLERANCE as Partial<Record<DType, { rtol: number; atol: number }>>)[got.dtype] ?? EXACT;
   for (let i = 0; i < w.length; i++) {
     const a = g[i], b = w[i];
     if (Number.isNaN(a) && Number.isNaN(b)) continue;
@@ -155,6 +159,11 @@ export function readDataSet(dir: string, inputNames: readonly string[]): { given
   return { given, outputs };
 }
 
+/** ONNX 1.12 wrote bfloat16 test data as UINT16 tensors of the bits: read them as bf16 where bf16 is wanted. */
+function asBf16(t: Tensor, want: DType): Tensor {
+  return t && t.dtype === 'u16' && want === 'bf16' ? { ...t, dtype: 'bf16' } : t;
+}
+
 /** Runs one test over all its data sets. */
 export function runTest(test: ConformanceTest): Result {
   try {
@@ -171,12 +180,12 @@ export function runTest(test: ConformanceTest): Result {
       const g = importOnnx(bytes, { modelDir: test.dir, inputValues: given });
       verify(g);
       const feed: Record<string, Tensor> = {};
-      for (const name of g.inputs) feed[name] = given[name];
+      for (const name of g.inputs) feed[name] = asBf16(given[name], g.type(name).dtype);
       const outs = interpret(g, feed);
       for (const [k, want] of outputs.entries()) {
         const name = g.outputs[k];
         if (name === undefined) return { test, status: 'fail', reason: `${set}: output ${k} missing` };
-        const diff = compare(outs[name], want);
+        const diff = compare(outs[name], asBf16(want, outs[name].dtype));
         if (diff) return { test, status: 'fail', reason: `${set} output ${k}: ${diff}` };
       }
     }
