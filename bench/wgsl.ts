@@ -133,7 +133,7 @@ function report(rows: Row[], profile: { kernel: string; op: string; ms: number }
     ...rows.map((r) => `| ${r.model} | ${r.gflop.toFixed(2)} | ${r.gpu.toFixed(1)} ms | ${r.wasm.toFixed(1)} ms | ${(r.gpu / r.wasm).toFixed(1)}× | ${(r.gflop / r.gpu * 1e3).toFixed(2)} | ${r.firstGpu.toFixed(0)} ms | ${r.compileMs.toFixed(0)} ms | ${r.kernels} | ${r.err.toExponential(1)} |`),
     '',
     'llvmpipe runs compute shaders on the CPU cores (LLVM-compiled, 8-wide); it is a correctness platform here, not a speed one: the WASM target is the fast path on a CPU. "load + first run" includes compiling every pipeline (GLSL → LLVM in Mesa). '
-      + 'In headless Chromium on SwiftShader the demo page (examples/web) ran LeNet-5 in ≈20–25 ms and SqueezeNet 1.1 in ≈5–10 s per run (test/browser-demo.test.ts prints its numbers).',
+      + 'In headless Chromium on SwiftShader the demo page (examples/web) ran LeNet-5 in ≈15–25 ms and SqueezeNet 1.1 in ≈1.5 s per run on a quiet machine, 5–10 s under load (test/browser-demo.test.ts prints its numbers).',
     '',
   ];
   if (profile.length) {
