@@ -194,3 +194,22 @@ describe('Cast attributes saturate and round_mode', () => {
     expect(() => cast(x, { to: 'f8e8m0', round_mode: 'sideways' })).toThrow(/round_mode/);
   });
 });
+
+describe('64-bit integer arithmetic is exact BigInt and wraps', () => {
+  function op(name: string, a: Tensor, b: Tensor): Tensor {
+    const g = new Graph('t');
+    const ins = [g.addInput('a', { dtype: a.dtype, shape: a.shape }), g.addInput('b', { dtype: b.dtype, shape: b.shape })];
+    g.setOutputs(g.addNode(name, ins, {}, { name: 'n' }));
+    return interpret(g, { a, b })[g.outputs[0]];
+  }
+  const i64 = (...v: bigint[]) => tensor('i64', [v.length], BigInt64Array.from(v));
+  const u64 = (...v: bigint[]) => tensor('u64', [v.length], BigUint64Array.from(v));
+
+  it('u64 6 + (2^64 − 3) = 3, i64 2^53 + 1 stays exact, 2^62 · 4 wraps to 0, −7 / 2 = −3, x / 0 = 0', () => {
+    expect(op('Add', u64(6n), u64(2n ** 64n - 3n)).data).toEqual(BigUint64Array.of(3n));
+    expect(op('Sub', u64(1n), u64(2n)).data).toEqual(BigUint64Array.of(2n ** 64n - 1n));
+    expect(op('Add', i64(2n ** 53n, -5n), i64(1n)).data).toEqual(BigInt64Array.of(2n ** 53n + 1n, -4n));
+    expect(op('Mul', i64(2n ** 62n), i64(4n)).data).toEqual(BigInt64Array.of(0n));
+    expect(op('Div', i64(-7n, 5n), i64(2n, 0n)).data).toEqual(BigInt64Array.of(-3n, 0n));
+  });
+});

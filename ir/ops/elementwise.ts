@@ -4,7 +4,8 @@
  * dtype: integer results truncate toward zero (C semantics, as onnxruntime), wrap modulo the
  * dtype's range on overflow, and become 0 where the float result is not finite (integer
  * division by zero). Integer arithmetic is exact while operands and results stay within ±2^53
- * (shape arithmetic does); Where and the data-movement ops copy raw elements, exact for i64.
+ * (shape arithmetic does); Add, Sub, Mul, Div, Max, Min and Sum of i64/u64 compute in BigInt,
+ * exact and wrapping. Where and the data-movement ops copy raw elements, exact for i64.
  */
 import { DTYPES, fromF64, tensor, toF64, type ConvertOptions, type DType, type Tensor } from '../../runtime/tensor.js';
 import type { InferInput, NodeInfo, OpDef } from '../op.js';
@@ -50,11 +51,27 @@ interface NaryOptions {
   finish?: (acc: number, n: number) => number;
   /** Output dtype (comparisons: bool); default the first input's. */
   out?: DType;
+  /** The same fold on BigInt, for i64/u64 outputs of same-dtype inputs (exact, wraps). */
+  big?: (acc: bigint, x: bigint) => bigint;
+}
+
+/** Folds `f` over broadcast 64-bit integer inputs in BigInt, wrapping to the output dtype. */
+function naryBig(xs: Tensor[], out: { dtype: DType; shape: readonly number[] }, f: (acc: bigint, x: bigint) => bigint): Tensor {
+  const n = sizeOf(out.shape);
+  const acc = new Array<bigint>(n);
+  xs.forEach((x, j) => {
+    const v = x.data as BigInt64Array | BigUint64Array;
+    const idx = broadcastIndex(x.shape, out.shape);
+    for (let k = 0; k < n; k++) acc[k] = j === 0 ? v[idx[k]] : f(acc[k], v[idx[k]]);
+  });
+  const wrap = out.dtype === 'u64' ? (b: bigint) => BigInt.asUintN(64, b) : (b: bigint) => BigInt.asIntN(64, b);
+  const data = out.dtype === 'u64' ? BigUint64Array.from(acc, wrap) : BigInt64Array.from(acc, wrap);
+  return tensor(out.dtype, out.shape, data);
 }
 
 /** An n-ary op folding `f` over broadcast inputs. */
 function nary(name: string, doc: string, arity: [number, number], allowed: readonly DType[],
-  f: (acc: number, x: number) => number, { mixed = false, finish, out: outDtype }: NaryOptions = {}): OpDef {
+  f: (acc: number, x: number) => number, { mixed = false, finish, out: outDtype, big }: NaryOptions = {}): OpDef {
   return {
     name,
     doc,
@@ -66,6 +83,7 @@ function nary(name: string, doc: string, arity: [number, number], allowed: reado
     },
     reference(inputs, _a, [out]) {
       const xs = inputs as Tensor[];
+      if (big && (out.dtype === 'i64' || out.dtype === 'u64') && xs.every((x) => x.dtype === out.dtype)) return [naryBig(xs, out, big)];
       const n = sizeOf(out.shape);
       const acc = new Float64Array(n);
       xs.forEach((x, j) => {
@@ -206,15 +224,16 @@ const Identity: OpDef = {
 };
 
 export const ELEMENTWISE_OPS: OpDef[] = [
-  nary('Add', 'a + b (broadcast)', [2, 2], NUMERIC, (a, b) => a + b),
-  nary('Sub', 'a − b (broadcast)', [2, 2], NUMERIC, (a, b) => a - b),
-  nary('Mul', 'a · b (broadcast)', [2, 2], NUMERIC, (a, b) => a * b),
-  nary('Div', 'a / b (broadcast); integers truncate toward zero', [2, 2], NUMERIC, (a, b) => a / b),
+  nary('Add', 'a + b (broadcast)', [2, 2], NUMERIC, (a, b) => a + b, { big: (a, b) => a + b }),
+  nary('Sub', 'a − b (broadcast)', [2, 2], NUMERIC, (a, b) => a - b, { big: (a, b) => a - b }),
+  nary('Mul', 'a · b (broadcast)', [2, 2], NUMERIC, (a, b) => a * b, { big: (a, b) => a * b }),
+  // Integer division by zero gives 0 (as the float path's non-finite → 0).
+  nary('Div', 'a / b (broadcast); integers truncate toward zero', [2, 2], NUMERIC, (a, b) => a / b, { big: (a, b) => (b === 0n ? 0n : a / b) }),
   // Pow: the exponent may have another numeric dtype; the output has the base's dtype.
   nary('Pow', 'a ^ b (broadcast); output dtype of the base', [2, 2], NUMERIC, (a, b) => a ** b, { mixed: true }),
-  nary('Max', 'elementwise maximum of 1..n inputs (broadcast)', [1, Infinity], NUMERIC, (a, b) => (Number.isNaN(a) || a >= b ? a : b)),
-  nary('Min', 'elementwise minimum of 1..n inputs (broadcast)', [1, Infinity], NUMERIC, (a, b) => (Number.isNaN(a) || a <= b ? a : b)),
-  nary('Sum', 'elementwise sum of 1..n inputs (broadcast)', [1, Infinity], NUMERIC, (a, b) => a + b),
+  nary('Max', 'elementwise maximum of 1..n inputs (broadcast)', [1, Infinity], NUMERIC, (a, b) => (Number.isNaN(a) || a >= b ? a : b), { big: (a, b) => (a >= b ? a : b) }),
+  nary('Min', 'elementwise minimum of 1..n inputs (broadcast)', [1, Infinity], NUMERIC, (a, b) => (Number.isNaN(a) || a <= b ? a : b), { big: (a, b) => (a <= b ? a : b) }),
+  nary('Sum', 'elementwise sum of 1..n inputs (broadcast)', [1, Infinity], NUMERIC, (a, b) => a + b, { big: (a, b) => a + b }),
   nary('Mean', 'elementwise mean of 1..n inputs (broadcast)', [1, Infinity], FLOAT, (a, b) => a + b, { finish: (s, n) => s / n }),
   PRelu,
   unary('Neg', '−x', SIGNED, (x) => -x),
