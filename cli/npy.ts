@@ -2,7 +2,10 @@
 import { CnncError } from '../runtime/errors.js';
 import { tensor, type DType, type Tensor } from '../runtime/tensor.js';
 
-const NPY_DTYPES: Record<string, DType> = { '<f4': 'f32', '<f2': 'f16', '<i4': 'i32', '<i8': 'i64', '|u1': 'u8', '|i1': 'i8', '|b1': 'bool' };
+const NPY_DTYPES: Record<string, DType> = {
+  '<f4': 'f32', '<f2': 'f16', '<i4': 'i32', '<i8': 'i64', '|u1': 'u8', '|i1': 'i8', '|b1': 'bool',
+  '<f8': 'f64', '<i2': 'i16', '<u2': 'u16', '<u4': 'u32', '<u8': 'u64',
+};
 
 export function readNpy(bytes: Uint8Array): Tensor {
   const magic = String.fromCharCode(...bytes.subarray(0, 6));
@@ -29,7 +32,9 @@ export function readNpy(bytes: Uint8Array): Tensor {
 }
 
 export function writeNpy(t: Tensor): Uint8Array {
-  const descr = Object.entries(NPY_DTYPES).find(([, d]) => d === t.dtype)![0];
+  const descr = Object.entries(NPY_DTYPES).find(([, d]) => d === t.dtype)?.[0];
+  // bf16, the 8-bit floats and the 4/2-bit types have no NumPy dtype (ml_dtypes is not NumPy).
+  if (!descr) throw new CnncError('UNSUPPORTED', `.npy has no ${t.dtype} dtype: Cast the output to f32`);
   const shape = t.shape.length === 1 ? `(${t.shape[0]},)` : `(${t.shape.join(', ')})`;
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
   const pad = 64 - ((10 + header.length + 1) % 64);

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { tensorFromProto, tensorToProto, onnx, type ITensorProto } from '../frontends/onnx/proto.js';
+import { readNpy, writeNpy } from '../cli/npy.js';
 import { Graph } from '../ir/graph.js';
 import { interpret } from '../ir/interpreter.js';
 import type { AttrValue } from '../ir/op.js';
@@ -211,5 +212,17 @@ describe('64-bit integer arithmetic is exact BigInt and wraps', () => {
     expect(op('Add', i64(2n ** 53n, -5n), i64(1n)).data).toEqual(BigInt64Array.of(2n ** 53n + 1n, -4n));
     expect(op('Mul', i64(2n ** 62n), i64(4n)).data).toEqual(BigInt64Array.of(0n));
     expect(op('Div', i64(-7n, 5n), i64(2n, 0n)).data).toEqual(BigInt64Array.of(-3n, 0n));
+  });
+});
+
+describe('.npy files of the new dtypes', () => {
+  it('round-trips f64, i16, u16, u32 and u64; bf16 and the 8/4-bit types are UNSUPPORTED', () => {
+    for (const d of ['f64', 'i16', 'u16', 'u32', 'u64'] as DType[]) {
+      const t = fromF64(d, [2, 2], [1, 2, 3, 65535]);
+      expect(readNpy(writeNpy(t)), d).toEqual(t);
+    }
+    for (const d of ['bf16', 'f8e4m3fn', 'i4'] as DType[]) {
+      expect(() => writeNpy(fromF64(d, [1], [1]))).toThrow(expect.objectContaining({ code: 'UNSUPPORTED' }));
+    }
   });
 });

@@ -42,7 +42,7 @@ export const NOT_IR_DTYPE = 'is not an IR dtype';
 /** The IR dtype of an ONNX data type code, or an UNSUPPORTED error naming the value. */
 export function irDtype(code: number, place: { node?: string; op?: string; value?: string } = {}): DType {
   const d = CODE_TO_DTYPE[code];
-  if (!d) throw new CnncError('UNSUPPORTED', `ONNX dtype ${dtypeName(code)} ${NOT_IR_DTYPE} (STRING, COMPLEX64 and COMPLEX128 are not)`, place);
+  if (!d) throw new CnncError('UNSUPPORTED', `ONNX dtype ${dtypeName(code)} ${NOT_IR_DTYPE} (the IR has no string or complex tensors)`, place);
   return d;
 }
 
