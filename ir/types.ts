@@ -32,3 +32,8 @@ export function formatType(t: TensorType): string {
 const FLOATS: ReadonlySet<DType> = new Set<DType>(['f32', 'f16', 'f64', 'bf16', 'f8e4m3fn', 'f8e4m3fnuz', 'f8e5m2', 'f8e5m2fnuz', 'f8e8m0', 'f4e2m1']);
 /** Every floating-point dtype (the code generators take only f32/f16 and reject the others). */
 export const isFloat = (d: DType): boolean => FLOATS.has(d);
+/**
+ * The floats ONNX computes with (f32 f16 f64 bf16): the dtypes float ops (Conv, activations,
+ * norms, pools, reductions) take. The 8- and 4-bit floats are storage formats: they only move and Cast.
+ */
+export const isArithFloat = (d: DType): boolean => d === 'f32' || d === 'f16' || d === 'f64' || d === 'bf16';

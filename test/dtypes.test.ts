@@ -226,3 +226,20 @@ describe('.npy files of the new dtypes', () => {
     }
   });
 });
+
+describe('which ops take the new dtypes', () => {
+  function run1(op: string, x: Tensor): Tensor {
+    const g = new Graph('t');
+    g.setOutputs(g.addNode(op, [g.addInput('x', { dtype: x.dtype, shape: x.shape })], {}, { name: 'n' }));
+    return interpret(g, { x })[g.outputs[0]];
+  }
+  it('float ops compute in f64 and bf16 (rounding the result), and reject the 8/4-bit storage floats with DTYPE_MISMATCH', () => {
+    expect(run1('Relu', fromF64('f64', [3], [-1, 0.1, 2])).data).toEqual(Float64Array.of(0, 0.1, 2));
+    expect(vals(run1('Sqrt', fromF64('bf16', [2], [2, 4])))).toEqual([1.4140625, 2]); // √2 = 1.41421…: bf16 steps of 2^-7
+    for (const d of ['f8e4m3fn', 'f4e2m1'] as DType[]) {
+      expect(() => run1('Relu', fromF64(d, [1], [1]))).toThrow(expect.objectContaining({ code: 'DTYPE_MISMATCH' }));
+      expect(() => run1('Sqrt', fromF64(d, [1], [1]))).toThrow(expect.objectContaining({ code: 'DTYPE_MISMATCH' }));
+      expect(Array.from(run1('Identity', fromF64(d, [1], [1])).data as Uint8Array)).toEqual(Array.from(fromF64(d, [1], [1]).data as Uint8Array));
+    }
+  });
+});

@@ -5,7 +5,7 @@
 import { fromF64, toF64, type Tensor } from '../../runtime/tensor.js';
 import type { Attrs, NodeInfo, OpDef } from '../op.js';
 import { attrFloat, fail, input } from '../op.js';
-import { isFloat, sizeOf, type TensorType } from '../types.js';
+import { isArithFloat, sizeOf, type TensorType } from '../types.js';
 
 /** Names an epilogue may carry in its `activation` attribute ('' = none). */
 export type ActivationKind =
@@ -74,7 +74,7 @@ export function erf(x: number): number {
 
 function unaryFloatInfer(node: NodeInfo) {
   const x = input(node, 0);
-  if (!isFloat(x.type.dtype)) fail(node, 'DTYPE_MISMATCH', `expects a float input, got ${x.type.dtype}`, x.name);
+  if (!isArithFloat(x.type.dtype)) fail(node, 'DTYPE_MISMATCH', `expects a float input, got ${x.type.dtype}`, x.name);
   return [x.type];
 }
 

@@ -10,7 +10,7 @@ import { ACTIVATION_KINDS, EPILOGUE_ATTRS, applyEpilogueActivation } from './act
 import {
   nodeGeometry, to3d, toChannelsFirst, toChannelsLast, windowGeometry, type WindowGeometry,
 } from './geometry.js';
-import { isFloat, sameShape, type TensorType } from '../types.js';
+import { isArithFloat, sameShape, type TensorType } from '../types.js';
 
 /** Attributes of a sliding window; [] means the ONNX default (1s for strides/dilations, 0 pads, kernel from W). */
 export const WINDOW_ATTRS: Record<string, AttrValue> = {
@@ -37,7 +37,7 @@ export function checkActivation(node: NodeInfo, name = 'activation'): void {
 function convInfer(node: NodeInfo): TensorType[] {
   const x = input(node, 0);
   input(node, 1);
-  if (!isFloat(x.type.dtype)) fail(node, 'DTYPE_MISMATCH', `expects a float input, got ${x.type.dtype}`, x.name);
+  if (!isArithFloat(x.type.dtype)) fail(node, 'DTYPE_MISMATCH', `expects a float input, got ${x.type.dtype}`, x.name);
   const g = nodeGeometry(node);
   checkOperand(node, 1, 'weight');
   checkOperand(node, 2, 'bias', [g.M]);

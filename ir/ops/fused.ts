@@ -10,7 +10,7 @@ import { fail, input } from '../op.js';
 import { EPILOGUE_ATTRS, applyEpilogueActivation } from './activation.js';
 import { applyEpilogue, checkActivation, checkOperand, convMacs, convolve, paramCount } from './conv.js';
 import { layoutOf, windowGeometry, type Place, type WindowGeometry } from './geometry.js';
-import { isFloat, type TensorType } from '../types.js';
+import { isArithFloat, type TensorType } from '../types.js';
 
 const FUSED_ATTRS: Record<string, AttrValue> = {
   strides: [], pads: [], dilations: [], dw_activation: '', dw_alpha: 0, dw_beta: 0, ...EPILOGUE_ATTRS, layout: 'NCHW',
@@ -44,7 +44,7 @@ export const FUSED_OPS: OpDef[] = [
     attrs: FUSED_ATTRS,
     infer(node): TensorType[] {
       const x = input(node, 0);
-      if (!isFloat(x.type.dtype)) fail(node, 'DTYPE_MISMATCH', `expects a float input, got ${x.type.dtype}`, x.name);
+      if (!isArithFloat(x.type.dtype)) fail(node, 'DTYPE_MISMATCH', `expects a float input, got ${x.type.dtype}`, x.name);
       const { dw, pw } = nodeFusedGeometry(node);
       checkOperand(node, 1, 'depthwise weight');
       checkOperand(node, 2, 'depthwise bias', [dw.M]);

@@ -6,11 +6,11 @@ import { fromF64, sizeOf, toF64 } from '../../runtime/tensor.js';
 import type { NodeInfo, OpDef } from '../op.js';
 import { attrFloat, attrInt, fail, input } from '../op.js';
 import { layoutOf, splitShape, type Layout } from './geometry.js';
-import { isFloat, sameShape, type TensorType } from '../types.js';
+import { isArithFloat, sameShape, type TensorType } from '../types.js';
 
 function floatInput(node: NodeInfo, minRank: number): TensorType {
   const x = input(node, 0);
-  if (!isFloat(x.type.dtype)) fail(node, 'DTYPE_MISMATCH', `expects a float input, got ${x.type.dtype}`, x.name);
+  if (!isArithFloat(x.type.dtype)) fail(node, 'DTYPE_MISMATCH', `expects a float input, got ${x.type.dtype}`, x.name);
   if (x.type.shape.length < minRank) fail(node, 'SHAPE_MISMATCH', `expects a rank ≥ ${minRank} input, got [${x.type.shape}]`, x.name);
   return x.type;
 }
@@ -19,7 +19,7 @@ function floatInput(node: NodeInfo, minRank: number): TensorType {
 function checkChannelParams(node: NodeInfo, from: number, to: number, C: number): void {
   for (let i = from; i < to; i++) {
     const p = input(node, i);
-    if (!isFloat(p.type.dtype)) fail(node, 'DTYPE_MISMATCH', `input ${i} must be float, got ${p.type.dtype}`, p.name);
+    if (!isArithFloat(p.type.dtype)) fail(node, 'DTYPE_MISMATCH', `input ${i} must be float, got ${p.type.dtype}`, p.name);
     if (!sameShape(p.type.shape, [C])) fail(node, 'SHAPE_MISMATCH', `input ${i} has shape [${p.type.shape}], expected [${C}] (one per channel)`, p.name);
   }
 }
@@ -141,7 +141,7 @@ export const NORM_OPS: OpDef[] = [
       for (const i of [1, 2]) {
         const p = node.inputs[i];
         if (!p) continue;
-        if (!isFloat(p.type.dtype)) fail(node, 'DTYPE_MISMATCH', `input ${i} must be float, got ${p.type.dtype}`, p.name);
+        if (!isArithFloat(p.type.dtype)) fail(node, 'DTYPE_MISMATCH', `input ${i} must be float, got ${p.type.dtype}`, p.name);
         if (!broadcastsTo(p.type.shape, normShape)) fail(node, 'SHAPE_MISMATCH', `input ${i} of shape [${p.type.shape}] does not broadcast to the normalized shape [${normShape}]`, p.name);
       }
       return [x];

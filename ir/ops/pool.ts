@@ -8,7 +8,7 @@ import { fail, input } from '../op.js';
 import {
   joinShape, layoutOf, nodeGeometry, splitShape, to3d, toChannelsFirst, toChannelsLast, windowGeometry, type WindowGeometry,
 } from './geometry.js';
-import { isFloat, type TensorType } from '../types.js';
+import { isArithFloat, type TensorType } from '../types.js';
 
 const POOL_ATTRS: Record<string, AttrValue | null> = {
   auto_pad: 'NOTSET', ceil_mode: 0, dilations: [], kernel_shape: null, pads: [], strides: [], layout: 'NCHW',
@@ -18,7 +18,7 @@ const POOL_ATTRS: Record<string, AttrValue | null> = {
 function checkDtype(node: NodeInfo, ints: boolean): TensorType {
   const x = input(node, 0);
   const d = x.type.dtype;
-  if (!(isFloat(d) || (ints && (d === 'u8' || d === 'i8')))) fail(node, 'DTYPE_MISMATCH', `does not take ${d} inputs`, x.name);
+  if (!(isArithFloat(d) || (ints && (d === 'u8' || d === 'i8')))) fail(node, 'DTYPE_MISMATCH', `does not take ${d} inputs`, x.name);
   return x.type;
 }
 

@@ -5,7 +5,7 @@
 import { toF64, type DType, type Tensor } from '../../runtime/tensor.js';
 import type { NodeInfo, OpDef } from '../op.js';
 import { attrInt, fail, input } from '../op.js';
-import { isFloat, sizeOf } from '../types.js';
+import { isArithFloat, sizeOf } from '../types.js';
 import { intAttr, intsAttr, normAxes, normAxis, offsetMap, refInfo, stridesOf } from './broadcast.js';
 import { store } from './elementwise.js';
 
@@ -64,7 +64,7 @@ function softmax(name: string, doc: string, log: boolean): OpDef {
     attrs: { axis: -1 },
     infer(node) {
       const x = input(node, 0);
-      if (!isFloat(x.type.dtype)) fail(node, 'DTYPE_MISMATCH', `expects a float input, got ${x.type.dtype}`, x.name);
+      if (!isArithFloat(x.type.dtype)) fail(node, 'DTYPE_MISMATCH', `expects a float input, got ${x.type.dtype}`, x.name);
       normAxis(node, intAttr(node, 'axis'), x.type.shape.length);
       return [x.type];
     },
