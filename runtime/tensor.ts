@@ -75,9 +75,17 @@ function isTensorDataOf(dtype: DType, d: unknown): d is TensorData {
 export function toF64(t: Tensor): Float64Array {
   const out = new Float64Array(t.data.length);
   const fmt = MINIFLOATS[t.dtype];
-  if (fmt) {
-    const d = t.data as Uint16Array | Uint8Array;
-    for (let i = 0; i < d.length; i++) out[i] = decodeFloat(fmt, d[i]);
+  if (t.dtype === 'f16') {
+    const d = t.data as Uint16Array;
+    for (let i = 0; i < d.length; i++) out[i] = f16ToF32(d[i]);
+  } else if (t.dtype === 'bf16') {
+    // bf16 bits are the top half of the f32 bits.
+    const d = t.data as Uint16Array, u = new Uint32Array(d.length);
+    for (let i = 0; i < d.length; i++) u[i] = d[i] << 16;
+    out.set(new Float32Array(u.buffer));
+  } else if (fmt) {
+    const d = t.data as Uint8Array, table = decodeTable(fmt);
+    for (let i = 0; i < d.length; i++) out[i] = table[d[i]];
   } else if (t.dtype === 'f8e8m0') {
     const d = t.data as Uint8Array;
     for (let i = 0; i < d.length; i++) out[i] = d[i] === 0xff ? NaN : 2 ** (d[i] - 127);
@@ -108,6 +116,11 @@ export function fromF64(dtype: DType, shape: readonly number[], v: ArrayLike<num
   const d = t.data;
   const fmt = MINIFLOATS[dtype];
   const int = (x: number) => Math.trunc(x) || 0;
+  if (dtype === 'f16') {
+    // f32ToF16 is exact for values that are f32 already (most); the others would round twice through f32.
+    for (let i = 0; i < v.length; i++) (d as Uint16Array)[i] = Math.fround(v[i]) === v[i] ? f32ToF16(v[i]) : encodeFloat(fmt!, v[i]);
+    return t;
+  }
   if (fmt) {
     const sat = opts.saturate ?? true;
     for (let i = 0; i < v.length; i++) (d as Uint8Array)[i] = encodeFloat(fmt, v[i], sat);
@@ -229,6 +242,17 @@ export function decodeFloat(f: FloatFormat, bits: number): number {
   return sign * (1 + m / 2 ** f.mant) * 2 ** (e - f.bias);
 }
 
+const tables = new Map<FloatFormat, Float64Array>();
+/** Every value of an 8- or 4-bit format, by code. */
+function decodeTable(f: FloatFormat): Float64Array {
+  let t = tables.get(f);
+  if (!t) {
+    t = Float64Array.from({ length: 2 ** (1 + f.exp + f.mant) }, (_, b) => decodeFloat(f, b));
+    tables.set(f, t);
+  }
+  return t;
+}
+
 /** floor(log2 a) for a finite a > 0, exact (Math.log2 may be off by one near powers of two). */
 function floorLog2(a: number): number {
   let e = Math.floor(Math.log2(a));
@@ -277,7 +301,7 @@ export function encodeFloat(f: FloatFormat, v: number, saturate = true): number 
  * f8e8m0 (a power of two 2^(e−127), e = 0..254; 0xff is NaN): positive values round to a power
  * of two by `mode` (ONNX Cast round_mode; 'nearest' rounds halfway up); values below 2^−127
  * (zero included) become 2^−127; above 2^127 (and +inf) 2^127 with saturate, else NaN.
- * Negative values have no code: NaN.
+ * Negative values have no code: NaN (cnnc's choice; the conformance tests cover none).
  */
 export function encodeE8M0(v: number, saturate = true, mode: 'up' | 'down' | 'nearest' = 'up'): number {
   if (Number.isNaN(v) || v < 0) return 0xff;
