@@ -151,8 +151,7 @@ const ROUND_MODES = ['up', 'down', 'nearest'];
 
 const Cast: OpDef = {
   name: 'Cast',
-  doc: "converts to dtype `to` (a DType name); floats to integers truncate toward zero and wrap, floats round to nearest even; "
-    + '8-bit floats saturate to ±max unless saturate=0; f8e8m0 rounds by round_mode (ONNX Cast)',
+  doc: 'converts to dtype `to`: floats round to nearest even, to integers truncate and wrap; 8-bit floats saturate unless saturate=0',
   inputs: [1, 1],
   attrs: { to: null, saturate: 1, round_mode: 'up' },
   infer(node) {
