@@ -18,11 +18,11 @@ import { decodeArtifact } from '../runtime/artifact.js';
 import { CudaSession } from '../runtime/cuda/index.js';
 import { cudaDriver, type Driver } from '../runtime/cuda/driver.js';
 import { fromF64 } from '../runtime/tensor.js';
+import { median } from './common.js';
 
 export interface BenchOptions { runs: number; warmup: number; models?: string[]; write: boolean }
 
 const ROOT = path.join(import.meta.dirname, '..');
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 
 /** Peak FLOP/s from the device: SMs × clock × (FP32 lanes, f16 tensor FLOP per clock per SM). */
 export function peaks(d: Driver): { cc: number; fp32: number; tensorF16: number; sms: number; ghz: number } {

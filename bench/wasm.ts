@@ -25,6 +25,7 @@ import { tensor } from '../runtime/tensor.js';
 import { WasmSession } from '../runtime/wasm/index.js';
 import { FnBuilder, newModule } from '../codegen/wasm/builder.js';
 import { tfjsPeer, type TfjsModelName } from './tfjs.js';
+import { f32File, median, relErr, timeInterleaved } from './common.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const MODELS = path.resolve(ROOT, '../shared/models');
@@ -32,30 +33,6 @@ const NAMES = ['mobilenet_v2', 'resnet18', 'squeezenet1_1', 'efficientnet_b0'];
 const TFJS: readonly string[] = ['mobilenet_v2', 'resnet18'];
 
 export interface BenchOptions { runs: number; warmup: number; models?: string[]; write: boolean }
-
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
-
-/** Median ms of each function, warmed up, then timed in rounds that run each once. */
-async function timeInterleaved(fs: (() => unknown)[], runs: number, warmup: number): Promise<number[]> {
-  for (const f of fs) for (let i = 0; i < warmup; i++) await f();
-  const ts: number[][] = fs.map(() => []);
-  for (let r = 0; r < runs; r++) {
-    for (let k = 0; k < fs.length; k++) {
-      const t0 = performance.now();
-      await fs[k]();
-      ts[k].push(performance.now() - t0);
-    }
-  }
-  return ts.map(median);
-}
-
-function relErr(want: Float32Array, got: Float32Array): number {
-  let mx = 0, err = 0;
-  for (let i = 0; i < want.length; i++) { mx = Math.max(mx, Math.abs(want[i])); err = Math.max(err, Math.abs(want[i] - got[i])); }
-  return err / mx;
-}
-
-const f32File = (p: string) => { const b = readFileSync(p); return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)); };
 
 /**
  * The wasm SIMD peak on this machine: `acc_k = acc_k·b + a` over K independent f32x4 chains (no FMA

@@ -17,6 +17,7 @@ import { loadOnnxFile } from '../frontends/onnx/import.js';
 import { load } from '../runtime/index.js';
 import { tensor } from '../runtime/tensor.js';
 import { gpuContext, WebGpuModel } from '../runtime/webgpu/index.js';
+import { f32File, median, relErr, timeInterleaved } from './common.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const MODELS = path.resolve(ROOT, '../shared/models');
@@ -24,29 +25,6 @@ const NAMES = ['lenet5', 'squeezenet1_1', 'mobilenet_v2', 'resnet18'];
 const PROFILED = 'squeezenet1_1';
 
 export interface BenchOptions { runs: number; warmup: number; models?: string[]; write: boolean }
-
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
-
-async function timeInterleaved(fs: (() => Promise<unknown>)[], runs: number, warmup: number): Promise<number[]> {
-  for (const f of fs) for (let i = 0; i < warmup; i++) await f();
-  const ts: number[][] = fs.map(() => []);
-  for (let r = 0; r < runs; r++) {
-    for (let k = 0; k < fs.length; k++) {
-      const t0 = performance.now();
-      await fs[k]();
-      ts[k].push(performance.now() - t0);
-    }
-  }
-  return ts.map(median);
-}
-
-function relErr(want: Float32Array, got: Float32Array): number {
-  let mx = 0, err = 0;
-  for (let i = 0; i < want.length; i++) { mx = Math.max(mx, Math.abs(want[i])); err = Math.max(err, Math.abs(want[i] - got[i])); }
-  return err / mx;
-}
-
-const f32File = (p: string) => { const b = readFileSync(p); return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)); };
 
 interface Row { model: string; gpu: number; wasm: number; err: number; firstGpu: number; compileMs: number; kernels: number; gflop: number }
 

@@ -15,24 +15,10 @@ import { zoo } from '../models/index.js';
 import { load, type Session } from '../runtime/index.js';
 import { CnncError } from '../runtime/errors.js';
 import { tensor, type Tensor } from '../runtime/tensor.js';
+import { f32File, relErr, sineInput } from './golden.js';
 
 const F32_TOL = 1e-4;
 const MODELS = '../shared/models';
-
-function relErr(ref: Float32Array, got: Float32Array): number {
-  expect(got.length).toBe(ref.length);
-  let mx = 0, err = 0;
-  for (let i = 0; i < ref.length; i++) { mx = Math.max(mx, Math.abs(ref[i])); err = Math.max(err, Math.abs(ref[i] - got[i])); }
-  return err / mx;
-}
-
-const f32File = (p: string) => { const b = readFileSync(p); return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)); };
-
-function sineInput(g: Graph, seed: number): Tensor {
-  const shape = g.type(g.inputs[0]).shape;
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tensor('f32', shape, Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed) * 1.5));
-}
 
 /** [model, compare with the interpreter too (fast enough in float64)] */
 const SHARED: [string, boolean][] = [

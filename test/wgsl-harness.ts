@@ -8,8 +8,9 @@ import { Graph } from '../ir/graph.js';
 import { interpret } from '../ir/interpreter.js';
 import type { AttrValue } from '../ir/op.js';
 import { tensor, toF64, type Tensor } from '../runtime/tensor.js';
+import { F32_TOL } from './golden.js';
 
-export const F32_TOL = 1e-4;
+export { F32_TOL };
 
 export function values(n: number, seed: number): Float32Array {
   let s = (seed * 2654435761) >>> 0;

@@ -17,23 +17,9 @@ import { CnncError } from '../runtime/errors.js';
 import { tensor, type Tensor } from '../runtime/tensor.js';
 import { gpuContext, WebGpuModel } from '../runtime/webgpu/index.js';
 import { F32_TOL } from './wgsl-harness.js';
+import { f32File, relErr, sineInput } from './golden.js';
 
 const MODELS = '../shared/models';
-
-function relErr(ref: Float32Array, got: Float32Array): number {
-  expect(got.length).toBe(ref.length);
-  let mx = 0, err = 0;
-  for (let i = 0; i < ref.length; i++) { mx = Math.max(mx, Math.abs(ref[i])); err = Math.max(err, Math.abs(ref[i] - got[i])); }
-  return err / mx;
-}
-
-const f32File = (p: string) => { const b = readFileSync(p); return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)); };
-
-function sineInput(g: Graph, seed: number): Tensor {
-  const shape = g.type(g.inputs[0]).shape;
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tensor('f32', shape, Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed) * 1.5));
-}
 
 describe('wgsl: the adapter', () => {
   it('is found and named (the sentence docs/benchmarks.md quotes)', async () => {

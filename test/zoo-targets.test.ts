@@ -12,30 +12,22 @@ import { interpret } from '../ir/interpreter.js';
 import { summarize, formatSummary } from '../ir/summary.js';
 import { zoo } from '../models/index.js';
 import { load } from '../runtime/index.js';
-import { tensor, toF64, type Tensor } from '../runtime/tensor.js';
+import { toF64, type Tensor } from '../runtime/tensor.js';
+import { F32_TOL, relErr, sineInput } from './golden.js';
 
-const F32_TOL = 1e-4;
 const MODELS: [string, number][] = [
   ['resnet34', 64], ['convnext_tiny', 64], ['unet', 64], ['yolov5s', 64],
   ['alexnet', 224], ['vgg11', 224], ['vgg11_bn', 224], ['vgg16', 224], ['vgg16_bn', 224],
 ];
 const TARGETS: Target[] = ['wasm', 'wgsl'];
 
-function relErr(want: Tensor, got: Tensor): number {
-  const a = toF64(want), b = toF64(got);
-  expect(b.length).toBe(a.length);
-  let mx = 0, err = 0;
-  for (let i = 0; i < a.length; i++) { mx = Math.max(mx, Math.abs(a[i])); err = Math.max(err, Math.abs(a[i] - b[i])); }
-  return err / mx;
-}
 
 for (const [name, size] of MODELS) {
   describe(`zoo:${name} at ${size}×${size} on every target`, () => {
     let g: Graph, x: Tensor, want: Tensor;
     beforeAll(() => {
       g = zoo(name, { size });
-      const shape = g.type(g.inputs[0]).shape;
-      x = tensor('f32', shape, Float32Array.from({ length: shape.reduce((p, d) => p * d, 1) }, (_, i) => Math.sin(i * 0.37) * 1.5));
+      x = sineInput(g);
       want = interpret(g, { input: x }).output;
     }, 600_000);
 
@@ -46,9 +38,9 @@ for (const [name, size] of MODELS) {
     for (const target of TARGETS) {
       it(`${target}: compile().run and save → load match the reference`, async () => {
         const c = await compile(g, target);
-        expect(relErr(want, (await c.run({ input: x })).output)).toBeLessThan(F32_TOL);
+        expect(relErr(toF64(want), toF64((await c.run({ input: x })).output))).toBeLessThan(F32_TOL);
         const s = await load(c.save());
-        expect(relErr(want, (await s.run({ input: x })).output)).toBeLessThan(F32_TOL);
+        expect(relErr(toF64(want), toF64((await s.run({ input: x })).output))).toBeLessThan(F32_TOL);
       }, 600_000);
     }
   });
