@@ -13,7 +13,12 @@ import { interpret } from './ir/interpreter.js';
 import { verify } from './ir/verify.js';
 import { summarize, type Summary } from './ir/summary.js';
 import { weightBytes } from './ir/cost.js';
-import { runPipeline, type CompileOptions, type PassReport } from './passes/pipeline.js';
+import { runPipeline, type CompileOptions as PipelineOptions, type PassReport } from './passes/pipeline.js';
+import { decodeArtifact } from './runtime/artifact.js';
+import { load, type Session } from './runtime/index.js';
+import type { WgslPlan } from './runtime/webgpu/plan.js';
+import type { WasmCompileOptions } from './codegen/wasm/index.js';
+import type { WgslOptions } from './codegen/wgsl/index.js';
 
 export type Target = 'reference' | 'wasm' | 'wgsl' | 'cuda';
 export const TARGETS: readonly Target[] = ['reference', 'wasm', 'wgsl', 'cuda'];
@@ -35,7 +40,11 @@ export interface CompiledModel {
   summary(): Summary;
 }
 
-export type { CompileOptions } from './passes/pipeline.js';
+/** Options of compile(): the pass pipeline's, plus per-target code generator settings. */
+export interface CompileOptions extends PipelineOptions {
+  wasm?: WasmCompileOptions;
+  wgsl?: WgslOptions;
+}
 
 export interface CompileStats {
   arenaBytes: number;
@@ -80,50 +89,54 @@ export async function compile(model: ModelSource, target: Target, options: Compi
   verify(graph);
   const { graph: g, report } = runPipeline(graph, target, options);
   const base = { target, graph: g, inputs: ioSpecs(g, g.inputs), outputs: ioSpecs(g, g.outputs), passes: report, summary: () => summarize(g) };
+  if (target === 'reference') {
+    return {
+      ...base,
+      stats: { arenaBytes: 0, weightBytes: weightBytes(g), kernels: 0 },
+      run: async (inputs) => interpret(g, inputs),
+      save: () => { throw new CnncError('UNSUPPORTED', "the 'reference' target has no artifact; compile for wasm, wgsl or cuda"); },
+    };
+  }
+  // Every target runs through the same path an edge app takes: its artifact, loaded by cnnc/runtime.
+  const emitted = await emit(target, g, options);
+  let session: Promise<Session> | undefined;
+  return {
+    ...base,
+    stats: emitted.stats,
+    save: emitted.bytes,
+    run: emitted.run ?? (async (inputs) => {
+      session ??= load(emitted.bytes()).catch((e) => { session = undefined; throw e; }); // a failed load is retried
+      return (await session).run(inputs);
+    }),
+  };
+}
+
+/** What a code generator hands back: the artifact (made on first request) and the compile report's facts. */
+interface Emitted {
+  bytes: () => Uint8Array;
+  stats: CompileStats;
+  /** A target's own run, where loading its artifact is not the way (CUDA: no device → NO_DEVICE before nvcc runs). */
+  run?: CompiledModel['run'];
+}
+
+async function emit(target: Target, g: Graph, options: CompileOptions): Promise<Emitted> {
   switch (target) {
-    case 'reference':
-      return {
-        ...base,
-        stats: { arenaBytes: 0, weightBytes: weightBytes(g), kernels: 0 },
-        run: async (inputs) => interpret(g, inputs),
-        save: () => { throw new CnncError('UNSUPPORTED', "the 'reference' target has no artifact; compile for wasm, wgsl or cuda"); },
-      };
     case 'wasm': {
       const { compileWasm } = await import('./codegen/wasm/index.js');
-      const { WasmSession } = await import('./runtime/wasm/index.js');
-      const c = compileWasm(g, (options as { wasm?: import('./codegen/wasm/index.js').WasmCompileOptions }).wasm);
-      let session: Promise<import('./runtime/wasm/index.js').WasmSession> | undefined;
-      return {
-        ...base,
-        stats: { arenaBytes: c.arenaBytes, weightBytes: c.weightBytes, kernels: c.kernels },
-        run: async (inputs) => (await (session ??= WasmSession.create(c.artifact))).run(inputs),
-        save: () => c.bytes,
-      };
+      const c = compileWasm(g, options.wasm);
+      return { bytes: () => c.bytes, stats: { arenaBytes: c.arenaBytes, weightBytes: c.weightBytes, kernels: c.kernels } };
     }
     case 'wgsl': {
       const { emitWgsl } = await import('./codegen/wgsl/index.js');
-      const bytes = emitWgsl(g, (options as { wgsl?: import('./codegen/wgsl/index.js').WgslOptions }).wgsl);
-      const plan = (await import('./runtime/artifact.js')).decodeArtifact(bytes).header.plan as import('./runtime/webgpu/plan.js').WgslPlan;
-      let model: Promise<import('./runtime/webgpu/index.js').WebGpuModel> | undefined;
-      return {
-        ...base,
-        stats: { arenaBytes: plan.buffers.reduce((s, b) => s + (b.weight ? 0 : b.elems * (b.dtype === 'f16' ? 2 : 4)), 0), weightBytes: weightBytes(g), kernels: plan.steps.length },
-        run: async (inputs) => {
-          model ??= import('./runtime/webgpu/index.js').then((m) => m.WebGpuModel.load(bytes)).catch((e) => { model = undefined; throw e; });
-          return (await model).run(inputs);
-        },
-        save: () => bytes,
-      };
+      const bytes = emitWgsl(g, options.wgsl);
+      const plan = decodeArtifact(bytes).header.plan as WgslPlan;
+      const arenaBytes = plan.buffers.reduce((s, b) => s + (b.weight ? 0 : b.elems * (b.dtype === 'f16' ? 2 : 4)), 0);
+      return { bytes: () => bytes, stats: { arenaBytes, weightBytes: weightBytes(g), kernels: plan.steps.length } };
     }
     case 'cuda': {
       const { compileCuda } = await import('./codegen/cuda/index.js');
-      const c = compileCuda(g);
-      return {
-        ...base,
-        stats: { arenaBytes: c.module.plan.arenaBytes, weightBytes: weightBytes(g), kernels: c.module.plan.steps.length },
-        run: (inputs) => c.run(inputs),
-        save: () => c.save(),
-      };
+      const c = compileCuda(g); // PTX is built by nvcc when the artifact is first asked for
+      return { bytes: c.save, run: c.run, stats: { arenaBytes: c.module.plan.arenaBytes, weightBytes: weightBytes(g), kernels: c.module.plan.steps.length } };
     }
     default:
       throw new CnncError('UNSUPPORTED', `target '${target}' is not available (targets: ${TARGETS.join(', ')})`);
