@@ -92,7 +92,9 @@ export function emitConv(m: binaryen.Module, s: ConvSpec): void {
   const tile = (mbE: () => Expr, lanes: number, pix: number, oxC: number | undefined): Expr[] => {
     const st: Expr[] = [];
     const mbOff = () => o.mul(mbE(), MB * 4);
-    for (let p = 0; p < pix; p++) for (let v = 0; v < V; v++) st.push(fb.set(acc[p * V + v], o.vload(o.addc(mbOff(), s.B), v * 16)));
+    // the partial last block computes only the vectors holding real channels (M = 64 with 12-channel blocks: 1 of 3)
+    const nv = Math.ceil(lanes / 4);
+    for (let p = 0; p < pix; p++) for (let v = 0; v < nv; v++) st.push(fb.set(acc[p * V + v], o.vload(o.addc(mbOff(), s.B), v * 16)));
     const kxBody: Expr[] = [];
     // Interior tiles of a dense undilated input: the taps of one kernel row are one contiguous run
     // of kw·Cg floats in input and in packed weights alike, so one reduction loop covers them
@@ -115,10 +117,10 @@ export function emitConv(m: binaryen.Module, s: ConvSpec): void {
       kxBody.push(fb.set(wp, o.add(fb.geti(wbase), o.addc(o.mul(fb.geti(ky), s.kw * s.Cg * MB * 4), kx * s.Cg * MB * 4))));
       const step = (u: number): Expr[] => {
         const b: Expr[] = [];
-        for (let v = 0; v < V; v++) b.push(fb.set(w[v], o.vload(fb.geti(wp), (u * MB + 4 * v) * 4)));
+        for (let v = 0; v < nv; v++) b.push(fb.set(w[v], o.vload(fb.geti(wp), (u * MB + 4 * v) * 4)));
         for (const p of valid) {
           b.push(fb.set(sv, o.sload(fb.geti(xp), (p - p0) * col + u * 4)));
-          for (let v = 0; v < V; v++) b.push(fb.set(acc[p * V + v], o.fmadd(fb.getv(acc[p * V + v]), fb.getv(sv), fb.getv(w[v]))));
+          for (let v = 0; v < nv; v++) b.push(fb.set(acc[p * V + v], o.fmadd(fb.getv(acc[p * V + v]), fb.getv(sv), fb.getv(w[v]))));
         }
         return b;
       };
@@ -147,7 +149,7 @@ export function emitConv(m: binaryen.Module, s: ConvSpec): void {
     ]));
     for (let p = 0; p < pix; p++) {
       const oxp = () => (oxC === undefined ? o.addc(fb.geti(ox), p) : o.c(oxC + p));
-      for (let v = 0; v < V; v++) {
+      for (let v = 0; v < nv; v++) {
         const ch = () => o.addc(mbOff(), v * 16);
         const y = o.add(fb.geti(yrow), o.add(o.mul(oxp(), s.yps * 4), ch()));
         const r = s.R !== undefined ? o.add(fb.geti(rrow), o.add(o.mul(oxp(), s.rps! * 4), ch())) : undefined;

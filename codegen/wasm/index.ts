@@ -15,7 +15,7 @@ import { lower, type Buf, type Loc, type TileOptions } from './lower.js';
 export { WASM_OPS } from './lower.js';
 
 export interface WasmCompileOptions {
-  /** Register tile of dense convs: P output pixels × V vectors of 4 output channels (default: per layer). */
+  /** Register tile of dense convs: P output pixels × V vectors of 4 output channels (default 4 × 3). */
   tile?: TileOptions;
   /** Run binaryen's optimizer over the module (slower compile, similar speed: V8 optimizes too). */
   optimize?: boolean;
