@@ -79,9 +79,7 @@ describe('wgsl: DSL zoo models against the reference interpreter', () => {
   }
 });
 
-describe('wgsl: VGG', () => {
-  it.skip('vgg11/vgg16(_bn) at 224×224 (the only size their classifier takes): skipped, minutes on llvmpipe and in the float64 interpreter; AlexNet above covers the same kernels, split classifier included', () => {});
-});
+// VGG-11/16 (±BN), ResNet-34 and U-Net run on wgsl in test/zoo-targets.test.ts (one reference run per model).
 
 describe('wgsl artifacts: typed errors', () => {
   let bytes: Uint8Array;

@@ -75,7 +75,7 @@ export function modelSuite(cases: Case[]): void {
       expect(errF32).toBeLessThanOrEqual(1e-4);
     });
 
-    it.runIf(c.nchw)('NCHW f32 graph: same outputs within 1e-4', () => {
+    if (c.nchw) it('NCHW f32 graph: same outputs within 1e-4', () => {
       expect(relError(ref, interpret(nchw!, inputs))).toBeLessThanOrEqual(1e-4);
     });
 
@@ -128,7 +128,7 @@ export function modelSuite(cases: Case[]): void {
       FIGURES.push(`${c.label.padEnd(18)} ${String(g.nodes.length).padStart(5)} ${String(nhwc.nodes.length).padStart(4)} ${String(transposeCount(nhwc)).padStart(3)} ${kib(plan.arenaBytes)}  ${kib(plan.lowerBound)}  ${(plan.arenaBytes / plan.lowerBound).toFixed(3)}  ${kib(plan.unplannedBytes)}      ${kib(halfPlan.arenaBytes)}  ${(weightBytes(half) / weightBytes(nhwc)).toFixed(3)} (all: ${(weightBytes(all) / weightBytes(nhwc)).toFixed(3)})  ${errF32.toExponential(1)}  ${errF16.toExponential(1)}`);
     });
 
-    it.runIf(c.name === 'resnet18')('ResNet-18: 0 BatchNormalization, 0 standalone Relu, all 8 residual Adds in conv epilogues', () => {
+    if (c.name === 'resnet18') it('ResNet-18: 0 BatchNormalization, 0 standalone Relu, all 8 residual Adds in conv epilogues', () => {
       expect(ops(g).BatchNormalization).toBe(20);
       for (const h of [nhwc, nchw].filter((x): x is Graph => !!x)) {
         const o = ops(h);
@@ -138,7 +138,7 @@ export function modelSuite(cases: Case[]): void {
       }
     });
 
-    it.runIf(c.name === 'mobilenet_v2')('MobileNetV2: every depthwise→pointwise pair fused', () => {
+    if (c.name === 'mobilenet_v2') it('MobileNetV2: every depthwise→pointwise pair fused', () => {
       const pairs = g.nodes.filter((n) => isDepthwise(g, n)).length;
       expect(pairs).toBe(17);
       for (const h of [nhwc, half, nchw].filter((x): x is Graph => !!x)) {
