@@ -69,7 +69,7 @@ const convCase = fc.record({
   N: fc.integer({ min: 1, max: 2 }),
   group: fc.constantFrom(1, 1, 2, 3),
   cg: fc.integer({ min: 1, max: 7 }),
-  mg: fc.integer({ min: 1, max: 11 }),
+  mg: fc.integer({ min: 1, max: 27 }), // past 2 blocks of the default 12-channel tile, with a partial one
   k: fc.constantFrom(1, 2, 3, 5, 7),
   s: fc.integer({ min: 1, max: 3 }),
   d: fc.integer({ min: 1, max: 2 }),

@@ -74,7 +74,8 @@ function storeEpilogue(fb: FnBuilder, ep: Epilogue, acc: Expr, yAddr: Expr, rAdd
 }
 
 /** Adds `<name>_row(i)` (output row i, or output-channel block i for weight-stationary layers) and `<name>()` (all of them) for a dense conv. */
-export function emitConv(m: binaryen.Module, s: ConvSpec): void {
+export function emitConv(m: binaryen.Module, spec: ConvSpec): void {
+  const s = flatten1x1(spec);
   const fb = new FnBuilder(m, 1), o = new Ops(m);
   const { P, V } = s, MB = 4 * V, U = 2; // c-loop unroll: 2 measured best (1: loop overhead, 4: register pressure)
   const oy0 = 0, oy = fb.local(i32);
@@ -216,6 +217,16 @@ export function emitConv(m: binaryen.Module, s: ConvSpec): void {
   }
   m.addFunction(`${s.name}_row`, i32, none, fb.vars, m.block(null, body));
   addRowDriver(m, s.name, allRows ? nmbFull + (tail > 0 ? 1 : 0) : s.OH);
+}
+
+/**
+ * A 1×1, stride 1, unpadded conv maps pixel i of the input to pixel i of the output, rows being
+ * contiguous in both: one row of H·W pixels then tiles it with no per-row edge tile (13×13 rows
+ * of 4-pixel tiles otherwise end in a 1-pixel tile) and no per-row call.
+ */
+function flatten1x1(s: ConvSpec): ConvSpec {
+  const pointwise = s.kh === 1 && s.kw === 1 && s.sh === 1 && s.sw === 1 && s.ph === 0 && s.pw === 0 && s.H === s.OH && s.W === s.OW;
+  return pointwise && !s.singleRow && s.OH > 1 ? { ...s, H: 1, W: s.H * s.W, OH: 1, OW: s.OH * s.OW } : s;
 }
 
 /** `<name>()`: calls `<name>_row(oy)` for every output row. */
