@@ -1,10 +1,8 @@
 /** What every benchmark shares: medians, interleaved timing, the error measure, raw f32 files. */
 import { readFileSync } from 'node:fs';
+import { median } from '../cli/util.js';
 
-export const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+export { median };
 
 /**
  * Median ms of each function, warmed up, then timed in rounds that run each once: on a shared
