@@ -3,8 +3,8 @@ import { nodeCost } from '../ir/cost.js';
 import { Graph } from '../ir/graph.js';
 import { interpret } from '../ir/interpreter.js';
 import type { AttrValue } from '../ir/op.js';
-import { CnncError } from '../runtime/errors.js';
 import { roundF16, tensor, toF64, type Tensor } from '../runtime/tensor.js';
+import { errorOf } from './op-harness.js';
 
 /** Runs one op on the given tensors through the reference interpreter; returns its outputs. */
 function run(op: string, xs: Tensor[], attrs: Record<string, AttrValue> = {}): Tensor[] {
@@ -16,15 +16,6 @@ function run(op: string, xs: Tensor[], attrs: Record<string, AttrValue> = {}): T
 }
 const vals = (t: Tensor) => Array.from(toF64(t));
 const f32 = (shape: number[], v: number[]) => tensor('f32', shape, v);
-
-/** The CnncError a function throws (fails the test if it throws something else or nothing). */
-function errorOf(f: () => unknown): CnncError {
-  try { f(); } catch (e) {
-    expect(e).toBeInstanceOf(CnncError);
-    return e as CnncError;
-  }
-  throw new Error('expected a CnncError');
-}
 
 describe('binary ops with numpy broadcasting (hand-computed)', () => {
   it('Add broadcasts a row over a matrix and an outer sum of [2,1] + [1,3]', () => {

@@ -4,8 +4,8 @@ import { nodeCost } from '../ir/cost.js';
 import { Graph } from '../ir/graph.js';
 import { interpret } from '../ir/interpreter.js';
 import type { AttrValue } from '../ir/op.js';
-import { CnncError } from '../runtime/errors.js';
 import { tensor, toF64, type Tensor } from '../runtime/tensor.js';
+import { errorOf } from './op-harness.js';
 
 function run(op: string, xs: (Tensor | undefined)[], attrs: Record<string, AttrValue> = {}): Tensor {
   const g = new Graph('t');
@@ -16,14 +16,6 @@ function run(op: string, xs: (Tensor | undefined)[], attrs: Record<string, AttrV
 }
 const vals = (t: Tensor) => Array.from(toF64(t));
 const f32 = (shape: number[], v: number[]) => tensor('f32', shape, v);
-
-function errorOf(f: () => unknown): CnncError {
-  try { f(); } catch (e) {
-    expect(e).toBeInstanceOf(CnncError);
-    return e as CnncError;
-  }
-  throw new Error('expected a CnncError');
-}
 
 // A = [[1,2,3],[4,5,6]] (2×3), B = [[1,0],[0,1],[1,1]] (3×2): A·B = [[4,5],[10,11]].
 const A = f32([2, 3], [1, 2, 3, 4, 5, 6]);

@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { Graph } from '../ir/graph.js';
-import { interpret } from '../ir/interpreter.js';
-import type { AttrValue } from '../ir/op.js';
 import { CnncError } from '../runtime/errors.js';
 import { tensor, toF64, type Tensor } from '../runtime/tensor.js';
+import { runOp } from './op-harness.js';
 
 /** Runs one node: input 0 is a graph input, the others constants ('' or undefined = absent). */
-function runOp(op: string, ins: (Tensor | undefined)[], attrs: Record<string, AttrValue> = {}): Tensor {
-  const g = new Graph('t');
-  const x = g.addInput('x', { dtype: ins[0]!.dtype, shape: ins[0]!.shape });
-  const names = ins.slice(1).map((t, i) => (t ? g.addConstant(`c${i}`, t) : ''));
-  g.setOutputs([g.add(op, [x, ...names], attrs, { name: 'n0' })]);
-  return interpret(g, { x: ins[0]! })[g.outputs[0]];
-}
 
 const f32 = (shape: number[], v: ArrayLike<number>) => tensor('f32', shape, Float32Array.from(v));
 const values = (t: Tensor) => Array.from(toF64(t));
