@@ -18,7 +18,7 @@ import { decodeArtifact } from '../runtime/artifact.js';
 import { CudaSession } from '../runtime/cuda/index.js';
 import { cudaDriver, type Driver } from '../runtime/cuda/driver.js';
 import { fromF64 } from '../runtime/tensor.js';
-import { median } from './common.js';
+import { timeRuns } from '../cli/util.js';
 
 export interface BenchOptions { runs: number; warmup: number; models?: string[]; write: boolean }
 
@@ -38,16 +38,6 @@ export function peaks(d: Driver): { cc: number; fp32: number; tensorF16: number;
 
 interface Row { model: string; batch: number; dtype: string; ms: number; gflop: number; tflops: number; ofFp32: number; ofTensor?: number; ortMs?: number; ortNote?: string }
 
-async function timeIt(f: () => void | Promise<unknown>, runs: number, warmup: number): Promise<number> {
-  for (let i = 0; i < warmup; i++) await f();
-  const ts: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await f();
-    ts.push(performance.now() - t0);
-  }
-  return median(ts);
-}
 
 /** onnxruntime-node with the CUDA execution provider, or why it does not run here. */
 async function ortCuda(onnx: Uint8Array, input: Float32Array, shape: number[], runs: number, warmup: number): Promise<{ ms?: number; note?: string }> {
@@ -55,7 +45,7 @@ async function ortCuda(onnx: Uint8Array, input: Float32Array, shape: number[], r
     const ort = await import('onnxruntime-node');
     const s = await ort.InferenceSession.create(onnx, { executionProviders: ['cuda'] });
     const feeds = { [s.inputNames[0]]: new ort.Tensor('float32', input, shape) };
-    return { ms: await timeIt(() => s.run(feeds), runs, warmup) };
+    return { ms: await timeRuns(() => s.run(feeds), runs, warmup) };
   } catch (e) {
     return { note: `unavailable: ${String((e as Error).message ?? e).split('\n')[0].slice(0, 80)}` };
   }
@@ -80,7 +70,7 @@ export async function benchCuda(opt: BenchOptions): Promise<string> {
         const session = await CudaSession.create(decodeArtifact(c.save()));
         const input = g.inputs[0];
         await session.run({ [input]: fromF64(g.type(input).dtype, shape, x64) });   // inputs now sit in the arena
-        const ms = await timeIt(() => session.launchAll(true), opt.runs, opt.warmup);
+        const ms = await timeRuns(() => session.launchAll(true), opt.runs, opt.warmup);
         session.dispose();
         const tflops = flops / (ms / 1e3) / 1e12;
         rows.push({

@@ -5,18 +5,8 @@ import { load } from '../runtime/index.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { exportOnnx } from '../frontends/onnx/export.js';
 import { loadModel } from '../index.js';
-import { median, randomInput } from './util.js';
+import { randomInput, timeRuns } from './util.js';
 
-async function timeRuns(run: () => Promise<unknown>, runs: number, warmup: number): Promise<number> {
-  for (let i = 0; i < warmup; i++) await run();
-  const ms: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await run();
-    ms.push(performance.now() - t0);
-  }
-  return median(ms);
-}
 
 /** onnxruntime-node's median on the same model and input, or undefined where it is not installed. */
 async function ortMedian(onnx: Uint8Array, inputs: Record<string, Tensor>, runs: number, warmup: number): Promise<number | undefined> {
