@@ -6,6 +6,7 @@
 import type { Tensor } from '../runtime/tensor.js';
 import { CnncError } from '../runtime/errors.js';
 import type { TensorType } from './types.js';
+import type { Scalar } from './scalar.js';
 
 export type AttrValue = number | string | number[] | string[];
 export type Attrs = Record<string, AttrValue>;
@@ -41,6 +42,54 @@ export interface Window {
   dilations: number[];
 }
 
+/**
+ * What family an op belongs to, for tables and for consumers that treat a family alike:
+ * elementwise (unary math, broadcast arithmetic, comparisons, logic, Where, Cast), activation,
+ * reduction, movement (data rearranged or viewed, values unchanged), normalization, conv-like,
+ * matmul-like, pool, resize, shape (ops computing on shapes), quantization.
+ */
+export type OpCategory =
+  | 'elementwise' | 'activation' | 'reduction' | 'movement' | 'normalization' | 'conv' | 'matmul' | 'pool' | 'resize' | 'shape';
+
+/** An epilogue activation: what a fused Conv/ConvTranspose/Gemm/FusedDwPw carries in its attributes. */
+export interface EpilogueActivation {
+  activation: string;
+  act_alpha: number;
+  act_beta: number;
+}
+
+/**
+ * What every layer needs to know about an op without keeping a list of op names: the passes
+ * (layout, fp16, epilogue fusion, memory planning), the code generators (which render `scalar`)
+ * and the ONNX exporter read these.
+ */
+export interface OpTraits {
+  readonly category: OpCategory;
+  /**
+   * Output element i reads only the input elements at i after numpy broadcasting, so the op gives the
+   * same values in any layout (given inputs transposed alike) and can join an elementwise kernel.
+   */
+  readonly elementwise?: boolean;
+  /** The output is input 0's bytes under another shape (Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout). */
+  readonly alias?: boolean;
+  /**
+   * Under fp16: 'compute' — precise enough to compute in f16 (f32 accumulation where it sums);
+   * 'follow' — moves data, so it takes the dtype its input has. Absent: stays f32.
+   */
+  readonly fp16?: 'compute' | 'follow';
+  /** The output may overwrite input 0's buffer (element i written after element i is read; same size). */
+  readonly inPlace?: boolean;
+  /** Layout-aware ops (a `layout` attribute): the inputs that carry activations and change layout with it. */
+  readonly layoutInputs?: readonly number[];
+  /**
+   * The float formula of an elementwise op over its inputs x0…x(n−1) (after broadcasting), given its
+   * attributes (defaults filled in) and input count. undefined: no scalar form (e.g. Cast, logic ops).
+   */
+  scalar?(attrs: Attrs, arity: number): Scalar | undefined;
+  /** The op as an epilogue activation a Conv/Gemm can absorb (undefined when these attributes cannot be). */
+  asActivation?(attrs: Attrs): EpilogueActivation | undefined;
+}
+
 export interface OpDef {
   readonly name: string;
   /** One line for docs and the ops table. */
@@ -57,6 +106,8 @@ export interface OpDef {
   cost?(node: NodeInfo, outputs: readonly TensorType[]): Partial<Cost>;
   /** Spatial window for receptive fields: 'global' for global pooling. */
   window?(node: NodeInfo): Window | 'global' | undefined;
+  /** What the other layers read about the op instead of keeping lists of op names. */
+  readonly traits: OpTraits;
 }
 
 // ---- attribute access with clear errors ----

@@ -331,6 +331,7 @@ function convTransposeWindow(node: NodeInfo): Window {
 export const CONV_OPS: OpDef[] = [
   {
     name: 'Conv',
+    traits: { category: 'conv', fp16: 'compute', layoutInputs: [0, 3] },
     doc: 'N-D convolution (groups, dilations, pads/auto_pad) with fused epilogue act(conv + B + R)',
     inputs: [2, 4],
     attrs: { ...WINDOW_ATTRS, ...EPILOGUE_ATTRS },
@@ -346,6 +347,7 @@ export const CONV_OPS: OpDef[] = [
   },
   {
     name: 'ConvTranspose',
+    traits: { category: 'conv', fp16: 'compute', layoutInputs: [0, 3] },
     doc: 'N-D transposed convolution (output_padding, output_shape, groups) with fused epilogue act(y + B + R)',
     inputs: [2, 4],
     attrs: { ...WINDOW_ATTRS, output_padding: [], output_shape: [], ...EPILOGUE_ATTRS },

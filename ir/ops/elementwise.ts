@@ -8,7 +8,9 @@
  * exact and wrapping. Where and the data-movement ops copy raw elements, exact for i64.
  */
 import { DTYPES, fromF64, tensor, toF64, type ConvertOptions, type DType, type Tensor } from '../../runtime/tensor.js';
-import type { InferInput, NodeInfo, OpDef } from '../op.js';
+import type { Attrs, InferInput, NodeInfo, OpDef, OpTraits } from '../op.js';
+import * as S from '../scalar.js';
+import { roundHalfEven, type Scalar } from '../scalar.js';
 import { attrString, fail, input } from '../op.js';
 import { isFloat, sizeOf } from '../types.js';
 import { broadcastIndex, broadcastInputs, broadcastsTo } from './broadcast.js';
@@ -45,6 +47,9 @@ function inputsOf(node: NodeInfo, allowed: readonly DType[], same: boolean): Inf
 }
 
 interface NaryOptions {
+  /** The float formula folded over the inputs (see ir/scalar.ts), and the traits the op has. */
+  scalar?: (acc: Scalar, x: Scalar) => Scalar;
+  traits?: Omit<OpTraits, 'category' | 'scalar' | 'elementwise'>;
   /** Inputs may differ in dtype (Pow's exponent). */
   mixed?: boolean;
   /** Applied to each folded result with the input count (Mean). */
@@ -71,10 +76,16 @@ function naryBig(xs: Tensor[], out: { dtype: DType; shape: readonly number[] }, 
 
 /** An n-ary op folding `f` over broadcast inputs. */
 function nary(name: string, doc: string, arity: [number, number], allowed: readonly DType[],
-  f: (acc: number, x: number) => number, { mixed = false, finish, out: outDtype, big }: NaryOptions = {}): OpDef {
+  f: (acc: number, x: number) => number, { mixed = false, finish, out: outDtype, big, scalar, traits }: NaryOptions = {}): OpDef {
+  const fold = scalar && ((_a: Attrs, n: number) => {
+    let e = S.arg(0);
+    for (let i = 1; i < n; i++) e = scalar(e, S.arg(i));
+    return finish ? S.div(e, n) : e;
+  });
   return {
     name,
     doc,
+    traits: { category: 'elementwise', elementwise: true, scalar: fold, ...traits },
     inputs: arity,
     attrs: {},
     infer(node) {
@@ -99,10 +110,12 @@ function nary(name: string, doc: string, arity: [number, number], allowed: reado
 }
 
 /** An elementwise op over one input. */
-function unary(name: string, doc: string, allowed: readonly DType[], f: (x: number) => number): OpDef {
+function unary(name: string, doc: string, allowed: readonly DType[], f: (x: number) => number, scalar: Scalar,
+  traits: Omit<OpTraits, 'category' | 'scalar' | 'elementwise'> = { inPlace: true }): OpDef {
   return {
     name,
     doc,
+    traits: { category: 'elementwise', elementwise: true, scalar: () => scalar, ...traits },
     inputs: [1, 1],
     attrs: {},
     infer(node) {
@@ -119,14 +132,12 @@ function unary(name: string, doc: string, allowed: readonly DType[], f: (x: numb
   };
 }
 
-/** Round half to even, as ONNX Round. */
-function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
+const IN_PLACE = { inPlace: true } as const;
+const F16_IN_PLACE = { inPlace: true, fp16: 'compute' } as const;
 
 const PRelu: OpDef = {
   name: 'PRelu',
+  traits: { category: 'activation', elementwise: true, inPlace: true, fp16: 'compute', scalar: () => S.select(S.lt(S.arg(0), 0), S.mul(S.arg(0), S.arg(1)), S.arg(0)) },
   doc: 'x if x >= 0 else slope·x; slope broadcasts to x (unidirectional)',
   inputs: [2, 2],
   attrs: {},
@@ -151,6 +162,7 @@ const ROUND_MODES = ['up', 'down', 'nearest'];
 
 const Cast: OpDef = {
   name: 'Cast',
+  traits: { category: 'elementwise', elementwise: true },
   doc: 'converts to dtype `to`: floats round to nearest even, to integers truncate and wrap; 8-bit floats saturate unless saturate=0',
   inputs: [1, 1],
   attrs: { to: null, saturate: 1, round_mode: 'up' },
@@ -181,6 +193,7 @@ const Cast: OpDef = {
 
 const CastLike: OpDef = {
   name: 'CastLike',
+  traits: { category: 'elementwise', elementwise: true },
   doc: 'converts the first input to the dtype of the second (whose values are not read)',
   inputs: [2, 2],
   attrs: {},
@@ -191,6 +204,7 @@ const CastLike: OpDef = {
 
 const Where: OpDef = {
   name: 'Where',
+  traits: { category: 'elementwise', elementwise: true, scalar: () => S.select(S.ne(S.arg(0), 0), S.arg(1), S.arg(2)) },
   doc: 'x where cond else y (all three broadcast)',
   inputs: [3, 3],
   attrs: {},
@@ -214,6 +228,7 @@ const Where: OpDef = {
 
 const Identity: OpDef = {
   name: 'Identity',
+  traits: { category: 'movement', elementwise: true, alias: true, inPlace: true, fp16: 'follow', scalar: () => S.x },
   doc: 'the input, unchanged',
   inputs: [1, 1],
   attrs: {},
@@ -223,36 +238,39 @@ const Identity: OpDef = {
 };
 
 export const ELEMENTWISE_OPS: OpDef[] = [
-  nary('Add', 'a + b (broadcast)', [2, 2], NUMERIC, (a, b) => a + b, { big: (a, b) => a + b }),
-  nary('Sub', 'a − b (broadcast)', [2, 2], NUMERIC, (a, b) => a - b, { big: (a, b) => a - b }),
-  nary('Mul', 'a · b (broadcast)', [2, 2], NUMERIC, (a, b) => a * b, { big: (a, b) => a * b }),
+  nary('Add', 'a + b (broadcast)', [2, 2], NUMERIC, (a, b) => a + b, { big: (a, b) => a + b, scalar: S.add, traits: F16_IN_PLACE }),
+  nary('Sub', 'a − b (broadcast)', [2, 2], NUMERIC, (a, b) => a - b, { big: (a, b) => a - b, scalar: S.sub, traits: F16_IN_PLACE }),
+  nary('Mul', 'a · b (broadcast)', [2, 2], NUMERIC, (a, b) => a * b, { big: (a, b) => a * b, scalar: S.mul, traits: F16_IN_PLACE }),
   // Integer division by zero gives 0 (as the float path's non-finite → 0).
-  nary('Div', 'a / b (broadcast); integers truncate toward zero', [2, 2], NUMERIC, (a, b) => a / b, { big: (a, b) => (b === 0n ? 0n : a / b) }),
+  nary('Div', 'a / b (broadcast); integers truncate toward zero', [2, 2], NUMERIC, (a, b) => a / b,
+    { big: (a, b) => (b === 0n ? 0n : a / b), scalar: S.div, traits: F16_IN_PLACE }),
   // Pow: the exponent may have another numeric dtype; the output has the base's dtype.
-  nary('Pow', 'a ^ b (broadcast); output dtype of the base', [2, 2], NUMERIC, (a, b) => a ** b, { mixed: true }),
-  nary('Max', 'elementwise maximum of 1..n inputs (broadcast)', [1, Infinity], NUMERIC, (a, b) => (Number.isNaN(a) || a >= b ? a : b), { big: (a, b) => (a >= b ? a : b) }),
-  nary('Min', 'elementwise minimum of 1..n inputs (broadcast)', [1, Infinity], NUMERIC, (a, b) => (Number.isNaN(a) || a <= b ? a : b), { big: (a, b) => (a <= b ? a : b) }),
-  nary('Sum', 'elementwise sum of 1..n inputs (broadcast)', [1, Infinity], NUMERIC, (a, b) => a + b, { big: (a, b) => a + b }),
-  nary('Mean', 'elementwise mean of 1..n inputs (broadcast)', [1, Infinity], FLOAT, (a, b) => a + b, { finish: (s, n) => s / n }),
+  nary('Pow', 'a ^ b (broadcast); output dtype of the base', [2, 2], NUMERIC, (a, b) => a ** b, { mixed: true, scalar: S.pow, traits: IN_PLACE }),
+  nary('Max', 'elementwise maximum of 1..n inputs (broadcast)', [1, Infinity], NUMERIC, (a, b) => (Number.isNaN(a) || a >= b ? a : b),
+    { big: (a, b) => (a >= b ? a : b), scalar: S.max, traits: F16_IN_PLACE }),
+  nary('Min', 'elementwise minimum of 1..n inputs (broadcast)', [1, Infinity], NUMERIC, (a, b) => (Number.isNaN(a) || a <= b ? a : b),
+    { big: (a, b) => (a <= b ? a : b), scalar: S.min, traits: F16_IN_PLACE }),
+  nary('Sum', 'elementwise sum of 1..n inputs (broadcast)', [1, Infinity], NUMERIC, (a, b) => a + b, { big: (a, b) => a + b, scalar: S.add, traits: F16_IN_PLACE }),
+  nary('Mean', 'elementwise mean of 1..n inputs (broadcast)', [1, Infinity], FLOAT, (a, b) => a + b, { finish: (s, n) => s / n, scalar: S.add, traits: IN_PLACE }),
   PRelu,
-  unary('Neg', '−x', SIGNED, (x) => -x),
-  unary('Abs', '|x|', NUMERIC, Math.abs),
-  unary('Sqrt', '√x', FLOAT, Math.sqrt),
-  unary('Exp', 'e^x', FLOAT, Math.exp),
-  unary('Log', 'ln x', FLOAT, Math.log),
-  unary('Reciprocal', '1/x', FLOAT, (x) => 1 / x),
-  unary('Floor', '⌊x⌋', FLOAT, Math.floor),
-  unary('Ceil', '⌈x⌉', FLOAT, Math.ceil),
-  unary('Round', 'x rounded half to even', FLOAT, roundHalfEven),
-  nary('Equal', 'a == b (broadcast), bool', [2, 2], WITH_BOOL, (a, b) => +(a === b), { out: 'bool' }),
-  nary('Less', 'a < b (broadcast), bool', [2, 2], NUMERIC, (a, b) => +(a < b), { out: 'bool' }),
-  nary('LessOrEqual', 'a <= b (broadcast), bool', [2, 2], NUMERIC, (a, b) => +(a <= b), { out: 'bool' }),
-  nary('Greater', 'a > b (broadcast), bool', [2, 2], NUMERIC, (a, b) => +(a > b), { out: 'bool' }),
-  nary('GreaterOrEqual', 'a >= b (broadcast), bool', [2, 2], NUMERIC, (a, b) => +(a >= b), { out: 'bool' }),
-  nary('And', 'a and b (broadcast)', [2, 2], BOOL, (a, b) => +(a && b)),
-  nary('Or', 'a or b (broadcast)', [2, 2], BOOL, (a, b) => +(a || b)),
-  nary('Xor', 'a xor b (broadcast)', [2, 2], BOOL, (a, b) => +(!a !== !b)),
-  unary('Not', 'not x', BOOL, (x) => +!x),
+  unary('Neg', '−x', SIGNED, (x) => -x, S.neg(S.x), F16_IN_PLACE),
+  unary('Abs', '|x|', NUMERIC, Math.abs, S.abs(S.x), F16_IN_PLACE),
+  unary('Sqrt', '√x', FLOAT, Math.sqrt, S.sqrt(S.x)),
+  unary('Exp', 'e^x', FLOAT, Math.exp, S.exp(S.x)),
+  unary('Log', 'ln x', FLOAT, Math.log, S.log(S.x)),
+  unary('Reciprocal', '1/x', FLOAT, (x) => 1 / x, S.recip(S.x)),
+  unary('Floor', '⌊x⌋', FLOAT, Math.floor, S.floor(S.x)),
+  unary('Ceil', '⌈x⌉', FLOAT, Math.ceil, S.ceil(S.x)),
+  unary('Round', 'x rounded half to even', FLOAT, roundHalfEven, S.round(S.x)),
+  nary('Equal', 'a == b (broadcast), bool', [2, 2], WITH_BOOL, (a, b) => +(a === b), { out: 'bool', scalar: S.eq, traits: {} }),
+  nary('Less', 'a < b (broadcast), bool', [2, 2], NUMERIC, (a, b) => +(a < b), { out: 'bool', scalar: S.lt, traits: {} }),
+  nary('LessOrEqual', 'a <= b (broadcast), bool', [2, 2], NUMERIC, (a, b) => +(a <= b), { out: 'bool', scalar: S.le, traits: {} }),
+  nary('Greater', 'a > b (broadcast), bool', [2, 2], NUMERIC, (a, b) => +(a > b), { out: 'bool', scalar: S.gt, traits: {} }),
+  nary('GreaterOrEqual', 'a >= b (broadcast), bool', [2, 2], NUMERIC, (a, b) => +(a >= b), { out: 'bool', scalar: S.ge, traits: {} }),
+  nary('And', 'a and b (broadcast)', [2, 2], BOOL, (a, b) => +(a && b), { scalar: (a, b) => S.mul(S.ne(a, 0), S.ne(b, 0)), traits: IN_PLACE }),
+  nary('Or', 'a or b (broadcast)', [2, 2], BOOL, (a, b) => +(a || b), { scalar: (a, b) => S.max(S.ne(a, 0), S.ne(b, 0)), traits: IN_PLACE }),
+  nary('Xor', 'a xor b (broadcast)', [2, 2], BOOL, (a, b) => +(!a !== !b), { scalar: (a, b) => S.ne(S.ne(a, 0), S.ne(b, 0)), traits: IN_PLACE }),
+  unary('Not', 'not x', BOOL, (x) => +!x, S.eq(S.x, 0)),
   Where,
   Cast,
   CastLike,

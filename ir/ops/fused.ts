@@ -39,6 +39,7 @@ const dwEpilogue = (a: Attrs): Attrs => ({ activation: a.dw_activation, act_alph
 export const FUSED_OPS: OpDef[] = [
   {
     name: 'FusedDwPw',
+    traits: { category: 'conv', fp16: 'compute', layoutInputs: [0, 5] },
     doc: 'depthwise conv + dw_activation, then 1×1 conv + bias + R + activation, in one node',
     inputs: [4, 6],
     attrs: FUSED_ATTRS,

@@ -32,6 +32,7 @@ function gemmDims(node: NodeInfo): { m: number; k: number; n: number } {
 
 const Gemm: OpDef = {
   name: 'Gemm',
+  traits: { category: 'matmul', fp16: 'compute' },
   doc: 'act(alpha·A′·B′ + beta·C + R), A′/B′ optionally transposed; C broadcasts to (M, N)',
   inputs: [2, 4],
   attrs: { alpha: 1, beta: 1, transA: 0, transB: 0, ...EPILOGUE_ATTRS },
@@ -99,6 +100,7 @@ function matmulShapes(node: NodeInfo) {
 
 const MatMul: OpDef = {
   name: 'MatMul',
+  traits: { category: 'matmul', fp16: 'compute' },
   doc: 'matrix product with numpy semantics (batched, broadcast, 1-D operands promoted)',
   inputs: [2, 2],
   attrs: {},

@@ -92,6 +92,7 @@ function layerNormAxis(node: NodeInfo, rank: number): number {
 export const NORM_OPS: OpDef[] = [
   {
     name: 'BatchNormalization',
+    traits: { category: 'normalization', inPlace: true, layoutInputs: [0] },
     doc: 'inference batch norm: scale·(x − mean)/√(var + ε) + B per channel (training_mode unsupported)',
     inputs: [5, 5],
     attrs: { epsilon: 1e-5, momentum: 0.9, training_mode: 0, layout: 'NCHW' },
@@ -110,6 +111,7 @@ export const NORM_OPS: OpDef[] = [
   },
   {
     name: 'InstanceNormalization',
+    traits: { category: 'normalization', layoutInputs: [0] },
     doc: 'per (n, c) normalization over the spatial axes: scale·(x − mean)/√(var + ε) + B (NCHW)',
     inputs: [3, 3],
     attrs: { epsilon: 1e-5 },
@@ -132,6 +134,7 @@ export const NORM_OPS: OpDef[] = [
   },
   {
     name: 'LayerNormalization',
+    traits: { category: 'normalization' },
     doc: 'normalizes over axes axis.. (mean 0, variance 1), then ·Scale + B (broadcast); output Y only',
     inputs: [2, 3],
     attrs: { axis: -1, epsilon: 1e-5, stash_type: 1 },
@@ -165,6 +168,7 @@ export const NORM_OPS: OpDef[] = [
   },
   {
     name: 'LRN',
+    traits: { category: 'normalization', layoutInputs: [0] },
     doc: 'local response norm across channels: x / (bias + alpha/size · Σ x²)^beta',
     inputs: [1, 1],
     attrs: { alpha: 1e-4, beta: 0.75, bias: 1, size: null, layout: 'NCHW' },

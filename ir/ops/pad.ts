@@ -46,6 +46,7 @@ function source(mode: string, c: number, d: number): number {
 
 const Pad: OpDef = {
   name: 'Pad',
+  traits: { category: 'movement', fp16: 'follow' },
   doc: "pads every axis (mode 'constant' with value, 'reflect', 'edge', 'wrap'); negative pads crop",
   inputs: [1, 1],
   attrs: { pads: null, mode: 'constant', value: 0 },

@@ -127,12 +127,14 @@ function globalPoolOp(name: string, mode: 'max' | 'avg', doc: string): OpDef {
     },
     cost: (node) => ({ flops: sizeOf(input(node, 0).type.shape), params: 0 }),
     window: () => 'global',
+    traits: { category: 'pool', fp16: mode === 'max' ? 'compute' : undefined, layoutInputs: [0] },
   };
 }
 
 export const POOL_OPS: OpDef[] = [
   {
     name: 'MaxPool',
+    traits: { category: 'pool', fp16: 'compute', layoutInputs: [0] },
     doc: 'max over a sliding window (pads, dilations, ceil_mode, auto_pad); output Y only (no Indices)',
     inputs: [1, 1],
     attrs: { ...POOL_ATTRS, storage_order: 0 },
@@ -146,6 +148,7 @@ export const POOL_OPS: OpDef[] = [
   },
   {
     name: 'AveragePool',
+    traits: { category: 'pool', fp16: 'compute', layoutInputs: [0] },
     doc: 'mean over a sliding window (count_include_pad, ceil_mode, dilations, auto_pad)',
     inputs: [1, 1],
     attrs: { ...POOL_ATTRS, count_include_pad: 0 },

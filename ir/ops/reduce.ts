@@ -24,6 +24,7 @@ function reduce(name: string, doc: string, init: number, step: (acc: number, x: 
   finish: (acc: number, count: number) => number = (a) => a, dtypes = NUMERIC): OpDef {
   return {
     name,
+    traits: { category: 'reduction' },
     doc,
     inputs: [1, 1],
     attrs: { axes: [], keepdims: 1, noop_with_empty_axes: 0 },
@@ -59,6 +60,7 @@ function reduce(name: string, doc: string, init: number, step: (acc: number, x: 
 function softmax(name: string, doc: string, log: boolean): OpDef {
   return {
     name,
+    traits: { category: 'normalization' },
     doc,
     inputs: [1, 1],
     attrs: { axis: -1 },

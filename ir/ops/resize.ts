@@ -160,6 +160,7 @@ function resampleAxis(v: Float64Array, shape: number[], axis: number, taps: Taps
 
 const Resize: OpDef = {
   name: 'Resize',
+  traits: { category: 'resize', fp16: 'compute', layoutInputs: [0] },
   doc: 'resamples by scales or to sizes (modes nearest, linear, cubic; ONNX coordinate transforms)',
   inputs: [1, 1],
   attrs: {

@@ -23,6 +23,7 @@ function viewOp(name: string, doc: string, attrs: OpDef['attrs'], shapeOf: (node
     infer: (node) => [{ dtype: input(node, 0).type.dtype, shape: shapeOf(node) }],
     reference: ([x], _a, [out]) => [relabel(x as Tensor, out)],
     cost: () => ({ flops: 0 }),
+    traits: { category: 'movement', alias: true, inPlace: true, fp16: 'follow' },
   };
 }
 
@@ -92,6 +93,7 @@ function transposePerm(node: NodeInfo): number[] {
 
 const Transpose: OpDef = {
   name: 'Transpose',
+  traits: { category: 'movement', fp16: 'follow' },
   doc: 'permutes axes: output axis i is input axis perm[i] (default: reversed)',
   inputs: [1, 1],
   attrs: { perm: [] },
@@ -113,6 +115,7 @@ const Transpose: OpDef = {
 
 const Concat: OpDef = {
   name: 'Concat',
+  traits: { category: 'movement', fp16: 'follow' },
   doc: 'joins inputs along axis; other dimensions must match',
   inputs: [1, Infinity],
   attrs: { axis: null },
@@ -173,6 +176,7 @@ function splitSizes(node: NodeInfo): { axis: number; sizes: number[] } {
 
 const Split: OpDef = {
   name: 'Split',
+  traits: { category: 'movement', fp16: 'follow' },
   doc: "cuts the input along axis into parts of sizes 'split' (or 'num_outputs' near-even parts)",
   inputs: [1, 1],
   attrs: { axis: 0, split: [], num_outputs: 0 },
@@ -233,6 +237,7 @@ function sliceRanges(node: NodeInfo): { start: number; step: number; len: number
 
 const Slice: OpDef = {
   name: 'Slice',
+  traits: { category: 'movement', fp16: 'follow' },
   doc: 'elements start, start+step, ... before end along the given axes (negative indices count from the end; clamped)',
   inputs: [1, 1],
   attrs: { starts: null, ends: null, axes: [], steps: [] },
@@ -257,6 +262,7 @@ function shapeRange(node: NodeInfo): [number, number] {
 
 const Shape: OpDef = {
   name: 'Shape',
+  traits: { category: 'shape' },
   doc: 'the input shape (dimensions start..end) as an i64 vector',
   inputs: [1, 1],
   attrs: { start: 0, end: Number.MAX_SAFE_INTEGER },
@@ -274,6 +280,7 @@ const Shape: OpDef = {
 
 const Gather: OpDef = {
   name: 'Gather',
+  traits: { category: 'movement', fp16: 'follow' },
   doc: 'picks entries of data along axis by indices (negative indices count from the end)',
   inputs: [2, 2],
   attrs: { axis: 0 },
@@ -309,6 +316,7 @@ const Gather: OpDef = {
 
 const Expand: OpDef = {
   name: 'Expand',
+  traits: { category: 'movement', fp16: 'follow' },
   doc: 'broadcasts the input against shape (numpy rules, both directions)',
   inputs: [1, 1],
   attrs: { shape: null },
@@ -326,6 +334,7 @@ const Expand: OpDef = {
 
 const Size: OpDef = {
   name: 'Size',
+  traits: { category: 'shape' },
   doc: 'the number of elements, as an i64 scalar',
   inputs: [1, 1],
   attrs: {},
@@ -336,6 +345,7 @@ const Size: OpDef = {
 
 const Tile: OpDef = {
   name: 'Tile',
+  traits: { category: 'movement' },
   doc: 'repeats the input repeats[i] times along each axis i',
   inputs: [1, 1],
   attrs: { repeats: null },
@@ -398,6 +408,7 @@ function blockOp(name: string, doc: string, attrs: OpDef['attrs']): OpDef {
       return [permuteView(t, mid, perm, out.shape)];
     },
     cost: () => ({ flops: 0 }),
+    traits: { category: 'movement' },
   };
 }
 
