@@ -423,7 +423,39 @@ function batchNorm(): Converter {
   };
 }
 
+// ---- quantization (ir/ops/quant.ts) ----
+
+/** A dtype attribute given as an ONNX TensorProto code (0 = unset) as an IR dtype ('' = unset). */
+function dtypeCodeAttr(n: OnnxNode, name: string): string {
+  const code = attr(n, name, 0);
+  return code === 0 ? '' : irDtype(code, { node: n.name, op: n.op });
+}
+
+/**
+ * QuantizeLinear/DequantizeLinear, opsets 10–25: axis (13), saturate (19), block_size and
+ * output_dtype (21), precision (25) map onto the IR attributes; scale and zero point stay inputs.
+ * A DequantizeLinear of constant integers (quantized weights) is not folded at import, so that
+ * passes/quantize-qdq.ts still sees the int8 weights; fold-constants folds it for f32 targets.
+ */
+const quantLinear = (irOp: 'QuantizeLinear' | 'DequantizeLinear'): Converter => ({
+  needs: [irOp],
+  run(imp, n) {
+    const dtypes = irOp === 'QuantizeLinear' ? ['output_dtype', 'precision'] : ['output_dtype'];
+    const over: Attrs = Object.fromEntries(dtypes.filter((k) => n.attrs.has(k)).map((k) => [k, dtypeCodeAttr(n, k)]));
+    const attrs = irAttrs(n, irOp, over);
+    const ins = irInputs(imp, n);
+    if (irOp === 'QuantizeLinear' || !imp.g.constValue(ins[0])) {
+      imp.emit(n, irOp, ins, attrs, n.outputs);
+      return;
+    }
+    const [out] = imp.g.addNode(irOp, ins, attrs, { name: n.name, outputs: [imp.g.freshName(n.outputs[0] || `${n.name}_out0`)] });
+    imp.alias(n.outputs[0] ?? '', out);
+  },
+});
+
 export const CONVERTERS: Record<string, Converter> = {
+  QuantizeLinear: quantLinear('QuantizeLinear'),
+  DequantizeLinear: quantLinear('DequantizeLinear'),
   Add: legacyBroadcast('Add'),
   Sub: legacyBroadcast('Sub'),
   Mul: legacyBroadcast('Mul'),
