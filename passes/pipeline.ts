@@ -17,6 +17,7 @@ import { fuseEpiloguePass } from './fuse-epilogue.js';
 import { layoutPass } from './layout.js';
 import type { Pass, PassContext } from './pass.js';
 import { simplifyPass } from './simplify.js';
+import { quantizeQdqPass } from './quantize-qdq.js';
 
 export type { Pass, PassContext } from './pass.js';
 export type OptLevel = 'O0' | 'O1' | 'O2' | 'O3';
@@ -51,7 +52,7 @@ export interface PassReport {
 
 /** Every pass by name. */
 export const PASSES: Readonly<Record<string, Pass>> = Object.fromEntries(
-  [foldConstantsPass, simplifyPass, dcePass, csePass, foldBatchNormPass, fuseEpiloguePass, fuseDwPwPass, layoutPass, fp16Pass]
+  [foldConstantsPass, simplifyPass, dcePass, csePass, foldBatchNormPass, fuseEpiloguePass, fuseDwPwPass, layoutPass, fp16Pass, quantizeQdqPass]
     .map((p) => [p.name, p]),
 );
 
