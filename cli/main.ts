@@ -19,6 +19,7 @@ import { readNpy, writeNpy } from './npy.js';
 import { Progress } from './progress.js';
 import { graphToSvg } from './viz.js';
 import { benchModel } from './bench.js';
+import { addQuantizeCommand } from './quantize.js';
 import { randomInput, topK } from './util.js';
 
 type Level = 'O0' | 'O1' | 'O2' | 'O3';
@@ -178,6 +179,8 @@ export function buildProgram(): Command {
     .action(async (model: string, o) => {
       console.log(await benchModel(model, o.target as Target, o.runs, o.warmup));
     });
+
+  addQuantizeCommand(program);
 
   program.command('zoo')
     .description('list the embedded DSL models')
