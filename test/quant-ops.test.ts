@@ -132,6 +132,14 @@ describe('integer conv and matmul', () => {
     expect(vals(y)).toEqual([-102]);
   });
 
+  it('QLinearMatMul: per-row a_scale and per-column b_scale', () => {
+    const y = runOp('QLinearMatMul', [
+      t('u8', [2, 2], [2, 4, 6, 8]), t('f32', [2], [1, 2]), t('u8', [], [0]),
+      t('u8', [2, 2], [1, 0, 0, 1]), t('f32', [2], [1, 0.5]), t('u8', [], [0]), t('f32', [], [1]), t('u8', [], [0]),
+    ]);
+    expect(vals(y)).toEqual([2, 2, 12, 8]);
+  });
+
   it('QConv / QGemm: int32 sums, bias in x_scale·w_scale units, relu epilogue, requantized', () => {
     const q = { x_scale: 0.5, x_zero_point: 10, w_scale: [1, 0.25], w_zero_point: [0, 0], y_scale: 1, y_zero_point: 100, out_dtype: 'u8' };
     const y = runOp('QConv', [t('u8', [1, 1, 2, 2], [10, 20, 30, 40]), t('i8', [2, 1, 1, 1], [2, -3]), t('i32', [2], [4, 8])], q);
@@ -173,6 +181,9 @@ describe('hostile quantization parameters give typed errors naming the node', ()
     ['QLinearConv f32 bias', () => runOp('QLinearConv', [
       t('u8', [1, 1, 2, 2], [1, 2, 3, 4]), t('f32', [], [1]), t('u8', [], [0]), t('i8', [1, 1, 1, 1], [1]), t('f32', [], [1]),
       t('i8', [], [0]), t('f32', [], [1]), t('u8', [], [0]), t('f32', [1], [0])]), 'SHAPE_MISMATCH'],
+    ['QLinearMatMul b_scale of the wrong length', () => runOp('QLinearMatMul', [
+      t('u8', [2, 2], [1, 2, 3, 4]), t('f32', [], [1]), t('u8', [], [0]), t('u8', [2, 2], [1, 0, 0, 1]), t('f32', [3], [1, 1, 1]),
+      t('u8', [], [0]), t('f32', [], [1]), t('u8', [], [0])]), 'SHAPE_MISMATCH'],
     ['MatMulInteger a_zero_point of the wrong length', () => runOp('MatMulInteger', [t('u8', [2, 2], [1, 2, 3, 4]), t('u8', [2, 1], [1, 1]), t('u8', [3], [0, 0, 0])]), 'SHAPE_MISMATCH'],
     ['QConv zero point out of range', () => runOp('QConv', [t('u8', [1, 1, 1, 1], [1]), t('i8', [1, 1, 1, 1], [1])],
       { x_scale: 1, x_zero_point: 300, w_scale: [1], y_scale: 1, out_dtype: 'u8' }), 'BAD_ATTRIBUTE'],

@@ -10,10 +10,10 @@
  * The reference kernels follow the ONNX reference (onnx/reference/ops) where it is precise, and
  * onnxruntime where it is not: x / scale is computed in the scale's precision (f32 usually) and
  * rounded half to even; integers saturate to the dtype's range; 8/4-bit floats are a Cast (with
- * `saturate`). Integer conv/matmul accumulate in float64, which is exact: every product of two
- * zero-point-shifted 8-bit (or 16-bit) values is below 2^33 in magnitude, so sums of fewer than
- * 2^20 of them stay below 2^53 where float64 is exact; the result then wraps to int32 as the
- * int32 accumulators of ONNX do.
+ * `saturate`). Integer conv/matmul accumulate in float64, which is exact: a product of two
+ * zero-point-shifted 8-bit values is below 2^16 in magnitude, so any sum of fewer than 2^36 of them
+ * (plus an int32 bias) is an integer below 2^53, where float64 is exact whatever the order of
+ * additions; the result then wraps to int32 as ONNX's int32 accumulators do.
  */
 import { toF64, type DType, type Tensor } from '../../runtime/tensor.js';
 import type { AttrValue, Attrs, InferInput, NodeInfo, OpDef } from '../op.js';
@@ -453,10 +453,12 @@ const QLinearMatMul: OpDef = {
     const shape = matmulShape(node, 0, 3);
     checkMatmulZp(node, 2, 0, 'a');
     checkMatmulZp(node, 5, 3, 'b');
-    for (const i of [1, 4, 6]) {
+    const a = input(node, 0).type.shape, b = input(node, 3).type.shape;
+    const rows = a.length >= 2 ? a[a.length - 2] : 1, cols = b.length >= 2 ? b[b.length - 1] : 1;
+    for (const [i, what, n] of [[1, 'a_scale (per row)', rows], [4, 'b_scale (per column)', cols], [6, 'y_scale', 1]] as const) {
       const s = input(node, i);
       if (!SCALE_DTYPES.includes(s.type.dtype)) fail(node, 'DTYPE_MISMATCH', `scale must be a float, got ${s.type.dtype}`, s.name);
-      checkScalar(node, i, 'scale');
+      checkPerChannel(node, i, n, what);
       checkScaleValues(node, s);
     }
     const yz = input(node, 7);
@@ -467,7 +469,13 @@ const QLinearMatMul: OpDef = {
   },
   reference([a, as, az, b, bs, bz, ys, yz], _attrs, [out]) {
     const acc = integerMatmul(a!, az, b!, bz, [...out.shape]);
-    return [store(out.dtype, out.shape, requantize(acc, () => 0, multipliers(as!, bs!, ys!), toF64(yz!)[0], out.dtype))];
+    // Per-row a_scale and per-column b_scale: one multiplier per (row, column), f32 as in QLinearConv.
+    const A = toF64(as!), B = toF64(bs!), Y = toF64(ys!)[0];
+    const n = b!.shape.length >= 2 ? b!.shape[b!.shape.length - 1] : 1, m = A.length;
+    const mult = new Float64Array(m * B.length);
+    for (let i = 0; i < m; i++) for (let j = 0; j < B.length; j++) mult[i * B.length + j] = Math.fround(Math.fround(A[i] * B[j]) / Y);
+    const at = (e: number) => (m === 1 ? 0 : Math.floor(e / n) % m) * B.length + (B.length === 1 ? 0 : e % n);
+    return [store(out.dtype, out.shape, requantize(acc, at, mult, toF64(yz!)[0], out.dtype))];
   },
   cost: matmulCost(0, 3),
 };
