@@ -8,19 +8,21 @@
  *   symmetric (zero point 0, range ±127), one scale per output channel: max|w_c| / 127.
  * - Activations (the inputs of those ops, and their outputs, after a following Relu/Clip when
  *   there is one): u8, asymmetric, per tensor, from the min and max (0 included) seen over the
- *   calibration inputs (`random:N`: N seeded standard-normal inputs).
+ *   calibration inputs (a folder of .npy/.pb inputs, or `random:N`: N seeded standard-normal inputs).
  * - Biases: int32 in units of x_scale·w_scale[c], zero point 0.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { CnncError } from '../runtime/errors.js';
 import { tensor, toF64, type Tensor } from '../runtime/tensor.js';
-import { decodeModel, importOnnx } from '../frontends/onnx/import.js';
+import { decodeModel, importOnnx, readTensorProto } from '../frontends/onnx/import.js';
 import { exportOnnx } from '../frontends/onnx/export.js';
 import { onnx, tensorToProto, tensorFromProto } from '../frontends/onnx/proto.js';
 import { interpret } from '../ir/interpreter.js';
 import { roundHalfEven } from '../ir/scalar.js';
 import { runPipeline } from '../passes/pipeline.js';
+import { readNpy } from './npy.js';
 import { randomInput } from './util.js';
 
 type ModelProto = ReturnType<typeof decodeModel>;
@@ -35,6 +37,27 @@ export interface QuantizeOptions {
 export function randomCalibration(bytes: Uint8Array, n: number): Record<string, Tensor>[] {
   const g = importOnnx(bytes);
   return Array.from({ length: n }, (_, k) => Object.fromEntries(g.inputs.map((name, i) => [name, randomInput('f32', g.type(name).shape, 1000 + 31 * k + i)])));
+}
+
+/**
+ * Calibration inputs from a folder: each .npy or .pb file (sorted by name) is one input of a
+ * single-input model, checked against the model's input type.
+ */
+export function folderCalibration(bytes: Uint8Array, dir: string): Record<string, Tensor>[] {
+  const g = importOnnx(bytes);
+  if (g.inputs.length !== 1) throw new CnncError('UNSUPPORTED', `--calibrate DIR takes single-input models; this one has ${g.inputs.length} inputs (use random:N)`);
+  const [name] = g.inputs;
+  const want = g.type(name);
+  const files = readdirSync(dir).filter((f) => f.endsWith('.npy') || f.endsWith('.pb')).sort();
+  if (files.length === 0) throw new CnncError('BAD_ATTRIBUTE', `no .npy or .pb files in ${dir}`);
+  return files.map((f) => {
+    const raw = readFileSync(join(dir, f));
+    const t = f.endsWith('.npy') ? readNpy(raw) : readTensorProto(raw);
+    if (t.dtype !== want.dtype || t.shape.join() !== want.shape.join()) {
+      throw new CnncError('SHAPE_MISMATCH', `${f} is ${t.dtype}[${t.shape}], the model's input '${name}' is ${want.dtype}[${want.shape}]`, { value: f });
+    }
+    return { [name]: t };
+  });
 }
 
 /** A quantizable node: which input is the activation, which the weight, and its output channel axis. */
@@ -202,13 +225,15 @@ export function addQuantizeCommand(program: Command): void {
   program.command('quantize')
     .description('post-training int8 quantization: writes a QDQ ONNX model (per-channel int8 weights, per-tensor u8 activations)')
     .argument('<model>', 'an .onnx file')
-    .requiredOption('--calibrate <source>', 'calibration inputs: random:N (N seeded standard-normal inputs)')
+    .requiredOption('--calibrate <source>', 'calibration inputs: a folder of .npy/.pb inputs, or random:N (N seeded standard-normal inputs)')
     .requiredOption('-o, --output <file>', 'the QDQ .onnx file to write')
     .action((file: string, o: { calibrate: string; output: string }) => {
-      const m = /^random:(\d+)$/.exec(o.calibrate);
-      if (!m || Number(m[1]) < 1) throw new CnncError('BAD_ATTRIBUTE', `--calibrate takes random:N (N ≥ 1), got '${o.calibrate}'`);
       const bytes = readFileSync(file);
-      const out = quantizeOnnx(bytes, { calibration: randomCalibration(bytes, Number(m[1])) });
+      const m = /^random:(\d+)$/.exec(o.calibrate);
+      if (o.calibrate.startsWith('random:') && !(m && Number(m[1]) >= 1)) throw new CnncError('BAD_ATTRIBUTE', `--calibrate random:N needs N ≥ 1, got '${o.calibrate}'`);
+      if (!m && !existsSync(o.calibrate)) throw new CnncError('BAD_ATTRIBUTE', `--calibrate takes a folder of .npy/.pb inputs or random:N; '${o.calibrate}' is neither`);
+      const calibration = m ? randomCalibration(bytes, Number(m[1])) : folderCalibration(bytes, o.calibrate);
+      const out = quantizeOnnx(bytes, { calibration });
       writeFileSync(o.output, out);
       console.log(`wrote ${o.output} (${out.length} bytes, f32 model ${bytes.length} bytes)`);
     });

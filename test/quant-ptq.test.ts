@@ -6,12 +6,13 @@
  * quantize-qdq pass; `cnnc quantize` writes the file.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { quantizeOnnx, randomCalibration } from '../cli/quantize.js';
+import { folderCalibration, quantizeOnnx, randomCalibration } from '../cli/quantize.js';
+import { writeNpy } from '../cli/npy.js';
 import { randomInput } from '../cli/util.js';
 import { decodeModel, importOnnx } from '../frontends/onnx/import.js';
 import { tensorFromProto } from '../frontends/onnx/proto.js';
@@ -90,8 +91,19 @@ describe('cnnc quantize (post-training, QDQ)', () => {
     expect(r.status).toBe(0);
     expect(existsSync(out)).toBe(true);
     expect(decodeModel(readFileSync(out)).graph!.node!.some((n) => n.opType === 'QuantizeLinear')).toBe(true);
-    const bad = spawnSync(process.execPath, [join(ROOT, 'bin/cnnc.js'), 'quantize', LENET, '--calibrate', 'dir', '-o', out], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    const bad = spawnSync(process.execPath, [join(ROOT, 'bin/cnnc.js'), 'quantize', LENET, '--calibrate', 'no-such-dir', '-o', out], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toContain('random:N');
+  });
+
+  it('calibrates from a folder of .npy inputs like from the same inputs given directly', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cnnc-calib-'));
+    const cal = randomCalibration(f32Bytes, 3);
+    cal.forEach((feed, k) => writeFileSync(join(dir, `in${k}.npy`), writeNpy(Object.values(feed)[0])));
+    const fromDir = folderCalibration(f32Bytes, dir);
+    expect(fromDir).toHaveLength(3);
+    expect(Buffer.from(quantizeOnnx(f32Bytes, { calibration: fromDir })).equals(Buffer.from(quantizeOnnx(f32Bytes, { calibration: cal })))).toBe(true);
+    writeFileSync(join(dir, 'in9.npy'), writeNpy(randomInput('f32', [1, 1, 16, 16], 1)));
+    expect(() => folderCalibration(f32Bytes, dir)).toThrow(/in9.npy is f32\[1,1,16,16\]/);
   });
 });
