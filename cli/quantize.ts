@@ -10,6 +10,7 @@
  *   there is one): u8, asymmetric, per tensor, from the min and max (0 included) seen over the
  *   calibration inputs (a folder of .npy/.pb inputs, or `random:N`: N seeded standard-normal inputs).
  * - Biases: int32 in units of x_scale·w_scale[c], zero point 0.
+ * - `--keep-f32 first,last` leaves the first and/or last of those layers in f32.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,6 +32,8 @@ type NodeProto = NonNullable<NonNullable<ModelProto['graph']>['node']>[number];
 export interface QuantizeOptions {
   /** Calibration inputs: each a map from graph input name to tensor. */
   calibration: Record<string, Tensor>[];
+  /** Layers (quantizable ops in graph order) left in f32: the first and/or the last. */
+  keepFloat?: readonly ('first' | 'last')[];
 }
 
 /** N seeded standard-normal inputs for every graph input of the model. */
@@ -75,7 +78,9 @@ export function quantizeOnnx(bytes: Uint8Array, opts: QuantizeOptions): Uint8Arr
     const t = inits.get(name);
     return t && t.dataType === 1 ? tensorFromProto(t, { maxTensorBytes: 2 ** 31 }) : undefined;
   };
-  const sites = findSites(graph.node ?? [], f32Init);
+  const all = findSites(graph.node ?? [], f32Init);
+  const keep = opts.keepFloat ?? [];
+  const sites = all.filter((_, i) => !(keep.includes('first') && i === 0) && !(keep.includes('last') && i === all.length - 1));
   const consumers = new Map<string, NodeProto[]>();
   for (const n of graph.node ?? []) for (const i of n.input ?? []) consumers.set(i, [...(consumers.get(i) ?? []), n]);
   // Activations to quantize: each site's input, and its output (after a following activation).
@@ -227,13 +232,17 @@ export function addQuantizeCommand(program: Command): void {
     .argument('<model>', 'an .onnx file')
     .requiredOption('--calibrate <source>', 'calibration inputs: a folder of .npy/.pb inputs, or random:N (N seeded standard-normal inputs)')
     .requiredOption('-o, --output <file>', 'the QDQ .onnx file to write')
-    .action((file: string, o: { calibrate: string; output: string }) => {
+    .option('--keep-f32 <layers>', 'leave these quantizable layers in f32: first, last or first,last')
+    .action((file: string, o: { calibrate: string; output: string; keepF32?: string }) => {
+      const keepFloat = (o.keepF32 ?? '').split(',').filter(Boolean);
+      const bad = keepFloat.find((k) => k !== 'first' && k !== 'last');
+      if (bad) throw new CnncError('BAD_ATTRIBUTE', `--keep-f32 takes first, last or first,last; got '${bad}'`);
       const bytes = readFileSync(file);
       const m = /^random:(\d+)$/.exec(o.calibrate);
       if (o.calibrate.startsWith('random:') && !(m && Number(m[1]) >= 1)) throw new CnncError('BAD_ATTRIBUTE', `--calibrate random:N needs N ≥ 1, got '${o.calibrate}'`);
       if (!m && !existsSync(o.calibrate)) throw new CnncError('BAD_ATTRIBUTE', `--calibrate takes a folder of .npy/.pb inputs or random:N; '${o.calibrate}' is neither`);
       const calibration = m ? randomCalibration(bytes, Number(m[1])) : folderCalibration(bytes, o.calibrate);
-      const out = quantizeOnnx(bytes, { calibration });
+      const out = quantizeOnnx(bytes, { calibration, keepFloat: keepFloat as ('first' | 'last')[] });
       writeFileSync(o.output, out);
       console.log(`wrote ${o.output} (${out.length} bytes, f32 model ${bytes.length} bytes)`);
     });

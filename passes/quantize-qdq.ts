@@ -113,7 +113,9 @@ function rule(q: Node, view: GraphView): Node[] | null {
   if (q.op !== 'QuantizeLinear') return null;
   const g = view.g;
   const yp = qparams(g, q);
-  if (!yp || !isInt8(yp.dtype) || yp.axis !== -1 || Number(q.attrs.saturate) === 0) return null;
+  if (!yp || !isInt8(yp.dtype) || yp.axis !== -1) return null;
+  // QConv's epilogue divides by y_scale in f32: the QuantizeLinear must do the same.
+  if (g.type(q.inputs[1]).dtype !== 'f32' || (q.attrs.precision !== '' && q.attrs.precision !== 'f32')) return null;
   let v = q.inputs[0];
   let act: Attrs = { activation: '', act_alpha: 0, act_beta: 0 };
   const between = view.producer.get(v);

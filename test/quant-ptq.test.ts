@@ -96,6 +96,20 @@ describe('cnnc quantize (post-training, QDQ)', () => {
     expect(bad.stderr).toContain('random:N');
   });
 
+  it('--keep-f32 first,last leaves the first conv and the last gemm in f32; onnxruntime runs it', async () => {
+    const kept = quantizeOnnx(f32Bytes, { calibration: randomCalibration(f32Bytes, 4), keepFloat: ['first', 'last'] });
+    const g = decodeModel(kept).graph!;
+    const weightOf = (op: string, which: 'first' | 'last') => {
+      const nodes = g.node!.filter((n) => n.opType === op);
+      return nodes[which === 'first' ? 0 : nodes.length - 1].input![1];
+    };
+    const f32Weights = new Set(g.initializer!.filter((t) => t.dataType === 1 && (t.dims ?? []).length > 1).map((t) => t.name));
+    expect(f32Weights.has(weightOf('Conv', 'first'))).toBe(true);
+    expect(f32Weights.has(weightOf('Gemm', 'last'))).toBe(true);
+    expect(f32Weights.size).toBe(2);
+    for (const x of inputs.slice(0, 2)) expect(cosine(await ortRun(f32Bytes, x), await ortRun(kept, x))).toBeGreaterThan(0.97);
+  });
+
   it('calibrates from a folder of .npy inputs like from the same inputs given directly', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cnnc-calib-'));
     const cal = randomCalibration(f32Bytes, 3);
