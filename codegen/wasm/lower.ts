@@ -66,10 +66,20 @@ const f32Only = (g: Graph, v: string) => `handles f32 tensors only ('${v}' is ${
  */
 export function whyNot(n: Node, g: Graph): string | undefined {
   const l = loweringOf(n.op);
-  if (!l) return `has no kernel for ${n.op}`;
   const bad = [...n.outputs, ...n.inputs].find((v) => v !== '' && g.type(v).dtype !== 'f32');
+  // an op with a formula but no f32 form (comparisons, logic) is refused for its dtypes
+  if (!l) return bad && hasOp(n.op) && getOp(n.op).traits.scalar ? f32Only(g, bad) : `has no kernel for ${n.op}`;
   if (bad) return f32Only(g, bad);
   return l.check?.(n, g);
+}
+
+/** UNSUPPORTED for the first node the wasm target refuses (naming how many more there are), before any kernel is made. */
+function refuseUnsupported(g: Graph): void {
+  const refused = g.nodes.map((n) => ({ n, why: whyNot(n, g) })).filter((r) => r.why);
+  if (!refused.length) return;
+  const { n, why } = refused[0];
+  const more = refused.length > 1 ? ` (and ${refused.length - 1} more: ${refused.slice(1, 4).map((r) => `${r.n.name}: ${r.why}`).join('; ')})` : '';
+  throw new CnncError('UNSUPPORTED', `the wasm target ${why}${more}`, { node: n.name, op: n.op });
 }
 
 /** Copies graph outputs that live in weights, graph inputs or a concat slice into their own buffer. */
@@ -90,6 +100,7 @@ function lowerOutputs(s: Storage, g: Graph): Lowered['outputs'] {
 
 export function lower(g: Graph, tile?: TileOptions): Lowered {
   for (const n of g.nodes) getOp(n.op, n.name);
+  refuseUnsupported(g);
   const s = new Storage(g, tile);
   const inputs = g.inputs.map((name) => {
     const t = g.type(name);
@@ -100,11 +111,7 @@ export function lower(g: Graph, tile?: TileOptions): Lowered {
     return { name, loc: l };
   });
   s.planConcats();
-  for (const n of g.nodes) {
-    const why = whyNot(n, g);
-    if (why) throw new CnncError('UNSUPPORTED', `the wasm target ${why}`, { node: n.name, op: n.op });
-    loweringOf(n.op)!.lower(s, n);
-  }
+  for (const n of g.nodes) loweringOf(n.op)!.lower(s, n);
   const outputs = lowerOutputs(s, g);
   return { steps: s.steps, bufs: s.bufs, weights: s.weights(), weightsOffset: WEIGHTS_OFFSET, inputs, outputs };
 }
