@@ -15,10 +15,10 @@ import { FnBuilder } from './builder.js';
 import { emitConv, emitWindow, packConvWeights, packDepthwiseWeights } from './conv.js';
 import { addSequence, emitConvTranspose, emitElementwise, packConvTransposeWeights } from './kernels.js';
 import { renderScalar } from './scalar.js';
-import { unchecked, type Loc, type OpLowering, type Storage } from './storage.js';
+import { actTag, kxk, needsConstants, pairTag, two, unchecked, type Loc, type OpLowering } from './storage.js';
 
 const geometry = (n: Node, g: Graph): WindowGeometry =>
-  windowGeometry(n.op, n.attrs, g.type(n.inputs[0]).shape, n.op === 'MaxPool' || n.op === 'AveragePool' ? undefined : g.type(n.inputs[1]).shape, { node: n.name, op: n.op });
+  windowGeometry(n.op, n.attrs, g.type(n.inputs[0]).shape, g.type(n.inputs[1]).shape, { node: n.name, op: n.op });
 
 /** Why the epilogue activation named by `prefix` attributes (activation/act_*, dw_*) has no wasm form. */
 function epilogueProblem(n: Node, prefix: 'act' | 'dw'): string | undefined {
@@ -26,28 +26,15 @@ function epilogueProblem(n: Node, prefix: 'act' | 'dw'): string | undefined {
   return activationProblem(kind, Number(n.attrs[`${prefix}_alpha`] ?? 0), Number(n.attrs[`${prefix}_beta`] ?? 0));
 }
 
-/** The first reason among inputs that must be constants (weights, biases). */
-function needsConstants(n: Node, g: Graph, values: (string | undefined)[]): string | undefined {
-  const v = values.find((x) => x && !g.constValue(x));
-  return v ? `needs '${v}' to be a constant` : undefined;
-}
-
 function epilogue(n: Node) {
   return { act: String(n.attrs.activation ?? ''), alpha: Number(n.attrs.act_alpha ?? 0), beta: Number(n.attrs.act_beta ?? 0) };
 }
-
-/** Name parts: `3x3`, stride `_s2` (`_s2x1` when they differ), dilation `_d2`. */
-const kxk = (kh: number, kw: number) => `${kh}x${kw}`;
-const pair = (tag: string, a: number, b: number, skip: number) => (a === skip && b === skip ? '' : `_${tag}${a === b ? a : `${a}x${b}`}`);
-const actTag = (act: string) => (act === '' ? '' : `_${act}`);
-
-const two = (a: readonly number[], f: number) => (a.length === 1 ? [f, a[0]] : a);
 
 const conv: OpLowering = {
   check(n, g) {
     const geo = geometry(n, g);
     if (geo.inSize.length > 2) return 'has no 3-D convolution';
-    return needsConstants(n, g, [n.inputs[1], n.inputs[2]]) ?? epilogueProblem(n, 'act');
+    return needsConstants(g, [n.inputs[1], n.inputs[2]]) ?? epilogueProblem(n, 'act');
   },
   lower(s, n) {
     const [xv, wv, bv, rv] = n.inputs;
@@ -64,7 +51,7 @@ const conv: OpLowering = {
     const { C, M, group, N } = geo;
     const flops = 2 * N * OH * OW * M * (C / group) * kh * kw;
     const imgX = x.H * x.W * x.l.ps * 4, imgY = OH * OW * y.ps * 4, imgR = r ? OH * OW * r.ps * 4 : 0;
-    const shape = `${kxk(kh, kw)}${pair('s', sh, sw, 0)}${pair('d', dh, dw, 1)}`;
+    const shape = `${kxk(kh, kw)}${pairTag('s', sh, sw, 0)}${pairTag('d', dh, dw, 1)}`;
     if (group === C && M === C && group > 1) {
       const pk = packDepthwiseWeights(w, bias, C, kh, kw);
       const Wd = s.weight(pk.weights), B = s.weight(pk.bias);
@@ -120,7 +107,7 @@ const fusedDwPw: OpLowering = {
   check(n, g) {
     const geo = geometry(n, g);
     if (geo.inSize.length !== 2 || geo.N !== 1) return 'handles 2-D FusedDwPw with batch 1 only';
-    return needsConstants(n, g, n.inputs.slice(1, 5)) ?? epilogueProblem(n, 'dw') ?? epilogueProblem(n, 'act');
+    return needsConstants(g, n.inputs.slice(1, 5)) ?? epilogueProblem(n, 'dw') ?? epilogueProblem(n, 'act');
   },
   lower(s, n) {
     const [xv, wdv, bdv, wpv, bpv, rv] = n.inputs;
@@ -139,7 +126,7 @@ const fusedDwPw: OpLowering = {
     const r = s.residual(n, rv);
     const ep = epilogue(n);
     const flops = 2 * OH * OW * C * (kh * kw + M);
-    const kernel = `dwpw${kxk(kh, kw)}${pair('s', sh, sw, 0)}${pair('d', dh, dw, 1)}_nhwc_${tile.P}x${4 * tile.V}${actTag(ep.act)}`;
+    const kernel = `dwpw${kxk(kh, kw)}${pairTag('s', sh, sw, 0)}${pairTag('d', dh, dw, 1)}_nhwc_${tile.P}x${4 * tile.V}${actTag(ep.act)}`;
     s.step(n, kernel, 'row by row', flops, (m, a, f) => {
       emitWindow(m, {
         name: `${f}_dw`, kind: 'dw', X: a(x.l), H: x.H, W: x.W, xps: x.l.ps, C, Y: a(mid), OH, OW, yps: C,
@@ -161,7 +148,7 @@ const convTranspose: OpLowering = {
   check(n, g) {
     const geo = geometry(n, g);
     if (geo.inSize.length !== 2 || geo.group !== 1 || geo.N !== 1) return 'handles 2-D ConvTranspose with group 1 and batch 1 only';
-    return needsConstants(n, g, [n.inputs[1], n.inputs[2]]) ?? epilogueProblem(n, 'act');
+    return needsConstants(g, [n.inputs[1], n.inputs[2]]) ?? epilogueProblem(n, 'act');
   },
   lower(s, n) {
     const [xv, wv, bv, rv] = n.inputs;
@@ -175,7 +162,7 @@ const convTranspose: OpLowering = {
     const y = s.dense(OH * OW * M, String(n.attrs.layout ?? 'NCHW') === 'NHWC' ? 'plain' : 'T', M);
     s.define(n.outputs[0], y);
     const flops = 2 * x.H * x.W * C * M * kh * kw;
-    const shape = `${kxk(kh, kw)}${pair('s', sh, sw, 0)}${pair('d', dh, dw, 1)}`;
+    const shape = `${kxk(kh, kw)}${pairTag('s', sh, sw, 0)}${pairTag('d', dh, dw, 1)}`;
     s.step(n, `deconv${shape}`, 'scatter', flops, (m, a, fn) => emitConvTranspose(m, {
       name: fn, X: a(x.l), H: x.H, W: x.W, C, Y: a(y), OH, OW, M, kh, kw, sh, sw, dh, dw, ph, pw, Wp, B,
     }), [x.l], [y]);

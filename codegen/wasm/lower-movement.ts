@@ -7,7 +7,7 @@
 import { getOp } from '../../ir/ops/index.js';
 import { sizeOf } from '../../ir/types.js';
 import { addSequence, emitCopy, emitFill, emitStrided, emitTableGather } from './kernels.js';
-import { stridesOf, tPerm, tStrides, unchecked, type OpLowering } from './storage.js';
+import { needsConstants, stridesOf, tPerm, tStrides, unchecked, type OpLowering } from './storage.js';
 
 const view: OpLowering = {
   lower: (s, n) => s.define(n.outputs[0], s.plain(n, n.inputs[0])),
@@ -100,8 +100,7 @@ const pad: OpLowering = {
 const separableGather: OpLowering = {
   check(n, g) {
     if (n.op === 'Resize' && String(n.attrs.mode) !== 'nearest') return `has no Resize mode '${String(n.attrs.mode)}' (nearest only)`;
-    const v = n.inputs.slice(1).find((x) => x && !g.constValue(x));
-    return v ? `needs '${v}' to be a constant` : undefined;
+    return needsConstants(g, n.inputs.slice(1));
   },
   lower(s, n) {
     const xv = n.inputs[0];

@@ -7,12 +7,7 @@ import { add, arg, mul } from '../../ir/scalar.js';
 import { sizeOf } from '../../ir/types.js';
 import { emitLayerNorm, emitSoftmax } from './kernels.js';
 import { elementwise } from './lower-elementwise.js';
-import { stridesOf, type OpLowering } from './storage.js';
-
-function needsConstants(g: Graph, values: readonly string[]): string | undefined {
-  const v = values.find((x) => x && !g.constValue(x));
-  return v ? `needs '${v}' to be a constant` : undefined;
-}
+import { needsConstants, stridesOf, type OpLowering } from './storage.js';
 
 const batchNorm: OpLowering = {
   check: (n, g) => needsConstants(g, n.inputs.slice(1)),

@@ -6,10 +6,7 @@ import type { Graph, Node } from '../../ir/graph.js';
 import { windowGeometry } from '../../ir/ops/geometry.js';
 import { emitWindow } from './conv.js';
 import { emitGlobalPool } from './kernels.js';
-import type { OpLowering, Storage } from './storage.js';
-
-const two = (a: readonly number[], f: number) => (a.length === 1 ? [f, a[0]] : a);
-const pair = (tag: string, a: number, b: number, skip: number) => (a === skip && b === skip ? '' : `_${tag}${a === b ? a : `${a}x${b}`}`);
+import { kxk, pairTag, two, type OpLowering, type Storage } from './storage.js';
 
 const geometry = (n: Node, g: Graph) => windowGeometry(n.op, n.attrs, g.type(n.inputs[0]).shape, undefined, { node: n.name, op: n.op });
 
@@ -27,7 +24,7 @@ const pool: OpLowering = {
     const [ph, pw] = two(geo.padBegin, 0), [peh, pew] = two(geo.padEnd, 0), [OH, OW] = two(geo.outSize, 1);
     const y = s.spatialOut(n, n.outputs[0], geo.C);
     const avg = n.op === 'AveragePool';
-    const kernel = `${avg ? 'avg' : 'max'}pool${kh}x${kw}${pair('s', sh, sw, 0)}${pair('d', dh, dw, 1)}`;
+    const kernel = `${avg ? 'avg' : 'max'}pool${kxk(kh, kw)}${pairTag('s', sh, sw, 0)}${pairTag('d', dh, dw, 1)}`;
     s.step(n, kernel, '', geo.C * OH * OW * kh * kw, (m, a, fn) => emitWindow(m, {
       name: fn, kind: avg ? 'avg' : 'max', X: a(x.l), H: x.H, W: x.W, xps: x.l.ps, C: geo.C, Y: a(y), OH, OW, yps: y.ps,
       kh, kw, sh, sw, dh, dw, ph, pw, V: 4, act: '', alpha: 0, beta: 0,

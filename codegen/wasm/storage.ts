@@ -74,6 +74,20 @@ export function unchecked(n: Node, msg: string): never {
   throw new CnncError('KERNEL_ERROR', `the wasm target ${msg} (supports() should have refused this node)`, { node: n.name, op: n.op });
 }
 
+/** The first of `values` that is not a constant, as a reason (weights, biases, normalization parameters). */
+export function needsConstants(g: Graph, values: readonly (string | undefined)[]): string | undefined {
+  const v = values.find((x) => x && !g.constValue(x));
+  return v ? `needs '${v}' to be a constant` : undefined;
+}
+
+// ---- kernel names: `3x3`, stride `_s2` (`_s2x1` when the axes differ), dilation `_d2`, activation `_relu` ----
+
+export const kxk = (kh: number, kw: number) => `${kh}x${kw}`;
+export const pairTag = (tag: string, a: number, b: number, skip: number) => (a === skip && b === skip ? '' : `_${tag}${a === b ? a : `${a}x${b}`}`);
+export const actTag = (act: string) => (act === '' ? '' : `_${act}`);
+/** A 1-D window's attribute as 2-D: [filler, a0]. */
+export const two = (a: readonly number[], filler: number) => (a.length === 1 ? [filler, a[0]] : a);
+
 const CONST_BUF = (): Buf => ({ id: -1, bytes: 0, start: 0, end: 0, offset: 0 });
 
 export class Storage {
