@@ -1,18 +1,20 @@
 /**
  * The WASM-SIMD target: graph → one WebAssembly module (binaryen) + packed weights + a plan, in
  * one artifact that runtime/wasm loads. The module exports `memory`, `run` (every step in order)
- * and each step's function (`s0`, `s1`, ...) so a profiler can time layers one by one.
+ * and each step's function, named after its kernel and variant (`conv3x3_s1_nhwc_4x12_relu`,
+ * `dwconv3x3_s2`, `add_bcast`), so a profiler can time layers one by one; the module's name
+ * section carries every function's name into profiles and stack traces.
  */
 import binaryen from 'binaryen';
 import { encodeArtifact, type Artifact, type IOSpec } from '../../runtime/artifact.js';
 import { CnncError } from '../../runtime/errors.js';
 import type { WasmPlan } from '../../runtime/wasm/index.js';
 import type { Graph } from '../../ir/graph.js';
-import { addMathFunctions } from './activation.js';
 import { newModule } from './builder.js';
-import { lower, type Buf, type Loc, type TileOptions } from './lower.js';
+import { lower, wasmOps, type Buf, type Loc, type TileOptions } from './lower.js';
 
-export { WASM_OPS } from './lower.js';
+/** Every registry op the wasm target lowers (in some modes): the lowering table's ops and every f32 op with a scalar formula. */
+export const WASM_OPS: ReadonlySet<string> = wasmOps();
 
 export interface WasmCompileOptions {
   /** Register tile of dense convs: P output pixels × V vectors of 4 output channels (default 4 × 3). */
@@ -51,6 +53,13 @@ export function placeBuffers(bufs: Buf[]): number {
   return size;
 }
 
+/** The module's binary with its name section (binaryen writes names only with debug info on). */
+function emitWithNames(m: binaryen.Module): Uint8Array {
+  const was = binaryen.getDebugInfo();
+  binaryen.setDebugInfo(true);
+  try { return m.emitBinary(); } finally { binaryen.setDebugInfo(was); }
+}
+
 const io = (g: Graph, names: readonly string[]): IOSpec[] =>
   names.map((name) => ({ name, dtype: g.type(name).dtype, shape: [...g.type(name).shape] }));
 
@@ -65,7 +74,6 @@ export function compileWasm(g: Graph, options: WasmCompileOptions = {}): WasmCom
   try {
     const pages = Math.ceil(memoryBytes / 65536);
     m.setMemory(pages, pages, 'memory');
-    addMathFunctions(m);
     for (const s of low.steps) {
       s.emit(m, addr);
       m.addFunctionExport(s.fn, s.fn);
@@ -77,7 +85,7 @@ export function compileWasm(g: Graph, options: WasmCompileOptions = {}): WasmCom
       binaryen.setOptimizeLevel(2);
       m.optimize();
     }
-    const wasm = m.emitBinary();
+    const wasm = emitWithNames(m);
     const plan: WasmPlan = {
       memoryBytes,
       weightsOffset: low.weightsOffset,
