@@ -20,13 +20,16 @@ export interface ReadableStreamLike {
   getReader(): { read(): Promise<{ done: boolean; value?: Uint8Array }>; releaseLock(): void };
 }
 
+/** A WHATWG URL (typed by its href, so that the types need neither the DOM lib nor @types/node). */
+export interface URLLike { readonly href: string; readonly protocol: string }
+
 /**
  * An artifact's bytes, or where to find them: a Uint8Array (Node's Buffer too), an ArrayBuffer,
  * a URL or string (a file path in Node, else fetched), a fetch Response, a ReadableStream, an
  * async iterable of chunks (Node's fs.createReadStream), or a Blob.
  */
 export type ArtifactSource =
-  | Uint8Array | ArrayBuffer | ArrayBufferView | URL | string | ResponseLike | ReadableStreamLike
+  | Uint8Array | ArrayBuffer | ArrayBufferView | URLLike | string | ResponseLike | ReadableStreamLike
   | AsyncIterable<Uint8Array> | { arrayBuffer(): Promise<ArrayBuffer> };
 
 /** Called as bytes arrive; `total` when the source says its length. */
@@ -45,7 +48,7 @@ export async function readSource(src: ArtifactSource, progress?: ReadProgress): 
     progress?.(bytes.length, bytes.length);
     return bytes;
   }
-  if (typeof src === 'string' || src instanceof URL) return readLocation(src, progress);
+  if (typeof src === 'string' || isUrl(src)) return readLocation(src, progress);
   if (isResponse(src)) return readResponse(src, progress);
   if (isStream(src)) return readChunks(chunksOf(src), undefined, progress);
   if (isAsyncIterable(src)) return readChunks(src, undefined, progress);
@@ -68,7 +71,7 @@ function describe(v: unknown): string {
 }
 
 /** A path (Node) or URL: file: URLs and plain paths from disk in Node, everything else through fetch. */
-async function readLocation(loc: string | URL, progress?: ReadProgress): Promise<Uint8Array> {
+async function readLocation(loc: string | URLLike, progress?: ReadProgress): Promise<Uint8Array> {
   const href = typeof loc === 'string' ? loc : loc.href;
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(href)?.[1]?.toLowerCase();
   const isFile = scheme === 'file' || (scheme === undefined && isNode()) || (scheme?.length === 1 && isNode()); // C:\ paths
@@ -92,6 +95,10 @@ async function readLocation(loc: string | URL, progress?: ReadProgress): Promise
     ioError(`'${href}'`, e);
   }
   return readResponse(res, progress, href);
+}
+
+function isUrl(v: unknown): v is URLLike {
+  return typeof URL !== 'undefined' && v instanceof URL;
 }
 
 function isResponse(v: unknown): v is ResponseLike {
