@@ -4,7 +4,7 @@
  * profile(), run() feeds in cnnc, onnxruntime and typed-array form, and the CRC-32 both ways.
  * Every run is checked against the reference interpreter (f32, 1e-4 of max |ref|).
  */
-import { createReadStream, mkdtempSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -243,6 +243,12 @@ describe('bundles and checksums', () => {
     const entry = full.outputFiles.find((f) => f.path.endsWith('index.js'))!;
     expect(entry.text).not.toMatch(/createComputePipelineAsync/);
     expect(full.outputFiles.some((f) => /createComputePipelineAsync/.test(f.text))).toBe(true);
+  });
+
+  it('examples/web uses the public API only (runtime/index.js, as an app imports @cnnc/runtime)', () => {
+    const src = readFileSync('examples/web/main.ts', 'utf8');
+    const imports = [...src.matchAll(/from '([^']+)'/g)].map((m) => m[1]);
+    expect(imports).toEqual(['../../runtime/index.js']);
   });
 
   it('crc32 (native zlib where present) and the slice-by-8 table agree with zlib on every length mod 8', () => {
