@@ -76,6 +76,6 @@ export function compileLoadTable(rows: CompileLoadRow[]): string {
     '|---|---|---|---|---|---|---|---|',
     ...rows.map((r) => `| ${r.model} | ${f(r.onnxMB, 1)} MB | ${f(r.compileMs)} ms | ${f(r.artifactMB, 1)} MB | ${f(r.loadMs)} ms | ${f(r.firstRunMs)} ms | ${f(r.webCreateMs)} ms | ${f(r.webFirstRunMs)} ms |`),
     '',
-    'Load = read nothing (bytes in memory), CRC-32 verify, WebAssembly.compile + instantiate, weights copied; median of 3, as is the session creation.',
+    'cnnc load: the artifact already in memory, CRC-32 verified, WebAssembly.compile + instantiate, weights copied in; median of 3, as is the session creation.',
   ].join('\n');
 }
