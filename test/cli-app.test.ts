@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeNpy } from '../cli/npy.js';
+import { Progress } from '../cli/progress.js';
 import { defaultOutput } from '../cli/util.js';
 import { readTensorProto } from '../frontends/onnx/import.js';
 import { fromF64, toF64 } from '../runtime/tensor.js';
@@ -133,5 +134,35 @@ describe('cnnc summary and run progress', () => {
     expect(lines.length).toBeGreaterThan(0);
     const [, last, total] = /(\d+)\/(\d+)/.exec(lines.at(-1)!)!;
     expect(last).toBe(total);
+  });
+});
+
+describe('Progress', () => {
+  const sink = (isTTY: boolean) => { const out: string[] = []; return { out, stream: { isTTY, write: (x: string) => out.push(x) } }; };
+
+  it('on a terminal: one bar redrawn in place with the elapsed time and the current step, then a newline', () => {
+    const { out, stream } = sink(true);
+    const p = new Progress('auto', stream);
+    p.phase('optimizing (2 passes)', 0.5);
+    p.step('cse (10 nodes)', 1, 2);
+    p.done();
+    expect(out.slice(0, 2).every((l) => l.startsWith('\r['))).toBe(true);
+    expect(out[0]).toMatch(/^\r\[#{12}\.{12}\]\s+0\.\ds optimizing \(2 passes\)$/);
+    expect(out[1]).toMatch(/optimizing \(2 passes\) 1\/2: cse \(10 nodes\)$/);
+    expect(out.at(-1)).toBe('\n');
+  });
+
+  it('elsewhere: a line per phase, steps only when slow (auto) or always (plain)', () => {
+    const auto = sink(false);
+    const p = new Progress('auto', auto.stream, 1e9); // nothing is slow
+    p.phase('loading', 0);
+    p.step('fast', 1, 1);
+    p.done();
+    expect(auto.out).toEqual([expect.stringMatching(/^cnnc \[\s+0\.\ds\] loading\n$/)]);
+    const plain = sink(false);
+    const q = new Progress('plain', plain.stream, 1e9);
+    q.phase('loading', 0);
+    q.step('fast', 1, 1);
+    expect(plain.out[1]).toMatch(/^cnnc \[\s+0\.\ds\]   loading 1\/1: fast \(\d+ ms\)\n$/);
   });
 });
