@@ -6,7 +6,7 @@
  * AlexNet and the VGGs run at 224×224 (their adaptive pools need it); the rest at 64×64.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compile, type Target } from '../index.js';
+import { compile, type TargetName } from '../index.js';
 import type { Graph } from '../ir/graph.js';
 import { interpret } from '../ir/interpreter.js';
 import { summarize, formatSummary } from '../ir/summary.js';
@@ -19,7 +19,7 @@ const MODELS: [string, number][] = [
   ['resnet34', 64], ['convnext_tiny', 64], ['unet', 64], ['yolov5s', 64],
   ['alexnet', 224], ['vgg11', 224], ['vgg11_bn', 224], ['vgg16', 224], ['vgg16_bn', 224],
 ];
-const TARGETS: Target[] = ['wasm', 'wgsl'];
+const TARGETS: TargetName[] = ['wasm', 'wgsl'];
 
 
 for (const [name, size] of MODELS) {
