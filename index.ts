@@ -18,7 +18,7 @@ import type { CodegenOptions, CompileStats, Target } from './codegen/target.js';
 import { getTarget, type TargetName } from './codegen/targets.js';
 
 export interface CompiledModel {
-  readonly target: TargetName;
+  readonly target: string;
   /** The optimized graph the kernels were made from. */
   readonly graph: Graph;
   readonly inputs: IOSpec[];
@@ -67,11 +67,11 @@ export function loadModel(model: ModelSource, opts: { batch?: number } = {}): Gr
  * verifies the result, refuses up front every node the target cannot lower, and emits its kernels.
  *
  * @param model a Graph, ONNX bytes, a path to an .onnx file, or 'zoo:NAME'
- * @param target 'reference' (the interpreter), 'wasm', 'wgsl' or 'cuda'
+ * @param target 'reference' (the interpreter), 'wasm', 'wgsl' or 'cuda' — or a Target object (codegen/target.ts) not in the registry
  * @param options optimization level, fp16, layout, batch, pass list edits, code generator settings
  */
-export async function compile(model: ModelSource, target: TargetName, options: CompileOptions = {}): Promise<CompiledModel> {
-  const t = await getTarget(target);
+export async function compile(model: ModelSource, target: TargetName | Target, options: CompileOptions = {}): Promise<CompiledModel> {
+  const t = typeof target === 'string' ? await getTarget(target) : target;
   const graph = loadModel(model, options);
   verify(graph);
   const { graph: g, report } = runPipeline(graph, t, options);
@@ -81,7 +81,7 @@ export async function compile(model: ModelSource, target: TargetName, options: C
   // A target without its own run goes through the path an edge app takes: its artifact, loaded by cnnc/runtime.
   let session: Promise<Session> | undefined;
   return {
-    target: t.name as TargetName,
+    target: t.name,
     graph: g,
     inputs: ioSpecs(g, g.inputs),
     outputs: ioSpecs(g, g.outputs),

@@ -61,7 +61,7 @@ export function targetInfo(name: string): Entry {
 const loaded = new Map<TargetName, Promise<Target>>();
 
 /** A target with its code generator loaded (once). */
-export function getTarget(name: string): Promise<Target> {
+export async function getTarget(name: string): Promise<Target> {
   const info = targetInfo(name);
   let t = loaded.get(info.name);
   if (!t) {
