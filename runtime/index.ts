@@ -47,7 +47,7 @@ export async function load(bytes: Uint8Array, options: LoadOptions = {}): Promis
       return { ...base, run: (inputs) => m.run(inputs) };
     }
     default:
-      throw new CnncError('BAD_ARTIFACT', `artifact target '${a.header.target}' has no runtime here (runtimes: wasm)`);
+      throw new CnncError('BAD_ARTIFACT', `artifact target '${a.header.target}' has no runtime here (runtimes: wasm, wgsl, cuda)`);
   }
 }
 
