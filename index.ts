@@ -9,7 +9,6 @@ import { Graph } from './ir/graph.js';
 import { importOnnx, loadOnnxFile } from './frontends/onnx/import.js';
 import { zoo, ZOO_NAMES } from './models/index.js';
 import { existsSync } from 'node:fs';
-import { interpret } from './ir/interpreter.js';
 import { verify } from './ir/verify.js';
 import { summarize, type Summary } from './ir/summary.js';
 import { runPipeline, type CompileOptions as PipelineOptions, type PassReport } from './passes/pipeline.js';
