@@ -116,7 +116,7 @@ export { zoo, ZOO_NAMES } from './models/index.js';
 export { importOnnx, loadOnnxFile, readTensorProto } from './frontends/onnx/import.js';
 export { exportOnnx } from './frontends/onnx/export.js';
 export { describePipeline, PASSES, PIPELINES } from './passes/pipeline.js';
-export { TARGETS, TARGET_NAMES, getTarget, type TargetName } from './codegen/targets.js';
+export { TARGETS, TARGET_NAMES, getTarget, type TargetName, type TargetEntry } from './codegen/targets.js';
 export type { Target, TargetInfo, Backend, Emitted, CompileStats, CodegenOptions } from './codegen/target.js';
 export { CnncError } from './runtime/errors.js';
 export type { ErrorCode } from './runtime/errors.js';

@@ -10,12 +10,13 @@ import type { Backend, Target, TargetInfo } from './target.js';
 
 export type TargetName = 'reference' | 'wasm' | 'wgsl' | 'cuda';
 
-interface Entry extends TargetInfo {
+/** A registry entry: the facts, and the loader of the code generator. */
+export interface TargetEntry extends TargetInfo {
   readonly name: TargetName;
   load(): Promise<Backend>;
 }
 
-export const TARGETS: Readonly<Record<TargetName, Entry>> = {
+export const TARGETS: Readonly<Record<TargetName, TargetEntry>> = {
   reference: {
     name: 'reference',
     doc: 'the float64 reference interpreter (no artifact; the golden model)',
@@ -53,7 +54,7 @@ export function isTargetName(name: string): name is TargetName {
 }
 
 /** The registry entry of a target, or UNSUPPORTED naming the targets there are. */
-export function targetInfo(name: string): Entry {
+export function targetInfo(name: string): TargetEntry {
   if (!isTargetName(name)) throw new CnncError('UNSUPPORTED', `no target '${name}' (targets: ${TARGET_NAMES.join(', ')})`);
   return TARGETS[name];
 }
