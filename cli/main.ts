@@ -1,10 +1,11 @@
 /**
- * The cnnc command line: compile, run, summary, viz, opt, bench, zoo.
+ * The cnnc command line: compile, run, summary, viz, opt, passes, bench, zoo.
  * Errors print one line with a hint and exit non-zero; --verbose adds the stack trace.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { compile, loadModel, TARGETS, type Target } from '../index.js';
+import { compile, loadModel } from '../index.js';
+import { ARTIFACT_TARGETS, TARGET_NAMES, TARGETS, type TargetName } from '../codegen/targets.js';
 import { CnncError } from '../runtime/errors.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { load } from '../runtime/index.js';
@@ -14,7 +15,7 @@ import { exportOnnx } from '../frontends/onnx/export.js';
 import { readTensorProto } from '../frontends/onnx/import.js';
 import type { Graph } from '../ir/graph.js';
 import { printGraph } from '../ir/print.js';
-import { pipelineFor, runPipeline } from '../passes/pipeline.js';
+import { describePipeline, pipelineFor, runPipeline } from '../passes/pipeline.js';
 import { readNpy, writeNpy } from './npy.js';
 import { Progress } from './progress.js';
 import { graphToSvg } from './viz.js';
@@ -71,12 +72,18 @@ function version(): string {
   return 'unknown';
 }
 
+/** The `--target` option of a command, its choices and help read from the target registry. */
+function targetOption(names: readonly TargetName[], what = 'target'): Option {
+  return new Option('-t, --target <target>', `${what}: ${names.map((t) => `${t} (${TARGETS[t].doc})`).join(', ')}`).choices(names).default('wasm');
+}
+
 /** The graph after one pass of the target's pipeline (its first run), or after a whole level. */
-function graphAfter(g: Graph, target: string, after: string): Graph {
+function graphAfter(g: Graph, name: TargetName, after: string): Graph {
+  const target = TARGETS[name];
   if (/^O?[0-3]$/.test(after)) return runPipeline(g, target, { opt: level(after) }).graph;
   const list = pipelineFor(target, {});
   const at = list.indexOf(after);
-  if (at < 0) throw new CnncError('BAD_ATTRIBUTE', `pass '${after}' is not in the ${target} pipeline (${list.join(', ')})`);
+  if (at < 0) throw new CnncError('BAD_ATTRIBUTE', `pass '${after}' is not in the ${name} pipeline (${list.join(', ')})`);
   return runPipeline(g, target, { passes: list.slice(0, at + 1) }).graph;
 }
 
@@ -113,8 +120,8 @@ export function buildProgram(): Command {
   program.command('compile')
     .description('compile a model for a target into a .cnnc artifact')
     .argument('<model>', 'an .onnx file or zoo:NAME')
-    .addOption(new Option('-t, --target <target>', 'wasm | wgsl | cuda').choices(TARGETS.filter((t) => t !== 'reference')).default('wasm'))
-    .option('-O, --opt <level>', 'optimization level 0..3', level, 'O3')
+    .addOption(targetOption(ARTIFACT_TARGETS))
+    .option('-O, --opt <level>', "optimization level 0..3 (default: the target's, see cnnc passes)", level)
     .option('--fp16', 'cast eligible ops to f16 (wgsl, cuda)')
     .option('--layout <layout>', 'activation layout: nchw | nhwc', layout)
     .option('--batch <n>', 'batch size for a symbolic batch dimension', positiveInt)
@@ -135,14 +142,15 @@ export function buildProgram(): Command {
       const nodesIn = g.nodes.length;
       const printAfter = o.printAfter ? String(o.printAfter).split(',') : undefined;
       const options = {
-        opt: o.opt as Level, fp16: Boolean(o.fp16), layout: o.layout, batch: o.batch,
+        opt: o.opt as Level | undefined, fp16: o.fp16 ? true : undefined, layout: o.layout, batch: o.batch,
         disable: o.disable ? String(o.disable).split(',') : undefined,
       };
-      const passes = pipelineFor(o.target, options);
+      const target = TARGETS[o.target as TargetName];
+      const passes = pipelineFor(target, options);
       let passNo = 0;
       progress.phase(`optimizing (${passes.length} passes)`, 0.05);
       if (!passes.length) progress.phase(`generating ${o.target} kernels`, 0.4);
-      const cm = await compile(g, o.target as Target, {
+      const cm = await compile(g, o.target as TargetName, {
         ...options,
         // called after each pass: a progress step, and the graph printed where asked
         printAfter: (name: string, graph: Graph) => {
@@ -158,7 +166,8 @@ export function buildProgram(): Command {
       progress.phase('done', 1);
       progress.done();
       const ms = performance.now() - t0;
-      const lines = [`cnnc compile ${model} → ${output} (target ${o.target}, ${o.opt}${o.fp16 ? ', fp16' : ''})`, 'passes:'];
+      const opt = o.opt ?? target.defaults.opt;
+      const lines = [`cnnc compile ${model} → ${output} (target ${o.target}, ${opt}${o.fp16 ? ', fp16' : ''})`, 'passes:'];
       for (const p of cm.passes) lines.push(`  ${p.name.padEnd(28)} ${String(p.nodesBefore).padStart(5)} → ${String(p.nodesAfter).padEnd(5)} nodes  ${p.ms.toFixed(1).padStart(8)} ms`);
       lines.push(`nodes: ${nodesIn} → ${cm.graph.nodes.length}`);
       lines.push(`arena: ${fmtBytes(cm.stats.arenaBytes)}   weights: ${fmtBytes(cm.stats.weightBytes)}   kernels: ${cm.stats.kernels}   artifact: ${fmtBytes(bytes.length)}`);
@@ -231,7 +240,7 @@ export function buildProgram(): Command {
     .description('draw the graph as SVG, before or after the optimization passes')
     .argument('<model>', 'an .onnx file or zoo:NAME')
     .option('--after <pass>', "draw the graph after this pass of the target's pipeline, or after a whole level (O0..O3)")
-    .addOption(new Option('-t, --target <target>', 'target whose pipeline to run').choices([...TARGETS]).default('wasm'))
+    .addOption(targetOption(TARGET_NAMES, 'target whose pipeline to run'))
     .requiredOption('-o, --output <file>', 'SVG file to write')
     .action((model: string, o) => {
       let g = loadModel(model);
@@ -252,14 +261,28 @@ export function buildProgram(): Command {
       console.log(`wrote ${o.output}: ${g.nodes.length} → ${cm.graph.nodes.length} nodes`);
     });
 
+  program.command('passes')
+    .description("print the pass pipeline a compile runs: the target's defaults, or the level, layout and fp16 given")
+    .addOption(targetOption(TARGET_NAMES))
+    .option('-O, --opt <level>', "optimization level 0..3 (default: the target's)")
+    .option('--fp16', 'cast eligible ops to f16')
+    .option('--layout <layout>', 'activation layout: nchw | nhwc')
+    .option('--disable <passes>', 'comma-separated pass names to skip')
+    .action((o) => {
+      console.log(describePipeline(TARGETS[o.target as TargetName], {
+        opt: o.opt ? level(o.opt) : undefined, fp16: o.fp16 ? true : undefined, layout: o.layout ? layout(o.layout) : undefined,
+        disable: o.disable ? String(o.disable).split(',') : undefined,
+      }));
+    });
+
   program.command('bench')
     .description('median latency of a compiled model, compared with onnxruntime-node where installed')
     .argument('<model>', 'an .onnx file or zoo:NAME')
-    .addOption(new Option('-t, --target <target>', 'wasm | wgsl | cuda').choices(TARGETS.filter((t) => t !== 'reference')).default('wasm'))
+    .addOption(targetOption(ARTIFACT_TARGETS))
     .option('-n, --runs <n>', 'timed runs', positiveInt, 20)
     .option('--warmup <n>', 'untimed runs first', positiveInt, 5)
     .action(async (model: string, o) => {
-      console.log(await benchModel(model, o.target as Target, o.runs, o.warmup));
+      console.log(await benchModel(model, o.target as TargetName, o.runs, o.warmup));
     });
 
   addQuantizeCommand(program);

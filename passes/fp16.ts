@@ -11,17 +11,9 @@
 import { fromF64, toF64, type DType } from '../runtime/tensor.js';
 import type { Graph, Node } from '../ir/graph.js';
 import { commit, makeNode, removeUnusedConstants, withNode, type Pass } from './pass.js';
+import type { Fp16Policy } from './options.js';
 
-export interface Fp16Policy {
-  /** Ops that compute in f16. */
-  f16Ops: readonly string[];
-  /** Ops that take the dtype of their first float input (they only move data). */
-  followOps: readonly string[];
-  /** Keep the first weighted layer (Conv/Gemm/… in node order) in f32. */
-  keepFirst: boolean;
-  /** Keep the last weighted layer in f32. */
-  keepLast: boolean;
-}
+export type { Fp16Policy } from './options.js';
 
 export const DEFAULT_FP16_POLICY: Fp16Policy = {
   f16Ops: [

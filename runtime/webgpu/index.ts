@@ -161,10 +161,6 @@ export class WebGpuModel {
   }
 }
 
-export async function loadWebGpu(bytes: Uint8Array | Artifact, options?: WebGpuOptions): Promise<WebGpuModel> {
-  return WebGpuModel.load(bytes, options);
-}
-
 /** Bytes of a buffer in the chosen variant (f16 buffers hold f32 in the f32 variant); multiple of 4. */
 function byteSize(dtype: BufferDType, elems: number, f16: boolean): number {
   const per = dtype === 'f16' && !f16 ? 4 : BYTES[dtype];
