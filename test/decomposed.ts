@@ -1,0 +1,64 @@
+/**
+ * Test helper: normalizations and activations written the way exporters write them when the
+ * opset lacks the op (PyTorch at opset 13: LayerNorm as ReduceMean, Sub, Pow, ReduceMean, Add,
+ * Sqrt, Div, Mul, Add), for the canonicalisation tests and the opset-13 ConvNeXt test.
+ */
+import { tensor } from '../runtime/tensor.js';
+import { Graph, type Node } from '../ir/graph.js';
+
+export interface LnSpelling {
+  /** d² as Pow(d, 2) (PyTorch) or Mul(d, d). */
+  square?: 'pow' | 'mul';
+  /** d / s as Div (PyTorch) or Mul(d, Reciprocal(s)). */
+  divide?: 'div' | 'reciprocal';
+  /** Operands of the commutative ops swapped (eps + var, γ · y, β + y). */
+  swap?: boolean;
+}
+
+/** A scalar f32 constant. */
+export function scalar(g: Graph, v: number): string {
+  return g.addConstant('c', tensor('f32', [], [v]));
+}
+
+/** (x − mean)/√(var + eps) [· gamma] [+ beta] over `axes`, spelled out; the last node defines `out` when given. */
+export function writeLayerNorm(g: Graph, x: string, axes: number[], eps: number, gamma?: string, beta?: string, s: LnSpelling = {}, out?: string): string {
+  const comm = (op: string, a: string, b: string, last = false) => g.add(op, s.swap ? [b, a] : [a, b], {}, last && out ? { outputs: [out] } : {});
+  const mean = g.add('ReduceMean', [x], { axes, keepdims: 1 });
+  const d = g.add('Sub', [x, mean]);
+  const d2 = s.square === 'mul' ? g.add('Mul', [d, d]) : g.add('Pow', [d, scalar(g, 2)]);
+  const variance = g.add('ReduceMean', [d2], { axes, keepdims: 1 });
+  const sd = g.add('Sqrt', [comm('Add', variance, scalar(g, eps))]);
+  const div = () => (s.divide === 'reciprocal' ? comm('Mul', d, g.add('Reciprocal', [sd]), !gamma && !beta)
+    : g.add('Div', [d, sd], {}, !gamma && !beta && out ? { outputs: [out] } : {}));
+  let y = div();
+  if (gamma) y = comm('Mul', y, gamma, !beta);
+  if (beta) y = comm('Add', y, beta, true);
+  return y;
+}
+
+/**
+ * The graph with every LayerNormalization node written out in the opset-13 form, defining the
+ * same output names (Scale/B reshaped to broadcast from the right, as PyTorch's weight does).
+ */
+export function decomposeLayerNorms(src: Graph, spelling: LnSpelling = {}): Graph {
+  const g = new Graph(src.name);
+  for (const v of src.values.values()) if (src.inputs.includes(v.name) || v.const) g.define(v);
+  g.inputs = [...src.inputs];
+  for (const n of src.nodes) {
+    if (n.op !== 'LayerNormalization') {
+      g.addNode(n.op, n.inputs, n.attrs, { name: n.name, outputs: [...n.outputs] });
+      continue;
+    }
+    rewriteLayerNorm(g, n, spelling);
+  }
+  g.setOutputs(src.outputs);
+  return g;
+}
+
+function rewriteLayerNorm(g: Graph, n: Node, spelling: LnSpelling): void {
+  const [x, scale, bias] = n.inputs;
+  const r = g.type(x).shape.length;
+  const axis = (Number(n.attrs.axis) + r) % r;
+  const axes = Array.from({ length: r - axis }, (_, i) => axis + i);
+  writeLayerNorm(g, x, axes, Number(n.attrs.epsilon), scale, bias || undefined, spelling, n.outputs[0]);
+}
