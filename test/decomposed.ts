@@ -5,6 +5,9 @@
  */
 import { tensor } from '../runtime/tensor.js';
 import { Graph, type Node } from '../ir/graph.js';
+import { exportOnnx } from '../frontends/onnx/export.js';
+import { importOnnx } from '../frontends/onnx/import.js';
+import { onnx } from '../frontends/onnx/proto.js';
 
 export interface LnSpelling {
   /** d² as Pow(d, 2) (PyTorch) or Mul(d, d). */
@@ -61,4 +64,19 @@ function rewriteLayerNorm(g: Graph, n: Node, spelling: LnSpelling): void {
   const axis = (Number(n.attrs.axis) + r) % r;
   const axes = Array.from({ length: r - axis }, (_, i) => axis + i);
   writeLayerNorm(g, x, axes, Number(n.attrs.epsilon), scale, bias || undefined, spelling, n.outputs[0]);
+}
+
+/** ONNX bytes with their ai.onnx opset import set to `version` (the ops written must exist there). */
+export function withOpset(bytes: Uint8Array, version: number): Uint8Array {
+  const m = onnx.ModelProto.decode(bytes);
+  m.opsetImport = [{ domain: '', version }];
+  return onnx.ModelProto.encode(m).finish();
+}
+
+/**
+ * `g` as PyTorch exports it at opset 13: every LayerNormalization written out (and GELU, which
+ * the ONNX writer expands below opset 20), exported and imported back.
+ */
+export function opset13Export(g: Graph): Graph {
+  return importOnnx(withOpset(exportOnnx(decomposeLayerNorms(g)), 13));
 }
