@@ -41,21 +41,44 @@ export function writeLayerNorm(g: Graph, x: string, axes: number[], eps: number,
 
 /**
  * The graph with every LayerNormalization node written out in the opset-13 form, defining the
- * same output names (Scale/B reshaped to broadcast from the right, as PyTorch's weight does).
+ * same output names (Scale/B broadcast from the right, as PyTorch's weight does). With
+ * `channelsFirst`, Transpose(0,2,3,1) → LayerNormalization → Transpose(0,3,1,2) (torchvision's
+ * LayerNorm2d) is written as the original ConvNeXt code does: over axis 1 of NCHW, γ/β [C,1,1].
  */
-export function decomposeLayerNorms(src: Graph, spelling: LnSpelling = {}): Graph {
+export function decomposeLayerNorms(src: Graph, spelling: LnSpelling = {}, channelsFirst = false): Graph {
   const g = new Graph(src.name);
   for (const v of src.values.values()) if (src.inputs.includes(v.name) || v.const) g.define(v);
   g.inputs = [...src.inputs];
+  const skip = new Set<Node>();
+  const consumers = src.consumers();
   for (const n of src.nodes) {
+    if (skip.has(n)) continue;
     if (n.op !== 'LayerNormalization') {
-      g.addNode(n.op, n.inputs, n.attrs, { name: n.name, outputs: [...n.outputs] });
+      const wrapped = channelsFirst && wrapsLayerNorm(src, n, consumers);
+      if (!wrapped) {
+        g.addNode(n.op, n.inputs, n.attrs, { name: n.name, outputs: [...n.outputs] });
+        continue;
+      }
+      const [ln, back] = wrapped;
+      skip.add(ln).add(back);
+      const C = g.type(n.inputs[0]).shape[1];
+      const per = (v: string) => (v ? g.add('Reshape', [v], { shape: [C, 1, 1] }) : undefined);
+      writeLayerNorm(g, n.inputs[0], [1], Number(ln.attrs.epsilon), per(ln.inputs[1]), per(ln.inputs[2] ?? ''), spelling, back.outputs[0]);
       continue;
     }
     rewriteLayerNorm(g, n, spelling);
   }
   g.setOutputs(src.outputs);
   return g;
+}
+
+/** Transpose `t` (to NHWC) → LayerNormalization over the last axis → Transpose back: [ln, back]. */
+function wrapsLayerNorm(g: Graph, t: Node, consumers: Map<string, Node[]>): [Node, Node] | undefined {
+  const only = (v: string) => (consumers.get(v)?.length === 1 && !g.outputs.includes(v) ? consumers.get(v)![0] : undefined);
+  const ln = t.op === 'Transpose' && (t.attrs.perm as number[]).join() === '0,2,3,1' ? only(t.outputs[0]) : undefined;
+  if (ln?.op !== 'LayerNormalization' || Number(ln.attrs.axis) !== -1) return undefined;
+  const back = only(ln.outputs[0]);
+  return back?.op === 'Transpose' && (back.attrs.perm as number[]).join() === '0,3,1,2' ? [ln, back] : undefined;
 }
 
 function rewriteLayerNorm(g: Graph, n: Node, spelling: LnSpelling): void {
@@ -77,6 +100,6 @@ export function withOpset(bytes: Uint8Array, version: number): Uint8Array {
  * `g` as PyTorch exports it at opset 13: every LayerNormalization written out (and GELU, which
  * the ONNX writer expands below opset 20), exported and imported back.
  */
-export function opset13Export(g: Graph): Graph {
-  return importOnnx(withOpset(exportOnnx(decomposeLayerNorms(g)), 13));
+export function opset13Export(g: Graph, channelsFirst = false): Graph {
+  return importOnnx(withOpset(exportOnnx(decomposeLayerNorms(g, {}, channelsFirst)), 13));
 }
