@@ -24,7 +24,7 @@ export function hardSigmoidOf(view: GraphView, g: string, c: number): HardSigmoi
   }
   if (p?.op !== 'Clip' || Number(p.attrs.min) !== 0 || !(c > 0) || !near(c * Number(p.attrs.max), 1)) return undefined;
   const f = affine(view, p.inputs[0]);
-  return f && { x: f.x, alpha: c * f.a, beta: c * f.b };
+  return { x: f.x, alpha: c * f.a, beta: c * f.b };
 }
 
 /** The HardSigmoid the product at `n` spells (one factor, power 1, read only here unless it is n itself). */

@@ -79,22 +79,19 @@ export function linearIn(view: GraphView, v: string, coef: number): string | und
 }
 
 /**
- * `v` as an affine a·x + b: Add(product, scalar b) in either order, or a product (b = 0). Nodes
- * below `v` are only looked through when read once, so x is the first value with other readers.
+ * `v` as an affine a·x + b: Add(u, scalar b) in either order, or u = v (b = 0), where u is a·x when
+ * it is a product of one factor x and else x itself (a = 1). Nodes below `v` are only looked
+ * through when read once, so the pattern's other nodes are dropped with it.
  */
-export function affine(view: GraphView, v: string): { x: string; a: number; b: number } | undefined {
+export function affine(view: GraphView, v: string): { x: string; a: number; b: number } {
   const linear = (u: string, b: number) => {
     const p = product(view, u, false);
     const f = factorList(p);
-    return f.length === 1 && f[0][1] === 1 ? { x: f[0][0], a: p.coef, b } : undefined;
+    return f.length === 1 && f[0][1] === 1 ? { x: f[0][0], a: p.coef, b } : { x: u, a: 1, b };
   };
   const add = view.single(v) ? view.producedBy(v, 'Add') : undefined;
-  for (const bi of add ? [0, 1] : []) {
-    const b = scalarConst(view, add!.inputs[bi]);
-    const r = b === undefined ? undefined : linear(add!.inputs[1 - bi], b);
-    if (r) return r;
-  }
-  return linear(v, 0);
+  const bi = add ? add.inputs.findIndex((i) => scalarConst(view, i) !== undefined) : -1;
+  return bi < 0 ? linear(v, 0) : linear(add!.inputs[1 - bi], scalarConst(view, add!.inputs[bi])!);
 }
 
 /** The rewrite keeps the anchor's shape: x (the pattern's input) already has the output's shape. */

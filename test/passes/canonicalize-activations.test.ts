@@ -86,6 +86,12 @@ describe('canonicalize: activations', () => {
     expect(Number(h.nodes[0].attrs.beta)).toBeCloseTo(beta, 6);
   });
 
+  it('Relu6(u + 3)/6 of a computed u (here x²) → HardSigmoid(u), u kept', () => {
+    const g = spelled((g, x) => g.add('Div', [g.add('Clip', [g.add('Add', [g.add('Mul', [x, x]), scalar(g, 3)])], { min: 0, max: 6 }), scalar(g, 6)]));
+    const h = expectCanonical(g, { Mul: 1, HardSigmoid: 1 }, 3);
+    expect(h.nodes[1].inputs[0]).toBe(h.nodes[0].outputs[0]);
+  });
+
   it('Relu6(x+3)/5 and Clip(x+3, 0, 6) alone stay as written', () => {
     const g = spelled((g, x) => g.add('Div', [g.add('Clip', [g.add('Add', [x, scalar(g, 3)])], { min: 0, max: 6 }), scalar(g, 5)]));
     expect(ops(canonicalize(g))).toEqual(ops(g));
