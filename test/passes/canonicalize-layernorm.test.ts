@@ -1,9 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { compile } from '../../index.js';
 import { Graph } from '../../ir/graph.js';
+import { interpret } from '../../ir/interpreter.js';
 import { canonicalize, CANONICAL_RULES, PENDING_RULES } from '../../passes/canonicalize.js';
 import { scalar, writeLayerNorm, type LnSpelling } from '../decomposed.js';
-import { expectSameOutputs, ops, randomConstant } from './helpers.js';
+import { expectSameOutputs, ops, randomConstant, randomInputs, relError } from './helpers.js';
 
 const SPELLINGS: LnSpelling[] = (['pow', 'mul'] as const).flatMap((square) => (['div', 'reciprocal'] as const)
   .flatMap((divide) => [false, true].map((swap) => ({ square, divide, swap }))));
@@ -71,6 +73,19 @@ describe('canonicalize: LayerNormalization', () => {
     expect(ops(all)).toEqual({ InstanceNormalization: 1 });
     expect(all.nodes[0].attrs.epsilon).toBe(Math.fround(1e-5));
     expectSameOutputs(g, all, 1e-5);
+  });
+
+  it('what it writes compiles and matches the reference on wasm (channels-first, spatial, trailing)', async () => {
+    for (const g of [
+      lnGraph([1, 6, 3, 4], [1], { gamma: [6, 1, 1], beta: [6, 1, 1] }),
+      lnGraph([1, 3, 4, 4], [2, 3], { gamma: [3, 1, 1], beta: [3, 1, 1] }),
+      lnGraph([2, 5, 8], [-1], { gamma: [8], beta: [8], spelling: { square: 'mul', divide: 'reciprocal' } }),
+    ]) {
+      const c = await compile(g, 'wasm');
+      expect(ops(c.graph).ReduceMean).toBeUndefined();
+      const inputs = randomInputs(g, 4);
+      expect(relError(interpret(g, inputs), await c.run(inputs))).toBeLessThanOrEqual(1e-5);
+    }
   });
 
   it('GroupNorm (Reshape to [N, G, −1], normalize, Reshape back, per-channel affine): the core becomes a LayerNormalization', () => {
