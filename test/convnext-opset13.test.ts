@@ -11,9 +11,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { compile, type Target } from '../index.js';
 import type { Graph } from '../ir/graph.js';
 import { interpret } from '../ir/interpreter.js';
+import { importOnnx } from '../frontends/onnx/import.js';
 import { zoo } from '../models/index.js';
 import { toF64, type Tensor } from '../runtime/tensor.js';
-import { opset13Export } from './decomposed.js';
+import { runOrt } from './conformance/compare.js';
+import { opset13Bytes } from './decomposed.js';
 import { F32_TOL, relErr, sineInput } from './golden.js';
 import { ops } from './passes/helpers.js';
 
@@ -32,9 +34,10 @@ describe('ConvNeXt-Tiny exported at opset 13 (LayerNorms written out)', () => {
     ['torchvision LayerNorm2d (Transpose, LN over the last axis, Transpose)', false, ['wasm', 'wgsl'] as Target[]],
     ['channels-first LN over axis 1', true, ['wasm'] as Target[]],
   ] as const)('%s', (_label, channelsFirst, runOn) => {
-    let opset13: Graph, x: Tensor, want: Float64Array;
+    let bytes: Uint8Array, opset13: Graph, x: Tensor, want: Float64Array;
     beforeAll(() => {
-      opset13 = opset13Export(withLn, channelsFirst);
+      bytes = opset13Bytes(withLn, channelsFirst);
+      opset13 = importOnnx(bytes);
       x = sineInput(opset13);
       want = toF64(interpret(opset13, { input: x }).output);
     }, 600_000);
@@ -44,6 +47,11 @@ describe('ConvNeXt-Tiny exported at opset 13 (LayerNorms written out)', () => {
       expect(o.LayerNormalization).toBeUndefined();
       expect(o.Pow).toBe(ops(withLn).LayerNormalization);
       expect(o.ReduceMean).toBe(2 * ops(withLn).LayerNormalization);
+    });
+
+    it('is a valid opset-13 model: onnxruntime runs it and matches the reference', async () => {
+      const got = Object.values(await runOrt(bytes, { input: x }))[0];
+      expect(relErr(want, got)).toBeLessThan(F32_TOL);
     });
 
     for (const target of TARGETS) {

@@ -62,7 +62,8 @@ export function decomposeLayerNorms(src: Graph, spelling: LnSpelling = {}, chann
       const [ln, back] = wrapped;
       skip.add(ln).add(back);
       const C = g.type(n.inputs[0]).shape[1];
-      const per = (v: string) => (v ? g.add('Reshape', [v], { shape: [C, 1, 1] }) : undefined);
+      // weight[:, None, None], folded into a [C, 1, 1] initializer as the exporter does
+      const per = (v: string) => (v ? g.addConstant(`${v}_c11`, { ...g.constValue(v)!, shape: [C, 1, 1] }) : undefined);
       writeLayerNorm(g, n.inputs[0], [1], Number(ln.attrs.epsilon), per(ln.inputs[1]), per(ln.inputs[2] ?? ''), spelling, back.outputs[0]);
       continue;
     }
@@ -97,9 +98,14 @@ export function withOpset(bytes: Uint8Array, version: number): Uint8Array {
 }
 
 /**
- * `g` as PyTorch exports it at opset 13: every LayerNormalization written out (and GELU, which
- * the ONNX writer expands below opset 20), exported and imported back.
+ * `g` as PyTorch exports it at opset 13: ONNX bytes with every LayerNormalization written out
+ * (and GELU, which the ONNX writer expands below opset 20).
  */
+export function opset13Bytes(g: Graph, channelsFirst = false): Uint8Array {
+  return withOpset(exportOnnx(decomposeLayerNorms(g, {}, channelsFirst)), 13);
+}
+
+/** opset13Bytes imported back. */
 export function opset13Export(g: Graph, channelsFirst = false): Graph {
-  return importOnnx(withOpset(exportOnnx(decomposeLayerNorms(g, {}, channelsFirst)), 13));
+  return importOnnx(opset13Bytes(g, channelsFirst));
 }
