@@ -8,6 +8,8 @@ import { CnncError } from '../runtime/errors.js';
 import type { Graph } from '../ir/graph.js';
 import { printGraph } from '../ir/print.js';
 import { verify } from '../ir/verify.js';
+import { absorbPadPass } from './absorb-pad.js';
+import { canonicalizePass } from './canonicalize.js';
 import { csePass } from './cse.js';
 import { dcePass } from './dce.js';
 import { foldBatchNormPass } from './fold-batchnorm.js';
@@ -33,7 +35,7 @@ export interface PassReport {
 
 /** Every pass by name. */
 export const PASSES: Readonly<Record<string, Pass>> = Object.fromEntries(
-  [foldConstantsPass, simplifyPass, dcePass, csePass, foldBatchNormPass, fuseEpiloguePass, fuseDwPwPass, layoutPass, fp16Pass, quantizeQdqPass]
+  [foldConstantsPass, simplifyPass, dcePass, csePass, canonicalizePass, absorbPadPass, foldBatchNormPass, fuseEpiloguePass, fuseDwPwPass, layoutPass, fp16Pass, quantizeQdqPass]
     .map((p) => [p.name, p]),
 );
 
@@ -44,8 +46,8 @@ export const PASSES: Readonly<Record<string, Pass>> = Object.fromEntries(
 export const PIPELINES: Readonly<Record<OptLevel, readonly string[]>> = {
   O0: [],
   O1: ['fold-constants', 'simplify', 'dce'],
-  O2: ['fold-constants', 'simplify', 'dce', 'fold-batchnorm', 'fuse-epilogue', 'cse', 'dce', 'layout-nhwc', 'fp16', 'dce'],
-  O3: ['fold-constants', 'simplify', 'cse', 'dce', 'fold-batchnorm', 'fuse-epilogue', 'fuse-dwpw', 'layout-nhwc', 'simplify', 'cse', 'fp16', 'dce'],
+  O2: ['fold-constants', 'simplify', 'dce', 'canonicalize', 'absorb-pad', 'fold-batchnorm', 'fuse-epilogue', 'cse', 'dce', 'layout-nhwc', 'fp16', 'dce'],
+  O3: ['fold-constants', 'simplify', 'cse', 'dce', 'canonicalize', 'absorb-pad', 'fold-batchnorm', 'fuse-epilogue', 'fuse-dwpw', 'layout-nhwc', 'simplify', 'cse', 'fp16', 'dce'],
 };
 
 const targetName = (t: PipelineTarget): string => (typeof t === 'string' ? t : t.name);
