@@ -8,7 +8,7 @@
  * printed (before the canonicalize pass the wasm target cannot lower the decomposed form at all).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compile, type Target } from '../index.js';
+import { compile, type TargetName as Target } from '../index.js';
 import type { Graph } from '../ir/graph.js';
 import { interpret } from '../ir/interpreter.js';
 import { importOnnx } from '../frontends/onnx/import.js';
