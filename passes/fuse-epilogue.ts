@@ -3,8 +3,9 @@
  * act(op + bias + R): a per-channel constant Add (bias) or Mul (folded into the weights), an Add of
  * a same-shape tensor (residual R), then one activation: any op whose traits give `asActivation`
  * (Relu, Clip/ReLU6, LeakyRelu, Sigmoid, Elu, Mish, …; ir/ops/activation.ts), plus the patterns
- * SiLU as x·sigmoid(x), HardSwish as x·hardsigmoid(x) and GELU as x·0.5·(1+erf(x/√2)). Only when the intermediate value has no other reader, so nothing
- * else needs it materialized. 2-D MatMuls become Gemms first.
+ * SiLU as x·sigmoid(x), HardSwish as x·hardsigmoid(x) and GELU as x·0.5·(1+erf(x/√2)). Only when
+ * the intermediate value has no other reader, so nothing else needs it materialized. 2-D MatMuls
+ * become Gemms first.
  */
 import { fromF64, toF64, type Tensor } from '../runtime/tensor.js';
 import type { Graph, Node } from '../ir/graph.js';
