@@ -5,7 +5,7 @@
  */
 import type { Graph, Node } from '../../ir/graph.js';
 import { typeBytes } from '../../ir/types.js';
-import { planMemory } from '../../passes/memory-plan.js';
+import { planMemory } from '../memory-plan.js';
 import { CnncError } from '../../runtime/errors.js';
 import type { Tensor } from '../../runtime/tensor.js';
 import type { BufRef, CudaIO, CudaPlan, CudaStep } from '../../runtime/cuda/plan.js';

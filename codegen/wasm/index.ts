@@ -10,6 +10,7 @@ import { encodeArtifact, type Artifact, type IOSpec } from '../../runtime/artifa
 import { CnncError } from '../../runtime/errors.js';
 import type { WasmPlan } from '../../runtime/wasm/index.js';
 import type { Graph } from '../../ir/graph.js';
+import { placeIntervals } from '../memory-plan.js';
 import { newModule } from './builder.js';
 import { lower, wasmOps, type Buf, type Loc, type TileOptions } from './lower.js';
 
@@ -33,24 +34,12 @@ export interface WasmCompiled {
 }
 
 
-/** Greedy first fit by decreasing size over buffers whose lifetimes overlap; returns the arena size. */
+/**
+ * Places the lowering's buffers (values, layout copies, scratch rows, concat slices) in one arena with
+ * the shared interval placer (codegen/memory-plan.ts), 64-byte aligned; returns the arena size.
+ */
 export function placeBuffers(bufs: Buf[]): number {
-  const live = bufs.filter((b) => b.end >= b.start);
-  const order = [...live].sort((a, b) => b.bytes - a.bytes || a.start - b.start);
-  const placed: Buf[] = [];
-  let size = 0;
-  for (const b of order) {
-    const clash = placed.filter((p) => p.start <= b.end && b.start <= p.end).sort((x, y) => x.offset - y.offset);
-    let off = 0;
-    for (const p of clash) {
-      if (off + b.bytes <= p.offset) break;
-      off = Math.max(off, p.offset + p.bytes);
-    }
-    b.offset = off;
-    placed.push(b);
-    size = Math.max(size, off + b.bytes);
-  }
-  return size;
+  return placeIntervals(bufs.filter((b) => b.end >= b.start), 64);
 }
 
 /** The module's binary with its name section (binaryen writes names only with debug info on). */
