@@ -6,12 +6,11 @@ import { encodeArtifact, type Artifact, type IOSpec } from '../../runtime/artifa
 import { CnncError } from '../../runtime/errors.js';
 import type { WgslPlan } from '../../runtime/webgpu/plan.js';
 import type { Graph, Node } from '../../ir/graph.js';
-import { allOps } from '../../ir/ops/index.js';
+import { allOps, getOp, hasOp } from '../../ir/ops/index.js';
 import { ALIAS_OPS, DEFAULT_LIMITS, Emitter, type WgslLimits } from './emit.js';
-import { elementwiseExpr } from './activation.js';
 import { wrapShader } from './kernel.js';
 import { emitConv, emitConvTranspose, emitFusedDwPw } from './kernels/conv.js';
-import { emitBatchNorm, emitCopy, emitElementwise } from './kernels/elementwise.js';
+import { emitBatchNorm, emitCopy, emitCopyOp, emitElementwise } from './kernels/elementwise.js';
 import { emitGemm, emitMatMul } from './kernels/linear.js';
 import { emitConcat, emitGather, emitPad, emitResize, emitSlice, emitSplit, emitTranspose } from './kernels/movement.js';
 import { emitLayerNorm, emitLRN, emitSoftmax } from './kernels/norm.js';
@@ -54,7 +53,8 @@ const GENERATORS: Record<string, Generator> = {
   LogSoftmax: emitSoftmax,
   LayerNormalization: emitLayerNorm,
   LRN: emitLRN,
-  Expand: (e, n) => emitElementwise(e, { ...n, op: 'Identity' }),
+  Expand: emitCopyOp,
+  Cast: emitCopyOp,
 };
 
 function generatorFor(node: Node): Generator | undefined {
@@ -66,11 +66,12 @@ function generatorFor(node: Node): Generator | undefined {
       const given = (n.attrs.axes as number[] | undefined) ?? [];
       const axes = given.length ? given.map((a) => (a < 0 ? a + rank : a))
         : Number(n.attrs.noop_with_empty_axes ?? 0) ? [] : Array.from({ length: rank }, (_, k) => k);
-      if (!axes.length) return emitElementwise(e, { ...n, op: 'Identity' });
+      if (!axes.length) return emitCopyOp(e, n);
       emitReduce(e, n, axes, REDUCERS[n.op]);
     };
   }
-  if (elementwiseExpr(node.op, node.attrs, ['x', 'y']) !== undefined) return (e, n) => emitElementwise(e, n);
+  // every op with a scalar formula: its traits.scalar rendered by the elementwise kernel
+  if (hasOp(node.op) && getOp(node.op).traits.scalar) return (e, n) => emitElementwise(e, n);
   return undefined;
 }
 
