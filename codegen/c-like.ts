@@ -13,6 +13,7 @@
 import type { Attrs } from '../ir/op.js';
 import { activationScalar } from '../ir/ops/activation.js';
 import { getOp, hasOp } from '../ir/ops/index.js';
+import type { DType } from '../runtime/tensor.js';
 import { scalarFn, type BinaryFn, type Scalar, type UnaryFn } from '../ir/scalar.js';
 import { CnncError } from '../runtime/errors.js';
 
@@ -159,6 +160,26 @@ export class CRenderer {
 /** The formula of an elementwise op (its `traits.scalar`), or undefined when it has none. */
 export function opScalar(op: string, attrs: Attrs, arity: number): Scalar | undefined {
   return hasOp(op) ? getOp(op).traits.scalar?.(attrs, arity) : undefined;
+}
+
+/**
+ * The dtypes among `candidates` an elementwise op can run on when all its inputs have that dtype
+ * and its output too is one of `candidates` (asks the op's own type inference): e.g. none of
+ * f32/f16 for Equal (bool output) or And (bool inputs).
+ */
+export function elementwiseDtypes(op: string, candidates: readonly DType[]): DType[] {
+  const def = getOp(op);
+  const n = Math.max(1, def.inputs[0]);
+  const attrs = Object.fromEntries(Object.entries(def.attrs).filter(([, v]) => v !== null)) as Attrs;
+  return candidates.filter((dtype) => {
+    try {
+      const inputs = Array.from({ length: n }, (_, i) => ({ name: `x${i}`, type: { dtype, shape: [1] } }));
+      const outs = def.infer({ name: 'probe', op, attrs, inputs });
+      return outs.every((t) => candidates.includes(t.dtype));
+    } catch {
+      return false;
+    }
+  });
 }
 
 /**

@@ -10,7 +10,7 @@ import { interpret } from '../ir/interpreter.js';
 import type { Attrs } from '../ir/op.js';
 import { allOps, getOp } from '../ir/ops/index.js';
 import { scalarFn, type Scalar } from '../ir/scalar.js';
-import { tensor, toF64 } from '../runtime/tensor.js';
+import { fromF64, tensor, toF64 } from '../runtime/tensor.js';
 
 /** The special values of the brief, plus 2, 3 (an odd integer exponent), 0.5 and −2 for pow. */
 export const SPECIALS = [0, -0, Infinity, -Infinity, NaN, 1e30, -1e30, 1e-40, -1e-40, 1, -1, 3.5, -3.5, 88, -88, 100, 2, 3, 0.5, -2]
@@ -87,6 +87,46 @@ export function mismatches(c: ScalarCase, args: Float32Array[], ref: ArrayLike<n
       : !Number.isFinite(r) ? v === r
         : Number.isFinite(v) && Math.abs(v - r) <= ATOL + RTOL * Math.abs(r);
     if (!ok) bad.push(`${c.name}(${args.map((a) => a[i]).join(', ')}) = ${v}, reference ${r}`);
+  }
+  return bad;
+}
+
+/** The seven activations brought to every target by their definition alone, with non-default parameters where they have them. */
+export const SEVEN: [string, Attrs][] = [
+  ['Elu', { alpha: 0.7 }], ['Celu', { alpha: 1.3 }], ['Selu', {}], ['ThresholdedRelu', { alpha: 0.4 }],
+  ['Softplus', {}], ['Softsign', {}], ['Mish', {}],
+];
+
+/**
+ * One graph for the seven: each standalone on x (N=1, C=4, 7×7, values in [−6, 6]; in f16 the
+ * elementwise kernel takes its half2 path), and each as the fused epilogue of a 3×3 Conv with bias
+ * (the attributes the op's own `asActivation` gives). Outputs `<Op>` and `conv_<Op>`.
+ */
+export function sevenActivationsGraph(dtype: 'f32' | 'f16'): { g: Graph; x: Float32Array } {
+  const g = new Graph(`seven_${dtype}`);
+  const shape = [1, 4, 7, 7];
+  const xv = Float32Array.from({ length: 196 }, (_, i) => (((i * 37) % 97) - 48) / 8);
+  const x = g.addInput('x', { dtype, shape });
+  const wv = Float32Array.from({ length: 8 * 4 * 9 }, (_, i) => (((i * 53) % 89) - 44) / 150);
+  const w = g.addConstant('w', fromF64(dtype, [8, 4, 3, 3], Float64Array.from(wv)));
+  const b = g.addConstant('b', fromF64(dtype, [8], Float64Array.from({ length: 8 }, (_, i) => (i - 4) / 5)));
+  const outs: string[] = [];
+  for (const [op, given] of SEVEN) {
+    const attrs = defaults(op, given);
+    outs.push(g.add(op, [x], given, { name: op, outputs: [op] }));
+    const act = getOp(op).traits.asActivation!(attrs)!;
+    outs.push(g.add('Conv', [x, w, b], { pads: [1, 1, 1, 1], activation: act.activation, act_alpha: act.act_alpha, act_beta: act.act_beta }, { name: `conv_${op}`, outputs: [`conv_${op}`] }));
+  }
+  g.setOutputs(outs);
+  return { g, x: xv };
+}
+
+/** Elements of `got` outside |got − ref| ≤ atol + rtol·|ref| (at most `limit`, described). */
+export function outside(name: string, ref: ArrayLike<number>, got: ArrayLike<number>, rtol: number, atol: number, limit = 5): string[] {
+  const bad: string[] = [];
+  if (ref.length !== got.length) return [`${name}: ${got.length} elements, reference ${ref.length}`];
+  for (let i = 0; i < ref.length && bad.length < limit; i++) {
+    if (!(Math.abs(got[i] - ref[i]) <= atol + rtol * Math.abs(ref[i]))) bad.push(`${name}[${i}] = ${got[i]}, reference ${ref[i]}`);
   }
   return bad;
 }

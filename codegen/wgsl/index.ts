@@ -29,9 +29,10 @@ export interface WgslOptions {
 
 const REDUCERS: Record<string, Reducer> = { ReduceMean: 'mean', ReduceSum: 'sum', ReduceMax: 'max', ReduceMin: 'min' };
 
-type Generator = (e: Emitter, node: Node) => void;
+export type Generator = (e: Emitter, node: Node) => void;
 
-const GENERATORS: Record<string, Generator> = {
+/** Each op's kernel generator (ops with a scalar formula not listed here use emitElementwise). */
+export const GENERATORS: Readonly<Record<string, Generator>> = {
   Conv: emitConv,
   ConvTranspose: emitConvTranspose,
   FusedDwPw: emitFusedDwPw,
@@ -57,7 +58,8 @@ const GENERATORS: Record<string, Generator> = {
   Cast: emitCopyOp,
 };
 
-function generatorFor(node: Node): Generator | undefined {
+/** The generator that lowers `node`, or undefined when the target has none for its op. */
+export function generatorFor(node: Node): Generator | undefined {
   const gen = GENERATORS[node.op];
   if (gen) return gen;
   if (REDUCERS[node.op]) {
@@ -71,7 +73,7 @@ function generatorFor(node: Node): Generator | undefined {
     };
   }
   // every op with a scalar formula: its traits.scalar rendered by the elementwise kernel
-  if (hasOp(node.op) && getOp(node.op).traits.scalar) return (e, n) => emitElementwise(e, n);
+  if (hasOp(node.op) && getOp(node.op).traits.scalar) return emitElementwise;
   return undefined;
 }
 
