@@ -15,7 +15,7 @@ import { PRELUDE, kernelSource, type Launch, type LowerCtx } from './kernel.js';
 import { gemm, matmul } from './matmul.js';
 import { COPY_OPS, GATHER_OPS, concat, copy, gather } from './movement.js';
 import { batchNorm, cast, elementwise, instanceNorm, layerNorm, lrn, reduce, softmax } from './pointwise.js';
-import { allOps, getOp, hasOp } from '../../ir/ops/index.js';
+import { getOp, hasOp } from '../../ir/ops/index.js';
 import { globalPool, pool } from './pool.js';
 
 export type { BufRef, CudaIO, CudaPlan, CudaStep } from '../../runtime/cuda/plan.js';
@@ -53,9 +53,6 @@ const GENERATORS: Record<string, Gen> = {
 export function generatorOf(op: string): Gen | undefined {
   return GENERATORS[op] ?? (hasOp(op) && getOp(op).traits.scalar ? elementwise : undefined);
 }
-
-/** Every op the CUDA target has a kernel for (the docs' ops table reads it). */
-export const CUDA_OPS: ReadonlySet<string> = new Set(allOps().map((op) => op.name).filter((op) => generatorOf(op)));
 
 const align = (n: number, a: number) => Math.ceil(n / a) * a;
 

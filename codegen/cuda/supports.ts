@@ -67,13 +67,12 @@ export function supportsOp(op: string): string | undefined {
 export function supports(node: Node, graph: Graph): string | undefined {
   const gen = generatorOf(node.op);
   if (!gen) return `no CUDA kernel for op ${node.op}`;
-  // the values every kernel passes as arguments: input 0 and the outputs (Concat: every input)
-  const args = [gen === concat ? node.inputs : node.inputs.slice(0, 1), node.outputs].flat().filter(Boolean);
-  for (const v of args) {
-    const d = graph.type(v).dtype;
-    if (!C_DTYPES.includes(d)) return `the CUDA target has no ${d} type`;
-  }
   const y = graph.type(node.outputs[0]).dtype;
   if (FLOAT_KERNELS.has(gen) && !FLOAT.includes(y)) return notFloat(node.op, y);
-  return CHECKS.get(gen)?.(node, graph);
+  const why = CHECKS.get(gen)?.(node, graph);
+  if (why) return why;
+  // the values every kernel passes as arguments: input 0 and the outputs (Concat: every input)
+  const args = [gen === concat ? node.inputs : node.inputs.slice(0, 1), node.outputs].flat().filter(Boolean);
+  const bad = args.map((v) => graph.type(v).dtype).find((d) => !C_DTYPES.includes(d));
+  return bad ? `the CUDA target has no ${bad} type` : undefined;
 }

@@ -2,7 +2,7 @@
  * What the wgsl target can lower: `supportsOp` per op (for the ops × targets table) and `supports`
  * per node (modes, dtypes, shapes). Each answers undefined when it can, else the reason it cannot,
  * which compile() reports for every node at fault before any code is emitted. Both read the
- * generator table (codegen/wgsl/index.ts); the per-node reasons are the messages the generators
+ * generator table (codegen/wgsl/generators.ts); the per-node reasons are the messages the generators
  * throw for the same nodes (test/wgsl-supports.test.ts checks they agree).
  */
 import { elementwiseDtypes, epilogueScalar, opScalar } from '../c-like.js';
@@ -10,7 +10,8 @@ import type { Graph, Node } from '../../ir/graph.js';
 import { CnncError } from '../../runtime/errors.js';
 import type { DType } from '../../runtime/tensor.js';
 import { ALIAS_OPS } from './emit.js';
-import { GENERATORS, generatorFor, type Generator } from './index.js';
+import { generatorFor, type Generator } from './generators.js';
+import { emitGemm } from './kernels/linear.js';
 import { emitConv, emitConvTranspose, emitFusedDwPw } from './kernels/conv.js';
 import { emitBatchNorm, emitElementwise, MAX_ELEMENTWISE_INPUTS } from './kernels/elementwise.js';
 import { emitLayerNorm } from './kernels/norm.js';
@@ -43,7 +44,7 @@ const CHECKS = new Map<Generator, Check>([
   [emitConv, both(spatial, epilogues)],
   [emitConvTranspose, both(spatial, epilogues)],
   [emitFusedDwPw, both(spatial, epilogues)],
-  [GENERATORS.Gemm, epilogues],
+  [emitGemm, epilogues],
   [emitPool, both(spatial, (n) => (n.outputs[1] ? 'MaxPool indices output is not supported on wgsl' : undefined))],
   [emitBatchNorm, (n, g) => (n.inputs.slice(1, 5).some((v) => !g.constValue(v)) ? 'BatchNormalization needs constant scale, bias, mean and variance on wgsl' : undefined)],
   [emitLayerNorm, (n) => (n.outputs.slice(1).some(Boolean) ? 'LayerNormalization mean/inv_std outputs are not supported on wgsl' : undefined)],
