@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildEmulatedProgram, emulationAvailable } from '../codegen/cuda/emu.js';
-import { lowerCuda } from '../codegen/cuda/lower.js';
+import { lowerCuda, translationUnit } from '../codegen/cuda/lower.js';
+import { checkCompilesAsync, findNvcc } from '../codegen/cuda/nvcc.js';
 import { interpret } from '../ir/interpreter.js';
 import { fromF64, toF64, type Tensor } from '../runtime/tensor.js';
 import { runStandalone } from './gpu/common.js';
@@ -56,3 +57,12 @@ for (const dtype of ['f32', 'f16'] as const) {
     }
   });
 }
+
+const nvcc = findNvcc();
+describe.skipIf(!nvcc)(`cuda: the seven activations' kernels (f32 + f16) compile with nvcc -Werror all-warnings for sm_80 + sm_90${nvcc ? '' : ' SKIPPED: nvcc not found'}`, () => {
+  it('one translation unit of both graphs', async () => {
+    const kernels = new Map<string, string>();
+    for (const dtype of ['f32', 'f16'] as const) for (const [k, v] of lowerCuda(sevenActivationsGraph(dtype).g).kernels) kernels.set(k, v);
+    await expect(checkCompilesAsync(translationUnit('seven activations', kernels))).resolves.toBeUndefined();
+  }, 600_000);
+});

@@ -14,6 +14,7 @@ import { buildEmulatedProgram, emulationAvailable } from '../codegen/cuda/emu.js
 import { Code } from '../codegen/cuda/emit.js';
 import { kernelSource, type Launch } from '../codegen/cuda/kernel.js';
 import { translationUnit, type CudaModule } from '../codegen/cuda/lower.js';
+import { checkCompilesAsync, findNvcc } from '../codegen/cuda/nvcc.js';
 import { CUDA } from '../codegen/cuda/scalar.js';
 import { tensor, toF64 } from '../runtime/tensor.js';
 import { runStandalone } from './gpu/common.js';
@@ -81,6 +82,10 @@ describe.skipIf(!ok)(`cuda scalar formulas on special values vs the reference (e
     }
     return got;
   };
+
+  it.skipIf(!findNvcc())(`the same kernel compiles with nvcc -Werror all-warnings for sm_80 + sm_90${findNvcc() ? '' : ' (SKIPPED: nvcc not found)'}`, async () => {
+    await expect(checkCompilesAsync(mod.source)).resolves.toBeUndefined();
+  }, 600_000);
 
   for (const l of layout) {
     it(`${l.c.name} on ${l.n} tuples`, () => {
