@@ -17,14 +17,14 @@ import { softmaxRule } from './canonicalize-softmax.js';
 import { removeUnusedConstants, sweepRewrite, type Pass } from './pass.js';
 
 /** The rules the pipeline runs: each writes an op that wasm, wgsl and cuda all lower. */
-export const CANONICAL_RULES: readonly CanonicalRule[] = [layerNormRule, geluRule, hardSwishRule, hardSigmoidRule, softmaxRule];
+export const CANONICAL_RULES: readonly CanonicalRule[] = [layerNormRule, geluRule, hardSwishRule, hardSigmoidRule, softmaxRule, mishRule];
 
 /**
- * Rules whose op not every target lowers yet (standalone Mish: none; InstanceNormalization: cuda
- * only): run them with canonicalize(g, [...CANONICAL_RULES, ...PENDING_RULES]); they join
- * CANONICAL_RULES once the code generators render these ops.
+ * Rules whose op not every target lowers yet (InstanceNormalization: cuda only): run them with
+ * canonicalize(g, [...CANONICAL_RULES, ...PENDING_RULES]); they join CANONICAL_RULES once the code
+ * generators lower these ops.
  */
-export const PENDING_RULES: readonly CanonicalRule[] = [mishRule, instanceNormRule];
+export const PENDING_RULES: readonly CanonicalRule[] = [instanceNormRule];
 
 export function canonicalize(graph: Graph, rules: readonly CanonicalRule[] = CANONICAL_RULES): Graph {
   const g = graph.clone();
