@@ -1,5 +1,5 @@
 /**
- * Every zoo model not already covered by the per-target model tests (test/models-targets.test.ts:
+ * Every zoo model not already covered by the per-target model tests (test/models-suite.ts:
  * lenet5, resnet18/50, mobilenet_v2/v3, squeezenet, efficientnet,
  * googlenet, unet_small) compiles and runs on every target that runs here, golden against the
  * reference interpreter: f32, 1e-4 relative to the largest |reference|. One reference run per model.

@@ -62,16 +62,13 @@ async function code(f: () => Promise<unknown>): Promise<string> {
   return 'no error';
 }
 
-const gpu = await gpuContext();
-
-describe('wgsl: the adapter', () => {
-  it('is found and named (the sentence docs/benchmarks.md quotes)', () => {
-    console.log(`WebGPU adapter: ${gpu.adapterName}; shader-f16: ${gpu.hasF16}`);
-    expect(gpu.adapterName.length).toBeGreaterThan(0);
-  });
-});
-
-for (const [target, suite] of Object.entries(TARGETS) as ['wasm' | 'wgsl', TargetSuite][]) {
+/**
+ * Defines the suite for one target; test/models-wasm.test.ts and test/models-wgsl.test.ts each call
+ * it, so vitest runs the two targets in parallel (one file each).
+ */
+export async function modelSuite(target: 'wasm' | 'wgsl'): Promise<void> {
+  const suite = TARGETS[target];
+  if (target === 'wgsl') await wgslOnly();
   for (const [name, withInterpreter] of SHARED) {
     const dir = `${MODELS}/${name}`;
     describe.skipIf(!existsSync(dir))(`${target}: ${name} (../shared/models)`, () => {
@@ -142,6 +139,18 @@ for (const [target, suite] of Object.entries(TARGETS) as ['wasm' | 'wgsl', Targe
   });
 }
 
+
+/** What only wgsl has: the adapter, tampered plans and shaders, fp16-cast graphs. */
+async function wgslOnly(): Promise<void> {
+const gpu = await gpuContext();
+
+describe('wgsl: the adapter', () => {
+  it('is found and named (the sentence docs/benchmarks.md quotes)', () => {
+    console.log(`WebGPU adapter: ${gpu.adapterName}; shader-f16: ${gpu.hasF16}`);
+    expect(gpu.adapterName.length).toBeGreaterThan(0);
+  });
+});
+
 describe('wgsl artifacts: tampered plans and shaders', () => {
   let bytes: Uint8Array;
   beforeAll(async () => {
@@ -206,3 +215,4 @@ describe('wgsl: fp16-cast graphs', () => {
     expect(relErr(want, (await m.run({ input: x })).output.data as Float32Array)).toBeLessThan(1e-2);
   });
 });
+}
