@@ -1,8 +1,9 @@
 /**
  * Ops on the wasm target that come from their definitions (traits.scalar, ACTIVATIONS) rather
  * than from wasm code of their own, against the reference interpreter:
- * - the seven activations added by definition only (Elu, Celu, Selu, ThresholdedRelu, Softplus,
- *   Softsign, Mish): standalone, and as fused Conv / FusedDwPw / Gemm epilogues;
+ * - every activation of the registry (each defined only by its formula in ir/ops/activation.ts —
+ *   among them Elu, Celu, Selu, ThresholdedRelu, Softplus, Softsign, Mish, Shrink): standalone, and
+ *   as fused Conv / FusedDwPw / Gemm epilogues;
  * - every op with a scalar formula on special values (±0, ±Inf, NaN, ±1e30, ±1e-40 denormals,
  *   ±1, ±3.5, ±88, 100): NaN exactly where the reference gives NaN, the same infinities, and f32
  *   tolerance otherwise (|wasm − ref| ≤ 1e-5 + 1e-4·|ref|; denormals are computed, not flushed);
@@ -24,6 +25,7 @@ import { tensor, type Tensor } from '../runtime/tensor.js';
 import { F32_TOL, relErr } from './golden.js';
 import { errorOf } from './op-harness.js';
 import { SPECIAL, mismatch } from './wasm-golden.js';
+import { ACTIVATION_CASES } from './wgsl-scalar-cases.js';
 
 function values(n: number, seed: number, scale = 1): Float32Array {
   let s = seed * 2654435761 >>> 0;
@@ -58,11 +60,8 @@ async function expectGolden(g: Graph, feeds: Record<string, Tensor>): Promise<vo
   }
 }
 
-/** The seven activations and attributes that move them off their defaults. */
-const NEW_ACTIVATIONS: [string, Record<string, AttrValue>][] = [
-  ['Elu', { alpha: 0.7 }], ['Celu', { alpha: 1.5 }], ['Selu', {}], ['ThresholdedRelu', { alpha: 0.4 }],
-  ['Softplus', {}], ['Softsign', {}], ['Mish', {}],
-];
+/** Every activation of the registry (ops with an epilogue form), with attributes that move them off their defaults. */
+const NEW_ACTIVATIONS = ACTIVATION_CASES;
 
 /** The epilogue attributes (activation, act_alpha, act_beta) a standalone activation node maps to. */
 function epilogueOf(op: string, attrs: Record<string, AttrValue>): Record<string, AttrValue> {
@@ -73,7 +72,7 @@ function epilogueOf(op: string, attrs: Record<string, AttrValue>): Record<string
   return { ...ep };
 }
 
-describe('the seven activations defined only in ir/ops/activation.ts, on wasm vs reference', () => {
+describe('every activation (each defined only in ir/ops/activation.ts), on wasm vs reference', () => {
   for (const [op, attrs] of NEW_ACTIVATIONS) {
     it(`${op}: standalone, and fused into Conv, depthwise Conv, FusedDwPw and Gemm epilogues`, async () => {
       const x = randT([1, 6, 5, 7], op.length, 5);

@@ -91,19 +91,25 @@ export function mismatches(c: ScalarCase, args: Float32Array[], ref: ArrayLike<n
   return bad;
 }
 
-/** The seven activations brought to every target by their definition alone, with non-default parameters where they have them. */
-export const SEVEN: [string, Attrs][] = [
-  ['Elu', { alpha: 0.7 }], ['Celu', { alpha: 1.3 }], ['Selu', {}], ['ThresholdedRelu', { alpha: 0.4 }],
-  ['Softplus', {}], ['Softsign', {}], ['Mish', {}],
-];
+/** Attributes that move an activation off its defaults (the others run with their defaults). */
+const ACTIVATION_ATTRS: Record<string, Attrs> = {
+  Elu: { alpha: 0.7 }, Celu: { alpha: 1.3 }, ThresholdedRelu: { alpha: 0.4 }, LeakyRelu: { alpha: 0.2 },
+  HardSigmoid: { alpha: 0.3, beta: 0.4 }, Clip: { min: -1, max: 2 }, Gelu: { approximate: 'tanh' }, Shrink: { lambd: 0.7, bias: 0.2 },
+};
 
 /**
- * One graph for the seven: each standalone on x (N=1, C=4, 7×7, values in [−6, 6]; in f16 the
+ * Every activation of the registry (every op with an epilogue form, `traits.asActivation`): an
+ * activation added by its definition alone (ir/ops/activation.ts) is tested here on every target.
+ */
+export const ACTIVATION_CASES: [string, Attrs][] = allOps().filter((d) => d.traits.asActivation).map((d) => [d.name, ACTIVATION_ATTRS[d.name] ?? {}]);
+
+/**
+ * One graph for every activation: each standalone on x (N=1, C=4, 7×7, values in [−6, 6]; in f16 the
  * elementwise kernel takes its half2 path), and each as the fused epilogue of a 3×3 Conv with bias
  * (the attributes the op's own `asActivation` gives). Outputs `<Op>` and `conv_<Op>`.
  */
-export function sevenActivationsGraph(dtype: 'f32' | 'f16'): { g: Graph; x: Float32Array } {
-  const g = new Graph(`seven_${dtype}`);
+export function activationsGraph(dtype: 'f32' | 'f16'): { g: Graph; x: Float32Array } {
+  const g = new Graph(`activations_${dtype}`);
   const shape = [1, 4, 7, 7];
   const xv = Float32Array.from({ length: 196 }, (_, i) => (((i * 37) % 97) - 48) / 8);
   const x = g.addInput('x', { dtype, shape });
@@ -111,7 +117,7 @@ export function sevenActivationsGraph(dtype: 'f32' | 'f16'): { g: Graph; x: Floa
   const w = g.addConstant('w', fromF64(dtype, [8, 4, 3, 3], Float64Array.from(wv)));
   const b = g.addConstant('b', fromF64(dtype, [8], Float64Array.from({ length: 8 }, (_, i) => (i - 4) / 5)));
   const outs: string[] = [];
-  for (const [op, given] of SEVEN) {
+  for (const [op, given] of ACTIVATION_CASES) {
     const attrs = defaults(op, given);
     outs.push(g.add(op, [x], given, { name: op, outputs: [op] }));
     const act = getOp(op).traits.asActivation!(attrs)!;
