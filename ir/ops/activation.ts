@@ -35,6 +35,7 @@ export const ACTIVATIONS: Readonly<Record<string, (alpha: number, beta: number) 
   softplus: () => softplus,
   softsign: () => S.div(x, S.add(1, S.abs(x))),
   mish: () => S.mul(x, S.tanh(softplus)),
+  shrink: (lambd, bias) => S.select(S.lt(x, -lambd), S.add(x, bias), S.select(S.gt(x, lambd), S.sub(x, bias), 0)),
 };
 
 /** ln(1 + e^x) = max(x, 0) + ln(1 + e^−|x|): no overflow for large |x|. */
@@ -136,6 +137,8 @@ export const ACTIVATION_OPS: OpDef[] = [
   activationOp('Softplus', 'ln(1 + e^x)', {}, simple('softplus')),
   activationOp('Softsign', 'x / (1 + |x|)', {}, simple('softsign')),
   activationOp('Mish', 'x·tanh(softplus(x))', {}, simple('mish')),
+  activationOp('Shrink', 'x + bias if x < −lambd, x − bias if x > lambd, else 0', { lambd: 0.5, bias: 0 },
+    (a) => ({ activation: 'shrink', act_alpha: attrFloat(a, 'lambd'), act_beta: attrFloat(a, 'bias') })),
   // Clip's bounds are attributes here (ONNX ≥ 11 passes them as inputs: the importer folds them).
   // Clip(0, ∞) is ReLU, so it fuses as one.
   activationOp('Clip', 'min(max(x, min), max); ReLU6 is Clip(0, 6)', { min: -Infinity, max: Infinity }, (a) => {
