@@ -358,11 +358,17 @@ function residualIndex(n: Node): number {
   return getOp(n.op, n.name).traits.layoutInputs?.find((i) => i > 0) ?? -1;
 }
 
-/** IR attributes as ONNX attributes: IR-only ones and empty lists (ONNX defaults) dropped. */
+/**
+ * Attributes that newer opsets added, at the value that means "absent": dropped, so the node stays
+ * valid at the opset the exporter writes (saturate came in opset 19, QuantizeLinear's block_size in 21).
+ */
+const ADDED_LATER: Readonly<Record<string, AttrValue>> = { block_size: 0, saturate: 1 };
+
+/** IR attributes as ONNX attributes: IR-only ones, empty lists and empty strings (ONNX defaults) dropped. */
 function onnxAttrs(a: Attrs, skip: readonly string[] = []): Record<string, AttrValue> {
   const out: Record<string, AttrValue> = {};
   for (const [k, v] of Object.entries(a)) {
-    if (IR_ONLY.has(k) || skip.includes(k) || (Array.isArray(v) && v.length === 0)) continue;
+    if (IR_ONLY.has(k) || skip.includes(k) || (Array.isArray(v) && v.length === 0) || v === '' || ADDED_LATER[k] === v) continue;
     out[k] = v;
   }
   return out;
