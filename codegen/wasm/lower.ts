@@ -18,13 +18,14 @@ import { ELEMENTWISE_LOWERING } from './lower-elementwise.js';
 import { MOVEMENT_LOWERINGS } from './lower-movement.js';
 import { NORM_LOWERINGS } from './lower-norm.js';
 import { POOL_LOWERINGS } from './lower-pool.js';
+import { REDUCE_LOWERINGS } from './lower-reduce.js';
 import { Storage, WEIGHTS_OFFSET, type Lowered, type OpLowering, type TileOptions } from './storage.js';
 
 export type { Buf, Loc, Lowered, Step, TileOptions } from './storage.js';
 
 /** The ops with their own kernels (elementwise ops come from their traits instead). */
 const LOWERINGS: Readonly<Record<string, OpLowering>> = {
-  ...CONV_LOWERINGS, ...POOL_LOWERINGS, ...MOVEMENT_LOWERINGS, ...NORM_LOWERINGS,
+  ...CONV_LOWERINGS, ...POOL_LOWERINGS, ...MOVEMENT_LOWERINGS, ...NORM_LOWERINGS, ...REDUCE_LOWERINGS,
 };
 
 /** Does the op give f32 outputs for f32 inputs (with its default attributes)? Logic ops and comparisons do not. */

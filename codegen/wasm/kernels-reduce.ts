@@ -1,0 +1,75 @@
+/**
+ * Generic (scalar, not SIMD) reduction kernels for the ops without a specialised one: Reduce*
+ * over any axes, and LogSoftmax along one axis. Reductions accumulate in f64 like the reference
+ * interpreter, so sums of many terms round once, at the end.
+ */
+import binaryen from 'binaryen';
+import { FnBuilder, Ops, f32, i32, none, type Expr } from './builder.js';
+import { exp, log, withScratch } from './math.js';
+
+export type ReduceKind = 'sum' | 'mean' | 'max' | 'min';
+
+export interface ReduceSpec {
+  name: string;
+  X: number;
+  Y: number;
+  /** Kept dims (in input order) and their input element strides; the output is dense in this order. */
+  kept: number[]; keptStrides: number[];
+  /** Reduced dims (every size ≥ 1) and their input element strides. */
+  red: number[]; redStrides: number[];
+  kind: ReduceKind;
+}
+
+const INIT: Record<ReduceKind, number> = { sum: 0, mean: 0, max: -Infinity, min: Infinity };
+
+/** Nested counted loops over `dims` (each ≥ 1) with index locals `idx`, around `inner`. */
+function nest(fb: FnBuilder, o: Ops, dims: number[], idx: number[], inner: Expr[]): Expr[] {
+  let body = inner;
+  for (let d = dims.length - 1; d >= 0; d--) body = [fb.loop(idx[d], o.c(0), dims[d], 1, body)];
+  return body;
+}
+
+/**
+ * Y[k] = fold over the reduced dims of X. max/min propagate NaN (f64.max/min do), as the
+ * reference's fold does; mean divides the f64 sum by the count.
+ */
+export function emitReduce(m: binaryen.Module, s: ReduceSpec): void {
+  const fb = new FnBuilder(m, 0), o = new Ops(m);
+  const f64 = binaryen.f64;
+  const acc = fb.local(f64), yp = fb.local(i32), base = fb.local(i32);
+  const ki = s.kept.map(() => fb.local(i32)), ri = s.red.map(() => fb.local(i32));
+  const offset = (idx: number[], strides: number[], start: Expr) => idx.reduce((e, l, d) => o.add(e, o.mul(fb.geti(l), strides[d] * 4)), start);
+  const x = m.f64.promote(m.f32.load(0, 4, offset(ri, s.redStrides, fb.geti(base))));
+  const a = fb.get(acc, f64);
+  const step = s.kind === 'max' ? m.f64.max(a, x) : s.kind === 'min' ? m.f64.min(a, x) : m.f64.add(a, x);
+  const count = s.red.reduce((p, d) => p * d, 1);
+  const result = s.kind === 'mean' ? m.f64.div(a, m.f64.const(count)) : a;
+  const body = nest(fb, o, s.kept, ki, [
+    fb.set(base, offset(ki, s.keptStrides, o.c(s.X))),
+    fb.set(acc, m.f64.const(INIT[s.kind])),
+    ...nest(fb, o, s.red, ri, [fb.set(acc, step)]),
+    m.f32.store(0, 4, fb.geti(yp), m.f32.demote(result)),
+    fb.set(yp, o.addc(fb.geti(yp), 4)),
+  ]);
+  m.addFunction(s.name, none, none, fb.vars, m.block(null, [fb.set(yp, o.c(s.Y)), ...body]));
+}
+
+/** LogSoftmax along an axis of n elements: y = (x − max) − log Σ exp(x − max), for outer × inner rows. */
+export function emitLogSoftmax(m: binaryen.Module, name: string, X: number, Y: number, outer: number, n: number, inner: number): void {
+  const fb = new FnBuilder(m, 0), o = new Ops(m);
+  const a = fb.local(i32), b = fb.local(i32), k = fb.local(i32), base = fb.local(i32);
+  const mx = fb.local(f32), sum = fb.local(f32), lse = fb.local(f32);
+  const at = (arr: number) => o.add(fb.geti(base), o.addc(o.mul(fb.geti(k), inner * 4), arr));
+  const lane = (f: typeof exp, x: Expr) => m.f32x4.extract_lane(withScratch(fb, () => f(fb, m.f32x4.splat(x))), 0);
+  const z = () => m.f32.sub(m.f32.load(0, 4, at(X)), fb.get(mx, f32));
+  const body = fb.loop(a, o.c(0), outer, 1, [fb.loop(b, o.c(0), inner, 1, [
+    fb.set(base, o.add(o.mul(fb.geti(a), n * inner * 4), o.mul(fb.geti(b), 4))),
+    fb.set(mx, m.f32.const(-Infinity)),
+    fb.loop(k, o.c(0), n, 1, [fb.set(mx, m.f32.max(fb.get(mx, f32), m.f32.load(0, 4, at(X))))]),
+    fb.set(sum, m.f32.const(0)),
+    fb.loop(k, o.c(0), n, 1, [fb.set(sum, m.f32.add(fb.get(sum, f32), lane(exp, z())))]),
+    fb.set(lse, lane(log, fb.get(sum, f32))),
+    fb.loop(k, o.c(0), n, 1, [m.f32.store(0, 4, at(Y), m.f32.sub(z(), fb.get(lse, f32)))]),
+  ])]);
+  m.addFunction(name, none, none, fb.vars, body);
+}

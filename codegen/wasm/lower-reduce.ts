@@ -1,0 +1,72 @@
+/**
+ * Lowerings of ReduceMean/Sum/Max/Min over any axes, with or without keepdims (a generic scalar
+ * kernel, `reduce_sum`; ReduceMean over H, W kept stays a global average pool), and LogSoftmax.
+ */
+import type { Node } from '../../ir/graph.js';
+import { sizeOf } from '../../ir/types.js';
+import { emitLogSoftmax, emitReduce, type ReduceKind } from './kernels-reduce.js';
+import { POOL_LOWERINGS } from './lower-pool.js';
+import { stridesOf, type OpLowering, type Storage } from './storage.js';
+
+const KIND: Record<string, ReduceKind> = { ReduceSum: 'sum', ReduceMean: 'mean', ReduceMax: 'max', ReduceMin: 'min' };
+
+/** The reduced axes (normalized, sorted), or null for the identity (empty axes with noop_with_empty_axes). */
+function reducedAxes(n: Node, rank: number): number[] | null {
+  const axes = ((n.attrs.axes as number[] | undefined) ?? []).map((a) => (a + rank) % rank);
+  if (axes.length === 0) return Number(n.attrs.noop_with_empty_axes ?? 0) ? null : Array.from({ length: rank }, (_, i) => i);
+  return [...new Set(axes)].sort((a, b) => a - b);
+}
+
+/** The value of an empty reduction (what the reference's fold gives with no terms). */
+const EMPTY: Record<ReduceKind, number> = { sum: 0, mean: NaN, max: -Infinity, min: Infinity };
+
+function lowerReduce(s: Storage, n: Node): void {
+  const sh = s.shape(n.inputs[0]);
+  const axes = reducedAxes(n, sh.length);
+  if (!axes) { s.define(n.outputs[0], s.plain(n, n.inputs[0])); return; }
+  const kind = KIND[n.op];
+  const outSize = sizeOf(s.shape(n.outputs[0]));
+  const red = axes.map((a) => sh[a]);
+  if (sizeOf(red) === 0 || outSize === 0) {
+    s.define(n.outputs[0], s.constLoc(new Float32Array(outSize).fill(EMPTY[kind])));
+    return;
+  }
+  const x = s.plain(n, n.inputs[0]);
+  const st = stridesOf(sh);
+  const keptAxes = sh.map((_, i) => i).filter((i) => !axes.includes(i));
+  const y = s.dense(outSize, 'plain', 0);
+  s.define(n.outputs[0], y);
+  s.step(n, `reduce_${kind}`, '', sizeOf(sh), (m, a, fn) => emitReduce(m, {
+    name: fn, X: a(x), Y: a(y), kind,
+    kept: keptAxes.map((i) => sh[i]), keptStrides: keptAxes.map((i) => st[i]),
+    red, redStrides: axes.map((i) => st[i]),
+  }), [x], [y]);
+}
+
+const reduce: OpLowering = { lower: lowerReduce };
+
+/** ReduceMean: a global average pool where that applies, else the generic kernel. */
+const reduceMean: OpLowering = {
+  lower(s, n) {
+    const pool = POOL_LOWERINGS.ReduceMean;
+    if (!pool.check?.(n, s.g)) pool.lower(s, n);
+    else lowerReduce(s, n);
+  },
+};
+
+const logSoftmax: OpLowering = {
+  lower(s, n) {
+    const sh = s.shape(n.inputs[0]);
+    const axis = (Number(n.attrs.axis ?? -1) + sh.length) % sh.length;
+    const size = sizeOf(sh);
+    if (size === 0) { s.define(n.outputs[0], s.constLoc(new Float32Array(0))); return; }
+    const x = s.plain(n, n.inputs[0]);
+    const y = s.dense(size, 'plain', 0);
+    s.define(n.outputs[0], y);
+    s.step(n, 'logsoftmax', '', 5 * size, (m, a, fn) => emitLogSoftmax(m, fn, a(x), a(y), sizeOf(sh.slice(0, axis)), sh[axis], sizeOf(sh.slice(axis + 1))), [x], [y]);
+  },
+};
+
+export const REDUCE_LOWERINGS: Record<string, OpLowering> = {
+  ReduceSum: reduce, ReduceMean: reduceMean, ReduceMax: reduce, ReduceMin: reduce, LogSoftmax: logSoftmax,
+};
