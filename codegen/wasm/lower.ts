@@ -19,6 +19,7 @@ import { MOVEMENT_LOWERINGS } from './lower-movement.js';
 import { NORM_LOWERINGS } from './lower-norm.js';
 import { POOL_LOWERINGS } from './lower-pool.js';
 import { REDUCE_LOWERINGS } from './lower-reduce.js';
+import { GENERIC_CONV, GENERIC_MATMUL, withFallback } from './lower-generic.js';
 import { Storage, WEIGHTS_OFFSET, type Lowered, type OpLowering, type TileOptions } from './storage.js';
 
 export type { Buf, Loc, Lowered, Step, TileOptions } from './storage.js';
@@ -26,6 +27,11 @@ export type { Buf, Loc, Lowered, Step, TileOptions } from './storage.js';
 /** The ops with their own kernels (elementwise ops come from their traits instead). */
 const LOWERINGS: Readonly<Record<string, OpLowering>> = {
   ...CONV_LOWERINGS, ...POOL_LOWERINGS, ...MOVEMENT_LOWERINGS, ...NORM_LOWERINGS, ...REDUCE_LOWERINGS,
+  // the generic scalar kernels take what the SIMD ones refuse (any rank, batch, group, run-time weights)
+  Conv: withFallback(CONV_LOWERINGS.Conv, GENERIC_CONV),
+  ConvTranspose: withFallback(CONV_LOWERINGS.ConvTranspose, GENERIC_CONV),
+  Gemm: withFallback(CONV_LOWERINGS.Gemm, GENERIC_MATMUL),
+  MatMul: withFallback(CONV_LOWERINGS.MatMul, GENERIC_MATMUL),
 };
 
 /** Does the op give f32 outputs for f32 inputs (with its default attributes)? Logic ops and comparisons do not. */
