@@ -8,7 +8,7 @@ import type { Graph, Node } from '../../ir/graph.js';
 import { windowGeometry } from '../../ir/ops/geometry.js';
 import { sizeOf } from '../../ir/types.js';
 import { activationProblem } from './activation.js';
-import { emitGenericConv, emitGenericMatMul, type Epilogue } from './kernels-generic.js';
+import { emitGenericConv, emitGenericMatMul, emitGenericPool, type Epilogue } from './kernels-generic.js';
 import { stridesOf, type Loc, type OpLowering, type Storage } from './storage.js';
 
 export function withFallback(fast: OpLowering, generic: OpLowering): OpLowering {
@@ -106,5 +106,22 @@ export const GENERIC_MATMUL: OpLowering = {
       name: fn, A: ad(a), B: ad(b), Y: ad(y), ...spec,
       C: cSpec ? { addr: ad(cSpec.l), cm: cSpec.cm, cn: cSpec.cn, beta: cSpec.beta } : undefined, ...ep(ad),
     }), [a, b, ...(cSpec ? [cSpec.l] : []), ...reads], [y]);
+  },
+};
+
+export const GENERIC_POOL: OpLowering = {
+  check: (n) => (n.outputs.length > 1 && n.outputs[1] !== '' ? 'has no MaxPool indices output' : undefined),
+  lower(s, n) {
+    const xv = n.inputs[0];
+    const geo = windowGeometry(n.op, n.attrs, s.shape(xv), undefined, { node: n.name, op: n.op });
+    const y = outputOf(s, n, sizeOf(s.shape(n.outputs[0])));
+    if (!y) return;
+    const x = s.plain(n, xv);
+    const kind = n.op === 'MaxPool' ? 'max' : 'avg';
+    s.step(n, `${kind}pool_generic_${geo.inSize.length}d`, 'generic', sizeOf(s.shape(n.outputs[0])) * sizeOf(geo.kernel), (m, a, fn) => emitGenericPool(m, {
+      name: fn, X: a(x), Y: a(y), N: geo.N, C: geo.C, nhwc: String(n.attrs.layout ?? 'NCHW') === 'NHWC',
+      inSize: geo.inSize, outSize: geo.outSize, kernel: geo.kernel, strides: geo.strides, dilations: geo.dilations,
+      padBegin: geo.padBegin, padEnd: geo.padEnd, kind, countPad: kind === 'avg' && Number(n.attrs.count_include_pad) === 1,
+    }), [x], [y]);
   },
 };

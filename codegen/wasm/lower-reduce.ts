@@ -20,7 +20,7 @@ function reducedAxes(n: Node, rank: number): number[] | null {
 /** The value of an empty reduction (what the reference's fold gives with no terms). */
 const EMPTY: Record<ReduceKind, number> = { sum: 0, mean: NaN, max: -Infinity, min: Infinity };
 
-function lowerReduce(s: Storage, n: Node): void {
+export function lowerReduce(s: Storage, n: Node): void {
   const sh = s.shape(n.inputs[0]);
   const axes = reducedAxes(n, sh.length);
   if (!axes) { s.define(n.outputs[0], s.plain(n, n.inputs[0])); return; }
@@ -66,6 +66,18 @@ const logSoftmax: OpLowering = {
     s.step(n, 'logsoftmax', '', 5 * size, (m, a, fn) => emitLogSoftmax(m, fn, a(x), a(y), sizeOf(sh.slice(0, axis)), sh[axis], sizeOf(sh.slice(axis + 1))), [x], [y]);
   },
 };
+
+/** GlobalAveragePool / GlobalMaxPool of any rank and batch: a mean or max over the spatial axes, kept. */
+const globalPoolAsReduce: OpLowering = {
+  lower(s, n) {
+    const r = s.shape(n.inputs[0]).length;
+    const nhwc = String(n.attrs.layout ?? 'NCHW') === 'NHWC';
+    const axes = Array.from({ length: r - 2 }, (_, i) => (nhwc ? i + 1 : i + 2));
+    lowerReduce(s, { ...n, op: n.op === 'GlobalMaxPool' ? 'ReduceMax' : 'ReduceMean', attrs: { axes, keepdims: 1 } });
+  },
+};
+
+export const GLOBAL_POOL_FALLBACK = globalPoolAsReduce;
 
 export const REDUCE_LOWERINGS: Record<string, OpLowering> = {
   ReduceSum: reduce, ReduceMean: reduceMean, ReduceMax: reduce, ReduceMin: reduce, LogSoftmax: logSoftmax,

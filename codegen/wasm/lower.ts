@@ -18,8 +18,8 @@ import { ELEMENTWISE_LOWERING } from './lower-elementwise.js';
 import { MOVEMENT_LOWERINGS } from './lower-movement.js';
 import { NORM_LOWERINGS } from './lower-norm.js';
 import { POOL_LOWERINGS } from './lower-pool.js';
-import { REDUCE_LOWERINGS } from './lower-reduce.js';
-import { GENERIC_CONV, GENERIC_MATMUL, withFallback } from './lower-generic.js';
+import { GLOBAL_POOL_FALLBACK, REDUCE_LOWERINGS } from './lower-reduce.js';
+import { GENERIC_CONV, GENERIC_MATMUL, GENERIC_POOL, withFallback } from './lower-generic.js';
 import { Storage, WEIGHTS_OFFSET, type Lowered, type OpLowering, type TileOptions } from './storage.js';
 
 export type { Buf, Loc, Lowered, Step, TileOptions } from './storage.js';
@@ -32,6 +32,10 @@ const LOWERINGS: Readonly<Record<string, OpLowering>> = {
   ConvTranspose: withFallback(CONV_LOWERINGS.ConvTranspose, GENERIC_CONV),
   Gemm: withFallback(CONV_LOWERINGS.Gemm, GENERIC_MATMUL),
   MatMul: withFallback(CONV_LOWERINGS.MatMul, GENERIC_MATMUL),
+  MaxPool: withFallback(POOL_LOWERINGS.MaxPool, GENERIC_POOL),
+  AveragePool: withFallback(POOL_LOWERINGS.AveragePool, GENERIC_POOL),
+  GlobalAveragePool: withFallback(POOL_LOWERINGS.GlobalAveragePool, GLOBAL_POOL_FALLBACK),
+  GlobalMaxPool: withFallback(POOL_LOWERINGS.GlobalMaxPool, GLOBAL_POOL_FALLBACK),
 };
 
 /** Does the op give f32 outputs for f32 inputs (with its default attributes)? Logic ops and comparisons do not. */
