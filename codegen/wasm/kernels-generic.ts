@@ -170,29 +170,28 @@ export function emitGenericPool(m: binaryen.Module, s: GenericPoolSpec): void {
   const n = fb.local(i32), c = fb.local(i32), xb = fb.local(i32), yp = fb.local(i32), cnt = fb.local(i32), acc = fb.local(f64);
   const oi = s.outSize.map(() => fb.local(i32)), ki = s.kernel.map(() => fb.local(i32)), ii = s.kernel.map(() => fb.local(i32));
   const inner: Expr[] = [];
-  let inside: Expr | undefined, inPads: Expr | undefined;
   for (let d = 0; d < r; d++) {
     inner.push(fb.set(ii[d], o.add(o.addc(o.mul(fb.geti(oi[d]), s.strides[d]), -s.padBegin[d]), o.mul(fb.geti(ki[d]), s.dilations[d]))));
-    const a = m.i32.lt_u(fb.geti(ii[d]), o.c(s.inSize[d]));
-    const p = m.i32.lt_u(o.addc(fb.geti(ii[d]), s.padBegin[d]), o.c(s.inSize[d] + s.padBegin[d] + s.padEnd[d]));
-    inside = inside === undefined ? a : m.i32.and(inside, a);
-    inPads = inPads === undefined ? p : m.i32.and(inPads, p);
   }
+  // fresh expressions per use: binaryen's trees share no nodes
+  const all = (f: (d: number) => Expr) => s.inSize.map((_, d) => f(d)).reduce((e, t) => m.i32.and(e, t));
+  const inside = () => all((d) => m.i32.lt_u(fb.geti(ii[d]), o.c(s.inSize[d])));
+  const inPads = () => all((d) => m.i32.lt_u(o.addc(fb.geti(ii[d]), s.padBegin[d]), o.c(s.inSize[d] + s.padBegin[d] + s.padEnd[d])));
   const xAddr = s.inSize.reduce<Expr>((e, _, d) => o.add(e, o.mul(fb.geti(ii[d]), xs.sp[d] * 4)), fb.geti(xb));
   const x = m.f64.promote(m.f32.load(0, 4, xAddr));
-  const a = fb.get(acc, f64);
-  if (s.kind === 'max') inner.push(m.if(inside!, fb.set(acc, m.f64.max(a, x))));
+  const a = () => fb.get(acc, f64);
+  if (s.kind === 'max') inner.push(m.if(inside(), fb.set(acc, m.f64.max(a(), x))));
   else {
-    inner.push(m.if(inside!, fb.set(acc, m.f64.add(a, x))));
-    inner.push(fb.set(cnt, o.add(fb.geti(cnt), s.countPad ? inPads! : m.i32.and(inside!, o.c(1)))));
+    inner.push(m.if(inside(), fb.set(acc, m.f64.add(a(), x))));
+    inner.push(fb.set(cnt, o.add(fb.geti(cnt), s.countPad ? inPads() : inside())));
   }
-  const avg = m.select(m.i32.gt_s(fb.geti(cnt), o.c(0)), m.f64.div(a, m.f64.convert_s.i32(fb.geti(cnt))), m.f64.const(0));
+  const avg = m.select(m.i32.gt_s(fb.geti(cnt), o.c(0)), m.f64.div(a(), m.f64.convert_s.i32(fb.geti(cnt))), m.f64.const(0));
   const perOutput = [
     fb.set(yp, s.outSize.reduce<Expr>((e, _, d) => o.add(e, o.mul(fb.geti(oi[d]), ys.sp[d] * 4)),
       o.add(o.addc(o.mul(fb.geti(n), ys.n * 4), s.Y), o.mul(fb.geti(c), ys.c * 4)))),
     fb.set(acc, m.f64.const(s.kind === 'max' ? -Infinity : 0)), fb.set(cnt, o.c(0)),
     ...nest(fb, o, s.kernel, ki, inner),
-    m.f32.store(0, 4, fb.geti(yp), m.f32.demote(s.kind === 'max' ? a : avg)),
+    m.f32.store(0, 4, fb.geti(yp), m.f32.demote(s.kind === 'max' ? a() : avg)),
   ];
   const body = nest(fb, o, [s.N, s.C], [n, c], [
     fb.set(xb, o.add(o.addc(o.mul(fb.geti(n), xs.n * 4), s.X), o.mul(fb.geti(c), xs.c * 4))),

@@ -13,7 +13,7 @@ import { renderScalar } from './scalar.js';
 import { stridesOf, tPerm, unchecked, type Loc, type OpLowering, type Storage } from './storage.js';
 
 /** An elementwise operand: a value of the graph, or a compile-time array with its shape. */
-export type Operand = string | { data: Float32Array; shape: readonly number[] };
+export type Operand = string | { data: Float32Array; shape: readonly number[] } | { value: string; shape: readonly number[] };
 
 /** The node's scalar formula (undefined: the op has none, or not for these attributes). */
 export function scalarOf(n: Node): Scalar | undefined {
@@ -29,7 +29,7 @@ export function elementwise(s: Storage, n: Node, operands: Operand[], e: Scalar,
   const r = out.length;
   const isT = r >= 3 && operands.some((v) => typeof v === 'string' && !s.g.constValue(v) && s.locs.get(v)?.phys === 'T' && s.shape(v).length === r);
   const srcs = operands.map((v) => {
-    if (typeof v !== 'string') return { l: s.constLoc(v.data), ls: stridesOf(v.shape), shape: v.shape };
+    if (typeof v !== 'string') return { l: 'data' in v ? s.constLoc(v.data) : s.plain(n, v.value), ls: stridesOf(v.shape), shape: v.shape };
     const sh = s.shape(v);
     let l: Loc = s.loc(n, v);
     if (l.phys === 'T' && !(isT && sh.length === r)) l = s.plain(n, v);
