@@ -11,16 +11,17 @@ import { CnncError } from '../../runtime/errors.js';
 import { Graph, type Node } from '../../ir/graph.js';
 import type { OpDef } from '../../ir/op.js';
 import { allOps, getOp, hasOp } from '../../ir/ops/index.js';
-import { sizeOf } from '../../ir/types.js';
+import { BYTES_PER_ELEMENT, sizeOf } from '../../ir/types.js';
+import { TYPED_DTYPES } from './kernels-typed.js';
 import { emitCopy } from './kernels.js';
 import { CONV_LOWERINGS } from './lower-conv.js';
-import { ELEMENTWISE_LOWERING } from './lower-elementwise.js';
+import { CAST_LOWERING, ELEMENTWISE_LOWERING } from './lower-elementwise.js';
 import { MOVEMENT_LOWERINGS } from './lower-movement.js';
 import { NORM_LOWERINGS } from './lower-norm.js';
 import { POOL_LOWERINGS } from './lower-pool.js';
 import { GLOBAL_POOL_FALLBACK, REDUCE_LOWERINGS } from './lower-reduce.js';
 import { GENERIC_CONV, GENERIC_MATMUL, GENERIC_POOL, withFallback } from './lower-generic.js';
-import { Storage, WEIGHTS_OFFSET, type Lowered, type OpLowering, type TileOptions } from './storage.js';
+import { Storage, WEIGHTS_OFFSET, wordsOf, type Lowered, type OpLowering, type TileOptions } from './storage.js';
 
 export type { Buf, Loc, Lowered, Step, TileOptions } from './storage.js';
 
@@ -32,6 +33,7 @@ const LOWERINGS: Readonly<Record<string, OpLowering>> = {
   ConvTranspose: withFallback(CONV_LOWERINGS.ConvTranspose, GENERIC_CONV),
   Gemm: withFallback(CONV_LOWERINGS.Gemm, GENERIC_MATMUL),
   MatMul: withFallback(CONV_LOWERINGS.MatMul, GENERIC_MATMUL),
+  Cast: CAST_LOWERING,
   MaxPool: withFallback(POOL_LOWERINGS.MaxPool, GENERIC_POOL),
   AveragePool: withFallback(POOL_LOWERINGS.AveragePool, GENERIC_POOL),
   GlobalAveragePool: withFallback(POOL_LOWERINGS.GlobalAveragePool, GLOBAL_POOL_FALLBACK),
@@ -58,7 +60,8 @@ export function loweringOf(op: string): OpLowering | undefined {
   let ok = elementwiseOps.get(op);
   if (ok === undefined) {
     const def = getOp(op);
-    ok = def.traits.scalar !== undefined && hasF32Form(def);
+    // f32 ops render as SIMD; the others (comparisons, logic, integer arithmetic) through the typed kernel
+    ok = def.traits.scalar !== undefined;
     elementwiseOps.set(op, ok);
   }
   return ok ? ELEMENTWISE_LOWERING : undefined;
@@ -78,9 +81,12 @@ const f32Only = (g: Graph, v: string) => `handles f32 tensors only ('${v}' is ${
 export function whyNot(n: Node, g: Graph): string | undefined {
   const l = loweringOf(n.op);
   const bad = [...n.outputs, ...n.inputs].find((v) => v !== '' && g.type(v).dtype !== 'f32');
-  // an op with a formula but no f32 form (comparisons, logic) is refused for its dtypes
-  if (!l) return bad && hasOp(n.op) && getOp(n.op).traits.scalar ? f32Only(g, bad) : `has no kernel for ${n.op}`;
-  if (bad) return f32Only(g, bad);
+  if (!l) return `has no kernel for ${n.op}`;
+  if (bad) {
+    if (!l.typed) return f32Only(g, bad);
+    const why = l.typed(n, g);
+    if (why) return why;
+  }
   return l.check?.(n, g);
 }
 
@@ -98,9 +104,10 @@ function lowerOutputs(s: Storage, g: Graph): Lowered['outputs'] {
   return g.outputs.map((name) => {
     const fake: Node = { name: `output ${name}`, op: 'Output', inputs: [name], outputs: [], attrs: {} };
     let l = s.plain(fake, name);
+    const t = g.type(name);
     if (l.buf.id < 0 || g.inputs.includes(name) || l.off !== 0 && l.ps !== 0) {
-      const out = s.dense(sizeOf(s.shape(name)), 'plain', 0);
-      const src = l, bytes = sizeOf(s.shape(name)) * 4;
+      const out = s.dense(wordsOf(sizeOf(t.shape), t.dtype), 'plain', 0);
+      const src = l, bytes = sizeOf(t.shape) * BYTES_PER_ELEMENT[t.dtype];
       s.step(fake, 'output_copy', 'copy', 0, (m, a, fn) => emitCopy(m, fn, a(src), a(out), 1, bytes, 0, 0), [src], [out]);
       l = out;
     }
@@ -115,8 +122,8 @@ export function lower(g: Graph, tile?: TileOptions): Lowered {
   const s = new Storage(g, tile);
   const inputs = g.inputs.map((name) => {
     const t = g.type(name);
-    if (t.dtype !== 'f32') throw new CnncError('UNSUPPORTED', `the wasm target takes f32 inputs only ('${name}' is ${t.dtype})`, { value: name });
-    const l = s.dense(sizeOf(t.shape), 'plain', 0);
+    if (!TYPED_DTYPES.has(t.dtype)) throw new CnncError('UNSUPPORTED', `the wasm target has no ${t.dtype} inputs ('${name}')`, { value: name });
+    const l = s.dense(wordsOf(sizeOf(t.shape), t.dtype), 'plain', 0);
     l.buf.start = -1;
     s.define(name, l);
     return { name, loc: l };
