@@ -41,7 +41,7 @@ const LOWERINGS: Readonly<Record<string, OpLowering>> = {
 };
 
 /** Does the op give f32 outputs for f32 inputs (with its default attributes)? Logic ops and comparisons do not. */
-function hasF32Form(def: OpDef): boolean {
+export function hasF32Form(def: OpDef): boolean {
   try {
     const g = new Graph('probe');
     const ins = Array.from({ length: Math.max(1, def.inputs[0]) }, (_, i) => g.addInput(`x${i}`, { dtype: 'f32', shape: [4] }));
