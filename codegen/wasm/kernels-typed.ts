@@ -31,6 +31,8 @@ export interface TypedElementwiseSpec {
   Y: number; out: DType;
   operands: TypedOperand[];
   expr: Scalar;
+  /** Cast's bool: NaN and ±Inf are true (numpy, onnxruntime); elsewhere they are 0 like other non-finite integers. */
+  cast?: boolean;
 }
 
 function load(m: binaryen.Module, ptr: Expr, d: DType): Expr {
@@ -48,15 +50,26 @@ function load(m: binaryen.Module, ptr: Expr, d: DType): Expr {
   }
 }
 
-/** Stores f64 local `v` as dtype `d`. */
-function store(fb: FnBuilder, ptr: Expr, v: number, d: DType): Expr {
+/**
+ * Stores f64 local `v` as dtype `d`, like the reference's store(): integers truncate toward zero
+ * and wrap modulo 2^bits (as a typed array or BigInt64Array stores them), NaN and ±Inf become 0,
+ * and bool is "finite and not 0" — except for Cast (`cast`), where bool is "not 0" (NaN, ±Inf true).
+ */
+function store(fb: FnBuilder, ptr: Expr, v: number, d: DType, cast: boolean): Expr {
   const m = fb.m, x = () => fb.get(v, f64);
+  const finite = () => m.f64.lt(m.f64.abs(x()), m.f64.const(Infinity));
   if (d === 'f32') return m.f32.store(0, 1, ptr, m.f32.demote(x()));
   if (d === 'f64') return m.f64.store(0, 1, ptr, x());
-  if (d === 'bool') return m.i32.store8(0, 1, ptr, m.i32.and(m.f64.ne(x(), m.f64.const(0)), m.f64.eq(x(), x())));
-  // integers: trunc toward zero, wrap to the width; NaN and ±Inf become 0
-  const finite = m.select(m.f64.lt(m.f64.abs(x()), m.f64.const(Infinity)), x(), m.f64.const(0));
-  const w = m.i64.trunc_s_sat.f64(finite);
+  if (d === 'bool') return m.i32.store8(0, 1, ptr, cast ? m.f64.ne(x(), m.f64.const(0)) : m.i32.and(m.f64.ne(x(), m.f64.const(0)), finite()));
+  // t = trunc(v) (0 when not finite), then t mod 2^bits in [0, 2^bits): exact in f64 for an integral t
+  const bits = BYTES_PER_ELEMENT[d] === 8 ? 64 : 32;
+  const t = fb.local(f64), T = () => fb.get(t, f64);
+  const setT = fb.set(t, m.select(finite(), m.f64.trunc(x()), m.f64.const(0)));
+  const r = m.f64.sub(T(), m.f64.mul(m.f64.floor(m.f64.mul(T(), m.f64.const(2 ** -bits))), m.f64.const(2 ** bits)));
+  // (for 64 bits the wrapped value of a small negative t would round to 2^64: below 2^63 convert signed)
+  const wrapped = bits === 64 ? m.select(m.f64.lt(m.f64.abs(T()), m.f64.const(2 ** 63)), m.i64.trunc_s_sat.f64(T()), m.i64.trunc_u_sat.f64(r))
+    : m.i64.trunc_u_sat.f64(r);
+  const w = m.block(null, [setT, wrapped], i64);
   switch (BYTES_PER_ELEMENT[d]) {
     case 8: return m.i64.store(0, 1, ptr, w);
     case 4: return m.i64.store32(0, 1, ptr, w);
@@ -160,7 +173,7 @@ export function emitTypedElementwise(m: binaryen.Module, s: TypedElementwiseSpec
   let body: Expr[] = [
     ...s.operands.map((op, k) => fb.set(xs[k], load(m, ptr(op), op.dtype))),
     fb.set(res, new F64Renderer(fb, xs).value(s.expr)),
-    store(fb, fb.geti(yp), res, s.out),
+    store(fb, fb.geti(yp), res, s.out, s.cast === true),
     fb.set(yp, o.addc(fb.geti(yp), ob)),
   ];
   for (let d = s.dims.length - 1; d >= 0; d--) body = [fb.loop(idx[d], o.c(0), s.dims[d], 1, body)];

@@ -75,7 +75,7 @@ function typedProblem(n: Node, g: Graph, e: Scalar | undefined): string | undefi
 }
 
 /** The formula over operands of any typed dtype, one element at a time (comparisons, logic, integers, Cast). */
-export function typedElementwise(s: Storage, n: Node, e: Scalar, kernel: string): void {
+export function typedElementwise(s: Storage, n: Node, e: Scalar, kernel: string, cast = false): void {
   const ins = n.inputs.filter((v) => v !== '');
   const outV = n.outputs[0], out = s.shape(outV), od = s.g.type(outV).dtype;
   const y = s.dense(wordsOf(sizeOf(out), od), 'plain', 0);
@@ -90,14 +90,19 @@ export function typedElementwise(s: Storage, n: Node, e: Scalar, kernel: string)
     return { l: s.plain(n, v), strides, dtype: s.g.type(v).dtype };
   });
   s.step(n, kernel, 'typed', sizeOf(out), (m, a, fn) => emitTypedElementwise(m, {
-    name: fn, dims: out, Y: a(y), out: od, operands: srcs.map((x) => ({ addr: a(x.l), strides: x.strides, dtype: x.dtype })), expr: e,
+    name: fn, dims: out, Y: a(y), out: od, operands: srcs.map((x) => ({ addr: a(x.l), strides: x.strides, dtype: x.dtype })), expr: e, cast,
   }), srcs.map((x) => x.l), [y]);
 }
 
 /** Cast between the typed dtypes: the identity formula, rounded or truncated by the output's dtype. */
 export const CAST_LOWERING: OpLowering = {
-  typed: (n, g) => typedProblem(n, g, arg(0)),
-  lower: (s, n) => typedElementwise(s, n, arg(0), 'cast'),
+  typed(n, g) {
+    const [a, b] = [n.inputs[0], n.outputs[0]].map((v) => g.type(v).dtype);
+    // 64-bit to 64-bit integers wrap exactly in the reference; through f64 they would round above 2^53
+    if (a !== b && ['i64', 'u64'].includes(a) && ['i64', 'u64'].includes(b)) return `has no Cast from ${a} to ${b}`;
+    return typedProblem(n, g, arg(0));
+  },
+  lower: (s, n) => typedElementwise(s, n, arg(0), 'cast', true),
 };
 
 const allF32 = (s: Storage, n: Node) => [...n.inputs, ...n.outputs].every((v) => v === '' || s.g.type(v).dtype === 'f32');
