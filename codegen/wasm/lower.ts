@@ -19,6 +19,7 @@ import { CAST_LOWERING, ELEMENTWISE_LOWERING } from './lower-elementwise.js';
 import { MOVEMENT_LOWERINGS } from './lower-movement.js';
 import { NORM_LOWERINGS } from './lower-norm.js';
 import { POOL_LOWERINGS } from './lower-pool.js';
+import { RESIZE_LOWERING } from './lower-resize.js';
 import { GLOBAL_POOL_FALLBACK, REDUCE_LOWERINGS } from './lower-reduce.js';
 import { GENERIC_CONV, GENERIC_MATMUL, GENERIC_POOL, withFallback } from './lower-generic.js';
 import { Storage, WEIGHTS_OFFSET, wordsOf, type Lowered, type OpLowering, type TileOptions } from './storage.js';
@@ -34,6 +35,7 @@ const LOWERINGS: Readonly<Record<string, OpLowering>> = {
   Gemm: withFallback(CONV_LOWERINGS.Gemm, GENERIC_MATMUL),
   MatMul: withFallback(CONV_LOWERINGS.MatMul, GENERIC_MATMUL),
   Cast: CAST_LOWERING,
+  Resize: RESIZE_LOWERING,
   MaxPool: withFallback(POOL_LOWERINGS.MaxPool, GENERIC_POOL),
   AveragePool: withFallback(POOL_LOWERINGS.AveragePool, GENERIC_POOL),
   GlobalAveragePool: withFallback(POOL_LOWERINGS.GlobalAveragePool, GLOBAL_POOL_FALLBACK),
