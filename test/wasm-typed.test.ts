@@ -10,7 +10,7 @@ import { compile } from '../index.js';
 import { Graph } from '../ir/graph.js';
 import { interpret } from '../ir/interpreter.js';
 import type { AttrValue } from '../ir/op.js';
-import { tensor, type DType, type Tensor } from '../runtime/tensor.js';
+import { fromF64, tensor, toF64, type DType, type Tensor } from '../runtime/tensor.js';
 import { SPECIAL, mismatch } from './wasm-golden.js';
 
 function oneNode(op: string, ins: Tensor[], attrs: Record<string, AttrValue> = {}) {
@@ -21,6 +21,14 @@ function oneNode(op: string, ins: Tensor[], attrs: Record<string, AttrValue> = {
   return { g, feeds };
 }
 
+/** The first element that differs (NaN equals NaN, −0 differs from +0), or undefined. */
+function mismatchExact(ref: Float64Array, got: Float64Array): string | undefined {
+  for (let i = 0; i < ref.length; i++) {
+    if (!(Object.is(ref[i], got[i]) || (Number.isNaN(ref[i]) && Number.isNaN(got[i])))) return `[${i}]: wasm ${got[i]}, reference ${ref[i]}`;
+  }
+  return ref.length === got.length ? undefined : 'lengths differ';
+}
+
 async function expectSame(g: Graph, feeds: Record<string, Tensor>): Promise<void> {
   const ref = interpret(g, feeds);
   for (const opts of [{ opt: 'O0' as const }, {}]) {
@@ -28,7 +36,8 @@ async function expectSame(g: Graph, feeds: Record<string, Tensor>): Promise<void
     for (const k of Object.keys(ref)) {
       expect(got[k].dtype).toBe(ref[k].dtype);
       expect(got[k].shape).toEqual(ref[k].shape);
-      if (ref[k].dtype === 'f32') expect(mismatch(ref[k].data as Float32Array, got[k].data as Float32Array, (i) => `${k}[${i}]`)).toBeUndefined();
+      if (ref[k].dtype === 'f16') expect(mismatchExact(toF64(ref[k]), toF64(got[k])), `${k} ${JSON.stringify(opts)}`).toBeUndefined();
+      else if (ref[k].dtype === 'f32') expect(mismatch(ref[k].data as Float32Array, got[k].data as Float32Array, (i) => `${k}[${i}]`)).toBeUndefined();
       else expect(Array.from(got[k].data as ArrayLike<number | bigint>), `${k} ${JSON.stringify(opts)}`).toEqual(Array.from(ref[k].data as ArrayLike<number | bigint>));
     }
   }
@@ -105,5 +114,21 @@ describe('wasm typed kernel: Cast, exact', () => {
     const r = g.add('Reshape', ['x'], { shape: [3, 4] });
     g.setOutputs([g.add('Mul', [r, g.addConstant('k', tensor('i64', [4], BigInt64Array.from([1n, -2n, 3n, 2n ** 33n])))])]);
     await expectSame(g, { x: ints('i64', 2) });
+  });
+});
+
+describe('wasm typed kernel: f16 tensors (computed in f64, rounded once to nearest even)', () => {
+  // specials, the largest half and the overflow boundary, subnormals, and ties at several scales
+  const EDGES = [...SPECIAL, 65504, 65519.99, 65520, -65536, 2 ** -24, 2 ** -25, 3 * 2 ** -26, 2 ** -14, 2 ** -14 - 2 ** -25,
+    1 + 2 ** -11, 1 + 3 * 2 ** -11, 1 - 2 ** -12, 2049, 2051, 0.1, -1 / 3];
+  it('Cast f32 → f16 and f64 → f16 over special and rounding-edge values', async () => {
+    await expectSame(...(Object.values(oneNode('Cast', [tensor('f32', [EDGES.length], EDGES)], { to: 'f16' })) as [Graph, Record<string, Tensor>]));
+    await expectSame(...(Object.values(oneNode('Cast', [tensor('f64', [EDGES.length], EDGES)], { to: 'f16' })) as [Graph, Record<string, Tensor>]));
+  });
+  it('f16 inputs: Cast f16 → f32, and Max/Add of f16 tensors', async () => {
+    const h = fromF64('f16', [EDGES.length], EDGES), h2 = fromF64('f16', [EDGES.length], [...EDGES].reverse());
+    await expectSame(...(Object.values(oneNode('Cast', [h], { to: 'f32' })) as [Graph, Record<string, Tensor>]));
+    await expectSame(...(Object.values(oneNode('Max', [h, h2])) as [Graph, Record<string, Tensor>]));
+    await expectSame(...(Object.values(oneNode('Add', [h, h2])) as [Graph, Record<string, Tensor>]));
   });
 });

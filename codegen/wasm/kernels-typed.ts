@@ -13,7 +13,7 @@ import { FnBuilder, Ops, i32, none, type Expr } from './builder.js';
 
 const f64 = binaryen.f64, i64 = binaryen.i64;
 
-export const TYPED_DTYPES: ReadonlySet<DType> = new Set<DType>(['f32', 'f64', 'i8', 'i16', 'i32', 'i64', 'u8', 'u16', 'u32', 'u64', 'bool']);
+export const TYPED_DTYPES: ReadonlySet<DType> = new Set<DType>(['f32', 'f64', 'f16', 'i8', 'i16', 'i32', 'i64', 'u8', 'u16', 'u32', 'u64', 'bool']);
 
 /** The formula functions the f64 renderer has (pow: integer exponents only, see `typedProblem`). */
 export const TYPED_FNS: ReadonlySet<string> = new Set<UnaryFn | BinaryFn | 'select'>([
@@ -21,7 +21,7 @@ export const TYPED_FNS: ReadonlySet<string> = new Set<UnaryFn | BinaryFn | 'sele
   'add', 'sub', 'mul', 'div', 'max', 'min', 'gt', 'ge', 'lt', 'le', 'eq', 'ne', 'pow', 'select',
 ]);
 
-export const isIntDtype = (d: DType) => d !== 'f32' && d !== 'f64';
+export const isIntDtype = (d: DType) => d !== 'f32' && d !== 'f64' && d !== 'f16';
 
 export interface TypedOperand { addr: number; strides: readonly number[]; dtype: DType }
 
@@ -35,8 +35,43 @@ export interface TypedElementwiseSpec {
   cast?: boolean;
 }
 
-function load(m: binaryen.Module, ptr: Expr, d: DType): Expr {
+/** 2^k as an f64, for an i32 expression k in the normal range (built from its exponent bits). */
+const pow2 = (m: binaryen.Module, k: Expr): Expr => m.f64.reinterpret(m.i64.shl(m.i64.extend_u(m.i32.add(k, m.i32.const(1023))), m.i64.extend_u(m.i32.const(52))));
+
+/** IEEE half bits (i32 local h) → f64, exactly. */
+function halfToF64(fb: FnBuilder, h: number): Expr {
+  const m = fb.m, H = () => fb.get(h, i32);
+  const e = () => m.i32.and(m.i32.shr_u(H(), m.i32.const(10)), m.i32.const(31));
+  const man = () => m.i32.and(H(), m.i32.const(1023));
+  const mag = m.select(m.i32.eqz(e()), m.f64.mul(m.f64.convert_u.i32(man()), m.f64.const(2 ** -24)),
+    m.select(m.i32.eq(e(), m.i32.const(31)), m.select(m.i32.eqz(man()), m.f64.const(Infinity), m.f64.const(NaN)),
+      m.f64.mul(m.f64.convert_u.i32(m.i32.or(man(), m.i32.const(1024))), pow2(m, m.i32.sub(e(), m.i32.const(25))))));
+  return m.select(m.i32.and(H(), m.i32.const(0x8000)), m.f64.neg(mag), mag);
+}
+
+/** f64 local v → IEEE half bits, rounded to nearest even once (as the reference does); NaN → 0x7e00. */
+function f64ToHalf(fb: FnBuilder, v: number): Expr {
+  const m = fb.m, a = fb.local(f64), A = () => fb.get(a, f64), e = fb.local(i32), E = () => fb.get(e, i32);
+  const sign = m.i32.shl(m.i32.wrap(m.i64.shr_u(m.i64.reinterpret(fb.get(v, f64)), m.i64.extend_u(m.i32.const(63)))), m.i32.const(15));
+  // normal: e = exponent of a, mantissa m = round(a·2^(10−e)) ∈ [1024, 2048]; bits = ((e + 14) << 10) + m (2048 carries into e)
+  const normal = m.i32.add(m.i32.shl(m.i32.add(E(), m.i32.const(14)), m.i32.const(10)), m.i32.trunc_u_sat.f64(m.f64.nearest(m.f64.mul(A(), pow2(m, m.i32.sub(m.i32.const(10), E()))))));
+  const bits = m.select(m.f64.ne(A(), A()), m.i32.const(0x7e00),
+    m.select(m.f64.ge(A(), m.f64.const(65520)), m.i32.const(0x7c00),
+      m.select(m.f64.lt(A(), m.f64.const(2 ** -14)), m.i32.trunc_u_sat.f64(m.f64.nearest(m.f64.mul(A(), m.f64.const(2 ** 24)))), normal)));
+  return m.block(null, [
+    fb.set(a, m.f64.abs(fb.get(v, f64))),
+    fb.set(e, m.i32.sub(m.i32.wrap(m.i64.shr_u(m.i64.reinterpret(m.f64.max(A(), m.f64.const(2 ** -14))), m.i64.extend_u(m.i32.const(52)))), m.i32.const(1023))),
+    m.i32.or(bits, sign),
+  ], i32);
+}
+
+function load(fb: FnBuilder, ptr: Expr, d: DType): Expr {
+  const m = fb.m;
   switch (d) {
+    case 'f16': {
+      const h = fb.local(i32);
+      return m.block(null, [fb.set(h, m.i32.load16_u(0, 1, ptr)), halfToF64(fb, h)], f64);
+    }
     case 'f32': return m.f64.promote(m.f32.load(0, 1, ptr));
     case 'f64': return m.f64.load(0, 1, ptr);
     case 'i64': return m.f64.convert_s.i64(m.i64.load(0, 1, ptr));
@@ -60,6 +95,7 @@ function store(fb: FnBuilder, ptr: Expr, v: number, d: DType, cast: boolean): Ex
   const finite = () => m.f64.lt(m.f64.abs(x()), m.f64.const(Infinity));
   if (d === 'f32') return m.f32.store(0, 1, ptr, m.f32.demote(x()));
   if (d === 'f64') return m.f64.store(0, 1, ptr, x());
+  if (d === 'f16') return m.i32.store16(0, 1, ptr, f64ToHalf(fb, v));
   if (d === 'bool') return m.i32.store8(0, 1, ptr, cast ? m.f64.ne(x(), m.f64.const(0)) : m.i32.and(m.f64.ne(x(), m.f64.const(0)), finite()));
   // t = trunc(v) (0 when not finite), then t mod 2^bits in [0, 2^bits): exact in f64 for an integral t
   const bits = BYTES_PER_ELEMENT[d] === 8 ? 64 : 32;
@@ -171,7 +207,7 @@ export function emitTypedElementwise(m: binaryen.Module, s: TypedElementwiseSpec
   const ob = BYTES_PER_ELEMENT[s.out];
   const ptr = (op: TypedOperand) => s.dims.reduce<Expr>((e, _, d) => o.add(e, o.mul(fb.geti(idx[d]), op.strides[d] * BYTES_PER_ELEMENT[op.dtype])), o.c(op.addr));
   let body: Expr[] = [
-    ...s.operands.map((op, k) => fb.set(xs[k], load(m, ptr(op), op.dtype))),
+    ...s.operands.map((op, k) => fb.set(xs[k], load(fb, ptr(op), op.dtype))),
     fb.set(res, new F64Renderer(fb, xs).value(s.expr)),
     store(fb, fb.geti(yp), res, s.out, s.cast === true),
     fb.set(yp, o.addc(fb.geti(yp), ob)),

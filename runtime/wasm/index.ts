@@ -19,7 +19,7 @@ export interface WasmPlan {
 }
 
 /** Dtypes copied in and out byte for byte (one typed-array element per tensor element). */
-const IO_DTYPES: ReadonlySet<DType> = new Set<DType>(['f32', 'f64', 'i32', 'i64', 'u8', 'i8', 'bool', 'i16', 'u16', 'u32', 'u64']);
+const IO_DTYPES: ReadonlySet<DType> = new Set<DType>(['f32', 'f64', 'f16', 'i32', 'i64', 'u8', 'i8', 'bool', 'i16', 'u16', 'u32', 'u64']);
 
 /** A tensor's bytes (its typed array's view). */
 const bytesOf = (t: Tensor) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
