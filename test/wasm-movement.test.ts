@@ -92,4 +92,17 @@ describe('wasm index gather vs the reference', () => {
     await expectSame('Transpose', [t], { perm: [2, 0, 1] });
     await expectSame('Slice', [t], { starts: [0, 1], ends: [3, 100], axes: [1, 2], steps: [2, 1] });
   });
+  it('Gather with run-time i64 and i32 indices (negative too); an out-of-range index is an error, not a silent read', async () => {
+    const idx = tensor('i64', [3], BigInt64Array.from([2n, -1n, 0n]));
+    await expectSame('Gather', [randT([3, 4, 2], 13), idx], { axis: 1 }, [0, 1]);
+    await expectSame('Gather', [tensor('u8', [5], [1, 2, 3, 4, 5]), tensor('i32', [2, 2], [4, -5, 0, 1])], { axis: 0 }, [0, 1]);
+    const g = new Graph('oob');
+    g.addInput('x', { dtype: 'f32', shape: [4] });
+    g.addInput('i', { dtype: 'i64', shape: [1] });
+    g.setOutputs([g.add('Gather', ['x', 'i'], { axis: 0 })]);
+    const c = await compile(g, 'wasm');
+    for (const bad of [4n, -5n, 2n ** 32n + 1n]) {
+      await expect(c.run({ x: randT([4], 14), i: tensor('i64', [1], BigInt64Array.from([bad])) })).rejects.toThrow(/trap/);
+    }
+  });
 });

@@ -8,7 +8,7 @@ import type { Graph, Node } from '../../ir/graph.js';
 import { getOp } from '../../ir/ops/index.js';
 import { BYTES_PER_ELEMENT, sizeOf } from '../../ir/types.js';
 import { allocData, type Tensor } from '../../runtime/tensor.js';
-import { emitIndexGather } from './kernels-index.js';
+import { emitIndexGather, emitRuntimeGather } from './kernels-index.js';
 import { TYPED_DTYPES } from './kernels-typed.js';
 import type { OpLowering, Storage } from './storage.js';
 
@@ -77,3 +77,23 @@ export function orIndexGather(fast: OpLowering): OpLowering {
     lower: (s, n) => (useFast(n, s.g) ? fast.lower(s, n) : lowerIndexGather(s, n)),
   };
 }
+
+/** Gather: a table when the indices are constants, else indices read at run time (kernels-index.ts). */
+export const GATHER: OpLowering = {
+  typed: (n, g) => (TYPED_DTYPES.has(g.type(n.inputs[0]).dtype) ? undefined : `has no ${g.type(n.inputs[0]).dtype} tensors ('${n.inputs[0]}')`),
+  check: (n, g) => (g.constValue(n.inputs[1]) ? indexProblem(n, g) : undefined),
+  lower(s, n) {
+    if (s.g.constValue(n.inputs[1])) { lowerIndexGather(s, n); return; }
+    const [xv, iv] = n.inputs, sh = s.shape(xv), outV = n.outputs[0];
+    const axis = (Number(n.attrs.axis ?? 0) + sh.length) % sh.length;
+    const d = s.g.type(outV).dtype, bytes = BYTES_PER_ELEMENT[d], count = sizeOf(s.shape(outV));
+    const y = s.dense(Math.ceil((count * bytes) / 4), 'plain', 0);
+    s.define(outV, y);
+    if (count === 0) return;
+    const x = s.plain(n, xv), ix = s.plain(n, iv);
+    s.step(n, 'gather_runtime', 'run-time indices', 0, (m, a, fn) => emitRuntimeGather(m, {
+      name: fn, X: a(x), I: a(ix), Y: a(y), outer: sizeOf(sh.slice(0, axis)), axisLen: sh[axis], count: sizeOf(s.shape(iv)),
+      inner: sizeOf(sh.slice(axis + 1)), bytes, indexBytes: BYTES_PER_ELEMENT[s.g.type(iv).dtype],
+    }), [x, ix], [y]);
+  },
+};

@@ -20,7 +20,7 @@ import { MOVEMENT_LOWERINGS } from './lower-movement.js';
 import { NORM_LOWERINGS } from './lower-norm.js';
 import { POOL_LOWERINGS } from './lower-pool.js';
 import { RESIZE_LOWERING } from './lower-resize.js';
-import { INDEX_GATHER, orIndexGather } from './lower-index.js';
+import { GATHER, INDEX_GATHER, orIndexGather } from './lower-index.js';
 import { GLOBAL_POOL_FALLBACK, REDUCE_LOWERINGS } from './lower-reduce.js';
 import { GENERIC_CONV, GENERIC_MATMUL, GENERIC_POOL, withFallback } from './lower-generic.js';
 import { Storage, WEIGHTS_OFFSET, wordsOf, type Lowered, type OpLowering, type TileOptions } from './storage.js';
@@ -40,7 +40,7 @@ const LOWERINGS: Readonly<Record<string, OpLowering>> = {
   // data movement with compile-time indices, any dtype (and the Pad modes the f32 kernel lacks)
   Pad: orIndexGather(MOVEMENT_LOWERINGS.Pad), Transpose: orIndexGather(MOVEMENT_LOWERINGS.Transpose),
   Slice: orIndexGather(MOVEMENT_LOWERINGS.Slice), Tile: orIndexGather(MOVEMENT_LOWERINGS.Tile), Expand: orIndexGather(MOVEMENT_LOWERINGS.Expand),
-  DepthToSpace: INDEX_GATHER, SpaceToDepth: INDEX_GATHER, Gather: INDEX_GATHER,
+  DepthToSpace: INDEX_GATHER, SpaceToDepth: INDEX_GATHER, Gather: GATHER,
   MaxPool: withFallback(POOL_LOWERINGS.MaxPool, GENERIC_POOL),
   AveragePool: withFallback(POOL_LOWERINGS.AveragePool, GENERIC_POOL),
   GlobalAveragePool: withFallback(POOL_LOWERINGS.GlobalAveragePool, GLOBAL_POOL_FALLBACK),
