@@ -14,6 +14,8 @@ import { interpret } from '../ir/interpreter.js';
 import type { AttrValue } from '../ir/op.js';
 import { tensor, type Tensor } from '../runtime/tensor.js';
 import { mismatch } from './wasm-golden.js';
+import { F32_TOL, relErr } from './golden.js';
+import { zoo } from '../models/index.js';
 
 function randT(shape: number[], seed: number, scale = 1): Tensor {
   let s = seed * 2654435761 >>> 0;
@@ -104,5 +106,17 @@ describe('wasm generic kernels vs the reference', () => {
     // the epilogue took the Relu
     expect(c.graph.nodes.map((n) => n.op)).not.toContain('Relu');
     expect(c.graph.nodes.find((n) => n.op === 'Conv')?.attrs.activation).toBe('relu');
+  });
+
+  it('models at batch 2 (FusedDwPw, pools, convs through the generic kernels): mobilenet_v2 and squeezenet1_1 match the reference', async () => {
+    for (const name of ['mobilenet_v2', 'squeezenet1_1']) {
+      const g = zoo(name, { size: 32, batch: 2 });
+      const x = randT([...g.type(g.inputs[0]).shape], 52);
+      const ref = interpret(g, { [g.inputs[0]]: x })[g.outputs[0]].data as Float32Array;
+      const c = await compile(g, 'wasm');
+      const got = (await c.run({ [g.inputs[0]]: x }))[g.outputs[0]].data as Float32Array;
+      // a whole network: the kernels' tolerance, max |ref − wasm| ≤ 1e-4 · max |ref|
+      expect(relErr(ref, got), name).toBeLessThan(F32_TOL);
+    }
   });
 });

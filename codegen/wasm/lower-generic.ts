@@ -4,6 +4,7 @@
  * MatMul whose weights (or Gemm's C) arrive at run time. `withFallback(fast, generic)` asks the
  * fast lowering first; the node is refused only when both refuse.
  */
+import binaryen from 'binaryen';
 import type { Graph, Node } from '../../ir/graph.js';
 import { windowGeometry } from '../../ir/ops/geometry.js';
 import { sizeOf } from '../../ir/types.js';
@@ -123,5 +124,37 @@ export const GENERIC_POOL: OpLowering = {
       inSize: geo.inSize, outSize: geo.outSize, kernel: geo.kernel, strides: geo.strides, dilations: geo.dilations,
       padBegin: geo.padBegin, padEnd: geo.padEnd, kind, countPad: kind === 'avg' && Number(n.attrs.count_include_pad) === 1,
     }), [x], [y]);
+  },
+};
+
+/** FusedDwPw of any batch, rank or run-time weights: the depthwise conv (+ dw activation) into a buffer, then the 1×1 conv with the epilogue. */
+export const GENERIC_FUSED_DWPW: OpLowering = {
+  check: (n) => epilogueCheck(n) ?? activationProblem(String(n.attrs.dw_activation ?? ''), Number(n.attrs.dw_alpha ?? 0), Number(n.attrs.dw_beta ?? 0)),
+  lower(s, n) {
+    const [xv, wdv, bdv, wpv, bpv, rv] = n.inputs;
+    const geo = windowGeometry(n.op, n.attrs, s.shape(xv), s.shape(wdv), { node: n.name, op: n.op });
+    const nhwc = String(n.attrs.layout ?? 'NCHW') === 'NHWC';
+    const M = s.shape(wpv)[0], out = s.shape(n.outputs[0]);
+    const y = outputOf(s, n, sizeOf(out));
+    if (!y) return;
+    const x = s.plain(n, xv), wd = s.plain(n, wdv), wp = s.plain(n, wpv);
+    const bd = bdv ? s.plain(n, bdv) : undefined, bp = bpv ? s.plain(n, bpv) : undefined;
+    const mid = s.dense(geo.N * geo.C * sizeOf(geo.outSize), 'plain', 0);
+    const { ep, reads } = epilogueOf(s, n, rv);
+    const ones = geo.outSize.map(() => 1), zeros = geo.outSize.map(() => 0);
+    const dwAct = { act: String(n.attrs.dw_activation ?? ''), alpha: Number(n.attrs.dw_alpha ?? 0), beta: Number(n.attrs.dw_beta ?? 0) };
+    s.step(n, `dwpw_generic_${geo.inSize.length}d`, 'generic', 2 * sizeOf(out) * geo.C + 2 * geo.N * geo.C * sizeOf(geo.outSize) * sizeOf(geo.kernel), (m, a, fn) => {
+      emitGenericConv(m, {
+        name: `${fn}_dw`, X: a(x), W: a(wd), Bias: bd ? a(bd) : undefined, Y: a(mid), N: geo.N, C: geo.C, M: geo.C, group: geo.C,
+        inSize: geo.inSize, outSize: geo.outSize, kernel: geo.kernel, strides: geo.strides, dilations: geo.dilations, padBegin: geo.padBegin,
+        transpose: false, nhwc, ...dwAct,
+      });
+      emitGenericConv(m, {
+        name: `${fn}_pw`, X: a(mid), W: a(wp), Bias: bp ? a(bp) : undefined, Y: a(y), N: geo.N, C: geo.C, M, group: 1,
+        inSize: geo.outSize, outSize: geo.outSize, kernel: ones, strides: ones, dilations: ones, padBegin: zeros,
+        transpose: false, nhwc, ...ep(a),
+      });
+      m.addFunction(fn, binaryen.none, binaryen.none, [], m.block(null, [m.call(`${fn}_dw`, [], binaryen.none), m.call(`${fn}_pw`, [], binaryen.none)]));
+    }, [x, wd, wp, mid, ...(bd ? [bd] : []), ...(bp ? [bp] : []), ...reads], [mid, y]);
   },
 };

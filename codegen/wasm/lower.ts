@@ -22,7 +22,7 @@ import { POOL_LOWERINGS } from './lower-pool.js';
 import { RESIZE_LOWERING } from './lower-resize.js';
 import { GATHER, INDEX_GATHER, orIndexGather } from './lower-index.js';
 import { GLOBAL_POOL_FALLBACK, REDUCE_LOWERINGS } from './lower-reduce.js';
-import { GENERIC_CONV, GENERIC_MATMUL, GENERIC_POOL, withFallback } from './lower-generic.js';
+import { GENERIC_CONV, GENERIC_FUSED_DWPW, GENERIC_MATMUL, GENERIC_POOL, withFallback } from './lower-generic.js';
 import { Storage, WEIGHTS_OFFSET, wordsOf, type Lowered, type OpLowering, type TileOptions } from './storage.js';
 
 export type { Buf, Loc, Lowered, Step, TileOptions } from './storage.js';
@@ -33,6 +33,7 @@ const LOWERINGS: Readonly<Record<string, OpLowering>> = {
   // the generic scalar kernels take what the SIMD ones refuse (any rank, batch, group, run-time weights)
   Conv: withFallback(CONV_LOWERINGS.Conv, GENERIC_CONV),
   ConvTranspose: withFallback(CONV_LOWERINGS.ConvTranspose, GENERIC_CONV),
+  FusedDwPw: withFallback(CONV_LOWERINGS.FusedDwPw, GENERIC_FUSED_DWPW),
   Gemm: withFallback(CONV_LOWERINGS.Gemm, GENERIC_MATMUL),
   MatMul: withFallback(CONV_LOWERINGS.MatMul, GENERIC_MATMUL),
   Cast: CAST_LOWERING,
