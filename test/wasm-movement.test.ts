@@ -10,7 +10,7 @@ import { compile } from '../index.js';
 import { Graph } from '../ir/graph.js';
 import { interpret } from '../ir/interpreter.js';
 import type { AttrValue } from '../ir/op.js';
-import { tensor, type Tensor } from '../runtime/tensor.js';
+import { fromF64, tensor, type Tensor } from '../runtime/tensor.js';
 import { mismatch } from './wasm-golden.js';
 
 function randT(shape: number[], seed: number): Tensor {
@@ -32,6 +32,7 @@ async function expectSame(op: string, ins: Tensor[], attrs: Record<string, AttrV
   for (const opts of [{ opt: 'O0' as const }, {}]) {
     const got = (await (await compile(g, 'wasm', opts)).run(feeds))[g.outputs[0]];
     expect(got.shape).toEqual(ref.shape);
+    expect(got.dtype).toBe(ref.dtype);
     if (ref.dtype === 'f32') expect(mismatch(ref.data as Float32Array, got.data as Float32Array, (i) => `[${i}] ${JSON.stringify(opts)}`)).toBeUndefined();
     else expect(Array.from(got.data as ArrayLike<number | bigint>)).toEqual(Array.from(ref.data as ArrayLike<number | bigint>));
   }
@@ -76,6 +77,7 @@ describe('wasm index gather vs the reference', () => {
   it('Pad of i64 and u8 tensors', async () => {
     await expectSame('Pad', [tensor('i64', [2, 3], BigInt64Array.from([1n, -2n, 3n, 4n, 2n ** 40n, 6n]))], { mode: 'constant', pads: [1, 0, 0, 2], value: 7 });
     await expectSame('Pad', [tensor('u8', [2, 3], [1, 2, 3, 250, 5, 6])], { mode: 'reflect', pads: [0, 2, 1, 1] });
+    await expectSame('Pad', [fromF64('f16', [2, 2], [1.5, -2, 0.1, 65504])], { mode: 'constant', pads: [1, 0, 0, 1], value: 0.3 });
   });
   it('DepthToSpace (DCR, CRD) and SpaceToDepth', async () => {
     await expectSame('DepthToSpace', [randT([2, 8, 2, 3], 9)], { blocksize: 2, mode: 'DCR' });

@@ -7,7 +7,7 @@
 import type { Graph, Node } from '../../ir/graph.js';
 import { getOp } from '../../ir/ops/index.js';
 import { BYTES_PER_ELEMENT, sizeOf } from '../../ir/types.js';
-import { allocData, type Tensor } from '../../runtime/tensor.js';
+import { fromF64, type Tensor } from '../../runtime/tensor.js';
 import { emitIndexGather, emitRuntimeGather } from './kernels-index.js';
 import { TYPED_DTYPES } from './kernels-typed.js';
 import type { OpLowering, Storage } from './storage.js';
@@ -40,8 +40,7 @@ function sourceTable(n: Node, g: Graph): Int32Array {
 function fillWords(n: Node, g: Graph): Float32Array {
   const d = g.type(n.inputs[0]).dtype;
   const v = n.op === 'Pad' ? Number(n.attrs.value ?? 0) : 0;
-  const one = allocData(d, 1);
-  one[0] = (d === 'i64' || d === 'u64' ? BigInt(Math.trunc(v)) : v) as never;
+  const one = fromF64(d, [1], [v]).data; // rounded or truncated as the reference stores it (f16 bits, i64 BigInt)
   const words = new Float32Array(2);
   new Uint8Array(words.buffer).set(new Uint8Array(one.buffer, one.byteOffset, one.byteLength));
   return words;
