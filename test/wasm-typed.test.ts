@@ -132,3 +132,19 @@ describe('wasm typed kernel: f16 tensors (computed in f64, rounded once to neare
     await expectSame(...(Object.values(oneNode('Add', [h, h2])) as [Graph, Record<string, Tensor>]));
   });
 });
+
+describe('wasm typed reductions, exact', () => {
+  const t = tensor('i32', [2, 3, 2, 2], Array.from({ length: 24 }, (_, i) => (i * 37) % 23 - 11));
+  for (const op of ['ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceMin']) {
+    it(`${op} of i32 over [2, 3] kept and over axis 1 not kept (mean truncates)`, async () => {
+      await expectSame(...(Object.values(oneNode(op, [t], { axes: [2, 3], keepdims: 1 })) as [Graph, Record<string, Tensor>]));
+      await expectSame(...(Object.values(oneNode(op, [t], { axes: [1], keepdims: 0 })) as [Graph, Record<string, Tensor>]));
+    });
+  }
+  it('ReduceMax and ReduceMin of bool, ReduceSum of u8 (wraps)', async () => {
+    const b = tensor('bool', [2, 3], [0, 1, 0, 0, 0, 0]);
+    await expectSame(...(Object.values(oneNode('ReduceMax', [b], { axes: [1], keepdims: 0 })) as [Graph, Record<string, Tensor>]));
+    await expectSame(...(Object.values(oneNode('ReduceMin', [b], { axes: [0], keepdims: 1 })) as [Graph, Record<string, Tensor>]));
+    await expectSame(...(Object.values(oneNode('ReduceSum', [tensor('u8', [2, 3], [200, 100, 3, 250, 250, 7])], { axes: [1], keepdims: 0 })) as [Graph, Record<string, Tensor>]));
+  });
+});

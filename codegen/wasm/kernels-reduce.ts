@@ -6,6 +6,8 @@
 import binaryen from 'binaryen';
 import { FnBuilder, Ops, f32, i32, none, type Expr } from './builder.js';
 import { exp, log, pow, withScratch } from './math.js';
+import { load, store } from './kernels-typed.js';
+import { BYTES_PER_ELEMENT, type DType } from '../../runtime/tensor.js';
 
 export type ReduceKind = 'sum' | 'mean' | 'max' | 'min';
 
@@ -18,6 +20,8 @@ export interface ReduceSpec {
   /** Reduced dims (every size ≥ 1) and their input element strides. */
   red: number[]; redStrides: number[];
   kind: ReduceKind;
+  /** The element dtype (f32 unless given): loads are exact in f64, the store rounds or truncates like the reference. */
+  dtype?: DType;
 }
 
 const INIT: Record<ReduceKind, number> = { sum: 0, mean: 0, max: -Infinity, min: Infinity };
@@ -38,8 +42,9 @@ export function emitReduce(m: binaryen.Module, s: ReduceSpec): void {
   const f64 = binaryen.f64;
   const acc = fb.local(f64), yp = fb.local(i32), base = fb.local(i32);
   const ki = s.kept.map(() => fb.local(i32)), ri = s.red.map(() => fb.local(i32));
-  const offset = (idx: number[], strides: number[], start: Expr) => idx.reduce((e, l, d) => o.add(e, o.mul(fb.geti(l), strides[d] * 4)), start);
-  const x = m.f64.promote(m.f32.load(0, 4, offset(ri, s.redStrides, fb.geti(base))));
+  const d = s.dtype ?? 'f32', eb = BYTES_PER_ELEMENT[d];
+  const offset = (idx: number[], strides: number[], start: Expr) => idx.reduce((e, l, k) => o.add(e, o.mul(fb.geti(l), strides[k] * eb)), start);
+  const x = load(fb, offset(ri, s.redStrides, fb.geti(base)), d);
   const a = () => fb.get(acc, f64); // a fresh expression per use: binaryen's trees share no nodes
   const step = s.kind === 'max' ? m.f64.max(a(), x) : s.kind === 'min' ? m.f64.min(a(), x) : m.f64.add(a(), x);
   const count = s.red.reduce((p, d) => p * d, 1);
@@ -48,8 +53,9 @@ export function emitReduce(m: binaryen.Module, s: ReduceSpec): void {
     fb.set(base, offset(ki, s.keptStrides, o.c(s.X))),
     fb.set(acc, m.f64.const(INIT[s.kind])),
     ...nest(fb, o, s.red, ri, [fb.set(acc, step)]),
-    m.f32.store(0, 4, fb.geti(yp), m.f32.demote(result)),
-    fb.set(yp, o.addc(fb.geti(yp), 4)),
+    fb.set(acc, result),
+    store(fb, fb.geti(yp), acc, d, false),
+    fb.set(yp, o.addc(fb.geti(yp), eb)),
   ]);
   m.addFunction(s.name, none, none, fb.vars, m.block(null, [fb.set(yp, o.c(s.Y)), ...body]));
 }

@@ -65,7 +65,8 @@ function f64ToHalf(fb: FnBuilder, v: number): Expr {
   ], i32);
 }
 
-function load(fb: FnBuilder, ptr: Expr, d: DType): Expr {
+/** An element of dtype `d` at `ptr`, as f64 (exact). */
+export function load(fb: FnBuilder, ptr: Expr, d: DType): Expr {
   const m = fb.m;
   switch (d) {
     case 'f16': {
@@ -90,7 +91,7 @@ function load(fb: FnBuilder, ptr: Expr, d: DType): Expr {
  * and wrap modulo 2^bits (as a typed array or BigInt64Array stores them), NaN and ±Inf become 0,
  * and bool is "finite and not 0" — except for Cast (`cast`), where bool is "not 0" (NaN, ±Inf true).
  */
-function store(fb: FnBuilder, ptr: Expr, v: number, d: DType, cast: boolean): Expr {
+export function store(fb: FnBuilder, ptr: Expr, v: number, d: DType, cast: boolean): Expr {
   const m = fb.m, x = () => fb.get(v, f64);
   const finite = () => m.f64.lt(m.f64.abs(x()), m.f64.const(Infinity));
   if (d === 'f32') return m.f32.store(0, 1, ptr, m.f32.demote(x()));

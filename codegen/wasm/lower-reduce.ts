@@ -2,11 +2,12 @@
  * Lowerings of ReduceMean/Sum/Max/Min over any axes, with or without keepdims (a generic scalar
  * kernel, `reduce_sum`; ReduceMean over H, W kept stays a global average pool), and LogSoftmax.
  */
-import type { Node } from '../../ir/graph.js';
+import type { Graph, Node } from '../../ir/graph.js';
 import { sizeOf } from '../../ir/types.js';
 import { emitLogSoftmax, emitReduce, type ReduceKind } from './kernels-reduce.js';
 import { POOL_LOWERINGS } from './lower-pool.js';
-import { stridesOf, type OpLowering, type Storage } from './storage.js';
+import { TYPED_DTYPES } from './kernels-typed.js';
+import { stridesOf, unchecked, wordsOf, type OpLowering, type Storage } from './storage.js';
 
 const KIND: Record<string, ReduceKind> = { ReduceSum: 'sum', ReduceMean: 'mean', ReduceMax: 'max', ReduceMin: 'min' };
 
@@ -27,29 +28,41 @@ export function lowerReduce(s: Storage, n: Node): void {
   const kind = KIND[n.op];
   const outSize = sizeOf(s.shape(n.outputs[0]));
   const red = axes.map((a) => sh[a]);
+  const dtype = s.g.type(n.inputs[0]).dtype;
   if (sizeOf(red) === 0 || outSize === 0) {
+    if (dtype !== 'f32') unchecked(n, `has no empty ${dtype} reduction`);
     s.define(n.outputs[0], s.constLoc(new Float32Array(outSize).fill(EMPTY[kind])));
     return;
   }
   const x = s.plain(n, n.inputs[0]);
   const st = stridesOf(sh);
   const keptAxes = sh.map((_, i) => i).filter((i) => !axes.includes(i));
-  const y = s.dense(outSize, 'plain', 0);
+  const y = s.dense(wordsOf(outSize, dtype), 'plain', 0);
   s.define(n.outputs[0], y);
   s.step(n, `reduce_${kind}`, '', sizeOf(sh), (m, a, fn) => emitReduce(m, {
-    name: fn, X: a(x), Y: a(y), kind,
+    name: fn, X: a(x), Y: a(y), kind, dtype,
     kept: keptAxes.map((i) => sh[i]), keptStrides: keptAxes.map((i) => st[i]),
     red, redStrides: axes.map((i) => st[i]),
   }), [x], [y]);
 }
 
-const reduce: OpLowering = { lower: lowerReduce };
+/** Reductions of other dtypes (integers, bool, f16, f64) go through the same kernel, except empty ones. */
+function typedReduce(n: Node, g: Graph): string | undefined {
+  const x = n.inputs[0], d = g.type(x).dtype;
+  if (!TYPED_DTYPES.has(d)) return `has no ${d} tensors ('${x}')`;
+  const sh = g.type(x).shape, axes = reducedAxes(n, sh.length);
+  if (axes && (axes.some((a) => sh[a] === 0) || sizeOf(g.type(n.outputs[0]).shape) === 0)) return `has no empty ${d} reduction`;
+  return undefined;
+}
+
+const reduce: OpLowering = { typed: typedReduce, lower: lowerReduce };
 
 /** ReduceMean: a global average pool where that applies, else the generic kernel. */
 const reduceMean: OpLowering = {
+  typed: typedReduce,
   lower(s, n) {
     const pool = POOL_LOWERINGS.ReduceMean;
-    if (!pool.check?.(n, s.g)) pool.lower(s, n);
+    if (s.g.type(n.inputs[0]).dtype === 'f32' && !pool.check?.(n, s.g)) pool.lower(s, n);
     else lowerReduce(s, n);
   },
 };
