@@ -103,6 +103,9 @@ describe('wasm typed kernel: Cast, exact', () => {
       await expectSame(...(Object.values(oneNode('Cast', [f], { to })) as [Graph, Record<string, Tensor>]));
     });
   }
+  it('CastLike f32 → i64 (the second input gives only the dtype)', async () => {
+    await expectSame(...(Object.values(oneNode('CastLike', [f, tensor('i64', [1], BigInt64Array.from([0n]))])) as [Graph, Record<string, Tensor>]));
+  });
   it('Cast i64 → f32, bool → f32, u8 → i32', async () => {
     await expectSame(...(Object.values(oneNode('Cast', [ints('i64', 0)], { to: 'f32' })) as [Graph, Record<string, Tensor>]));
     await expectSame(...(Object.values(oneNode('Cast', [tensor('bool', [3], [1, 0, 1])], { to: 'f32' })) as [Graph, Record<string, Tensor>]));

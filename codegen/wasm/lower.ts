@@ -4,7 +4,9 @@
  *
  * Which op lowers how is one table (LOWERINGS: op name → lowering, grouped by kind in
  * lower-*.ts); every op whose definition gives a scalar formula lowers as elementwise without
- * being named. The table is also what the target supports: `whyNot(node, graph)` gives the
+ * being named (as SIMD code over f32, through the typed scalar kernel for other dtypes). Generic
+ * scalar kernels (lower-generic.ts, lower-reduce.ts, lower-index.ts) take what the specialised SIMD
+ * lowerings refuse. The table is also what the target supports: `whyNot(node, graph)` gives the
  * reason a node cannot be lowered, and lowering refuses exactly those nodes, before any code.
  */
 import { CnncError } from '../../runtime/errors.js';
@@ -36,7 +38,7 @@ const LOWERINGS: Readonly<Record<string, OpLowering>> = {
   FusedDwPw: withFallback(CONV_LOWERINGS.FusedDwPw, GENERIC_FUSED_DWPW),
   Gemm: withFallback(CONV_LOWERINGS.Gemm, GENERIC_MATMUL),
   MatMul: withFallback(CONV_LOWERINGS.MatMul, GENERIC_MATMUL),
-  Cast: CAST_LOWERING,
+  Cast: CAST_LOWERING, CastLike: CAST_LOWERING,
   Resize: RESIZE_LOWERING,
   // data movement with compile-time indices, any dtype (and the Pad modes the f32 kernel lacks)
   Pad: orIndexGather(MOVEMENT_LOWERINGS.Pad), Transpose: orIndexGather(MOVEMENT_LOWERINGS.Transpose),
@@ -48,7 +50,10 @@ const LOWERINGS: Readonly<Record<string, OpLowering>> = {
   GlobalMaxPool: withFallback(POOL_LOWERINGS.GlobalMaxPool, GLOBAL_POOL_FALLBACK),
 };
 
-/** Does the op give f32 outputs for f32 inputs (with its default attributes)? Logic ops and comparisons do not. */
+/**
+ * Does the op give f32 outputs for f32 inputs (with its default attributes)? Logic ops and
+ * comparisons do not (they lower through the typed kernel; tests pick the f32 goldens by this).
+ */
 export function hasF32Form(def: OpDef): boolean {
   try {
     const g = new Graph('probe');
