@@ -6,14 +6,15 @@
  */
 import type { Graph, Node } from '../../ir/graph.js';
 import { getOp } from '../../ir/ops/index.js';
-import { arg, c, substitute, type Scalar } from '../../ir/scalar.js';
+import { arg, c, functionsOf, substitute, type Scalar } from '../../ir/scalar.js';
 import { sizeOf } from '../../ir/types.js';
 import { emitElementwise } from './kernels.js';
 import { renderScalar } from './scalar.js';
-import { stridesOf, tPerm, unchecked, type Loc, type OpLowering, type Storage } from './storage.js';
+import { emitTypedElementwise, isIntDtype, TYPED_DTYPES, TYPED_FNS } from './kernels-typed.js';
+import { stridesOf, tPerm, unchecked, wordsOf, type Loc, type OpLowering, type Storage } from './storage.js';
 
 /** An elementwise operand: a value of the graph, or a compile-time array with its shape. */
-export type Operand = string | { data: Float32Array; shape: readonly number[] };
+export type Operand = string | { data: Float32Array; shape: readonly number[] } | { value: string; shape: readonly number[] };
 
 /** The node's scalar formula (undefined: the op has none, or not for these attributes). */
 export function scalarOf(n: Node): Scalar | undefined {
@@ -29,7 +30,7 @@ export function elementwise(s: Storage, n: Node, operands: Operand[], e: Scalar,
   const r = out.length;
   const isT = r >= 3 && operands.some((v) => typeof v === 'string' && !s.g.constValue(v) && s.locs.get(v)?.phys === 'T' && s.shape(v).length === r);
   const srcs = operands.map((v) => {
-    if (typeof v !== 'string') return { l: s.constLoc(v.data), ls: stridesOf(v.shape), shape: v.shape };
+    if (typeof v !== 'string') return { l: 'data' in v ? s.constLoc(v.data) : s.plain(n, v.value), ls: stridesOf(v.shape), shape: v.shape };
     const sh = s.shape(v);
     let l: Loc = s.loc(n, v);
     if (l.phys === 'T' && !(isT && sh.length === r)) l = s.plain(n, v);
@@ -58,10 +59,63 @@ function scalarConstant(g: Graph, v: string): number | undefined {
   return t && t.dtype === 'f32' && sizeOf(t.shape) === 1 ? (t.data as Float32Array)[0] : undefined;
 }
 
+/** Why the typed kernel cannot compute formula `e` of node `n` over its dtypes, or undefined. */
+function typedProblem(n: Node, g: Graph, e: Scalar | undefined): string | undefined {
+  const vals = [...n.inputs, ...n.outputs].filter((v) => v !== '');
+  const odd = vals.find((v) => !TYPED_DTYPES.has(g.type(v).dtype));
+  if (odd) return `has no ${g.type(odd).dtype} tensors ('${odd}')`;
+  if (!e) return `has no scalar formula for ${n.op} with these attributes`;
+  const fns = [...functionsOf(e)].filter((f) => !TYPED_FNS.has(f));
+  if (fns.length) return `computes ${fns.join(', ')} in f32 only (${n.op} on ${vals.map((v) => g.type(v).dtype).join(', ')})`;
+  const ins = n.inputs.filter((v) => v !== '');
+  const integral = (x: Scalar): boolean => (x.k === 'const' ? Number.isInteger(x.v) : x.k === 'arg' && isIntDtype(g.type(ins[x.i]).dtype));
+  const badPow = (x: Scalar): boolean => x.k === 'bin' ? (x.fn === 'pow' && !integral(x.b)) || badPow(x.a) || badPow(x.b)
+    : x.k === 'un' ? badPow(x.a) : x.k === 'select' ? badPow(x.c) || badPow(x.a) || badPow(x.b) : false;
+  return badPow(e) ? `computes Pow with a non-integer exponent type in f32 only (${n.op} on ${vals.map((v) => g.type(v).dtype).join(', ')})` : undefined;
+}
+
+/** The formula over operands of any typed dtype, one element at a time (comparisons, logic, integers, Cast). */
+export function typedElementwise(s: Storage, n: Node, e: Scalar, kernel: string, cast = false): void {
+  const ins = n.inputs.filter((v) => v !== '');
+  const outV = n.outputs[0], out = s.shape(outV), od = s.g.type(outV).dtype;
+  const y = s.dense(wordsOf(sizeOf(out), od), 'plain', 0);
+  s.define(outV, y);
+  if (sizeOf(out) === 0) return;
+  const srcs = ins.map((v) => {
+    const sh = s.shape(v), ls = stridesOf(sh);
+    const strides = out.map((_, i) => {
+      const j = i - (out.length - sh.length);
+      return j < 0 || sh[j] === 1 ? 0 : ls[j];
+    });
+    return { l: s.plain(n, v), strides, dtype: s.g.type(v).dtype };
+  });
+  s.step(n, kernel, 'typed', sizeOf(out), (m, a, fn) => emitTypedElementwise(m, {
+    name: fn, dims: out, Y: a(y), out: od, operands: srcs.map((x) => ({ addr: a(x.l), strides: x.strides, dtype: x.dtype })), expr: e, cast,
+  }), srcs.map((x) => x.l), [y]);
+}
+
+/** Cast between the typed dtypes: the identity formula, rounded or truncated by the output's dtype. */
+export const CAST_LOWERING: OpLowering = {
+  typed(n, g) {
+    const [a, b] = [n.inputs[0], n.outputs[0]].map((v) => g.type(v).dtype);
+    // 64-bit to 64-bit integers wrap exactly in the reference; through f64 they would round above 2^53
+    if (a !== b && ['i64', 'u64'].includes(a) && ['i64', 'u64'].includes(b)) return `has no Cast from ${a} to ${b}`;
+    return typedProblem(n, g, arg(0));
+  },
+  lower: (s, n) => typedElementwise(s, n, arg(0), 'cast', true),
+};
+
+const allF32 = (s: Storage, n: Node) => [...n.inputs, ...n.outputs].every((v) => v === '' || s.g.type(v).dtype === 'f32');
+
 /** The lowering of every op with a scalar formula. */
 export const ELEMENTWISE_LOWERING: OpLowering = {
   check: (n) => (scalarOf(n) ? undefined : `has no scalar formula for ${n.op} with these attributes`),
+  typed: (n, g) => typedProblem(n, g, scalarOf(n)),
   lower(s, n) {
+    if (!allF32(s, n)) {
+      typedElementwise(s, n, scalarOf(n) ?? unchecked(n, `has no scalar formula for ${n.op}`), `${n.op.toLowerCase()}_typed`);
+      return;
+    }
     const inputs = n.inputs.filter((v) => v !== '');
     const e = scalarOf(n) ?? unchecked(n, `has no scalar formula for ${n.op}`);
     const folded = inputs.map((v) => scalarConstant(s.g, v));

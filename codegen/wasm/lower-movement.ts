@@ -6,10 +6,13 @@
  */
 import { getOp } from '../../ir/ops/index.js';
 import { sizeOf } from '../../ir/types.js';
+import { TYPED_DTYPES } from './kernels-typed.js';
 import { addSequence, emitCopy, emitFill, emitStrided, emitTableGather } from './kernels.js';
 import { needsConstants, stridesOf, tPerm, tStrides, unchecked, type OpLowering } from './storage.js';
 
 const view: OpLowering = {
+  // the output is the input's storage, whatever its dtype (a shape input is read at compile time only)
+  typed: (n, g) => (TYPED_DTYPES.has(g.type(n.inputs[0]).dtype) ? undefined : `has no ${g.type(n.inputs[0]).dtype} tensors ('${n.inputs[0]}')`),
   lower: (s, n) => s.define(n.outputs[0], s.plain(n, n.inputs[0])),
 };
 

@@ -4,31 +4,57 @@
  *
  * Which op lowers how is one table (LOWERINGS: op name → lowering, grouped by kind in
  * lower-*.ts); every op whose definition gives a scalar formula lowers as elementwise without
- * being named. The table is also what the target supports: `whyNot(node, graph)` gives the
+ * being named (as SIMD code over f32, through the typed scalar kernel for other dtypes). Generic
+ * scalar kernels (lower-generic.ts, lower-reduce.ts, lower-index.ts) take what the specialised SIMD
+ * lowerings refuse. The table is also what the target supports: `whyNot(node, graph)` gives the
  * reason a node cannot be lowered, and lowering refuses exactly those nodes, before any code.
  */
 import { CnncError } from '../../runtime/errors.js';
 import { Graph, type Node } from '../../ir/graph.js';
 import type { OpDef } from '../../ir/op.js';
 import { allOps, getOp, hasOp } from '../../ir/ops/index.js';
-import { sizeOf } from '../../ir/types.js';
+import { BYTES_PER_ELEMENT, sizeOf } from '../../ir/types.js';
+import { TYPED_DTYPES } from './kernels-typed.js';
 import { emitCopy } from './kernels.js';
 import { CONV_LOWERINGS } from './lower-conv.js';
-import { ELEMENTWISE_LOWERING } from './lower-elementwise.js';
+import { CAST_LOWERING, ELEMENTWISE_LOWERING } from './lower-elementwise.js';
 import { MOVEMENT_LOWERINGS } from './lower-movement.js';
 import { NORM_LOWERINGS } from './lower-norm.js';
 import { POOL_LOWERINGS } from './lower-pool.js';
-import { Storage, WEIGHTS_OFFSET, type Lowered, type OpLowering, type TileOptions } from './storage.js';
+import { RESIZE_LOWERING } from './lower-resize.js';
+import { GATHER, INDEX_GATHER, orIndexGather } from './lower-index.js';
+import { GLOBAL_POOL_FALLBACK, REDUCE_LOWERINGS } from './lower-reduce.js';
+import { GENERIC_CONV, GENERIC_FUSED_DWPW, GENERIC_MATMUL, GENERIC_POOL, withFallback } from './lower-generic.js';
+import { Storage, WEIGHTS_OFFSET, wordsOf, type Lowered, type OpLowering, type TileOptions } from './storage.js';
 
 export type { Buf, Loc, Lowered, Step, TileOptions } from './storage.js';
 
 /** The ops with their own kernels (elementwise ops come from their traits instead). */
 const LOWERINGS: Readonly<Record<string, OpLowering>> = {
-  ...CONV_LOWERINGS, ...POOL_LOWERINGS, ...MOVEMENT_LOWERINGS, ...NORM_LOWERINGS,
+  ...CONV_LOWERINGS, ...POOL_LOWERINGS, ...MOVEMENT_LOWERINGS, ...NORM_LOWERINGS, ...REDUCE_LOWERINGS,
+  // the generic scalar kernels take what the SIMD ones refuse (any rank, batch, group, run-time weights)
+  Conv: withFallback(CONV_LOWERINGS.Conv, GENERIC_CONV),
+  ConvTranspose: withFallback(CONV_LOWERINGS.ConvTranspose, GENERIC_CONV),
+  FusedDwPw: withFallback(CONV_LOWERINGS.FusedDwPw, GENERIC_FUSED_DWPW),
+  Gemm: withFallback(CONV_LOWERINGS.Gemm, GENERIC_MATMUL),
+  MatMul: withFallback(CONV_LOWERINGS.MatMul, GENERIC_MATMUL),
+  Cast: CAST_LOWERING, CastLike: CAST_LOWERING,
+  Resize: RESIZE_LOWERING,
+  // data movement with compile-time indices, any dtype (and the Pad modes the f32 kernel lacks)
+  Pad: orIndexGather(MOVEMENT_LOWERINGS.Pad), Transpose: orIndexGather(MOVEMENT_LOWERINGS.Transpose),
+  Slice: orIndexGather(MOVEMENT_LOWERINGS.Slice), Tile: orIndexGather(MOVEMENT_LOWERINGS.Tile), Expand: orIndexGather(MOVEMENT_LOWERINGS.Expand),
+  DepthToSpace: INDEX_GATHER, SpaceToDepth: INDEX_GATHER, Gather: GATHER,
+  MaxPool: withFallback(POOL_LOWERINGS.MaxPool, GENERIC_POOL),
+  AveragePool: withFallback(POOL_LOWERINGS.AveragePool, GENERIC_POOL),
+  GlobalAveragePool: withFallback(POOL_LOWERINGS.GlobalAveragePool, GLOBAL_POOL_FALLBACK),
+  GlobalMaxPool: withFallback(POOL_LOWERINGS.GlobalMaxPool, GLOBAL_POOL_FALLBACK),
 };
 
-/** Does the op give f32 outputs for f32 inputs (with its default attributes)? Logic ops and comparisons do not. */
-function hasF32Form(def: OpDef): boolean {
+/**
+ * Does the op give f32 outputs for f32 inputs (with its default attributes)? Logic ops and
+ * comparisons do not (they lower through the typed kernel; tests pick the f32 goldens by this).
+ */
+export function hasF32Form(def: OpDef): boolean {
   try {
     const g = new Graph('probe');
     const ins = Array.from({ length: Math.max(1, def.inputs[0]) }, (_, i) => g.addInput(`x${i}`, { dtype: 'f32', shape: [4] }));
@@ -47,7 +73,8 @@ export function loweringOf(op: string): OpLowering | undefined {
   let ok = elementwiseOps.get(op);
   if (ok === undefined) {
     const def = getOp(op);
-    ok = def.traits.scalar !== undefined && hasF32Form(def);
+    // f32 ops render as SIMD; the others (comparisons, logic, integer arithmetic) through the typed kernel
+    ok = def.traits.scalar !== undefined;
     elementwiseOps.set(op, ok);
   }
   return ok ? ELEMENTWISE_LOWERING : undefined;
@@ -67,9 +94,12 @@ const f32Only = (g: Graph, v: string) => `handles f32 tensors only ('${v}' is ${
 export function whyNot(n: Node, g: Graph): string | undefined {
   const l = loweringOf(n.op);
   const bad = [...n.outputs, ...n.inputs].find((v) => v !== '' && g.type(v).dtype !== 'f32');
-  // an op with a formula but no f32 form (comparisons, logic) is refused for its dtypes
-  if (!l) return bad && hasOp(n.op) && getOp(n.op).traits.scalar ? f32Only(g, bad) : `has no kernel for ${n.op}`;
-  if (bad) return f32Only(g, bad);
+  if (!l) return `has no kernel for ${n.op}`;
+  if (bad) {
+    if (!l.typed) return f32Only(g, bad);
+    const why = l.typed(n, g);
+    if (why) return why;
+  }
   return l.check?.(n, g);
 }
 
@@ -87,9 +117,10 @@ function lowerOutputs(s: Storage, g: Graph): Lowered['outputs'] {
   return g.outputs.map((name) => {
     const fake: Node = { name: `output ${name}`, op: 'Output', inputs: [name], outputs: [], attrs: {} };
     let l = s.plain(fake, name);
+    const t = g.type(name);
     if (l.buf.id < 0 || g.inputs.includes(name) || l.off !== 0 && l.ps !== 0) {
-      const out = s.dense(sizeOf(s.shape(name)), 'plain', 0);
-      const src = l, bytes = sizeOf(s.shape(name)) * 4;
+      const out = s.dense(wordsOf(sizeOf(t.shape), t.dtype), 'plain', 0);
+      const src = l, bytes = sizeOf(t.shape) * BYTES_PER_ELEMENT[t.dtype];
       s.step(fake, 'output_copy', 'copy', 0, (m, a, fn) => emitCopy(m, fn, a(src), a(out), 1, bytes, 0, 0), [src], [out]);
       l = out;
     }
@@ -104,8 +135,8 @@ export function lower(g: Graph, tile?: TileOptions): Lowered {
   const s = new Storage(g, tile);
   const inputs = g.inputs.map((name) => {
     const t = g.type(name);
-    if (t.dtype !== 'f32') throw new CnncError('UNSUPPORTED', `the wasm target takes f32 inputs only ('${name}' is ${t.dtype})`, { value: name });
-    const l = s.dense(sizeOf(t.shape), 'plain', 0);
+    if (!TYPED_DTYPES.has(t.dtype)) throw new CnncError('UNSUPPORTED', `the wasm target has no ${t.dtype} inputs ('${name}')`, { value: name });
+    const l = s.dense(wordsOf(sizeOf(t.shape), t.dtype), 'plain', 0);
     l.buf.start = -1;
     s.define(name, l);
     return { name, loc: l };

@@ -16,7 +16,8 @@
 import type binaryen from 'binaryen';
 import { CnncError } from '../../runtime/errors.js';
 import type { Graph, Node } from '../../ir/graph.js';
-import { sizeOf } from '../../ir/types.js';
+import { BYTES_PER_ELEMENT, sizeOf } from '../../ir/types.js';
+import type { DType } from '../../runtime/tensor.js';
 import { emitStrided } from './kernels.js';
 
 export interface TileOptions { P: number; V: number; order?: 'weights' | 'tile' }
@@ -57,6 +58,8 @@ export interface Lowered {
 export interface OpLowering {
   /** Why this node cannot be lowered, or undefined; only (node, graph) decide, so supports() can ask first. */
   check?(n: Node, g: Graph): string | undefined;
+  /** For lowerings that take values other than f32: why not this node's dtypes (else the f32 rule refuses them). */
+  typed?(n: Node, g: Graph): string | undefined;
   lower(s: Storage, n: Node): void;
 }
 
@@ -87,6 +90,16 @@ export const pairTag = (tag: string, a: number, b: number, skip: number) => (a =
 export const actTag = (act: string) => (act === '' ? '' : `_${act}`);
 /** A 1-D window's attribute as 2-D: [filler, a0]. */
 export const two = (a: readonly number[], filler: number) => (a.length === 1 ? [filler, a[0]] : a);
+
+/** A typed array's bytes as 32-bit words (zero-padded), for the weights region. */
+function rawWords(data: ArrayBufferView): Float32Array {
+  const out = new Float32Array(Math.ceil(data.byteLength / 4));
+  new Uint8Array(out.buffer).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  return out;
+}
+
+/** 32-bit words that hold `count` elements of `dtype`. */
+export const wordsOf = (count: number, dtype: DType) => Math.ceil((count * BYTES_PER_ELEMENT[dtype]) / 4);
 
 const CONST_BUF = (): Buf => ({ id: -1, bytes: 0, start: 0, end: 0, offset: 0 });
 
@@ -173,7 +186,7 @@ export class Storage {
     if (!l) {
       const c = this.g.constValue(v);
       if (!c) throw new CnncError('UNKNOWN_VALUE', `value '${v}' has no location`, { node: n.name, op: n.op, value: v });
-      l = this.constLoc(this.constF32(n, v));
+      l = this.constLoc(c.dtype === 'f32' ? this.constF32(n, v) : rawWords(c.data));
       this.locs.set(v, l);
     }
     if (l.buf.id >= 0) this.touch(l);

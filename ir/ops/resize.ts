@@ -113,7 +113,7 @@ function kernel(mode: string, a: number): (d: number) => number {
  * Input taps (indices clamped to the edge) and weights for each output index of one axis;
  * `outside` marks tf_crop_and_resize coordinates beyond the input (extrapolation_value there).
  */
-interface Taps { idx: number[]; w: number[]; outside?: boolean }
+export interface Taps { idx: number[]; w: number[]; outside?: boolean }
 
 function axisTaps(attrs: Attrs, p: AxisPlan): Taps[] {
   const mode = attrString(attrs, 'mode');
@@ -156,6 +156,11 @@ function resampleAxis(v: Float64Array, shape: number[], axis: number, taps: Taps
     });
   }
   return out;
+}
+
+/** Per axis of the node's input: its length and the reference's taps for each output index (targets reuse them). */
+export function resizeTaps(node: NodeInfo): { inLen: number; taps: Taps[] }[] {
+  return resizePlan(node).map((p) => ({ inLen: p.inLen, taps: axisTaps(node.attrs, p) }));
 }
 
 const Resize: OpDef = {

@@ -5,7 +5,7 @@
  */
 import { CnncError } from '../errors.js';
 import type { Artifact, IOSpec } from '../artifact.js';
-import { sizeOf, type Tensor } from '../tensor.js';
+import { BYTES_PER_ELEMENT, allocData, sizeOf, type DType, type Tensor } from '../tensor.js';
 
 export interface WasmPlan {
   memoryBytes: number;
@@ -17,6 +17,12 @@ export interface WasmPlan {
   /** One entry per exported step function, in run order. */
   steps: { fn: string; node: string; op: string; flops: number }[];
 }
+
+/** Dtypes copied in and out byte for byte (one typed-array element per tensor element). */
+const IO_DTYPES: ReadonlySet<DType> = new Set<DType>(['f32', 'f64', 'f16', 'i32', 'i64', 'u8', 'i8', 'bool', 'i16', 'u16', 'u32', 'u64']);
+
+/** A tensor's bytes (its typed array's view). */
+const bytesOf = (t: Tensor) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
 
 function bad(msg: string): never {
   throw new CnncError('BAD_ARTIFACT', msg);
@@ -32,7 +38,7 @@ function checkPlan(p: unknown, a: Artifact): WasmPlan {
   const ios = (specs: IOSpec[], placed: { name: string; offset: number }[]) => {
     if (specs.length !== placed.length) bad('plan and header disagree on inputs/outputs');
     specs.forEach((s, i) => {
-      if (placed[i]?.name !== s.name || !int(placed[i].offset) || s.dtype !== 'f32' || placed[i].offset + sizeOf(s.shape) * 4 > plan.memoryBytes) {
+      if (placed[i]?.name !== s.name || !int(placed[i].offset) || !IO_DTYPES.has(s.dtype) || placed[i].offset + sizeOf(s.shape) * BYTES_PER_ELEMENT[s.dtype] > plan.memoryBytes) {
         bad(`input/output '${s.name}' is misplaced in the plan`);
       }
     });
@@ -82,18 +88,19 @@ export class WasmSession {
       const t = inputs[spec.name];
       if (!t) throw new CnncError('BAD_INPUT', `missing input '${spec.name}' (f32[${spec.shape}])`, { value: spec.name });
       const same = t.shape.length === spec.shape.length && t.shape.every((d, k) => d === spec.shape[k]);
-      if (t.dtype !== spec.dtype || !same || !(t.data instanceof Float32Array) || t.data.length !== sizeOf(spec.shape)) {
+      if (t.dtype !== spec.dtype || !same || !(t.data instanceof allocData(spec.dtype, 0).constructor) || t.data.length !== sizeOf(spec.shape)) {
         throw new CnncError('BAD_INPUT', `input '${spec.name}' is ${t.dtype}[${t.shape}], the model takes ${spec.dtype}[${spec.shape}]`, { value: spec.name });
       }
-      new Float32Array(this.memory.buffer, this.plan.inputs[i].offset, t.data.length).set(t.data as Float32Array);
+      new Uint8Array(this.memory.buffer, this.plan.inputs[i].offset, t.data.byteLength).set(bytesOf(t));
     });
   }
 
   getOutputs(): Record<string, Tensor> {
     const out: Record<string, Tensor> = {};
     this.header.outputs.forEach((spec, i) => {
-      const n = sizeOf(spec.shape);
-      out[spec.name] = { dtype: 'f32', shape: [...spec.shape], data: new Float32Array(this.memory.buffer, this.plan.outputs[i].offset, n).slice() };
+      const t: Tensor = { dtype: spec.dtype, shape: [...spec.shape], data: allocData(spec.dtype, sizeOf(spec.shape)) };
+      bytesOf(t).set(new Uint8Array(this.memory.buffer, this.plan.outputs[i].offset, t.data.byteLength));
+      out[spec.name] = t;
     });
     return out;
   }
