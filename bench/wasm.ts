@@ -2,7 +2,8 @@
  * The WASM benchmark (`npm run bench`, not a test): batch 1, one thread, medians over ≥ 20 runs
  * after warm-up, all from one run of this script:
  *   - cnnc wasm vs onnxruntime-web (wasm, 1 thread) vs onnxruntime-node (CPU, 1 intra-op thread),
- *     and TensorFlow.js wasm (XNNPACK) for MobileNetV2 and ResNet-18, each output checked;
+ *     TensorFlow.js wasm (XNNPACK) for MobileNetV2 and ResNet-18, and LiteRT.js (XNNPACK, the
+ *     .tflite copies; bench/litert.ts) for MobileNetV2, ResNet-18 and SqueezeNet 1.1, each output checked;
  *   - the wasm SIMD peak measured here (a binaryen-built kernel of independent f32x4 mul+add chains);
  *   - ResNet-18 per conv layer: GFLOP/s and share of that peak;
  *   - time from loading the artifact to the first result vs onnxruntime-web session + first run;
@@ -25,6 +26,7 @@ import { tensor } from '../runtime/tensor.js';
 import { WasmSession } from '../runtime/wasm/index.js';
 import { FnBuilder, newModule } from '../codegen/wasm/builder.js';
 import { tfjsPeer, type TfjsModelName } from './tfjs.js';
+import { LITERT_MODELS, litertPeer } from './litert.js';
 import { f32File, median, relErr, timeInterleaved } from './common.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -100,8 +102,8 @@ function cpuModel(): string {
 interface Layer { node: string; op: string; ms: number; best: number; gflops: number; bestGflops: number }
 
 interface Row {
-  model: string; cnnc: number; web: number; node: number; tfjs?: number;
-  err: number; tfjsErr?: number; firstCnnc: number; firstWeb: number; compileMs: number; artifactMB: number;
+  model: string; cnnc: number; web: number; node: number; tfjs?: number; litert?: number;
+  err: number; tfjsErr?: number; litertErr?: number; litertBuild?: string; firstCnnc: number; firstWeb: number; compileMs: number; artifactMB: number;
 }
 
 export async function benchWasm(opt: BenchOptions): Promise<string> {
@@ -141,15 +143,21 @@ export async function benchWasm(opt: BenchOptions): Promise<string> {
     // TensorFlow.js wasm (XNNPACK), same weights
     const peer = TFJS.includes(name) ? await tfjsPeer(name as TfjsModelName) : undefined;
     const tfjsErr = peer ? relErr(want, await peer.run(xData)) : undefined;
+    // LiteRT.js (XNNPACK wasm) on the model's .tflite copy, same weights
+    const lite = LITERT_MODELS.includes(name) ? await litertPeer(name) : undefined;
+    const litertErr = lite ? relErr(want, await lite.run(xData)) : undefined;
     // Runs interleaved (one of each per round), so that the shared machine's load falls on all alike.
-    const [cnnc, webMs, nodeMs, tfjsMs] = await timeInterleaved([
-      () => session.run({ input: x }), () => web.run(feedsWeb), () => nodeSess.run(feedsNode), ...(peer ? [() => peer.run(xData)] : []),
+    const [cnnc, webMs, nodeMs, ...peerMs] = await timeInterleaved([
+      () => session.run({ input: x }), () => web.run(feedsWeb), () => nodeSess.run(feedsNode),
+      ...(peer ? [() => peer.run(xData)] : []), ...(lite ? [() => lite.run(xData)] : []),
     ], opt.runs, opt.warmup);
+    const tfjsMs = peer ? peerMs[0] : undefined, litertMs = lite ? peerMs[peer ? 1 : 0] : undefined;
+    lite?.dispose();
     await web.release();
     await nodeSess.release();
     peer?.dispose();
-    rows.push({ model: name, cnnc, web: webMs, node: nodeMs, tfjs: tfjsMs, err, tfjsErr, firstCnnc, firstWeb, compileMs, artifactMB: bytes.length / 1e6 });
-    process.stderr.write(`${name}: cnnc ${cnnc.toFixed(2)} ms, ort-web ${webMs.toFixed(2)} ms, ort-node ${nodeMs.toFixed(2)} ms${tfjsMs ? `, tfjs ${tfjsMs.toFixed(2)} ms` : ''}\n`);
+    rows.push({ model: name, cnnc, web: webMs, node: nodeMs, tfjs: tfjsMs, litert: litertMs, litertErr, litertBuild: lite?.build, err, tfjsErr, firstCnnc, firstWeb, compileMs, artifactMB: bytes.length / 1e6 });
+    process.stderr.write(`${name}: cnnc ${cnnc.toFixed(2)} ms, ort-web ${webMs.toFixed(2)} ms, ort-node ${nodeMs.toFixed(2)} ms${tfjsMs ? `, tfjs ${tfjsMs.toFixed(2)} ms` : ''}${litertMs ? `, litert ${litertMs.toFixed(2)} ms` : ''}\n`);
     if (name === 'resnet18') layers = await perLayer(bytes, x, opt);
   }
   const size = await runtimeSize();
@@ -185,15 +193,17 @@ function report(rows: Row[], layers: Layer[], peak: { gflops: number; accumulato
   out.push(`Medians of ${opt.runs} runs after ${opt.warmup} warm-up runs (the runtimes interleaved round by round), all from one run of \`npm run bench\` (${new Date().toISOString().slice(0, 16)}Z).`);
   out.push(`Load average (1 min) at start/end: ${f(load.load0, 1)} / ${f(load.load1, 1)} (the machine is shared: numbers move with it).`);
   out.push('');
-  out.push('| model | cnnc wasm | onnxruntime-web wasm | ratio | onnxruntime-node CPU | ratio | TF.js wasm (XNNPACK) | ratio | cnnc max rel. error |');
-  out.push('|---|---|---|---|---|---|---|---|---|');
+  out.push('| model | cnnc wasm | onnxruntime-web wasm | ratio | onnxruntime-node CPU | ratio | TF.js wasm (XNNPACK) | ratio | LiteRT.js wasm (XNNPACK) | ratio | cnnc max rel. error |');
+  out.push('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    const tf = r.tfjs !== undefined ? `${f(r.tfjs)} ms | ${f(r.cnnc / r.tfjs)}×` : 'not built | –';
-    out.push(`| ${r.model} | ${f(r.cnnc)} ms | ${f(r.web)} ms | ${f(r.cnnc / r.web)}× | ${f(r.node)} ms | ${f(r.cnnc / r.node)}× | ${tf} | ${r.err.toExponential(1)} |`);
+    const peer = (ms: number | undefined, none: string) => (ms !== undefined ? `${f(ms)} ms | ${f(r.cnnc / ms)}×` : `${none} | –`);
+    out.push(`| ${r.model} | ${f(r.cnnc)} ms | ${f(r.web)} ms | ${f(r.cnnc / r.web)}× | ${f(r.node)} ms | ${f(r.cnnc / r.node)}× | ${peer(r.tfjs, 'not built')} | ${peer(r.litert, 'no .tflite')} | ${r.err.toExponential(1)} |`);
   }
   out.push('');
   out.push('Ratio = cnnc latency / peer latency (below 1: cnnc is faster). Outputs checked against PyTorch\'s (test set 0); TF.js max rel. error: ' +
-    rows.filter((r) => r.tfjsErr !== undefined).map((r) => `${r.model} ${r.tfjsErr!.toExponential(1)}`).join(', ') + '.');
+    rows.filter((r) => r.tfjsErr !== undefined).map((r) => `${r.model} ${r.tfjsErr!.toExponential(1)}`).join(', ') + '; LiteRT.js (`@litertjs/core`, ' +
+    `${rows.find((r) => r.litertBuild)?.litertBuild ?? '–'} build, model.tflite, NHWC input): ` +
+    rows.filter((r) => r.litertErr !== undefined).map((r) => `${r.model} ${r.litertErr!.toExponential(1)}`).join(', ') + '.');
   out.push('');
   out.push('Time to first result (cold, in this warm Node process):');
   out.push('');
