@@ -16,6 +16,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import { CnncError } from '../runtime/errors.js';
+import { relaxedSimdSupported } from '../runtime/wasm/features.js';
 
 export const LITERT_MODELS: readonly string[] = ['mobilenet_v2', 'resnet18', 'squeezenet1_1'];
 
@@ -38,13 +39,6 @@ export function enableRelaxedSimd(): boolean {
   v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
   return relaxedSimdSupported();
 }
-
-/** (func (result v128) (f32x4.relaxed_madd (v128.const 0) (v128.const 0) (v128.const 0))) */
-const RELAXED_PROBE = new Uint8Array([
-  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 61, 1, 59, 0,
-  ...[0, 1, 2].flatMap(() => [253, 12, ...new Array(16).fill(0)]), 253, 133, 2, 11,
-]);
-export const relaxedSimdSupported = (): boolean => WebAssembly.validate(RELAXED_PROBE);
 
 function init(): Promise<{ lt: Litert; build: LitertPeer['build'] }> {
   ready ??= (async () => {

@@ -6,6 +6,22 @@
 import { CnncError } from '../errors.js';
 import type { Artifact, IOSpec } from '../artifact.js';
 import { sizeOf, type Tensor } from '../tensor.js';
+import { relaxedSimdSupported, type SimdBuild } from './features.js';
+
+export interface WasmSessionOptions {
+  /** Which module build to run: 'auto' (default) picks the relaxed-SIMD one where the engine validates it. */
+  simd?: 'auto' | SimdBuild;
+}
+
+/** The artifact's module for `want`: its relaxed-SIMD build (section `module_relaxed`) where asked for and runnable. */
+function pickModule(a: Artifact, want: WasmSessionOptions['simd'] = 'auto'): { build: SimdBuild; bytes: Uint8Array } {
+  const relaxed = a.sections.module_relaxed;
+  if (want === 'relaxed' && (!relaxed || !relaxedSimdSupported())) {
+    throw new CnncError('UNSUPPORTED', relaxed ? 'this engine has no relaxed SIMD (Node 20: --experimental-wasm-relaxed-simd)' : 'this artifact has no relaxed-SIMD build');
+  }
+  if (want !== 'simd128' && relaxed && relaxedSimdSupported()) return { build: 'relaxed', bytes: relaxed };
+  return { build: 'simd128', bytes: a.sections.module };
+}
 
 export interface WasmPlan {
   memoryBytes: number;
@@ -51,16 +67,19 @@ export class WasmSession {
     readonly plan: WasmPlan,
     readonly exports: Record<string, unknown>,
     private readonly memory: WebAssembly.Memory,
+    /** The module build that runs: 'relaxed' (f32x4.relaxed_madd) or 'simd128'. */
+    readonly build: SimdBuild,
   ) {
     this.inputNames = header.inputs.map((i) => i.name);
     this.outputNames = header.outputs.map((o) => o.name);
   }
 
-  static async create(a: Artifact): Promise<WasmSession> {
+  static async create(a: Artifact, options: WasmSessionOptions = {}): Promise<WasmSession> {
     const plan = checkPlan(a.header.plan, a);
+    const { build, bytes } = pickModule(a, options.simd);
     let instance: WebAssembly.Instance;
     try {
-      const mod = await WebAssembly.compile(a.sections.module as Uint8Array<ArrayBuffer>);
+      const mod = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
       instance = await WebAssembly.instantiate(mod, {});
     } catch (e) {
       bad(`the wasm module does not compile: ${(e as Error).message}`);
@@ -70,7 +89,7 @@ export class WasmSession {
       bad('the wasm module lacks its memory or run export');
     }
     new Uint8Array(memory.buffer).set(a.sections.weights, plan.weightsOffset);
-    return new WasmSession(a.header, plan, instance.exports as Record<string, unknown>, memory);
+    return new WasmSession(a.header, plan, instance.exports as Record<string, unknown>, memory, build);
   }
 
   /** Checks and copies inputs in; BAD_INPUT names the input at fault. */
