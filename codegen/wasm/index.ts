@@ -101,7 +101,9 @@ export function compileWasm(g: Graph, options: WasmCompileOptions = {}): WasmCom
 function emitModule(steps: ReturnType<typeof lower>['steps'], addr: (l: Loc) => number, pages: number, relaxed: boolean, optimize: boolean): Uint8Array {
   const m = newModule({ relaxed });
   try {
-    m.setMemory(pages, pages, 'memory');
+    // imported (and re-exported): the runtime makes it, shared between worker threads when threaded
+    m.setMemory(pages, pages, 'memory', [], false, false, 'mem');
+    m.addMemoryImport('mem', 'env', 'memory');
     for (const s of steps) {
       s.emit(m, addr);
       m.addFunctionExport(s.fn, s.fn);
