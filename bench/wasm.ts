@@ -26,7 +26,7 @@ import { tensor } from '../runtime/tensor.js';
 import { WasmSession } from '../runtime/wasm/index.js';
 import { FnBuilder, newModule } from '../codegen/wasm/builder.js';
 import { tfjsPeer, type TfjsModelName } from './tfjs.js';
-import { LITERT_MODELS, litertPeer } from './litert.js';
+import { LITERT_MODELS, enableRelaxedSimd, litertPeer } from './litert.js';
 import { f32File, median, relErr, timeInterleaved } from './common.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -102,13 +102,14 @@ function cpuModel(): string {
 interface Layer { node: string; op: string; ms: number; best: number; gflops: number; bestGflops: number }
 
 interface Row {
-  model: string; cnnc: number; web: number; node: number; tfjs?: number; litert?: number;
+  model: string; cnnc: number; simd128?: number; web: number; node: number; tfjs?: number; litert?: number;
   err: number; tfjsErr?: number; litertErr?: number; litertBuild?: string; firstCnnc: number; firstWeb: number; compileMs: number; artifactMB: number;
 }
 
 export async function benchWasm(opt: BenchOptions): Promise<string> {
   const names = opt.models ?? NAMES;
   const load0 = os.loadavg()[0];
+  const relaxed = enableRelaxedSimd(); // before any module compiles: cnnc and LiteRT.js both run their relaxed-SIMD builds
   ortWeb.env.wasm.numThreads = 1;
   const peak = await measurePeak();
   process.stderr.write(`wasm SIMD peak: ${peak.gflops.toFixed(1)} GFLOP/s (${peak.accumulators} accumulators)\n`);
@@ -131,6 +132,8 @@ export async function benchWasm(opt: BenchOptions): Promise<string> {
     const firstCnnc = performance.now() - t0;
     y = (await session.run({ input: x })).output.data as Float32Array;
     const err = relErr(want, y);
+    // the same artifact's SIMD128 build (a mul and an add per lane), for the relaxed-SIMD speed-up
+    const plain = relaxed ? await WasmSession.create(decodeArtifact(bytes), { simd: 'simd128' }) : undefined;
     // onnxruntime-web (wasm, 1 thread): session creation + first run, like cnnc's load + first run
     t0 = performance.now();
     const web = await ortWeb.InferenceSession.create(new Uint8Array(onnxBytes), { executionProviders: ['wasm'] });
@@ -147,17 +150,17 @@ export async function benchWasm(opt: BenchOptions): Promise<string> {
     const lite = LITERT_MODELS.includes(name) ? await litertPeer(name) : undefined;
     const litertErr = lite ? relErr(want, await lite.run(xData)) : undefined;
     // Runs interleaved (one of each per round), so that the shared machine's load falls on all alike.
-    const [cnnc, webMs, nodeMs, ...peerMs] = await timeInterleaved([
+    const [cnnc, webMs, nodeMs, ...more] = await timeInterleaved([
       () => session.run({ input: x }), () => web.run(feedsWeb), () => nodeSess.run(feedsNode),
-      ...(peer ? [() => peer.run(xData)] : []), ...(lite ? [() => lite.run(xData)] : []),
+      ...(plain ? [() => plain.run({ input: x })] : []), ...(peer ? [() => peer.run(xData)] : []), ...(lite ? [() => lite.run(xData)] : []),
     ], opt.runs, opt.warmup);
-    const tfjsMs = peer ? peerMs[0] : undefined, litertMs = lite ? peerMs[peer ? 1 : 0] : undefined;
+    const simd128Ms = plain ? more.shift() : undefined, tfjsMs = peer ? more.shift() : undefined, litertMs = lite ? more.shift() : undefined;
     lite?.dispose();
     await web.release();
     await nodeSess.release();
     peer?.dispose();
-    rows.push({ model: name, cnnc, web: webMs, node: nodeMs, tfjs: tfjsMs, litert: litertMs, litertErr, litertBuild: lite?.build, err, tfjsErr, firstCnnc, firstWeb, compileMs, artifactMB: bytes.length / 1e6 });
-    process.stderr.write(`${name}: cnnc ${cnnc.toFixed(2)} ms, ort-web ${webMs.toFixed(2)} ms, ort-node ${nodeMs.toFixed(2)} ms${tfjsMs ? `, tfjs ${tfjsMs.toFixed(2)} ms` : ''}${litertMs ? `, litert ${litertMs.toFixed(2)} ms` : ''}\n`);
+    rows.push({ model: name, cnnc, simd128: simd128Ms, web: webMs, node: nodeMs, tfjs: tfjsMs, litert: litertMs, litertErr, litertBuild: lite?.build, err, tfjsErr, firstCnnc, firstWeb, compileMs, artifactMB: bytes.length / 1e6 });
+    process.stderr.write(`${name}: cnnc ${cnnc.toFixed(2)} ms${simd128Ms ? ` (SIMD128 build ${simd128Ms.toFixed(2)} ms)` : ''}, ort-web ${webMs.toFixed(2)} ms, ort-node ${nodeMs.toFixed(2)} ms${tfjsMs ? `, tfjs ${tfjsMs.toFixed(2)} ms` : ''}${litertMs ? `, litert ${litertMs.toFixed(2)} ms` : ''}\n`);
     if (name === 'resnet18') layers = await perLayer(bytes, x, opt);
   }
   const size = await runtimeSize();
@@ -189,7 +192,7 @@ function report(rows: Row[], layers: Layer[], peak: { gflops: number; accumulato
   size: { min: number; gz: number }, load: { load0: number; load1: number }, opt: BenchOptions): string {
   const f = (x: number, d = 2) => x.toFixed(d);
   const out: string[] = [];
-  out.push(`Machine: ${cpuModel()}, ${os.cpus().length} cores, Node ${process.version}; one thread everywhere, batch 1.`);
+  out.push(`Machine: ${cpuModel()}, ${os.cpus().length} cores, Node ${process.version}; one thread everywhere, batch 1; relaxed SIMD ${rows.some((r) => r.simd128 !== undefined) ? 'on (V8 flag set at start: cnnc and LiteRT.js run their relaxed-SIMD builds)' : 'unavailable'}.`);
   out.push(`Medians of ${opt.runs} runs after ${opt.warmup} warm-up runs (the runtimes interleaved round by round), all from one run of \`npm run bench\` (${new Date().toISOString().slice(0, 16)}Z).`);
   out.push(`Load average (1 min) at start/end: ${f(load.load0, 1)} / ${f(load.load1, 1)} (the machine is shared: numbers move with it).`);
   out.push('');
@@ -204,6 +207,11 @@ function report(rows: Row[], layers: Layer[], peak: { gflops: number; accumulato
     rows.filter((r) => r.tfjsErr !== undefined).map((r) => `${r.model} ${r.tfjsErr!.toExponential(1)}`).join(', ') + '; LiteRT.js (`@litertjs/core`, ' +
     `${rows.find((r) => r.litertBuild)?.litertBuild ?? '–'} build, model.tflite, NHWC input): ` +
     rows.filter((r) => r.litertErr !== undefined).map((r) => `${r.model} ${r.litertErr!.toExponential(1)}`).join(', ') + '.');
+  if (rows.some((r) => r.simd128 !== undefined)) {
+    out.push('');
+    out.push('cnnc\'s relaxed-SIMD build (`f32x4.relaxed_madd`, the one that runs above) vs the same artifact\'s SIMD128 build (a mul and an add), same rounds: ' +
+      rows.filter((r) => r.simd128 !== undefined).map((r) => `${r.model} ${f(r.simd128!)} → ${f(r.cnnc)} ms (${f(r.simd128! / r.cnnc)}× faster)`).join('; ') + '.');
+  }
   out.push('');
   out.push('Time to first result (cold, in this warm Node process):');
   out.push('');

@@ -10,6 +10,7 @@ import { decodeArtifact, type Artifact, type IOSpec } from './artifact.js';
 import { CnncError } from './errors.js';
 import type { Tensor } from './tensor.js';
 import { WasmSession } from './wasm/index.js';
+import { cores } from './wasm/threads.js';
 import { WebGpuModel } from './webgpu/index.js';
 
 export interface Session {
@@ -17,11 +18,16 @@ export interface Session {
   readonly inputs: IOSpec[];
   readonly outputs: IOSpec[];
   run(inputs: Record<string, Tensor>): Promise<Record<string, Tensor>>;
+  /** wasm: threads sharing each layer, and why fewer than asked for run (e.g. no SharedArrayBuffer). */
+  readonly threads?: number;
+  readonly threadsNote?: string;
 }
 
 export interface LoadOptions {
   /** Which backend runs the artifact; defaults to the artifact's target. */
   backend?: string;
+  /** wasm: threads (the caller plus workers) per layer; default min(cores, 4); 1 where SharedArrayBuffer is unavailable. */
+  threads?: number;
 }
 
 /** Decodes (magic, version, checksum) and instantiates an artifact for its target. */
@@ -34,8 +40,8 @@ export async function load(bytes: Uint8Array, options: LoadOptions = {}): Promis
   const base = { target: a.header.target, inputs: a.header.inputs, outputs: a.header.outputs };
   switch (a.header.target) {
     case 'wasm': {
-      const s = await WasmSession.create(a);
-      return { ...base, run: (inputs) => s.run(inputs) };
+      const s = await WasmSession.create(a, { threads: options.threads ?? Math.min(await cores(), 4) });
+      return { ...base, threads: s.threads, threadsNote: s.threadsNote, run: (inputs) => s.run(inputs) };
     }
     case 'cuda': {
       const { CudaSession } = await import('./cuda/index.js'); // Node only (driver API through koffi)

@@ -61,6 +61,9 @@ function checkPlan(p: unknown, a: Artifact): WasmPlan {
   return plan;
 }
 
+/** A threaded session's workers stop when the session is garbage-collected (stopThreads() stops them at once). */
+const stopWhenCollected = new FinalizationRegistry<ThreadPool>((pool) => pool.dispose());
+
 export class WasmSession {
   readonly inputNames: string[];
   readonly outputNames: string[];
@@ -111,7 +114,9 @@ export class WasmSession {
       bad('the wasm module lacks its memory or run export');
     }
     new Uint8Array(memory.buffer).set(a.sections.weights, plan.weightsOffset);
-    return new WasmSession(a.header, plan, instance.exports as Record<string, unknown>, memory, build, pool, note);
+    const session = new WasmSession(a.header, plan, instance.exports as Record<string, unknown>, memory, build, pool, note);
+    if (pool) stopWhenCollected.register(session, pool);
+    return session;
   }
 
   /** Threads that run each parallel layer (1: single-threaded). */

@@ -26,8 +26,8 @@ function barrier(ctl, threads) {
 async function start(d, post) {
   const inst = await WebAssembly.instantiate(d.module, { env: { memory: d.memory } });
   const ex = inst.exports, ctl = d.ctl;
+  let gen = Atomics.load(ctl, GEN); // before 'ready': the first run bumps GEN only after it
   post('ready');
-  let gen = Atomics.load(ctl, GEN);
   for (;;) {
     Atomics.wait(ctl, GEN, gen);
     gen = Atomics.load(ctl, GEN);

@@ -28,7 +28,7 @@ export async function cores(): Promise<number> {
   const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
   if (nav?.hardwareConcurrency) return nav.hardwareConcurrency;
   try {
-    const os = await import('node:os');
+    const os = await nodeImport<typeof import('node:os')>('node:os');
     return os.availableParallelism?.() ?? os.cpus().length;
   } catch {
     return 1;
@@ -139,6 +139,8 @@ export class ThreadPool {
 
 /** Atomics.wait throws on a browser's main thread; Node's main thread and workers may block. */
 const canWait = typeof (globalThis as { document?: unknown }).document === 'undefined';
+/** A Node built-in, imported through a variable so that browser bundlers leave it alone. */
+const nodeImport = <T>(name: string): Promise<T> => import(/* @vite-ignore */ name) as Promise<T>;
 const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 
 /**
@@ -185,7 +187,7 @@ async function spawn(data: unknown): Promise<{ worker: AnyWorker; started: Promi
     w.postMessage(data);
     return { worker: w, started };
   }
-  const { Worker: NodeWorker } = await import('node:worker_threads');
+  const { Worker: NodeWorker } = await nodeImport<typeof import('node:worker_threads')>('node:worker_threads');
   const w = new NodeWorker(WORKER_SOURCE, { eval: true, workerData: data });
   w.unref(); // an idle pool does not keep Node alive
   const started = new Promise<void>((resolve, reject) => {
