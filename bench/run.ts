@@ -21,6 +21,11 @@ switch (o.target) {
     console.log(await benchWasm(common));
     break;
   }
+  case 'wasm-threads': {
+    const { benchWasmThreads } = await import('./wasm-threads.js');
+    console.log(await benchWasmThreads(common));
+    break;
+  }
   case 'cuda': {
     const { benchCuda } = await import('./cuda.js');
     console.log(await benchCuda(common));
