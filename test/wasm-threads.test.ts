@@ -61,8 +61,10 @@ describe('wasm threads: models', () => {
 
   it('load(bytes, { threads }) says how many threads run, and runs the layers on them', async () => {
     const c = await compile(loadOnnxFile(`${MODELS}/squeezenet1_1/model.onnx`), 'wasm');
-    const s = await load(c.save(), { threads: 2 });
+    const bytes = Buffer.from(c.save()); // as readFileSync gives it: a Buffer, whose slice() is a view
+    const s = await load(bytes, { threads: 2 });
     expect(s.threads).toBe(2);
+    expect(bytes.equals(Buffer.from(c.save()))).toBe(true); // loading threaded leaves the caller's bytes alone
     expect(s.threadsNote).toBeUndefined();
     const x = tensor('f32', c.inputs[0].shape, f32File(`${MODELS}/squeezenet1_1/test_data_set_0/input_0.bin`));
     const y = (await s.run({ input: x })).output.data as Float32Array;

@@ -149,7 +149,7 @@ const isNode = typeof process !== 'undefined' && typeof process.versions?.node =
  * build serves both modes (a module declaring a shared memory accepts only a shared one).
  */
 export function shareMemory(bytes: Uint8Array): Uint8Array {
-  const b = bytes.slice();
+  const b = new Uint8Array(bytes); // a copy (Buffer.prototype.slice would be a view)
   let p = 8;
   const leb = () => { let r = 0, s = 0, x; do { x = b[p++]; r |= (x & 0x7f) << s; s += 7; } while (x & 0x80); return r >>> 0; };
   while (p < b.length) {
