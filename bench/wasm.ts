@@ -127,7 +127,7 @@ export async function benchWasm(opt: BenchOptions): Promise<string> {
     const compileMs = performance.now() - t0;
     const x = tensor('f32', compiled.inputs[0].shape, xData);
     t0 = performance.now();
-    const session = await load(bytes);
+    const session = await load(bytes, { threads: 1 }); // one thread, like every peer here (bench --target wasm-threads times threads)
     let y = (await session.run({ input: x })).output.data as Float32Array;
     const firstCnnc = performance.now() - t0;
     y = (await session.run({ input: x })).output.data as Float32Array;
