@@ -89,7 +89,8 @@ export async function compile(model: ModelSource, target: TargetName | Target, o
     summary: () => summarize(g),
     save: () => emitted.bytes(),
     run: emitted.run ?? (async (inputs) => {
-      session ??= load(emitted.bytes()).catch((e) => { session = undefined; throw e; }); // a failed load is retried
+      // one thread: compile().run is the in-process check of a model; apps load(bytes, { threads })
+      session ??= load(emitted.bytes(), { threads: 1 }).catch((e) => { session = undefined; throw e; }); // a failed load is retried
       return (await session).run(inputs);
     }),
   };

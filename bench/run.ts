@@ -27,6 +27,11 @@ switch (o.target) {
     console.log(compileLoadTable(await benchCompileLoad(common.models)));
     break;
   }
+  case 'wasm-threads': {
+    const { benchWasmThreads } = await import('./wasm-threads.js');
+    console.log(await benchWasmThreads(common));
+    break;
+  }
   case 'cuda': {
     const { benchCuda } = await import('./cuda.js');
     console.log(await benchCuda(common));

@@ -2,7 +2,8 @@
  * The WASM benchmark (`npm run bench`, not a test): batch 1, one thread, medians over ≥ 20 runs
  * after warm-up, all from one run of this script:
  *   - cnnc wasm vs onnxruntime-web (wasm, 1 thread) vs onnxruntime-node (CPU, 1 intra-op thread),
- *     and TensorFlow.js wasm (XNNPACK) for MobileNetV2 and ResNet-18, each output checked;
+ *     TensorFlow.js wasm (XNNPACK) for MobileNetV2 and ResNet-18, and LiteRT.js (XNNPACK, the
+ *     .tflite copies; bench/litert.ts) for MobileNetV2, ResNet-18 and SqueezeNet 1.1, each output checked;
  *   - the wasm SIMD peak measured here (a binaryen-built kernel of independent f32x4 mul+add chains);
  *   - ResNet-18 per conv layer: GFLOP/s and share of that peak;
  *   - time from loading the artifact to the first result vs onnxruntime-web session + first run;
@@ -25,6 +26,7 @@ import { tensor } from '../runtime/tensor.js';
 import { WasmSession } from '../runtime/wasm/index.js';
 import { FnBuilder, newModule } from '../codegen/wasm/builder.js';
 import { tfjsPeer, type TfjsModelName } from './tfjs.js';
+import { LITERT_MODELS, enableRelaxedSimd, litertPeer } from './litert.js';
 import { f32File, median, relErr, timeInterleaved } from './common.js';
 import { benchCompileLoad, compileLoadTable } from './compile-load.js';
 
@@ -101,13 +103,14 @@ function cpuModel(): string {
 interface Layer { node: string; op: string; ms: number; best: number; gflops: number; bestGflops: number }
 
 interface Row {
-  model: string; cnnc: number; web: number; node: number; tfjs?: number;
-  err: number; tfjsErr?: number; firstCnnc: number; firstWeb: number; compileMs: number; artifactMB: number;
+  model: string; cnnc: number; simd128?: number; web: number; node: number; tfjs?: number; litert?: number;
+  err: number; tfjsErr?: number; litertErr?: number; litertBuild?: string; firstCnnc: number; firstWeb: number; compileMs: number; artifactMB: number;
 }
 
 export async function benchWasm(opt: BenchOptions): Promise<string> {
   const names = opt.models ?? NAMES;
   const load0 = os.loadavg()[0];
+  const relaxed = enableRelaxedSimd(); // before any module compiles: cnnc and LiteRT.js both run their relaxed-SIMD builds
   ortWeb.env.wasm.numThreads = 1;
   const peak = await measurePeak();
   process.stderr.write(`wasm SIMD peak: ${peak.gflops.toFixed(1)} GFLOP/s (${peak.accumulators} accumulators)\n`);
@@ -125,11 +128,13 @@ export async function benchWasm(opt: BenchOptions): Promise<string> {
     const compileMs = performance.now() - t0;
     const x = tensor('f32', compiled.inputs[0].shape, xData);
     t0 = performance.now();
-    const session = await load(bytes);
+    const session = await load(bytes, { threads: 1 }); // one thread, like every peer here (bench --target wasm-threads times threads)
     let y = (await session.run({ input: x })).output.data as Float32Array;
     const firstCnnc = performance.now() - t0;
     y = (await session.run({ input: x })).output.data as Float32Array;
     const err = relErr(want, y);
+    // the same artifact's SIMD128 build (a mul and an add per lane), for the relaxed-SIMD speed-up
+    const plain = relaxed ? await WasmSession.create(decodeArtifact(bytes), { simd: 'simd128' }) : undefined;
     // onnxruntime-web (wasm, 1 thread): session creation + first run, like cnnc's load + first run
     t0 = performance.now();
     const web = await ortWeb.InferenceSession.create(new Uint8Array(onnxBytes), { executionProviders: ['wasm'] });
@@ -142,15 +147,21 @@ export async function benchWasm(opt: BenchOptions): Promise<string> {
     // TensorFlow.js wasm (XNNPACK), same weights
     const peer = TFJS.includes(name) ? await tfjsPeer(name as TfjsModelName) : undefined;
     const tfjsErr = peer ? relErr(want, await peer.run(xData)) : undefined;
+    // LiteRT.js (XNNPACK wasm) on the model's .tflite copy, same weights
+    const lite = LITERT_MODELS.includes(name) ? await litertPeer(name) : undefined;
+    const litertErr = lite ? relErr(want, await lite.run(xData)) : undefined;
     // Runs interleaved (one of each per round), so that the shared machine's load falls on all alike.
-    const [cnnc, webMs, nodeMs, tfjsMs] = await timeInterleaved([
-      () => session.run({ input: x }), () => web.run(feedsWeb), () => nodeSess.run(feedsNode), ...(peer ? [() => peer.run(xData)] : []),
+    const [cnnc, webMs, nodeMs, ...more] = await timeInterleaved([
+      () => session.run({ input: x }), () => web.run(feedsWeb), () => nodeSess.run(feedsNode),
+      ...(plain ? [() => plain.run({ input: x })] : []), ...(peer ? [() => peer.run(xData)] : []), ...(lite ? [() => lite.run(xData)] : []),
     ], opt.runs, opt.warmup);
+    const simd128Ms = plain ? more.shift() : undefined, tfjsMs = peer ? more.shift() : undefined, litertMs = lite ? more.shift() : undefined;
+    lite?.dispose();
     await web.release();
     await nodeSess.release();
     peer?.dispose();
-    rows.push({ model: name, cnnc, web: webMs, node: nodeMs, tfjs: tfjsMs, err, tfjsErr, firstCnnc, firstWeb, compileMs, artifactMB: bytes.length / 1e6 });
-    process.stderr.write(`${name}: cnnc ${cnnc.toFixed(2)} ms, ort-web ${webMs.toFixed(2)} ms, ort-node ${nodeMs.toFixed(2)} ms${tfjsMs ? `, tfjs ${tfjsMs.toFixed(2)} ms` : ''}\n`);
+    rows.push({ model: name, cnnc, simd128: simd128Ms, web: webMs, node: nodeMs, tfjs: tfjsMs, litert: litertMs, litertErr, litertBuild: lite?.build, err, tfjsErr, firstCnnc, firstWeb, compileMs, artifactMB: bytes.length / 1e6 });
+    process.stderr.write(`${name}: cnnc ${cnnc.toFixed(2)} ms${simd128Ms ? ` (SIMD128 build ${simd128Ms.toFixed(2)} ms)` : ''}, ort-web ${webMs.toFixed(2)} ms, ort-node ${nodeMs.toFixed(2)} ms${tfjsMs ? `, tfjs ${tfjsMs.toFixed(2)} ms` : ''}${litertMs ? `, litert ${litertMs.toFixed(2)} ms` : ''}\n`);
     if (name === 'resnet18') layers = await perLayer(bytes, x, opt);
   }
   const size = await runtimeSize();
@@ -183,19 +194,26 @@ function report(rows: Row[], layers: Layer[], peak: { gflops: number; accumulato
   size: { min: number; gz: number }, load: { load0: number; load1: number }, opt: BenchOptions): string {
   const f = (x: number, d = 2) => x.toFixed(d);
   const out: string[] = [];
-  out.push(`Machine: ${cpuModel()}, ${os.cpus().length} cores, Node ${process.version}; one thread everywhere, batch 1.`);
+  out.push(`Machine: ${cpuModel()}, ${os.cpus().length} cores, Node ${process.version}; one thread everywhere, batch 1; relaxed SIMD ${rows.some((r) => r.simd128 !== undefined) ? 'on (V8 flag set at start: cnnc and LiteRT.js run their relaxed-SIMD builds)' : 'unavailable'}.`);
   out.push(`Medians of ${opt.runs} runs after ${opt.warmup} warm-up runs (the runtimes interleaved round by round), all from one run of \`npm run bench\` (${new Date().toISOString().slice(0, 16)}Z).`);
   out.push(`Load average (1 min) at start/end: ${f(load.load0, 1)} / ${f(load.load1, 1)} (the machine is shared: numbers move with it).`);
   out.push('');
-  out.push('| model | cnnc wasm | onnxruntime-web wasm | ratio | onnxruntime-node CPU | ratio | TF.js wasm (XNNPACK) | ratio | cnnc max rel. error |');
-  out.push('|---|---|---|---|---|---|---|---|---|');
+  out.push('| model | cnnc wasm | onnxruntime-web wasm | ratio | onnxruntime-node CPU | ratio | TF.js wasm (XNNPACK) | ratio | LiteRT.js wasm (XNNPACK) | ratio | cnnc max rel. error |');
+  out.push('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    const tf = r.tfjs !== undefined ? `${f(r.tfjs)} ms | ${f(r.cnnc / r.tfjs)}×` : 'not built | –';
-    out.push(`| ${r.model} | ${f(r.cnnc)} ms | ${f(r.web)} ms | ${f(r.cnnc / r.web)}× | ${f(r.node)} ms | ${f(r.cnnc / r.node)}× | ${tf} | ${r.err.toExponential(1)} |`);
+    const peer = (ms: number | undefined, none: string) => (ms !== undefined ? `${f(ms)} ms | ${f(r.cnnc / ms)}×` : `${none} | –`);
+    out.push(`| ${r.model} | ${f(r.cnnc)} ms | ${f(r.web)} ms | ${f(r.cnnc / r.web)}× | ${f(r.node)} ms | ${f(r.cnnc / r.node)}× | ${peer(r.tfjs, 'not built')} | ${peer(r.litert, 'no .tflite')} | ${r.err.toExponential(1)} |`);
   }
   out.push('');
   out.push('Ratio = cnnc latency / peer latency (below 1: cnnc is faster). Outputs checked against PyTorch\'s (test set 0); TF.js max rel. error: ' +
-    rows.filter((r) => r.tfjsErr !== undefined).map((r) => `${r.model} ${r.tfjsErr!.toExponential(1)}`).join(', ') + '.');
+    rows.filter((r) => r.tfjsErr !== undefined).map((r) => `${r.model} ${r.tfjsErr!.toExponential(1)}`).join(', ') + '; LiteRT.js (`@litertjs/core`, ' +
+    `${rows.find((r) => r.litertBuild)?.litertBuild ?? '–'} build, model.tflite, NHWC input): ` +
+    rows.filter((r) => r.litertErr !== undefined).map((r) => `${r.model} ${r.litertErr!.toExponential(1)}`).join(', ') + '.');
+  if (rows.some((r) => r.simd128 !== undefined)) {
+    out.push('');
+    out.push('cnnc\'s relaxed-SIMD build (`f32x4.relaxed_madd`, the one that runs above) vs the same artifact\'s SIMD128 build (a mul and an add), same rounds: ' +
+      rows.filter((r) => r.simd128 !== undefined).map((r) => `${r.model} ${f(r.simd128!)} → ${f(r.cnnc)} ms (${f(r.simd128! / r.cnnc)}× faster)`).join('; ') + '.');
+  }
   out.push('');
   out.push('Time to first result (cold, in this warm Node process):');
   out.push('');

@@ -45,10 +45,13 @@ export interface LoadOptions {
   /** One backend (same as `backends: [backend]`). */
   backend?: Backend | 'wgsl';
   /**
-   * CPU threads for the wasm backend. cnnc's wasm kernels are single-threaded today: the session
-   * runs on one thread whatever is asked, and says so in `session.threads`.
+   * CPU threads (the caller plus workers) sharing each conv/gemm layer on the wasm backend; default
+   * min(cores, 4). Where SharedArrayBuffer is unavailable (a page that is not cross-origin isolated)
+   * it runs on one thread and says why in `session.threadsNote`.
    */
   threads?: number;
+  /** wasm: which module build runs; 'auto' (default) takes the relaxed-SIMD build where the engine validates it. */
+  simd?: 'auto' | 'simd128' | 'relaxed';
   /** WebGPU only: use the f32 shaders even where the adapter has shader-f16; readback timeout. */
   webgpu?: { forceF32?: boolean; timeoutMs?: number };
   /** Progress events (reading, verifying, per-pipeline on WebGPU, fallbacks). */
@@ -65,6 +68,8 @@ export interface Session {
   readonly outputs: IOSpec[];
   /** Threads the session computes on. */
   readonly threads: number;
+  /** Why fewer threads run than were asked for (wasm), if so. */
+  readonly threadsNote?: string;
   /** Backends tried before this one, and why each failed. */
   readonly fallbacks: { backend: Backend; error: string }[];
   /** Backend facts: the GPU adapter or device and the precision it runs in. */
@@ -83,6 +88,7 @@ export interface Opened {
   device?: string;
   precision?: 'f32' | 'f16';
   threads?: number;
+  threadsNote?: string;
 }
 
 export type Opener = (a: Artifact, options: LoadOptions, emit: (e: Omit<LoadEvent, 'ms'>) => void) => Promise<Opened>;
@@ -156,7 +162,7 @@ async function open(openers: Partial<Record<Backend, Opener>>, backend: Backend,
   const s = await opener(a, options, emit);
   const { inputs, outputs, target } = a.header;
   const session: Session = {
-    target, backend, inputs, outputs, fallbacks, threads: s.threads ?? 1, device: s.device, precision: s.precision,
+    target, backend, inputs, outputs, fallbacks, threads: s.threads ?? 1, threadsNote: s.threadsNote, device: s.device, precision: s.precision,
     run: async (feeds) => s.run(normalizeFeeds(feeds, inputs)), // async: a bad feed rejects, never throws
     profile: async (feeds, o = {}) => s.profile(feeds ? normalizeFeeds(feeds, inputs) : zeros(inputs), Math.max(1, o.reps ?? 5)),
   };

@@ -7,12 +7,14 @@ import { CnncError } from './errors.js';
 import { loadWith, medianMs, type ArtifactSources, type KernelTime, type LoadOptions, type Opener, type Session } from './loader.js';
 import type { ArtifactSource } from './source.js';
 import { WasmSession } from './wasm/index.js';
+import { cores } from './wasm/threads.js';
 
 /** Opens a wasm artifact; `profile` times each exported step function alone. */
-export const openWasm: Opener = async (a: Artifact) => {
-  const s = await WasmSession.create(a);
+export const openWasm: Opener = async (a: Artifact, options) => {
+  const s = await WasmSession.create(a, { threads: options.threads ?? Math.min(await cores(), 4), simd: options.simd });
   return {
-    threads: 1,
+    threads: s.threads,
+    threadsNote: s.threadsNote,
     run: (inputs) => s.run(inputs),
     async profile(inputs, reps): Promise<KernelTime[]> {
       s.runSync(inputs); // every buffer holds real data before the steps are timed one by one

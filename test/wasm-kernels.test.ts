@@ -4,15 +4,25 @@
  * multiple of 4, 1×1 and 7×7 kernels, depthwise, FusedDwPw, pools, Gemm, elementwise with
  * broadcasting and fused epilogues. f32 tolerance: 1e-4 relative to the largest |reference|.
  * Each case runs three times: at -O0 (NCHW graph, kernels on channels-last copies), with the wasm
- * pipeline's defaults (NHWC layout pass, fusion), and with another conv tile and loop order.
+ * pipeline's defaults (NHWC layout pass, fusion), and with another conv tile and loop order; each
+ * artifact on both of its module builds, SIMD128 and relaxed SIMD (`f32x4.relaxed_madd`: FMA only
+ * changes rounding). Node 20 keeps relaxed SIMD behind a V8 flag, which this file sets at start.
  */
+import * as v8 from 'node:v8';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../index.js';
 import { Graph } from '../ir/graph.js';
 import { interpret } from '../ir/interpreter.js';
 import type { AttrValue } from '../ir/op.js';
+import { decodeArtifact } from '../runtime/artifact.js';
 import { tensor, type Tensor } from '../runtime/tensor.js';
+import { relaxedSimdSupported } from '../runtime/wasm/features.js';
+import { WasmSession } from '../runtime/wasm/index.js';
+
+// Node 20: relaxed SIMD behind --experimental-wasm-relaxed-simd (set before any module compiles)
+if (!relaxedSimdSupported()) v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+const BUILDS = ['simd128', 'relaxed'] as const;
 
 const F32_TOL = 1e-4;
 const RUNS = 12;
@@ -55,9 +65,13 @@ async function expectMatches(g: Graph, feeds: Record<string, Tensor>): Promise<v
   // -O0 (NCHW graph), the defaults (NHWC pipeline), and another conv tile with the weight-stationary order
   const other = { wasm: { tile: { P: 4, V: 2, order: 'weights' } } } as Parameters<typeof compile>[2];
   for (const opts of [{ opt: 'O0' as const }, {}, other]) {
-    const c = await compile(g, 'wasm', opts);
-    const err = relErr(ref, await c.run(feeds));
-    expect(err, `relative error with ${JSON.stringify(opts)}`).toBeLessThan(F32_TOL);
+    const a = decodeArtifact((await compile(g, 'wasm', opts)).save());
+    for (const simd of BUILDS) {
+      const s = await WasmSession.create(a, { simd });
+      expect(s.build).toBe(simd);
+      const err = relErr(ref, await s.run(feeds));
+      expect(err, `relative error with ${JSON.stringify(opts)}, ${simd} build`).toBeLessThan(F32_TOL);
+    }
   }
 }
 

@@ -90,12 +90,27 @@ export class Ops {
   vload(ptr: Expr, offset = 0): Expr { return this.m.v128.load(offset, 4, ptr); }
   vstore(ptr: Expr, v: Expr, offset = 0): Expr { return this.m.v128.store(offset, 4, ptr, v); }
   sload(ptr: Expr, offset = 0): Expr { return this.m.v128.load32_splat(offset, 4, ptr); }
-  fmadd(acc: Expr, a: Expr, b: Expr): Expr { return this.m.f32x4.add(acc, this.m.f32x4.mul(a, b)); }
+  /** acc + a·b per lane: a mul and an add, or one `f32x4.relaxed_madd` in a relaxed-SIMD module (FMA where the CPU has it). */
+  fmadd(acc: Expr, a: Expr, b: Expr): Expr {
+    if (RELAXED.has(this.m)) return relaxedMadd(this.m, a, b, acc);
+    return this.m.f32x4.add(acc, this.m.f32x4.mul(a, b));
+  }
 }
 
-/** A module with the features the kernels use (SIMD, bulk memory). */
-export function newModule(): binaryen.Module {
+/** Modules built for relaxed SIMD: their kernels' multiply-adds become `f32x4.relaxed_madd`. */
+const RELAXED = new WeakSet<binaryen.Module>();
+
+/** a·b + c as `f32x4.relaxed_madd` (binaryen.js has the op but no wrapper: its C API directly). */
+function relaxedMadd(m: binaryen.Module, a: Expr, b: Expr, c: Expr): Expr {
+  const api = binaryen as unknown as { _BinaryenSIMDTernary(mod: number, op: number, a: Expr, b: Expr, c: Expr): Expr; _BinaryenRelaxedMaddVecF32x4(): number };
+  return api._BinaryenSIMDTernary(m.ptr, api._BinaryenRelaxedMaddVecF32x4(), a, b, c);
+}
+
+/** A module with the features the kernels use (SIMD, bulk memory), plus relaxed SIMD for the relaxed build. */
+export function newModule(options: { relaxed?: boolean } = {}): binaryen.Module {
   const m = new binaryen.Module();
-  m.setFeatures(binaryen.Features.SIMD128 | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt | binaryen.Features.NontrappingFPToInt | binaryen.Features.SignExt | binaryen.Features.MutableGlobals);
+  m.setFeatures(binaryen.Features.SIMD128 | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt | binaryen.Features.NontrappingFPToInt
+    | binaryen.Features.SignExt | binaryen.Features.MutableGlobals | (options.relaxed ? binaryen.Features.RelaxedSIMD : 0));
+  if (options.relaxed) RELAXED.add(m);
   return m;
 }

@@ -12,7 +12,7 @@
  *
  * Depthwise conv and pooling: vectorised over channels, one output pixel at a time.
  */
-import type binaryen from 'binaryen';
+import binaryen from 'binaryen';
 import { FnBuilder, Ops, i32, none, v128, type Expr } from './builder.js';
 import { activation } from './activation.js';
 
@@ -218,7 +218,7 @@ export function emitConv(m: binaryen.Module, spec: ConvSpec): void {
     body.push(tail > 0 ? m.if(m.i32.eq(fb.geti(oy0), o.c(nmbFull)), m.block(null, allRowsOf(() => o.c(nmbFull), tail)), full) : full);
   }
   m.addFunction(`${s.name}_row`, i32, none, fb.vars, m.block(null, body));
-  addRowDriver(m, s.name, allRows ? nmbFull + (tail > 0 ? 1 : 0) : s.OH);
+  addRowDriver(m, s.name, allRows ? nmbFull + (tail > 0 ? 1 : 0) : s.OH, !s.singleRow);
 }
 
 /**
@@ -231,11 +231,23 @@ function flatten1x1(s: ConvSpec): ConvSpec {
   return pointwise && !s.singleRow && s.OH > 1 ? { ...s, H: 1, W: s.H * s.W, OH: 1, OW: s.OH * s.OW } : s;
 }
 
-/** `<name>()`: calls `<name>_row(oy)` for every output row. */
-export function addRowDriver(m: binaryen.Module, name: string, rows: number): void {
+/**
+ * `<name>()`: calls `<name>_row(oy)` for every output row. Where rows are independent (`parallel`:
+ * each writes only its own outputs), also exports `<name>_range(start, end)` over rows [start, end)
+ * and the global `<name>_rows`, so that worker threads can share the layer out (runtime/wasm/threads.ts).
+ */
+export function addRowDriver(m: binaryen.Module, name: string, rows: number, parallel = true): void {
   const fb = new FnBuilder(m, 0), o = new Ops(m);
   const r = fb.local(i32);
   m.addFunction(name, none, none, fb.vars, fb.loop(r, o.c(0), rows, 1, [m.call(`${name}_row`, [fb.geti(r)], none)]));
+  if (!parallel) return;
+  const fr = new FnBuilder(m, 2);
+  const k = fr.local(i32);
+  m.addFunction(`${name}_range`, binaryen.createType([i32, i32]), none, fr.vars,
+    fr.loopDyn(k, fr.geti(0), fr.geti(1), 1, [m.call(`${name}_row`, [fr.geti(k)], none)]));
+  m.addFunctionExport(`${name}_range`, `${name}_range`);
+  m.addGlobal(`${name}_rows`, i32, false, o.c(rows));
+  m.addGlobalExport(`${name}_rows`, `${name}_rows`);
 }
 
 export interface WindowSpec extends Epilogue {
@@ -360,5 +372,5 @@ export function emitWindow(m: binaryen.Module, s: WindowSpec): void {
   if (oxB > oxA) body.push(fb.loop(ox, o.c(oxA), oxB, 1, pixel(undefined)));
   for (let x = 0; x < s.OW; x++) if (x < oxA || x >= oxB) body.push(...pixel(x));
   m.addFunction(`${s.name}_row`, i32, none, fb.vars, m.block(null, body));
-  addRowDriver(m, s.name, s.OH);
+  addRowDriver(m, s.name, s.OH, !s.rowOut); // rowOut: every row writes the one scratch row
 }

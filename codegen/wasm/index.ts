@@ -22,6 +22,8 @@ export interface WasmCompileOptions {
   tile?: TileOptions;
   /** Run binaryen's optimizer over the module (slower compile, similar speed: V8 optimizes too). */
   optimize?: boolean;
+  /** Also build the relaxed-SIMD module (`f32x4.relaxed_madd`) into the artifact (default true). */
+  relaxedSimd?: boolean;
 }
 
 export interface WasmCompiled {
@@ -59,37 +61,50 @@ export function compileWasm(g: Graph, options: WasmCompileOptions = {}): WasmCom
   const memoryBytes = arenaBase + arenaBytes + 256;
   const addr = (l: Loc) => (l.buf.id < 0 ? l.off : arenaBase + l.buf.offset + l.off);
 
-  const m = newModule();
+  const pages = Math.ceil(memoryBytes / 65536);
+  const emit = (relaxed: boolean) => emitModule(low.steps, addr, pages, relaxed, options.optimize ?? false);
+  const wasm = emit(false);
+  const relaxed = options.relaxedSimd === false ? undefined : emit(true);
+  const plan: WasmPlan = {
+    memoryBytes,
+    weightsOffset: low.weightsOffset,
+    arenaOffset: arenaBase,
+    arenaBytes,
+    inputs: low.inputs.map((x) => ({ name: x.name, offset: addr(x.loc) })),
+    outputs: low.outputs.map((x) => ({ name: x.name, offset: addr(x.loc) })),
+    steps: low.steps.map((s) => ({ fn: s.fn, node: s.node, op: s.op, flops: s.flops })),
+  };
+  const weightBytes = new Uint8Array(low.weights.buffer, low.weights.byteOffset, low.weights.byteLength);
+  const artifact: Artifact = {
+    header: { version: 1, target: 'wasm', inputs: io(g, g.inputs), outputs: io(g, g.outputs), plan, meta: { model: g.name } },
+    sections: { module: wasm, ...(relaxed ? { module_relaxed: relaxed } : {}), weights: weightBytes },
+  };
+  return { artifact, bytes: encodeArtifact(artifact), plan, arenaBytes, weightBytes: weightBytes.length, kernels: low.steps.length };
+}
+
+/**
+ * One build of the module: every step's function, exported, and `run` calling them in order. The
+ * relaxed build differs only in its multiply-adds (`f32x4.relaxed_madd`); the runtime picks it
+ * where the engine validates relaxed SIMD.
+ */
+function emitModule(steps: ReturnType<typeof lower>['steps'], addr: (l: Loc) => number, pages: number, relaxed: boolean, optimize: boolean): Uint8Array {
+  const m = newModule({ relaxed });
   try {
-    const pages = Math.ceil(memoryBytes / 65536);
-    m.setMemory(pages, pages, 'memory');
-    for (const s of low.steps) {
+    // imported (and re-exported): the runtime makes it, shared between worker threads when threaded
+    m.setMemory(pages, pages, 'memory', [], false, false, 'mem');
+    m.addMemoryImport('mem', 'env', 'memory');
+    for (const s of steps) {
       s.emit(m, addr);
       m.addFunctionExport(s.fn, s.fn);
     }
-    m.addFunction('run', binaryen.none, binaryen.none, [], m.block(null, low.steps.map((s) => m.call(s.fn, [], binaryen.none))));
+    m.addFunction('run', binaryen.none, binaryen.none, [], m.block(null, steps.map((s) => m.call(s.fn, [], binaryen.none))));
     m.addFunctionExport('run', 'run');
-    if (!m.validate()) throw new CnncError('KERNEL_ERROR', 'binaryen rejected the generated module');
-    if (options.optimize) {
+    if (!m.validate()) throw new CnncError('KERNEL_ERROR', `binaryen rejected the generated module${relaxed ? ' (relaxed-SIMD build)' : ''}`);
+    if (optimize) {
       binaryen.setOptimizeLevel(2);
       m.optimize();
     }
-    const wasm = emitWithNames(m);
-    const plan: WasmPlan = {
-      memoryBytes,
-      weightsOffset: low.weightsOffset,
-      arenaOffset: arenaBase,
-      arenaBytes,
-      inputs: low.inputs.map((x) => ({ name: x.name, offset: addr(x.loc) })),
-      outputs: low.outputs.map((x) => ({ name: x.name, offset: addr(x.loc) })),
-      steps: low.steps.map((s) => ({ fn: s.fn, node: s.node, op: s.op, flops: s.flops })),
-    };
-    const weightBytes = new Uint8Array(low.weights.buffer, low.weights.byteOffset, low.weights.byteLength);
-    const artifact: Artifact = {
-      header: { version: 1, target: 'wasm', inputs: io(g, g.inputs), outputs: io(g, g.outputs), plan, meta: { model: g.name } },
-      sections: { module: wasm, weights: weightBytes },
-    };
-    return { artifact, bytes: encodeArtifact(artifact), plan, arenaBytes, weightBytes: weightBytes.length, kernels: low.steps.length };
+    return emitWithNames(m);
   } finally {
     m.dispose();
   }

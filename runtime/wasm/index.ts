@@ -6,6 +6,25 @@
 import { CnncError } from '../errors.js';
 import type { Artifact, IOSpec } from '../artifact.js';
 import { BYTES_PER_ELEMENT, allocData, sizeOf, type DType, type Tensor } from '../tensor.js';
+import { relaxedSimdSupported, type SimdBuild } from './features.js';
+import { shareMemory, ThreadPool, threadsUnavailable } from './threads.js';
+
+export interface WasmSessionOptions {
+  /** Which module build to run: 'auto' (default) picks the relaxed-SIMD one where the engine validates it. */
+  simd?: 'auto' | SimdBuild;
+  /** Threads (the caller plus workers) sharing each conv/gemm layer; default 1. Falls back to 1 where SharedArrayBuffer is unavailable. */
+  threads?: number;
+}
+
+/** The artifact's module for `want`: its relaxed-SIMD build (section `module_relaxed`) where asked for and runnable. */
+function pickModule(a: Artifact, want: WasmSessionOptions['simd'] = 'auto'): { build: SimdBuild; bytes: Uint8Array } {
+  const relaxed = a.sections.module_relaxed;
+  if (want === 'relaxed' && (!relaxed || !relaxedSimdSupported())) {
+    throw new CnncError('UNSUPPORTED', relaxed ? 'this engine has no relaxed SIMD (Node 20: --experimental-wasm-relaxed-simd)' : 'this artifact has no relaxed-SIMD build');
+  }
+  if (want !== 'simd128' && relaxed && relaxedSimdSupported()) return { build: 'relaxed', bytes: relaxed };
+  return { build: 'simd128', bytes: a.sections.module };
+}
 
 export interface WasmPlan {
   memoryBytes: number;
@@ -48,6 +67,9 @@ function checkPlan(p: unknown, a: Artifact): WasmPlan {
   return plan;
 }
 
+/** A threaded session's workers stop when the session is garbage-collected (stopThreads() stops them at once). */
+const stopWhenCollected = new FinalizationRegistry<ThreadPool>((pool) => pool.dispose());
+
 export class WasmSession {
   readonly inputNames: string[];
   readonly outputNames: string[];
@@ -57,18 +79,40 @@ export class WasmSession {
     readonly plan: WasmPlan,
     readonly exports: Record<string, unknown>,
     private readonly memory: WebAssembly.Memory,
+    /** The module build that runs: 'relaxed' (f32x4.relaxed_madd) or 'simd128'. */
+    readonly build: SimdBuild,
+    /** The worker pool when threaded (threads > 1). */
+    private readonly pool?: ThreadPool,
+    /** Why fewer threads run than were asked for (no SharedArrayBuffer, an artifact with its own memory). */
+    readonly threadsNote?: string,
   ) {
     this.inputNames = header.inputs.map((i) => i.name);
     this.outputNames = header.outputs.map((o) => o.name);
   }
 
-  static async create(a: Artifact): Promise<WasmSession> {
+  static async create(a: Artifact, options: WasmSessionOptions = {}): Promise<WasmSession> {
     const plan = checkPlan(a.header.plan, a);
+    const { build, bytes } = pickModule(a, options.simd);
+    const want = Math.max(1, Math.floor(options.threads ?? 1));
+    let threads = 1, note: string | undefined, pool: ThreadPool | undefined;
     let instance: WebAssembly.Instance;
     try {
-      const mod = await WebAssembly.compile(a.sections.module as Uint8Array<ArrayBuffer>);
-      instance = await WebAssembly.instantiate(mod, {});
+      let mod = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+      // artifacts since the threaded runtime import their memory; older ones define it
+      const imported = WebAssembly.Module.imports(mod).some((i) => i.kind === 'memory');
+      if (want > 1) note = imported ? threadsUnavailable() : 'this artifact defines its own memory (compiled before threads): 1 thread';
+      if (want > 1 && !note) {
+        threads = want;
+        mod = await WebAssembly.compile(shareMemory(bytes) as Uint8Array<ArrayBuffer>);
+      }
+      const pages = Math.ceil(plan.memoryBytes / 65536);
+      const memory = imported ? new WebAssembly.Memory({ initial: pages, maximum: pages, shared: threads > 1 }) : undefined;
+      instance = await WebAssembly.instantiate(mod, memory ? { env: { memory } } : {});
+      if (memory && threads > 1) {
+        pool = await ThreadPool.start(threads, mod, memory, instance.exports as Record<string, unknown>, plan.steps.map((st) => st.fn));
+      }
     } catch (e) {
+      if (e instanceof CnncError) throw e;
       bad(`the wasm module does not compile: ${(e as Error).message}`);
     }
     const memory = instance.exports.memory as WebAssembly.Memory;
@@ -76,8 +120,16 @@ export class WasmSession {
       bad('the wasm module lacks its memory or run export');
     }
     new Uint8Array(memory.buffer).set(a.sections.weights, plan.weightsOffset);
-    return new WasmSession(a.header, plan, instance.exports as Record<string, unknown>, memory);
+    const session = new WasmSession(a.header, plan, instance.exports as Record<string, unknown>, memory, build, pool, note);
+    if (pool) stopWhenCollected.register(session, pool);
+    return session;
   }
+
+  /** Threads that run each parallel layer (1: single-threaded). */
+  get threads(): number { return this.pool?.threads ?? 1; }
+
+  /** Stops the worker threads of a threaded session (a single-threaded one holds none). */
+  stopThreads(): void { this.pool?.dispose(); }
 
   /** Checks and copies inputs in; BAD_INPUT names the input at fault. */
   setInputs(inputs: Record<string, Tensor>): void {
@@ -111,6 +163,10 @@ export class WasmSession {
 
   runSync(inputs: Record<string, Tensor>): Record<string, Tensor> {
     this.setInputs(inputs);
+    if (this.pool) {
+      this.pool.run();
+      return this.getOutputs();
+    }
     try {
       (this.exports.run as () => void)();
     } catch (e) {

@@ -1,0 +1,71 @@
+/**
+ * `npm run bench -- --target wasm-threads`: cnnc's wasm builds and threads against each other, in
+ * the same interleaved rounds (medians): the relaxed-SIMD build vs the SIMD128 build on one thread,
+ * and the relaxed build on 2 threads (and on every core when there are more than 2) vs 1 thread.
+ * Outputs checked against PyTorch's. Writes its table into docs/benchmarks.md (own section).
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { compile } from '../index.js';
+import { loadOnnxFile } from '../frontends/onnx/import.js';
+import { decodeArtifact } from '../runtime/artifact.js';
+import { tensor } from '../runtime/tensor.js';
+import { WasmSession } from '../runtime/wasm/index.js';
+import { enableRelaxedSimd } from './litert.js';
+import { f32File, relErr, timeInterleaved } from './common.js';
+import type { BenchOptions } from './wasm.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const MODELS = path.resolve(ROOT, '../shared/models');
+
+export async function benchWasmThreads(opt: BenchOptions): Promise<string> {
+  const names = opt.models ?? ['resnet18', 'mobilenet_v2', 'squeezenet1_1'];
+  const relaxed = enableRelaxedSimd();
+  const load0 = os.loadavg()[0];
+  const cores = os.availableParallelism?.() ?? os.cpus().length;
+  const counts = [...new Set([2, Math.min(cores, 4)])].filter((t) => t > 1);
+  const f = (x: number, d = 2) => x.toFixed(d);
+  const rows: string[] = [];
+  for (const name of names) {
+    const dir = path.join(MODELS, name);
+    const c = await compile(loadOnnxFile(path.join(dir, 'model.onnx')), 'wasm');
+    const a = decodeArtifact(c.save());
+    const x = tensor('f32', c.inputs[0].shape, f32File(path.join(dir, 'test_data_set_0/input_0.bin')));
+    const want = f32File(path.join(dir, 'test_data_set_0/output_0.bin'));
+    const simd = relaxed ? 'relaxed' : 'simd128';
+    const one = await WasmSession.create(a, { simd, threads: 1 });
+    const plain = await WasmSession.create(a, { simd: 'simd128', threads: 1 });
+    const many = await Promise.all(counts.map((t) => WasmSession.create(a, { simd, threads: t })));
+    let err = 0;
+    for (const s of [one, plain, ...many]) err = Math.max(err, relErr(want, s.runSync({ input: x }).output.data as Float32Array));
+    const [t1, tPlain, ...tMany] = await timeInterleaved([one, plain, ...many].map((s) => () => s.runSync({ input: x })), opt.runs, opt.warmup);
+    for (const s of many) s.stopThreads();
+    rows.push(`| ${name} | ${f(tPlain)} ms | ${f(t1)} ms | ${relaxed ? `${f(tPlain / t1)}×` : '–'} | ` +
+      many.map((s, i) => `${s.threads} threads: ${f(tMany[i])} ms (${f(t1 / tMany[i])}×)`).join(', ') + ` | ${err.toExponential(1)} |`);
+    process.stderr.write(`${rows[rows.length - 1]}\n`);
+  }
+  const out = [
+    `Machine: ${os.cpus()[0]?.model ?? '?'}, ${cores} cores, Node ${process.version}; relaxed SIMD ${relaxed ? 'on (V8 flag set at start)' : 'unavailable'}. ` +
+      `Medians of ${opt.runs} interleaved rounds after ${opt.warmup} warm-up runs (${new Date().toISOString().slice(0, 16)}Z); ` +
+      `load average (1 min) at start/end ${f(load0, 1)} / ${f(os.loadavg()[0], 1)}: on a shared machine a second thread competes with other work, so thread speed-ups here are a floor.`,
+    '',
+    '| model | SIMD128 build, 1 thread | relaxed build, 1 thread | relaxed speed-up | relaxed build on N threads (speed-up vs 1) | max rel. error vs PyTorch |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+  ];
+  const text = out.join('\n');
+  if (opt.write) writeSection(text);
+  return text;
+}
+
+const START = '<!-- wasm-threads-bench:start -->', END = '<!-- wasm-threads-bench:end -->';
+
+function writeSection(text: string): void {
+  const file = path.join(ROOT, 'docs/benchmarks.md');
+  const section = `${START}\n## WebAssembly: relaxed SIMD and threads (cnnc against itself)\n\n${text}\n${END}`;
+  let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\n';
+  const a = doc.indexOf(START), b = doc.indexOf(END);
+  doc = a >= 0 && b > a ? doc.slice(0, a) + section + doc.slice(b + END.length) : `${doc.trimEnd()}\n\n${section}\n`;
+  writeFileSync(file, doc);
+}

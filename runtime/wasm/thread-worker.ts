@@ -1,0 +1,56 @@
+/**
+ * The worker entry of the threaded wasm runtime (runtime/wasm/threads.ts), as source text: it runs
+ * in a worker_threads Worker (Node, `eval: true`) or a Web Worker (browsers, from a Blob URL), so
+ * that no bundler or loader has to find a second file. Plain JS, no imports.
+ *
+ * The worker gets { module, memory, ctl, tid, threads, phases } once, instantiates the module on
+ * the shared memory, says 'ready', then per run: waits for ctl[GEN] to change, runs its share of
+ * each phase (rows [tid·R/T, (tid+1)·R/T) of a parallel step; serial phases run on thread 0 only),
+ * and meets the others at the barrier after each phase. Control words (Int32Array on a
+ * SharedArrayBuffer): GEN (run counter), COUNT and PHASE (the barrier), ERR (a worker trapped),
+ * STOP (exit).
+ */
+export const WORKER_SOURCE = String.raw`
+'use strict';
+const GEN = 0, COUNT = 1, PHASE = 2, ERR = 3, STOP = 4;
+function barrier(ctl, threads) {
+  const phase = Atomics.load(ctl, PHASE);
+  if (Atomics.add(ctl, COUNT, 1) === threads - 1) {
+    Atomics.store(ctl, COUNT, 0);
+    Atomics.add(ctl, PHASE, 1);
+    Atomics.notify(ctl, PHASE);
+  } else {
+    while (Atomics.load(ctl, PHASE) === phase) Atomics.wait(ctl, PHASE, phase);
+  }
+}
+async function start(d, post) {
+  const inst = await WebAssembly.instantiate(d.module, { env: { memory: d.memory } });
+  const ex = inst.exports, ctl = d.ctl;
+  let gen = Atomics.load(ctl, GEN); // before 'ready': the first run bumps GEN only after it
+  post('ready');
+  for (;;) {
+    Atomics.wait(ctl, GEN, gen);
+    gen = Atomics.load(ctl, GEN);
+    if (Atomics.load(ctl, STOP)) return;
+    for (const p of d.phases) {
+      if (!Atomics.load(ctl, ERR)) {
+        try {
+          if (p.rows !== undefined) {
+            const a = Math.floor(d.tid * p.rows / d.threads), b = Math.floor((d.tid + 1) * p.rows / d.threads);
+            if (b > a) ex[p.fn + '_range'](a, b);
+          }
+        } catch (e) {
+          Atomics.store(ctl, ERR, 1);
+        }
+      }
+      barrier(ctl, d.threads);
+    }
+  }
+}
+if (typeof self === 'undefined' || typeof self.postMessage !== 'function' || typeof require === 'function') {
+  const { parentPort, workerData } = require('node:worker_threads');
+  start(workerData, (m) => parentPort.postMessage(m)).then(() => process.exit(0));
+} else {
+  self.onmessage = (e) => { self.onmessage = null; start(e.data, (m) => self.postMessage(m)).then(() => self.close()); };
+}
+`;
