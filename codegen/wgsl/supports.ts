@@ -9,7 +9,7 @@ import { elementwiseDtypes, epilogueScalar, opScalar } from '../c-like.js';
 import type { Graph, Node } from '../../ir/graph.js';
 import { CnncError } from '../../runtime/errors.js';
 import type { DType } from '../../runtime/tensor.js';
-import { ALIAS_OPS } from './emit.js';
+import { ALIAS_OPS, constantMisfit } from './emit.js';
 import { generatorFor, type Generator } from './generators.js';
 import { emitGemm } from './kernels/linear.js';
 import { emitConv, emitConvTranspose, emitFusedDwPw } from './kernels/conv.js';
@@ -18,8 +18,8 @@ import { emitLayerNorm } from './kernels/norm.js';
 import { emitGather, emitPad, emitResize } from './kernels/movement.js';
 import { emitPool } from './kernels/pool.js';
 
-/** Dtypes the wgsl target has buffers for (i64 is narrowed to i32). */
-const BUFFER_DTYPES: readonly DType[] = ['f32', 'f16', 'i32', 'i64'];
+/** Dtypes the wgsl target has buffers for (i64, u8, i8 and bool are carried in i32 buffers). */
+const BUFFER_DTYPES: readonly DType[] = ['f32', 'f16', 'i32', 'i64', 'u8', 'i8', 'bool'];
 
 type Check = (node: Node, graph: Graph) => string | undefined;
 
@@ -85,6 +85,9 @@ export function supports(node: Node, graph: Graph): string | undefined {
     if (!v) continue;
     const d = graph.type(v).dtype;
     if (!BUFFER_DTYPES.includes(d)) return `the wgsl target has no ${d} buffers`;
+    const c = graph.constValue(v);
+    const misfit = c && constantMisfit(c);
+    if (misfit) return `i64 constant '${v}' ${misfit}`;
   }
   return CHECKS.get(gen)?.(node, graph);
 }

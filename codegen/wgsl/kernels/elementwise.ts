@@ -51,7 +51,23 @@ export function emitElementwise(e: Emitter, node: Node, outShape?: readonly numb
   const r = wgslRenderer();
   const v = r.render(f, ins.map((_, k) => `a${k}`));
   const bindings: Binding[] = [...ins.map((x, k) => e.read(NAMES[k], x)), e.write('Y', Y)];
-  simple(e, node, bindings, sizeOf(shape), `${loads.join('\n')}\nY[i] = T_Y(${v});`, r.helpers());
+  const out = e.graph.type(node.outputs[0]).dtype;
+  const allInt = node.inputs.filter(Boolean).every((x) => INT_DTYPES.has(e.graph.type(x).dtype));
+  const stored = storeAs(out, node.op === 'Pow' && allInt ? `round(${v})` : v);
+  simple(e, node, bindings, sizeOf(shape), `${loads.join('\n')}\nY[i] = T_Y(${stored});`, r.helpers());
+}
+
+const INT_DTYPES = new Set(['i32', 'i64', 'u8', 'i8', 'bool']);
+
+/**
+ * The f32 value `v` as an element of dtype `d` in its buffer: u8 and i8 wrap (as ONNX integer
+ * arithmetic and C casts do), bool is v != 0 (NaN is false, as the reference's conversion).
+ */
+function storeAs(d: string, v: string): string {
+  if (d === 'u8') return `i32(${v}) & 255i`;
+  if (d === 'i8') return `(i32(${v}) << 24u) >> 24u`;
+  if (d === 'bool') return `select(0i, 1i, (${v}) < 0.0 || (${v}) > 0.0)`;
+  return v;
 }
 
 /** Cast, Expand, a Reduce over no axes: input 0 broadcast to the output, converted on store. */
@@ -61,6 +77,7 @@ export function emitCopyOp(e: Emitter, node: Node): void {
 
 /** A one-thread-per-element kernel over n elements; `code` sees the flat index `i`. */
 export function simple(e: Emitter, node: Node, bindings: Binding[], n: number, code: string, decls = '', name?: string): void {
+  if (n === 0) return; // an empty output: nothing to compute (and a zero extent would divide by zero in the shader)
   const d = dispatch1d(n, e.wg1d);
   e.kernel(node, {
     name, bindings, workgroupSize: [e.wg1d, 1, 1], dispatch: d, decls,

@@ -7,6 +7,7 @@ import type { Emitter } from '../emit.js';
 import { f, i as lit, u } from '../kernel.js';
 import { opt } from './common.js';
 import { simple } from './elementwise.js';
+import { helperDecls } from '../scalar.js';
 
 const norm = (a: number, rank: number) => (a < 0 ? a + rank : a);
 
@@ -18,13 +19,13 @@ export function emitSoftmax(e: Emitter, node: Node): void {
   simple(e, node, [e.read('X', X), e.write('Y', Y)], rows, `
 let base = (i / ${u(inner)}) * ${u(D * inner)} + i % ${u(inner)};
 var mx = ${f(-Infinity)};
-for (var k = 0u; k < ${u(D)}; k++) { mx = max(mx, f32(X[base + k * ${u(inner)}])); }
+for (var k = 0u; k < ${u(D)}; k++) { mx = cnnc_max(mx, f32(X[base + k * ${u(inner)}])); }
 var s = 0.0;
 for (var k = 0u; k < ${u(D)}; k++) { s += exp(f32(X[base + k * ${u(inner)}]) - mx); }
 for (var k = 0u; k < ${u(D)}; k++) {
   let d = f32(X[base + k * ${u(inner)}]) - mx;
   Y[base + k * ${u(inner)}] = T_Y(${log ? 'd - log(s)' : 'exp(d) / s'});
-}`);
+}`, helperDecls('cnnc_max'));
 }
 
 /** LayerNormalization(X, Scale, B?) over the axes from `axis` on; the extra outputs unsupported. */
