@@ -53,7 +53,8 @@ const CHECKS = new Map<Generator, Check>([
     return ['constant', 'edge', 'reflect'].includes(mode) ? undefined : `Pad mode '${mode}' is not supported on wgsl`;
   }],
   [emitResize, (n, g) => {
-    if (String(n.attrs.mode) !== 'nearest') return `Resize mode '${String(n.attrs.mode)}' is not supported on wgsl (nearest only)`;
+    const mode = String(n.attrs.mode ?? 'nearest'), d = g.type(n.inputs[0]).dtype;
+    if (mode !== 'nearest' && d !== 'f32' && d !== 'f16') return `Resize ${mode} on ${d} is not supported on wgsl (float tensors only)`;
     const v = n.inputs.slice(1).find((x) => x && !g.constValue(x));
     return v ? `input '${v}' must be a constant on wgsl` : undefined;
   }],

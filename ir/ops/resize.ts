@@ -113,7 +113,7 @@ function kernel(mode: string, a: number): (d: number) => number {
  * Input taps (indices clamped to the edge) and weights for each output index of one axis;
  * `outside` marks tf_crop_and_resize coordinates beyond the input (extrapolation_value there).
  */
-interface Taps { idx: number[]; w: number[]; outside?: boolean }
+export interface Taps { idx: number[]; w: number[]; outside?: boolean }
 
 function axisTaps(attrs: Attrs, p: AxisPlan): Taps[] {
   const mode = attrString(attrs, 'mode');
@@ -138,6 +138,14 @@ function axisTaps(attrs: Attrs, p: AxisPlan): Taps[] {
     w = w.map((v) => v / sum);
     return { idx: taps.map(clamp), w };
   });
+}
+
+/**
+ * Per axis, each output index's taps as the reference resamples with them: for code generators
+ * (`inputs` as the reference gets them; only the first one's shape is read).
+ */
+export function resizeTaps(attrs: Attrs, inputs: readonly (Tensor | undefined)[]): readonly (readonly Taps[])[] {
+  return resizePlan(refInfo('Resize', attrs, inputs)).map((p) => axisTaps(attrs, p));
 }
 
 /** Interpolates float64 values of `shape` along `axis` with the given taps. */

@@ -10,6 +10,9 @@ import { sizeOf } from '../../../ir/types.js';
 import type { Emitter } from '../emit.js';
 import { f, i as lit, u } from '../kernel.js';
 import { simple } from './elementwise.js';
+import { emitResizeInterp } from './resize.js';
+
+const isFloat = (d: string) => d === 'f32' || d === 'f16';
 
 const place = (node: Node) => ({ node: node.name, op: node.op });
 const norm = (a: number, rank: number) => (a < 0 ? a + rank : a);
@@ -122,16 +125,20 @@ Y[i] = T_Y(X[(outer * ${u(D)} + u32(k)) * ${u(inner)} + r]);`);
 }
 
 /**
- * Resize (nearest): each axis maps output to input coordinates on its own. The per-axis maps are
+ * Resize (nearest; linear and cubic in resize.ts): each axis maps output to input coordinates on its own. The per-axis maps are
  * read off the op's reference kernel, run on tensors holding each axis' coordinate, so the op's
  * own rules (coordinate_transformation_mode, nearest_mode, rounding) hold by construction; the
  * kernel gathers through the tables (one i32 weight).
  */
 export function emitResize(e: Emitter, node: Node): void {
-  if (String(node.attrs.mode) !== 'nearest') throw new CnncError('UNSUPPORTED', `Resize mode '${String(node.attrs.mode)}' is not supported on wgsl (nearest only)`, place(node));
+  const others = node.inputs.slice(1).map((v) => (v ? e.graph.constValue(v) ?? notConst(node, v) : undefined));
+  const mode = String(node.attrs.mode ?? 'nearest');
+  if (mode !== 'nearest') {
+    if (!isFloat(e.graph.type(node.inputs[0]).dtype)) throw new CnncError('UNSUPPORTED', `Resize ${mode} on ${e.graph.type(node.inputs[0]).dtype} is not supported on wgsl (float tensors only)`, place(node));
+    return emitResizeInterp(e, node, others);
+  }
   const X = e.operand(node.inputs[0]), Y = e.operand(node.outputs[0]);
   const s = X.shape, ins = stridesOf(s), out = Y.shape, os = stridesOf(out);
-  const others = node.inputs.slice(1).map((v) => (v ? e.graph.constValue(v) ?? notConst(node, v) : undefined));
   const def = getOp('Resize', node.name);
   const parts: number[] = [], offsets: number[] = [];
   s.forEach((_, j) => {
