@@ -121,3 +121,29 @@ describe('wgsl Resize linear and cubic', () => {
     await expectGraph(g, { x: randT([1, 2, 5, 6], 3) });
   });
 });
+
+describe('wgsl kernels added for issue 14', () => {
+  it('BatchNormalization with statistics fed at run time, InstanceNormalization, Tile, DepthToSpace, SpaceToDepth, Pad wrap, Shape, Size, CastLike', async () => {
+    const g = new Graph('more');
+    const x = g.addInput('x', { dtype: 'f32', shape: [2, 4, 2, 4] });
+    const mean = g.addInput('mean', { dtype: 'f32', shape: [4] });
+    const vr = g.addInput('var', { dtype: 'f32', shape: [4] });
+    const scale = g.addConstant('scale', randT([4], 11));
+    const bias = g.addConstant('bias', randT([4], 12));
+    const like = g.addConstant('like', tensor('i32', [1], [0]));
+    g.setOutputs([
+      g.addNode('BatchNormalization', [x, scale, bias, mean, vr], { epsilon: 1e-3 })[0],
+      g.addNode('InstanceNormalization', [x, scale, bias], { epsilon: 1e-4 })[0],
+      g.addNode('Tile', [x], { repeats: [1, 2, 1, 3] })[0],
+      g.addNode('DepthToSpace', [x], { blocksize: 2, mode: 'CRD' })[0],
+      g.addNode('DepthToSpace', [x], { blocksize: 2, mode: 'DCR' })[0],
+      g.addNode('SpaceToDepth', [x], { blocksize: 2 })[0],
+      g.addNode('Pad', [x], { pads: [0, 0, 2, 1, 0, 0, 1, 5], mode: 'wrap' })[0],
+      g.addNode('Shape', [x], { start: 1 })[0],
+      g.addNode('Size', [x])[0],
+      g.addNode('CastLike', [x, like])[0],
+    ]);
+    const v = tensor('f32', [4], [0.5, 1, 2, 0.25]);
+    await expectGraph(g, { x: randT([2, 4, 2, 4], 5), mean: randT([4], 6), var: v });
+  });
+});

@@ -9,13 +9,14 @@ import { elementwiseDtypes, epilogueScalar, opScalar } from '../c-like.js';
 import type { Graph, Node } from '../../ir/graph.js';
 import { CnncError } from '../../runtime/errors.js';
 import type { DType } from '../../runtime/tensor.js';
+import { sizeOf } from '../../ir/types.js';
 import { ALIAS_OPS, constantMisfit } from './emit.js';
 import { generatorFor, type Generator } from './generators.js';
 import { emitGemm } from './kernels/linear.js';
 import { emitConv, emitConvTranspose, emitFusedDwPw } from './kernels/conv.js';
-import { emitBatchNorm, emitElementwise, MAX_ELEMENTWISE_INPUTS } from './kernels/elementwise.js';
+import { emitElementwise, MAX_ELEMENTWISE_INPUTS } from './kernels/elementwise.js';
 import { emitLayerNorm } from './kernels/norm.js';
-import { emitGather, emitPad, emitResize } from './kernels/movement.js';
+import { emitGather, emitIndexMap, emitPad, emitResize } from './kernels/movement.js';
 import { emitPool } from './kernels/pool.js';
 
 /** Dtypes the wgsl target has buffers for (i64, u8, i8 and bool are carried in i32 buffers). */
@@ -46,15 +47,19 @@ const CHECKS = new Map<Generator, Check>([
   [emitFusedDwPw, both(spatial, epilogues)],
   [emitGemm, epilogues],
   [emitPool, both(spatial, (n) => (n.outputs[1] ? 'MaxPool indices output is not supported on wgsl' : undefined))],
-  [emitBatchNorm, (n, g) => (n.inputs.slice(1, 5).some((v) => !g.constValue(v)) ? 'BatchNormalization needs constant scale, bias, mean and variance on wgsl' : undefined)],
   [emitLayerNorm, (n) => (n.outputs.slice(1).some(Boolean) ? 'LayerNormalization mean/inv_std outputs are not supported on wgsl' : undefined)],
   [emitPad, (n) => {
     const mode = String(n.attrs.mode ?? 'constant');
-    return ['constant', 'edge', 'reflect'].includes(mode) ? undefined : `Pad mode '${mode}' is not supported on wgsl`;
+    return ['constant', 'edge', 'reflect', 'wrap'].includes(mode) ? undefined : `Pad mode '${mode}' is not supported on wgsl`;
   }],
   [emitResize, (n, g) => {
     const mode = String(n.attrs.mode ?? 'nearest'), d = g.type(n.inputs[0]).dtype;
     if (mode !== 'nearest' && d !== 'f32' && d !== 'f16') return `Resize ${mode} on ${d} is not supported on wgsl (float tensors only)`;
+    const v = n.inputs.slice(1).find((x) => x && !g.constValue(x));
+    return v ? `input '${v}' must be a constant on wgsl` : undefined;
+  }],
+  [emitIndexMap, (n, g) => {
+    if (sizeOf(g.type(n.inputs[0]).shape) >= 2 ** 31) return `${n.op} input has more elements than the wgsl index table holds`;
     const v = n.inputs.slice(1).find((x) => x && !g.constValue(x));
     return v ? `input '${v}' must be a constant on wgsl` : undefined;
   }],

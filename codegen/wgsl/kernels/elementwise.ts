@@ -12,7 +12,7 @@ import { opScalar } from '../../c-like.js';
 import { x as identity, type Scalar } from '../../../ir/scalar.js';
 import { wgslRenderer } from '../scalar.js';
 import type { Emitter, Operand } from '../emit.js';
-import { dispatch1d, flatIndex, u, type Binding } from '../kernel.js';
+import { dispatch1d, f as fl, flatIndex, u, type Binding } from '../kernel.js';
 
 /** WGSL index into an input of `inShape` broadcast onto `outShape`, from the flat output index `i`. */
 export function broadcastIndexExpr(inShape: readonly number[], outShape: readonly number[], i = 'i'): string {
@@ -85,19 +85,26 @@ export function simple(e: Emitter, node: Node, bindings: Binding[], n: number, c
   });
 }
 
-/** BatchNormalization(X, scale, B, mean, var): y = x·a[c] + b[c], a and b folded here. */
+/** BatchNormalization(X, scale, B, mean, var): y = x·a[c] + b[c], a and b folded here when constant. */
 export function emitBatchNorm(e: Emitter, node: Node): void {
   const consts = node.inputs.slice(1, 5).map((v) => e.graph.constValue(v));
-  if (consts.some((c) => !c)) throw new CnncError('UNSUPPORTED', 'BatchNormalization needs constant scale, bias, mean and variance on wgsl', { node: node.name, op: node.op });
-  const [s, b, m, v] = consts.map((c) => toF64(c!));
   const eps = Number(node.attrs.epsilon ?? 1e-5);
-  const a = s.map((x, k) => x / Math.sqrt(v[k] + eps));
-  const shift = b.map((x, k) => x - m[k] * a[k]);
   const X = e.operand(node.inputs[0]), Y = e.operand(node.outputs[0]);
   const layout = layoutOf(node.attrs, { node: node.name, op: node.op });
-  const C = s.length;
+  const C = layout === 'NHWC' ? X.shape[X.shape.length - 1] : X.shape[1];
   const inner = layout === 'NHWC' ? 1 : sizeOf(X.shape.slice(2));
   const ch = inner === 1 ? `i % ${u(C)}` : `(i / ${u(inner)}) % ${u(C)}`;
+  if (consts.some((c) => !c)) {
+    // statistics fed at run time: y = (x − mean[c]) · scale[c] / sqrt(var[c] + eps) + B[c]
+    const [S, B, M, V] = node.inputs.slice(1, 5).map((v) => e.operand(v));
+    const bindings = [e.read('X', X), e.read('S', S), e.read('B2', B), e.read('M', M), e.read('V', V), e.write('Y', Y)];
+    simple(e, node, bindings, sizeOf(X.shape), `let c = ${ch};
+Y[i] = T_Y((f32(X[i]) - f32(M[c])) * f32(S[c]) / sqrt(f32(V[c]) + ${fl(eps)}) + f32(B2[c]));`);
+    return;
+  }
+  const [s, b, m, v] = consts.map((c) => toF64(c!));
+  const a = s.map((x, k) => x / Math.sqrt(v[k] + eps));
+  const shift = b.map((x, k) => x - m[k] * a[k]);
   const weight = (vals: ArrayLike<number>, what: string): Operand => ({ name: what, shape: [C], dtype: 'f32', buffer: e.weightF32(vals, what) });
   const bindings = [e.read('X', X), e.read('S', weight(a, `${node.name}.scale`)), e.read('T', weight(shift, `${node.name}.shift`)), e.write('Y', Y)];
   simple(e, node, bindings, sizeOf(X.shape), `let c = ${ch};\nY[i] = T_Y(fma(f32(X[i]), S[c], T[c]));`);
