@@ -147,3 +147,21 @@ describe('wgsl kernels added for issue 14', () => {
     await expectGraph(g, { x: randT([2, 4, 2, 4], 5), mean: randT([4], 6), var: v });
   });
 });
+
+describe('wgsl 3-D Conv and pooling', () => {
+  it('Conv3d with groups, bias, pads, strides, dilations and an activation; MaxPool3d and AveragePool3d', async () => {
+    const g = new Graph('video');
+    const x = g.addInput('x', { dtype: 'f32', shape: [2, 4, 5, 6, 7] });
+    const w = g.addConstant('w', randT([6, 2, 3, 2, 3], 21));
+    const b = g.addConstant('b', randT([6], 22));
+    g.setOutputs([
+      g.addNode('Conv', [x, w, b], { group: 2, pads: [1, 0, 1, 1, 1, 0], strides: [1, 2, 2], dilations: [1, 1, 2], activation: 'relu' })[0],
+      g.addNode('MaxPool', [x], { kernel_shape: [2, 3, 2], strides: [2, 2, 1], pads: [0, 1, 0, 0, 1, 1], ceil_mode: 1 })[0],
+      g.addNode('AveragePool', [x], { kernel_shape: [3, 2, 2], pads: [1, 1, 0, 1, 0, 1], count_include_pad: 1 })[0],
+      g.addNode('AveragePool', [x], { kernel_shape: [2, 2, 2], pads: [1, 1, 1, 1, 1, 1] })[0],
+    ]);
+    const v = randT([2, 4, 5, 6, 7], 23);
+    (v.data as Float32Array)[40] = Number.NaN;
+    await expectGraph(g, { x: v });
+  });
+});

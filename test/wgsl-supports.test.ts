@@ -22,7 +22,7 @@ const REFUSED: [string, () => Graph][] = [
   ['Cast to f64 (no f64 buffers)', () => oneNode('Cast', [randT([2, 3], 1)], { to: 'f64' }).g],
   ['Resize linear on i32 (float tensors only)', () => oneNode('Resize', [tensor('i32', [1, 1, 2, 2], [1, 2, 3, 4])], { scales: [1, 1, 2, 2], mode: 'linear' }).g],
   ['Add of an i64 constant outside i32', () => oneNode('Add', [tensor('i64', [2], BigInt64Array.of(1n, 2n)), tensor('i64', [2], BigInt64Array.of(1n, 1n << 40n))], {}).g],
-  ['Conv over three spatial axes', () => oneNode('Conv', [randT([1, 2, 3, 4, 5], 1), randT([2, 2, 1, 1, 1], 2)], {}).g],
+  ['ConvTranspose over three spatial axes', () => oneNode('ConvTranspose', [randT([1, 2, 3, 4, 5], 1), randT([2, 2, 1, 1, 1], 2)], {}).g],
   ['Sum of 8 inputs (more than the elementwise kernel binds)', () => oneNode('Sum', Array.from({ length: 8 }, (_, k) => randT([3], k)), {}, [0, 1, 2, 3, 4, 5, 6, 7]).g],
 ];
 
@@ -33,6 +33,7 @@ const ACCEPTED: [string, () => Graph][] = [
   ['Sum of 3 inputs', () => oneNode('Sum', [randT([3], 1), randT([3], 2), randT([3], 3)], {}, [0, 1, 2]).g],
   ['BatchNormalization with a non-constant mean', () => oneNode('BatchNormalization', [x4(), randT([2], 2), randT([2], 3), randT([2], 4), tensor('f32', [2], [1, 2])], {}, [0, 3]).g],
   ["Pad mode 'wrap'", () => oneNode('Pad', [x4()], { pads: [0, 0, 1, 1, 0, 0, 1, 1], mode: 'wrap' }).g],
+  ['Conv over three spatial axes', () => oneNode('Conv', [randT([1, 2, 3, 4, 5], 1), randT([2, 2, 1, 1, 1], 2)], {}).g],
   ['InstanceNormalization', () => oneNode('InstanceNormalization', [x4(), randT([2], 2), randT([2], 3)], {}).g],
   ['Cast f32 to i32', () => oneNode('Cast', [randT([2, 3], 1)], { to: 'i32' }).g],
   ['Cast to bool (bool carried in i32 buffers)', () => oneNode('Cast', [randT([2, 3], 1)], { to: 'bool' }).g],

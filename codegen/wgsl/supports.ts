@@ -29,6 +29,12 @@ const spatial: Check = (node, graph) => {
   return rank === 3 || rank === 4 ? undefined : `the wgsl target handles 1-D and 2-D spatial ops, not ${rank - 2}-D`;
 };
 
+/** Conv and pooling: 1-D, 2-D and 3-D (window3d.ts). */
+const spatial3: Check = (node, graph) => {
+  const rank = graph.type(node.inputs[0]).shape.length;
+  return rank >= 3 && rank <= 5 ? undefined : `the wgsl target handles 1-D to 3-D spatial ops, not ${rank - 2}-D`;
+};
+
 /** The reason an epilogue activation (activation / dw_activation) has no formula. */
 const epilogues: Check = (node) => {
   for (const prefix of ['', 'dw']) {
@@ -42,11 +48,11 @@ const both = (...cs: Check[]): Check => (n, g) => cs.reduce<string | undefined>(
 
 /** Per-generator conditions beyond dtypes: what each throws for a node it cannot lower. */
 const CHECKS = new Map<Generator, Check>([
-  [emitConv, both(spatial, epilogues)],
+  [emitConv, both(spatial3, epilogues)],
   [emitConvTranspose, both(spatial, epilogues)],
   [emitFusedDwPw, both(spatial, epilogues)],
   [emitGemm, epilogues],
-  [emitPool, both(spatial, (n) => (n.outputs[1] ? 'MaxPool indices output is not supported on wgsl' : undefined))],
+  [emitPool, both(spatial3, (n) => (n.outputs[1] ? 'MaxPool indices output is not supported on wgsl' : undefined))],
   [emitLayerNorm, (n) => (n.outputs.slice(1).some(Boolean) ? 'LayerNormalization mean/inv_std outputs are not supported on wgsl' : undefined)],
   [emitPad, (n) => {
     const mode = String(n.attrs.mode ?? 'constant');

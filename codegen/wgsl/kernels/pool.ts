@@ -11,10 +11,12 @@ import type { Emitter } from '../emit.js';
 import { dispatch1d, f, flatIndex, i, u } from '../kernel.js';
 import { geometryDims, index4, window2 } from './common.js';
 import { helperDecls } from '../scalar.js';
+import { emitPool3d } from './window3d.js';
 
 export function emitPool(e: Emitter, node: Node): void {
   if (node.outputs.length > 1 && node.outputs[1]) throw new CnncError('UNSUPPORTED', 'MaxPool indices output is not supported on wgsl', { node: node.name, op: node.op });
   const X = e.operand(node.inputs[0]), Y = e.operand(node.outputs[0]);
+  if (X.shape.length === 5) return emitPool3d(e, node);
   const g = windowGeometry(node.op, node.attrs, X.shape, undefined, { node: node.name, op: node.op });
   const { x: xd, y: yd } = geometryDims(g, node);
   const w = window2(g);
