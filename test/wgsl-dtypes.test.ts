@@ -165,3 +165,13 @@ describe('wgsl 3-D Conv and pooling', () => {
     await expectGraph(g, { x: v });
   });
 });
+
+describe('wgsl casts to integers', () => {
+  it('truncate and wrap modulo 2^bits as the reference does (i32, u16, i16, u4, i4, u2, i2), NaN and ±∞ giving 0', async () => {
+    const g = new Graph('casts');
+    const x = g.addInput('x', { dtype: 'f32', shape: [12] });
+    g.setOutputs((['i32', 'u16', 'i16', 'u4', 'i4', 'u2', 'i2', 'u8', 'i8'] as const).map((to) => g.addNode('Cast', [x], { to })[0]));
+    const big = 3e9, inf = Number.POSITIVE_INFINITY;
+    await expectGraph(g, { x: tensor('f32', [12], [0.5, -1.7, 7.9, -8.2, 65537.5, -40000, big, -big, 1e12, Number.NaN, inf, -inf]) });
+  });
+});

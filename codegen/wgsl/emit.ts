@@ -43,8 +43,8 @@ export interface Operand {
   shape: readonly number[];
 }
 
-/** Integer dtypes carried in i32 buffers: values of u8/i8/bool always fit; i64 is checked where known. */
-export const NARROWED: ReadonlySet<DType> = new Set(['i64', 'u8', 'i8', 'bool']);
+/** Integer dtypes carried in i32 buffers: values of the narrow ones always fit; i64 is checked where known. */
+export const NARROWED: ReadonlySet<DType> = new Set(['i64', 'u8', 'i8', 'u16', 'i16', 'u4', 'i4', 'u2', 'i2', 'bool']);
 
 /** Why constant `t` cannot live in its wgsl buffer (an i64 value outside i32), or undefined. */
 export function constantMisfit(t: Tensor): string | undefined {

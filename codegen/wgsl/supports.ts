@@ -19,8 +19,8 @@ import { emitLayerNorm } from './kernels/norm.js';
 import { emitGather, emitIndexMap, emitPad, emitResize } from './kernels/movement.js';
 import { emitPool } from './kernels/pool.js';
 
-/** Dtypes the wgsl target has buffers for (i64, u8, i8 and bool are carried in i32 buffers). */
-const BUFFER_DTYPES: readonly DType[] = ['f32', 'f16', 'i32', 'i64', 'u8', 'i8', 'bool'];
+/** Dtypes the wgsl target has buffers for (i64 and the narrow integers and bool are carried in i32 buffers). */
+const BUFFER_DTYPES: readonly DType[] = ['f32', 'f16', 'i32', 'i64', 'u8', 'i8', 'u16', 'i16', 'u4', 'i4', 'u2', 'i2', 'bool'];
 
 type Check = (node: Node, graph: Graph) => string | undefined;
 

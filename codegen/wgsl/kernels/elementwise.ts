@@ -54,21 +54,33 @@ export function emitElementwise(e: Emitter, node: Node, outShape?: readonly numb
   const out = e.graph.type(node.outputs[0]).dtype;
   const allInt = node.inputs.filter(Boolean).every((x) => INT_DTYPES.has(e.graph.type(x).dtype));
   const stored = storeAs(out, node.op === 'Pow' && allInt ? `round(${v})` : v);
-  simple(e, node, bindings, sizeOf(shape), `${loads.join('\n')}\nY[i] = T_Y(${stored});`, r.helpers());
+  const helpers = stored.includes('cnnc_int(') ? `${r.helpers()}\n${INT_HELPER}` : r.helpers();
+  simple(e, node, bindings, sizeOf(shape), `${loads.join('\n')}\nY[i] = T_Y(${stored});`, helpers);
 }
 
-const INT_DTYPES = new Set(['i32', 'i64', 'u8', 'i8', 'bool']);
+const INT_DTYPES = new Set(['i32', 'i64', 'u8', 'i8', 'u16', 'i16', 'u4', 'i4', 'u2', 'i2', 'bool']);
+const BITS: Record<string, number> = { u8: 8, i8: 8, u16: 16, i16: 16, u4: 4, i4: 4, u2: 2, i2: 2 };
 
 /**
- * The f32 value `v` as an element of dtype `d` in its buffer: u8 and i8 wrap (as ONNX integer
- * arithmetic and C casts do), bool is v != 0 (NaN is false, as the reference's conversion).
+ * The f32 value `v` as an element of dtype `d` in its i32 buffer, as the reference converts:
+ * integers truncate toward zero and wrap modulo 2^bits (C casts and ONNX integer arithmetic;
+ * NaN and ±∞ give 0), bool is v != 0 (NaN is false).
  */
 function storeAs(d: string, v: string): string {
-  if (d === 'u8') return `i32(${v}) & 255i`;
-  if (d === 'i8') return `(i32(${v}) << 24u) >> 24u`;
   if (d === 'bool') return `select(0i, 1i, (${v}) < 0.0 || (${v}) > 0.0)`;
-  return v;
+  if (d === 'i32' || d === 'i64') return `cnnc_int(${v})`;
+  const bits = BITS[d];
+  if (!bits) return v;
+  return d[0] === 'u' ? `cnnc_int(${v}) & ${(2 ** bits - 1)}i` : `(cnnc_int(${v}) << ${32 - bits}u) >> ${32 - bits}u`;
 }
+
+/** f32 → i32 truncating and wrapping modulo 2^32 (WGSL's i32() saturates instead); NaN and ±∞ give 0. */
+const INT_HELPER = `fn cnnc_int(v: f32) -> i32 {
+  if ((bitcast<u32>(v) & 0x7fffffffu) >= 0x7f800000u) { return 0i; } // NaN, ±∞ (tested on the bits: see scalar.ts)
+  if (abs(v) < 2147483648.0) { return i32(v); }
+  let t = trunc(v);
+  return bitcast<i32>(u32(t - 4294967296.0 * floor(t / 4294967296.0)));
+}`;
 
 /** Cast, Expand, a Reduce over no axes: input 0 broadcast to the output, converted on store. */
 export function emitCopyOp(e: Emitter, node: Node): void {
