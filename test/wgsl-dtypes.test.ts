@@ -175,3 +175,23 @@ describe('wgsl casts to integers', () => {
     await expectGraph(g, { x: tensor('f32', [12], [0.5, -1.7, 7.9, -8.2, 65537.5, -40000, big, -big, 1e12, Number.NaN, inf, -inf]) });
   });
 });
+
+describe('wgsl integer ops beyond 2^24', () => {
+  it('Equal, Less, Where and casts between integer dtypes are exact on i64 values f32 cannot hold', async () => {
+    const g = new Graph('bigints');
+    const a = g.addInput('a', { dtype: 'i64', shape: [4] });
+    const b = g.addInput('b', { dtype: 'i64', shape: [4] });
+    const eq = g.addNode('Equal', [a, b])[0];
+    g.setOutputs([
+      eq,
+      g.addNode('Less', [a, b])[0],
+      g.addNode('Where', [eq, a, b])[0],
+      g.addNode('Where', [g.addNode('Less', [a, b])[0], b, a])[0],
+      g.addNode('Cast', [a], { to: 'i32' })[0],
+      g.addNode('Cast', [a], { to: 'u8' })[0],
+      g.addNode('Cast', [b], { to: 'i16' })[0],
+      g.addNode('Cast', [eq], { to: 'i64' })[0],
+    ]);
+    await expectGraph(g, { a: t('i64', [4], [16777217, -16777219, 2 ** 30 + 1, 5]), b: t('i64', [4], [16777216, -16777219, 2 ** 30, -(2 ** 31)]) });
+  });
+});

@@ -47,10 +47,12 @@ export function emitElementwise(e: Emitter, node: Node, outShape?: readonly numb
   if (ins.length > NAMES.length) throw new CnncError('UNSUPPORTED', `${ins.length} inputs is more than the wgsl elementwise kernel takes (${NAMES.length})`, place);
   const f = expr ?? opScalar(node.op, node.attrs, ins.length);
   if (!f) throw new CnncError('UNSUPPORTED', `op ${node.op} has no scalar formula for the wgsl elementwise kernel`, place);
+  const bindings: Binding[] = [...ins.map((x, k) => e.read(NAMES[k], x)), e.write('Y', Y)];
+  const native = ins.every((x) => x.dtype === 'i32') && Y.dtype === 'i32' ? nativeInt(e, node, expr, ins.map((x, k) => `${NAMES[k]}[${broadcastIndexExpr(x.shape, shape)}]`)) : undefined;
+  if (native) return simple(e, node, bindings, sizeOf(shape), `Y[i] = ${native};`);
   const loads = ins.map((x, k) => `let a${k} = f32(${NAMES[k]}[${broadcastIndexExpr(x.shape, shape)}]);`);
   const r = wgslRenderer();
   const v = r.render(f, ins.map((_, k) => `a${k}`));
-  const bindings: Binding[] = [...ins.map((x, k) => e.read(NAMES[k], x)), e.write('Y', Y)];
   const out = e.graph.type(node.outputs[0]).dtype;
   const allInt = node.inputs.filter(Boolean).every((x) => INT_DTYPES.has(e.graph.type(x).dtype));
   const stored = storeAs(out, node.op === 'Pow' && allInt ? `round(${v})` : v);
@@ -72,6 +74,29 @@ function storeAs(d: string, v: string): string {
   const bits = BITS[d];
   if (!bits) return v;
   return d[0] === 'u' ? `cnnc_int(${v}) & ${(2 ** bits - 1)}i` : `(cnnc_int(${v}) << ${32 - bits}u) >> ${32 - bits}u`;
+}
+
+const COMPARE: Record<string, string> = { Equal: '==', Less: '<', LessOrEqual: '<=', Greater: '>', GreaterOrEqual: '>=' };
+
+/**
+ * Integer-only nodes computed on the i32 values themselves, exact at any magnitude (f32 holds
+ * integers exactly only up to 2^24): copies and casts between integer dtypes, comparisons, Where.
+ * `a` are the inputs' element expressions; undefined where the f32 formula is used instead.
+ */
+function nativeInt(e: Emitter, node: Node, expr: Scalar | undefined, a: string[]): string | undefined {
+  const out = e.graph.type(node.outputs[0]).dtype;
+  if (expr === identity) return wrapInt(out, a[0]);
+  if (COMPARE[node.op]) return `select(0i, 1i, ${a[0]} ${COMPARE[node.op]} ${a[1]})`;
+  if (node.op === 'Where') return `select(${a[2]}, ${a[1]}, ${a[0]} != 0i)`;
+  return undefined;
+}
+
+/** An i32 value as dtype `d` (already in range for i32/i64; narrow ints wrap, bool is != 0). */
+function wrapInt(d: string, v: string): string {
+  if (d === 'bool') return `select(0i, 1i, ${v} != 0i)`;
+  const bits = BITS[d];
+  if (!bits) return v;
+  return d[0] === 'u' ? `(${v} & ${2 ** bits - 1}i)` : `((${v} << ${32 - bits}u) >> ${32 - bits}u)`;
 }
 
 /** f32 → i32 truncating and wrapping modulo 2^32 (WGSL's i32() saturates instead); NaN and ±∞ give 0. */
