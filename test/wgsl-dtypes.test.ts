@@ -195,3 +195,16 @@ describe('wgsl integer ops beyond 2^24', () => {
     await expectGraph(g, { a: t('i64', [4], [16777217, -16777219, 2 ** 30 + 1, 5]), b: t('i64', [4], [16777216, -16777219, 2 ** 30, -(2 ** 31)]) });
   });
 });
+
+describe('wgsl 3-D ConvTranspose', () => {
+  it('with groups, strides, dilations, pads, output_padding and bias', async () => {
+    const g = new Graph('deconv3d');
+    const x = g.addInput('x', { dtype: 'f32', shape: [2, 4, 3, 4, 3] });
+    const w = g.addConstant('w', randT([4, 3, 2, 3, 2], 31));
+    const b = g.addConstant('b', randT([6], 32));
+    g.setOutputs([
+      g.addNode('ConvTranspose', [x, w, b], { group: 2, strides: [2, 1, 2], dilations: [1, 2, 1], pads: [1, 0, 0, 0, 1, 1], output_padding: [1, 0, 1] })[0],
+    ]);
+    await expectGraph(g, { x: randT([2, 4, 3, 4, 3], 33) });
+  });
+});

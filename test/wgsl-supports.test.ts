@@ -22,7 +22,7 @@ const REFUSED: [string, () => Graph][] = [
   ['Cast to f64 (no f64 buffers)', () => oneNode('Cast', [randT([2, 3], 1)], { to: 'f64' }).g],
   ['Resize linear on i32 (float tensors only)', () => oneNode('Resize', [tensor('i32', [1, 1, 2, 2], [1, 2, 3, 4])], { scales: [1, 1, 2, 2], mode: 'linear' }).g],
   ['Add of an i64 constant outside i32', () => oneNode('Add', [tensor('i64', [2], BigInt64Array.of(1n, 2n)), tensor('i64', [2], BigInt64Array.of(1n, 1n << 40n))], {}).g],
-  ['ConvTranspose over three spatial axes', () => oneNode('ConvTranspose', [randT([1, 2, 3, 4, 5], 1), randT([2, 2, 1, 1, 1], 2)], {}).g],
+  ['FusedDwPw over three spatial axes', () => oneNode('FusedDwPw', [randT([1, 2, 3, 4, 5], 1), randT([2, 1, 1, 1, 1], 2), undefined, randT([3, 2, 1, 1, 1], 3)], {}).g],
   ['Sum of 8 inputs (more than the elementwise kernel binds)', () => oneNode('Sum', Array.from({ length: 8 }, (_, k) => randT([3], k)), {}, [0, 1, 2, 3, 4, 5, 6, 7]).g],
 ];
 

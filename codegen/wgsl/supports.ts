@@ -29,7 +29,7 @@ const spatial: Check = (node, graph) => {
   return rank === 3 || rank === 4 ? undefined : `the wgsl target handles 1-D and 2-D spatial ops, not ${rank - 2}-D`;
 };
 
-/** Conv and pooling: 1-D, 2-D and 3-D (window3d.ts). */
+/** Conv, ConvTranspose and pooling: 1-D, 2-D and 3-D (window3d.ts). */
 const spatial3: Check = (node, graph) => {
   const rank = graph.type(node.inputs[0]).shape.length;
   return rank >= 3 && rank <= 5 ? undefined : `the wgsl target handles 1-D to 3-D spatial ops, not ${rank - 2}-D`;
@@ -49,7 +49,7 @@ const both = (...cs: Check[]): Check => (n, g) => cs.reduce<string | undefined>(
 /** Per-generator conditions beyond dtypes: what each throws for a node it cannot lower. */
 const CHECKS = new Map<Generator, Check>([
   [emitConv, both(spatial3, epilogues)],
-  [emitConvTranspose, both(spatial, epilogues)],
+  [emitConvTranspose, both(spatial3, epilogues)],
   [emitFusedDwPw, both(spatial, epilogues)],
   [emitGemm, epilogues],
   [emitPool, both(spatial3, (n) => (n.outputs[1] ? 'MaxPool indices output is not supported on wgsl' : undefined))],

@@ -81,3 +81,30 @@ ${w.close}
 }
 ${ep.store(at(g.layout, g.M, g.outSize, 'n', 'ch', os(g)), 'ch', 'acc')}`, ep.decls);
 }
+
+/** ConvTranspose as a gather: output o takes input i where i·s − padBegin + t·d = o (W is C × M/group × k). */
+export function emitConvTranspose3d(e: Emitter, node: Node): void {
+  const X = e.operand(node.inputs[0]), Wt = e.operand(node.inputs[1]), Y = e.operand(node.outputs[0]);
+  const g = windowGeometry(node.op, node.attrs, X.shape, Wt.shape, { node: node.name, op: node.op });
+  const ep = epilogue(e, node, Y, opt(node, 2), opt(node, 3));
+  const CG = g.C / g.group, MG = g.M / g.group;
+  const KK = g.kernel.reduce((p, k) => p * k, 1);
+  let tap = 't0';
+  for (let a = 1; a < g.kernel.length; a++) tap = `(${tap}) * ${u(g.kernel[a])} + t${a}`;
+  const open = g.kernel.map((k, a) => `for (var t${a} = 0u; t${a} < ${u(k)}; t${a}++) {
+  let q${a} = i32(o${a}) + ${i(g.padBegin[a])} - i32(t${a} * ${u(g.dilations[a])});
+  let x${a} = q${a} / ${i(g.strides[a])};`).join('\n');
+  const ok = g.inSize.map((d, a) => `q${a} >= 0 && q${a} % ${i(g.strides[a])} == 0 && x${a} < ${i(d)}`).join(' && ');
+  simple(e, node, [e.read('X', X), e.read('W', Wt), ...ep.bindings], Y.shape.reduce((p, d) => p * d, 1), `
+${coords(g, g.layout, g.M)}
+let grp = ch / ${u(MG)};
+let mg = ch % ${u(MG)};
+var acc = 0.0;
+for (var cg = 0u; cg < ${u(CG)}; cg++) {
+let c = grp * ${u(CG)} + cg;
+${open}
+if (${ok}) { acc = fma(f32(X[${at(g.layout, g.C, g.inSize, 'n', 'c', xs(g))}]), f32(W[(c * ${u(MG)} + mg) * ${u(KK)} + ${tap}]), acc); }
+${g.kernel.map(() => '}').join('')}
+}
+${ep.store(at(g.layout, g.M, g.outSize, 'n', 'ch', os(g)), 'ch', 'acc')}`, ep.decls);
+}
