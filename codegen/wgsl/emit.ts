@@ -43,9 +43,19 @@ export interface Operand {
   shape: readonly number[];
 }
 
+/** Integer dtypes carried in i32 buffers: values of the narrow ones always fit; i64 is checked where known. */
+export const NARROWED: ReadonlySet<DType> = new Set(['i64', 'u8', 'i8', 'u16', 'i16', 'u4', 'i4', 'u2', 'i2', 'bool']);
+
+/** Why constant `t` cannot live in its wgsl buffer (an i64 value outside i32), or undefined. */
+export function constantMisfit(t: Tensor): string | undefined {
+  if (t.dtype !== 'i64') return undefined;
+  const bad = toF64(t).find((v) => v < -(2 ** 31) || v >= 2 ** 31);
+  return bad === undefined ? undefined : `holds ${bad}, outside the i32 range the wgsl target carries i64 in`;
+}
+
 export function bufferDType(d: DType, place: { node?: string; op?: string; value?: string }): BufferDType {
   if (d === 'f32' || d === 'f16' || d === 'i32') return d;
-  if (d === 'i64') return 'i32';
+  if (NARROWED.has(d)) return 'i32';
   throw new CnncError('UNSUPPORTED', `the wgsl target has no ${d} buffers`, place);
 }
 
@@ -85,11 +95,13 @@ export class Emitter {
     return { name, buffer: this.bufferOf(name), dtype: bufferDType(t.dtype, { value: name }), shape: t.shape };
   }
 
-  /** A weight buffer holding `t` (i64 narrowed to i32). */
+  /** A weight buffer holding `t` (i64, u8, i8, bool widened or narrowed to i32). */
   weight(t: Tensor, what: string): number {
     const dtype = bufferDType(t.dtype, { value: what });
+    const misfit = constantMisfit(t);
+    if (misfit) throw new CnncError('UNSUPPORTED', `i64 constant '${what}' ${misfit}`, { value: what });
     let bytes: Uint8Array;
-    if (t.dtype === 'i64') bytes = new Uint8Array(Int32Array.from(toF64(t)).buffer);
+    if (NARROWED.has(t.dtype)) bytes = new Uint8Array(Int32Array.from(toF64(t)).buffer);
     else bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
     const offset = this.weightBytes;
     const padded = Math.ceil(bytes.length / 16) * 16;

@@ -8,8 +8,8 @@ import type { Emitter } from './emit.js';
 import { emitConv, emitConvTranspose, emitFusedDwPw } from './kernels/conv.js';
 import { emitBatchNorm, emitCopyOp, emitElementwise } from './kernels/elementwise.js';
 import { emitGemm, emitMatMul } from './kernels/linear.js';
-import { emitConcat, emitGather, emitPad, emitResize, emitSlice, emitSplit, emitTranspose } from './kernels/movement.js';
-import { emitLayerNorm, emitLRN, emitSoftmax } from './kernels/norm.js';
+import { emitConcat, emitGather, emitIndexMap, emitKnownValue, emitPad, emitResize, emitSlice, emitSplit, emitTranspose } from './kernels/movement.js';
+import { emitInstanceNorm, emitLayerNorm, emitLRN, emitSoftmax } from './kernels/norm.js';
 import { emitGlobalPool, emitPool, emitReduce, type Reducer } from './kernels/pool.js';
 
 const REDUCERS: Record<string, Reducer> = { ReduceMean: 'mean', ReduceSum: 'sum', ReduceMax: 'max', ReduceMin: 'min' };
@@ -38,9 +38,16 @@ export const GENERATORS: Readonly<Record<string, Generator>> = {
   Softmax: emitSoftmax,
   LogSoftmax: emitSoftmax,
   LayerNormalization: emitLayerNorm,
+  InstanceNormalization: emitInstanceNorm,
   LRN: emitLRN,
   Expand: emitCopyOp,
   Cast: emitCopyOp,
+  CastLike: emitCopyOp,
+  Tile: emitIndexMap,
+  DepthToSpace: emitIndexMap,
+  SpaceToDepth: emitIndexMap,
+  Shape: emitKnownValue,
+  Size: emitKnownValue,
 };
 
 /** The generator that lowers `node`, or undefined when the target has none for its op. */

@@ -72,6 +72,12 @@ const HELPERS: Dialect['helpers'] = {
   var r: f32;
   if (ax == 0.0) { r = select(cnnc_inf(), 0.0, y > 0.0); }
   else if (ax > 3.4028234e38 || yinf) { r = select(0.0, cnnc_inf(), (y > 0.0) == (ax > 1.0)); }
+  else if (integral && abs(y) <= 1024.0) {
+    // an integral exponent by repeated squaring: exact for integers (integer Pow), no log/exp error
+    var b = ax; var n = u32(abs(y)); r = 1.0;
+    loop { if ((n & 1u) != 0u) { r = r * b; } n = n >> 1u; if (n == 0u) { break; } b = b * b; }
+    if (y < 0.0) { r = 1.0 / r; }
+  }
   else { r = exp2(y * cnnc_log2(ax)); }
   let odd = integral && floor(y * 0.5) * 2.0 != y;
   return select(r, -r, odd && (bitcast<u32>(x) & 0x80000000u) != 0u);
@@ -97,3 +103,16 @@ export const WGSL: Dialect = {
 
 /** A renderer for one shader (its `helpers()` go into the shader's declarations). */
 export const wgslRenderer = (): CRenderer => new CRenderer(WGSL);
+
+/** The declarations of helpers `names` (and those they use), for kernels that call them directly. */
+export function helperDecls(...names: string[]): string {
+  const out: string[] = [];
+  const add = (n: string) => {
+    const h = HELPERS[n];
+    if (!h || out.includes(h.code)) return;
+    for (const d of h.uses ?? []) add(d);
+    out.push(h.code);
+  };
+  names.forEach(add);
+  return out.join('\n');
+}

@@ -9,23 +9,30 @@ import { elementwiseDtypes, epilogueScalar, opScalar } from '../c-like.js';
 import type { Graph, Node } from '../../ir/graph.js';
 import { CnncError } from '../../runtime/errors.js';
 import type { DType } from '../../runtime/tensor.js';
-import { ALIAS_OPS } from './emit.js';
+import { sizeOf } from '../../ir/types.js';
+import { ALIAS_OPS, constantMisfit } from './emit.js';
 import { generatorFor, type Generator } from './generators.js';
 import { emitGemm } from './kernels/linear.js';
 import { emitConv, emitConvTranspose, emitFusedDwPw } from './kernels/conv.js';
-import { emitBatchNorm, emitElementwise, MAX_ELEMENTWISE_INPUTS } from './kernels/elementwise.js';
+import { emitElementwise, MAX_ELEMENTWISE_INPUTS } from './kernels/elementwise.js';
 import { emitLayerNorm } from './kernels/norm.js';
-import { emitGather, emitPad, emitResize } from './kernels/movement.js';
+import { emitGather, emitIndexMap, emitPad, emitResize } from './kernels/movement.js';
 import { emitPool } from './kernels/pool.js';
 
-/** Dtypes the wgsl target has buffers for (i64 is narrowed to i32). */
-const BUFFER_DTYPES: readonly DType[] = ['f32', 'f16', 'i32', 'i64'];
+/** Dtypes the wgsl target has buffers for (i64 and the narrow integers and bool are carried in i32 buffers). */
+const BUFFER_DTYPES: readonly DType[] = ['f32', 'f16', 'i32', 'i64', 'u8', 'i8', 'u16', 'i16', 'u4', 'i4', 'u2', 'i2', 'bool'];
 
 type Check = (node: Node, graph: Graph) => string | undefined;
 
 const spatial: Check = (node, graph) => {
   const rank = graph.type(node.inputs[0]).shape.length;
   return rank === 3 || rank === 4 ? undefined : `the wgsl target handles 1-D and 2-D spatial ops, not ${rank - 2}-D`;
+};
+
+/** Conv, ConvTranspose and pooling: 1-D, 2-D and 3-D (window3d.ts). */
+const spatial3: Check = (node, graph) => {
+  const rank = graph.type(node.inputs[0]).shape.length;
+  return rank >= 3 && rank <= 5 ? undefined : `the wgsl target handles 1-D to 3-D spatial ops, not ${rank - 2}-D`;
 };
 
 /** The reason an epilogue activation (activation / dw_activation) has no formula. */
@@ -41,19 +48,24 @@ const both = (...cs: Check[]): Check => (n, g) => cs.reduce<string | undefined>(
 
 /** Per-generator conditions beyond dtypes: what each throws for a node it cannot lower. */
 const CHECKS = new Map<Generator, Check>([
-  [emitConv, both(spatial, epilogues)],
-  [emitConvTranspose, both(spatial, epilogues)],
+  [emitConv, both(spatial3, epilogues)],
+  [emitConvTranspose, both(spatial3, epilogues)],
   [emitFusedDwPw, both(spatial, epilogues)],
   [emitGemm, epilogues],
-  [emitPool, both(spatial, (n) => (n.outputs[1] ? 'MaxPool indices output is not supported on wgsl' : undefined))],
-  [emitBatchNorm, (n, g) => (n.inputs.slice(1, 5).some((v) => !g.constValue(v)) ? 'BatchNormalization needs constant scale, bias, mean and variance on wgsl' : undefined)],
+  [emitPool, both(spatial3, (n) => (n.outputs[1] ? 'MaxPool indices output is not supported on wgsl' : undefined))],
   [emitLayerNorm, (n) => (n.outputs.slice(1).some(Boolean) ? 'LayerNormalization mean/inv_std outputs are not supported on wgsl' : undefined)],
   [emitPad, (n) => {
     const mode = String(n.attrs.mode ?? 'constant');
-    return ['constant', 'edge', 'reflect'].includes(mode) ? undefined : `Pad mode '${mode}' is not supported on wgsl`;
+    return ['constant', 'edge', 'reflect', 'wrap'].includes(mode) ? undefined : `Pad mode '${mode}' is not supported on wgsl`;
   }],
   [emitResize, (n, g) => {
-    if (String(n.attrs.mode) !== 'nearest') return `Resize mode '${String(n.attrs.mode)}' is not supported on wgsl (nearest only)`;
+    const mode = String(n.attrs.mode ?? 'nearest'), d = g.type(n.inputs[0]).dtype;
+    if (mode !== 'nearest' && d !== 'f32' && d !== 'f16') return `Resize ${mode} on ${d} is not supported on wgsl (float tensors only)`;
+    const v = n.inputs.slice(1).find((x) => x && !g.constValue(x));
+    return v ? `input '${v}' must be a constant on wgsl` : undefined;
+  }],
+  [emitIndexMap, (n, g) => {
+    if (sizeOf(g.type(n.inputs[0]).shape) >= 2 ** 31) return `${n.op} input has more elements than the wgsl index table holds`;
     const v = n.inputs.slice(1).find((x) => x && !g.constValue(x));
     return v ? `input '${v}' must be a constant on wgsl` : undefined;
   }],
@@ -85,6 +97,9 @@ export function supports(node: Node, graph: Graph): string | undefined {
     if (!v) continue;
     const d = graph.type(v).dtype;
     if (!BUFFER_DTYPES.includes(d)) return `the wgsl target has no ${d} buffers`;
+    const c = graph.constValue(v);
+    const misfit = c && constantMisfit(c);
+    if (misfit) return `i64 constant '${v}' ${misfit}`;
   }
   return CHECKS.get(gen)?.(node, graph);
 }

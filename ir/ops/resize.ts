@@ -140,6 +140,14 @@ function axisTaps(attrs: Attrs, p: AxisPlan): Taps[] {
   });
 }
 
+/**
+ * Per axis, each output index's taps as the reference resamples with them: for code generators
+ * (`inputs` as the reference gets them; only the first one's shape is read).
+ */
+export function resizeTaps(attrs: Attrs, inputs: readonly (Tensor | undefined)[]): readonly (readonly Taps[])[] {
+  return resizePlan(refInfo('Resize', attrs, inputs)).map((p) => axisTaps(attrs, p));
+}
+
 /** Interpolates float64 values of `shape` along `axis` with the given taps. */
 function resampleAxis(v: Float64Array, shape: number[], axis: number, taps: Taps[]): Float64Array {
   const inner = sizeOf(shape.slice(axis + 1));

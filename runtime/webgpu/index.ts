@@ -7,7 +7,7 @@
 /// <reference types="@webgpu/types" />
 import { decodeArtifact, type Artifact } from '../artifact.js';
 import { CnncError } from '../errors.js';
-import { f16ToF32, f32ToF16, sizeOf, tensor, type Tensor } from '../tensor.js';
+import { f16ToF32, f32ToF16, sizeOf, tensor, type DType, type Tensor } from '../tensor.js';
 import { gpuContext, type GpuContext } from './device.js';
 import { BYTES, type BufferDType, type PlanStep, type WgslPlan } from './plan.js';
 
@@ -119,7 +119,7 @@ export class WebGpuModel {
       const out: Record<string, Tensor> = {};
       this.plan.outputs.forEach((o, i) => {
         const spec = this.art.header.outputs.find((s) => s.name === o.name)!;
-        out[o.name] = fromDevice(staging[i].getMappedRange().slice(0), spec.dtype as 'f32' | 'f16' | 'i32', spec.shape, this.plan.buffers[o.buffer].dtype, f16);
+        out[o.name] = fromDevice(staging[i].getMappedRange().slice(0), spec.dtype, spec.shape, this.plan.buffers[o.buffer].dtype, f16);
       });
       return out;
     } finally {
@@ -279,12 +279,19 @@ function toDevice(t: Tensor, dtype: BufferDType, f16: boolean): Uint8Array {
     return new Uint8Array(out.buffer);
   }
   if (dtype === 'i32' && t.dtype !== 'i32') {
-    return new Uint8Array(Int32Array.from(t.data as ArrayLike<number>, Number).buffer);
+    // i64, u8, i8 and bool are carried as i32: an i64 value outside i32 is refused, never wrapped
+    const v = Int32Array.from(t.data as ArrayLike<number>, Number);
+    if (t.dtype === 'i64') {
+      const d = t.data as BigInt64Array;
+      const k = d.findIndex((x, i) => BigInt(v[i]) !== x);
+      if (k >= 0) throw new CnncError('BAD_INPUT', `i64 input element ${k} is ${d[k]}, outside the i32 range the wgsl target carries i64 in`);
+    }
+    return new Uint8Array(v.buffer);
   }
   return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
 }
 
-function fromDevice(bytes: ArrayBuffer, dtype: 'f32' | 'f16' | 'i32', shape: number[], bufType: BufferDType, f16: boolean): Tensor {
+function fromDevice(bytes: ArrayBuffer, dtype: DType, shape: number[], bufType: BufferDType, f16: boolean): Tensor {
   const n = sizeOf(shape);
   if (dtype === 'f16') {
     if (bufType === 'f16' && f16) return tensor('f16', shape, new Uint16Array(bytes, 0, n));
@@ -294,6 +301,10 @@ function fromDevice(bytes: ArrayBuffer, dtype: 'f32' | 'f16' | 'i32', shape: num
     return tensor('f16', shape, out);
   }
   if (dtype === 'i32') return tensor('i32', shape, new Int32Array(bytes, 0, n));
+  if (bufType === 'i32') {
+    const v = new Int32Array(bytes, 0, n);
+    return dtype === 'i64' ? tensor('i64', shape, BigInt64Array.from(v, (x) => BigInt(x))) : tensor(dtype, shape, v);
+  }
   return tensor('f32', shape, new Float32Array(bytes, 0, n));
 }
 

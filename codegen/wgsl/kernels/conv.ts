@@ -13,6 +13,7 @@ import type { Emitter } from '../emit.js';
 import { dispatch1d, flatIndex, i, u } from '../kernel.js';
 import { epilogue, geometryDims, index4, opt, window2 } from './common.js';
 import { matmulBody } from './matmul.js';
+import { emitConv3d, emitConvTranspose3d } from './window3d.js';
 
 function geometry(e: Emitter, node: Node): WindowGeometry {
   return windowGeometry(node.op, node.attrs, e.graph.type(node.inputs[0]).shape, e.graph.type(node.inputs[1]).shape, { node: node.name, op: node.op });
@@ -26,6 +27,7 @@ function tapCode(w: ReturnType<typeof window2>, H: number, W: number): string {
 }
 
 export function emitConv(e: Emitter, node: Node): void {
+  if (e.graph.type(node.inputs[0]).shape.length === 5) return emitConv3d(e, node);
   const g = geometry(e, node);
   const { x: xd, y: yd } = geometryDims(g, node);
   const w = window2(g);
@@ -86,6 +88,7 @@ fn store(z: u32, r: u32, c: u32, acc: f32) {
 }
 
 export function emitConvTranspose(e: Emitter, node: Node): void {
+  if (e.graph.type(node.inputs[0]).shape.length === 5) return emitConvTranspose3d(e, node);
   const g = geometry(e, node);
   const { x: xd, y: yd } = geometryDims(g, node);
   const w = window2(g);

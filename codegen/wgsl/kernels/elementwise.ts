@@ -12,7 +12,7 @@ import { opScalar } from '../../c-like.js';
 import { x as identity, type Scalar } from '../../../ir/scalar.js';
 import { wgslRenderer } from '../scalar.js';
 import type { Emitter, Operand } from '../emit.js';
-import { dispatch1d, flatIndex, u, type Binding } from '../kernel.js';
+import { dispatch1d, f as fl, flatIndex, u, type Binding } from '../kernel.js';
 
 /** WGSL index into an input of `inShape` broadcast onto `outShape`, from the flat output index `i`. */
 export function broadcastIndexExpr(inShape: readonly number[], outShape: readonly number[], i = 'i'): string {
@@ -47,12 +47,65 @@ export function emitElementwise(e: Emitter, node: Node, outShape?: readonly numb
   if (ins.length > NAMES.length) throw new CnncError('UNSUPPORTED', `${ins.length} inputs is more than the wgsl elementwise kernel takes (${NAMES.length})`, place);
   const f = expr ?? opScalar(node.op, node.attrs, ins.length);
   if (!f) throw new CnncError('UNSUPPORTED', `op ${node.op} has no scalar formula for the wgsl elementwise kernel`, place);
+  const bindings: Binding[] = [...ins.map((x, k) => e.read(NAMES[k], x)), e.write('Y', Y)];
+  const native = ins.every((x) => x.dtype === 'i32') && Y.dtype === 'i32' ? nativeInt(e, node, expr, ins.map((x, k) => `${NAMES[k]}[${broadcastIndexExpr(x.shape, shape)}]`)) : undefined;
+  if (native) return simple(e, node, bindings, sizeOf(shape), `Y[i] = ${native};`);
   const loads = ins.map((x, k) => `let a${k} = f32(${NAMES[k]}[${broadcastIndexExpr(x.shape, shape)}]);`);
   const r = wgslRenderer();
   const v = r.render(f, ins.map((_, k) => `a${k}`));
-  const bindings: Binding[] = [...ins.map((x, k) => e.read(NAMES[k], x)), e.write('Y', Y)];
-  simple(e, node, bindings, sizeOf(shape), `${loads.join('\n')}\nY[i] = T_Y(${v});`, r.helpers());
+  const out = e.graph.type(node.outputs[0]).dtype;
+  const allInt = node.inputs.filter(Boolean).every((x) => INT_DTYPES.has(e.graph.type(x).dtype));
+  const stored = storeAs(out, node.op === 'Pow' && allInt ? `round(${v})` : v);
+  const helpers = stored.includes('cnnc_int(') ? `${r.helpers()}\n${INT_HELPER}` : r.helpers();
+  simple(e, node, bindings, sizeOf(shape), `${loads.join('\n')}\nY[i] = T_Y(${stored});`, helpers);
 }
+
+const INT_DTYPES = new Set(['i32', 'i64', 'u8', 'i8', 'u16', 'i16', 'u4', 'i4', 'u2', 'i2', 'bool']);
+const BITS: Record<string, number> = { u8: 8, i8: 8, u16: 16, i16: 16, u4: 4, i4: 4, u2: 2, i2: 2 };
+
+/**
+ * The f32 value `v` as an element of dtype `d` in its i32 buffer, as the reference converts:
+ * integers truncate toward zero and wrap modulo 2^bits (C casts and ONNX integer arithmetic;
+ * NaN and ±∞ give 0), bool is v != 0 (NaN is false).
+ */
+function storeAs(d: string, v: string): string {
+  if (d === 'bool') return `select(0i, 1i, (${v}) < 0.0 || (${v}) > 0.0)`;
+  if (d === 'i32' || d === 'i64') return `cnnc_int(${v})`;
+  const bits = BITS[d];
+  if (!bits) return v;
+  return d[0] === 'u' ? `cnnc_int(${v}) & ${(2 ** bits - 1)}i` : `(cnnc_int(${v}) << ${32 - bits}u) >> ${32 - bits}u`;
+}
+
+const COMPARE: Record<string, string> = { Equal: '==', Less: '<', LessOrEqual: '<=', Greater: '>', GreaterOrEqual: '>=' };
+
+/**
+ * Integer-only nodes computed on the i32 values themselves, exact at any magnitude (f32 holds
+ * integers exactly only up to 2^24): copies and casts between integer dtypes, comparisons, Where.
+ * `a` are the inputs' element expressions; undefined where the f32 formula is used instead.
+ */
+function nativeInt(e: Emitter, node: Node, expr: Scalar | undefined, a: string[]): string | undefined {
+  const out = e.graph.type(node.outputs[0]).dtype;
+  if (expr === identity) return wrapInt(out, a[0]);
+  if (COMPARE[node.op]) return `select(0i, 1i, ${a[0]} ${COMPARE[node.op]} ${a[1]})`;
+  if (node.op === 'Where') return `select(${a[2]}, ${a[1]}, ${a[0]} != 0i)`;
+  return undefined;
+}
+
+/** An i32 value as dtype `d` (already in range for i32/i64; narrow ints wrap, bool is != 0). */
+function wrapInt(d: string, v: string): string {
+  if (d === 'bool') return `select(0i, 1i, ${v} != 0i)`;
+  const bits = BITS[d];
+  if (!bits) return v;
+  return d[0] === 'u' ? `(${v} & ${2 ** bits - 1}i)` : `((${v} << ${32 - bits}u) >> ${32 - bits}u)`;
+}
+
+/** f32 → i32 truncating and wrapping modulo 2^32 (WGSL's i32() saturates instead); NaN and ±∞ give 0. */
+const INT_HELPER = `fn cnnc_int(v: f32) -> i32 {
+  if ((bitcast<u32>(v) & 0x7fffffffu) >= 0x7f800000u) { return 0i; } // NaN, ±∞ (tested on the bits: see scalar.ts)
+  if (abs(v) < 2147483648.0) { return i32(v); }
+  let t = trunc(v);
+  return bitcast<i32>(u32(t - 4294967296.0 * floor(t / 4294967296.0)));
+}`;
 
 /** Cast, Expand, a Reduce over no axes: input 0 broadcast to the output, converted on store. */
 export function emitCopyOp(e: Emitter, node: Node): void {
@@ -61,6 +114,7 @@ export function emitCopyOp(e: Emitter, node: Node): void {
 
 /** A one-thread-per-element kernel over n elements; `code` sees the flat index `i`. */
 export function simple(e: Emitter, node: Node, bindings: Binding[], n: number, code: string, decls = '', name?: string): void {
+  if (n === 0) return; // an empty output: nothing to compute (and a zero extent would divide by zero in the shader)
   const d = dispatch1d(n, e.wg1d);
   e.kernel(node, {
     name, bindings, workgroupSize: [e.wg1d, 1, 1], dispatch: d, decls,
@@ -68,19 +122,26 @@ export function simple(e: Emitter, node: Node, bindings: Binding[], n: number, c
   });
 }
 
-/** BatchNormalization(X, scale, B, mean, var): y = x·a[c] + b[c], a and b folded here. */
+/** BatchNormalization(X, scale, B, mean, var): y = x·a[c] + b[c], a and b folded here when constant. */
 export function emitBatchNorm(e: Emitter, node: Node): void {
   const consts = node.inputs.slice(1, 5).map((v) => e.graph.constValue(v));
-  if (consts.some((c) => !c)) throw new CnncError('UNSUPPORTED', 'BatchNormalization needs constant scale, bias, mean and variance on wgsl', { node: node.name, op: node.op });
-  const [s, b, m, v] = consts.map((c) => toF64(c!));
   const eps = Number(node.attrs.epsilon ?? 1e-5);
-  const a = s.map((x, k) => x / Math.sqrt(v[k] + eps));
-  const shift = b.map((x, k) => x - m[k] * a[k]);
   const X = e.operand(node.inputs[0]), Y = e.operand(node.outputs[0]);
   const layout = layoutOf(node.attrs, { node: node.name, op: node.op });
-  const C = s.length;
+  const C = layout === 'NHWC' ? X.shape[X.shape.length - 1] : X.shape[1];
   const inner = layout === 'NHWC' ? 1 : sizeOf(X.shape.slice(2));
   const ch = inner === 1 ? `i % ${u(C)}` : `(i / ${u(inner)}) % ${u(C)}`;
+  if (consts.some((c) => !c)) {
+    // statistics fed at run time: y = (x − mean[c]) · scale[c] / sqrt(var[c] + eps) + B[c]
+    const [S, B, M, V] = node.inputs.slice(1, 5).map((v) => e.operand(v));
+    const bindings = [e.read('X', X), e.read('S', S), e.read('B2', B), e.read('M', M), e.read('V', V), e.write('Y', Y)];
+    simple(e, node, bindings, sizeOf(X.shape), `let c = ${ch};
+Y[i] = T_Y((f32(X[i]) - f32(M[c])) * f32(S[c]) / sqrt(f32(V[c]) + ${fl(eps)}) + f32(B2[c]));`);
+    return;
+  }
+  const [s, b, m, v] = consts.map((c) => toF64(c!));
+  const a = s.map((x, k) => x / Math.sqrt(v[k] + eps));
+  const shift = b.map((x, k) => x - m[k] * a[k]);
   const weight = (vals: ArrayLike<number>, what: string): Operand => ({ name: what, shape: [C], dtype: 'f32', buffer: e.weightF32(vals, what) });
   const bindings = [e.read('X', X), e.read('S', weight(a, `${node.name}.scale`)), e.read('T', weight(shift, `${node.name}.shift`)), e.write('Y', Y)];
   simple(e, node, bindings, sizeOf(X.shape), `let c = ${ch};\nY[i] = T_Y(fma(f32(X[i]), S[c], T[c]));`);

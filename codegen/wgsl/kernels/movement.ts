@@ -10,6 +10,9 @@ import { sizeOf } from '../../../ir/types.js';
 import type { Emitter } from '../emit.js';
 import { f, i as lit, u } from '../kernel.js';
 import { simple } from './elementwise.js';
+import { emitResizeInterp } from './resize.js';
+
+const isFloat = (d: string) => d === 'f32' || d === 'f16';
 
 const place = (node: Node) => ({ node: node.name, op: node.op });
 const norm = (a: number, rank: number) => (a < 0 ? a + rank : a);
@@ -103,6 +106,7 @@ export function emitPad(e: Emitter, node: Node): void {
       // one reflection, as ONNX requires pads < the axis size
       return { src: (c) => `${lit(D - 1)} - abs(${lit(D - 1)} - abs(${shifted(c)}))`, bound: D, stride: st[a], check: false };
     }
+    if (mode === 'wrap') return { src: (c) => `((${shifted(c)} % ${lit(D)}) + ${lit(D)}) % ${lit(D)}`, bound: D, stride: st[a], check: false };
     if (mode !== 'constant') throw new CnncError('UNSUPPORTED', `Pad mode '${mode}' is not supported on wgsl`, place(node));
     return { src: shifted, bound: D, stride: st[a], check: true };
   });
@@ -122,16 +126,20 @@ Y[i] = T_Y(X[(outer * ${u(D)} + u32(k)) * ${u(inner)} + r]);`);
 }
 
 /**
- * Resize (nearest): each axis maps output to input coordinates on its own. The per-axis maps are
+ * Resize (nearest; linear and cubic in resize.ts): each axis maps output to input coordinates on its own. The per-axis maps are
  * read off the op's reference kernel, run on tensors holding each axis' coordinate, so the op's
  * own rules (coordinate_transformation_mode, nearest_mode, rounding) hold by construction; the
  * kernel gathers through the tables (one i32 weight).
  */
 export function emitResize(e: Emitter, node: Node): void {
-  if (String(node.attrs.mode) !== 'nearest') throw new CnncError('UNSUPPORTED', `Resize mode '${String(node.attrs.mode)}' is not supported on wgsl (nearest only)`, place(node));
+  const others = node.inputs.slice(1).map((v) => (v ? e.graph.constValue(v) ?? notConst(node, v) : undefined));
+  const mode = String(node.attrs.mode ?? 'nearest');
+  if (mode !== 'nearest') {
+    if (!isFloat(e.graph.type(node.inputs[0]).dtype)) throw new CnncError('UNSUPPORTED', `Resize ${mode} on ${e.graph.type(node.inputs[0]).dtype} is not supported on wgsl (float tensors only)`, place(node));
+    return emitResizeInterp(e, node, others);
+  }
   const X = e.operand(node.inputs[0]), Y = e.operand(node.outputs[0]);
   const s = X.shape, ins = stridesOf(s), out = Y.shape, os = stridesOf(out);
-  const others = node.inputs.slice(1).map((v) => (v ? e.graph.constValue(v) ?? notConst(node, v) : undefined));
   const def = getOp('Resize', node.name);
   const parts: number[] = [], offsets: number[] = [];
   s.forEach((_, j) => {
@@ -148,4 +156,28 @@ export function emitResize(e: Emitter, node: Node): void {
 
 function notConst(node: Node, v: string): never {
   throw new CnncError('UNSUPPORTED', `input '${v}' must be a constant on wgsl`, { ...place(node), value: v });
+}
+
+/**
+ * Pure data movement (Tile, DepthToSpace, SpaceToDepth): which input element each output element
+ * copies is read off the op's reference kernel run on the input's flat indices (an i32 iota, moved
+ * exactly), so the op's own rules hold by construction; the kernel gathers through that table.
+ */
+export function emitIndexMap(e: Emitter, node: Node): void {
+  const X = e.operand(node.inputs[0]), Y = e.operand(node.outputs[0]);
+  const others = node.inputs.slice(1).map((v) => (v ? e.graph.constValue(v) ?? notConst(node, v) : undefined));
+  const iota = { dtype: 'i32' as const, shape: X.shape, data: Int32Array.from({ length: sizeOf(X.shape) }, (_, k) => k) };
+  const map = getOp(node.op, node.name).reference([iota, ...others], node.attrs, [{ dtype: 'i32', shape: Y.shape }])[0];
+  const tab = e.weight(map, `${node.name}.map`);
+  simple(e, node, [e.read('X', X), { name: 'TAB', buffer: tab, dtype: 'i32', access: 'read' }, e.write('Y', Y)], sizeOf(Y.shape),
+    'Y[i] = T_Y(X[u32(TAB[i])]);');
+}
+
+/** Shape, Size: the value is known at compile time; a weight buffer holds it and a copy writes the output. */
+export function emitKnownValue(e: Emitter, node: Node): void {
+  const x = e.graph.type(node.inputs[0]);
+  const out = e.graph.type(node.outputs[0]);
+  const v = getOp(node.op, node.name).reference([{ dtype: x.dtype, shape: x.shape, data: new Float32Array(0) }], node.attrs, [out])[0];
+  const from = { name: `${node.name}.value`, buffer: e.weight(v, `${node.name}.value`), dtype: 'i32' as const, shape: out.shape };
+  simple(e, node, [e.read('X', from), e.write('Y', e.operand(node.outputs[0]))], sizeOf(out.shape), 'Y[i] = T_Y(X[i]);');
 }

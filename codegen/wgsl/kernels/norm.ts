@@ -7,6 +7,7 @@ import type { Emitter } from '../emit.js';
 import { f, i as lit, u } from '../kernel.js';
 import { opt } from './common.js';
 import { simple } from './elementwise.js';
+import { helperDecls } from '../scalar.js';
 
 const norm = (a: number, rank: number) => (a < 0 ? a + rank : a);
 
@@ -18,13 +19,13 @@ export function emitSoftmax(e: Emitter, node: Node): void {
   simple(e, node, [e.read('X', X), e.write('Y', Y)], rows, `
 let base = (i / ${u(inner)}) * ${u(D * inner)} + i % ${u(inner)};
 var mx = ${f(-Infinity)};
-for (var k = 0u; k < ${u(D)}; k++) { mx = max(mx, f32(X[base + k * ${u(inner)}])); }
+for (var k = 0u; k < ${u(D)}; k++) { mx = cnnc_max(mx, f32(X[base + k * ${u(inner)}])); }
 var s = 0.0;
 for (var k = 0u; k < ${u(D)}; k++) { s += exp(f32(X[base + k * ${u(inner)}]) - mx); }
 for (var k = 0u; k < ${u(D)}; k++) {
   let d = f32(X[base + k * ${u(inner)}]) - mx;
   Y[base + k * ${u(inner)}] = T_Y(${log ? 'd - log(s)' : 'exp(d) / s'});
-}`);
+}`, helperDecls('cnnc_max'));
 }
 
 /** LayerNormalization(X, Scale, B?) over the axes from `axis` on; the extra outputs unsupported. */
@@ -66,4 +67,24 @@ for (var k = max(c - ${lit(lo)}, 0i); k <= min(c + ${lit(hi)}, ${lit(C - 1)}); k
   s += v * v;
 }
 Y[i] = T_Y(f32(X[i]) / pow(${f(bias)} + ${f(alpha / size)} * s, ${f(beta)}));`);
+}
+
+/** InstanceNormalization(X, scale, B): per (n, c) over the spatial axes, one thread per (n, c). */
+export function emitInstanceNorm(e: Emitter, node: Node): void {
+  const X = e.operand(node.inputs[0]), Y = e.operand(node.outputs[0]);
+  const nhwc = layoutOf(node.attrs, { node: node.name, op: node.op }) === 'NHWC';
+  const C = nhwc ? X.shape[X.shape.length - 1] : X.shape[1];
+  const P = sizeOf(X.shape) / (X.shape[0] * C);
+  // element k of row i = (n, c): NCHW rows are contiguous; NHWC strides by C
+  const at = nhwc ? `(i / ${u(C)}) * ${u(P * C)} + (i % ${u(C)}) + k * ${u(C)}` : `i * ${u(P)} + k`;
+  const bindings = [e.read('X', X), e.read('S', e.operand(node.inputs[1])), e.read('B', e.operand(node.inputs[2])), e.write('Y', Y)];
+  simple(e, node, bindings, X.shape[0] * C, `
+let c = i % ${u(C)};
+var m = 0.0;
+for (var k = 0u; k < ${u(P)}; k++) { m += f32(X[${at}]); }
+m = m / ${f(P)};
+var v = 0.0;
+for (var k = 0u; k < ${u(P)}; k++) { let d = f32(X[${at}]) - m; v += d * d; }
+let r = f32(S[c]) / sqrt(v / ${f(P)} + ${f(Number(node.attrs.epsilon ?? 1e-5))});
+for (var k = 0u; k < ${u(P)}; k++) { Y[${at}] = T_Y((f32(X[${at}]) - m) * r + f32(B[c])); }`);
 }

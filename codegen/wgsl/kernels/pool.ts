@@ -10,10 +10,13 @@ import { stridesOf } from '../../../ir/ops/broadcast.js';
 import type { Emitter } from '../emit.js';
 import { dispatch1d, f, flatIndex, i, u } from '../kernel.js';
 import { geometryDims, index4, window2 } from './common.js';
+import { helperDecls } from '../scalar.js';
+import { emitPool3d } from './window3d.js';
 
 export function emitPool(e: Emitter, node: Node): void {
   if (node.outputs.length > 1 && node.outputs[1]) throw new CnncError('UNSUPPORTED', 'MaxPool indices output is not supported on wgsl', { node: node.name, op: node.op });
   const X = e.operand(node.inputs[0]), Y = e.operand(node.outputs[0]);
+  if (X.shape.length === 5) return emitPool3d(e, node);
   const g = windowGeometry(node.op, node.attrs, X.shape, undefined, { node: node.name, op: node.op });
   const { x: xd, y: yd } = geometryDims(g, node);
   const w = window2(g);
@@ -28,7 +31,7 @@ export function emitPool(e: Emitter, node: Node): void {
   // positions past the end padding (ceil_mode overhang) count as neither input nor padding
   const inPadded = `ih >= ${i(-w.PH)} && ih < ${i(xd.H + w.PEH)} && iw >= ${i(-w.PW)} && iw < ${i(xd.W + w.PEW)}`;
   e.kernel(node, {
-    bindings: [e.read('X', X), e.write('Y', Y)], workgroupSize: [e.wg1d, 1, 1], dispatch: d, decls: '',
+    bindings: [e.read('X', X), e.write('Y', Y)], workgroupSize: [e.wg1d, 1, 1], dispatch: d, decls: max ? helperDecls('cnnc_max') : '',
     body: `
 let idx = ${flatIndex(d, e.wg1d)};
 if (idx >= ${u(n)}) { return; }
@@ -41,7 +44,7 @@ for (var kh = 0u; kh < ${u(w.KH)}; kh++) {
     let iw = i32(ow * ${u(w.SW)} + kw * ${u(w.DW)}) - ${i(w.PW)};
     if (ih >= 0 && ih < ${i(xd.H)} && iw >= 0 && iw < ${i(xd.W)}) {
       let v = f32(X[${index4(L, xd, 'n', 'c', 'u32(ih)', 'u32(iw)')}]);
-      ${max ? 'acc = max(acc, v);' : 'acc += v;'}
+      ${max ? 'acc = cnnc_max(acc, v);' : 'acc += v;'}
       count += 1.0;
     } else if (${includePad ? inPadded : 'false'}) {
       count += 1.0;
@@ -77,12 +80,13 @@ export function emitReduce(e: Emitter, node: Node, axes: number[], kind: Reducer
   const tail = red.length > 0 && red.every((a, k) => a === shape.length - red.length + k);
   const T = Math.min(64, e.wg1d);
   const init = kind === 'max' ? f(-Infinity) : kind === 'min' ? f(Infinity) : '0.0';
-  const comb = (a: string, b: string) => (kind === 'max' ? `max(${a}, ${b})` : kind === 'min' ? `min(${a}, ${b})` : `${a} + ${b}`);
+  // NaN-propagating max/min: the reference's reductions keep a NaN
+  const comb = (a: string, b: string) => (kind === 'max' ? `cnnc_max(${a}, ${b})` : kind === 'min' ? `cnnc_min(${a}, ${b})` : `${a} + ${b}`);
   const split = outN > 65535;
   e.kernel(node, {
     bindings: [e.read('X', X), e.write('Y', Y)], workgroupSize: [T, 1, 1],
     dispatch: split ? [65535, Math.ceil(outN / 65535), 1] : [outN, 1, 1], workgroupBytes: 4 * T,
-    decls: `var<workgroup> red: array<f32, ${T}>;`,
+    decls: `var<workgroup> red: array<f32, ${T}>;\n${helperDecls('cnnc_max', 'cnnc_min')}`,
     body: `
 let o = ${split ? 'wid.x + wid.y * 65535u' : 'wid.x'};
 var acc = ${init};

@@ -1,0 +1,210 @@
+/**
+ * WGSL kernels on integer and bool tensors, NaN in max/min reductions, empty outputs and Resize
+ * linear/cubic, each against the reference interpreter (f32: |got − ref| ≤ 1e-5 + 1e-4·|ref|,
+ * NaN where the reference has NaN; integers and bool exactly, with their dtypes). Several ops share
+ * one graph so that one compile and one session cover them (llvmpipe compiles every shader).
+ */
+import { describe, expect, it } from 'vitest';
+import { compile } from '../index.js';
+import { Graph } from '../ir/graph.js';
+import { interpret } from '../ir/interpreter.js';
+import { tensor, toF64, type DType, type Tensor } from '../runtime/tensor.js';
+import { randT } from './wgsl-harness.js';
+
+const TOL = { rtol: 1e-4, atol: 1e-5 };
+
+function expectSame(ref: Record<string, Tensor>, got: Record<string, Tensor>): void {
+  for (const [k, want] of Object.entries(ref)) {
+    expect(got[k].dtype, k).toBe(want.dtype);
+    expect(got[k].shape, k).toEqual(want.shape);
+    const a = toF64(want), b = toF64(got[k]);
+    const exact = !['f32', 'f16'].includes(want.dtype);
+    for (let i = 0; i < a.length; i++) {
+      if (Number.isNaN(a[i])) { expect(b[i], `${k}[${i}]`).toBeNaN(); continue; }
+      if (exact || !Number.isFinite(a[i])) expect(b[i], `${k}[${i}]`).toBe(a[i]);
+      else expect(Math.abs(b[i] - a[i]), `${k}[${i}]: got ${b[i]}, want ${a[i]}`).toBeLessThanOrEqual(TOL.atol + TOL.rtol * Math.abs(a[i]));
+    }
+  }
+}
+
+async function expectGraph(g: Graph, feeds: Record<string, Tensor>): Promise<void> {
+  const c = await compile(g, 'wgsl', { opt: 'O0' });
+  expectSame(interpret(g, feeds), await c.run(feeds));
+}
+
+const t = (dtype: DType, shape: number[], v: number[]): Tensor =>
+  tensor(dtype, shape, dtype === 'i64' ? BigInt64Array.from(v, (x) => BigInt(x)) : v);
+
+describe('wgsl integer and bool tensors', () => {
+  it('comparisons, Where, logic, Cast, u8/i8 wrapping arithmetic, integer Pow and empty Slice in one graph', async () => {
+    const g = new Graph('ints');
+    const nan = Number.NaN;
+    const x = g.addInput('x', { dtype: 'f32', shape: [8] });
+    const y = g.addInput('y', { dtype: 'f32', shape: [8] });
+    const a8 = g.addInput('a8', { dtype: 'u8', shape: [6] });
+    const b8 = g.addInput('b8', { dtype: 'u8', shape: [6] });
+    const s8 = g.addInput('s8', { dtype: 'i8', shape: [6] });
+    const l = g.addInput('l', { dtype: 'i64', shape: [4] });
+    const k = g.addConstant('k', t('i64', [4], [3, 2, 0, 5]));
+    const lt = g.addNode('Less', [x, y])[0];
+    const eq = g.addNode('Equal', [x, y])[0];
+    const outs = [
+      lt, eq,
+      g.addNode('Where', [lt, x, y])[0],
+      g.addNode('Not', [lt])[0],
+      g.addNode('Or', [lt, eq])[0],
+      g.addNode('Cast', [x], { to: 'bool' })[0],
+      g.addNode('Cast', [x], { to: 'u8' })[0],
+      g.addNode('Cast', [lt], { to: 'f32' })[0],
+      g.addNode('Add', [a8, b8])[0],
+      g.addNode('Sub', [a8, b8])[0],
+      g.addNode('Mul', [s8, s8])[0],
+      g.addNode('Pow', [l, k])[0],
+      g.addNode('Greater', [l, k])[0],
+      g.addNode('Slice', [x], { starts: [9], ends: [12], axes: [0] })[0],
+    ];
+    g.setOutputs(outs);
+    await expectGraph(g, {
+      x: tensor('f32', [8], [1, -2, nan, 0.5, 3, -0, 7, 2]),
+      y: tensor('f32', [8], [2, -2, 1, nan, -3, 0, 7.5, 1]),
+      a8: tensor('u8', [6], [250, 3, 0, 255, 128, 7]),
+      b8: tensor('u8', [6], [10, 5, 0, 255, 128, 9]),
+      s8: tensor('i8', [6], [-128, 127, 12, -12, 0, 100]),
+      l: t('i64', [4], [3, -7, 12345, 3]),
+    });
+  });
+
+  it('refuses an i64 input value outside i32 at run time, and an i64 constant outside i32 at compile time', async () => {
+    const g = new Graph('wide');
+    const l = g.addInput('l', { dtype: 'i64', shape: [2] });
+    g.setOutputs(g.addNode('Add', [l, l]));
+    const c = await compile(g, 'wgsl', { opt: 'O0' });
+    await expect(c.run({ l: t('i64', [2], [1, 2 ** 40]) })).rejects.toThrow(/outside the i32 range/);
+
+    const h = new Graph('wideconst');
+    const m = h.addInput('m', { dtype: 'i64', shape: [2] });
+    const big = h.addConstant('big', t('i64', [2], [1, 2 ** 33]));
+    h.setOutputs(h.addNode('Add', [m, big]));
+    await expect(compile(h, 'wgsl', { opt: 'O0' })).rejects.toThrow(/i64 constant 'big' holds 8589934592/);
+  });
+});
+
+describe('wgsl NaN in max/min reductions', () => {
+  it('MaxPool, ReduceMax, ReduceMin, GlobalMaxPool and Softmax keep a NaN', async () => {
+    const g = new Graph('nan');
+    const x = g.addInput('x', { dtype: 'f32', shape: [1, 2, 4, 4] });
+    g.setOutputs([
+      g.addNode('MaxPool', [x], { kernel_shape: [2, 2], strides: [2, 2] })[0],
+      g.addNode('ReduceMax', [x], { axes: [2, 3], keepdims: 0 })[0],
+      g.addNode('ReduceMin', [x], { axes: [1], keepdims: 1 })[0],
+      g.addNode('GlobalMaxPool', [x])[0],
+      g.addNode('Softmax', [x], { axis: -1 })[0],
+    ]);
+    const v = randT([1, 2, 4, 4], 7);
+    (v.data as Float32Array)[5] = Number.NaN;
+    await expectGraph(g, { x: v });
+  });
+});
+
+describe('wgsl Resize linear and cubic', () => {
+  it('every coordinate transformation mode, antialias, exclude_outside, crop and extrapolation', async () => {
+    const g = new Graph('resize');
+    const x = g.addInput('x', { dtype: 'f32', shape: [1, 2, 5, 6] });
+    const outs: string[] = [];
+    for (const coordinate_transformation_mode of ['half_pixel', 'half_pixel_symmetric', 'pytorch_half_pixel', 'align_corners', 'asymmetric']) {
+      outs.push(g.addNode('Resize', [x], { mode: 'linear', scales: [1, 1, 1.7, 0.6], coordinate_transformation_mode })[0]);
+      outs.push(g.addNode('Resize', [x], { mode: 'cubic', sizes: [1, 2, 3, 9], coordinate_transformation_mode })[0]);
+    }
+    outs.push(g.addNode('Resize', [x], { mode: 'cubic', scales: [1, 1, 0.6, 0.5], antialias: 1, exclude_outside: 1, cubic_coeff_a: -0.5 })[0]);
+    outs.push(g.addNode('Resize', [x], { mode: 'linear', sizes: [1, 2, 4, 4], coordinate_transformation_mode: 'tf_crop_and_resize', roi: [0, 0, 0.4, 0.6, 1, 1, 1.2, 0.9], extrapolation_value: 10 })[0]);
+    g.setOutputs(outs);
+    await expectGraph(g, { x: randT([1, 2, 5, 6], 3) });
+  });
+});
+
+describe('wgsl kernels added for issue 14', () => {
+  it('BatchNormalization with statistics fed at run time, InstanceNormalization, Tile, DepthToSpace, SpaceToDepth, Pad wrap, Shape, Size, CastLike', async () => {
+    const g = new Graph('more');
+    const x = g.addInput('x', { dtype: 'f32', shape: [2, 4, 2, 4] });
+    const mean = g.addInput('mean', { dtype: 'f32', shape: [4] });
+    const vr = g.addInput('var', { dtype: 'f32', shape: [4] });
+    const scale = g.addConstant('scale', randT([4], 11));
+    const bias = g.addConstant('bias', randT([4], 12));
+    const like = g.addConstant('like', tensor('i32', [1], [0]));
+    g.setOutputs([
+      g.addNode('BatchNormalization', [x, scale, bias, mean, vr], { epsilon: 1e-3 })[0],
+      g.addNode('InstanceNormalization', [x, scale, bias], { epsilon: 1e-4 })[0],
+      g.addNode('Tile', [x], { repeats: [1, 2, 1, 3] })[0],
+      g.addNode('DepthToSpace', [x], { blocksize: 2, mode: 'CRD' })[0],
+      g.addNode('DepthToSpace', [x], { blocksize: 2, mode: 'DCR' })[0],
+      g.addNode('SpaceToDepth', [x], { blocksize: 2 })[0],
+      g.addNode('Pad', [x], { pads: [0, 0, 2, 1, 0, 0, 1, 5], mode: 'wrap' })[0],
+      g.addNode('Shape', [x], { start: 1 })[0],
+      g.addNode('Size', [x])[0],
+      g.addNode('CastLike', [x, like])[0],
+    ]);
+    const v = tensor('f32', [4], [0.5, 1, 2, 0.25]);
+    await expectGraph(g, { x: randT([2, 4, 2, 4], 5), mean: randT([4], 6), var: v });
+  });
+});
+
+describe('wgsl 3-D Conv and pooling', () => {
+  it('Conv3d with groups, bias, pads, strides, dilations and an activation; MaxPool3d and AveragePool3d', async () => {
+    const g = new Graph('video');
+    const x = g.addInput('x', { dtype: 'f32', shape: [2, 4, 5, 6, 7] });
+    const w = g.addConstant('w', randT([6, 2, 3, 2, 3], 21));
+    const b = g.addConstant('b', randT([6], 22));
+    g.setOutputs([
+      g.addNode('Conv', [x, w, b], { group: 2, pads: [1, 0, 1, 1, 1, 0], strides: [1, 2, 2], dilations: [1, 1, 2], activation: 'relu' })[0],
+      g.addNode('MaxPool', [x], { kernel_shape: [2, 3, 2], strides: [2, 2, 1], pads: [0, 1, 0, 0, 1, 1], ceil_mode: 1 })[0],
+      g.addNode('AveragePool', [x], { kernel_shape: [3, 2, 2], pads: [1, 1, 0, 1, 0, 1], count_include_pad: 1 })[0],
+      g.addNode('AveragePool', [x], { kernel_shape: [2, 2, 2], pads: [1, 1, 1, 1, 1, 1] })[0],
+    ]);
+    const v = randT([2, 4, 5, 6, 7], 23);
+    (v.data as Float32Array)[40] = Number.NaN;
+    await expectGraph(g, { x: v });
+  });
+});
+
+describe('wgsl casts to integers', () => {
+  it('truncate and wrap modulo 2^bits as the reference does (i32, u16, i16, u4, i4, u2, i2), NaN and ±∞ giving 0', async () => {
+    const g = new Graph('casts');
+    const x = g.addInput('x', { dtype: 'f32', shape: [12] });
+    g.setOutputs((['i32', 'u16', 'i16', 'u4', 'i4', 'u2', 'i2', 'u8', 'i8'] as const).map((to) => g.addNode('Cast', [x], { to })[0]));
+    const big = 3e9, inf = Number.POSITIVE_INFINITY;
+    await expectGraph(g, { x: tensor('f32', [12], [0.5, -1.7, 7.9, -8.2, 65537.5, -40000, big, -big, 1e12, Number.NaN, inf, -inf]) });
+  });
+});
+
+describe('wgsl integer ops beyond 2^24', () => {
+  it('Equal, Less, Where and casts between integer dtypes are exact on i64 values f32 cannot hold', async () => {
+    const g = new Graph('bigints');
+    const a = g.addInput('a', { dtype: 'i64', shape: [4] });
+    const b = g.addInput('b', { dtype: 'i64', shape: [4] });
+    const eq = g.addNode('Equal', [a, b])[0];
+    g.setOutputs([
+      eq,
+      g.addNode('Less', [a, b])[0],
+      g.addNode('Where', [eq, a, b])[0],
+      g.addNode('Where', [g.addNode('Less', [a, b])[0], b, a])[0],
+      g.addNode('Cast', [a], { to: 'i32' })[0],
+      g.addNode('Cast', [a], { to: 'u8' })[0],
+      g.addNode('Cast', [b], { to: 'i16' })[0],
+      g.addNode('Cast', [eq], { to: 'i64' })[0],
+    ]);
+    await expectGraph(g, { a: t('i64', [4], [16777217, -16777219, 2 ** 30 + 1, 5]), b: t('i64', [4], [16777216, -16777219, 2 ** 30, -(2 ** 31)]) });
+  });
+});
+
+describe('wgsl 3-D ConvTranspose', () => {
+  it('with groups, strides, dilations, pads, output_padding and bias', async () => {
+    const g = new Graph('deconv3d');
+    const x = g.addInput('x', { dtype: 'f32', shape: [2, 4, 3, 4, 3] });
+    const w = g.addConstant('w', randT([4, 3, 2, 3, 2], 31));
+    const b = g.addConstant('b', randT([6], 32));
+    g.setOutputs([
+      g.addNode('ConvTranspose', [x, w, b], { group: 2, strides: [2, 1, 2], dilations: [1, 2, 1], pads: [1, 0, 0, 0, 1, 1], output_padding: [1, 0, 1] })[0],
+    ]);
+    await expectGraph(g, { x: randT([2, 4, 3, 4, 3], 33) });
+  });
+});
