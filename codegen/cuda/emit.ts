@@ -44,6 +44,11 @@ export function ctype(d: DType): string {
     case 'i64': return 'long long';
     case 'u8': case 'bool': return 'unsigned char';
     case 'i8': return 'signed char';
+    case 'i16': return 'short';
+    case 'u16': return 'unsigned short';
+    case 'u32': return 'unsigned int';
+    case 'u64': return 'unsigned long long';
+    case 'f64': return 'double';
     default: throw new CnncError('UNSUPPORTED', `the CUDA target has no ${d} type`);
   }
 }

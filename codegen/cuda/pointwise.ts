@@ -8,6 +8,9 @@ import { CnncError } from '../../runtime/errors.js';
 import { fromF64, toF64 } from '../../runtime/tensor.js';
 import { CRenderer, opScalar } from '../c-like.js';
 import { CUDA } from './scalar.js';
+import { FLOATS, loadTyped, renderTyped, storeTyped, wideType } from './typed.js';
+import type { Graph, Node } from '../../ir/graph.js';
+import type { DType } from '../../runtime/tensor.js';
 import { Code, checkFloat, coord, ctype, fl, load, mul, store, strides, sum } from './emit.js';
 import { blocksFor, type Arg, type Launch, type LowerCtx } from './kernel.js';
 
@@ -43,6 +46,7 @@ export function elementwise(ctx: LowerCtx): Launch {
   const { node, graph } = ctx;
   const y = node.outputs[0];
   const yt = graph.type(y);
+  if ([y, ...node.inputs].some((v) => !F32_F16.includes(graph.type(v).dtype))) return typedElementwise(ctx);
   checkFloat(yt.dtype, node.name, node.op);
   const ins = node.inputs.map((n) => ({ name: n, t: graph.type(n) }));
   for (const x of ins) checkFloat(x.t.dtype, node.name, node.op);
@@ -68,6 +72,45 @@ export function elementwise(ctx: LowerCtx): Launch {
   finish(c, vs, 'r');
   c.line(store(yt.dtype, 'y', 'i', 'r'));
   return { kind: 'eltwise', args, body: c.toString(), threads: T, grid: [blocksFor(total, T), 1, 1] };
+}
+
+const F32_F16: readonly DType[] = ['f32', 'f16'];
+
+/** The typed formula of an elementwise node with an integer, bool or f64 value (codegen/cuda/typed.ts). */
+export function typedFormula(node: Node, graph: Graph): { ins: { name: string; dtype: DType; shape: readonly number[] }[]; W: string; expr: (idx: string[]) => ReturnType<typeof renderTyped> } {
+  const where = { node: node.name, op: node.op };
+  const f = opScalar(node.op, node.attrs, node.inputs.length);
+  if (!f) throw new CnncError('UNSUPPORTED', `no CUDA kernel for ${node.op} (it has no scalar formula)`, where);
+  const ins = node.inputs.map((n) => ({ name: n, ...graph.type(n) }));
+  const W = wideType([...ins.map((x) => x.dtype), graph.type(node.outputs[0]).dtype]);
+  try {
+    ctype(graph.type(node.outputs[0]).dtype);
+    const probe = ins.map((x, k) => loadTyped(x.dtype, `x${k}`, '0', W));
+    const r = renderTyped(f, probe, W);
+    storeTyped(graph.type(node.outputs[0]).dtype, 'y', '0', r);
+  } catch (e) {
+    throw new CnncError('UNSUPPORTED', `${node.op} on ${[...new Set(ins.map((x) => x.dtype))].join('/')}: ${(e as Error).message.replace(/^UNSUPPORTED: /, '')}`, where);
+  }
+  return { ins, W, expr: (vs) => renderTyped(f, ins.map((x, k) => ({ s: vs[k], k: FLOATS.includes(x.dtype) ? 'd' : 'i' })), W) };
+}
+
+/** Elementwise over integer, bool or f64 values, or mixed dtypes: one thread per element. */
+function typedElementwise(ctx: LowerCtx): Launch {
+  const { node, graph } = ctx;
+  const y = node.outputs[0], yt = graph.type(y);
+  const { ins, W, expr } = typedFormula(node, graph);
+  const total = yt.shape.reduce((a, b) => a * b, 1);
+  const c = new Code();
+  c.line('const int i = blockIdx.x * blockDim.x + threadIdx.x;');
+  c.line(`if (i >= ${total}) return;`);
+  const vs = ins.map((x, k) => {
+    const v = loadTyped(x.dtype, `x${k}`, broadcastIdx('i', x.shape, yt.shape), W);
+    c.line(`const ${v.k === 'd' ? 'double' : W} a${k} = ${v.s};`);
+    return `a${k}`;
+  });
+  c.line(storeTyped(yt.dtype, 'y', 'i', expr(vs)));
+  const args: Arg[] = [...ins.map((x, k) => ({ param: `x${k}`, value: x.name, dtype: x.dtype })), { param: 'y', value: y, dtype: yt.dtype, out: true }];
+  return { kind: 'eltwise_typed', args, body: c.toString(), threads: T, grid: [blocksFor(total, T), 1, 1] };
 }
 
 /** Inference BatchNormalization: scale and shift folded at compile time into two f32 vectors. */

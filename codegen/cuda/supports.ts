@@ -13,18 +13,18 @@ import { conv, convTranspose, fusedDwPw } from './conv.js';
 import { generatorOf } from './lower.js';
 import { gemm, matmul } from './matmul.js';
 import { concat, gather } from './movement.js';
-import { batchNorm, elementwise, instanceNorm, layerNorm, lrn, reduce, softmax } from './pointwise.js';
+import { batchNorm, elementwise, typedFormula, instanceNorm, layerNorm, lrn, reduce, softmax } from './pointwise.js';
 import { globalPool, pool } from './pool.js';
 
 /** Dtypes a kernel argument may have (codegen/cuda/emit.ts `ctype`). */
-const C_DTYPES: readonly DType[] = ['f32', 'f16', 'i32', 'i64', 'u8', 'bool', 'i8'];
+const C_DTYPES: readonly DType[] = ['f32', 'f16', 'f64', 'i8', 'i16', 'i32', 'i64', 'u8', 'u16', 'u32', 'u64', 'bool'];
 const FLOAT: readonly DType[] = ['f32', 'f16'];
 
 type Gen = NonNullable<ReturnType<typeof generatorOf>>;
 type Check = (node: Node, graph: Graph) => string | undefined;
 
 /** Generators that compute in f32 (f16 storage): their output must be a float (emit.ts `checkFloat`). */
-const FLOAT_KERNELS = new Set<Gen>([conv, convTranspose, fusedDwPw, gemm, matmul, pool, globalPool, batchNorm, softmax, layerNorm, reduce, instanceNorm, lrn, elementwise]);
+const FLOAT_KERNELS = new Set<Gen>([conv, convTranspose, fusedDwPw, gemm, matmul, pool, globalPool, batchNorm, softmax, layerNorm, reduce, instanceNorm, lrn]);
 
 const notFloat = (op: string, d: DType) => `the CUDA target computes ${op} in f32 or f16, not ${d}`;
 
@@ -49,8 +49,10 @@ const CHECKS = new Map<Gen, Check>([
     return i > 0 ? `${n.op} input ${i} must be a constant for the CUDA target` : undefined;
   }],
   [elementwise, (n, g) => {
-    const bad = n.inputs.find((v) => v && !FLOAT.includes(g.type(v).dtype));
-    if (bad) return notFloat(n.op, g.type(bad).dtype);
+    if ([n.outputs[0], ...n.inputs].some((v) => !FLOAT.includes(g.type(v).dtype))) {
+      try { typedFormula(n, g); } catch (e) { return (e as CnncError).message.replace(/^UNSUPPORTED: /, ''); }
+      return undefined;
+    }
     return opScalar(n.op, n.attrs, n.inputs.length) ? undefined : `no CUDA kernel for ${n.op} (it has no scalar formula)`;
   }],
 ]);
@@ -59,7 +61,7 @@ const CHECKS = new Map<Gen, Check>([
 export function supportsOp(op: string): string | undefined {
   const gen = generatorOf(op);
   if (!gen) return `no CUDA kernel for op ${op}`;
-  if (gen === elementwise && !elementwiseDtypes(op, FLOAT).length) return `${op} computes on neither f32 nor f16, which the CUDA elementwise kernel needs`;
+  if (gen === elementwise && !elementwiseDtypes(op, C_DTYPES).length) return `${op} computes on none of the CUDA target's dtypes`;
   return undefined;
 }
 
