@@ -17,6 +17,7 @@ import { COPY_OPS, GATHER_OPS, concat, copy, gather } from './movement.js';
 import { batchNorm, cast, elementwise, instanceNorm, layerNorm, lrn, reduce, softmax } from './pointwise.js';
 import { getOp, hasOp } from '../../ir/ops/index.js';
 import { globalPool, pool } from './pool.js';
+import { resize } from './resize.js';
 
 export type { BufRef, CudaIO, CudaPlan, CudaStep } from '../../runtime/cuda/plan.js';
 
@@ -45,8 +46,9 @@ const GENERATORS: Record<string, Gen> = {
   InstanceNormalization: instanceNorm, LRN: lrn,
   ReduceMean: reduce, ReduceSum: reduce, ReduceMax: reduce, ReduceMin: reduce,
   Concat: concat,
-  ...Object.fromEntries(COPY_OPS.map((o) => [o, copy])),
   ...Object.fromEntries(GATHER_OPS.map((o) => [o, gather])),
+  Resize: resize,
+  ...Object.fromEntries(COPY_OPS.map((o) => [o, copy])),
 };
 
 /** The generator of an op: its own, else the elementwise kernel for every op with a scalar formula. */

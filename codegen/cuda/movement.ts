@@ -1,7 +1,7 @@
 /**
  * Data movement: plain copies (Reshape, Flatten, Squeeze, Unsqueeze, Identity), Concat, and a
  * gather kernel for every other op that only moves elements (Transpose, Slice, Pad, Expand,
- * Split, Resize nearest, ...). The gather's index table comes from running the op's own reference
+ * Split, Resize nearest (codegen/cuda/resize.ts), ...). The gather's index table comes from running the op's own reference
  * kernel on an "iota" tensor (element k holds k + 1): whatever the op's attribute semantics,
  * output element i then names its source, so the kernel cannot disagree with the reference.
  */
@@ -75,7 +75,6 @@ function gatherTable(ctx: LowerCtx, k: number): { idx: Int32Array; fill: number 
   const attrs = { ...node.attrs };
   let fill = 0;
   if (node.op === 'Pad') { fill = Number(attrs.value ?? 0); attrs.value = 0; }
-  if (node.op === 'Resize' && attrs.mode !== 'nearest') throw new CnncError('UNSUPPORTED', `Resize mode '${attrs.mode}' has no CUDA kernel (nearest only)`, { node: node.name, op: node.op });
   const ins: (Tensor | undefined)[] = node.inputs.map((name, i) => {
     if (i === 0) return iota;
     if (name === '') return undefined;

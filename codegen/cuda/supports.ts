@@ -15,6 +15,7 @@ import { gemm, matmul } from './matmul.js';
 import { concat, gather } from './movement.js';
 import { batchNorm, elementwise, typedFormula, instanceNorm, layerNorm, lrn, reduce, softmax } from './pointwise.js';
 import { globalPool, pool } from './pool.js';
+import { resize, resizeReason } from './resize.js';
 
 /** Dtypes a kernel argument may have (codegen/cuda/emit.ts `ctype`). */
 const C_DTYPES: readonly DType[] = ['f32', 'f16', 'f64', 'i8', 'i16', 'i32', 'i64', 'u8', 'u16', 'u32', 'u64', 'bool'];
@@ -34,6 +35,14 @@ const epilogue = (prefix = ''): Check => (node) => {
   return undefined;
 };
 
+/** The gather kernel's conditions: an index table under 2^24 elements from constant side inputs. */
+function gatherCheck(n: Node, g: Graph): string | undefined {
+  const elems = g.type(n.inputs[0]).shape.reduce((p, q) => p * q, 1);
+  if (elems >= 1 << 24) return `${n.op} input of ${elems} elements is too large for the CUDA gather kernel`;
+  const i = n.inputs.findIndex((v, k) => k > 0 && v && !g.constValue(v));
+  return i > 0 ? `${n.op} input ${i} must be a constant for the CUDA target` : undefined;
+}
+
 /** Per-generator conditions beyond dtypes: what each throws for a node it cannot lower. */
 const CHECKS = new Map<Gen, Check>([
   [conv, epilogue()], [convTranspose, epilogue()], [gemm, epilogue()],
@@ -41,13 +50,8 @@ const CHECKS = new Map<Gen, Check>([
   [pool, (n) => (n.outputs[1] ? 'MaxPool Indices output is not supported by the CUDA target' : undefined)],
   [batchNorm, (n, g) => (n.inputs.slice(1, 5).some((v) => !g.constValue(v)) ? 'BatchNormalization needs constant scale, bias, mean and variance on the CUDA target' : undefined)],
   [layerNorm, (n) => (n.outputs.slice(1).some(Boolean) ? 'LayerNormalization mean/inv-std outputs are not supported by the CUDA target' : undefined)],
-  [gather, (n, g) => {
-    const elems = g.type(n.inputs[0]).shape.reduce((p, q) => p * q, 1);
-    if (elems >= 1 << 24) return `${n.op} input of ${elems} elements is too large for the CUDA gather kernel`;
-    if (n.op === 'Resize' && n.attrs.mode !== 'nearest') return `Resize mode '${String(n.attrs.mode)}' has no CUDA kernel (nearest only)`;
-    const i = n.inputs.findIndex((v, k) => k > 0 && v && !g.constValue(v));
-    return i > 0 ? `${n.op} input ${i} must be a constant for the CUDA target` : undefined;
-  }],
+  [gather, gatherCheck],
+  [resize, (n, g) => (n.attrs.mode === 'nearest' ? gatherCheck(n, g) : resizeReason(g.type(n.outputs[0]).dtype))],
   [elementwise, (n, g) => {
     if ([n.outputs[0], ...n.inputs].some((v) => !FLOAT.includes(g.type(v).dtype))) {
       try { typedFormula(n, g); } catch (e) { return (e as CnncError).message.replace(/^UNSUPPORTED: /, ''); }

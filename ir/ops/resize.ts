@@ -113,7 +113,7 @@ function kernel(mode: string, a: number): (d: number) => number {
  * Input taps (indices clamped to the edge) and weights for each output index of one axis;
  * `outside` marks tf_crop_and_resize coordinates beyond the input (extrapolation_value there).
  */
-interface Taps { idx: number[]; w: number[]; outside?: boolean }
+export interface Taps { idx: number[]; w: number[]; outside?: boolean }
 
 function axisTaps(attrs: Attrs, p: AxisPlan): Taps[] {
   const mode = attrString(attrs, 'mode');
@@ -138,6 +138,16 @@ function axisTaps(attrs: Attrs, p: AxisPlan): Taps[] {
     w = w.map((v) => v / sum);
     return { idx: taps.map(clamp), w };
   });
+}
+
+/**
+ * Per physical axis of an input of type `x`, the taps of each output index (clamped input
+ * indices, normalized weights, `outside` for tf_crop_and_resize): what the reference interpolates
+ * with, for code generators that emit the same sums.
+ */
+export function resizeTaps(attrs: Attrs, x: NodeInfo['inputs'][number] & object): Taps[][] {
+  const plan = resizePlan({ name: 'Resize', op: 'Resize', attrs, inputs: [x] });
+  return plan.map((p) => axisTaps(attrs, p));
 }
 
 /** Interpolates float64 values of `shape` along `axis` with the given taps. */
