@@ -89,9 +89,43 @@ function gatherTable(ctx: LowerCtx, k: number): { idx: Int32Array; fill: number 
   return { idx, fill };
 }
 
+/**
+ * Gather with indices computed at run time: output element (o, j, r) reads x[o, ind[j], r]
+ * (negative indices count from the end). An index outside the axis, which the reference rejects,
+ * reads nothing and gives 0.
+ */
+function gatherDynamic(ctx: LowerCtx): Launch {
+  const { node, graph } = ctx;
+  const [xn, kn] = node.inputs, yn = node.outputs[0];
+  const xt = graph.type(xn), kt = graph.type(kn), yt = graph.type(yn);
+  const r = xt.shape.length;
+  const axis = Number(node.attrs.axis ?? 0) < 0 ? Number(node.attrs.axis) + r : Number(node.attrs.axis ?? 0);
+  const A = xt.shape[axis];
+  const inner = xt.shape.slice(axis + 1).reduce((p, q) => p * q, 1);
+  const J = kt.shape.reduce((p, q) => p * q, 1);
+  const total = yt.shape.reduce((p, q) => p * q, 1);
+  const c = new Code();
+  c.line('const int i = blockIdx.x * blockDim.x + threadIdx.x;');
+  c.line(`if (i >= ${total}) return;`);
+  c.line(`const long long o = i / ${J * inner}, j = (i / ${inner}) % ${J}, r = i % ${inner};`);
+  c.line(`long long k = (long long)ind[j];`);
+  c.line(`if (k < 0) k += ${A};`);
+  c.line(`y[i] = (k >= 0 && k < ${A}) ? x[(o * ${A} + k) * ${inner} + r] : (${ctype(yt.dtype)})0;`);
+  return {
+    kind: 'gather_dyn',
+    args: [{ param: 'x', value: xn, dtype: xt.dtype }, { param: 'ind', value: kn, dtype: kt.dtype }, { param: 'y', value: yn, dtype: yt.dtype, out: true }],
+    body: c.toString(), threads: T, grid: [blocksFor(total, T), 1, 1],
+  };
+}
+
+/** Whether a Gather reads its indices at run time (a graph input or computed value). */
+export const dynamicGather = (op: string, indices: string | undefined, isConst: (v: string) => boolean): boolean =>
+  op === 'Gather' && !!indices && !isConst(indices);
+
 /** One launch per used output: y[i] = idx[i] < 0 ? fill : x[idx[i]]. */
 export function gather(ctx: LowerCtx): Launch[] {
   const { node, graph } = ctx;
+  if (dynamicGather(node.op, node.inputs[1], (v) => !!graph.constValue(v))) return [gatherDynamic(ctx)];
   const xn = node.inputs[0], xt = graph.type(xn);
   return node.outputs.flatMap((yn, k) => {
     if (yn === '') return [];

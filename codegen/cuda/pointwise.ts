@@ -118,7 +118,7 @@ export function batchNorm(ctx: LowerCtx): Launch {
   const { node, graph } = ctx;
   const [xn, sn, bn, mn, vn] = node.inputs;
   const consts = [sn, bn, mn, vn].map((n) => graph.constValue(n));
-  if (consts.some((t) => !t)) throw new CnncError('UNSUPPORTED', 'BatchNormalization needs constant scale, bias, mean and variance on the CUDA target', place(ctx));
+  if (consts.some((t) => !t)) return batchNormDynamic(ctx);
   const [s, b, m, v] = consts.map((t) => toF64(t!));
   const eps = Number(node.attrs.epsilon ?? 1e-5);
   const C = s.length;
@@ -142,6 +142,30 @@ export function batchNorm(ctx: LowerCtx): Launch {
   return {
     kind: 'batchnorm',
     args: [{ param: 'x', value: xn, dtype: xt.dtype }, { param: 'scale', value: sc, dtype: 'f32' }, { param: 'shift', value: sh, dtype: 'f32' }, { param: 'y', value: yn, dtype: yt.dtype, out: true }],
+    body: c.toString(), threads: T, grid: [blocksFor(total, T), 1, 1],
+  };
+}
+
+/** BatchNormalization whose scale, bias, mean or variance arrive at run time: read from their buffers. */
+function batchNormDynamic(ctx: LowerCtx): Launch {
+  const { node, graph } = ctx;
+  const [xn, sn, bn, mn, vn] = node.inputs;
+  const xt = graph.type(xn), yn = node.outputs[0], yt = graph.type(yn);
+  checkFloat(yt.dtype, node.name, node.op);
+  const eps = Number(node.attrs.epsilon ?? 1e-5);
+  const layout = layoutOf(node.attrs, place(ctx));
+  const total = yt.shape.reduce((a, q) => a * q, 1);
+  const p = [sn, bn, mn, vn].map((v) => ({ v, d: graph.type(v).dtype }));
+  const c = new Code();
+  c.line('const int i = blockIdx.x * blockDim.x + threadIdx.x;');
+  c.line(`if (i >= ${total}) return;`);
+  c.line(`const int ch = ${coord('i', yt.shape, layout === 'NHWC' ? yt.shape.length - 1 : 1)};`);
+  c.line(`const float sc = ${load(p[0].d, 's', 'ch')} / sqrtf(${load(p[3].d, 'v', 'ch')} + ${fl(eps)});`);
+  c.line(`const float r = (${load(xt.dtype, 'x', 'i')} - ${load(p[2].d, 'm', 'ch')}) * sc + ${load(p[1].d, 'b', 'ch')};`);
+  c.line(store(yt.dtype, 'y', 'i', 'r'));
+  return {
+    kind: 'batchnorm_dyn',
+    args: [{ param: 'x', value: xn, dtype: xt.dtype }, ...['s', 'b', 'm', 'v'].map((param, k) => ({ param, value: p[k].v, dtype: p[k].d })), { param: 'y', value: yn, dtype: yt.dtype, out: true }],
     body: c.toString(), threads: T, grid: [blocksFor(total, T), 1, 1],
   };
 }

@@ -12,7 +12,7 @@ import type { DType } from '../../runtime/tensor.js';
 import { conv, convTranspose, fusedDwPw } from './conv.js';
 import { generatorOf } from './lower.js';
 import { gemm, matmul } from './matmul.js';
-import { concat, gather } from './movement.js';
+import { concat, dynamicGather, gather } from './movement.js';
 import { batchNorm, elementwise, typedFormula, instanceNorm, layerNorm, lrn, reduce, softmax } from './pointwise.js';
 import { globalPool, pool } from './pool.js';
 import { resize, resizeReason } from './resize.js';
@@ -37,6 +37,7 @@ const epilogue = (prefix = ''): Check => (node) => {
 
 /** The gather kernel's conditions: an index table under 2^24 elements from constant side inputs. */
 function gatherCheck(n: Node, g: Graph): string | undefined {
+  if (dynamicGather(n.op, n.inputs[1], (v) => !!g.constValue(v))) return undefined;
   const elems = g.type(n.inputs[0]).shape.reduce((p, q) => p * q, 1);
   if (elems >= 1 << 24) return `${n.op} input of ${elems} elements is too large for the CUDA gather kernel`;
   const i = n.inputs.findIndex((v, k) => k > 0 && v && !g.constValue(v));
@@ -48,7 +49,6 @@ const CHECKS = new Map<Gen, Check>([
   [conv, epilogue()], [convTranspose, epilogue()], [gemm, epilogue()],
   [fusedDwPw, (n, g) => epilogue()(n, g) ?? epilogue('dw')(n, g)],
   [pool, (n) => (n.outputs[1] ? 'MaxPool Indices output is not supported by the CUDA target' : undefined)],
-  [batchNorm, (n, g) => (n.inputs.slice(1, 5).some((v) => !g.constValue(v)) ? 'BatchNormalization needs constant scale, bias, mean and variance on the CUDA target' : undefined)],
   [layerNorm, (n) => (n.outputs.slice(1).some(Boolean) ? 'LayerNormalization mean/inv-std outputs are not supported by the CUDA target' : undefined)],
   [gather, gatherCheck],
   [resize, (n, g) => (n.attrs.mode === 'nearest' ? gatherCheck(n, g) : resizeReason(g.type(n.outputs[0]).dtype))],
