@@ -31,7 +31,7 @@ export const TYPED_HELPERS = [
   `${dev} unsigned long long cnnc_wrapd(double x) {
   if (!(fabs(x) < INFINITY)) return 0ULL;
   double m = fmod(trunc(x), 18446744073709551616.0);
-  if (m < 0) m += 18446744073709551616.0;
+  if (m < 0) return m >= -9223372036854775808.0 ? (unsigned long long)(long long)m : (unsigned long long)(m + 18446744073709551616.0);
   return m >= 9223372036854775808.0 ? (unsigned long long)(m - 9223372036854775808.0) + 9223372036854775808ULL : (unsigned long long)m;
 }`,
 ].join('\n');
