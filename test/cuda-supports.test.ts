@@ -21,7 +21,7 @@ const x4 = () => randT([1, 2, 4, 4], 1);
 const REFUSED: [string, () => Graph][] = [
   ['Abs of bf16 (no C type)', () => oneNode('Abs', [fromF64('bf16', [3], [1, -2, 3])], {}, [0]).g],
   ["Resize mode 'linear' of u8", () => oneNode('Resize', [tensor('u8', [1, 1, 2, 2], new Uint8Array([1, 2, 3, 4]))], { scales: [1, 1, 2, 2], mode: 'linear' }).g],
-  ['Concat of bf16 (no C type)', () => oneNode('Concat', [fromF64('bf16', [2], [1, 2]), fromF64('bf16', [2], [3, 4])], { axis: 0 }, [0, 1]).g],
+  ['Cast from f32 to f8e4m3fn (no table for a 32-bit source)', () => oneNode('Cast', [randT([3], 1)], { to: 'f8e4m3fn' }).g],
 ];
 
 const ACCEPTED: [string, () => Graph][] = [
@@ -32,6 +32,8 @@ const ACCEPTED: [string, () => Graph][] = [
   ['Where (bool condition)', () => oneNode('Where', [tensor('bool', [3], new Uint8Array([1, 0, 1])), randT([3], 1), randT([3], 2)], {}, [0, 1, 2]).g],
   ['Add of i32', () => oneNode('Add', [tensor('i32', [3], new Int32Array([1, 2, 3])), tensor('i32', [3], new Int32Array([4, 5, 6]))], {}, [0, 1]).g],
   ["Resize mode 'linear'", () => oneNode('Resize', [x4()], { scales: [1, 1, 2, 2], mode: 'linear' }).g],
+  ['Concat of bf16 (bits moved)', () => oneNode('Concat', [fromF64('bf16', [2], [1, 2]), fromF64('bf16', [2], [3, 4])], { axis: 0 }, [0, 1]).g],
+  ['Cast from f16 to f8e4m3fn (a table)', () => oneNode('Cast', [fromF64('f16', [3], [1, -2, 300])], { to: 'f8e4m3fn' }).g],
   ['Concat of f64', () => oneNode('Concat', [fromF64('f64', [2], [1, 2]), fromF64('f64', [2], [3, 4])], { axis: 0 }, [0, 1]).g],
   ['BatchNormalization with a non-constant mean', () => oneNode('BatchNormalization', [x4(), randT([2], 2), randT([2], 3), randT([2], 4), tensor('f32', [2], [1, 2])], {}, [0, 3]).g],
   ['Gather with non-constant indices', () => oneNode('Gather', [randT([4, 3], 1), tensor('i64', [2], new BigInt64Array([0n, 2n]))], { axis: 0 }, [0, 1]).g],

@@ -41,6 +41,8 @@ const feeds: Record<string, Tensor> = {
   img: fromF64('f32', [2, 2, 3, 4], Array.from({ length: 48 }, (_, i) => Math.sin(i) * 3 + (i === 5 ? NaN : 0))),
   himg: fromF64('f16', [1, 2, 4, 4], Array.from({ length: 32 }, (_, i) => Math.cos(i))),
   vol: fromF64('f32', [1, 1, 2, 3, 3], Array.from({ length: 18 }, (_, i) => i * 0.25 - 2)),
+  e5: tensor('f8e5m2', [6], Uint8Array.from([0x00, 0x3c, 0xbc, 0x7c, 0x7f, 0x01])),
+  bf: tensor('bf16', [4], Uint16Array.from([0x3f80, 0xc000, 0x7fc0, 0x0001])),
   ind: tensor('i64', [2, 2], BigInt64Array.from([0n, -1n, 2n, 1n])),
   bnm: fromF64('f32', [2], [0.5, -1]),
   bnv: fromF64('f32', [2], [2, 0.25]),
@@ -62,6 +64,8 @@ function typedGraph(): Graph {
   add('Clip', ['ca'], { min: -5, max: 60 });
   add('Add', ['da', 'da']); add('Max', ['da', 'da']); add('Mul', ['da', 'da']);
   add('Cast', ['da'], { to: 'f32' }); add('Cast', ['fa'], { to: 'f64' }); add('Cast', ['la'], { to: 'f64' });
+  add('Cast', ['himg'], { to: 'f8e4m3fn' }); add('Cast', ['himg'], { to: 'f8e4m3fn', saturate: 0 }); add('Cast', ['e5'], { to: 'f32' });
+  add('Cast', ['bf'], { to: 'f32' }); add('Cast', ['ca'], { to: 'i4' });
   // Resize linear / cubic in several coordinate modes, f32 and f16, 4-D and 5-D
   const resize = (x: string, attrs: Record<string, number | string | number[]>) => add('Resize', [x], attrs);
   resize('img', { scales: [1, 1, 2, 2], mode: 'linear' });

@@ -49,6 +49,10 @@ export function ctype(d: DType): string {
     case 'u32': return 'unsigned int';
     case 'u64': return 'unsigned long long';
     case 'f64': return 'double';
+    // stored as their bits (runtime/tensor.ts); only moved and converted through tables (pointwise.ts cast)
+    case 'bf16': return 'unsigned short';
+    case 'f8e4m3fn': case 'f8e4m3fnuz': case 'f8e5m2': case 'f8e5m2fnuz': case 'f8e8m0': case 'f4e2m1': case 'u4': case 'u2': return 'unsigned char';
+    case 'i4': case 'i2': return 'signed char';
     default: throw new CnncError('UNSUPPORTED', `the CUDA target has no ${d} type`);
   }
 }

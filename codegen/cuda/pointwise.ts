@@ -5,7 +5,8 @@
  */
 import { layoutOf } from '../../ir/ops/geometry.js';
 import { CnncError } from '../../runtime/errors.js';
-import { fromF64, toF64 } from '../../runtime/tensor.js';
+import { BYTES_PER_ELEMENT, fromF64, tensor, toF64 } from '../../runtime/tensor.js';
+import { getOp } from '../../ir/ops/index.js';
 import { CRenderer, opScalar } from '../c-like.js';
 import { CUDA } from './scalar.js';
 import { FLOATS, loadTyped, renderTyped, storeTyped, wideType } from './typed.js';
@@ -171,11 +172,49 @@ function batchNormDynamic(ctx: LowerCtx): Launch {
   };
 }
 
+/** Dtypes the CUDA kernels only store (bits): Cast converts them through a table. */
+export const BITS_ONLY: readonly DType[] = ['bf16', 'f8e4m3fn', 'f8e4m3fnuz', 'f8e5m2', 'f8e5m2fnuz', 'f8e8m0', 'f4e2m1', 'i4', 'u4', 'i2', 'u2'];
+
+/** Why a Cast from `x` to `y` has no CUDA kernel, or undefined. */
+export function castReason(x: DType, y: DType): string | undefined {
+  if (!BITS_ONLY.includes(x) && !BITS_ONLY.includes(y)) return undefined;
+  return BYTES_PER_ELEMENT[x] <= 2 ? undefined : `Cast from ${x} to ${y} has no CUDA kernel (a ${y} Cast is a table of the reference's results over every ${x} code, so it needs a source of at most 16 bits)`;
+}
+
+/**
+ * A Cast from or to a type the kernels only store: the reference's own Cast applied to every code
+ * of the (8- or 16-bit) source type gives a table, and y[i] = table[bits of x[i]].
+ */
+function castTable(ctx: LowerCtx): Launch {
+  const { node, graph } = ctx;
+  const xn = node.inputs[0], yn = node.outputs[0];
+  const xt = graph.type(xn), yt = graph.type(yn);
+  const why = castReason(xt.dtype, yt.dtype);
+  if (why) throw new CnncError('UNSUPPORTED', why, place(ctx));
+  const wide = BYTES_PER_ELEMENT[xt.dtype] === 2;
+  const n = wide ? 65536 : 256;
+  const codes = tensor(xt.dtype, [n]);
+  const raw = wide ? new Uint16Array(codes.data.buffer) : new Uint8Array(codes.data.buffer);
+  for (let k = 0; k < n; k++) raw[k] = k;
+  const table = getOp('Cast').reference([codes], node.attrs, [{ dtype: yt.dtype, shape: [n] }])[0];
+  const tn = ctx.addConstant(`${node.name}_table`, table);
+  const total = yt.shape.reduce((a, b) => a * b, 1);
+  const code = xt.dtype === 'f16' ? '__half_as_ushort(x[i])' : wide ? '(unsigned short)x[i]' : '(unsigned char)x[i]';
+  const c = new Code();
+  c.line('const int i = blockIdx.x * blockDim.x + threadIdx.x;');
+  c.line(`if (i < ${total}) y[i] = table[${code}];`);
+  return {
+    kind: 'cast_table', args: [{ param: 'x', value: xn, dtype: xt.dtype }, { param: 'table', value: tn, dtype: yt.dtype }, { param: 'y', value: yn, dtype: yt.dtype, out: true }],
+    body: c.toString(), threads: T, grid: [blocksFor(total, T), 1, 1],
+  };
+}
+
 /** Cast between dtypes (through f32 for floats; C conversions for integers, bool as x != 0). */
 export function cast(ctx: LowerCtx): Launch {
   const { node, graph } = ctx;
   const xn = node.inputs[0], yn = node.outputs[0];
   const xt = graph.type(xn), yt = graph.type(yn);
+  if (BITS_ONLY.includes(xt.dtype) || BITS_ONLY.includes(yt.dtype)) return castTable(ctx);
   const total = yt.shape.reduce((a, b) => a * b, 1);
   const src = xt.dtype === 'f16' ? '__half2float(x[i])' : 'x[i]';
   const c = new Code();

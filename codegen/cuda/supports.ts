@@ -13,12 +13,12 @@ import { conv, convTranspose, fusedDwPw } from './conv.js';
 import { generatorOf } from './lower.js';
 import { gemm, matmul } from './matmul.js';
 import { concat, dynamicGather, gather } from './movement.js';
-import { batchNorm, elementwise, typedFormula, instanceNorm, layerNorm, lrn, reduce, softmax } from './pointwise.js';
+import { BITS_ONLY, batchNorm, cast, castReason, elementwise, typedFormula, instanceNorm, layerNorm, lrn, reduce, softmax } from './pointwise.js';
 import { globalPool, pool } from './pool.js';
 import { resize, resizeReason } from './resize.js';
 
 /** Dtypes a kernel argument may have (codegen/cuda/emit.ts `ctype`). */
-const C_DTYPES: readonly DType[] = ['f32', 'f16', 'f64', 'i8', 'i16', 'i32', 'i64', 'u8', 'u16', 'u32', 'u64', 'bool'];
+const C_DTYPES: readonly DType[] = ['f32', 'f16', 'f64', 'i8', 'i16', 'i32', 'i64', 'u8', 'u16', 'u32', 'u64', 'bool', ...BITS_ONLY];
 const FLOAT: readonly DType[] = ['f32', 'f16'];
 
 type Gen = NonNullable<ReturnType<typeof generatorOf>>;
@@ -50,6 +50,7 @@ const CHECKS = new Map<Gen, Check>([
   [fusedDwPw, (n, g) => epilogue()(n, g) ?? epilogue('dw')(n, g)],
   [pool, (n) => (n.outputs[1] ? 'MaxPool Indices output is not supported by the CUDA target' : undefined)],
   [layerNorm, (n) => (n.outputs.slice(1).some(Boolean) ? 'LayerNormalization mean/inv-std outputs are not supported by the CUDA target' : undefined)],
+  [cast, (n, g) => castReason(g.type(n.inputs[0]).dtype, g.type(n.outputs[0]).dtype)],
   [gather, gatherCheck],
   [resize, (n, g) => (n.attrs.mode === 'nearest' ? gatherCheck(n, g) : resizeReason(g.type(n.outputs[0]).dtype))],
   [elementwise, (n, g) => {
