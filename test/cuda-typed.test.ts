@@ -2,7 +2,8 @@
  * The CUDA kernels added for integer/bool/f64 elementwise, Resize linear/cubic, run-time Gather
  * indices and BatchNormalization parameters, and constant graph outputs: one graph holding all of
  * them, built once for the CPU emulator (codegen/cuda/emu) and compared output by output with the
- * reference interpreter, on special values (NaN, ±Inf, integer overflow, division by zero and -1).
+ * reference interpreter, on special values (NaN, ±Inf, integer overflow, division by zero and -1),
+ * and the max/min kernels (MaxPool, GlobalMaxPool, ReduceMax/Min, Softmax) propagating a NaN.
  * Tolerances (test/conformance/runner.ts `compare`): f32 rtol 1e-4 / atol 1e-5, f16 rtol 2e-3 /
  * atol 1e-3, integers and bool exact. The same kernels compile with nvcc -Werror when it is here.
  */
@@ -80,6 +81,9 @@ function typedGraph(): Graph {
   add('Gather', ['img', 'ind'], { axis: 2 });
   add('Gather', ['la', 'ind'], { axis: 0 });
   add('BatchNormalization', ['img', g.addConstant('bns', fromF64('f32', [2], [1.5, -1])), g.addConstant('bnb', fromF64('f32', [2], [0.1, 0.2])), 'bnm', 'bnv'], { epsilon: 1e-3 });
+  // max/min kernels propagate a NaN (img holds one), as the reference does
+  add('MaxPool', ['img'], { kernel_shape: [2, 2] }); add('GlobalMaxPool', ['img']); add('Softmax', ['img'], { axis: -1 });
+  add('ReduceMax', ['img'], { axes: [3], keepdims: 1 }); add('ReduceMin', ['img'], { axes: [2, 3], keepdims: 0 });
   // graph outputs that are a constant and an input
   outs.push(g.addConstant('k', tensor('i64', [3], BigInt64Array.from([1n, -2n, 3n]))), 'ia');
   g.setOutputs(outs);

@@ -252,7 +252,7 @@ export function softmax(ctx: LowerCtx): Launch {
   c.line(`const int base = ${sum(mul(inner === 1 ? 'r' : `(r / ${inner})`, len * inner), inner === 1 ? '0' : `r % ${inner}`)};`);
   const at = (j: string) => sum('base', mul(j, inner));
   c.line('float mx = -INFINITY;');
-  c.line(`for (int j = 0; j < ${len}; ++j) mx = fmaxf(mx, ${load(xt.dtype, 'x', at('j'))});`);
+  c.line(`for (int j = 0; j < ${len}; ++j) mx = cnnc_max(mx, ${load(xt.dtype, 'x', at('j'))});`);
   c.line('float s = 0.f;');
   c.line(`for (int j = 0; j < ${len}; ++j) s += expf(${load(xt.dtype, 'x', at('j'))} - mx);`);
   const log = node.op === 'LogSoftmax';
@@ -329,7 +329,7 @@ export function reduce(ctx: LowerCtx): Launch {
   c.block(`for (int j = 0; j < ${n}; ++j)`, () => {
     const off = sum(...axes.map((k, q) => mul(coord('j', red, q), st[k])));
     const xv = load(xt.dtype, 'x', sum('base', off));
-    c.line(op === 'ReduceMax' ? `v = fmaxf(v, ${xv});` : op === 'ReduceMin' ? `v = fminf(v, ${xv});` : `v += ${xv};`);
+    c.line(op === 'ReduceMax' ? `v = cnnc_max(v, ${xv});` : op === 'ReduceMin' ? `v = cnnc_min(v, ${xv});` : `v += ${xv};`);
   });
   c.line(store(yt.dtype, 'y', 'i', op === 'ReduceMean' ? `v * ${fl(1 / n)}` : 'v'));
   return {
