@@ -44,6 +44,7 @@ const feeds: Record<string, Tensor> = {
   vol: fromF64('f32', [1, 1, 2, 3, 3], Array.from({ length: 18 }, (_, i) => i * 0.25 - 2)),
   e5: tensor('f8e5m2', [6], Uint8Array.from([0x00, 0x3c, 0xbc, 0x7c, 0x7f, 0x01])),
   bf: tensor('bf16', [4], Uint16Array.from([0x3f80, 0xc000, 0x7fc0, 0x0001])),
+  uimg: tensor('u8', [1, 1, 3, 3], Uint8Array.from([9, 200, 3, 255, 0, 7, 1, 2, 128])),
   ind: tensor('i64', [2, 2], BigInt64Array.from([0n, -1n, 2n, 1n])),
   bnm: fromF64('f32', [2], [0.5, -1]),
   bnv: fromF64('f32', [2], [2, 0.25]),
@@ -84,6 +85,8 @@ function typedGraph(): Graph {
   // max/min kernels propagate a NaN (img holds one), as the reference does
   add('MaxPool', ['img'], { kernel_shape: [2, 2] }); add('GlobalMaxPool', ['img']); add('Softmax', ['img'], { axis: -1 });
   add('ReduceMax', ['img'], { axes: [3], keepdims: 1 }); add('ReduceMin', ['img'], { axes: [2, 3], keepdims: 0 });
+  add('MaxPool', ['uimg'], { kernel_shape: [2, 2], pads: [1, 1, 0, 0] }); add('GlobalMaxPool', ['uimg']);
+  add('ReduceMax', ['ba'], { axes: [0], keepdims: 0 }); add('ReduceMin', ['ua'], { axes: [0], keepdims: 1 });
   // graph outputs that are a constant and an input
   outs.push(g.addConstant('k', tensor('i64', [3], BigInt64Array.from([1n, -2n, 3n]))), 'ia');
   g.setOutputs(outs);

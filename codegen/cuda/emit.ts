@@ -57,8 +57,17 @@ export function ctype(d: DType): string {
   }
 }
 
+/** Max/min kernels compute in f32, exact for these narrow integers too (they store v as is). */
+export const MAXMIN_INTS: readonly DType[] = ['u8', 'i8', 'bool'];
+const MAXMIN_OPS = ['MaxPool', 'GlobalMaxPool', 'ReduceMax', 'ReduceMin'];
+
+/** Whether a kernel of `op` computing in f32 can produce dtype `d`. */
+export function floatKernelDtype(d: DType, op: string): boolean {
+  return d === 'f32' || d === 'f16' || (MAXMIN_OPS.includes(op) && MAXMIN_INTS.includes(d));
+}
+
 export function checkFloat(d: DType, node: string, op: string): void {
-  if (d !== 'f32' && d !== 'f16') throw new CnncError('UNSUPPORTED', `the CUDA target computes ${op} in f32 or f16, not ${d}`, { node, op });
+  if (!floatKernelDtype(d, op)) throw new CnncError('UNSUPPORTED', `the CUDA target computes ${op} in f32 or f16, not ${d}`, { node, op });
 }
 
 /** A float literal that means exactly the f32 value of `v` (infinities via the INFINITY macro). */

@@ -10,6 +10,7 @@ import type { Graph, Node } from '../../ir/graph.js';
 import { CnncError } from '../../runtime/errors.js';
 import type { DType } from '../../runtime/tensor.js';
 import { conv, convTranspose, fusedDwPw } from './conv.js';
+import { floatKernelDtype } from './emit.js';
 import { generatorOf } from './lower.js';
 import { gemm, matmul } from './matmul.js';
 import { concat, dynamicGather, gather } from './movement.js';
@@ -75,7 +76,7 @@ export function supports(node: Node, graph: Graph): string | undefined {
   const gen = generatorOf(node.op);
   if (!gen) return `no CUDA kernel for op ${node.op}`;
   const y = graph.type(node.outputs[0]).dtype;
-  if (FLOAT_KERNELS.has(gen) && !FLOAT.includes(y)) return notFloat(node.op, y);
+  if (FLOAT_KERNELS.has(gen) && !floatKernelDtype(y, node.op)) return notFloat(node.op, y);
   const why = CHECKS.get(gen)?.(node, graph);
   if (why) return why;
   // the values every kernel passes as arguments: input 0 and the outputs (Concat: every input)
