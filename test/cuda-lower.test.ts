@@ -9,16 +9,18 @@ import { zoo } from '../models/index.js';
 import { runPipeline } from '../passes/pipeline.js';
 import { CnncError } from '../runtime/errors.js';
 import { typeBytes } from '../ir/types.js';
+import { tensor } from '../runtime/tensor.js';
 
 describe('CUDA lowering', () => {
   it('an op without a CUDA kernel is UNSUPPORTED naming the node and op', () => {
     const g = new Graph('t');
     const a = g.addInput('a', { dtype: 'f32', shape: [4] });
-    const b = g.addInput('b', { dtype: 'f32', shape: [4] });
-    g.setOutputs([g.add('Equal', [a, b], {}, { name: 'eq0' })]);
+    const scale = g.addConstant('scale', tensor('f32', [], [0.5]));
+    const s = g.add('QuantizeLinear', [a, scale], {}, { name: 'q0' });
+    g.setOutputs([s]);
     const err = (() => { try { lowerCuda(g); } catch (e) { return e; } })() as CnncError;
     expect(err).toBeInstanceOf(CnncError);
-    expect([err.code, err.node, err.op]).toEqual(['UNSUPPORTED', 'eq0', 'Equal']);
+    expect([err.code, err.node, err.op]).toEqual(['UNSUPPORTED', 'q0', 'QuantizeLinear']);
   });
 
   it('resnet18 at -O3: identical layers share kernels; every pointer lies inside its region, aligned', () => {

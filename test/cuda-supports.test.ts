@@ -19,19 +19,24 @@ const errorOf = (f: () => unknown): CnncError => {
 
 const x4 = () => randT([1, 2, 4, 4], 1);
 const REFUSED: [string, () => Graph][] = [
-  ['Equal (bool output)', () => oneNode('Equal', [randT([2, 3], 1), randT([2, 3], 2)], {}, [0, 1]).g],
-  ['Where (bool condition)', () => oneNode('Where', [tensor('bool', [3], new Uint8Array([1, 0, 1])), randT([3], 1), randT([3], 2)], {}, [0, 1, 2]).g],
-  ['Add of i32', () => oneNode('Add', [tensor('i32', [3], new Int32Array([1, 2, 3])), tensor('i32', [3], new Int32Array([4, 5, 6]))], {}, [0, 1]).g],
-  ["Resize mode 'linear'", () => oneNode('Resize', [x4()], { scales: [1, 1, 2, 2], mode: 'linear' }).g],
-  ['BatchNormalization with a non-constant mean', () => oneNode('BatchNormalization', [x4(), randT([2], 2), randT([2], 3), randT([2], 4), tensor('f32', [2], [1, 2])], {}, [0, 3]).g],
-  ['Concat of f64 (no C type)', () => oneNode('Concat', [fromF64('f64', [2], [1, 2]), fromF64('f64', [2], [3, 4])], { axis: 0 }, [0, 1]).g],
-  ['Gather with non-constant indices', () => oneNode('Gather', [randT([4, 3], 1), tensor('i64', [2], new BigInt64Array([0n, 2n]))], { axis: 0 }, [0, 1]).g],
+  ['Abs of bf16 (no C type)', () => oneNode('Abs', [fromF64('bf16', [3], [1, -2, 3])], {}, [0]).g],
+  ["Resize mode 'linear' of u8", () => oneNode('Resize', [tensor('u8', [1, 1, 2, 2], new Uint8Array([1, 2, 3, 4]))], { scales: [1, 1, 2, 2], mode: 'linear' }).g],
+  ['Cast from f32 to f8e4m3fn (no table for a 32-bit source)', () => oneNode('Cast', [randT([3], 1)], { to: 'f8e4m3fn' }).g],
 ];
 
 const ACCEPTED: [string, () => Graph][] = [
   ['Conv with a Mish epilogue', () => oneNode('Conv', [x4(), randT([3, 2, 3, 3], 2)], { pads: [1, 1, 1, 1], activation: 'mish' }).g],
   ['Celu', () => oneNode('Celu', [x4()], { alpha: 2 }).g],
   ['Add of f16', () => oneNode('Add', [fromF64('f16', [4], [1, 2, 3, 4]), fromF64('f16', [4], [1, 1, 1, 1])], {}, [0, 1]).g],
+  ['Equal (bool output)', () => oneNode('Equal', [randT([2, 3], 1), randT([2, 3], 2)], {}, [0, 1]).g],
+  ['Where (bool condition)', () => oneNode('Where', [tensor('bool', [3], new Uint8Array([1, 0, 1])), randT([3], 1), randT([3], 2)], {}, [0, 1, 2]).g],
+  ['Add of i32', () => oneNode('Add', [tensor('i32', [3], new Int32Array([1, 2, 3])), tensor('i32', [3], new Int32Array([4, 5, 6]))], {}, [0, 1]).g],
+  ["Resize mode 'linear'", () => oneNode('Resize', [x4()], { scales: [1, 1, 2, 2], mode: 'linear' }).g],
+  ['Concat of bf16 (bits moved)', () => oneNode('Concat', [fromF64('bf16', [2], [1, 2]), fromF64('bf16', [2], [3, 4])], { axis: 0 }, [0, 1]).g],
+  ['Cast from f16 to f8e4m3fn (a table)', () => oneNode('Cast', [fromF64('f16', [3], [1, -2, 300])], { to: 'f8e4m3fn' }).g],
+  ['Concat of f64', () => oneNode('Concat', [fromF64('f64', [2], [1, 2]), fromF64('f64', [2], [3, 4])], { axis: 0 }, [0, 1]).g],
+  ['BatchNormalization with a non-constant mean', () => oneNode('BatchNormalization', [x4(), randT([2], 2), randT([2], 3), randT([2], 4), tensor('f32', [2], [1, 2])], {}, [0, 3]).g],
+  ['Gather with non-constant indices', () => oneNode('Gather', [randT([4, 3], 1), tensor('i64', [2], new BigInt64Array([0n, 2n]))], { axis: 0 }, [0, 1]).g],
   ['Gather with constant indices', () => oneNode('Gather', [randT([4, 3], 1), tensor('i64', [2], new BigInt64Array([0n, 2n]))], { axis: 0 }).g],
 ];
 
@@ -54,8 +59,9 @@ describe('cuda supports() agrees with the lowering', () => {
     expect(errorOf(() => lowerCuda(g)).message).toContain(reason);
   });
 
-  it('supportsOp refuses ops that compute on neither f32 nor f16 (Equal, Not, Where) and accepts the new activations', () => {
-    for (const op of ['Equal', 'Not', 'Where']) expect(supportsOp(op)).toContain('neither f32 nor f16');
+  it('supportsOp accepts the integer/bool ops (Equal, Not, Where) and the new activations; refuses an op without a kernel', () => {
+    for (const op of ['Equal', 'Not', 'Where', 'And', 'Less']) expect(supportsOp(op)).toBeUndefined();
+    expect(supportsOp('QuantizeLinear')).toContain('no CUDA kernel');
     for (const op of ['Elu', 'Celu', 'Selu', 'ThresholdedRelu', 'Softplus', 'Softsign', 'Mish']) expect(supportsOp(op)).toBeUndefined();
   });
 

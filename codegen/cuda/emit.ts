@@ -44,12 +44,30 @@ export function ctype(d: DType): string {
     case 'i64': return 'long long';
     case 'u8': case 'bool': return 'unsigned char';
     case 'i8': return 'signed char';
+    case 'i16': return 'short';
+    case 'u16': return 'unsigned short';
+    case 'u32': return 'unsigned int';
+    case 'u64': return 'unsigned long long';
+    case 'f64': return 'double';
+    // stored as their bits (runtime/tensor.ts); only moved and converted through tables (pointwise.ts cast)
+    case 'bf16': return 'unsigned short';
+    case 'f8e4m3fn': case 'f8e4m3fnuz': case 'f8e5m2': case 'f8e5m2fnuz': case 'f8e8m0': case 'f4e2m1': case 'u4': case 'u2': return 'unsigned char';
+    case 'i4': case 'i2': return 'signed char';
     default: throw new CnncError('UNSUPPORTED', `the CUDA target has no ${d} type`);
   }
 }
 
+/** Max/min kernels compute in f32, exact for these narrow integers too (they store v as is). */
+export const MAXMIN_INTS: readonly DType[] = ['u8', 'i8', 'bool'];
+const MAXMIN_OPS = ['MaxPool', 'GlobalMaxPool', 'ReduceMax', 'ReduceMin'];
+
+/** Whether a kernel of `op` computing in f32 can produce dtype `d`. */
+export function floatKernelDtype(d: DType, op: string): boolean {
+  return d === 'f32' || d === 'f16' || (MAXMIN_OPS.includes(op) && MAXMIN_INTS.includes(d));
+}
+
 export function checkFloat(d: DType, node: string, op: string): void {
-  if (d !== 'f32' && d !== 'f16') throw new CnncError('UNSUPPORTED', `the CUDA target computes ${op} in f32 or f16, not ${d}`, { node, op });
+  if (!floatKernelDtype(d, op)) throw new CnncError('UNSUPPORTED', `the CUDA target computes ${op} in f32 or f16, not ${d}`, { node, op });
 }
 
 /** A float literal that means exactly the f32 value of `v` (infinities via the INFINITY macro). */

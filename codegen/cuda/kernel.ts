@@ -6,6 +6,7 @@
 import type { DType } from '../../runtime/tensor.js';
 import { ctype } from './emit.js';
 import { CUDA_HELPERS } from './scalar.js';
+import { TYPED_HELPERS } from './typed.js';
 
 /** One pointer argument: the graph value (activation or constant) it points at. */
 export interface Arg {
@@ -56,6 +57,7 @@ export const PRELUDE = `#include <cuda_fp16.h>
 
 
 ${CUDA_HELPERS}
+${TYPED_HELPERS}
 `;
 
 import type { Graph, Node } from '../../ir/graph.js';

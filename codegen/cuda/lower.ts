@@ -17,6 +17,7 @@ import { COPY_OPS, GATHER_OPS, concat, copy, gather } from './movement.js';
 import { batchNorm, cast, elementwise, instanceNorm, layerNorm, lrn, reduce, softmax } from './pointwise.js';
 import { getOp, hasOp } from '../../ir/ops/index.js';
 import { globalPool, pool } from './pool.js';
+import { resize } from './resize.js';
 
 export type { BufRef, CudaIO, CudaPlan, CudaStep } from '../../runtime/cuda/plan.js';
 
@@ -45,8 +46,9 @@ const GENERATORS: Record<string, Gen> = {
   InstanceNormalization: instanceNorm, LRN: lrn,
   ReduceMean: reduce, ReduceSum: reduce, ReduceMax: reduce, ReduceMin: reduce,
   Concat: concat,
-  ...Object.fromEntries(COPY_OPS.map((o) => [o, copy])),
   ...Object.fromEntries(GATHER_OPS.map((o) => [o, gather])),
+  Resize: resize,
+  ...Object.fromEntries(COPY_OPS.map((o) => [o, copy])),
 };
 
 /** The generator of an op: its own, else the elementwise kernel for every op with a scalar formula. */
@@ -56,13 +58,29 @@ export function generatorOf(op: string): Gen | undefined {
 
 const align = (n: number, a: number) => Math.ceil(n / a) * a;
 
+/** A graph output that is a constant: its bytes copied from the weights into its arena place. */
+function constantCopy(o: string, t: Tensor): Launch {
+  const n = t.data.byteLength;
+  return {
+    kind: 'const_copy', threads: 256, grid: [Math.max(1, Math.ceil(n / 256)), 1, 1],
+    args: [{ param: 'x', value: `${o}#const`, dtype: 'u8' }, { param: 'y', value: o, dtype: 'u8', out: true }],
+    body: `const int i = blockIdx.x * blockDim.x + threadIdx.x;\nif (i < ${n}) y[i] = x[i];\n`,
+  };
+}
+
 export function lowerCuda(g: Graph): CudaModule {
-  for (const o of g.outputs) {
-    if (g.constValue(o) || g.inputs.includes(o)) throw new CnncError('UNSUPPORTED', `output '${o}' is a constant or an input; the CUDA target computes outputs`, { value: o });
+  // arena offsets from the shared memory planner (256-byte aligned: coalescing and vector loads);
+  // an output that is a constant gets its own space after the plan (a copy kernel fills it), one
+  // that is an input is read back from the input's place
+  const plan = planMemory(g, { align: 256 });
+  const offsets = new Map(plan.offsets);
+  let arenaBytes = plan.arenaBytes;
+  const constOuts = [...new Set(g.outputs.filter((o) => g.constValue(o)))];
+  for (const o of constOuts) {
+    offsets.set(o, align(arenaBytes, 256));
+    arenaBytes = offsets.get(o)! + g.constValue(o)!.data.byteLength;
   }
-  // arena offsets from the shared memory planner (256-byte aligned: coalescing and vector loads)
-  const { arenaBytes, offsets } = planMemory(g, { align: 256 });
-  const extra = new Map<string, Tensor>();
+  const extra = new Map<string, Tensor>(constOuts.map((o) => [`${o}#const`, g.constValue(o)!]));
   const weightOff = new Map<string, number>();
   const chunks: { off: number; t: Tensor }[] = [];
   let weightsBytes = 0;
@@ -97,6 +115,7 @@ export function lowerCuda(g: Graph): CudaModule {
     const out = gen(ctx);
     for (const l of Array.isArray(out) ? out : [out]) steps.push(emitLaunch(l, node));
   }
+  for (const o of constOuts) steps.push(emitLaunch(constantCopy(o, g.constValue(o)!), { name: `${o}_const`, op: 'Constant', inputs: [], outputs: [o], attrs: {} } as unknown as Node));
 
   function emitLaunch(l: Launch, node: Node): CudaStep {
     const text = kernelSource('KERNEL', l);
@@ -108,7 +127,7 @@ export function lowerCuda(g: Graph): CudaModule {
       signatures[name] = l.args.map((a) => `${a.out ? '' : 'const '}${ctype(a.dtype)}*`);
     }
     const args: BufRef[] = l.args.map((a) => {
-      if (extra.has(a.value) || g.constValue(a.value)) return { region: 'weights', offset: weightOf(a.value) };
+      if (!a.out && (extra.has(a.value) || g.constValue(a.value))) return { region: 'weights', offset: weightOf(a.value) };
       const off = offsets.get(a.value);
       if (off === undefined) throw new CnncError('BAD_GRAPH', `value '${a.value}' has no buffer`, { node: node.name, op: node.op, value: a.value });
       return { region: 'arena', offset: off };

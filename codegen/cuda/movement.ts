@@ -1,7 +1,7 @@
 /**
  * Data movement: plain copies (Reshape, Flatten, Squeeze, Unsqueeze, Identity), Concat, and a
  * gather kernel for every other op that only moves elements (Transpose, Slice, Pad, Expand,
- * Split, Resize nearest, ...). The gather's index table comes from running the op's own reference
+ * Split, Resize nearest (codegen/cuda/resize.ts), ...). The gather's index table comes from running the op's own reference
  * kernel on an "iota" tensor (element k holds k + 1): whatever the op's attribute semantics,
  * output element i then names its source, so the kernel cannot disagree with the reference.
  */
@@ -75,7 +75,6 @@ function gatherTable(ctx: LowerCtx, k: number): { idx: Int32Array; fill: number 
   const attrs = { ...node.attrs };
   let fill = 0;
   if (node.op === 'Pad') { fill = Number(attrs.value ?? 0); attrs.value = 0; }
-  if (node.op === 'Resize' && attrs.mode !== 'nearest') throw new CnncError('UNSUPPORTED', `Resize mode '${attrs.mode}' has no CUDA kernel (nearest only)`, { node: node.name, op: node.op });
   const ins: (Tensor | undefined)[] = node.inputs.map((name, i) => {
     if (i === 0) return iota;
     if (name === '') return undefined;
@@ -90,9 +89,43 @@ function gatherTable(ctx: LowerCtx, k: number): { idx: Int32Array; fill: number 
   return { idx, fill };
 }
 
+/**
+ * Gather with indices computed at run time: output element (o, j, r) reads x[o, ind[j], r]
+ * (negative indices count from the end). An index outside the axis, which the reference rejects,
+ * reads nothing and gives 0.
+ */
+function gatherDynamic(ctx: LowerCtx): Launch {
+  const { node, graph } = ctx;
+  const [xn, kn] = node.inputs, yn = node.outputs[0];
+  const xt = graph.type(xn), kt = graph.type(kn), yt = graph.type(yn);
+  const r = xt.shape.length;
+  const axis = Number(node.attrs.axis ?? 0) < 0 ? Number(node.attrs.axis) + r : Number(node.attrs.axis ?? 0);
+  const A = xt.shape[axis];
+  const inner = xt.shape.slice(axis + 1).reduce((p, q) => p * q, 1);
+  const J = kt.shape.reduce((p, q) => p * q, 1);
+  const total = yt.shape.reduce((p, q) => p * q, 1);
+  const c = new Code();
+  c.line('const int i = blockIdx.x * blockDim.x + threadIdx.x;');
+  c.line(`if (i >= ${total}) return;`);
+  c.line(`const long long o = i / ${J * inner}, j = (i / ${inner}) % ${J}, r = i % ${inner};`);
+  c.line(`long long k = (long long)ind[j];`);
+  c.line(`if (k < 0) k += ${A};`);
+  c.line(`y[i] = (k >= 0 && k < ${A}) ? x[(o * ${A} + k) * ${inner} + r] : (${ctype(yt.dtype)})0;`);
+  return {
+    kind: 'gather_dyn',
+    args: [{ param: 'x', value: xn, dtype: xt.dtype }, { param: 'ind', value: kn, dtype: kt.dtype }, { param: 'y', value: yn, dtype: yt.dtype, out: true }],
+    body: c.toString(), threads: T, grid: [blocksFor(total, T), 1, 1],
+  };
+}
+
+/** Whether a Gather reads its indices at run time (a graph input or computed value). */
+export const dynamicGather = (op: string, indices: string | undefined, isConst: (v: string) => boolean): boolean =>
+  op === 'Gather' && !!indices && !isConst(indices);
+
 /** One launch per used output: y[i] = idx[i] < 0 ? fill : x[idx[i]]. */
 export function gather(ctx: LowerCtx): Launch[] {
   const { node, graph } = ctx;
+  if (dynamicGather(node.op, node.inputs[1], (v) => !!graph.constValue(v))) return [gatherDynamic(ctx)];
   const xn = node.inputs[0], xt = graph.type(xn);
   return node.outputs.flatMap((yn, k) => {
     if (yn === '') return [];

@@ -5,9 +5,13 @@
  */
 import { layoutOf } from '../../ir/ops/geometry.js';
 import { CnncError } from '../../runtime/errors.js';
-import { fromF64, toF64 } from '../../runtime/tensor.js';
+import { BYTES_PER_ELEMENT, fromF64, tensor, toF64 } from '../../runtime/tensor.js';
+import { getOp } from '../../ir/ops/index.js';
 import { CRenderer, opScalar } from '../c-like.js';
 import { CUDA } from './scalar.js';
+import { FLOATS, loadTyped, renderTyped, storeTyped, wideType } from './typed.js';
+import type { Graph, Node } from '../../ir/graph.js';
+import type { DType } from '../../runtime/tensor.js';
 import { Code, checkFloat, coord, ctype, fl, load, mul, store, strides, sum } from './emit.js';
 import { blocksFor, type Arg, type Launch, type LowerCtx } from './kernel.js';
 
@@ -43,6 +47,7 @@ export function elementwise(ctx: LowerCtx): Launch {
   const { node, graph } = ctx;
   const y = node.outputs[0];
   const yt = graph.type(y);
+  if ([y, ...node.inputs].some((v) => !F32_F16.includes(graph.type(v).dtype))) return typedElementwise(ctx);
   checkFloat(yt.dtype, node.name, node.op);
   const ins = node.inputs.map((n) => ({ name: n, t: graph.type(n) }));
   for (const x of ins) checkFloat(x.t.dtype, node.name, node.op);
@@ -70,12 +75,52 @@ export function elementwise(ctx: LowerCtx): Launch {
   return { kind: 'eltwise', args, body: c.toString(), threads: T, grid: [blocksFor(total, T), 1, 1] };
 }
 
+const F32_F16: readonly DType[] = ['f32', 'f16'];
+
+/** The typed formula of an elementwise node with an integer, bool or f64 value (codegen/cuda/typed.ts). */
+export function typedFormula(node: Node, graph: Graph): { ins: { name: string; dtype: DType; shape: readonly number[] }[]; W: string; expr: (idx: string[]) => ReturnType<typeof renderTyped> } {
+  const where = { node: node.name, op: node.op };
+  const f = opScalar(node.op, node.attrs, node.inputs.length);
+  if (!f) throw new CnncError('UNSUPPORTED', `no CUDA kernel for ${node.op} (it has no scalar formula)`, where);
+  const ins = node.inputs.map((n) => ({ name: n, ...graph.type(n) }));
+  const W = wideType([...ins.map((x) => x.dtype), graph.type(node.outputs[0]).dtype]);
+  try {
+    ctype(graph.type(node.outputs[0]).dtype);
+    const probe = ins.map((x, k) => loadTyped(x.dtype, `x${k}`, '0', W));
+    const r = renderTyped(f, probe, W);
+    storeTyped(graph.type(node.outputs[0]).dtype, 'y', '0', r);
+  } catch (e) {
+    throw new CnncError('UNSUPPORTED', `${node.op} on ${[...new Set(ins.map((x) => x.dtype))].join('/')}: ${(e as Error).message.replace(/^UNSUPPORTED: /, '')}`, where);
+  }
+  return { ins, W, expr: (vs) => renderTyped(f, ins.map((x, k) => ({ s: vs[k], k: FLOATS.includes(x.dtype) ? 'd' : 'i' })), W) };
+}
+
+/** Elementwise over integer, bool or f64 values, or mixed dtypes: one thread per element. */
+function typedElementwise(ctx: LowerCtx): Launch {
+  const { node, graph } = ctx;
+  const y = node.outputs[0], yt = graph.type(y);
+  const { ins, W, expr } = typedFormula(node, graph);
+  const total = yt.shape.reduce((a, b) => a * b, 1);
+  const c = new Code();
+  c.line('const int i = blockIdx.x * blockDim.x + threadIdx.x;');
+  c.line(`if (i >= ${total}) return;`);
+  const r = expr(ins.map((_, k) => `a${k}`));
+  ins.forEach((x, k) => {
+    if (!new RegExp(`\\ba${k}\\b`).test(r.s)) return; // an input the formula does not read (nvcc -Werror)
+    const v = loadTyped(x.dtype, `x${k}`, broadcastIdx('i', x.shape, yt.shape), W);
+    c.line(`const ${v.k === 'd' ? 'double' : W} a${k} = ${v.s};`);
+  });
+  c.line(storeTyped(yt.dtype, 'y', 'i', r));
+  const args: Arg[] = [...ins.map((x, k) => ({ param: `x${k}`, value: x.name, dtype: x.dtype })), { param: 'y', value: y, dtype: yt.dtype, out: true }];
+  return { kind: 'eltwise_typed', args, body: c.toString(), threads: T, grid: [blocksFor(total, T), 1, 1] };
+}
+
 /** Inference BatchNormalization: scale and shift folded at compile time into two f32 vectors. */
 export function batchNorm(ctx: LowerCtx): Launch {
   const { node, graph } = ctx;
   const [xn, sn, bn, mn, vn] = node.inputs;
   const consts = [sn, bn, mn, vn].map((n) => graph.constValue(n));
-  if (consts.some((t) => !t)) throw new CnncError('UNSUPPORTED', 'BatchNormalization needs constant scale, bias, mean and variance on the CUDA target', place(ctx));
+  if (consts.some((t) => !t)) return batchNormDynamic(ctx);
   const [s, b, m, v] = consts.map((t) => toF64(t!));
   const eps = Number(node.attrs.epsilon ?? 1e-5);
   const C = s.length;
@@ -103,11 +148,73 @@ export function batchNorm(ctx: LowerCtx): Launch {
   };
 }
 
+/** BatchNormalization whose scale, bias, mean or variance arrive at run time: read from their buffers. */
+function batchNormDynamic(ctx: LowerCtx): Launch {
+  const { node, graph } = ctx;
+  const [xn, sn, bn, mn, vn] = node.inputs;
+  const xt = graph.type(xn), yn = node.outputs[0], yt = graph.type(yn);
+  checkFloat(yt.dtype, node.name, node.op);
+  const eps = Number(node.attrs.epsilon ?? 1e-5);
+  const layout = layoutOf(node.attrs, place(ctx));
+  const total = yt.shape.reduce((a, q) => a * q, 1);
+  const p = [sn, bn, mn, vn].map((v) => ({ v, d: graph.type(v).dtype }));
+  const c = new Code();
+  c.line('const int i = blockIdx.x * blockDim.x + threadIdx.x;');
+  c.line(`if (i >= ${total}) return;`);
+  c.line(`const int ch = ${coord('i', yt.shape, layout === 'NHWC' ? yt.shape.length - 1 : 1)};`);
+  c.line(`const float sc = ${load(p[0].d, 's', 'ch')} / sqrtf(${load(p[3].d, 'v', 'ch')} + ${fl(eps)});`);
+  c.line(`const float r = (${load(xt.dtype, 'x', 'i')} - ${load(p[2].d, 'm', 'ch')}) * sc + ${load(p[1].d, 'b', 'ch')};`);
+  c.line(store(yt.dtype, 'y', 'i', 'r'));
+  return {
+    kind: 'batchnorm_dyn',
+    args: [{ param: 'x', value: xn, dtype: xt.dtype }, ...['s', 'b', 'm', 'v'].map((param, k) => ({ param, value: p[k].v, dtype: p[k].d })), { param: 'y', value: yn, dtype: yt.dtype, out: true }],
+    body: c.toString(), threads: T, grid: [blocksFor(total, T), 1, 1],
+  };
+}
+
+/** Dtypes the CUDA kernels only store (bits): Cast converts them through a table. */
+export const BITS_ONLY: readonly DType[] = ['bf16', 'f8e4m3fn', 'f8e4m3fnuz', 'f8e5m2', 'f8e5m2fnuz', 'f8e8m0', 'f4e2m1', 'i4', 'u4', 'i2', 'u2'];
+
+/** Why a Cast from `x` to `y` has no CUDA kernel, or undefined. */
+export function castReason(x: DType, y: DType): string | undefined {
+  if (!BITS_ONLY.includes(x) && !BITS_ONLY.includes(y)) return undefined;
+  return BYTES_PER_ELEMENT[x] <= 2 ? undefined : `Cast from ${x} to ${y} has no CUDA kernel (a ${y} Cast is a table of the reference's results over every ${x} code, so it needs a source of at most 16 bits)`;
+}
+
+/**
+ * A Cast from or to a type the kernels only store: the reference's own Cast applied to every code
+ * of the (8- or 16-bit) source type gives a table, and y[i] = table[bits of x[i]].
+ */
+function castTable(ctx: LowerCtx): Launch {
+  const { node, graph } = ctx;
+  const xn = node.inputs[0], yn = node.outputs[0];
+  const xt = graph.type(xn), yt = graph.type(yn);
+  const why = castReason(xt.dtype, yt.dtype);
+  if (why) throw new CnncError('UNSUPPORTED', why, place(ctx));
+  const wide = BYTES_PER_ELEMENT[xt.dtype] === 2;
+  const n = wide ? 65536 : 256;
+  const codes = tensor(xt.dtype, [n]);
+  const raw = wide ? new Uint16Array(codes.data.buffer) : new Uint8Array(codes.data.buffer);
+  for (let k = 0; k < n; k++) raw[k] = k;
+  const table = getOp('Cast').reference([codes], node.attrs, [{ dtype: yt.dtype, shape: [n] }])[0];
+  const tn = ctx.addConstant(`${node.name}_table`, table);
+  const total = yt.shape.reduce((a, b) => a * b, 1);
+  const code = xt.dtype === 'f16' ? '__half_as_ushort(x[i])' : wide ? '(unsigned short)x[i]' : '(unsigned char)x[i]';
+  const c = new Code();
+  c.line('const int i = blockIdx.x * blockDim.x + threadIdx.x;');
+  c.line(`if (i < ${total}) y[i] = table[${code}];`);
+  return {
+    kind: 'cast_table', args: [{ param: 'x', value: xn, dtype: xt.dtype }, { param: 'table', value: tn, dtype: yt.dtype }, { param: 'y', value: yn, dtype: yt.dtype, out: true }],
+    body: c.toString(), threads: T, grid: [blocksFor(total, T), 1, 1],
+  };
+}
+
 /** Cast between dtypes (through f32 for floats; C conversions for integers, bool as x != 0). */
 export function cast(ctx: LowerCtx): Launch {
   const { node, graph } = ctx;
   const xn = node.inputs[0], yn = node.outputs[0];
   const xt = graph.type(xn), yt = graph.type(yn);
+  if (BITS_ONLY.includes(xt.dtype) || BITS_ONLY.includes(yt.dtype)) return castTable(ctx);
   const total = yt.shape.reduce((a, b) => a * b, 1);
   const src = xt.dtype === 'f16' ? '__half2float(x[i])' : 'x[i]';
   const c = new Code();
@@ -145,7 +252,7 @@ export function softmax(ctx: LowerCtx): Launch {
   c.line(`const int base = ${sum(mul(inner === 1 ? 'r' : `(r / ${inner})`, len * inner), inner === 1 ? '0' : `r % ${inner}`)};`);
   const at = (j: string) => sum('base', mul(j, inner));
   c.line('float mx = -INFINITY;');
-  c.line(`for (int j = 0; j < ${len}; ++j) mx = fmaxf(mx, ${load(xt.dtype, 'x', at('j'))});`);
+  c.line(`for (int j = 0; j < ${len}; ++j) mx = cnnc_max(mx, ${load(xt.dtype, 'x', at('j'))});`);
   c.line('float s = 0.f;');
   c.line(`for (int j = 0; j < ${len}; ++j) s += expf(${load(xt.dtype, 'x', at('j'))} - mx);`);
   const log = node.op === 'LogSoftmax';
@@ -222,7 +329,7 @@ export function reduce(ctx: LowerCtx): Launch {
   c.block(`for (int j = 0; j < ${n}; ++j)`, () => {
     const off = sum(...axes.map((k, q) => mul(coord('j', red, q), st[k])));
     const xv = load(xt.dtype, 'x', sum('base', off));
-    c.line(op === 'ReduceMax' ? `v = fmaxf(v, ${xv});` : op === 'ReduceMin' ? `v = fminf(v, ${xv});` : `v += ${xv};`);
+    c.line(op === 'ReduceMax' ? `v = cnnc_max(v, ${xv});` : op === 'ReduceMin' ? `v = cnnc_min(v, ${xv});` : `v += ${xv};`);
   });
   c.line(store(yt.dtype, 'y', 'i', op === 'ReduceMean' ? `v * ${fl(1 / n)}` : 'v'));
   return {

@@ -36,7 +36,7 @@ export function pool(ctx: LowerCtx): Launch {
     });
     const inside = names.map((v, a) => (v === '0' ? '' : `(unsigned)${v} < ${inSz[a]}u`)).filter(Boolean).join(' && ');
     const xv = load(xt.dtype, 'x', sum(mul(b, st.sN), mul(ch, st.sC), mul(names[0], st.sD), mul(names[1], st.sH), mul(names[2], st.sW)));
-    const upd = isMax ? `v = fmaxf(v, ${xv});` : `{ v += ${xv}; ++cnt; }`;
+    const upd = isMax ? `v = cnnc_max(v, ${xv});` : `{ v += ${xv}; ++cnt; }`;
     c.line(inside ? `if (${inside}) ${upd}` : upd);
     if (includePad) {
       // padding counts in the divisor; positions past the end padding (ceil_mode) do not
@@ -73,11 +73,11 @@ export function globalPool(ctx: LowerCtx): Launch {
   const base = layout === 'NHWC' ? sum(mul('n', P * C), 'ch') : sum(mul('n', P * C), mul('ch', P));
   const step = layout === 'NHWC' ? C : 1;
   c.line(isMax ? 'float v = -INFINITY;' : 'float v = 0.f;');
-  c.line(`for (int p = threadIdx.x; p < ${P}; p += ${T}) ${isMax ? 'v = fmaxf(v, ' : 'v += '}${load(xt.dtype, 'x', sum(base, mul('p', step)))}${isMax ? ')' : ''};`);
+  c.line(`for (int p = threadIdx.x; p < ${P}; p += ${T}) ${isMax ? 'v = cnnc_max(v, ' : 'v += '}${load(xt.dtype, 'x', sum(base, mul('p', step)))}${isMax ? ')' : ''};`);
   c.line('red[threadIdx.x] = v;');
   c.line('__syncthreads();');
   c.block(`for (int h = ${T / 2}; h > 0; h >>= 1)`, () => {
-    c.line(`if ((int)threadIdx.x < h) red[threadIdx.x] = ${isMax ? 'fmaxf(red[threadIdx.x], red[threadIdx.x + h])' : 'red[threadIdx.x] + red[threadIdx.x + h]'};`);
+    c.line(`if ((int)threadIdx.x < h) red[threadIdx.x] = ${isMax ? 'cnnc_max(red[threadIdx.x], red[threadIdx.x + h])' : 'red[threadIdx.x] + red[threadIdx.x + h]'};`);
     c.line('__syncthreads();');
   });
   // the output (N, C, 1, …) or (N, 1, …, C) has the flat index n·C + c either way
