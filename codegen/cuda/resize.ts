@@ -30,7 +30,7 @@ function resizeInterp(ctx: LowerCtx): Launch {
   const xt = graph.type(xn), yt = graph.type(yn);
   const why = resizeReason(yt.dtype);
   if (why) throw new CnncError('UNSUPPORTED', why, { node: node.name, op: node.op });
-  const taps = resizeTaps(node.attrs, { name: xn, type: xt });
+  const taps = resizeTaps({ name: node.name, op: node.op, attrs: node.attrs, inputs: [{ name: xn, type: xt }] }).map((a) => a.taps);
   // one table of (index, weight) per axis, packed: axis a starts at base[a], K[a] taps per output index
   const K = taps.map((ax) => ax[0]?.idx.length ?? 1);
   const base: number[] = [];

@@ -140,23 +140,6 @@ function axisTaps(attrs: Attrs, p: AxisPlan): Taps[] {
   });
 }
 
-/**
-<<<<<<< HEAD
- * Per axis, each output index's taps as the reference resamples with them: for code generators
- * (`inputs` as the reference gets them; only the first one's shape is read).
- */
-export function resizeTaps(attrs: Attrs, inputs: readonly (Tensor | undefined)[]): readonly (readonly Taps[])[] {
-  return resizePlan(refInfo('Resize', attrs, inputs)).map((p) => axisTaps(attrs, p));
-=======
- * Per physical axis of an input of type `x`, the taps of each output index (clamped input
- * indices, normalized weights, `outside` for tf_crop_and_resize): what the reference interpolates
- * with, for code generators that emit the same sums.
- */
-export function resizeTaps(attrs: Attrs, x: NodeInfo['inputs'][number] & object): Taps[][] {
-  const plan = resizePlan({ name: 'Resize', op: 'Resize', attrs, inputs: [x] });
-  return plan.map((p) => axisTaps(attrs, p));
->>>>>>> h-l
-}
 
 /** Interpolates float64 values of `shape` along `axis` with the given taps. */
 function resampleAxis(v: Float64Array, shape: number[], axis: number, taps: Taps[]): Float64Array {
@@ -176,7 +159,11 @@ function resampleAxis(v: Float64Array, shape: number[], axis: number, taps: Taps
   return out;
 }
 
-/** Per axis of the node's input: its length and the reference's taps for each output index (targets reuse them). */
+/**
+ * Per axis of the node's input: its length and, for each output index, the taps the reference
+ * interpolates with (clamped input indices, normalized weights, `outside` for tf_crop_and_resize):
+ * code generators emit the same sums.
+ */
 export function resizeTaps(node: NodeInfo): { inLen: number; taps: Taps[] }[] {
   return resizePlan(node).map((p) => ({ inLen: p.inLen, taps: axisTaps(node.attrs, p) }));
 }

@@ -16,8 +16,8 @@ import { simple } from './elementwise.js';
 export function emitResizeInterp(e: Emitter, node: Node, others: (Tensor | undefined)[]): void {
   const X = e.operand(node.inputs[0]), Y = e.operand(node.outputs[0]);
   const s = X.shape, ins = stridesOf(s), out = Y.shape, os = stridesOf(out);
-  const probe: Tensor = { dtype: 'f32', shape: s, data: new Float32Array(0) };
-  const taps = resizeTaps(node.attrs, [probe, ...others]);
+  const taps = resizeTaps({ name: node.name, op: node.op, attrs: node.attrs, inputs: [{ name: node.inputs[0], type: { dtype: 'f32', shape: s } }] })
+    .map((a) => a.taps);
   // per axis a: K[a] taps for each output index, input offsets premultiplied by the stride (-1: outside the crop box)
   const K = taps.map((ts) => Math.max(1, ...ts.map((t) => t.idx.length)));
   const idx: number[] = [], wt: number[] = [], base: number[] = [];
