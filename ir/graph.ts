@@ -40,6 +40,7 @@ export class Graph {
   outputs: string[] = [];
   private readonly used = new Set<string>();
   private counter = 0;
+  private nameIndex?: { nodes: Node[]; count: number; last: Node | undefined; names: Set<string> };
 
   constructor(name = 'graph') {
     this.name = name;
@@ -64,7 +65,7 @@ export class Graph {
    * inferring its output types from the op registry. Returns the output value names.
    */
   addNode(op: string, inputs: readonly string[], attrs: Record<string, AttrValue | undefined> = {}, opts: AddNodeOptions = {}): string[] {
-    const name = opts.name !== undefined && !this.nodeNames().has(opts.name) ? opts.name : this.freshName(opts.name ?? op.toLowerCase());
+    const name = opts.name !== undefined && !this.nodeNameIndex().has(opts.name) ? opts.name : this.freshName(opts.name ?? op.toLowerCase());
     const def = getOp(op, name);
     const full = fillAttrs(name, op, def.attrs, attrs);
     const info = this.nodeInfo({ name, op, inputs, outputs: [], attrs: full });
@@ -75,7 +76,11 @@ export class Graph {
     }
     outputs.forEach((o, i) => this.define({ name: o, type: types[i] }, name, op));
     this.used.add(name);
-    this.nodes.push({ name, op, inputs: [...inputs], outputs, attrs: full });
+    const node: Node = { name, op, inputs: [...inputs], outputs, attrs: full };
+    const index = this.nodeNameIndex();
+    this.nodes.push(node);
+    index.add(name);
+    this.nameIndex = { nodes: this.nodes, count: this.nodes.length, last: node, names: index };
     return outputs;
   }
 
@@ -145,7 +150,21 @@ export class Graph {
   }
 
   nodeNames(): Set<string> {
-    return new Set(this.nodes.map((n) => n.name));
+    return new Set(this.nodeNameIndex());
+  }
+
+  /**
+   * The node names, kept up to date by addNode so that building a graph stays linear. `nodes` is a
+   * public array passes replace or edit, so the index is rebuilt whenever the array, its length or
+   * its last node is not what addNode left.
+   */
+  private nodeNameIndex(): Set<string> {
+    const c = this.nameIndex;
+    const n = this.nodes.length;
+    if (c && c.nodes === this.nodes && c.count === n && c.last === this.nodes[n - 1]) return c.names;
+    const names = new Set(this.nodes.map((x) => x.name));
+    this.nameIndex = { nodes: this.nodes, count: n, last: this.nodes[n - 1], names };
+    return names;
   }
 
   /** A copy sharing the (immutable) tensors: what passes start from. */

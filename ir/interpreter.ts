@@ -23,8 +23,9 @@ export function checkInputs(g: Graph, inputs: TensorMap): void {
       throw new CnncError('BAD_INPUT', `input '${name}' has ${t.data.length} elements for shape [${t.shape}]`, { value: name });
     }
   }
+  const known = new Set(g.inputs);
   for (const name of Object.keys(inputs)) {
-    if (!g.inputs.includes(name)) throw new CnncError('BAD_INPUT', `'${name}' is not an input of the graph (inputs: ${g.inputs.join(', ')})`, { value: name });
+    if (!known.has(name)) throw new CnncError('BAD_INPUT', `'${name}' is not an input of the graph (inputs: ${g.inputs.join(', ')})`, { value: name });
   }
 }
 
@@ -56,11 +57,12 @@ export function interpret(g: Graph, inputs: TensorMap): TensorMap {
   const env = new Map<string, Tensor>(Object.entries(inputs));
   const lastUse = new Map<string, number>();
   g.nodes.forEach((n, i) => n.inputs.forEach((v) => lastUse.set(v, i)));
+  const keep = new Set([...g.outputs, ...g.inputs]);
   g.nodes.forEach((node, i) => {
     const outs = runNode(g, node, env);
     node.outputs.forEach((o, k) => { if (o !== '') env.set(o, outs[k]); });
     for (const v of node.inputs) {
-      if (lastUse.get(v) === i && !g.outputs.includes(v) && !g.inputs.includes(v)) env.delete(v);
+      if (lastUse.get(v) === i && !keep.has(v)) env.delete(v);
     }
   });
   const result: TensorMap = {};

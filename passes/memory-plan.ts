@@ -17,6 +17,7 @@
  * buffers: no placement can use less.
  */
 import type { Graph } from '../ir/graph.js';
+import { OverlapIndex } from '../ir/overlap.js';
 import { typeBytes } from '../ir/types.js';
 
 export interface MemoryPlanOptions {
@@ -56,7 +57,8 @@ export function planMemory(g: Graph, opts: MemoryPlanOptions = {}): MemoryPlan {
   const align = opts.align ?? 64;
   const separate = opts.io === 'separate';
   const end = g.nodes.length + 1;
-  const skip = (v: string) => v === '' || !!g.constValue(v) || (separate && (g.inputs.includes(v) || g.outputs.includes(v)));
+  const io = new Set([...g.inputs, ...g.outputs]);
+  const skip = (v: string) => v === '' || !!g.constValue(v) || (separate && io.has(v));
   const lifetimes = new Map<string, [number, number]>();
   const touch = (v: string, t: number) => { const l = lifetimes.get(v); if (l) l[1] = Math.max(l[1], t); };
   for (const v of g.inputs) if (!skip(v)) lifetimes.set(v, [0, 0]);
@@ -83,7 +85,7 @@ export function planMemory(g: Graph, opts: MemoryPlanOptions = {}): MemoryPlan {
     const t = i + 1;
     n.outputs.forEach((o, k) => {
       if (!lifetimes.has(o)) return;
-      const src = k === 0 && opts.inPlace !== false && ELEMENTWISE.has(n.op) ? n.inputs.find((x) => canReuse(g, bufOf.get(x), x, o, t, n.op === 'Reshape')) : undefined;
+      const src = k === 0 && opts.inPlace !== false && ELEMENTWISE.has(n.op) ? n.inputs.find((x) => canReuse(g, io, bufOf.get(x), x, o, t, n.op === 'Reshape')) : undefined;
       if (src === undefined) return newBuffer(o);
       const b = bufOf.get(src)!;
       b.values.push(o);
@@ -117,19 +119,15 @@ export function planMemory(g: Graph, opts: MemoryPlanOptions = {}): MemoryPlan {
   const offsets = new Map<string, number>();
   for (const b of best ?? []) for (const v of b.values) offsets.set(v, b.offset);
 
-  let lowerBound = 0;
-  for (let t = 0; t <= end; t++) {
-    const live = buffers.reduce((s, b) => s + (b.start <= t && t <= b.end ? b.bytes : 0), 0);
-    lowerBound = Math.max(lowerBound, live);
-  }
+  const lowerBound = liveBytes(buffers, end, (b) => b.bytes).reduce((a, b) => Math.max(a, b), 0);
   const unplannedBytes = [...lifetimes.keys()].reduce((s, v) => s + typeBytes(g.type(v)), 0);
   return { arenaBytes: buffers.length ? bestSize : 0, offsets, lowerBound, unplannedBytes, inPlace, lifetimes };
 }
 
 /** Input x of a node at time t can be overwritten by its output o. */
-function canReuse(g: Graph, b: { end: number; bytes: number; values: string[] } | undefined, x: string, o: string, t: number, anyShape: boolean): boolean {
+function canReuse(g: Graph, io: ReadonlySet<string>, b: { end: number; bytes: number; values: string[] } | undefined, x: string, o: string, t: number, anyShape: boolean): boolean {
   // the input must die here; an output may take it over (its buffer then lives to the end)
-  if (!b || b.end !== t || b.values.some((v) => g.outputs.includes(v) || g.inputs.includes(v))) return false;
+  if (!b || b.end !== t || b.values.some((v) => io.has(v))) return false;
   const tx = g.type(x), to = g.type(o);
   if (anyShape) return typeBytes(tx) === typeBytes(to) && b.bytes === typeBytes(to);
   return typeBytes(tx) === typeBytes(to) && tx.shape.length === to.shape.length && tx.shape.every((d, i) => d === to.shape[i]) && b.bytes === typeBytes(to);
@@ -140,24 +138,32 @@ function canReuse(g: Graph, b: { end: number; bytes: number; values: string[] } 
  * The buffers that make up the peak are packed together before anything can fragment them.
  */
 function breadthOrder(buffers: Buffer[], end: number): Buffer[] {
-  const times = Array.from({ length: end + 1 }, (_, t) => {
-    const live = buffers.filter((b) => b.start <= t && t <= b.end);
-    return { live, bytes: live.reduce((s, b) => s + b.size, 0) };
-  }).sort((a, b) => b.bytes - a.bytes);
-  const seen = new Set<Buffer>();
+  const bytes = liveBytes(buffers, end, (b) => b.size);
+  const times = Array.from({ length: end + 1 }, (_, t) => t).sort((a, b) => bytes[b] - bytes[a]);
+  const unseen = new OverlapIndex(buffers);
+  for (const b of buffers) unseen.add(b);
   const order: Buffer[] = [];
-  for (const { live } of times) {
-    for (const b of [...live].sort((x, y) => y.size - x.size)) if (!seen.has(b)) { seen.add(b); order.push(b); }
+  for (const t of times) {
+    for (const b of unseen.overlapping(t, t).sort((x, y) => y.size - x.size)) { unseen.remove(b); order.push(b); }
   }
   return order;
 }
 
+/** Total of `weight` over the buffers live at each time 0..end (a sweep over starts and ends). */
+function liveBytes(buffers: readonly Buffer[], end: number, weight: (b: Buffer) => number): number[] {
+  const delta = new Array<number>(end + 2).fill(0);
+  for (const b of buffers) { delta[b.start] += weight(b); delta[b.end + 1] -= weight(b); }
+  const out = new Array<number>(end + 1);
+  for (let t = 0, s = 0; t <= end; t++) out[t] = s += delta[t];
+  return out;
+}
+
 /** Assigns offsets in the given order (first-fit or best-fit among gaps); returns the arena size. */
 function place(order: Buffer[], bestFit: boolean): number {
-  const placed: Buffer[] = [];
+  const placed = new OverlapIndex(order);
   let top = 0;
   for (const b of order) {
-    const busy = placed.filter((p) => p.start <= b.end && b.start <= p.end).sort((x, y) => x.offset - y.offset);
+    const busy = placed.overlapping(b.start, b.end).sort((x, y) => x.offset - y.offset);
     let offset = -1, gapBest = Infinity, cursor = 0;
     for (const p of busy) {
       const gap = p.offset - cursor;
@@ -166,7 +172,7 @@ function place(order: Buffer[], bestFit: boolean): number {
     }
     if (offset < 0) offset = cursor;
     b.offset = offset;
-    placed.push(b);
+    placed.add(b);
     top = Math.max(top, offset + b.size);
   }
   return top;

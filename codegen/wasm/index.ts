@@ -8,6 +8,7 @@ import { encodeArtifact, type Artifact, type IOSpec } from '../../runtime/artifa
 import { CnncError } from '../../runtime/errors.js';
 import type { WasmPlan } from '../../runtime/wasm/index.js';
 import type { Graph } from '../../ir/graph.js';
+import { OverlapIndex } from '../../ir/overlap.js';
 import { addMathFunctions } from './activation.js';
 import { newModule } from './builder.js';
 import { lower, type Buf, type Loc, type TileOptions } from './lower.js';
@@ -35,17 +36,17 @@ export interface WasmCompiled {
 export function placeBuffers(bufs: Buf[]): number {
   const live = bufs.filter((b) => b.end >= b.start);
   const order = [...live].sort((a, b) => b.bytes - a.bytes || a.start - b.start);
-  const placed: Buf[] = [];
+  const placed = new OverlapIndex(live);
   let size = 0;
   for (const b of order) {
-    const clash = placed.filter((p) => p.start <= b.end && b.start <= p.end).sort((x, y) => x.offset - y.offset);
+    const clash = placed.overlapping(b.start, b.end).sort((x, y) => x.offset - y.offset);
     let off = 0;
     for (const p of clash) {
       if (off + b.bytes <= p.offset) break;
       off = Math.max(off, p.offset + p.bytes);
     }
     b.offset = off;
-    placed.push(b);
+    placed.add(b);
     size = Math.max(size, off + b.bytes);
   }
   return size;
