@@ -56,7 +56,7 @@ function readInput(path: string, spec: { name: string; dtype: Tensor['dtype']; s
   if (path === 'random') return randomInput(spec.dtype, spec.shape);
   let bytes: Uint8Array;
   try { bytes = readFileSync(path); } catch { throw new CnncError('IO_ERROR', `cannot read input file '${path}'`); }
-  if (path.endsWith('.npy')) return readNpy(bytes);
+  if (path.endsWith('.npy')) return readNpy(bytes, path);
   if (path.endsWith('.pb')) return readTensorProto(bytes);
   throw new CnncError('IO_ERROR', `input '${path}': use a .npy or .pb (ONNX TensorProto) file, or 'random'`);
 }
