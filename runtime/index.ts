@@ -6,46 +6,38 @@
  *
  * The artifact's header names its target; each target's runtime lives in its own folder.
  */
-import { decodeArtifact, type Artifact, type IOSpec } from './artifact.js';
+import { decodeArtifact, type Artifact } from './artifact.js';
 import { CnncError } from './errors.js';
-import type { Tensor } from './tensor.js';
+import { makeSession, type Backend, type Session } from './session.js';
 import { WasmSession } from './wasm/index.js';
 import { WebGpuModel } from './webgpu/index.js';
 
-export interface Session {
-  readonly target: string;
-  readonly inputs: IOSpec[];
-  readonly outputs: IOSpec[];
-  run(inputs: Record<string, Tensor>): Promise<Record<string, Tensor>>;
-}
+export type { Session } from './session.js';
 
 export interface LoadOptions {
   /** Which backend runs the artifact; defaults to the artifact's target. */
   backend?: string;
+  /** Most memory the artifact may claim (inputs, outputs, wasm memory), checked before allocating: TOO_LARGE above. Default 2 GiB. */
+  maxMemoryBytes?: number;
 }
 
-/** Decodes (magic, version, checksum) and instantiates an artifact for its target. */
+/** Decodes (magic, version, checksum, header schema) and instantiates an artifact for its target. */
 export async function load(bytes: Uint8Array, options: LoadOptions = {}): Promise<Session> {
-  const a: Artifact = decodeArtifact(bytes);
+  const a: Artifact = decodeArtifact(bytes, { maxMemoryBytes: options.maxMemoryBytes });
   const backend = options.backend ?? a.header.target;
   if (backend !== a.header.target) {
     throw new CnncError('UNSUPPORTED', `this artifact was compiled for '${a.header.target}', it cannot run on backend '${backend}'`);
   }
-  const base = { target: a.header.target, inputs: a.header.inputs, outputs: a.header.outputs };
+  const session = (b: Backend) => makeSession(a.header.target, a.header.inputs, a.header.outputs, b);
   switch (a.header.target) {
-    case 'wasm': {
-      const s = await WasmSession.create(a);
-      return { ...base, run: (inputs) => s.run(inputs) };
-    }
+    case 'wasm':
+      return session(await WasmSession.create(a, { maxMemoryBytes: options.maxMemoryBytes }));
     case 'cuda': {
       const { CudaSession } = await import('./cuda/index.js'); // Node only (driver API through koffi)
-      const s = await CudaSession.create(a);
-      return { ...base, run: (inputs) => s.run(inputs) };
+      return session(await CudaSession.create(a));
     }
-    case 'wgsl': {
-      const m = await WebGpuModel.load(a);
-      return { ...base, run: (inputs) => m.run(inputs) };
-    }
+    case 'wgsl':
+      return session(await WebGpuModel.load(a));
     default:
       throw new CnncError('BAD_ARTIFACT', `artifact target '${a.header.target}' has no runtime here (runtimes: wasm)`);
   }

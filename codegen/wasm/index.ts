@@ -82,6 +82,7 @@ export function compileWasm(g: Graph, options: WasmCompileOptions = {}): WasmCom
     const plan: WasmPlan = {
       memoryBytes,
       weightsOffset: low.weightsOffset,
+      weightsBytes: low.weights.byteLength,
       arenaOffset: arenaBase,
       arenaBytes,
       inputs: low.inputs.map((x) => ({ name: x.name, offset: addr(x.loc) })),

@@ -10,6 +10,8 @@ import { sizeOf, type Tensor } from '../tensor.js';
 export interface WasmPlan {
   memoryBytes: number;
   weightsOffset: number;
+  /** Bytes of the weights section (a shorter section would run with zeros). */
+  weightsBytes: number;
   arenaOffset: number;
   arenaBytes: number;
   inputs: { name: string; offset: number }[];
@@ -22,23 +24,41 @@ function bad(msg: string): never {
   throw new CnncError('BAD_ARTIFACT', msg);
 }
 
-function checkPlan(p: unknown, a: Artifact): WasmPlan {
+const WASM_MAX_MEMORY = 2 ** 32; // 65536 pages of 64 KiB
+
+/**
+ * The plan against the artifact: integer, 4-byte aligned offsets; weights below the arena; the arena
+ * inside the memory; every input and output inside the arena, inputs not overlapping each other; a
+ * memory no larger than the cap (TOO_LARGE, checked before the module is instantiated).
+ */
+function checkPlan(p: unknown, a: Artifact, maxMemoryBytes: number): WasmPlan {
   const plan = p as WasmPlan;
-  const int = (x: unknown) => Number.isInteger(x) && (x as number) >= 0;
-  if (!plan || typeof plan !== 'object' || !int(plan.memoryBytes) || !int(plan.weightsOffset) || !Array.isArray(plan.steps)
-    || !Array.isArray(plan.inputs) || !Array.isArray(plan.outputs)) bad('wasm plan is missing or malformed');
+  const int = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0;
+  if (!plan || typeof plan !== 'object' || !int(plan.memoryBytes) || !int(plan.weightsOffset) || !int(plan.arenaOffset) || !int(plan.arenaBytes)
+    || !Array.isArray(plan.steps) || !Array.isArray(plan.inputs) || !Array.isArray(plan.outputs)) bad('wasm plan is missing or malformed');
+  if (plan.memoryBytes > Math.min(maxMemoryBytes, WASM_MAX_MEMORY)) {
+    throw new CnncError('TOO_LARGE', `the wasm plan needs ${plan.memoryBytes} bytes of memory, over the limit of ${Math.min(maxMemoryBytes, WASM_MAX_MEMORY)} bytes`);
+  }
   if (!a.sections.module || !a.sections.weights) bad("wasm artifact lacks its 'module' or 'weights' section");
-  if (plan.weightsOffset + a.sections.weights.length > plan.memoryBytes) bad('weights do not fit the planned memory');
+  if (a.sections.weights.length !== plan.weightsBytes) bad(`the weights section is ${a.sections.weights.length} bytes, the plan says ${plan.weightsBytes}`);
+  if (plan.weightsOffset + a.sections.weights.length > plan.arenaOffset) bad('weights overlap the arena in the plan');
+  if (plan.arenaOffset + plan.arenaBytes > plan.memoryBytes) bad('the arena does not fit the planned memory');
+  if (!plan.steps.every((s) => s && typeof s === 'object' && typeof s.fn === 'string')) bad('wasm plan steps are malformed');
   const ios = (specs: IOSpec[], placed: { name: string; offset: number }[]) => {
     if (specs.length !== placed.length) bad('plan and header disagree on inputs/outputs');
-    specs.forEach((s, i) => {
-      if (placed[i]?.name !== s.name || !int(placed[i].offset) || s.dtype !== 'f32' || placed[i].offset + sizeOf(s.shape) * 4 > plan.memoryBytes) {
-        bad(`input/output '${s.name}' is misplaced in the plan`);
+    return specs.map((s, i) => {
+      const at = placed[i];
+      const size = sizeOf(s.shape) * 4;
+      if (!at || typeof at !== 'object' || at.name !== s.name || !int(at.offset) || at.offset % 4 !== 0 || s.dtype !== 'f32'
+        || at.offset < plan.arenaOffset || at.offset + size > plan.arenaOffset + plan.arenaBytes) {
+        bad(`input/output '${s.name}' is misplaced in the plan (f32, 4-byte aligned, inside the arena)`);
       }
+      return { name: s.name, start: at.offset, end: at.offset + size };
     });
   };
-  ios(a.header.inputs, plan.inputs);
+  const ins = ios(a.header.inputs, plan.inputs).sort((x, y) => x.start - y.start);
   ios(a.header.outputs, plan.outputs);
+  ins.forEach((x, i) => { if (i > 0 && x.start < ins[i - 1].end) bad(`inputs '${ins[i - 1].name}' and '${x.name}' overlap in the plan`); });
   return plan;
 }
 
@@ -49,15 +69,15 @@ export class WasmSession {
   private constructor(
     readonly header: Artifact['header'],
     readonly plan: WasmPlan,
-    readonly exports: Record<string, unknown>,
-    private readonly memory: WebAssembly.Memory,
+    public exports: Record<string, unknown>,
+    private memory: WebAssembly.Memory,
   ) {
     this.inputNames = header.inputs.map((i) => i.name);
     this.outputNames = header.outputs.map((o) => o.name);
   }
 
-  static async create(a: Artifact): Promise<WasmSession> {
-    const plan = checkPlan(a.header.plan, a);
+  static async create(a: Artifact, opts: { maxMemoryBytes?: number } = {}): Promise<WasmSession> {
+    const plan = checkPlan(a.header.plan, a, opts.maxMemoryBytes ?? 2 ** 31);
     let instance: WebAssembly.Instance;
     try {
       const mod = await WebAssembly.compile(a.sections.module as Uint8Array<ArrayBuffer>);
@@ -68,6 +88,9 @@ export class WasmSession {
     const memory = instance.exports.memory as WebAssembly.Memory;
     if (!(memory instanceof WebAssembly.Memory) || memory.buffer.byteLength < plan.memoryBytes || typeof instance.exports.run !== 'function') {
       bad('the wasm module lacks its memory or run export');
+    }
+    if (memory.buffer.byteLength > Math.min(opts.maxMemoryBytes ?? 2 ** 31, WASM_MAX_MEMORY) + 65536) {
+      throw new CnncError('TOO_LARGE', `the wasm module declares ${memory.buffer.byteLength} bytes of memory, over the cap of ${opts.maxMemoryBytes ?? 2 ** 31} bytes`);
     }
     new Uint8Array(memory.buffer).set(a.sections.weights, plan.weightsOffset);
     return new WasmSession(a.header, plan, instance.exports as Record<string, unknown>, memory);
@@ -89,6 +112,12 @@ export class WasmSession {
     });
   }
 
+  /** Drops the module's instance and memory (the engine frees them); later runs are BAD_INPUT. */
+  dispose(): void {
+    this.exports = {};
+    this.memory = undefined as unknown as WebAssembly.Memory;
+  }
+
   getOutputs(): Record<string, Tensor> {
     const out: Record<string, Tensor> = {};
     this.header.outputs.forEach((spec, i) => {
@@ -103,6 +132,7 @@ export class WasmSession {
   }
 
   runSync(inputs: Record<string, Tensor>): Record<string, Tensor> {
+    if (!this.memory) throw new CnncError('BAD_INPUT', 'run() on a disposed session: load the artifact again');
     this.setInputs(inputs);
     try {
       (this.exports.run as () => void)();

@@ -27,7 +27,8 @@ export class WebGpuModel {
   readonly precision: 'f16' | 'f32';
   readonly adapterName: string;
   private lost?: string;
-  private busy = false;
+  private queue: Promise<unknown> = Promise.resolve();
+  private disposed = false;
 
   private constructor(
     private readonly art: Artifact,
@@ -60,15 +61,15 @@ export class WebGpuModel {
     return new WebGpuModel(art, plan, ctx, buffers, steps, options.timeoutMs ?? 60_000, f16);
   }
 
-  async run(inputs: Record<string, Tensor>): Promise<Record<string, Tensor>> {
-    if (this.busy) throw new CnncError('BAD_INPUT', 'run() called while a previous run is in progress');
-    if (this.lost) throw new CnncError('KERNEL_ERROR', `the WebGPU device was lost: ${this.lost}`);
-    this.busy = true;
-    try {
-      return await this.runOnce(inputs);
-    } finally {
-      this.busy = false;
-    }
+  /** Runs the model; concurrent calls are queued (one set of buffers), each gets its own outputs. */
+  run(inputs: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+    if (this.disposed) return Promise.reject(new CnncError('BAD_INPUT', 'run() on a disposed session: load the artifact again'));
+    const result = this.queue.then(() => {
+      if (this.lost) throw new CnncError('KERNEL_ERROR', `the WebGPU device was lost: ${this.lost}`);
+      return this.runOnce(inputs);
+    });
+    this.queue = result.catch(() => undefined);
+    return result;
   }
 
   private async runOnce(inputs: Record<string, Tensor>): Promise<Record<string, Tensor>> {
@@ -153,9 +154,15 @@ export class WebGpuModel {
     return out;
   }
 
-  /** Frees the GPU buffers (the shared device stays). */
+  /** Frees the GPU buffers and drops the pipelines and bind groups (the shared device stays); later runs are BAD_INPUT. */
   dispose(): void {
-    for (const b of this.buffers) b.destroy();
+    if (this.disposed) return;
+    this.disposed = true;
+    void this.queue.then(() => { // after the runs already queued
+      for (const b of this.buffers) b.destroy();
+      this.buffers.length = 0;
+      this.steps.length = 0;
+    });
   }
 }
 
