@@ -223,6 +223,8 @@ export function fillAttrs(node: string, op: string, spec: Readonly<Record<string
   for (const [k, v] of Object.entries(given)) {
     if (v === undefined) continue;
     if (!(k in spec)) throw new CnncError('BAD_ATTRIBUTE', `unknown attribute '${k}'`, { node, op });
+    const want = attrKind(spec[k]);
+    if (!fitsKind(v, want)) throw new CnncError('BAD_ATTRIBUTE', `attribute '${k}' must be ${want}, got ${describeAttr(v)}`, { node, op });
     out[k] = Array.isArray(v) ? ([...v] as AttrValue) : v;
   }
   for (const [k, def] of Object.entries(spec)) {
@@ -231,6 +233,35 @@ export function fillAttrs(node: string, op: string, spec: Readonly<Record<string
     out[k] = Array.isArray(def) ? ([...def] as AttrValue) : def;
   }
   return out;
+}
+
+type AttrKind = 'a number' | 'a string' | 'a list of numbers' | 'a list of strings' | 'a list' | 'any value';
+
+/** What kind of value an attribute takes, from its default (a required attribute, null, takes any). */
+function attrKind(def: AttrValue | null): AttrKind {
+  if (def === null) return 'any value';
+  if (typeof def === 'number') return 'a number';
+  if (typeof def === 'string') return 'a string';
+  if (def.length === 0) return 'a list';
+  return typeof def[0] === 'number' ? 'a list of numbers' : 'a list of strings';
+}
+
+function fitsKind(v: unknown, kind: AttrKind): boolean {
+  const list = (t: string) => Array.isArray(v) && v.every((x) => typeof x === t);
+  switch (kind) {
+    case 'any value': return typeof v === 'number' || typeof v === 'string' || list('number') || list('string');
+    case 'a number': return typeof v === 'number';
+    case 'a string': return typeof v === 'string';
+    case 'a list of numbers': return list('number');
+    case 'a list of strings': return list('string');
+    case 'a list': return list('number') || list('string');
+  }
+}
+
+function describeAttr(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v);
+  const kind = Array.isArray(v) ? 'a list' : typeof v === 'number' ? 'a number' : typeof v === 'string' ? 'a string' : typeof v;
+  return `${kind} ${text.length > 40 ? `${text.slice(0, 40)}…` : text}`;
 }
 
 /** Kahn's algorithm, stable in the given order; names the nodes of a cycle when there is one. */
