@@ -2,7 +2,7 @@
  * The cnnc command line: compile, run, summary, viz, opt, bench, zoo.
  * Errors print one line with a hint and exit non-zero; --verbose adds the stack trace.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { compile, loadModel, TARGETS, type Target } from '../index.js';
 import { CnncError } from '../runtime/errors.js';
@@ -14,8 +14,9 @@ import { zoo, ZOO_NAMES } from '../models/index.js';
 import { exportOnnx } from '../frontends/onnx/export.js';
 import { readTensorProto } from '../frontends/onnx/import.js';
 import type { Graph } from '../ir/graph.js';
-import { pipelineFor, runPipeline } from '../passes/pipeline.js';
+import { PASSES, pipelineFor, runPipeline } from '../passes/pipeline.js';
 import { readNpy, writeNpy } from './npy.js';
+import { checkOutputPath, writeOutput } from './output.js';
 import { Progress } from './progress.js';
 import { graphToSvg } from './viz.js';
 import { benchModel } from './bench.js';
@@ -52,6 +53,13 @@ function graphAfter(g: Graph, target: string, after: string): Graph {
   return runPipeline(g, target, { passes: list.slice(0, at + 1) }).graph;
 }
 
+/** `--print-after` names passes (or 'all'): an unknown one is an error, as it is for --disable. */
+function checkPassNames(list: string | undefined, flag: string): void {
+  for (const p of list ? String(list).split(',') : []) {
+    if (p !== 'all' && !PASSES[p]) throw new CnncError('BAD_ATTRIBUTE', `${flag}: unknown pass '${p}' (passes: ${Object.keys(PASSES).join(', ')})`);
+  }
+}
+
 function readInput(path: string, spec: { name: string; dtype: Tensor['dtype']; shape: number[] }): Tensor {
   if (path === 'random') return randomInput(spec.dtype, spec.shape);
   let bytes: Uint8Array;
@@ -80,6 +88,8 @@ export function buildProgram(): Command {
     .option('--print-after <passes>', "print the graph to stderr after these passes (comma-separated, or 'all')")
     .requiredOption('-o, --output <file>', 'artifact to write (.cnnc)')
     .action(async (model: string, o) => {
+      checkOutputPath(o.output);
+      checkPassNames(o.printAfter, '--print-after');
       const t0 = performance.now();
       const progress = new Progress();
       progress.update(`loading ${model}`, 0.05);
@@ -93,7 +103,7 @@ export function buildProgram(): Command {
       });
       progress.update('writing artifact', 0.9);
       const bytes = cm.save();
-      writeFileSync(o.output, bytes);
+      writeOutput(o.output, bytes);
       progress.update('done', 1);
       progress.done();
       const ms = performance.now() - t0;
@@ -113,6 +123,7 @@ export function buildProgram(): Command {
     .option('--backend <backend>', 'runtime backend (defaults to the artifact target)')
     .option('-k, --top <k>', 'how many top classes to print', positiveInt, 5)
     .action(async (file: string, o) => {
+      if (o.output) checkOutputPath(o.output);
       let bytes: Uint8Array;
       try { bytes = readFileSync(file); } catch { throw new CnncError('IO_ERROR', `cannot read artifact '${file}'`); }
       const session = await load(bytes, o.backend ? { backend: o.backend } : {});
@@ -131,7 +142,7 @@ export function buildProgram(): Command {
           for (const [i, v] of topK(t, o.top)) console.log(`  class ${String(i).padStart(4)}  ${v.toFixed(6)}`);
         }
       }
-      if (o.output) writeFileSync(o.output, writeNpy(Object.values(outputs)[0]));
+      if (o.output) writeOutput(o.output, writeNpy(Object.values(outputs)[0]));
     });
 
   program.command('summary')
@@ -151,9 +162,10 @@ export function buildProgram(): Command {
     .addOption(new Option('-t, --target <target>', 'target whose pipeline to run').choices([...TARGETS]).default('wasm'))
     .requiredOption('-o, --output <file>', 'SVG file to write')
     .action((model: string, o) => {
+      checkOutputPath(o.output);
       let g = loadModel(model);
       if (o.after) g = graphAfter(g, o.target, o.after);
-      writeFileSync(o.output, graphToSvg(g));
+      writeOutput(o.output, graphToSvg(g));
       console.log(`wrote ${o.output}: ${g.nodes.length} nodes`);
     });
 
@@ -163,9 +175,10 @@ export function buildProgram(): Command {
     .option('-O, --opt <level>', 'optimization level 0..3', 'O3')
     .requiredOption('-o, --output <file>', 'ONNX file to write')
     .action(async (model: string, o) => {
+      checkOutputPath(o.output);
       const g = loadModel(model);
       const cm = await compile(g, 'reference', { opt: level(o.opt), layout: 'NCHW' });
-      writeFileSync(o.output, exportOnnx(cm.graph));
+      writeOutput(o.output, exportOnnx(cm.graph));
       console.log(`wrote ${o.output}: ${g.nodes.length} → ${cm.graph.nodes.length} nodes`);
     });
 
