@@ -41,7 +41,10 @@ export class WebGpuModel {
   ) {
     this.precision = f16 ? 'f16' : 'f32';
     this.adapterName = ctx.adapterName;
-    void ctx.device.lost.then((info) => { this.lost = info.message || info.reason || 'device lost'; });
+    // the device is shared and outlives this model: its lost promise must not hold the model (buffers,
+    // pipelines, the artifact) alive after dispose, so the callback reaches it through a WeakRef
+    const self = new WeakRef<WebGpuModel>(this);
+    void ctx.device.lost.then((info) => { const m = self.deref(); if (m) m.lost = info.message || info.reason || 'device lost'; });
   }
 
   get inputs() { return this.art.header.inputs; }
