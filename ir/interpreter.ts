@@ -3,6 +3,7 @@
  * It is the golden model every target and every pass is compared against.
  */
 import { CnncError } from '../runtime/errors.js';
+import { checkRunInputs } from '../runtime/session.js';
 import type { Tensor } from '../runtime/tensor.js';
 import type { Graph, Node } from './graph.js';
 import { getOp } from './ops/index.js';
@@ -12,6 +13,8 @@ export type TensorMap = Record<string, Tensor>;
 
 /** Checks named inputs against the graph's declared inputs (name, dtype, shape). */
 export function checkInputs(g: Graph, inputs: TensorMap): void {
+  // the runtime's checks first (null, numbers, array types): the same messages as a loaded session's
+  checkRunInputs(g.inputs.map((name) => ({ name, dtype: g.type(name).dtype, shape: [...g.type(name).shape] })), inputs);
   for (const name of g.inputs) {
     const t = inputs[name];
     const want = g.type(name);

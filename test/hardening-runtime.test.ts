@@ -107,6 +107,13 @@ describe('run() misuse is a typed BAD_INPUT naming the difference (finding 12)',
   }
 });
 
+it('the reference target gives the same run() messages', async () => {
+  const m = await compile(model(), 'reference');
+  const given = { x: { dtype: 'f32', shape: [1, 1, 6, 6], data: new Float64Array(36) } } as unknown as Record<string, Tensor>;
+  expect(await messageOf(m.run(given))).toMatch(/input 'x' data is Float64Array; f32 data is a Float32Array/);
+  expect(await codeOf(m.run(null as unknown as Record<string, Tensor>))).toBe('BAD_INPUT');
+});
+
 describe('Session.dispose, using, queued runs (finding 11, wasm)', () => {
   it('dispose frees the session; later runs are a typed error; `using` disposes at scope end', async () => {
     const s = await load(bytes);
