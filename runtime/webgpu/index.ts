@@ -232,6 +232,18 @@ function createBuffers(art: Artifact, plan: WgslPlan, device: GPUDevice, f16: bo
   });
 }
 
+/**
+ * Compiled pipelines per device, by shader source: loading the same model again (or another with the
+ * same kernels) reuses them. Dropping a pipeline does not give back what the driver spent compiling it
+ * (Dawn on llvmpipe kept ~2 MiB per LeNet-5 load), so reuse is what keeps load/dispose cycles flat.
+ */
+const PIPELINES = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
+function pipelineCache(device: GPUDevice): Map<string, GPUComputePipeline> {
+  let m = PIPELINES.get(device);
+  if (!m) PIPELINES.set(device, (m = new Map()));
+  return m;
+}
+
 async function createPipelines(plan: WgslPlan, shaders: string[], device: GPUDevice, buffers: GPUBuffer[]) {
   const pipelines = new Map<number, GPUComputePipeline>();
   const firstUser = new Map<number, PlanStep>();
@@ -240,6 +252,8 @@ async function createPipelines(plan: WgslPlan, shaders: string[], device: GPUDev
     const step = firstUser.get(index)!;
     const code = shaders[index];
     if (code === undefined) throw new CnncError('BAD_ARTIFACT', `kernel ${step.kernel} names shader ${index}, which is missing`);
+    const cached = pipelineCache(device).get(code);
+    if (cached) return cached;
     device.pushErrorScope('validation');
     const module = device.createShaderModule({ code, label: step.kernel });
     const info = await module.getCompilationInfo();
@@ -256,6 +270,7 @@ async function createPipelines(plan: WgslPlan, shaders: string[], device: GPUDev
       const msg = errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('; ') || err || scope?.message || 'unknown error';
       throw new CnncError('KERNEL_ERROR', `shader of kernel ${step.kernel} failed to compile: ${msg}`, { node: step.node, op: step.op });
     }
+    pipelineCache(device).set(code, pipeline);
     return pipeline;
   };
   const steps = [];
