@@ -9,22 +9,15 @@ import { Graph } from './ir/graph.js';
 import { importOnnx, loadOnnxFile } from './frontends/onnx/import.js';
 import { zoo, ZOO_NAMES } from './models/index.js';
 import { existsSync } from 'node:fs';
-import { interpret } from './ir/interpreter.js';
 import { verify } from './ir/verify.js';
 import { summarize, type Summary } from './ir/summary.js';
-import { weightBytes } from './ir/cost.js';
 import { runPipeline, type CompileOptions as PipelineOptions, type PassReport } from './passes/pipeline.js';
-import { decodeArtifact } from './runtime/artifact.js';
 import { load, type Session } from './runtime/index.js';
-import type { WgslPlan } from './runtime/webgpu/plan.js';
-import type { WasmCompileOptions } from './codegen/wasm/index.js';
-import type { WgslOptions } from './codegen/wgsl/index.js';
-
-export type Target = 'reference' | 'wasm' | 'wgsl' | 'cuda';
-export const TARGETS: readonly Target[] = ['reference', 'wasm', 'wgsl', 'cuda'];
+import type { CodegenOptions, CompileStats, Target } from './codegen/target.js';
+import { getTarget, type TargetName } from './codegen/targets.js';
 
 export interface CompiledModel {
-  readonly target: Target;
+  readonly target: string;
   /** The optimized graph the kernels were made from. */
   readonly graph: Graph;
   readonly inputs: IOSpec[];
@@ -41,16 +34,7 @@ export interface CompiledModel {
 }
 
 /** Options of compile(): the pass pipeline's, plus per-target code generator settings. */
-export interface CompileOptions extends PipelineOptions {
-  wasm?: WasmCompileOptions;
-  wgsl?: WgslOptions;
-}
-
-export interface CompileStats {
-  arenaBytes: number;
-  weightBytes: number;
-  kernels: number;
-}
+export interface CompileOptions extends PipelineOptions, CodegenOptions {}
 
 function ioSpecs(g: Graph, names: readonly string[]): IOSpec[] {
   return names.map((name) => ({ name, dtype: g.type(name).dtype, shape: [...g.type(name).shape] }));
@@ -77,33 +61,33 @@ export function loadModel(model: ModelSource, opts: { batch?: number } = {}): Gr
 }
 
 /**
- * Compiles a model for a target: imports it if needed, verifies it, runs the target's pass
- * pipeline (see passes/pipeline.ts for the lists per level) and emits the target's kernels.
+ * Compiles a model for a target: imports it if needed, verifies it, runs the pass pipeline with
+ * the target's defaults (codegen/targets.ts; the lists per level are in passes/pipeline.ts),
+ * verifies the result, refuses up front every node the target cannot lower, and emits its kernels.
  *
  * @param model a Graph, ONNX bytes, a path to an .onnx file, or 'zoo:NAME'
- * @param target 'reference' (the interpreter), 'wasm', 'wgsl' or 'cuda'
- * @param options optimization level, fp16, layout, batch, pass list edits
+ * @param target 'reference' (the interpreter), 'wasm', 'wgsl' or 'cuda' — or a Target object (codegen/target.ts) not in the registry
+ * @param options optimization level, fp16, layout, batch, pass list edits, code generator settings
  */
-export async function compile(model: ModelSource, target: Target, options: CompileOptions = {}): Promise<CompiledModel> {
+export async function compile(model: ModelSource, target: TargetName | Target, options: CompileOptions = {}): Promise<CompiledModel> {
+  const t = typeof target === 'string' ? await getTarget(target) : target;
   const graph = loadModel(model, options);
   verify(graph);
-  const { graph: g, report } = runPipeline(graph, target, options);
-  const base = { target, graph: g, inputs: ioSpecs(g, g.inputs), outputs: ioSpecs(g, g.outputs), passes: report, summary: () => summarize(g) };
-  if (target === 'reference') {
-    return {
-      ...base,
-      stats: { arenaBytes: 0, weightBytes: weightBytes(g), kernels: 0 },
-      run: async (inputs) => interpret(g, inputs),
-      save: () => { throw new CnncError('UNSUPPORTED', "the 'reference' target has no artifact; compile for wasm, wgsl or cuda"); },
-    };
-  }
-  // Every target runs through the same path an edge app takes: its artifact, loaded by cnnc/runtime.
-  const emitted = await emit(target, g, options);
+  const { graph: g, report } = runPipeline(graph, t, options);
+  verify(g);
+  refuseUnsupported(t, g);
+  const emitted = await t.compile(g, options);
+  // A target without its own run goes through the path an edge app takes: its artifact, loaded by cnnc/runtime.
   let session: Promise<Session> | undefined;
   return {
-    ...base,
+    target: t.name,
+    graph: g,
+    inputs: ioSpecs(g, g.inputs),
+    outputs: ioSpecs(g, g.outputs),
+    passes: report,
     stats: emitted.stats,
-    save: emitted.bytes,
+    summary: () => summarize(g),
+    save: () => emitted.bytes(),
     run: emitted.run ?? (async (inputs) => {
       session ??= load(emitted.bytes()).catch((e) => { session = undefined; throw e; }); // a failed load is retried
       return (await session).run(inputs);
@@ -111,36 +95,17 @@ export async function compile(model: ModelSource, target: Target, options: Compi
   };
 }
 
-/** What a code generator hands back: the artifact (made on first request) and the compile report's facts. */
-interface Emitted {
-  bytes: () => Uint8Array;
-  stats: CompileStats;
-  /** A target's own run, where loading its artifact is not the way (CUDA: no device → NO_DEVICE before nvcc runs). */
-  run?: CompiledModel['run'];
-}
-
-async function emit(target: Target, g: Graph, options: CompileOptions): Promise<Emitted> {
-  switch (target) {
-    case 'wasm': {
-      const { compileWasm } = await import('./codegen/wasm/index.js');
-      const c = compileWasm(g, options.wasm);
-      return { bytes: () => c.bytes, stats: { arenaBytes: c.arenaBytes, weightBytes: c.weightBytes, kernels: c.kernels } };
-    }
-    case 'wgsl': {
-      const { emitWgsl } = await import('./codegen/wgsl/index.js');
-      const bytes = emitWgsl(g, options.wgsl);
-      const plan = decodeArtifact(bytes).header.plan as WgslPlan;
-      const arenaBytes = plan.buffers.reduce((s, b) => s + (b.weight ? 0 : b.elems * (b.dtype === 'f16' ? 2 : 4)), 0);
-      return { bytes: () => bytes, stats: { arenaBytes, weightBytes: weightBytes(g), kernels: plan.steps.length } };
-    }
-    case 'cuda': {
-      const { compileCuda } = await import('./codegen/cuda/index.js');
-      const c = compileCuda(g); // PTX is built by nvcc when the artifact is first asked for
-      return { bytes: c.save, run: c.run, stats: { arenaBytes: c.module.plan.arenaBytes, weightBytes: weightBytes(g), kernels: c.module.plan.steps.length } };
-    }
-    default:
-      throw new CnncError('UNSUPPORTED', `target '${target}' is not available (targets: ${TARGETS.join(', ')})`);
-  }
+/** One UNSUPPORTED error listing every node the target cannot lower (op, node, reason), before any code is emitted. */
+function refuseUnsupported(target: Target, g: Graph): void {
+  const faults = g.nodes.flatMap((n) => {
+    const reason = target.supports(n, g);
+    return reason === undefined ? [] : [{ n, reason }];
+  });
+  if (!faults.length) return;
+  const list = faults.slice(0, 12).map(({ n, reason }) => `${n.op} '${n.name}' (${reason})`);
+  if (faults.length > 12) list.push(`… ${faults.length} in all`);
+  throw new CnncError('UNSUPPORTED', `the ${target.name} target cannot lower ${faults.length === 1 ? 'this node' : `these ${faults.length} nodes`}: ${list.join('; ')}`,
+    { node: faults[0].n.name, op: faults[0].n.op });
 }
 
 export { Graph } from './ir/graph.js';
@@ -151,6 +116,8 @@ export { zoo, ZOO_NAMES } from './models/index.js';
 export { importOnnx, loadOnnxFile, readTensorProto } from './frontends/onnx/import.js';
 export { exportOnnx } from './frontends/onnx/export.js';
 export { describePipeline, PASSES, PIPELINES } from './passes/pipeline.js';
+export { TARGETS, TARGET_NAMES, getTarget, type TargetName, type TargetEntry } from './codegen/targets.js';
+export type { Target, TargetInfo, Backend, Emitted, CompileStats, CodegenOptions } from './codegen/target.js';
 export { CnncError } from './runtime/errors.js';
 export type { ErrorCode } from './runtime/errors.js';
 export { tensor, toF64, fromF64 } from './runtime/tensor.js';

@@ -21,6 +21,12 @@ switch (o.target) {
     console.log(await benchWasm(common));
     break;
   }
+  case 'compile': {
+    // only the compile/load table (also part of the wasm benchmark): npm run bench -- --target compile
+    const { benchCompileLoad, compileLoadTable } = await import('./compile-load.js');
+    console.log(compileLoadTable(await benchCompileLoad(common.models)));
+    break;
+  }
   case 'cuda': {
     const { benchCuda } = await import('./cuda.js');
     console.log(await benchCuda(common));
@@ -32,6 +38,6 @@ switch (o.target) {
     break;
   }
   default:
-    console.error(`no benchmark for target '${o.target}' (targets: wasm)`);
+    console.error(`no benchmark for target '${o.target}' (targets: wasm, wgsl, cuda, compile)`);
     process.exit(1);
 }

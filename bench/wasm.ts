@@ -26,6 +26,7 @@ import { WasmSession } from '../runtime/wasm/index.js';
 import { FnBuilder, newModule } from '../codegen/wasm/builder.js';
 import { tfjsPeer, type TfjsModelName } from './tfjs.js';
 import { f32File, median, relErr, timeInterleaved } from './common.js';
+import { benchCompileLoad, compileLoadTable } from './compile-load.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const MODELS = path.resolve(ROOT, '../shared/models');
@@ -153,8 +154,9 @@ export async function benchWasm(opt: BenchOptions): Promise<string> {
     if (name === 'resnet18') layers = await perLayer(bytes, x, opt);
   }
   const size = await runtimeSize();
+  const tools = compileLoadTable(await benchCompileLoad());
   const load1 = os.loadavg()[0];
-  const text = report(rows, layers, peak, size, { load0, load1 }, opt);
+  const text = `${report(rows, layers, peak, size, { load0, load1 }, opt)}\n\n${tools}`;
   if (opt.write) writeSection(text);
   return text;
 }

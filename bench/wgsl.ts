@@ -101,7 +101,7 @@ function report(rows: Row[], profile: { kernel: string; op: string; ms: number }
     '## WebGPU (cnnc wgsl target)',
     '',
     `Adapter: **${adapter}** (Dawn through the \`webgpu\` npm package, OpenGL ES backend on Mesa llvmpipe, compatibility mode; shader-f16: ${f16 ? 'yes' : 'no'}). `
-      + 'The WGSL tests (test/wgsl-kernels.test.ts, test/wgsl-models.test.ts) ran on this adapter; the browser test (test/browser-demo.test.ts) on Chromium\'s SwiftShader adapter. '
+      + 'The WGSL tests (test/wgsl-kernels.test.ts, test/models-suite.ts) ran on this adapter; the browser test (test/browser-demo.test.ts) on Chromium\'s SwiftShader adapter. '
       + 'No real GPU was lent to this session, so the `enable f16` shaders have not been validated or run: the f16 test is skipped by name and fp16-cast graphs run on the f32 fallback shaders.',
     '',
     `Machine: ${os.cpus().length} cores shared with other jobs, Node ${process.version}; batch 1. Medians of ${runs} runs after ${warmup} warm-up runs, cnnc WebGPU and cnnc WASM interleaved round by round, one run of \`npm run bench -- --target wgsl\` (${when}). Load average (1 min) at start/end: ${load.load0.toFixed(1)} / ${load.load1.toFixed(1)}.`,

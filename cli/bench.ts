@@ -1,6 +1,6 @@
 /** `cnnc bench`: median latency of the compiled artifact, and of onnxruntime-node on the same model. */
 import { readFileSync } from 'node:fs';
-import { compile, type Target } from '../index.js';
+import { compile, type TargetName } from '../index.js';
 import { load } from '../runtime/index.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { exportOnnx } from '../frontends/onnx/export.js';
@@ -18,7 +18,7 @@ async function ortMedian(onnx: Uint8Array, inputs: Record<string, Tensor>, runs:
   return timeRuns(() => session.run(feeds), runs, warmup);
 }
 
-export async function benchModel(model: string, target: Target, runs: number, warmup: number): Promise<string> {
+export async function benchModel(model: string, target: TargetName, runs: number, warmup: number): Promise<string> {
   const g = loadModel(model);
   const cm = await compile(g, target);
   const session = await load(cm.save());

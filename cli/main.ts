@@ -1,32 +1,34 @@
 /**
- * The cnnc command line: compile, run, summary, viz, opt, bench, zoo.
+ * The cnnc command line: compile, run, summary, viz, opt, passes, bench, zoo.
  * Errors print one line with a hint and exit non-zero; --verbose adds the stack trace.
  */
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { compile, loadModel, TARGETS, type Target } from '../index.js';
+import { compile, loadModel } from '../index.js';
+import { ARTIFACT_TARGETS, TARGET_NAMES, TARGETS, type TargetName } from '../codegen/targets.js';
 import { CnncError } from '../runtime/errors.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { load } from '../runtime/index.js';
-import { decodeArtifact } from '../runtime/artifact.js';
 import { formatSummary, summarize, formatFlops } from '../ir/summary.js';
 import { zoo, ZOO_NAMES } from '../models/index.js';
 import { exportOnnx } from '../frontends/onnx/export.js';
 import { readTensorProto } from '../frontends/onnx/import.js';
 import type { Graph } from '../ir/graph.js';
-import { PASSES, pipelineFor, runPipeline } from '../passes/pipeline.js';
+import { printGraph } from '../ir/print.js';
+import { describePipeline, PASSES, pipelineFor, runPipeline } from '../passes/pipeline.js';
 import { readNpy, writeNpy } from './npy.js';
 import { checkOutputPath, writeOutput } from './output.js';
 import { Progress } from './progress.js';
 import { graphToSvg } from './viz.js';
 import { benchModel } from './bench.js';
-import { randomInput, topK } from './util.js';
+import { addQuantizeCommand } from './quantize.js';
+import { compareTensors, defaultOutput, randomInput, topK } from './util.js';
 
 type Level = 'O0' | 'O1' | 'O2' | 'O3';
 
 function level(v: string): Level {
   const m = /^O?([0-3])$/.exec(v);
-  if (!m) throw new CnncError('BAD_ATTRIBUTE', `unknown optimization level '${v}': use -O0, -O1, -O2 or -O3`);
+  if (!m) throw new CnncError('BAD_ATTRIBUTE', `unknown optimization level '-O${v.replace(/^O/, '')}': use -O0, -O1, -O2 or -O3`);
   return `O${m[1]}` as Level;
 }
 
@@ -44,12 +46,45 @@ function positiveInt(v: string): number {
 
 const fmtBytes = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(2)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
 
+/** --batch binds a symbolic batch dimension; on a model whose batch is fixed it is an error, not a no-op. */
+function checkBatch(g: Graph, model: string, batch: number | undefined): void {
+  if (batch === undefined) return;
+  for (const name of g.inputs) {
+    const shape = g.type(name).shape;
+    if (shape.length && shape[0] !== batch) {
+      throw new CnncError('BAD_ATTRIBUTE', `--batch ${batch}: ${model} has a fixed batch of ${shape[0]} (input '${name}' is [${shape.join(', ')}]); --batch sets only a symbolic batch dimension (export the model with a dynamic batch axis)`, { value: name });
+    }
+  }
+}
+
+function progressOption(): Option {
+  return new Option('--progress <mode>', 'progress on stderr: auto (a bar on a terminal, else lines for slow steps), plain (every step), none')
+    .choices(['auto', 'plain', 'none']).default('auto');
+}
+
+/** The package version, from package.json next to cli/ (sources) or dist/cli/ (built). */
+function version(): string {
+  for (const rel of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8'));
+      if (pkg.name === 'cnnc') return pkg.version;
+    } catch { /* try the next */ }
+  }
+  return 'unknown';
+}
+
+/** The `--target` option of a command, its choices and help read from the target registry. */
+function targetOption(names: readonly TargetName[], what = 'target'): Option {
+  return new Option('-t, --target <target>', `${what}: ${names.map((t) => `${t} (${TARGETS[t].doc})`).join(', ')}`).choices(names).default('wasm');
+}
+
 /** The graph after one pass of the target's pipeline (its first run), or after a whole level. */
-function graphAfter(g: Graph, target: string, after: string): Graph {
+function graphAfter(g: Graph, name: TargetName, after: string): Graph {
+  const target = TARGETS[name];
   if (/^O?[0-3]$/.test(after)) return runPipeline(g, target, { opt: level(after) }).graph;
   const list = pipelineFor(target, {});
   const at = list.indexOf(after);
-  if (at < 0) throw new CnncError('BAD_ATTRIBUTE', `pass '${after}' is not in the ${target} pipeline (${list.join(', ')})`);
+  if (at < 0) throw new CnncError('BAD_ATTRIBUTE', `pass '${after}' is not in the ${name} pipeline (${list.join(', ')})`);
   return runPipeline(g, target, { passes: list.slice(0, at + 1) }).graph;
 }
 
@@ -62,16 +97,30 @@ function checkPassNames(list: string | undefined, flag: string): void {
 
 function readInput(path: string, spec: { name: string; dtype: Tensor['dtype']; shape: number[] }): Tensor {
   if (path === 'random') return randomInput(spec.dtype, spec.shape);
-  let bytes: Uint8Array;
-  try { bytes = readFileSync(path); } catch { throw new CnncError('IO_ERROR', `cannot read input file '${path}'`); }
-  if (path.endsWith('.npy')) return readNpy(bytes, path);
-  if (path.endsWith('.pb')) return readTensorProto(bytes);
-  throw new CnncError('IO_ERROR', `input '${path}': use a .npy or .pb (ONNX TensorProto) file, or 'random'`);
+  return readTensorFile(path, 'input');
 }
+
+/** A tensor from a .npy or .pb (ONNX TensorProto) file; IO_ERROR names the file. */
+function readTensorFile(path: string, what: string): Tensor {
+  if (!path.endsWith('.npy') && !path.endsWith('.pb')) throw new CnncError('IO_ERROR', `${what} '${path}': use a .npy or .pb (ONNX TensorProto) file${what === 'input' ? ", or 'random'" : ''}`);
+  let bytes: Uint8Array;
+  try { bytes = readFileSync(path); } catch { throw new CnncError('IO_ERROR', `cannot read ${what} file '${path}'`); }
+  return path.endsWith('.npy') ? readNpy(bytes, path) : readTensorProto(bytes);
+}
+
+function nonNegative(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new CnncError('BAD_ATTRIBUTE', `'${v}' is not a non-negative number`);
+  return n;
+}
+
+/** A check the user asked for (run --expect) that did not pass: exit 1 with its message, no error code. */
+class CheckFailed extends Error {}
 
 export function buildProgram(): Command {
   const program = new Command('cnnc')
     .description('cnnc: a compiler for convolutional neural networks (ONNX or TS DSL → WASM-SIMD, WGSL, CUDA)')
+    .version(version(), '-V, --version', 'print the cnnc version')
     .option('--verbose', 'print stack traces on errors')
     .showSuggestionAfterError()
     .showHelpAfterError('(run with --help for usage)');
@@ -79,35 +128,56 @@ export function buildProgram(): Command {
   program.command('compile')
     .description('compile a model for a target into a .cnnc artifact')
     .argument('<model>', 'an .onnx file or zoo:NAME')
-    .addOption(new Option('-t, --target <target>', 'wasm | wgsl | cuda').choices(TARGETS.filter((t) => t !== 'reference')).default('wasm'))
-    .option('-O, --opt <level>', 'optimization level 0..3', 'O3')
-    .option('--fp16', 'cast eligible ops to f16')
-    .option('--layout <layout>', 'activation layout: nchw | nhwc')
+    .addOption(targetOption(ARTIFACT_TARGETS))
+    .option('-O, --opt <level>', "optimization level 0..3 (default: the target's, see cnnc passes)", level)
+    .option('--fp16', 'cast eligible ops to f16 (wgsl, cuda)')
+    .option('--layout <layout>', 'activation layout: nchw | nhwc', layout)
     .option('--batch <n>', 'batch size for a symbolic batch dimension', positiveInt)
     .option('--disable <passes>', 'comma-separated pass names to skip')
     .option('--print-after <passes>', "print the graph to stderr after these passes (comma-separated, or 'all')")
-    .requiredOption('-o, --output <file>', 'artifact to write (.cnnc)')
+    .option('-o, --output <file>', 'artifact to write (default: <model>.<target>.cnnc in the current folder)')
+    .addOption(progressOption())
     .action(async (model: string, o) => {
-      checkOutputPath(o.output);
+      if (o.fp16 && o.target === 'wasm') {
+        throw new CnncError('BAD_ATTRIBUTE', '--fp16 is for the wgsl and cuda targets: the wasm target computes in f32 (drop --fp16 or use -t wgsl)');
+      }
+      const output: string = o.output ?? defaultOutput(model, o.target);
+      checkOutputPath(output);
       checkPassNames(o.printAfter, '--print-after');
       const t0 = performance.now();
-      const progress = new Progress();
-      progress.update(`loading ${model}`, 0.05);
+      const progress = new Progress(o.progress);
+      progress.phase(`loading ${model}`, 0.02);
       const g = loadModel(model, { batch: o.batch });
+      checkBatch(g, model, o.batch);
       const nodesIn = g.nodes.length;
-      progress.update(`optimizing and generating ${o.target} kernels`, 0.3);
-      const cm = await compile(g, o.target as Target, {
-        opt: level(o.opt), fp16: Boolean(o.fp16), layout: o.layout ? layout(o.layout) : undefined, batch: o.batch,
+      const printAfter = o.printAfter ? String(o.printAfter).split(',') : undefined;
+      const options = {
+        opt: o.opt as Level | undefined, fp16: o.fp16 ? true : undefined, layout: o.layout, batch: o.batch,
         disable: o.disable ? String(o.disable).split(',') : undefined,
-        printAfter: o.printAfter ? String(o.printAfter).split(',') : undefined,
+      };
+      const target = TARGETS[o.target as TargetName];
+      const passes = pipelineFor(target, options);
+      let passNo = 0;
+      progress.phase(`optimizing (${passes.length} passes)`, 0.05);
+      if (!passes.length) progress.phase(`generating ${o.target} kernels`, 0.4);
+      const cm = await compile(g, o.target as TargetName, {
+        ...options,
+        // called after each pass: a progress step, and the graph printed where asked
+        printAfter: (name: string, graph: Graph) => {
+          passNo++;
+          progress.step(`${name} (${graph.nodes.length} nodes)`, passNo, passes.length);
+          if (passNo === passes.length) progress.phase(`generating ${o.target} kernels`, 0.4);
+          if (printAfter && (printAfter.includes(name) || printAfter.includes('all'))) process.stderr.write(`// after ${name}\n${printGraph(graph, { constants: false })}\n`);
+        },
       });
-      progress.update('writing artifact', 0.9);
+      progress.phase(`writing ${output}`, 0.95);
       const bytes = cm.save();
-      writeOutput(o.output, bytes);
-      progress.update('done', 1);
+      writeOutput(output, bytes);
+      progress.phase('done', 1);
       progress.done();
       const ms = performance.now() - t0;
-      const lines = [`cnnc compile ${model} → ${o.output} (target ${o.target}, ${level(o.opt)}${o.fp16 ? ', fp16' : ''})`, 'passes:'];
+      const opt = o.opt ?? target.defaults.opt;
+      const lines = [`cnnc compile ${model} → ${output} (target ${o.target}, ${opt}${o.fp16 ? ', fp16' : ''})`, 'passes:'];
       for (const p of cm.passes) lines.push(`  ${p.name.padEnd(28)} ${String(p.nodesBefore).padStart(5)} → ${String(p.nodesAfter).padEnd(5)} nodes  ${p.ms.toFixed(1).padStart(8)} ms`);
       lines.push(`nodes: ${nodesIn} → ${cm.graph.nodes.length}`);
       lines.push(`arena: ${fmtBytes(cm.stats.arenaBytes)}   weights: ${fmtBytes(cm.stats.weightBytes)}   kernels: ${cm.stats.kernels}   artifact: ${fmtBytes(bytes.length)}`);
@@ -120,20 +190,31 @@ export function buildProgram(): Command {
     .argument('<artifact>', 'a .cnnc file')
     .option('-i, --input <file>', 'input: .npy, .pb (ONNX TensorProto) or random', 'random')
     .option('--output <file>', 'write the first output as .npy')
+    .option('--expect <file>', 'compare the first output with this tensor (.npy or .pb): prints the max errors, fails over --tolerance')
+    .option('--tolerance <x>', 'largest max |error| / max |expected| that --expect accepts', nonNegative, 1e-4)
     .option('--backend <backend>', 'runtime backend (defaults to the artifact target)')
     .option('-k, --top <k>', 'how many top classes to print', positiveInt, 5)
+    .addOption(progressOption())
     .action(async (file: string, o) => {
       if (o.output) checkOutputPath(o.output);
-      let bytes: Uint8Array;
-      try { bytes = readFileSync(file); } catch { throw new CnncError('IO_ERROR', `cannot read artifact '${file}'`); }
-      const session = await load(bytes, o.backend ? { backend: o.backend } : {});
-      const { header } = decodeArtifact(bytes);
+      const expected = o.expect ? readTensorFile(o.expect, 'expected output') : undefined; // a bad --expect file fails before the run
+      const progress = new Progress(o.progress);
+      progress.phase(`loading ${file}`, 0.1);
+      const session = await load(file, {
+        ...(o.backend ? { backend: o.backend } : {}),
+        onProgress: (e) => {
+          if (e.phase === 'pipelines') progress.step(e.message ?? '', e.done ?? 0, e.total ?? 0);
+          else if (e.phase === 'open') progress.phase(`building the ${e.backend} session`, 0.3);
+        },
+      });
       const inputs: Record<string, Tensor> = {};
-      for (const spec of header.inputs) inputs[spec.name] = readInput(o.input, spec);
+      for (const spec of session.inputs) inputs[spec.name] = readInput(o.input, spec);
+      progress.phase('running', 0.9);
       const t0 = performance.now();
       const outputs = await session.run(inputs);
       const ms = performance.now() - t0;
-      console.log(`target: ${header.target}   run: ${ms.toFixed(1)} ms`);
+      progress.done();
+      console.log(`target: ${session.target}   run: ${ms.toFixed(1)} ms`);
       for (const [name, t] of Object.entries(outputs)) {
         console.log(`output ${name}: ${t.dtype}[${t.shape.join(', ')}]`);
         const classes = t.shape.length === 2 && t.shape[0] === 1 ? t.shape[1] : t.shape.length === 1 ? t.shape[0] : 0;
@@ -143,6 +224,14 @@ export function buildProgram(): Command {
         }
       }
       if (o.output) writeOutput(o.output, writeNpy(Object.values(outputs)[0]));
+      if (expected) {
+        const [name, got] = Object.entries(outputs)[0];
+        const c = compareTensors(got, expected, name, o.expect);
+        console.log(`expect ${o.expect}: max abs error ${c.maxAbs.toExponential(3)}, max |expected| ${c.scale.toPrecision(4)}, relative ${c.rel.toExponential(3)} (tolerance ${o.tolerance})`);
+        if (!(c.rel <= o.tolerance)) {
+          throw new CheckFailed(`output '${name}' differs from ${o.expect}: relative error ${c.rel.toExponential(3)} is over the tolerance ${o.tolerance} (worst at index ${c.worst})`);
+        }
+      }
     });
 
   program.command('summary')
@@ -151,7 +240,10 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON')
     .option('--batch <n>', 'batch size for a symbolic batch dimension', positiveInt)
     .action((model: string, o) => {
-      const s = summarize(loadModel(model, { batch: o.batch }));
+      const g = loadModel(model, { batch: o.batch });
+      checkBatch(g, model, o.batch);
+      // titled by what the user named (an ONNX file's graph name is often just 'torch_jit')
+      const s = { ...summarize(g), model: model.startsWith('zoo:') ? g.name : model };
       console.log(o.json ? JSON.stringify(s, null, 2) : formatSummary(s));
     });
 
@@ -159,7 +251,7 @@ export function buildProgram(): Command {
     .description('draw the graph as SVG, before or after the optimization passes')
     .argument('<model>', 'an .onnx file or zoo:NAME')
     .option('--after <pass>', "draw the graph after this pass of the target's pipeline, or after a whole level (O0..O3)")
-    .addOption(new Option('-t, --target <target>', 'target whose pipeline to run').choices([...TARGETS]).default('wasm'))
+    .addOption(targetOption(TARGET_NAMES, 'target whose pipeline to run'))
     .requiredOption('-o, --output <file>', 'SVG file to write')
     .action((model: string, o) => {
       checkOutputPath(o.output);
@@ -182,15 +274,31 @@ export function buildProgram(): Command {
       console.log(`wrote ${o.output}: ${g.nodes.length} → ${cm.graph.nodes.length} nodes`);
     });
 
+  program.command('passes')
+    .description("print the pass pipeline a compile runs: the target's defaults, or the level, layout and fp16 given")
+    .addOption(targetOption(TARGET_NAMES))
+    .option('-O, --opt <level>', "optimization level 0..3 (default: the target's)")
+    .option('--fp16', 'cast eligible ops to f16')
+    .option('--layout <layout>', 'activation layout: nchw | nhwc')
+    .option('--disable <passes>', 'comma-separated pass names to skip')
+    .action((o) => {
+      console.log(describePipeline(TARGETS[o.target as TargetName], {
+        opt: o.opt ? level(o.opt) : undefined, fp16: o.fp16 ? true : undefined, layout: o.layout ? layout(o.layout) : undefined,
+        disable: o.disable ? String(o.disable).split(',') : undefined,
+      }));
+    });
+
   program.command('bench')
     .description('median latency of a compiled model, compared with onnxruntime-node where installed')
     .argument('<model>', 'an .onnx file or zoo:NAME')
-    .addOption(new Option('-t, --target <target>', 'wasm | wgsl | cuda').choices(TARGETS.filter((t) => t !== 'reference')).default('wasm'))
+    .addOption(targetOption(ARTIFACT_TARGETS))
     .option('-n, --runs <n>', 'timed runs', positiveInt, 20)
     .option('--warmup <n>', 'untimed runs first', positiveInt, 5)
     .action(async (model: string, o) => {
-      console.log(await benchModel(model, o.target as Target, o.runs, o.warmup));
+      console.log(await benchModel(model, o.target as TargetName, o.runs, o.warmup));
     });
+
+  addQuantizeCommand(program);
 
   program.command('zoo')
     .description('list the embedded DSL models')
@@ -215,7 +323,7 @@ export async function main(argv: string[]): Promise<number> {
     const err = e as { code?: string; exitCode?: number; message?: string; stack?: string };
     if (typeof err.code === 'string' && err.code.startsWith('commander.')) return err.exitCode ?? 1; // commander printed it
     const verbose = argv.includes('--verbose');
-    if (e instanceof CnncError) {
+    if (e instanceof CnncError || e instanceof CheckFailed) {
       console.error(`cnnc: ${e.message}`);
     } else {
       console.error(`cnnc: internal error: ${err.message ?? String(e)} (please report it; --verbose shows the stack)`);

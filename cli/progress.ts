@@ -1,21 +1,62 @@
-/** A one-line progress bar on stderr (only when stderr is a terminal; plain lines otherwise). */
+/**
+ * Progress on stderr with the elapsed time. On a terminal: one bar redrawn in place, naming the phase
+ * and its current step (pass, pipeline). Elsewhere: plain lines, one per phase, plus one per step that
+ * took long (>= `slowMs`), so that a log shows where a slow compile spent its time; `plain` prints
+ * every step; `none` prints nothing.
+ */
+export type ProgressMode = 'auto' | 'plain' | 'none';
+
 export class Progress {
-  private readonly tty = Boolean(process.stderr.isTTY);
+  private readonly tty: boolean;
+  private readonly t0 = performance.now();
+  private stepT0 = performance.now();
+  private phaseLabel = '';
+  private fraction = 0;
   private last = '';
 
-  constructor(private readonly quiet = false) {}
+  constructor(
+    private readonly mode: ProgressMode = 'auto',
+    private readonly out: { isTTY?: boolean; write(s: string): unknown } = process.stderr,
+    private readonly slowMs = 250,
+  ) {
+    this.tty = mode === 'auto' && Boolean(out.isTTY);
+  }
 
-  update(label: string, fraction: number): void {
-    if (this.quiet) return;
+  private elapsed(): string {
+    return `${((performance.now() - this.t0) / 1000).toFixed(1).padStart(5)}s`;
+  }
+
+  /** A new phase (loading, optimizing, generating, writing) at `fraction` of the whole. */
+  phase(label: string, fraction: number): void {
+    this.phaseLabel = label;
+    this.stepT0 = performance.now();
+    this.fraction = fraction;
+    if (this.mode === 'none') return;
+    if (this.tty) this.draw(label);
+    else this.out.write(`cnnc [${this.elapsed()}] ${label}\n`);
+  }
+
+  /** A step of the phase finished (a pass, a pipeline): `done` of `total`, with what it was. */
+  step(what: string, done: number, total: number): void {
+    const ms = performance.now() - this.stepT0;
+    this.stepT0 = performance.now();
+    if (this.mode === 'none') return;
+    if (this.tty) this.draw(`${this.phaseLabel} ${done}/${total}: ${what}`);
+    else if (this.mode === 'plain' || ms >= this.slowMs) {
+      this.out.write(`cnnc [${this.elapsed()}]   ${this.phaseLabel} ${done}/${total}: ${what} (${ms.toFixed(0)} ms)\n`);
+    }
+  }
+
+  private draw(label: string): void {
     const width = 24;
-    const done = Math.round(Math.max(0, Math.min(1, fraction)) * width);
-    const line = `[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${label}`;
-    if (this.tty) process.stderr.write(`\r${line.padEnd(this.last.length)}`);
-    else if (label !== this.last) process.stderr.write(`${line}\n`);
+    const done = Math.round(Math.max(0, Math.min(1, this.fraction)) * width);
+    const line = `[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${this.elapsed()} ${label}`.slice(0, 100);
+    this.out.write(`\r${line.padEnd(this.last.length)}`);
     this.last = line;
   }
 
+  /** Ends the bar's line (terminal only). */
   done(): void {
-    if (!this.quiet && this.tty) process.stderr.write('\n');
+    if (this.tty && this.last) this.out.write('\n');
   }
 }

@@ -1,4 +1,6 @@
 /** Small helpers shared by the CLI commands. */
+import { basename, dirname, resolve } from 'node:path';
+import { CnncError } from '../runtime/errors.js';
 import { fromF64, sizeOf, toF64, type Tensor } from '../runtime/tensor.js';
 
 /** Seeded N(0,1) input so that `--input random` runs are reproducible. */
@@ -31,4 +33,27 @@ export async function timeRuns(run: () => unknown, runs: number, warmup: number)
     ms.push(performance.now() - t0);
   }
   return median(ms);
+}
+
+/** How far `got` is from `want`: max |got − want|, max |want|, their ratio and where the worst is. */
+export function compareTensors(got: Tensor, want: Tensor, name: string, file: string): { maxAbs: number; scale: number; rel: number; worst: number } {
+  if (got.shape.length !== want.shape.length || got.shape.some((d, i) => d !== want.shape[i])) {
+    throw new CnncError('SHAPE_MISMATCH', `output '${name}' is [${got.shape}], ${file} holds [${want.shape}]`, { value: name });
+  }
+  const g = toF64(got), w = toF64(want);
+  let maxAbs = 0, scale = 0, worst = 0;
+  for (let i = 0; i < w.length; i++) {
+    const d = Math.abs(g[i] - w[i]);
+    if (d > maxAbs || Number.isNaN(d)) { maxAbs = Number.isNaN(d) ? Infinity : d; worst = i; }
+    scale = Math.max(scale, Math.abs(w[i]));
+  }
+  return { maxAbs, scale, rel: scale > 0 ? maxAbs / scale : maxAbs, worst };
+}
+
+/** `<model>.<target>.cnnc` in the current folder: resnet18.onnx → resnet18.wasm.cnnc, zoo:lenet5 → lenet5.wasm.cnnc. */
+export function defaultOutput(model: string, target: string): string {
+  const base = model.startsWith('zoo:') ? model.slice(4) : basename(model).replace(/\.onnx$/i, '');
+  // ../shared/models/resnet18/model.onnx: the folder names the model better than 'model'
+  const name = base === 'model' && !model.startsWith('zoo:') ? basename(dirname(resolve(model))) || base : base;
+  return `${name}.${target}.cnnc`;
 }

@@ -1,11 +1,14 @@
 /**
- * The graph as an SVG picture: nodes in layers by depth (longest path from the inputs), one
- * <g class="node"> per node, fused nodes marked with their epilogue. Readable at ResNet-50 size
- * because a CNN is mostly a chain: the picture grows downwards, branches sit side by side.
+ * The graph as an SVG picture, laid out by dagre (@dagrejs/dagre: Sugiyama layering with network-simplex
+ * ranks, barycentre crossing minimisation, and long edges routed through the ranks they span, so that a
+ * skip connection goes around the boxes between its ends rather than through them). Graph inputs and
+ * outputs are ellipses; each node is one <g class="node"> with its op, fused epilogue, output shape and,
+ * for 4-D values, the layout (NCHW or NHWC, followed through Transposes and layout-aware ops).
  */
+import dagre from '@dagrejs/dagre';
 import type { Graph, Node } from '../ir/graph.js';
 
-const BOX_W = 190, BOX_H = 40, GAP_X = 48, GAP_Y = 26, MARGIN = 20, SKIP_BOW = 40;
+const BOX_W = 190, BOX_H = 40, MARGIN = 20, TITLE_H = 30;
 
 const COLORS: Record<string, string> = {
   Conv: '#cfe2ff', ConvTranspose: '#cfe2ff', FusedDwPw: '#b6d7a8', Gemm: '#ffe0b3', MatMul: '#ffe0b3',
@@ -25,65 +28,79 @@ export function fusedLabel(n: Node): string {
   return parts.join(' ');
 }
 
-export function graphToSvg(g: Graph, title = g.name): string {
-  const producer = g.producers();
-  const depth = new Map<Node, number>();
-  for (const n of g.nodes) {
-    let d = 0;
-    for (const i of n.inputs) {
-      const p = producer.get(i);
-      if (p) d = Math.max(d, depth.get(p)! + 1);
-    }
-    depth.set(n, d);
-  }
-  const rows: Node[][] = [];
-  for (const n of g.nodes) (rows[depth.get(n)!] ??= []).push(n);
-  const widest = Math.max(1, ...rows.map((r) => r.length), g.inputs.length);
-  const width = MARGIN * 2 + widest * (BOX_W + GAP_X) - GAP_X + SKIP_BOW;
-  const pos = new Map<string, { x: number; y: number; row: number }>(); // value name → bottom centre of its producer
-  const rowY = (r: number) => MARGIN + 30 + (r + 1) * (BOX_H + GAP_Y);
-  const rowX = (count: number, k: number) => (width - SKIP_BOW - (count * (BOX_W + GAP_X) - GAP_X)) / 2 + k * (BOX_W + GAP_X);
+const samePerm = (p: unknown, q: number[]) => Array.isArray(p) && p.length === q.length && p.every((x, i) => x === q[i]);
 
-  const parts: string[] = [];
-  g.inputs.forEach((name, k) => {
-    const x = rowX(g.inputs.length, k), y = MARGIN + 30;
-    pos.set(name, { x: x + BOX_W / 2, y: y + BOX_H, row: -1 });
-    const t = g.type(name);
-    parts.push(`<g class="input"><ellipse cx="${x + BOX_W / 2}" cy="${y + BOX_H / 2}" rx="${BOX_W / 2}" ry="${BOX_H / 2}" fill="#eeeeee" stroke="#555"/>` +
-      `<text x="${x + BOX_W / 2}" y="${y + BOX_H / 2 + 4}" text-anchor="middle">${esc(`${name} ${t.dtype}[${t.shape.join('×')}]`)}</text></g>`);
-  });
-  const edges: string[] = [];
-  const nodes: string[] = [];
-  rows.forEach((row, r) => row.forEach((n, k) => {
-    const x = rowX(row.length, k), y = rowY(r);
-    for (const i of n.inputs) {
-      const from = pos.get(i);
-      if (!from) continue; // constants are not drawn
-      const tx = x + BOX_W / 2;
-      if (r - from.row > 1) {
-        // A skip connection: bow out to the right so it does not hide behind the boxes in between.
-        const bow = BOX_W / 2 + SKIP_BOW;
-        edges.push(`<path class="skip" d="M${from.x},${from.y} C${from.x + bow},${from.y + GAP_Y} ${tx + bow},${y - GAP_Y} ${tx},${y}" fill="none" stroke="#c77" marker-end="url(#arrow)"/>`);
-      } else {
-        const my = (from.y + y) / 2;
-        edges.push(`<path d="M${from.x},${from.y} C${from.x},${my} ${tx},${my} ${tx},${y}" fill="none" stroke="#888" marker-end="url(#arrow)"/>`);
-      }
+/**
+ * The layout of every 4-D value: graph inputs are NCHW; a layout-aware op's outputs have its
+ * `layout`; a Transpose by [0,2,3,1] / [0,3,1,2] switches NCHW ↔ NHWC; other ops keep their first 4-D input's.
+ */
+export function valueLayouts(g: Graph): Map<string, 'NCHW' | 'NHWC'> {
+  const layout = new Map<string, 'NCHW' | 'NHWC'>();
+  const rank4 = (v: string) => v !== '' && g.type(v).shape.length === 4;
+  for (const v of g.inputs) if (rank4(v)) layout.set(v, 'NCHW');
+  for (const n of g.nodes) {
+    const first = n.inputs.find((v) => layout.has(v));
+    let l = first ? layout.get(first) : undefined;
+    if (n.attrs.layout === 'NHWC' || n.attrs.layout === 'NCHW') l = n.attrs.layout;
+    else if (n.op === 'Transpose' && l) {
+      if (l === 'NCHW' && samePerm(n.attrs.perm, [0, 2, 3, 1])) l = 'NHWC';
+      else if (l === 'NHWC' && samePerm(n.attrs.perm, [0, 3, 1, 2])) l = 'NCHW';
+      else l = undefined;
     }
+    for (const o of n.outputs) if (l && rank4(o)) layout.set(o, l);
+  }
+  return layout;
+}
+
+interface Box { id: string; kind: 'input' | 'node' | 'output'; node?: Node; value?: string }
+
+export function graphToSvg(g: Graph, title = g.name): string {
+  const layouts = valueLayouts(g);
+  const typeLabel = (v: string) => {
+    const t = g.type(v);
+    return `${t.dtype}[${t.shape.join('×')}]${layouts.has(v) ? ` ${layouts.get(v)}` : ''}`;
+  };
+  const dg = new dagre.graphlib.Graph({ multigraph: true });
+  dg.setGraph({ rankdir: 'TB', nodesep: 28, ranksep: 34, edgesep: 12, marginx: MARGIN, marginy: MARGIN });
+  dg.setDefaultEdgeLabel(() => ({}));
+  const boxes = new Map<string, Box>();
+  const add = (b: Box) => { boxes.set(b.id, b); dg.setNode(b.id, { width: BOX_W, height: BOX_H }); };
+  const producer = new Map<string, string>(); // value → box id
+  g.inputs.forEach((v, i) => { add({ id: `in${i}`, kind: 'input', value: v }); producer.set(v, `in${i}`); });
+  g.nodes.forEach((n, i) => { add({ id: `n${i}`, kind: 'node', node: n }); for (const o of n.outputs) if (o) producer.set(o, `n${i}`); });
+  g.outputs.forEach((v, i) => add({ id: `out${i}`, kind: 'output', value: v }));
+  const edge = (from: string | undefined, to: string, k: number) => { if (from) dg.setEdge(from, to, {}, `${from}>${to}#${k}`); };
+  g.nodes.forEach((n, i) => n.inputs.forEach((v, k) => edge(producer.get(v), `n${i}`, k))); // constants are not drawn
+  g.outputs.forEach((v, i) => edge(producer.get(v), `out${i}`, 0));
+  dagre.layout(dg);
+
+  const edges = dg.edges().map((e: { v: string; w: string; name?: string }) => {
+    const pts: { x: number; y: number }[] = dg.edge(e).points ?? [];
+    const d = pts.map((p, k) => `${k ? 'L' : 'M'}${p.x.toFixed(1)},${(p.y + TITLE_H).toFixed(1)}`).join(' ');
+    return `<path class="edge" data-from="${e.v}" data-to="${e.w}" d="${d}" fill="none" stroke="#888" marker-end="url(#arrow)"/>`;
+  });
+  const shapes = [...boxes.values()].map((b) => {
+    const { x: cx, y: cy0 } = dg.node(b.id);
+    const cy = cy0 + TITLE_H, x = cx - BOX_W / 2, y = cy - BOX_H / 2;
+    if (b.kind !== 'node') {
+      return `<g class="${b.kind}" data-id="${b.id}"><ellipse cx="${cx}" cy="${cy}" rx="${BOX_W / 2}" ry="${BOX_H / 2}" fill="${b.kind === 'input' ? '#eeeeee' : '#fde9d9'}" stroke="#555"/>` +
+        `<text x="${cx}" y="${cy - 2}" text-anchor="middle" font-weight="bold">${esc(b.value!)}</text>` +
+        `<text x="${cx}" y="${cy + 12}" text-anchor="middle" fill="#444">${esc(typeLabel(b.value!))}</text></g>`;
+    }
+    const n = b.node!;
     const out = n.outputs.find((o) => o !== '');
-    for (const o of n.outputs) pos.set(o, { x: x + BOX_W / 2, y: y + BOX_H, row: r });
     const fused = fusedLabel(n);
-    const shape = out ? `[${g.type(out).shape.join('×')}]` : '';
-    const fill = COLORS[n.op] ?? '#ffffff';
-    nodes.push(`<g class="node${fused ? ' fused' : ''}" data-op="${esc(n.op)}"><title>${esc(n.name)}</title>` +
-      `<rect x="${x}" y="${y}" width="${BOX_W}" height="${BOX_H}" rx="6" fill="${fill}" stroke="${fused ? '#c00' : '#333'}" stroke-width="${fused ? 2 : 1}"/>` +
-      `<text x="${x + BOX_W / 2}" y="${y + 16}" text-anchor="middle" font-weight="bold">${esc(n.op)}${fused ? ` ${esc(fused)}` : ''}</text>` +
-      `<text x="${x + BOX_W / 2}" y="${y + 32}" text-anchor="middle" fill="#444">${esc(shape)}</text></g>`);
-  }));
-  const height = rowY(rows.length) + MARGIN;
+    return `<g class="node${fused ? ' fused' : ''}" data-id="${b.id}" data-op="${esc(n.op)}"><title>${esc(n.name)}</title>` +
+      `<rect x="${x}" y="${y}" width="${BOX_W}" height="${BOX_H}" rx="6" fill="${COLORS[n.op] ?? '#ffffff'}" stroke="${fused ? '#c00' : '#333'}" stroke-width="${fused ? 2 : 1}"/>` +
+      `<text x="${cx}" y="${y + 16}" text-anchor="middle" font-weight="bold">${esc(n.op)}${fused ? ` ${esc(fused)}` : ''}</text>` +
+      `<text x="${cx}" y="${y + 32}" text-anchor="middle" fill="#444">${esc(out ? typeLabel(out) : '')}</text></g>`;
+  });
+  const { width = 0, height = 0 } = dg.graph();
+  const w = Math.ceil(Math.max(width, 300)), h = Math.ceil(height + TITLE_H);
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="sans-serif" font-size="11">`,
     `<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#888"/></marker></defs>`,
     `<text x="${MARGIN}" y="${MARGIN + 8}" font-size="14" font-weight="bold">${esc(title)} (${g.nodes.length} nodes)</text>`,
-    ...parts, ...edges, ...nodes, '</svg>',
+    ...edges, ...shapes, '</svg>',
   ].join('\n');
 }

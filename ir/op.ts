@@ -49,7 +49,8 @@ export interface Window {
  * matmul-like, pool, resize, shape (ops computing on shapes), quantization.
  */
 export type OpCategory =
-  | 'elementwise' | 'activation' | 'reduction' | 'movement' | 'normalization' | 'conv' | 'matmul' | 'pool' | 'resize' | 'shape';
+  | 'elementwise' | 'activation' | 'reduction' | 'movement' | 'normalization' | 'conv' | 'matmul' | 'pool' | 'resize' | 'shape'
+  | 'quantization';
 
 /** An epilogue activation: what a fused Conv/ConvTranspose/Gemm/FusedDwPw carries in its attributes. */
 export interface EpilogueActivation {

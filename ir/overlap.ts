@@ -20,7 +20,7 @@ export class OverlapIndex<T extends Interval> {
 
   /** `items`: every interval that may be added later (none is present yet). */
   constructor(items: readonly T[]) {
-    this.byStart = [...items].sort((a, b) => a.start - b.start);
+    this.byStart = [...items].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0)); // starts may be ±Infinity
     this.byStart.forEach((x, i) => this.slot.set(x, i));
     let leaves = 1;
     while (leaves < this.byStart.length) leaves *= 2;

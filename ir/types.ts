@@ -17,10 +17,6 @@ export function typeBytes(t: TensorType): number {
   return sizeOf(t.shape) * BYTES_PER_ELEMENT[t.dtype];
 }
 
-export function sameType(a: TensorType, b: TensorType): boolean {
-  return a.dtype === b.dtype && sameShape(a.shape, b.shape);
-}
-
 export function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }

@@ -1,40 +1,34 @@
 /**
- * fp16 casting. A policy says which ops compute in f16: convolutions, matrix products, pools,
- * activations and elementwise arithmetic. Reductions, softmax, normalization statistics (BN, LRN,
+ * fp16 casting. A policy says which ops compute in f16; by default those whose op traits say
+ * fp16 'compute' (ir/op.ts): convolutions, matrix products, pools, activations and elementwise
+ * arithmetic. Reductions, softmax, normalization statistics (BN, LRN,
  * global average pooling) and precision-sensitive math (Exp, Log, Pow) stay f32, and so, by default,
  * do the first and the last weighted layer (the input and the logits are the most sensitive).
- * Pure data-movement ops (Reshape, Transpose, Concat, Pad, …) follow their input's dtype, so no casts
+ * Pure data-movement ops (fp16 'follow': Reshape, Transpose, Concat, Pad, …) follow their input's dtype, so no casts
  * are spent on them. The weights of f16 ops become f16 constants; Cast nodes convert activations where
  * an f16 and an f32 op meet and at graph outputs (which keep their f32 type). The kernels accumulate
  * in f32: that is their job, not the graph's.
  */
 import { fromF64, toF64, type DType } from '../runtime/tensor.js';
 import type { Graph, Node } from '../ir/graph.js';
+import { allOps, getOp } from '../ir/ops/index.js';
 import { commit, makeNode, removeUnusedConstants, withNode, type Pass } from './pass.js';
+import type { Fp16Policy } from './options.js';
 
-export interface Fp16Policy {
-  /** Ops that compute in f16. */
-  f16Ops: readonly string[];
-  /** Ops that take the dtype of their first float input (they only move data). */
-  followOps: readonly string[];
-  /** Keep the first weighted layer (Conv/Gemm/… in node order) in f32. */
-  keepFirst: boolean;
-  /** Keep the last weighted layer in f32. */
-  keepLast: boolean;
-}
+export type { Fp16Policy } from './options.js';
 
+const opsWhere = (fp16: 'compute' | 'follow') => allOps().filter((d) => d.traits.fp16 === fp16).map((d) => d.name);
+
+/** The default policy, read from the op traits (`traits.fp16`); a caller's policy overrides any field. */
 export const DEFAULT_FP16_POLICY: Fp16Policy = {
-  f16Ops: [
-    'Conv', 'ConvTranspose', 'FusedDwPw', 'Gemm', 'MatMul', 'MaxPool', 'AveragePool', 'GlobalMaxPool', 'Resize',
-    'Relu', 'LeakyRelu', 'PRelu', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Tanh', 'Erf', 'Gelu', 'Clip',
-    'Add', 'Sub', 'Mul', 'Div', 'Max', 'Min', 'Sum', 'Neg', 'Abs',
-  ],
-  followOps: ['Reshape', 'Flatten', 'Transpose', 'Squeeze', 'Unsqueeze', 'Identity', 'Concat', 'Split', 'Slice', 'Pad', 'Gather', 'Expand'],
+  f16Ops: opsWhere('compute'),
+  followOps: opsWhere('follow'),
   keepFirst: true,
   keepLast: true,
 };
 
-const WEIGHTED = new Set(['Conv', 'ConvTranspose', 'FusedDwPw', 'Gemm', 'MatMul']);
+/** The weighted layers (conv- and matmul-like ops) that keepFirst/keepLast pin. */
+const isWeighted = (op: string) => ['conv', 'matmul'].includes(getOp(op).traits.category);
 const isF = (d: DType) => d === 'f32' || d === 'f16';
 
 export function castToFp16(graph: Graph, policy: Partial<Fp16Policy> = {}): Graph {
@@ -42,7 +36,7 @@ export function castToFp16(graph: Graph, policy: Partial<Fp16Policy> = {}): Grap
   const g = graph.clone();
   const f16Ops = new Set(pol.f16Ops);
   const follow = new Set(pol.followOps);
-  const weighted = g.nodes.filter((n) => WEIGHTED.has(n.op));
+  const weighted = g.nodes.filter((n) => isWeighted(n.op));
   const pinned = new Set<Node>([...(pol.keepFirst ? weighted.slice(0, 1) : []), ...(pol.keepLast ? weighted.slice(-1) : [])]);
 
   const dtype = new Map<string, DType>(); // dtype of each value after the rewrite

@@ -1,50 +1,47 @@
 /**
  * Epilogue fusion: what follows a Conv, ConvTranspose or Gemm elementwise moves into its epilogue
  * act(op + bias + R): a per-channel constant Add (bias) or Mul (folded into the weights), an Add of
- * a same-shape tensor (residual R), then one activation (Relu, Clip/ReLU6, LeakyRelu, Sigmoid,
- * HardSigmoid, HardSwish, Tanh, Gelu; SiLU as x·sigmoid(x), HardSwish as x·hardsigmoid(x),
- * GELU as x·0.5·(1+erf(x/√2))). Only when the intermediate value has no other reader, so nothing
- * else needs it materialized. 2-D MatMuls become Gemms first.
+ * a same-shape tensor (residual R), then one activation: any op whose traits give `asActivation`
+ * (Relu, Clip/ReLU6, LeakyRelu, Sigmoid, Elu, Mish, …; ir/ops/activation.ts), plus the patterns
+ * SiLU as x·sigmoid(x), HardSwish as x·hardsigmoid(x) and GELU as x·0.5·(1+erf(x/√2)). Only when
+ * the intermediate value has no other reader, so nothing else needs it materialized. 2-D MatMuls
+ * become Gemms first.
  */
 import { fromF64, toF64, type Tensor } from '../runtime/tensor.js';
 import type { Graph, Node } from '../ir/graph.js';
 import type { Attrs } from '../ir/op.js';
+import { getOp } from '../ir/ops/index.js';
 import { sameShape } from '../ir/types.js';
 import { foldAffineInto } from './fold-batchnorm.js';
 import { makeNode, sweepRewrite, removeUnusedConstants, withNode, type GraphView, type Pass } from './pass.js';
 
-const EPILOGUE_OPS = new Set(['Conv', 'ConvTranspose', 'Gemm']);
+/**
+ * Ops that take an epilogue act(op + bias + R): conv- and matmul-like ops with the epilogue attributes
+ * (`activation`, …) whose inputs are (x, w, bias?, R?). FusedDwPw, whose bias and residual sit
+ * elsewhere, is made after this pass from already fused convs.
+ */
+function takesEpilogue(op: string): boolean {
+  const d = getOp(op);
+  return (d.traits.category === 'conv' || d.traits.category === 'matmul') && 'activation' in d.attrs && d.inputs[1] === 4;
+}
 
 /** The node producing `v` when it can still take an epilogue stage and `v` has `uses` readers. */
 function host(view: GraphView, v: string, uses = 1): Node | undefined {
   const p = view.producer.get(v);
-  if (!p || !EPILOGUE_OPS.has(p.op) || p.attrs.activation) return undefined;
+  if (!p || !takesEpilogue(p.op) || p.attrs.activation) return undefined;
   if (view.uses.get(v) !== uses || view.g.outputs.includes(v)) return undefined;
   return p;
 }
 
-/** The epilogue activation a standalone op maps to, or undefined. */
+/** The epilogue activation a standalone op maps to (its traits' `asActivation`), or undefined. */
 export function activationOf(n: Node): Attrs | undefined {
-  const a = n.attrs;
-  switch (n.op) {
-    case 'Relu': return { activation: 'relu', act_alpha: 0, act_beta: 0 };
-    case 'LeakyRelu': return { activation: 'leaky_relu', act_alpha: Number(a.alpha), act_beta: 0 };
-    case 'Sigmoid': return { activation: 'sigmoid', act_alpha: 0, act_beta: 0 };
-    case 'HardSigmoid': return { activation: 'hard_sigmoid', act_alpha: Number(a.alpha), act_beta: Number(a.beta) };
-    case 'HardSwish': return { activation: 'hard_swish', act_alpha: 0, act_beta: 0 };
-    case 'Tanh': return { activation: 'tanh', act_alpha: 0, act_beta: 0 };
-    case 'Gelu': return { activation: a.approximate === 'tanh' ? 'gelu_tanh' : 'gelu', act_alpha: 0, act_beta: 0 };
-    case 'Clip': {
-      const [lo, hi] = [Number(a.min), Number(a.max)];
-      return lo === 0 && hi === Infinity ? { activation: 'relu', act_alpha: 0, act_beta: 0 } : { activation: 'clip', act_alpha: lo, act_beta: hi };
-    }
-    default: return undefined;
-  }
+  const act = getOp(n.op, n.name).traits.asActivation?.(n.attrs);
+  return act && { ...act };
 }
 
 /** The output channel axis of an epilogue host's output of rank r. */
 function channelAxis(p: Node, rank: number): number {
-  if (p.op === 'Gemm') return 1;
+  if (getOp(p.op).traits.category === 'matmul') return 1;
   return p.attrs.layout === 'NHWC' ? rank - 1 : 1;
 }
 

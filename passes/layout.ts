@@ -17,16 +17,6 @@ import { isPureReshapeTranspose, permOf, simplify } from './simplify.js';
 export const TO_NHWC = [0, 2, 3, 1];
 export const TO_NCHW = [0, 3, 1, 2];
 
-/** Inputs that carry activations (and so change layout), per layout-aware op. */
-const ACTIVATION_INPUTS: Record<string, number[]> = { Conv: [0, 3], ConvTranspose: [0, 3], FusedDwPw: [0, 5] };
-
-const UNARY = new Set([
-  'Relu', 'LeakyRelu', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Tanh', 'Erf', 'Gelu', 'Clip', 'Neg', 'Abs', 'Sqrt',
-  'Exp', 'Log', 'Reciprocal', 'Floor', 'Ceil', 'Round', 'Cast', 'Identity',
-]);
-const NARY = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Sum', 'Mean']);
-const REDUCE = new Set(['ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin']);
-
 const isIdentity = (p: readonly number[]) => p.every((x, i) => x === i);
 /** (T(x, p1) then T(·, p2)) = T(x, p1∘p2): output axis i is input axis p1[p2[i]]. */
 const compose = (p1: readonly number[], p2: readonly number[]) => p2.map((i) => p1[i]);
@@ -40,7 +30,7 @@ function convert(n: Node, view: GraphView, made: Map<string, string>): Node[] | 
   if (n.outputs.slice(1).some((o) => o !== '' && view.uses.has(o))) return null; // e.g. MaxPool's Indices
   const pre: Node[] = [];
   const inputs = n.inputs.map((v, i) => {
-    if (!v || !(ACTIVATION_INPUTS[n.op] ?? [0]).includes(i)) return v;
+    if (!v || !(def.traits.layoutInputs ?? [0]).includes(i)) return v;
     const done = made.get(v);
     if (done) return done;
     const t = makeNode(g, 'Transpose', [v], { perm: TO_NHWC }, { name: `${v}_nhwc` });
@@ -82,8 +72,16 @@ function stridesOf(shape: readonly number[]): number[] {
   return s;
 }
 
-/** Ops a transpose can move through (their data inputs and outputs all take the same permutation). */
-const MOVABLE = (op: string) => UNARY.has(op) || NARY.has(op) || op === 'Concat' || op === 'Pad' || REDUCE.has(op) || op === 'Softmax';
+/**
+ * Ops a transpose can move through (their data inputs and outputs all take the same permutation):
+ * elementwise ops and reductions by their traits; Concat, Pad and Softmax, whose axis attributes
+ * remapAttrs rewrites.
+ */
+const MOVABLE = (op: string) => {
+  const t = getOp(op).traits;
+  return t.elementwise || t.category === 'reduction' || op === 'Concat' || op === 'Pad' || op === 'Softmax';
+};
+const isReduce = (op: string) => getOp(op).traits.category === 'reduction';
 
 /** The non-constant operands of a movable op. */
 function hoistOperands(g: Graph, n: Node | undefined): string[] | undefined {
@@ -107,8 +105,8 @@ function remapAttrs(n: Node, q: readonly number[]): Node['attrs'] | undefined {
     q.forEach((to, a) => { np[to] = pads[a]; np[rank + to] = pads[rank + a]; });
     attrs.pads = np;
   }
-  if (REDUCE.has(n.op)) {
-    if (Number(n.attrs.keepdims) !== 1 || (n.attrs.axes as number[]).length === 0) return undefined;
+  if (isReduce(n.op)) {
+    if (Number(n.attrs.keepdims) !== 1 || !Array.isArray(n.attrs.axes) || n.attrs.axes.length === 0) return undefined;
     attrs.axes = (n.attrs.axes as number[]).map(axis);
   }
   return attrs;

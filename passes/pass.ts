@@ -8,7 +8,7 @@ import { CnncError } from '../runtime/errors.js';
 import { Graph, fillAttrs, inferTypes, topoSort, type Node } from '../ir/graph.js';
 import type { AttrValue } from '../ir/op.js';
 import { getOp } from '../ir/ops/index.js';
-import type { CompileOptions } from './pipeline.js';
+import type { CompileOptions } from './options.js';
 
 export interface PassContext {
   /** Target name ('reference', 'wasm', 'wgsl', 'cuda'). */
@@ -20,7 +20,7 @@ export interface PassContext {
 
 export interface Pass {
   readonly name: string;
-  /** One line for `--list-passes`. */
+  /** One line for `describePipeline` (`cnnc passes`). */
   readonly doc: string;
   run(graph: Graph, ctx: PassContext): Graph;
 }
@@ -105,12 +105,6 @@ export function bypass(g: Graph, nodes: Node[], n: Node, out: string, src: strin
   return renamed;
 }
 
-/** The pure-pass wrapper: clone, rewrite, commit. */
-export function rewrite(graph: Graph, f: (g: Graph) => Node[]): Graph {
-  const g = graph.clone();
-  return commit(g, f(g));
-}
-
 /**
  * A local-rewrite driver: each sweep offers every node to `rule`, which may return nodes that
  * replace it (defining the same output names with the same values). Readers of the graph state
@@ -190,8 +184,4 @@ export function removeUnusedConstants(g: Graph): void {
   const read = new Set<string>(g.outputs);
   for (const n of g.nodes) for (const i of n.inputs) read.add(i);
   for (const v of [...g.values.values()]) if (v.const && !read.has(v.name)) g.removeValue(v.name);
-}
-
-export function nodeCount(g: Graph, op?: string): number {
-  return op === undefined ? g.nodes.length : g.nodes.filter((n) => n.op === op).length;
 }

@@ -1,46 +1,30 @@
 /**
- * Pass pipelines per target and optimization level: plain lists of pass names that can be
- * printed (`describePipeline`), edited (`options.passes`, `options.disable`) and observed
- * (`options.printAfter`, and a PassReport with node counts and time per pass).
+ * Pass pipelines per optimization level: plain lists of pass names that can be printed
+ * (`describePipeline`, `cnnc passes`), edited (`options.passes`, `options.disable`) and observed
+ * (`options.printAfter`, and a PassReport with node counts and time per pass). A target only
+ * sets the defaults (level, layout, fp16): compile() hands them in from codegen/targets.ts.
  */
 import { CnncError } from '../runtime/errors.js';
 import type { Graph } from '../ir/graph.js';
 import { printGraph } from '../ir/print.js';
 import { verify } from '../ir/verify.js';
+import { absorbPadPass } from './absorb-pad.js';
+import { canonicalizePass } from './canonicalize.js';
 import { csePass } from './cse.js';
 import { dcePass } from './dce.js';
 import { foldBatchNormPass } from './fold-batchnorm.js';
 import { foldConstantsPass } from './fold-constants.js';
-import { fp16Pass, type Fp16Policy } from './fp16.js';
+import { fp16Pass } from './fp16.js';
 import { fuseDwPwPass } from './fuse-dwpw.js';
 import { fuseEpiloguePass } from './fuse-epilogue.js';
 import { layoutPass } from './layout.js';
+import { DEFAULTS, type CompileOptions, type OptLevel, type PipelineDefaults, type PipelineTarget } from './options.js';
 import type { Pass, PassContext } from './pass.js';
 import { simplifyPass } from './simplify.js';
+import { quantizeQdqPass } from './quantize-qdq.js';
 
 export type { Pass, PassContext } from './pass.js';
-export type OptLevel = 'O0' | 'O1' | 'O2' | 'O3';
-
-export interface CompileOptions {
-  /** Optimization level, -O0 … -O3 (default: the target's, see TARGET_DEFAULTS). */
-  opt?: OptLevel;
-  /** Cast eligible ops to f16 (at O2 and above). */
-  fp16?: boolean;
-  /** What stays f32 under fp16 (defaults: DEFAULT_FP16_POLICY in passes/fp16.ts). */
-  fp16Policy?: Partial<Fp16Policy>;
-  /** Activation layout the target computes in (NHWC conversion runs at O2 and above). */
-  layout?: 'NCHW' | 'NHWC';
-  /** Binds a symbolic batch dimension. */
-  batch?: number;
-  /** Replaces the pass list outright (names from PASSES). */
-  passes?: readonly string[];
-  /** Pass names to skip. */
-  disable?: readonly string[];
-  /** Called with the graph after each pass: a callback, or pass names whose result is printed to stderr ('all' for every pass). */
-  printAfter?: ((passName: string, graph: Graph) => void) | readonly string[];
-  /** Verify the graph after every pass (tests set it; always on in compile()'s final check). */
-  verify?: boolean;
-}
+export type { CompileOptions, OptLevel, PipelineDefaults, PipelineTarget } from './options.js';
 
 export interface PassReport {
   name: string;
@@ -51,7 +35,7 @@ export interface PassReport {
 
 /** Every pass by name. */
 export const PASSES: Readonly<Record<string, Pass>> = Object.fromEntries(
-  [foldConstantsPass, simplifyPass, dcePass, csePass, foldBatchNormPass, fuseEpiloguePass, fuseDwPwPass, layoutPass, fp16Pass]
+  [foldConstantsPass, simplifyPass, dcePass, csePass, canonicalizePass, absorbPadPass, foldBatchNormPass, fuseEpiloguePass, fuseDwPwPass, layoutPass, fp16Pass, quantizeQdqPass]
     .map((p) => [p.name, p]),
 );
 
@@ -62,27 +46,21 @@ export const PASSES: Readonly<Record<string, Pass>> = Object.fromEntries(
 export const PIPELINES: Readonly<Record<OptLevel, readonly string[]>> = {
   O0: [],
   O1: ['fold-constants', 'simplify', 'dce'],
-  O2: ['fold-constants', 'simplify', 'dce', 'fold-batchnorm', 'fuse-epilogue', 'cse', 'dce', 'layout-nhwc', 'fp16', 'dce'],
-  O3: ['fold-constants', 'simplify', 'cse', 'dce', 'fold-batchnorm', 'fuse-epilogue', 'fuse-dwpw', 'layout-nhwc', 'simplify', 'cse', 'fp16', 'dce'],
+  O2: ['fold-constants', 'simplify', 'dce', 'canonicalize', 'absorb-pad', 'fold-batchnorm', 'fuse-epilogue', 'cse', 'dce', 'layout-nhwc', 'fp16', 'dce'],
+  O3: ['fold-constants', 'simplify', 'cse', 'dce', 'canonicalize', 'absorb-pad', 'fold-batchnorm', 'fuse-epilogue', 'fuse-dwpw', 'layout-nhwc', 'simplify', 'cse', 'fp16', 'dce'],
 };
 
-/** Per-target defaults (codegen owners: edit here). Options given to compile() override them. */
-export const TARGET_DEFAULTS: Readonly<Record<string, Required<Pick<CompileOptions, 'opt' | 'layout' | 'fp16'>>>> = {
-  reference: { opt: 'O0', layout: 'NCHW', fp16: false },
-  wasm: { opt: 'O3', layout: 'NHWC', fp16: false },
-  wgsl: { opt: 'O3', layout: 'NCHW', fp16: false },
-  cuda: { opt: 'O3', layout: 'NCHW', fp16: false },
-};
+const targetName = (t: PipelineTarget): string => (typeof t === 'string' ? t : t.name);
 
-/** The options a target compiles with: its defaults, overridden by what the caller gave. */
-export function resolveOptions(target: string, options: CompileOptions = {}): CompileOptions & Required<Pick<CompileOptions, 'opt' | 'layout' | 'fp16'>> {
-  const d = TARGET_DEFAULTS[target] ?? TARGET_DEFAULTS.reference;
+/** The options a target compiles with: its defaults (DEFAULTS for a bare name), overridden by what the caller gave. */
+export function resolveOptions(target: PipelineTarget, options: CompileOptions = {}): CompileOptions & PipelineDefaults {
+  const d = typeof target === 'string' ? DEFAULTS : target.defaults;
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
   return { ...d, ...given };
 }
 
 /** The pass names a compile runs, in order. */
-export function pipelineFor(target: string, options: CompileOptions = {}): string[] {
+export function pipelineFor(target: PipelineTarget, options: CompileOptions = {}): string[] {
   const o = resolveOptions(target, options);
   const list = options.passes ? [...options.passes] : PIPELINES[o.opt].filter((p) =>
     (p !== 'layout-nhwc' || o.layout === 'NHWC') && (p !== 'fp16' || o.fp16));
@@ -92,16 +70,16 @@ export function pipelineFor(target: string, options: CompileOptions = {}): strin
 }
 
 /** A printable form of a pipeline: one pass per line with its one-line doc. */
-export function describePipeline(target: string, options: CompileOptions = {}): string {
+export function describePipeline(target: PipelineTarget, options: CompileOptions = {}): string {
   const list = pipelineFor(target, options);
   const o = resolveOptions(target, options);
-  const head = `pipeline for ${target} (-${o.opt}, ${o.layout}${o.fp16 ? ', fp16' : ''}):`;
+  const head = `pipeline for ${targetName(target)} (-${o.opt}, ${o.layout}${o.fp16 ? ', fp16' : ''}):`;
   return [head, ...list.map((p, i) => `  ${String(i + 1).padStart(2)}. ${p.padEnd(15)} ${PASSES[p].doc}`)].join('\n');
 }
 
-export function runPipeline(graph: Graph, target: string, options: CompileOptions): { graph: Graph; report: PassReport[] } {
+export function runPipeline(graph: Graph, target: PipelineTarget, options: CompileOptions): { graph: Graph; report: PassReport[] } {
   const resolved = resolveOptions(target, options);
-  const ctx: PassContext = { target, options: resolved, verify: options.verify };
+  const ctx: PassContext = { target: targetName(target), options: resolved, verify: options.verify };
   const report: PassReport[] = [];
   let g = graph;
   for (const name of pipelineFor(target, options)) {
@@ -128,11 +106,4 @@ function observe(printAfter: CompileOptions['printAfter'], name: string, g: Grap
   if (!printAfter) return;
   if (typeof printAfter === 'function') return printAfter(name, g);
   if (printAfter.includes(name) || printAfter.includes('all')) process.stderr.write(`// after ${name}\n${printGraph(g, { constants: false })}\n`);
-}
-
-/** The pass report as a table (for the CLI's --time-passes). */
-export function formatPassReport(report: readonly PassReport[]): string {
-  const rows = report.map((r) => `  ${r.name.padEnd(15)} ${String(r.nodesBefore).padStart(5)} → ${String(r.nodesAfter).padEnd(5)} ${r.ms.toFixed(1).padStart(8)} ms`);
-  const total = report.reduce((s, r) => s + r.ms, 0);
-  return ['  pass            nodes          time', ...rows, `  ${'total'.padEnd(29)} ${total.toFixed(1).padStart(8)} ms`].join('\n');
 }

@@ -5,10 +5,16 @@
  * static shape, collapsing chains of them (Reshape(Flatten(x)) → Reshape(x)).
  */
 import type { Graph, Node } from '../ir/graph.js';
+import { getOp } from '../ir/ops/index.js';
 import { sameShape } from '../ir/types.js';
 import { commit, makeNode, sweepRewrite, useCounts, withNode, type GraphView, type Pass } from './pass.js';
 
-const RESHAPES = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze']);
+/**
+ * Reshape-likes: ops whose output is input 0's bytes under another shape (traits.alias: Reshape,
+ * Flatten, Squeeze, Unsqueeze). Identity, which never changes the shape, is a no-op instead (kept as
+ * it is when it must stay).
+ */
+const isReshape = (op: string) => op !== 'Identity' && !!getOp(op).traits.alias;
 
 /** True when node `n` outputs its first input unchanged (`read`: the values something reads, when known). */
 export function isNoOp(g: Graph, n: Node, read?: ReadonlySet<string>): boolean {
@@ -17,10 +23,10 @@ export function isNoOp(g: Graph, n: Node, read?: ReadonlySet<string>): boolean {
   if (!x || !y) return false;
   if (n.outputs.slice(1).some((o) => o !== '' && (read ? read.has(o) : isRead(g, o)))) return false; // e.g. Dropout's mask
   switch (n.op) {
-    case 'Identity': case 'Dropout': return true;
     case 'Cast': return g.type(x).dtype === g.type(y).dtype;
     case 'Transpose': return permOf(g, n).every((p, i) => p === i) || sameOrderIgnoringOnes(g, n);
-    default: return RESHAPES.has(n.op) && sameShape(g.type(x).shape, g.type(y).shape);
+    case 'Identity': return true;
+    default: return isReshape(n.op) && sameShape(g.type(x).shape, g.type(y).shape);
   }
 }
 
@@ -87,7 +93,7 @@ export function removeNoOps(graph: Graph): Graph {
 /** Reshape-likes (and data-free Transposes) become Reshape with a static shape, reading past earlier reshapes. */
 function reshapeRule(n: Node, view: GraphView): Node[] | null {
   const g = view.g;
-  const isReshapeLike = RESHAPES.has(n.op) || (n.op === 'Transpose' && isPureReshapeTranspose(view.shape(n.inputs[0]), permOf(g, n)));
+  const isReshapeLike = isReshape(n.op) || (n.op === 'Transpose' && isPureReshapeTranspose(view.shape(n.inputs[0]), permOf(g, n)));
   if (!isReshapeLike) return null;
   const out = g.type(n.outputs[0]).shape;
   let src = n.inputs[0];
@@ -98,7 +104,7 @@ function reshapeRule(n: Node, view: GraphView): Node[] | null {
 }
 
 function isReshapeNode(view: GraphView, p: Node): boolean {
-  return RESHAPES.has(p.op) || (p.op === 'Transpose' && isPureReshapeTranspose(view.shape(p.inputs[0]), permOf(view.g, p)));
+  return isReshape(p.op) || (p.op === 'Transpose' && isPureReshapeTranspose(view.shape(p.inputs[0]), permOf(view.g, p)));
 }
 
 export function simplify(graph: Graph): Graph {

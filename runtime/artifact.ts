@@ -153,18 +153,57 @@ function checkHeader(h: unknown, dataStart: number, end: number, maxMemoryBytes:
   return h as unknown as ArtifactHeader;
 }
 
-let CRC_TABLE: Uint32Array | undefined;
-
+/**
+ * CRC-32 (IEEE, as zlib). Node's native `zlib.crc32` (Node >= 20.15) where present: it checks a
+ * 500 MB artifact in well under a second. Elsewhere (browsers, older Node) a slice-by-8 table:
+ * eight bytes per step, about 8x the byte-at-a-time loop. `process.getBuiltinModule` keeps this
+ * file free of a static 'node:zlib' import, so browser bundles need no shim.
+ */
 export function crc32(b: Uint8Array): number {
-  if (!CRC_TABLE) {
-    CRC_TABLE = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      CRC_TABLE[n] = c >>> 0;
-    }
+  const native = nativeCrc32();
+  return native ? native(b) >>> 0 : crc32Table(b);
+}
+
+type Crc32Fn = (data: Uint8Array, value?: number) => number;
+let NATIVE: Crc32Fn | null | undefined;
+
+function nativeCrc32(): Crc32Fn | null {
+  if (NATIVE !== undefined) return NATIVE;
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const zlib = proc?.getBuiltinModule?.('zlib') as { crc32?: Crc32Fn } | undefined;
+  NATIVE = typeof zlib?.crc32 === 'function' ? zlib.crc32 : null;
+  return NATIVE;
+}
+
+let TABLES: Uint32Array[] | undefined;
+
+/** 8 tables of 256: T[k][n] is the CRC of byte n followed by k zero bytes. */
+function crcTables(): Uint32Array[] {
+  if (TABLES) return TABLES;
+  const t = Array.from({ length: 8 }, () => new Uint32Array(256));
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[0][n] = c >>> 0;
   }
+  for (let n = 0; n < 256; n++) {
+    for (let k = 1; k < 8; k++) t[k][n] = (t[k - 1][n] >>> 8) ^ t[0][t[k - 1][n] & 0xff];
+  }
+  TABLES = t;
+  return t;
+}
+
+/** The table-driven CRC-32 (slice-by-8); exported so that tests compare it with zlib's. */
+export function crc32Table(b: Uint8Array): number {
+  const [t0, t1, t2, t3, t4, t5, t6, t7] = crcTables();
   let c = 0xffffffff;
-  for (let i = 0; i < b.length; i++) c = CRC_TABLE[(c ^ b[i]) & 0xff] ^ (c >>> 8);
+  let i = 0;
+  const n8 = b.length - (b.length % 8);
+  for (; i < n8; i += 8) {
+    const lo = (c ^ (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24))) >>> 0;
+    c = t7[lo & 0xff] ^ t6[(lo >>> 8) & 0xff] ^ t5[(lo >>> 16) & 0xff] ^ t4[lo >>> 24]
+      ^ t3[b[i + 4]] ^ t2[b[i + 5]] ^ t1[b[i + 6]] ^ t0[b[i + 7]];
+  }
+  for (; i < b.length; i++) c = t0[(c ^ b[i]) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }

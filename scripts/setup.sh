@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
 # Installs what cnnc's tests need on a fresh Debian 12 machine: system packages
 # (ONNX backend test data, Mesa for WebGPU-on-CPU, Chromium for the browser test) and npm packages.
+# Needs Node >= 20 (Debian 12's own nodejs is 18: see README, "Node 20 on Debian 12").
 set -euo pipefail
+cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
+
+major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$major" -lt 20 ]; then
+  echo "setup.sh: cnnc needs Node >= 20, found $(node --version 2>/dev/null || echo none); see README, 'Node 20 on Debian 12'" >&2
+  exit 1
+fi
+
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 need=()
@@ -10,7 +19,19 @@ for p in libonnx-testdata libgles2 libegl1 libegl-mesa0 libgl1-mesa-dri chromium
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+  # Wait (up to 5 min) for another apt/dpkg (unattended-upgrades on a fresh machine) instead of failing.
+  apt_opts=(-o DPkg::Lock::Timeout=300 -qq)
+  $SUDO apt-get "${apt_opts[@]}" update
+  $SUDO apt-get "${apt_opts[@]}" install -y --no-install-recommends "${need[@]}"
 fi
-npm ci --no-audit --no-fund
+
+# onnxruntime-node (a dev dependency: the benchmarks and tests compare against it) would otherwise
+# download its CUDA execution provider from nuget.org in its postinstall script; cnnc needs only its CPU build.
+export ONNXRUNTIME_NODE_INSTALL=skip
+# `npm ci` once: skipped when node_modules already matches package-lock.json (npm writes
+# node_modules/.package-lock.json after an install; it is newer than the lock file unless the lock changed).
+if [ -f node_modules/.package-lock.json ] && [ node_modules/.package-lock.json -nt package-lock.json ] && [ node_modules/.package-lock.json -nt package.json ]; then
+  echo "setup.sh: node_modules is up to date with package-lock.json; skipping npm ci"
+else
+  npm ci --no-audit --no-fund
+fi

@@ -104,6 +104,29 @@ describe('cnnc compile and run', () => {
   });
 });
 
+describe('cnnc passes and the target registry', () => {
+  it("passes prints the pipeline with each target's defaults, and the level, layout and fp16 given", () => {
+    const wasm = cnnc('passes', '-t', 'wasm');
+    expect(wasm.code).toBe(0);
+    expect(wasm.out).toMatch(/^pipeline for wasm \(-O3, NHWC\):/);
+    expect(wasm.out).toMatch(/\d+\. layout-nhwc /);
+    expect(cnnc('passes', '-t', 'wgsl').out).not.toContain('layout-nhwc');
+    expect(cnnc('passes', '-t', 'reference').out.trim()).toBe('pipeline for reference (-O0, NCHW):');
+    const o1 = cnnc('passes', '-t', 'cuda', '-O1', '--fp16');
+    expect(o1.out.trim()).toMatch(/^pipeline for cuda \(-O1, NCHW, fp16\):\n +1\. fold-constants .*\n +2\. simplify .*\n +3\. dce .*$/);
+  });
+
+  it("--target's choices and help come from the registry; an unknown target is refused", () => {
+    const help = cnnc('compile', '--help');
+    for (const t of ['wasm', 'wgsl', 'cuda']) expect(help.out).toContain(`"${t}"`);
+    expect(help.out).toContain('WebAssembly SIMD');
+    expect(help.out).not.toContain('"reference"');
+    const bad = cnnc('compile', 'zoo:lenet5', '-t', 'tpu', '-o', join(dir, 'x.cnnc'));
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/'tpu' is invalid/);
+  });
+});
+
 describe('cnnc viz and opt', () => {
   it('viz writes valid SVG with one node element per graph node, before and after -O3', () => {
     for (const after of [[], ['--after', 'O3']]) {

@@ -17,7 +17,9 @@ import { relErr, runOrt } from './conformance/compare.js';
 let seed = 7;
 const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
 const weights = (shape: number[]) => tensor('f32', shape, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, rnd));
-const ACT_PARAMS: Record<string, [number, number]> = { leaky_relu: [0.1, 0], clip: [-0.5, 0.7], hard_sigmoid: [0.2, 0.5] };
+const ACT_PARAMS: Record<string, [number, number]> = {
+  leaky_relu: [0.1, 0], clip: [-0.5, 0.7], hard_sigmoid: [0.2, 0.5], elu: [0.8, 0], celu: [1.3, 0], selu: [1.6732632, 1.050701], thresholded_relu: [0.3, 0],
+};
 
 it('exports NHWC convs with every epilogue, FusedDwPw and Gemm epilogues as standard ONNX that onnxruntime runs', async () => {
   const g = new Graph('epilogues');

@@ -3,9 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { Graph } from '../ir/graph.js';
 import { interpret } from '../ir/interpreter.js';
 import { windowGeometry } from '../ir/ops/geometry.js';
-import { CnncError } from '../runtime/errors.js';
 import { tensor, toF64, type Tensor } from '../runtime/tensor.js';
-import { runOp } from './op-harness.js';
+import { errorOf, runOp } from './op-harness.js';
 
 /** Runs one node: input 0 is a graph input, the others constants ('' or undefined = absent). */
 
@@ -24,11 +23,6 @@ function nchwToNhwc(t: Tensor): Tensor {
 }
 
 /** The error a thunk throws, for checking its code and node. */
-function caught(f: () => unknown): CnncError {
-  try { f(); } catch (e) { if (e instanceof CnncError) return e; throw e; }
-  throw new Error('expected a CnncError');
-}
-
 describe('Conv (hand-computed)', () => {
   it('the seed example: 5×5 ⊛ 3×3 → 4 3 4 / 2 4 3 / 2 3 4', () => {
     const x = f32([1, 1, 5, 5], [1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0]);
@@ -118,22 +112,22 @@ describe('Conv (hand-computed)', () => {
 
 describe('Conv errors name the node', () => {
   it('weight channels ≠ C/group → SHAPE_MISMATCH', () => {
-    const e = caught(() => runOp('Conv', [f32([1, 4, 3, 3], iota(36)), f32([2, 3, 1, 1], iota(6))], { group: 2 }));
+    const e = errorOf(() => runOp('Conv', [f32([1, 4, 3, 3], iota(36)), f32([2, 3, 1, 1], iota(6))], { group: 2 }));
     expect(e.code).toBe('SHAPE_MISMATCH');
     expect(e.node).toBe('n0');
     expect(e.op).toBe('Conv');
   });
   it('bias of the wrong length, kernel larger than the input, bad attributes', () => {
     const x = f32([1, 1, 3, 3], iota(9));
-    expect(caught(() => runOp('Conv', [x, f32([2, 1, 1, 1], [1, 1]), f32([3], [0, 0, 0])])).code).toBe('SHAPE_MISMATCH');
-    expect(caught(() => runOp('Conv', [x, f32([1, 1, 4, 4], iota(16))])).code).toBe('SHAPE_MISMATCH');
-    expect(caught(() => runOp('Conv', [x, f32([1, 1, 1, 1], [1])], { strides: [0, 1] })).code).toBe('BAD_ATTRIBUTE');
-    expect(caught(() => runOp('Conv', [x, f32([1, 1, 1, 1], [1])], { pads: [1, 1] })).code).toBe('BAD_ATTRIBUTE');
-    expect(caught(() => runOp('Conv', [x, f32([1, 1, 1, 1], [1])], { auto_pad: 'SAME' })).code).toBe('BAD_ATTRIBUTE');
-    expect(caught(() => runOp('Conv', [x, f32([1, 1, 1, 1], [1])], { activation: 'swish' })).code).toBe('BAD_ATTRIBUTE');
-    expect(caught(() => runOp('Conv', [x, f32([1, 1, 2, 2], iota(4))], { kernel_shape: [3, 3] })).code).toBe('SHAPE_MISMATCH');
-    expect(caught(() => runOp('Conv', [x, tensor('f16', [1, 1, 1, 1], [1])])).code).toBe('DTYPE_MISMATCH');
-    expect(caught(() => runOp('Conv', [tensor('i32', [1, 1, 3, 3], iota(9)), tensor('i32', [1, 1, 1, 1], [1])])).code).toBe('DTYPE_MISMATCH');
+    expect(errorOf(() => runOp('Conv', [x, f32([2, 1, 1, 1], [1, 1]), f32([3], [0, 0, 0])])).code).toBe('SHAPE_MISMATCH');
+    expect(errorOf(() => runOp('Conv', [x, f32([1, 1, 4, 4], iota(16))])).code).toBe('SHAPE_MISMATCH');
+    expect(errorOf(() => runOp('Conv', [x, f32([1, 1, 1, 1], [1])], { strides: [0, 1] })).code).toBe('BAD_ATTRIBUTE');
+    expect(errorOf(() => runOp('Conv', [x, f32([1, 1, 1, 1], [1])], { pads: [1, 1] })).code).toBe('BAD_ATTRIBUTE');
+    expect(errorOf(() => runOp('Conv', [x, f32([1, 1, 1, 1], [1])], { auto_pad: 'SAME' })).code).toBe('BAD_ATTRIBUTE');
+    expect(errorOf(() => runOp('Conv', [x, f32([1, 1, 1, 1], [1])], { activation: 'swish' })).code).toBe('BAD_ATTRIBUTE');
+    expect(errorOf(() => runOp('Conv', [x, f32([1, 1, 2, 2], iota(4))], { kernel_shape: [3, 3] })).code).toBe('SHAPE_MISMATCH');
+    expect(errorOf(() => runOp('Conv', [x, tensor('f16', [1, 1, 1, 1], [1])])).code).toBe('DTYPE_MISMATCH');
+    expect(errorOf(() => runOp('Conv', [tensor('i32', [1, 1, 3, 3], iota(9)), tensor('i32', [1, 1, 1, 1], [1])])).code).toBe('DTYPE_MISMATCH');
   });
 });
 
@@ -281,7 +275,7 @@ describe('ConvTranspose (hand-computed)', () => {
   });
 
   it('weight input channels ≠ C → SHAPE_MISMATCH naming the node', () => {
-    const e = caught(() => runOp('ConvTranspose', [f32([1, 2, 2], iota(4)), f32([3, 1, 2], iota(6))]));
+    const e = errorOf(() => runOp('ConvTranspose', [f32([1, 2, 2], iota(4)), f32([3, 1, 2], iota(6))]));
     expect([e.code, e.node]).toEqual(['SHAPE_MISMATCH', 'n0']);
   });
 });
@@ -332,9 +326,9 @@ describe('FusedDwPw', () => {
 
   it('a pointwise weight that is not 1×1, or a dw weight that is not depthwise, is SHAPE_MISMATCH naming the node', () => {
     const x = f32([1, 2, 3, 3], iota(18));
-    const e = caught(() => runOp('FusedDwPw', [x, f32([2, 1, 3, 3], iota(18)), undefined, f32([4, 2, 3, 3], iota(72))]));
+    const e = errorOf(() => runOp('FusedDwPw', [x, f32([2, 1, 3, 3], iota(18)), undefined, f32([4, 2, 3, 3], iota(72))]));
     expect([e.code, e.node, e.op]).toEqual(['SHAPE_MISMATCH', 'n0', 'FusedDwPw']);
-    expect(caught(() => runOp('FusedDwPw', [x, f32([2, 2, 1, 1], iota(4)), undefined, f32([4, 2, 1, 1], iota(8))])).code).toBe('SHAPE_MISMATCH');
-    expect(caught(() => runOp('FusedDwPw', [x, f32([2, 1, 1, 1], iota(2)), f32([3], [0, 0, 0]), f32([4, 2, 1, 1], iota(8))])).code).toBe('SHAPE_MISMATCH');
+    expect(errorOf(() => runOp('FusedDwPw', [x, f32([2, 2, 1, 1], iota(4)), undefined, f32([4, 2, 1, 1], iota(8))])).code).toBe('SHAPE_MISMATCH');
+    expect(errorOf(() => runOp('FusedDwPw', [x, f32([2, 1, 1, 1], iota(2)), f32([3], [0, 0, 0]), f32([4, 2, 1, 1], iota(8))])).code).toBe('SHAPE_MISMATCH');
   });
 });

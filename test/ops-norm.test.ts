@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CnncError } from '../runtime/errors.js';
 import { tensor, toF64, type Tensor } from '../runtime/tensor.js';
-import { runOp } from './op-harness.js';
+import { errorOf, runOp } from './op-harness.js';
 
 /** Runs one node: input 0 is a graph input, the others constants ('' or undefined = absent). */
 
@@ -11,11 +10,6 @@ const close = (got: number[], want: number[], tol: number) => {
   expect(got.length).toBe(want.length);
   got.forEach((v, i) => expect(Math.abs(v - want[i])).toBeLessThanOrEqual(tol));
 };
-
-function caught(f: () => unknown): CnncError {
-  try { f(); } catch (e) { if (e instanceof CnncError) return e; throw e; }
-  throw new Error('expected a CnncError');
-}
 
 describe('BatchNormalization (inference)', () => {
   const scale = f32([2], [2, 1]), bias = f32([2], [0, 1]), mean = f32([2], [2, 15]), variance = f32([2], [1, 25]);
@@ -37,9 +31,9 @@ describe('BatchNormalization (inference)', () => {
 
   it('training_mode=1 is UNSUPPORTED, wrong parameter length is SHAPE_MISMATCH, naming the node', () => {
     const x = f32([1, 2, 1, 2], [1, 3, 10, 20]);
-    const e = caught(() => runOp('BatchNormalization', [x, scale, bias, mean, variance], { training_mode: 1 }));
+    const e = errorOf(() => runOp('BatchNormalization', [x, scale, bias, mean, variance], { training_mode: 1 }));
     expect([e.code, e.node, e.op]).toEqual(['UNSUPPORTED', 'n0', 'BatchNormalization']);
-    const bad = caught(() => runOp('BatchNormalization', [x, scale, bias, f32([3], [0, 0, 0]), variance]));
+    const bad = errorOf(() => runOp('BatchNormalization', [x, scale, bias, f32([3], [0, 0, 0]), variance]));
     expect([bad.code, bad.node, bad.value]).toEqual(['SHAPE_MISMATCH', 'n0', 'c2']);
   });
 });
@@ -71,8 +65,8 @@ describe('LayerNormalization', () => {
 
   it('bad axis and non-broadcasting Scale are typed errors', () => {
     const x = f32([2, 2], [1, 3, 2, 6]);
-    expect(caught(() => runOp('LayerNormalization', [x, f32([2], [1, 1])], { axis: 2 })).code).toBe('BAD_ATTRIBUTE');
-    const e = caught(() => runOp('LayerNormalization', [x, f32([3], [1, 1, 1])]));
+    expect(errorOf(() => runOp('LayerNormalization', [x, f32([2], [1, 1])], { axis: 2 })).code).toBe('BAD_ATTRIBUTE');
+    const e = errorOf(() => runOp('LayerNormalization', [x, f32([3], [1, 1, 1])]));
     expect([e.code, e.node]).toEqual(['SHAPE_MISMATCH', 'n0']);
   });
 });
@@ -90,7 +84,7 @@ describe('LRN', () => {
 
   it('size is required and must be positive', () => {
     const x = f32([1, 3, 1, 1], [1, 2, 3]);
-    expect(caught(() => runOp('LRN', [x])).code).toBe('BAD_ATTRIBUTE');
-    expect(caught(() => runOp('LRN', [x], { size: 0 })).code).toBe('BAD_ATTRIBUTE');
+    expect(errorOf(() => runOp('LRN', [x])).code).toBe('BAD_ATTRIBUTE');
+    expect(errorOf(() => runOp('LRN', [x], { size: 0 })).code).toBe('BAD_ATTRIBUTE');
   });
 });

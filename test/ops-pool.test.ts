@@ -1,8 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CnncError } from '../runtime/errors.js';
 import { tensor, toF64, type Tensor } from '../runtime/tensor.js';
-import { runOp } from './op-harness.js';
+import { errorOf, runOp } from './op-harness.js';
 
 /** Runs one node: input 0 is a graph input, the others constants ('' or undefined = absent). */
 
@@ -18,11 +17,6 @@ function nchwToNhwc(t: Tensor): Tensor {
     out[((n * H + h) * W + w) * C + c] = v[((n * C + c) * H + h) * W + w];
   }
   return tensor('f32', [N, H, W, C], out);
-}
-
-function caught(f: () => unknown): CnncError {
-  try { f(); } catch (e) { if (e instanceof CnncError) return e; throw e; }
-  throw new Error('expected a CnncError');
 }
 
 describe('MaxPool (hand-computed)', () => {
@@ -127,14 +121,14 @@ describe('global pools', () => {
 
 describe('pool errors name the node', () => {
   it('kernel larger than the input, a missing kernel_shape, integer averages', () => {
-    const e = caught(() => runOp('MaxPool', [f32([1, 1, 2, 2], iota(4))], { kernel_shape: [3, 3] }));
+    const e = errorOf(() => runOp('MaxPool', [f32([1, 1, 2, 2], iota(4))], { kernel_shape: [3, 3] }));
     expect([e.code, e.node, e.op]).toEqual(['SHAPE_MISMATCH', 'n0', 'MaxPool']);
-    expect(caught(() => runOp('MaxPool', [f32([1, 1, 2, 2], iota(4))])).code).toBe('BAD_ATTRIBUTE');
-    expect(caught(() => runOp('MaxPool', [f32([1, 1, 2, 2], iota(4))], { kernel_shape: [2] })).code).toBe('BAD_ATTRIBUTE');
-    expect(caught(() => runOp('AveragePool', [tensor('u8', [1, 1, 2, 2], iota(4))], { kernel_shape: [2, 2] })).code).toBe('DTYPE_MISMATCH');
-    expect(caught(() => runOp('GlobalAveragePool', [f32([2, 3], iota(6))])).code).toBe('SHAPE_MISMATCH');
-    expect(caught(() => runOp('MaxPool', [f32([1, 4], iota(4))], { kernel_shape: [2] })).code).toBe('UNSUPPORTED');
+    expect(errorOf(() => runOp('MaxPool', [f32([1, 1, 2, 2], iota(4))])).code).toBe('BAD_ATTRIBUTE');
+    expect(errorOf(() => runOp('MaxPool', [f32([1, 1, 2, 2], iota(4))], { kernel_shape: [2] })).code).toBe('BAD_ATTRIBUTE');
+    expect(errorOf(() => runOp('AveragePool', [tensor('u8', [1, 1, 2, 2], iota(4))], { kernel_shape: [2, 2] })).code).toBe('DTYPE_MISMATCH');
+    expect(errorOf(() => runOp('GlobalAveragePool', [f32([2, 3], iota(6))])).code).toBe('SHAPE_MISMATCH');
+    expect(errorOf(() => runOp('MaxPool', [f32([1, 4], iota(4))], { kernel_shape: [2] })).code).toBe('UNSUPPORTED');
     // a window that could lie wholly in the padding
-    expect(caught(() => runOp('AveragePool', [f32([1, 1, 4], iota(4))], { kernel_shape: [2], pads: [2, 0] })).code).toBe('BAD_ATTRIBUTE');
+    expect(errorOf(() => runOp('AveragePool', [f32([1, 1, 4], iota(4))], { kernel_shape: [2], pads: [2, 0] })).code).toBe('BAD_ATTRIBUTE');
   });
 });

@@ -16,7 +16,7 @@ import { exportOnnx } from '../frontends/onnx/export.js';
 import { importOnnx } from '../frontends/onnx/import.js';
 import { runPipeline } from '../passes/pipeline.js';
 import { compileWasm } from '../codegen/wasm/index.js';
-import { planMemory } from '../passes/memory-plan.js';
+import { planMemory } from '../codegen/memory-plan.js';
 
 const MAX_RATIO = 2.6;
 const SIZES = [1000, 2000, 4000];
@@ -91,7 +91,7 @@ describe('compile time scales linearly with the graph', () => {
     });
   }
 
-  it(`the arena planner of the GPU targets (passes/memory-plan, 38 orders × 2 fits): ${SIZES.join(' / ')} values, each doubling ≤ ${MAX_RATIO}×`, () => {
+  it(`the arena planner of the GPU targets (codegen/memory-plan, 38 orders × 2 fits): ${SIZES.join(' / ')} values, each doubling ≤ ${MAX_RATIO}×`, () => {
     const graphs = SIZES.map((n) => {
       const g = new Graph('pairs');
       let x = g.addInput('x', { dtype: 'f32', shape: [1, 8] });

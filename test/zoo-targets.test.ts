@@ -1,12 +1,12 @@
 /**
- * Every zoo model not already covered by the per-target model tests (test/wasm-models.test.ts,
- * test/wgsl-models.test.ts: lenet5, resnet18/50, mobilenet_v2/v3, squeezenet, efficientnet,
+ * Every zoo model not already covered by the per-target model tests (test/models-suite.ts:
+ * lenet5, resnet18/50, mobilenet_v2/v3, squeezenet, efficientnet,
  * googlenet, unet_small) compiles and runs on every target that runs here, golden against the
  * reference interpreter: f32, 1e-4 relative to the largest |reference|. One reference run per model.
  * AlexNet and the VGGs run at 224×224 (their adaptive pools need it); the rest at 64×64.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compile, type Target } from '../index.js';
+import { compile, type TargetName } from '../index.js';
 import type { Graph } from '../ir/graph.js';
 import { interpret } from '../ir/interpreter.js';
 import { summarize, formatSummary } from '../ir/summary.js';
@@ -19,7 +19,7 @@ const MODELS: [string, number][] = [
   ['resnet34', 64], ['convnext_tiny', 64], ['unet', 64], ['yolov5s', 64],
   ['alexnet', 224], ['vgg11', 224], ['vgg11_bn', 224], ['vgg16', 224], ['vgg16_bn', 224],
 ];
-const TARGETS: Target[] = ['wasm', 'wgsl'];
+const TARGETS: TargetName[] = ['wasm', 'wgsl'];
 
 
 for (const [name, size] of MODELS) {

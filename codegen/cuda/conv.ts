@@ -5,7 +5,7 @@
  */
 import { to3d, windowGeometry, type Layout, type WindowGeometry } from '../../ir/ops/geometry.js';
 import type { DType } from '../../runtime/tensor.js';
-import { epilogueAct } from './activation.js';
+import { epilogueAct } from './scalar.js';
 import { Code, checkFloat, coord, load, mul, store, sum } from './emit.js';
 import { gemmLaunch } from './gemm.js';
 import { blocksFor, type Arg, type Launch, type LowerCtx } from './kernel.js';

@@ -5,6 +5,7 @@
  */
 import type { DType } from '../../runtime/tensor.js';
 import { ctype } from './emit.js';
+import { CUDA_HELPERS } from './scalar.js';
 
 /** One pointer argument: the graph value (activation or constant) it points at. */
 export interface Arg {
@@ -44,8 +45,8 @@ export function blocksFor(n: number, threads: number): number {
 }
 
 /**
- * Device helpers every translation unit starts with: the activation table of
- * ir/ops/activation.ts in f32 (the epilogues of fused ops and the standalone activations).
+ * What every translation unit starts with: the headers and the device helpers the rendered scalar
+ * formulas call (codegen/cuda/scalar.ts: NaN-propagating max/min, sigmoid, sign, pow).
  */
 export const PRELUDE = `#include <cuda_fp16.h>
 #include <math.h>
@@ -53,13 +54,8 @@ export const PRELUDE = `#include <cuda_fp16.h>
 #include <mma.h>
 #endif
 
-__device__ __forceinline__ float cnnc_sigmoid(float v) { return 1.f / (1.f + expf(-v)); }
-__device__ __forceinline__ float cnnc_hard_sigmoid(float v, float a, float b) { return fminf(fmaxf(a * v + b, 0.f), 1.f); }
-__device__ __forceinline__ float cnnc_hard_swish(float v) { return v * fminf(fmaxf(v * (1.f / 6.f) + 0.5f, 0.f), 1.f); }
-__device__ __forceinline__ float cnnc_silu(float v) { return v / (1.f + expf(-v)); }
-__device__ __forceinline__ float cnnc_gelu(float v) { return 0.5f * v * (1.f + erff(v * 0.707106781f)); }
-__device__ __forceinline__ float cnnc_gelu_tanh(float v) { return 0.5f * v * (1.f + tanhf(0.797884561f * (v + 0.044715f * v * v * v))); }
-__device__ __forceinline__ float cnnc_leaky_relu(float v, float a) { return v >= 0.f ? v : a * v; }
+
+${CUDA_HELPERS}
 `;
 
 import type { Graph, Node } from '../../ir/graph.js';

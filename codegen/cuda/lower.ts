@@ -5,7 +5,7 @@
  */
 import type { Graph, Node } from '../../ir/graph.js';
 import { typeBytes } from '../../ir/types.js';
-import { planMemory } from '../../passes/memory-plan.js';
+import { planMemory } from '../memory-plan.js';
 import { CnncError } from '../../runtime/errors.js';
 import type { Tensor } from '../../runtime/tensor.js';
 import type { BufRef, CudaIO, CudaPlan, CudaStep } from '../../runtime/cuda/plan.js';
@@ -14,7 +14,8 @@ import { ctype, hash, ident } from './emit.js';
 import { PRELUDE, kernelSource, type Launch, type LowerCtx } from './kernel.js';
 import { gemm, matmul } from './matmul.js';
 import { COPY_OPS, GATHER_OPS, concat, copy, gather } from './movement.js';
-import { NARY_OPS, UNARY_OPS, batchNorm, cast, elementwise, instanceNorm, layerNorm, lrn, reduce, softmax } from './pointwise.js';
+import { batchNorm, cast, elementwise, instanceNorm, layerNorm, lrn, reduce, softmax } from './pointwise.js';
+import { getOp, hasOp } from '../../ir/ops/index.js';
 import { globalPool, pool } from './pool.js';
 
 export type { BufRef, CudaIO, CudaPlan, CudaStep } from '../../runtime/cuda/plan.js';
@@ -44,14 +45,14 @@ const GENERATORS: Record<string, Gen> = {
   InstanceNormalization: instanceNorm, LRN: lrn,
   ReduceMean: reduce, ReduceSum: reduce, ReduceMax: reduce, ReduceMin: reduce,
   Concat: concat,
-  ...Object.fromEntries(UNARY_OPS.map((o) => [o, elementwise])),
-  ...Object.fromEntries(NARY_OPS.map((o) => [o, elementwise])),
   ...Object.fromEntries(COPY_OPS.map((o) => [o, copy])),
   ...Object.fromEntries(GATHER_OPS.map((o) => [o, gather])),
 };
 
-/** Every op the CUDA target has a kernel for (the docs' ops table reads it). */
-export const CUDA_OPS: ReadonlySet<string> = new Set(Object.keys(GENERATORS));
+/** The generator of an op: its own, else the elementwise kernel for every op with a scalar formula. */
+export function generatorOf(op: string): Gen | undefined {
+  return GENERATORS[op] ?? (hasOp(op) && getOp(op).traits.scalar ? elementwise : undefined);
+}
 
 const align = (n: number, a: number) => Math.ceil(n / a) * a;
 
@@ -83,7 +84,7 @@ export function lowerCuda(g: Graph): CudaModule {
   for (const node of g.nodes) {
     // a copy op the planner placed in place (Reshape, Identity) needs no kernel
     if (COPY_OPS.includes(node.op) && offsets.get(node.inputs[0]) === offsets.get(node.outputs[0]) && offsets.has(node.inputs[0])) continue;
-    const gen = GENERATORS[node.op];
+    const gen = generatorOf(node.op);
     if (!gen) throw new CnncError('UNSUPPORTED', `no CUDA kernel for op ${node.op}`, { node: node.name, op: node.op });
     const ctx: LowerCtx = {
       graph: g, node,

@@ -3,7 +3,7 @@
  * contiguous along k for PyTorch's transB=1 Linear) and GEMM columns are the output's rows.
  */
 import { CnncError } from '../../runtime/errors.js';
-import { epilogueAct } from './activation.js';
+import { epilogueAct } from './scalar.js';
 import { checkFloat, coord, fl, load, mul, store, strides, sum } from './emit.js';
 import { gemmLaunch } from './gemm.js';
 import type { Arg, Launch, LowerCtx } from './kernel.js';

@@ -6,7 +6,8 @@
 import { layoutOf } from '../../ir/ops/geometry.js';
 import { CnncError } from '../../runtime/errors.js';
 import { fromF64, toF64 } from '../../runtime/tensor.js';
-import { activationExpr } from './activation.js';
+import { CRenderer, opScalar } from '../c-like.js';
+import { CUDA } from './scalar.js';
 import { Code, checkFloat, coord, ctype, fl, load, mul, store, strides, sum } from './emit.js';
 import { blocksFor, type Arg, type Launch, type LowerCtx } from './kernel.js';
 
@@ -16,50 +17,11 @@ function place(ctx: LowerCtx) {
   return { node: ctx.node.name, op: ctx.node.op };
 }
 
-/** C expression of a unary op of `v` (a plain identifier). */
-function unaryExpr(ctx: LowerCtx, v: string): string {
-  const a = ctx.node.attrs;
-  const num = (k: string, d: number) => Number(a[k] ?? d);
-  switch (ctx.node.op) {
-    case 'Relu': return activationExpr('relu', v, 0, 0);
-    case 'LeakyRelu': return activationExpr('leaky_relu', v, num('alpha', 0.01), 0);
-    case 'Sigmoid': return activationExpr('sigmoid', v, 0, 0);
-    case 'HardSigmoid': return activationExpr('hard_sigmoid', v, num('alpha', 0.2), num('beta', 0.5));
-    case 'HardSwish': return activationExpr('hard_swish', v, 0, 0);
-    case 'Tanh': return activationExpr('tanh', v, 0, 0);
-    case 'Erf': return activationExpr('erf', v, 0, 0);
-    case 'Gelu': return activationExpr(a.approximate === 'tanh' ? 'gelu_tanh' : 'gelu', v, 0, 0);
-    case 'Clip': return activationExpr('clip', v, num('min', -Infinity), num('max', Infinity));
-    case 'Neg': return `-${v}`;
-    case 'Abs': return `fabsf(${v})`;
-    case 'Sqrt': return `sqrtf(${v})`;
-    case 'Exp': return `expf(${v})`;
-    case 'Log': return `logf(${v})`;
-    case 'Reciprocal': return `1.f / ${v}`;
-    case 'Floor': return `floorf(${v})`;
-    case 'Ceil': return `ceilf(${v})`;
-    case 'Round': return `rintf(${v})`;
-    default: throw new CnncError('UNSUPPORTED', `no CUDA kernel for ${ctx.node.op}`, place(ctx));
-  }
-}
-
-export const UNARY_OPS = ['Relu', 'LeakyRelu', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Tanh', 'Erf', 'Gelu', 'Clip',
-  'Neg', 'Abs', 'Sqrt', 'Exp', 'Log', 'Reciprocal', 'Floor', 'Ceil', 'Round'];
-export const NARY_OPS = ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Sum', 'Mean', 'PRelu'];
-
-/** Folds two float values with an n-ary op. */
-function combine(op: string, acc: string, x: string): string {
-  switch (op) {
-    case 'Add': case 'Sum': case 'Mean': return `${acc} + ${x}`;
-    case 'Sub': return `${acc} - ${x}`;
-    case 'Mul': return `${acc} * ${x}`;
-    case 'Div': return `${acc} / ${x}`;
-    case 'Pow': return `powf(${acc}, ${x})`;
-    case 'Max': return `fmaxf(${acc}, ${x})`;
-    case 'Min': return `fminf(${acc}, ${x})`;
-    case 'PRelu': return `(${acc} < 0.f ? ${x} * ${acc} : ${acc})`;
-    default: throw new Error(op);
-  }
+/** The op's scalar formula (traits.scalar) for `arity` inputs; UNSUPPORTED when it has none. */
+function formulaOf(ctx: LowerCtx, arity: number) {
+  const f = opScalar(ctx.node.op, ctx.node.attrs, arity);
+  if (!f) throw new CnncError('UNSUPPORTED', `no CUDA kernel for ${ctx.node.op} (it has no scalar formula)`, place(ctx));
+  return f;
 }
 
 /** Flat index into an input of `shape` that broadcasts onto `out` at the output's flat index `i`. */
@@ -73,7 +35,10 @@ export function broadcastIdx(i: string, shape: readonly number[], out: readonly 
   }));
 }
 
-/** Unary and n-ary elementwise ops (numpy broadcasting), f32 or f16 (half2 pairs when nothing broadcasts). */
+/**
+ * Every elementwise op with a scalar formula (traits.scalar, rendered by codegen/c-like.ts), numpy
+ * broadcasting, f32 or f16 computed in f32 (half2 pairs when nothing broadcasts).
+ */
 export function elementwise(ctx: LowerCtx): Launch {
   const { node, graph } = ctx;
   const y = node.outputs[0];
@@ -82,20 +47,11 @@ export function elementwise(ctx: LowerCtx): Launch {
   const ins = node.inputs.map((n) => ({ name: n, t: graph.type(n) }));
   for (const x of ins) checkFloat(x.t.dtype, node.name, node.op);
   const total = yt.shape.reduce((a, b) => a * b, 1);
-  const unary = UNARY_OPS.includes(node.op);
+  const formula = formulaOf(ctx, ins.length);
   const args: Arg[] = [...ins.map((x, k) => ({ param: `x${k}`, value: x.name, dtype: x.t.dtype })), { param: 'y', value: y, dtype: yt.dtype, out: true }];
   const same = ins.every((x) => x.t.shape.length === yt.shape.length && x.t.shape.every((d, k) => d === yt.shape[k]));
   const pairs = same && total % 2 === 0 && yt.dtype === 'f16' && ins.every((x) => x.t.dtype === 'f16');
-  const finish = (c: Code, vs: string[], out: string) => {
-    if (unary) {
-      c.line(`const float ${out} = ${unaryExpr(ctx, vs[0])};`);
-    } else {
-      let e = vs[0];
-      for (const v of vs.slice(1)) e = combine(node.op, e, v);
-      if (node.op === 'Mean') e = `(${e}) * ${fl(1 / vs.length)}`;
-      c.line(`const float ${out} = ${e};`);
-    }
-  };
+  const finish = (c: Code, vs: string[], out: string) => c.line(`const float ${out} = ${new CRenderer(CUDA).render(formula, vs)};`);
   const c = new Code();
   c.line('const int i = blockIdx.x * blockDim.x + threadIdx.x;');
   if (pairs) {

@@ -1,21 +1,23 @@
 /**
  * The WASM-SIMD target: graph → one WebAssembly module (binaryen) + packed weights + a plan, in
  * one artifact that runtime/wasm loads. The module exports `memory`, `run` (every step in order)
- * and each step's function (`s0`, `s1`, ...) so a profiler can time layers one by one.
+ * and each step's function, named after its kernel and variant (`conv3x3_s1_nhwc_4x12_relu`,
+ * `dwconv3x3_s2`, `add_bcast`), so a profiler can time layers one by one; the module's name
+ * section carries every function's name into profiles and stack traces.
  */
 import binaryen from 'binaryen';
 import { encodeArtifact, type Artifact, type IOSpec } from '../../runtime/artifact.js';
 import { CnncError } from '../../runtime/errors.js';
 import type { WasmPlan } from '../../runtime/wasm/index.js';
 import type { Graph } from '../../ir/graph.js';
-import { OverlapIndex } from '../../ir/overlap.js';
 import { getOp } from '../../ir/ops/index.js';
 import { formatType, sizeOf } from '../../ir/types.js';
-import { addMathFunctions } from './activation.js';
+import { placeIntervals } from '../memory-plan.js';
 import { newModule } from './builder.js';
-import { lower, type Buf, type Loc, type TileOptions } from './lower.js';
+import { lower, wasmOps, type Buf, type Loc, type TileOptions } from './lower.js';
 
-export { WASM_OPS } from './lower.js';
+/** Every registry op the wasm target lowers (in some modes): the lowering table's ops and every f32 op with a scalar formula. */
+export const WASM_OPS: ReadonlySet<string> = wasmOps();
 
 export interface WasmCompileOptions {
   /** Register tile of dense convs: P output pixels × V vectors of 4 output channels (default 4 × 3). */
@@ -34,24 +36,19 @@ export interface WasmCompiled {
 }
 
 
-/** Greedy first fit by decreasing size over buffers whose lifetimes overlap; returns the arena size. */
+/**
+ * Places the lowering's buffers (values, layout copies, scratch rows, concat slices) in one arena with
+ * the shared interval placer (codegen/memory-plan.ts), 64-byte aligned; returns the arena size.
+ */
 export function placeBuffers(bufs: Buf[]): number {
-  const live = bufs.filter((b) => b.end >= b.start);
-  const order = [...live].sort((a, b) => b.bytes - a.bytes || a.start - b.start);
-  const placed = new OverlapIndex(live);
-  let size = 0;
-  for (const b of order) {
-    const clash = placed.overlapping(b.start, b.end).sort((x, y) => x.offset - y.offset);
-    let off = 0;
-    for (const p of clash) {
-      if (off + b.bytes <= p.offset) break;
-      off = Math.max(off, p.offset + p.bytes);
-    }
-    b.offset = off;
-    placed.add(b);
-    size = Math.max(size, off + b.bytes);
-  }
-  return size;
+  return placeIntervals(bufs.filter((b) => b.end >= b.start), 64);
+}
+
+/** The module's binary with its name section (binaryen writes names only with debug info on). */
+function emitWithNames(m: binaryen.Module): Uint8Array {
+  const was = binaryen.getDebugInfo();
+  binaryen.setDebugInfo(true);
+  try { return m.emitBinary(); } finally { binaryen.setDebugInfo(was); }
 }
 
 const io = (g: Graph, names: readonly string[]): IOSpec[] =>
@@ -116,7 +113,6 @@ export function compileWasm(g: Graph, options: WasmCompileOptions = {}): WasmCom
   try {
     const pages = Math.ceil(memoryBytes / 65536);
     m.setMemory(pages, pages, 'memory');
-    addMathFunctions(m);
     for (const s of low.steps) {
       s.emit(m, addr);
       m.addFunctionExport(s.fn, s.fn);
@@ -129,7 +125,7 @@ export function compileWasm(g: Graph, options: WasmCompileOptions = {}): WasmCom
       binaryen.setOptimizeLevel(2);
       m.optimize();
     }
-    const wasm = m.emitBinary();
+    const wasm = emitWithNames(m);
     const plan: WasmPlan = {
       memoryBytes,
       weightsOffset: low.weightsOffset,

@@ -6,7 +6,7 @@
  */
 import type binaryen from 'binaryen';
 import { FnBuilder, Ops, f32, i32, none, v128, type Expr } from './builder.js';
-import { activation } from './activation.js';
+import { exp, withScratch } from './math.js';
 
 /** One elementwise operand: byte address and element strides over the output's (collapsed) dims; 0 = broadcast. */
 export interface Operand { addr: number; strides: number[] }
@@ -17,7 +17,7 @@ export interface ElementwiseSpec {
   dims: number[];
   Y: number;
   operands: Operand[];
-  /** The value from the operands' f32x4 values (locals); may call activation(). */
+  /** The value from the operands' f32x4 values (locals), e.g. a rendered scalar formula. */
   expr: (fb: FnBuilder, xs: number[]) => Expr;
 }
 
@@ -94,9 +94,6 @@ export function emitElementwise(m: binaryen.Module, s: ElementwiseSpec): void {
   for (let d = r - 2; d >= 0; d--) body = fb.loop(idx[d], o.c(0), dims[d], 1, [body]);
   m.addFunction(s.name, none, none, fb.vars, body);
 }
-
-/** A unary activation as an elementwise expression. */
-export const actExpr = (kind: string, alpha: number, beta: number) => (fb: FnBuilder, xs: number[]) => activation(fb, kind, alpha, beta, xs[0]);
 
 export interface GlobalPoolSpec {
   name: string;
@@ -179,14 +176,14 @@ export function emitSoftmax(m: binaryen.Module, name: string, X: number, Y: numb
   const a = fb.local(i32), b = fb.local(i32), k = fb.local(i32), base = fb.local(i32);
   const mx = fb.local(f32), sum = fb.local(f32);
   const at = (arr: number) => o.add(fb.geti(base), o.addc(o.mul(fb.geti(k), inner * 4), arr));
-  const exp = (x: Expr) => m.f32x4.extract_lane(m.call('exp4', [m.f32x4.splat(x)], v128), 0);
+  const expf = (x: Expr) => m.f32x4.extract_lane(withScratch(fb, () => exp(fb, m.f32x4.splat(x))), 0);
   const body = fb.loop(a, o.c(0), outer, 1, [fb.loop(b, o.c(0), inner, 1, [
     fb.set(base, o.add(o.mul(fb.geti(a), n * inner * 4), o.mul(fb.geti(b), 4))),
     fb.set(mx, m.f32.const(-Infinity)),
     fb.loop(k, o.c(0), n, 1, [fb.set(mx, m.f32.max(fb.get(mx, f32), m.f32.load(0, 4, at(X))))]),
     fb.set(sum, m.f32.const(0)),
     fb.loop(k, o.c(0), n, 1, [
-      m.f32.store(0, 4, at(Y), exp(m.f32.sub(m.f32.load(0, 4, at(X)), fb.get(mx, f32)))),
+      m.f32.store(0, 4, at(Y), expf(m.f32.sub(m.f32.load(0, 4, at(X)), fb.get(mx, f32)))),
       fb.set(sum, m.f32.add(fb.get(sum, f32), m.f32.load(0, 4, at(Y)))),
     ]),
     fb.loop(k, o.c(0), n, 1, [m.f32.store(0, 4, at(Y), m.f32.div(m.f32.load(0, 4, at(Y)), fb.get(sum, f32)))]),
@@ -303,4 +300,9 @@ export function emitLayerNorm(m: binaryen.Module, name: string, X: number, Y: nu
     ]),
   ]);
   m.addFunction(name, none, none, fb.vars, body);
+}
+
+/** `name()`: calls the functions `parts` in order. */
+export function addSequence(m: binaryen.Module, name: string, parts: string[]): void {
+  m.addFunction(name, none, none, [], m.block(null, parts.map((p) => m.call(p, [], none))));
 }

@@ -10,6 +10,7 @@ import type { BufferDType, PlanBuffer } from '../../runtime/webgpu/plan.js';
 import type { Graph, Node } from '../../ir/graph.js';
 import { sizeOf } from '../../ir/types.js';
 import type { Binding, Kernel } from './kernel.js';
+import { liveBuffers, shareObjects } from '../memory-plan.js';
 
 /** Ops whose output is their first input's bytes under another shape. */
 export const ALIAS_OPS = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout']);
@@ -147,54 +148,24 @@ export class Emitter {
   // ---- memory planning ----
 
   /**
-   * Liveness-based sharing: a node's outputs take the smallest free buffer of their element type
-   * that is large enough (or a new one); a value's buffer frees after its last reader. Outputs never
-   * share with the node's own inputs, since they are allocated before those are freed.
+   * Buffers from the shared planner (codegen/memory-plan.ts): views (ALIAS_OPS) share their input's
+   * buffer; values never live at the same time share a GPU buffer of their element type, as large as
+   * the largest. No in-place reuse: WebGPU rejects a writable binding that aliases another binding of
+   * the same buffer in one dispatch.
    */
   private planActivations(): void {
     const g = this.graph;
-    const isConst = (v: string) => g.constValue(v) !== undefined;
-    for (const n of g.nodes) {
-      if (ALIAS_OPS.has(n.op) && n.inputs[0] && n.outputs[0]) {
-        this.root.set(n.outputs[0], this.root.get(n.inputs[0]) ?? n.inputs[0]);
-      }
-    }
-    const rootOf = (v: string) => this.root.get(v) ?? v;
-    const lastUse = new Map<string, number>();
-    g.nodes.forEach((n, i) => n.inputs.forEach((v) => v && lastUse.set(rootOf(v), i)));
-    for (const o of g.outputs) lastUse.set(rootOf(o), Infinity);
-    const free: number[] = [];
-    const place = (v: string) => {
-      const t = g.type(v);
-      const dtype = bufferDType(t.dtype, { value: v });
-      const elems = Math.max(1, sizeOf(t.shape));
-      let best = -1;
-      for (let k = 0; k < free.length; k++) {
-        const b = this.buffers[free[k]];
-        if (b.dtype === dtype && b.elems >= elems && (best < 0 || b.elems < this.buffers[free[best]].elems)) best = k;
-      }
-      if (best < 0) {
-        // grow the largest free buffer of this type rather than add one
-        for (let k = 0; k < free.length; k++) if (this.buffers[free[k]].dtype === dtype && (best < 0 || this.buffers[free[k]].elems > this.buffers[free[best]].elems)) best = k;
-      }
-      if (best >= 0) {
-        const b = free.splice(best, 1)[0];
-        this.buffers[b].elems = Math.max(this.buffers[b].elems, elems);
-        this.valueBuffer.set(v, b);
-      } else {
-        this.valueBuffer.set(v, this.scratch(dtype, elems));
-      }
-    };
-    for (const v of g.inputs) place(v);
-    g.nodes.forEach((n, i) => {
-      if (!ALIAS_OPS.has(n.op)) for (const o of n.outputs) if (o) place(o);
-      const done = new Set(n.inputs.filter((v) => v && lastUse.get(rootOf(v)) === i && !isConst(rootOf(v))).map(rootOf));
-      for (const o of n.outputs) if (o && !lastUse.has(rootOf(o)) && !ALIAS_OPS.has(n.op)) done.add(o); // never read
-      for (const v of done) {
-        const b = this.valueBuffer.get(v);
-        if (b !== undefined && !free.includes(b)) free.push(b);
-      }
-    });
+    const { buffers, viewOf } = liveBuffers(g, { inPlace: false, views: (n) => ALIAS_OPS.has(n.op) });
+    for (const [v, r] of viewOf) this.root.set(v, r);
+    const items = buffers.map((b) => ({
+      start: b.start,
+      end: b.end,
+      kind: bufferDType(g.type(b.values[0]).dtype, { value: b.values[0] }),
+      size: Math.max(1, ...b.values.map((v) => sizeOf(g.type(v).shape))),
+    }));
+    const { object, objects } = shareObjects(items);
+    const ids = objects.map((o) => this.scratch(o.kind, o.size));
+    buffers.forEach((b, i) => { for (const v of b.values) this.valueBuffer.set(v, ids[object[i]]); });
   }
 
   /** Whether a value lives in a graph input's or a constant's buffer (outputs must not). */

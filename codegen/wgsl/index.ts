@@ -8,14 +8,10 @@ import type { WgslPlan } from '../../runtime/webgpu/plan.js';
 import type { Graph, Node } from '../../ir/graph.js';
 import { allOps } from '../../ir/ops/index.js';
 import { ALIAS_OPS, DEFAULT_LIMITS, Emitter, type WgslLimits } from './emit.js';
-import { elementwiseExpr } from './activation.js';
+import { generatorFor } from './generators.js';
 import { wrapShader } from './kernel.js';
-import { emitConv, emitConvTranspose, emitFusedDwPw } from './kernels/conv.js';
-import { emitBatchNorm, emitCopy, emitElementwise } from './kernels/elementwise.js';
-import { emitGemm, emitMatMul } from './kernels/linear.js';
-import { emitConcat, emitGather, emitPad, emitResize, emitSlice, emitSplit, emitTranspose } from './kernels/movement.js';
-import { emitLayerNorm, emitLRN, emitSoftmax } from './kernels/norm.js';
-import { emitGlobalPool, emitPool, emitReduce, type Reducer } from './kernels/pool.js';
+import { emitCopy } from './kernels/elementwise.js';
+import { supportsOp } from './supports.js';
 
 export type { WgslLimits } from './emit.js';
 export { DEFAULT_LIMITS } from './emit.js';
@@ -28,56 +24,8 @@ export interface WgslOptions {
   limits?: Partial<WgslLimits>;
 }
 
-const REDUCERS: Record<string, Reducer> = { ReduceMean: 'mean', ReduceSum: 'sum', ReduceMax: 'max', ReduceMin: 'min' };
-
-type Generator = (e: Emitter, node: Node) => void;
-
-const GENERATORS: Record<string, Generator> = {
-  Conv: emitConv,
-  ConvTranspose: emitConvTranspose,
-  FusedDwPw: emitFusedDwPw,
-  Gemm: emitGemm,
-  MatMul: emitMatMul,
-  MaxPool: emitPool,
-  AveragePool: emitPool,
-  GlobalAveragePool: emitGlobalPool,
-  GlobalMaxPool: emitGlobalPool,
-  BatchNormalization: emitBatchNorm,
-  Concat: emitConcat,
-  Transpose: emitTranspose,
-  Slice: emitSlice,
-  Split: emitSplit,
-  Pad: emitPad,
-  Gather: emitGather,
-  Resize: emitResize,
-  Softmax: emitSoftmax,
-  LogSoftmax: emitSoftmax,
-  LayerNormalization: emitLayerNorm,
-  LRN: emitLRN,
-  Expand: (e, n) => emitElementwise(e, { ...n, op: 'Identity' }),
-};
-
-function generatorFor(node: Node): Generator | undefined {
-  const gen = GENERATORS[node.op];
-  if (gen) return gen;
-  if (REDUCERS[node.op]) {
-    return (e, n) => {
-      const rank = e.graph.type(n.inputs[0]).shape.length;
-      const given = (n.attrs.axes as number[] | undefined) ?? [];
-      const axes = given.length ? given.map((a) => (a < 0 ? a + rank : a))
-        : Number(n.attrs.noop_with_empty_axes ?? 0) ? [] : Array.from({ length: rank }, (_, k) => k);
-      if (!axes.length) return emitElementwise(e, { ...n, op: 'Identity' });
-      emitReduce(e, n, axes, REDUCERS[n.op]);
-    };
-  }
-  if (elementwiseExpr(node.op, node.attrs, ['x', 'y']) !== undefined) return (e, n) => emitElementwise(e, n);
-  return undefined;
-}
-
 /** Every op the WGSL target lowers (for the ops × targets table). */
-export const WGSL_OPS: ReadonlySet<string> = new Set(
-  allOps().map((op) => op.name).filter((name) => ALIAS_OPS.has(name) || generatorFor({ name, op: name, inputs: [], outputs: [], attrs: {} })),
-);
+export const WGSL_OPS: ReadonlySet<string> = new Set(allOps().map((op) => op.name).filter((name) => !supportsOp(name)));
 
 /** The kernels and plan for a graph (exported for tests that look at shaders). */
 export function lowerWgsl(graph: Graph, options: WgslOptions = {}): { plan: WgslPlan; shaders: { f32: string[]; f16: string[] }; weights: Uint8Array } {

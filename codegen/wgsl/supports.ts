@@ -1,17 +1,90 @@
 /**
  * What the wgsl target can lower: `supportsOp` per op (for the ops × targets table) and `supports`
  * per node (modes, dtypes, shapes). Each answers undefined when it can, else the reason it cannot,
- * which compile() reports for every node at fault before any code is emitted.
+ * which compile() reports for every node at fault before any code is emitted. Both read the
+ * generator table (codegen/wgsl/generators.ts); the per-node reasons are the messages the generators
+ * throw for the same nodes (test/wgsl-supports.test.ts checks they agree).
  */
+import { elementwiseDtypes, epilogueScalar, opScalar } from '../c-like.js';
 import type { Graph, Node } from '../../ir/graph.js';
-import { WGSL_OPS } from './index.js';
+import { CnncError } from '../../runtime/errors.js';
+import type { DType } from '../../runtime/tensor.js';
+import { ALIAS_OPS } from './emit.js';
+import { generatorFor, type Generator } from './generators.js';
+import { emitGemm } from './kernels/linear.js';
+import { emitConv, emitConvTranspose, emitFusedDwPw } from './kernels/conv.js';
+import { emitBatchNorm, emitElementwise, MAX_ELEMENTWISE_INPUTS } from './kernels/elementwise.js';
+import { emitLayerNorm } from './kernels/norm.js';
+import { emitGather, emitPad, emitResize } from './kernels/movement.js';
+import { emitPool } from './kernels/pool.js';
+
+/** Dtypes the wgsl target has buffers for (i64 is narrowed to i32). */
+const BUFFER_DTYPES: readonly DType[] = ['f32', 'f16', 'i32', 'i64'];
+
+type Check = (node: Node, graph: Graph) => string | undefined;
+
+const spatial: Check = (node, graph) => {
+  const rank = graph.type(node.inputs[0]).shape.length;
+  return rank === 3 || rank === 4 ? undefined : `the wgsl target handles 1-D and 2-D spatial ops, not ${rank - 2}-D`;
+};
+
+/** The reason an epilogue activation (activation / dw_activation) has no formula. */
+const epilogues: Check = (node) => {
+  for (const prefix of ['', 'dw']) {
+    if (node.attrs[prefix ? `${prefix}_activation` : 'activation'] === undefined) continue;
+    try { epilogueScalar(node.attrs, {}, prefix); } catch (e) { return (e as CnncError).message; }
+  }
+  return undefined;
+};
+
+const both = (...cs: Check[]): Check => (n, g) => cs.reduce<string | undefined>((why, c) => why ?? c(n, g), undefined);
+
+/** Per-generator conditions beyond dtypes: what each throws for a node it cannot lower. */
+const CHECKS = new Map<Generator, Check>([
+  [emitConv, both(spatial, epilogues)],
+  [emitConvTranspose, both(spatial, epilogues)],
+  [emitFusedDwPw, both(spatial, epilogues)],
+  [emitGemm, epilogues],
+  [emitPool, both(spatial, (n) => (n.outputs[1] ? 'MaxPool indices output is not supported on wgsl' : undefined))],
+  [emitBatchNorm, (n, g) => (n.inputs.slice(1, 5).some((v) => !g.constValue(v)) ? 'BatchNormalization needs constant scale, bias, mean and variance on wgsl' : undefined)],
+  [emitLayerNorm, (n) => (n.outputs.slice(1).some(Boolean) ? 'LayerNormalization mean/inv_std outputs are not supported on wgsl' : undefined)],
+  [emitPad, (n) => {
+    const mode = String(n.attrs.mode ?? 'constant');
+    return ['constant', 'edge', 'reflect'].includes(mode) ? undefined : `Pad mode '${mode}' is not supported on wgsl`;
+  }],
+  [emitResize, (n, g) => {
+    if (String(n.attrs.mode) !== 'nearest') return `Resize mode '${String(n.attrs.mode)}' is not supported on wgsl (nearest only)`;
+    const v = n.inputs.slice(1).find((x) => x && !g.constValue(x));
+    return v ? `input '${v}' must be a constant on wgsl` : undefined;
+  }],
+  [emitGather, (n, g) => (['i32', 'i64'].includes(g.type(n.inputs[1]).dtype) ? undefined : 'Gather indices must be integers')],
+  [emitElementwise, (n) => {
+    const k = n.inputs.filter(Boolean).length;
+    if (k > MAX_ELEMENTWISE_INPUTS) return `${k} inputs is more than the wgsl elementwise kernel takes (${MAX_ELEMENTWISE_INPUTS})`;
+    return opScalar(n.op, n.attrs, k) ? undefined : `op ${n.op} has no scalar formula for the wgsl elementwise kernel`;
+  }],
+]);
 
 /** Why the wgsl target has no kernel for op `op` at all, or undefined when it lowers the op (in some modes). */
 export function supportsOp(op: string): string | undefined {
-  return WGSL_OPS.has(op) ? undefined : 'no wgsl kernel';
+  if (ALIAS_OPS.has(op)) return undefined;
+  const gen = generatorFor({ name: op, op, inputs: [], outputs: [], attrs: {} });
+  if (!gen) return `no wgsl kernel for ${op}`;
+  if (gen === emitElementwise && !elementwiseDtypes(op, BUFFER_DTYPES).length) {
+    return `${op} computes on no dtype the wgsl target has buffers for (${BUFFER_DTYPES.join(', ')})`;
+  }
+  return undefined;
 }
 
 /** Why the wgsl target cannot lower `node` of `graph`, or undefined when it can. */
-export function supports(node: Node, _graph: Graph): string | undefined {
-  return supportsOp(node.op);
+export function supports(node: Node, graph: Graph): string | undefined {
+  if (ALIAS_OPS.has(node.op)) return undefined;
+  const gen = generatorFor(node);
+  if (!gen) return `no wgsl kernel for ${node.op}`;
+  for (const v of [...node.inputs, ...node.outputs]) {
+    if (!v) continue;
+    const d = graph.type(v).dtype;
+    if (!BUFFER_DTYPES.includes(d)) return `the wgsl target has no ${d} buffers`;
+  }
+  return CHECKS.get(gen)?.(node, graph);
 }

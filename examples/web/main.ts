@@ -1,54 +1,48 @@
-/// <reference types="@webgpu/types" />
 /**
- * The browser demo: for each model in models.json, loads its cnnc artifact and runs it on WebGPU
- * (the 'wgsl' artifact) or, where navigator.gpu gives no adapter, on WebAssembly (the 'wasm'
- * artifact); shows the backend, the top-5 classes and the median time per run. Results also go to
- * `window.cnncResults` and the console, for the headless-browser test.
- * Bundled by examples/web/build.ts (esbuild) from the runtime alone: no compiler code.
+ * The browser demo: for each model in models.json, loads its cnnc artifacts through the runtime's
+ * public API (`load` with one artifact per target and the preference webgpu → wasm: WebGPU where
+ * navigator.gpu gives an adapter, else WebAssembly), shows the backend, the top-5 classes and the
+ * median time per run. Results also go to `window.cnncResults` and the console, for the
+ * headless-browser test. Bundled by examples/web/build.ts (esbuild) from the runtime alone.
+ * In an app the import is `from '@cnnc/runtime'`.
  */
-import { decodeArtifact } from '../../runtime/artifact.js';
-import { tensor, type Tensor } from '../../runtime/tensor.js';
-import { WebGpuModel } from '../../runtime/webgpu/index.js';
-import { WasmSession } from '../../runtime/wasm/index.js';
+import { load, type LoadEvent, type Session, type Tensor } from '../../runtime/index.js';
 
 interface ModelEntry { name: string; wgsl: string; wasm: string; input: string; shape: number[] }
 interface Result { name: string; backend: string; adapter?: string; output: number[]; top5: [number, number][]; msPerRun: number }
 
 const $ = (id: string) => document.getElementById(id)!;
 
-async function bytes(url: string): Promise<Uint8Array> {
-  const r = await fetch(url);
-  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
-  return new Uint8Array(await r.arrayBuffer());
+/** What ran, in words: the backend, its precision, and why WebGPU did not run where it did not. */
+function backendLabel(s: Session): string {
+  if (s.backend === 'webgpu') return `WebGPU (${s.precision})`;
+  return s.fallbacks.some((f) => f.backend === 'webgpu') ? 'WebAssembly (no WebGPU adapter)' : 'WebAssembly';
 }
 
-interface Runner { backend: string; adapter?: string; run(x: Tensor): Promise<Tensor> }
-
-/** WebGPU where an adapter exists, else WebAssembly; says which. */
-async function runner(m: ModelEntry): Promise<Runner> {
-  const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
-  if (gpu && await gpu.requestAdapter().catch(() => null)) {
-    const model = await WebGpuModel.load(await bytes(m.wgsl));
-    return { backend: `WebGPU (${model.precision})`, adapter: model.adapterName, run: async (x) => (await model.run({ input: x })).output };
-  }
-  const wasm = await WasmSession.create(decodeArtifact(await bytes(m.wasm)));
-  return { backend: 'WebAssembly (no WebGPU adapter)', run: async (x) => (await wasm.run({ input: x })).output };
+function progressText(name: string, e: LoadEvent): string {
+  if (e.phase === 'pipelines') return `${name}: building WebGPU pipelines ${e.done}/${e.total}`;
+  if (e.phase === 'read' && e.total) return `${name}: downloading ${Math.round((100 * (e.done ?? 0)) / e.total)}%`;
+  return `${name}: ${e.phase}${e.backend ? ` (${e.backend})` : ''}`;
 }
 
 async function runModel(m: ModelEntry): Promise<Result> {
-  const r = await runner(m);
-  const x = tensor('f32', m.shape, new Float32Array((await bytes(m.input)).buffer));
-  let y = await r.run(x); // first run: pipelines compile
+  const session = await load({ wgsl: m.wgsl, wasm: m.wasm }, {
+    backends: ['webgpu', 'wasm'],
+    onProgress: (e) => { $('status').textContent = progressText(m.name, e); },
+  });
+  const data = new Float32Array(await (await fetch(m.input)).arrayBuffer());
+  const run = async (): Promise<Tensor> => (await session.run({ input: { data, shape: m.shape } })).output;
+  let y = await run(); // first run: the GPU driver may finish compiling here
   const times: number[] = [];
   for (let i = 0; i < 3; i++) {
     const t0 = performance.now();
-    y = await r.run(x);
+    y = await run();
     times.push(performance.now() - t0);
   }
   times.sort((a, b) => a - b);
   const out = Array.from(y.data as Float32Array);
   const top5 = out.map((v, i) => [i, v] as [number, number]).sort((a, b) => b[1] - a[1]).slice(0, 5);
-  return { name: m.name, backend: r.backend, adapter: r.adapter, output: out, top5, msPerRun: times[1] };
+  return { name: m.name, backend: backendLabel(session), adapter: session.device, output: out, top5, msPerRun: times[1] };
 }
 
 function show(res: Result): void {

@@ -8,6 +8,7 @@ import { CnncError } from '../../runtime/errors.js';
 import { tensor, type DType, type Tensor } from '../../runtime/tensor.js';
 import type { Graph, Node } from '../../ir/graph.js';
 import type { AttrValue, Attrs } from '../../ir/op.js';
+import { allOps, getOp } from '../../ir/ops/index.js';
 import { DTYPE_TO_CODE, onnx, tensorToProto } from './proto.js';
 
 /** The opset written; 19 only when the graph needs it (Pad wrap, AveragePool dilations, Resize antialias/half_pixel_symmetric). */
@@ -18,12 +19,50 @@ type INodeProto = import('onnx-proto').onnx.INodeProto;
 type IAttributeProto = import('onnx-proto').onnx.IAttributeProto;
 type ITensorProto = import('onnx-proto').onnx.ITensorProto;
 
-/** ONNX attributes of FLOAT type (every other numeric attribute is an INT). */
-const FLOAT_ATTRS = new Set(['alpha', 'beta', 'epsilon', 'momentum', 'bias', 'cubic_coeff_a', 'extrapolation_value', 'gamma', 'lambd', 'ratio']);
+/**
+ * ONNX attributes of FLOAT type (every other numeric attribute is an INT). ONNX types an attribute
+ * name alike in every op, so: a name that some registry op gives a fractional default (alpha, beta,
+ * gamma, epsilon, momentum, cubic_coeff_a, …), plus the float attributes whose defaults are all whole.
+ */
+const FLOAT_ATTRS: ReadonlySet<string> = new Set([
+  ...allOps().flatMap((d) => Object.entries(d.attrs).filter(([, v]) => typeof v === 'number' && !Number.isInteger(v)).map(([k]) => k)),
+  'bias', 'extrapolation_value',
+]);
 /** IR-only attributes, handled by the expansion (never written to ONNX). */
 const IR_ONLY = new Set(['layout', 'activation', 'act_alpha', 'act_beta']);
-/** Ops whose first input and output carry `layout`. */
-const LAYOUT_OPS = new Set(['Conv', 'ConvTranspose', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'BatchNormalization', 'LRN', 'FusedDwPw', 'Resize', 'InstanceNormalization']);
+
+/** One epilogue activation written as one standard op: the op, and its attributes for (act_alpha, act_beta). */
+interface ActivationOp { op: string; attrs(alpha: number, beta: number): Attrs }
+
+/**
+ * Epilogue activation kind → the registry op that computes it alone, read off every op's
+ * `traits.asActivation`: its attributes are probed to find which carry act_alpha and act_beta.
+ * The kinds no op gives (silu) and the ones whose op is too new for the opset written (gelu,
+ * gelu_tanh: Gelu is opset 20) are expanded explicitly in `activation`.
+ */
+export const ACTIVATION_OPS: ReadonlyMap<string, ActivationOp> = (() => {
+  const map = new Map<string, ActivationOp>();
+  for (const def of allOps()) {
+    const as = def.traits.asActivation;
+    if (!as || Object.values(def.attrs).includes(null)) continue;
+    const defaults = def.attrs as Attrs;
+    const numeric = Object.keys(defaults).filter((k) => typeof defaults[k] === 'number');
+    const probe = (base: number): Attrs => ({ ...defaults, ...Object.fromEntries(numeric.map((k, i) => [k, base + 0.25 * i])) });
+    const first = as(probe(0.375));
+    if (!first || map.has(first.activation)) continue;
+    const alphaKey = numeric.find((k) => probe(0.375)[k] === first.act_alpha);
+    const betaKey = numeric.find((k) => probe(0.375)[k] === first.act_beta);
+    const attrs = (alpha: number, beta: number): Attrs => ({ ...defaults, ...(alphaKey && { [alphaKey]: alpha }), ...(betaKey && { [betaKey]: beta }) });
+    // keep it only when the attributes found give back the kind and its parameters
+    const check = as(attrs(0.625, 0.875));
+    const want = [alphaKey ? 0.625 : first.act_alpha, betaKey ? 0.875 : first.act_beta];
+    if (check?.activation === first.activation && check.act_alpha === want[0] && check.act_beta === want[1]) map.set(first.activation, { op: def.name, attrs });
+  }
+  return map;
+})();
+
+/** ONNX ops newer than opset 17 that the exporter writes as they are: the opset they came in. */
+const OP_SINCE: Readonly<Record<string, number>> = { Mish: 18 };
 
 export function exportOnnx(g: Graph): Uint8Array {
   const ex = new Exporter(g, g.nodes.some(needsOpset19) ? EXPORT_OPSET_MAX : EXPORT_OPSET);
@@ -82,7 +121,7 @@ class Exporter {
 
   node(n: Node): void {
     const layout = n.attrs.layout;
-    if (layout === 'NHWC' && LAYOUT_OPS.has(n.op)) return this.nhwc(n);
+    if (layout === 'NHWC' && getOp(n.op, n.name).traits.layoutInputs) return this.nhwc(n);
     if (layout !== undefined && layout !== 'NCHW' && layout !== 'NHWC') {
       throw new CnncError('UNSUPPORTED', `layout '${layout}' cannot be exported`, { node: n.name, op: n.op });
     }
@@ -239,20 +278,12 @@ class Exporter {
     this.withEpilogue(pw, [cur, wpw, bpw], res, out, dtype);
   }
 
-  /** One epilogue activation from `x` into `out`, as standard ONNX ops. */
+  /** One epilogue activation from `x` into `out`, as standard ONNX ops: one op (ACTIVATION_OPS), or the expansions below. */
   private activation(kind: string, alpha: number, beta: number, x: string, out: string, dtype: DType, n: Node): void {
     const c = (v: number) => this.scalar('c', dtype, v);
     const t = (b: string) => this.tmp(`${out}_${b}`);
     switch (kind) {
       case '': return this.emit('Identity', [x], [out]);
-      case 'relu': return this.emit('Relu', [x], [out]);
-      case 'leaky_relu': return this.emit('LeakyRelu', [x], [out], { alpha });
-      case 'clip': return this.emit('Clip', [x, Number.isFinite(alpha) ? c(alpha) : '', Number.isFinite(beta) ? c(beta) : ''], [out]);
-      case 'sigmoid': return this.emit('Sigmoid', [x], [out]);
-      case 'hard_sigmoid': return this.emit('HardSigmoid', [x], [out], { alpha, beta });
-      case 'hard_swish': return this.emit('HardSwish', [x], [out]);
-      case 'tanh': return this.emit('Tanh', [x], [out]);
-      case 'erf': return this.emit('Erf', [x], [out]);
       case 'silu': {
         const s = t('sig');
         this.emit('Sigmoid', [x], [s]);
@@ -278,8 +309,13 @@ class Exporter {
         this.emit('Mul', [x, p], [m]);
         return this.emit('Mul', [m, c(0.5)], [out]);
       }
-      default:
-        throw new CnncError('UNSUPPORTED', `activation '${kind}' cannot be exported`, { node: n.name, op: n.op });
+      default: {
+        const one = ACTIVATION_OPS.get(kind);
+        if (!one) throw new CnncError('UNSUPPORTED', `activation '${kind}' cannot be exported`, { node: n.name, op: n.op });
+        // the standalone op, exported like any node of it (Clip's bounds become inputs); same dtype as n's output
+        const alone: Node = { name: this.fresh(one.op.toLowerCase()), op: one.op, attrs: one.attrs(alpha, beta), inputs: [x], outputs: [n.outputs[0]] };
+        return this.nchw(alone, [x], out, [out]);
+      }
     }
   }
 
@@ -313,14 +349,13 @@ function needsOpset19(n: Node): boolean {
   if (n.op === 'AveragePool') return ((a.dilations as number[] | undefined) ?? []).some((d) => d !== 1);
   if (n.op === 'Resize') return Number(a.antialias ?? 0) !== 0 || a.coordinate_transformation_mode === 'half_pixel_symmetric';
   if (n.op === 'Cast') return Number(a.saturate ?? 1) === 0;
-  return false;
+  const ops = [n.op, ...[a.activation, a.dw_activation].map((k) => ACTIVATION_OPS.get(String(k ?? ''))?.op)];
+  return ops.some((op) => op !== undefined && (OP_SINCE[op] ?? 0) > EXPORT_OPSET);
 }
 
-/** Index of the residual input of ops with an epilogue (-1 when none). */
+/** Index of the residual input of a layout-aware op: its activation input after input 0 (-1 when none). */
 function residualIndex(n: Node): number {
-  if (n.op === 'Conv' || n.op === 'ConvTranspose' || n.op === 'Gemm') return 3;
-  if (n.op === 'FusedDwPw') return 5;
-  return -1;
+  return getOp(n.op, n.name).traits.layoutInputs?.find((i) => i > 0) ?? -1;
 }
 
 /** IR attributes as ONNX attributes: IR-only ones and empty lists (ONNX defaults) dropped. */

@@ -14,7 +14,7 @@ import type { AttrValue } from '../../ir/op.js';
 import { getOp, hasOp } from '../../ir/ops/index.js';
 import { formatType, type TensorType } from '../../ir/types.js';
 import { attrValue, irDtype, onnx, tensorFromProto, toNum, type ITensorProto, type TensorAttr, type TensorLimits } from './proto.js';
-import { CONVERTERS, GENERIC, type Converter } from './ops.js';
+import { CONVERTERS, GENERIC, type ConvertContext, type Converter, type OnnxNode } from './ops.js';
 
 export interface ImportOptions {
   /** Folder of the model file: external data is read only from inside it. */
@@ -41,17 +41,6 @@ type ValueInfoProto = import('onnx-proto').onnx.IValueInfoProto;
 type Dim = import('onnx-proto').onnx.TensorShapeProto.IDimension;
 /** Whether a dimension holds a number (protobufjs names the set member of the oneof in `value`). */
 const isStatic = (d: Dim) => (d as { value?: string }).value === 'dimValue' && !d.dimParam;
-
-/** One ONNX node as the converters see it: attributes decoded, names resolved through the importer. */
-export interface OnnxNode {
-  readonly name: string;
-  readonly op: string;
-  readonly opset: number;
-  /** ONNX value names; '' for absent optional inputs/outputs. */
-  readonly inputs: readonly string[];
-  readonly outputs: readonly string[];
-  readonly attrs: ReadonlyMap<string, AttrValue | TensorAttr>;
-}
 
 /** Reads a model file; external data may come from files beside it. */
 export function loadOnnxFile(file: string, opts: ImportOptions = {}): Graph {
@@ -91,7 +80,7 @@ export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Graph {
 }
 
 /** Context the per-op converters work with (see ops.ts). */
-export class Importer {
+export class Importer implements ConvertContext {
   readonly g: Graph;
   readonly limits: TensorLimits;
   private readonly model: ModelProto;

@@ -1,20 +1,53 @@
 /**
  * Per-op ONNX → IR converters: where ONNX opsets differ (attributes that became inputs,
  * defaults that changed, legacy attributes), each converter normalizes into the IR contract
- * (common.md): static parameters as attributes, one semantics per op. Ops without an entry
- * here map one-to-one onto the IR op of the same name with their ONNX attributes.
+ * (docs/architecture.md): static parameters as attributes, one semantics per op. Ops without an
+ * entry here map one-to-one onto the IR op of the same name with their ONNX attributes.
+ * Converters see the importer through `ConvertContext`, so this file does not import import.ts.
  */
 import { CnncError } from '../../runtime/errors.js';
 import { tensor, toNumbers, type Tensor } from '../../runtime/tensor.js';
 import type { AttrValue } from '../../ir/op.js';
 import { getOp, hasOp } from '../../ir/ops/index.js';
-import type { Importer, OnnxNode } from './import.js';
-import { irDtype, tensorFromProto, type TensorAttr } from './proto.js';
+import type { Graph } from '../../ir/graph.js';
+import type { TensorType } from '../../ir/types.js';
+import { irDtype, tensorFromProto, type TensorAttr, type TensorLimits } from './proto.js';
+
+/** One ONNX node as the converters see it: attributes decoded, names resolved through the importer. */
+export interface OnnxNode {
+  readonly name: string;
+  readonly op: string;
+  readonly opset: number;
+  /** ONNX value names; '' for absent optional inputs/outputs. */
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  readonly attrs: ReadonlyMap<string, AttrValue | TensorAttr>;
+}
+
+/** What a converter uses of the importer (the Importer class in import.ts implements it). */
+export interface ConvertContext {
+  readonly g: Graph;
+  readonly limits: TensorLimits;
+  /** IR name of an ONNX value ('' stays ''). */
+  ir(onnxName: string, n?: OnnxNode): string;
+  typeOf(onnxName: string, n?: OnnxNode): TensorType;
+  /** The constant value of an ONNX value: an initializer, a folded value or a given input value. */
+  constOf(onnxName: string, n?: OnnxNode): Tensor | undefined;
+  /** Whether an optional output is read by anyone (node input or graph output). */
+  isUsed(onnxName: string): boolean;
+  isGraphOutput(onnxName: string): boolean;
+  /** Binds an ONNX output to an existing IR value (Identity, Dropout). */
+  alias(onnxName: string, irName: string): void;
+  /** Binds an ONNX output to a new constant. */
+  constant(onnxName: string, t: Tensor, n?: OnnxNode): string;
+  /** Adds one IR node (or its folded constant outputs); `bindTo` names the ONNX outputs it defines. Returns IR output names. */
+  emit(n: OnnxNode, op: string, inputs: readonly string[], attrs: Record<string, AttrValue | undefined>, bindTo?: readonly string[]): string[];
+}
 
 export interface Converter {
   /** IR ops the converter emits: the import fails with UNKNOWN_OP when one is not registered. */
   readonly needs: readonly string[];
-  run(imp: Importer, n: OnnxNode): void;
+  run(imp: ConvertContext, n: OnnxNode): void;
 }
 
 type Attrs = Record<string, AttrValue | undefined>;
@@ -45,13 +78,13 @@ function attr<T extends AttrValue>(n: OnnxNode, name: string, def: T): T {
 const has = (n: OnnxNode, i: number) => i < n.inputs.length && n.inputs[i] !== '';
 
 /** A constant input's values as numbers (shape vectors, axes, bounds). */
-function constInput(imp: Importer, n: OnnxNode, i: number, what: string): number[] {
+function constInput(imp: ConvertContext, n: OnnxNode, i: number, what: string): number[] {
   const t = imp.constOf(n.inputs[i], n);
   if (!t) unsupported(n, `input ${i} (${what}) must be a constant: cnnc shapes are static`, n.inputs[i]);
   return toNumbers(t);
 }
 
-function optConstInput(imp: Importer, n: OnnxNode, i: number, what: string): number[] | undefined {
+function optConstInput(imp: ConvertContext, n: OnnxNode, i: number, what: string): number[] | undefined {
   return has(n, i) ? constInput(imp, n, i, what) : undefined;
 }
 
@@ -99,18 +132,18 @@ function irAttrs(n: OnnxNode, irOp: string, over: Attrs = {}, skip: readonly str
 }
 
 /** Every ONNX input mapped to IR names. */
-function irInputs(imp: Importer, n: OnnxNode, count = n.inputs.length): string[] {
+function irInputs(imp: ConvertContext, n: OnnxNode, count = n.inputs.length): string[] {
   const ins = n.inputs.slice(0, count).map((i) => imp.ir(i, n));
   while (ins.length && ins[ins.length - 1] === '') ins.pop();
   return ins;
 }
 
 /** Outputs beyond the first that are read by someone: cnnc does not compute them. */
-function onlyFirstOutput(imp: Importer, n: OnnxNode, why: string): void {
+function onlyFirstOutput(imp: ConvertContext, n: OnnxNode, why: string): void {
   n.outputs.slice(1).forEach((o) => { if (imp.isUsed(o)) unsupported(n, `output '${o}' is not supported (${why})`, o); });
 }
 
-const simple = (irOp: string, prepare?: (imp: Importer, n: OnnxNode) => Attrs, skip: string[] = []): Converter => ({
+const simple = (irOp: string, prepare?: (imp: ConvertContext, n: OnnxNode) => Attrs, skip: string[] = []): Converter => ({
   needs: [irOp],
   run(imp, n) {
     imp.emit(n, irOp, irInputs(imp, n), irAttrs(n, irOp, prepare?.(imp, n) ?? {}, skip), n.outputs);
@@ -147,7 +180,7 @@ export const GENERIC: Converter = {
 
 // ---- auto_pad, resolved here when the IR op does not take it ----
 
-function spatialPads(imp: Importer, n: OnnxNode, irOp: string, kernel: number[], transposed: boolean): Attrs {
+function spatialPads(imp: ConvertContext, n: OnnxNode, irOp: string, kernel: number[], transposed: boolean): Attrs {
   const autoPad = attr(n, 'auto_pad', 'NOTSET');
   if (autoPad === 'NOTSET' || Object.hasOwn(getOp(irOp, n.name).attrs, 'auto_pad')) return {};
   const x = imp.typeOf(n.inputs[0], n).shape;
@@ -171,7 +204,7 @@ function spatialPads(imp: Importer, n: OnnxNode, irOp: string, kernel: number[],
   return { pads };
 }
 
-function kernelOf(imp: Importer, n: OnnxNode, fromWeights: boolean): number[] {
+function kernelOf(imp: ConvertContext, n: OnnxNode, fromWeights: boolean): number[] {
   const k = n.attrs.has('kernel_shape') ? attr(n, 'kernel_shape', [] as number[]) : undefined;
   if (k) return k;
   if (!fromWeights) badAttr(n, "attribute 'kernel_shape' is required");
@@ -197,7 +230,7 @@ const pool = (irOp: string): Converter => ({
 
 // ---- the converters ----
 
-function unaryAlias(imp: Importer, n: OnnxNode): void {
+function unaryAlias(imp: ConvertContext, n: OnnxNode): void {
   const x = imp.ir(n.inputs[0], n);
   const out = n.outputs[0] ?? '';
   if (imp.isGraphOutput(out) && hasOp('Identity')) imp.emit(n, 'Identity', [x], {}, [out]);
@@ -361,7 +394,7 @@ function splitConverter(): Converter {
 }
 
 /** Axes from the attribute (before `fromOpset`) or the optional second input. */
-function axesOf(imp: Importer, n: OnnxNode, fromOpset: number): number[] | undefined {
+function axesOf(imp: ConvertContext, n: OnnxNode, fromOpset: number): number[] | undefined {
   if (n.opset < fromOpset) return n.attrs.has('axes') ? attr(n, 'axes', [] as number[]) : undefined;
   return optConstInput(imp, n, 1, 'axes');
 }
@@ -423,7 +456,39 @@ function batchNorm(): Converter {
   };
 }
 
+// ---- quantization (ir/ops/quant.ts) ----
+
+/** A dtype attribute given as an ONNX TensorProto code (0 = unset) as an IR dtype ('' = unset). */
+function dtypeCodeAttr(n: OnnxNode, name: string): string {
+  const code = attr(n, name, 0);
+  return code === 0 ? '' : irDtype(code, { node: n.name, op: n.op });
+}
+
+/**
+ * QuantizeLinear/DequantizeLinear, opsets 10–25: axis (13), saturate (19), block_size and
+ * output_dtype (21), precision (25) map onto the IR attributes; scale and zero point stay inputs.
+ * A DequantizeLinear of constant integers (quantized weights) is not folded at import, so that
+ * passes/quantize-qdq.ts still sees the int8 weights; fold-constants folds it for f32 targets.
+ */
+const quantLinear = (irOp: 'QuantizeLinear' | 'DequantizeLinear'): Converter => ({
+  needs: [irOp],
+  run(imp, n) {
+    const dtypes = irOp === 'QuantizeLinear' ? ['output_dtype', 'precision'] : ['output_dtype'];
+    const over: Attrs = Object.fromEntries(dtypes.filter((k) => n.attrs.has(k)).map((k) => [k, dtypeCodeAttr(n, k)]));
+    const attrs = irAttrs(n, irOp, over);
+    const ins = irInputs(imp, n);
+    if (irOp === 'QuantizeLinear' || !imp.g.constValue(ins[0])) {
+      imp.emit(n, irOp, ins, attrs, n.outputs);
+      return;
+    }
+    const [out] = imp.g.addNode(irOp, ins, attrs, { name: n.name, outputs: [imp.g.freshName(n.outputs[0] || `${n.name}_out0`)] });
+    imp.alias(n.outputs[0] ?? '', out);
+  },
+});
+
 export const CONVERTERS: Record<string, Converter> = {
+  QuantizeLinear: quantLinear('QuantizeLinear'),
+  DequantizeLinear: quantLinear('DequantizeLinear'),
   Add: legacyBroadcast('Add'),
   Sub: legacyBroadcast('Sub'),
   Mul: legacyBroadcast('Mul'),
@@ -609,7 +674,7 @@ export const CONVERTERS: Record<string, Converter> = {
 };
 
 /** The value of a Constant node, from whichever of its attributes is set. */
-function constantAttr(imp: Importer, n: OnnxNode): Tensor {
+function constantAttr(imp: ConvertContext, n: OnnxNode): Tensor {
   const [key, v] = [...n.attrs][0] ?? [];
   if (n.attrs.size !== 1 || v === undefined) badAttr(n, 'Constant needs exactly one value attribute');
   switch (key) {

@@ -44,7 +44,7 @@ async function openDriver(path: string): Promise<Driver> {
     const specifier = 'koffi';
     koffi = (await import(specifier)).default as typeof import('koffi');
   } catch (e) {
-    throw new CnncError('NO_DEVICE', `the CUDA runtime needs the 'koffi' package to call the driver (${(e as Error).message})`);
+    throw new CnncError('NO_DEVICE', `the CUDA runtime needs the 'koffi' package to call the driver: install it with 'npm install koffi' (an optional peer dependency of the runtime) (${(e as Error).message.split('\n')[0]})`);
   }
   let lib: ReturnType<typeof koffi.load>;
   try {

@@ -84,6 +84,23 @@ export class CudaSession {
     return t;
   }
 
+  /** Time per step (ms, median of `reps`): each kernel launched alone and waited for, after one full run. */
+  async profile(inputs: Record<string, Tensor>, reps = 5): Promise<{ kernel: string; node: string; op: string; ms: number }[]> {
+    await this.run(inputs);
+    return this.plan.steps.map((step, i) => {
+      const l = this.launches[i];
+      const ts: number[] = [];
+      for (let r = 0; r < reps + 1; r++) {
+        const t0 = performance.now();
+        this.drv.launch(l.fn, l.grid, l.block, l.params);
+        this.drv.synchronize();
+        if (r > 0) ts.push(performance.now() - t0); // the first may include the module's lazy load
+      }
+      ts.sort((a, b) => a - b);
+      return { kernel: step.kernel, node: step.node, op: '', ms: ts[ts.length >> 1] }; // the CUDA plan records no op names
+    });
+  }
+
   /** Frees the arena and weights (the session is unusable afterwards). */
   dispose(): void {
     this.drv.free(this.arena);

@@ -55,7 +55,7 @@ async function findAdapter(): Promise<GPUAdapter> {
     const name = 'webgpu'; // a variable, so that browser bundlers leave it alone
     dawn = await import(/* @vite-ignore */ name);
   } catch (e) {
-    throw new CnncError('NO_DEVICE', `the 'webgpu' package (Dawn for Node) could not be loaded: ${(e as Error).message}`);
+    throw new CnncError('NO_DEVICE', `WebGPU in Node needs the 'webgpu' package (Dawn): install it with 'npm install webgpu' (an optional peer dependency of the runtime) (${(e as Error).message.split('\n')[0]})`);
   }
   Object.assign(globalThis, dawn.globals); // GPUBufferUsage, GPUMapMode, ...
   const flags = proc.env.CNNC_DAWN_FLAGS?.split(',').filter(Boolean);

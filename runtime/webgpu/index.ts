@@ -19,6 +19,8 @@ export interface WebGpuOptions {
   forceF32?: boolean;
   /** How long a readback may take before it is declared hung (ms). */
   timeoutMs?: number;
+  /** Called after each shader's pipeline is built (the slow part of a load on a software GPU). */
+  onPipeline?: (done: number, total: number, kernel: string) => void;
 }
 
 /** A loaded model; `run` may be called any number of times (not concurrently). */
@@ -60,7 +62,7 @@ export class WebGpuModel {
     const shaders = readShaders(art, f16 ? 'wgsl.f16' : 'wgsl.f32');
     checkLimits(plan, ctx.device, f16);
     const buffers = createBuffers(art, plan, ctx.device, f16);
-    const steps = await createPipelines(plan, shaders, ctx.device, buffers);
+    const steps = await createPipelines(plan, shaders, ctx.device, buffers, options.onPipeline);
     return new WebGpuModel(art, plan, ctx, buffers, steps, options.timeoutMs ?? 60_000, f16);
   }
 
@@ -169,10 +171,6 @@ export class WebGpuModel {
   }
 }
 
-export async function loadWebGpu(bytes: Uint8Array | Artifact, options?: WebGpuOptions): Promise<WebGpuModel> {
-  return WebGpuModel.load(bytes, options);
-}
-
 /** Bytes of a buffer in the chosen variant (f16 buffers hold f32 in the f32 variant); multiple of 4. */
 function byteSize(dtype: BufferDType, elems: number, f16: boolean): number {
   const per = dtype === 'f16' && !f16 ? 4 : BYTES[dtype];
@@ -244,7 +242,7 @@ function pipelineCache(device: GPUDevice): Map<string, GPUComputePipeline> {
   return m;
 }
 
-async function createPipelines(plan: WgslPlan, shaders: string[], device: GPUDevice, buffers: GPUBuffer[]) {
+async function createPipelines(plan: WgslPlan, shaders: string[], device: GPUDevice, buffers: GPUBuffer[], onPipeline?: WebGpuOptions['onPipeline']) {
   const pipelines = new Map<number, GPUComputePipeline>();
   const firstUser = new Map<number, PlanStep>();
   for (const s of plan.steps) if (!firstUser.has(s.shader)) firstUser.set(s.shader, s);
@@ -277,7 +275,10 @@ async function createPipelines(plan: WgslPlan, shaders: string[], device: GPUDev
   // One pipeline at a time: error scopes are a per-device stack, so concurrent builds could
   // file one kernel's error under another's name.
   for (const step of plan.steps) {
-    if (!pipelines.has(step.shader)) pipelines.set(step.shader, await build(step.shader));
+    if (!pipelines.has(step.shader)) {
+      pipelines.set(step.shader, await build(step.shader));
+      onPipeline?.(pipelines.size, firstUser.size, step.kernel);
+    }
     const pipeline = pipelines.get(step.shader)!;
     device.pushErrorScope('validation');
     const group = device.createBindGroup({

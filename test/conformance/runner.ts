@@ -14,7 +14,7 @@
  *
  * A test ends in one of three states: pass; skip, when it needs what the IR deliberately does
  * not have (STRING or complex values, a sequence/optional value, or an op
- * outside the foundation op list); fail otherwise. Expected failures are listed, with a reason
+ * outside the foundation and quantization op lists); fail otherwise. Expected failures are listed, with a reason
  * each, in expected-failures.tsv.
  */
 import * as fs from 'node:fs';
@@ -46,7 +46,13 @@ export const FOUNDATION_OPS = [
   'Flatten', 'Transpose', 'Squeeze', 'Unsqueeze', 'Pad', 'Resize', 'ReduceMean', 'LayerNormalization', 'Cast', 'Identity',
 ] as const;
 
-/** Node-test name prefixes (after `test_`) of the foundation ops; the longest match wins. */
+/** The quantization ops (issue 17, ir/ops/quant.ts): their node tests are in scope too. */
+export const QUANT_OPS = [
+  'QuantizeLinear', 'DequantizeLinear', 'DynamicQuantizeLinear', 'QLinearConv', 'QLinearMatMul', 'ConvInteger', 'MatMulInteger',
+] as const;
+const IN_SCOPE_OPS: readonly string[] = [...FOUNDATION_OPS, ...QUANT_OPS];
+
+/** Node-test name prefixes (after `test_`) of the in-scope ops; the longest match wins. */
 const PREFIX_TO_OP: Record<string, string> = {
   conv: 'Conv', basic_conv: 'Conv', convtranspose: 'ConvTranspose', batchnorm: 'BatchNormalization', relu: 'Relu',
   leakyrelu: 'LeakyRelu', prelu: 'PRelu', clip: 'Clip', sigmoid: 'Sigmoid', hardsigmoid: 'HardSigmoid',
@@ -57,6 +63,9 @@ const PREFIX_TO_OP: Record<string, string> = {
   squeeze: 'Squeeze', unsqueeze: 'Unsqueeze', pad: 'Pad', constant_pad: 'Pad', edge_pad: 'Pad', reflect_pad: 'Pad',
   wrap_pad: 'Pad', resize: 'Resize', reduce_mean: 'ReduceMean', layer_normalization: 'LayerNormalization',
   cast: 'Cast', identity: 'Identity',
+  quantizelinear: 'QuantizeLinear', dequantizelinear: 'DequantizeLinear', dynamicquantizelinear: 'DynamicQuantizeLinear',
+  qlinearconv: 'QLinearConv', qlinearmatmul: 'QLinearMatMul', convinteger: 'ConvInteger', basic_convinteger: 'ConvInteger',
+  matmulinteger: 'MatMulInteger',
 };
 /** Other operators whose test names start like a foundation op's. */
 const NOT_THE_OP = ['test_softmax_cross_entropy', 'test_split_to_sequence'];
@@ -120,8 +129,8 @@ function skipReason(e: CnncError): string | undefined {
   if (e.code === 'UNSUPPORTED' && e.message.includes('is not a tensor')) return 'sequence/optional values are not tensors';
   if (e.code === 'UNKNOWN_OP') {
     const ops = [...e.message.matchAll(/(?:: |; )([\w:]+) \(opset/g)].map((m) => m[1]);
-    if (ops.length && ops.every((o) => !(FOUNDATION_OPS as readonly string[]).includes(o))) {
-      return `uses ops outside the foundation list: ${ops.join(', ')}`;
+    if (ops.length && ops.every((o) => !IN_SCOPE_OPS.includes(o))) {
+      return `uses ops outside the foundation and quantization lists: ${ops.join(', ')}`;
     }
   }
   return undefined;

@@ -39,21 +39,32 @@ function setAt(root: unknown, path: (string | number)[], value: unknown, remove:
   return root;
 }
 
-/** The artifact with its header replaced (sections kept at their offsets when the header still fits). */
+/**
+ * The artifact with its header replaced. Sections keep their offsets when the new header fits in the
+ * old one's space; a longer header moves them by a multiple of 16, and well-formed section offsets in
+ * the header move with them (so only the mutation itself is what changed).
+ */
 export function withHeader(original: Uint8Array, header: unknown): Uint8Array {
   const dv = new DataView(original.buffer, original.byteOffset, original.byteLength);
   const oldLen = dv.getUint32(8, true);
-  const text = new TextEncoder().encode(JSON.stringify(header));
   const body = original.subarray(12 + oldLen, original.length - 4);
-  const pad = Math.max(0, oldLen - text.length);
-  const out = new Uint8Array(12 + text.length + pad + body.length + 4);
+  let text = new TextEncoder().encode(JSON.stringify(header));
+  let room = oldLen;
+  if (text.length > oldLen) {
+    const delta = Math.ceil((text.length - oldLen + 64) / 16) * 16;
+    const moved = structuredClone(header) as { sections?: unknown };
+    if (Array.isArray(moved?.sections)) for (const s of moved.sections) if (s && typeof s.offset === 'number') s.offset += delta;
+    text = new TextEncoder().encode(JSON.stringify(moved));
+    room = oldLen + delta;
+  }
+  const out = new Uint8Array(12 + room + body.length + 4);
   out.set(new TextEncoder().encode(ARTIFACT_MAGIC));
   const o = new DataView(out.buffer);
   o.setUint32(4, ARTIFACT_VERSION, true);
   o.setUint32(8, text.length, true);
   out.set(text, 12);
-  out.fill(0x20, 12 + text.length, 12 + text.length + pad);
-  out.set(body, 12 + text.length + pad);
+  out.fill(0x20, 12 + text.length, 12 + room);
+  out.set(body, 12 + room);
   return withCrc(out);
 }
 

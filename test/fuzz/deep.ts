@@ -135,7 +135,7 @@ function stageError(stage: string, e: unknown): string {
  * scalar renderers of codegen/; until that lands, a mismatch where the reference has NaN is counted as
  * 'mismatch:nan' instead of failing. Set to false once NaN propagates on wasm: every mismatch then fails.
  */
-export const NAN_PROPAGATION_PENDING = true;
+export const NAN_PROPAGATION_PENDING = false;
 
 /** Max |ref − got| ≤ 1e-4 · max(1, |ref|) elementwise, NaN matching NaN and ±Inf matching itself. */
 function close(a: Float64Array, b: Float64Array): { nan: boolean; msg: string } | undefined {

@@ -14,7 +14,7 @@ import { interpret, type TensorMap } from '../../ir/interpreter.js';
 import { verify } from '../../ir/verify.js';
 import { zoo } from '../../models/index.js';
 import { PASSES, pipelineFor, runPipeline, type PassContext } from '../../passes/pipeline.js';
-import { planMemory } from '../../passes/memory-plan.js';
+import { planMemory } from '../../codegen/memory-plan.js';
 import { checkPlan, ops, randomInputs, randomTensor, relError } from './helpers.js';
 
 function mini(): Graph {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Graph } from '../../ir/graph.js';
+import { allOps } from '../../ir/ops/index.js';
 import { fuseEpilogues } from '../../passes/fuse-epilogue.js';
 import { constant, expectSameOutputs, ops, randomConstant, values } from './helpers.js';
 
@@ -54,6 +55,53 @@ describe('fuse-epilogue', () => {
     expect(ops(h)).toEqual({ Conv: 1 });
     expect([h.nodes[0].attrs.activation, h.nodes[0].attrs.act_alpha, h.nodes[0].attrs.act_beta]).toEqual([act, alpha, beta]);
     expectSameOutputs(g, h, 1e-6);
+  });
+
+  // Activations defined once in ir/ops/activation.ts: they fuse through traits.asActivation, no pass change.
+  const NEW_ACTIVATIONS = [
+    ['Elu', { alpha: 0.8 }, 'elu', 0.8, 0],
+    ['Celu', { alpha: 1.3 }, 'celu', 1.3, 0],
+    ['Selu', {}, 'selu', 1.67326319217681884765625, 1.05070102214813232421875],
+    ['ThresholdedRelu', { alpha: 0.3 }, 'thresholded_relu', 0.3, 0],
+    ['Softplus', {}, 'softplus', 0, 0],
+    ['Softsign', {}, 'softsign', 0, 0],
+    ['Mish', {}, 'mish', 0, 0],
+  ] as const;
+
+  it.each(NEW_ACTIVATIONS)('fuses %s into a Conv epilogue, reference output unchanged', (op, attrs, act, alpha, beta) => {
+    const { g, y } = convGraph();
+    g.setOutputs([g.add(op, [y], attrs as Record<string, number>)]);
+    const h = fuseEpilogues(g);
+    expect(ops(h)).toEqual({ Conv: 1 });
+    expect([h.nodes[0].attrs.activation, h.nodes[0].attrs.act_alpha, h.nodes[0].attrs.act_beta]).toEqual([act, alpha, beta]);
+    expectSameOutputs(g, h, 1e-6);
+  });
+
+  it.each(NEW_ACTIVATIONS)('fuses %s into a Gemm epilogue after its bias, reference output unchanged', (op, attrs, act) => {
+    const g = new Graph('t');
+    const a = g.addInput('a', { dtype: 'f32', shape: [3, 5] });
+    const mm = g.add('Gemm', [a, randomConstant(g, 'b', [5, 4], 3)]);
+    const biased = g.add('Add', [mm, constant(g, 'c', [4], [0.5, -0.5, 1, -1])]);
+    g.setOutputs([g.add(op, [biased], attrs as Record<string, number>)]);
+    const h = fuseEpilogues(g);
+    expect(ops(h)).toEqual({ Gemm: 1 });
+    expect(h.nodes[0].attrs.activation).toBe(act);
+    expectSameOutputs(g, h, 1e-6);
+  });
+
+  it('every registry op with an epilogue form fuses into a Conv as that form', () => {
+    let fused = 0;
+    for (const def of allOps()) {
+      if (!def.traits.asActivation) continue;
+      const { g, y } = convGraph();
+      g.setOutputs([g.add(def.name, [y])]);
+      const h = fuseEpilogues(g);
+      expect(ops(h), def.name).toEqual({ Conv: 1 });
+      expect(h.nodes[0].attrs.activation).toBe(def.traits.asActivation(g.nodes[1].attrs)!.activation);
+      expectSameOutputs(g, h, 1e-6);
+      fused++;
+    }
+    expect(fused).toBeGreaterThanOrEqual(15);
   });
 
   it('fuses the SiLU pattern x·sigmoid(x)', () => {

@@ -5,7 +5,7 @@ import { Graph } from '../../ir/graph.js';
 import { interpret, type TensorMap } from '../../ir/interpreter.js';
 import { verify } from '../../ir/verify.js';
 import { sizeOf, typeBytes } from '../../ir/types.js';
-import type { MemoryPlan } from '../../passes/memory-plan.js';
+import type { MemoryPlan } from '../../codegen/memory-plan.js';
 
 /** mulberry32: a small seeded PRNG, so failures reproduce. */
 export function rng(seed: number): () => number {

@@ -14,7 +14,7 @@ import { weightBytes } from '../../ir/cost.js';
 import { zoo } from '../../models/index.js';
 import { loadOnnxFile, readTensorProto } from '../../frontends/onnx/import.js';
 import { runPipeline, type CompileOptions } from '../../passes/pipeline.js';
-import { planMemory, type MemoryPlan } from '../../passes/memory-plan.js';
+import { planMemory, type MemoryPlan } from '../../codegen/memory-plan.js';
 import { transposeCount } from '../../passes/layout.js';
 import { isDepthwise } from '../../passes/fuse-dwpw.js';
 import { DEFAULT_FP16_POLICY } from '../../passes/fp16.js';

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { Graph } from '../../ir/graph.js';
 import { compile } from '../../index.js';
 import { CnncError } from '../../runtime/errors.js';
-import { describePipeline, PASSES, pipelineFor, runPipeline, TARGET_DEFAULTS, type Pass } from '../../passes/pipeline.js';
+import { describePipeline, PASSES, pipelineFor, runPipeline, type Pass } from '../../passes/pipeline.js';
+import { TARGETS } from '../../codegen/targets.js';
 import { constant, expectSameOutputs, ops, randomConstant, randomInputs, relError } from './helpers.js';
 import { interpret } from '../../ir/interpreter.js';
 
@@ -19,7 +20,9 @@ function net(): Graph {
 
 describe('pipeline', () => {
   it('levels are plain lists: O0 is empty, layout/fp16 passes only when asked, disable removes', () => {
-    expect(pipelineFor('reference')).toEqual([]);
+    expect(pipelineFor(TARGETS.reference)).toEqual([]);
+    expect(pipelineFor(TARGETS.wasm)).toContain('layout-nhwc'); // the target's defaults, handed in
+    expect(pipelineFor('wasm')).not.toContain('layout-nhwc'); // a bare name gets DEFAULTS (NCHW)
     expect(pipelineFor('wasm', { opt: 'O1' })).toEqual(['fold-constants', 'simplify', 'dce']);
     expect(pipelineFor('wasm', { opt: 'O3', layout: 'NCHW' })).not.toContain('layout-nhwc');
     expect(pipelineFor('wasm', { opt: 'O3', layout: 'NHWC', fp16: true })).toContain('fp16');
@@ -27,7 +30,7 @@ describe('pipeline', () => {
     expect(pipelineFor('wasm', { passes: ['dce', 'dce'] })).toEqual(['dce', 'dce']);
     expect(() => pipelineFor('wasm', { passes: ['nope'] })).toThrow(CnncError);
     expect(describePipeline('wasm')).toMatch(/fold-batchnorm/);
-    for (const t of Object.keys(TARGET_DEFAULTS)) for (const p of pipelineFor(t)) expect(PASSES[p]).toBeDefined();
+    for (const t of Object.values(TARGETS)) for (const p of pipelineFor(t)) expect(PASSES[p]).toBeDefined();
   });
 
   it('O3 runs every pass with verification, reports node counts and times, and calls printAfter', () => {
@@ -57,7 +60,7 @@ describe('pipeline', () => {
   it("compile(graph, target, { opt: 'O3', layout: 'NHWC' }) runs the pipeline", async () => {
     const g = net();
     const m = await compile(g, 'reference', { opt: 'O3', layout: 'NHWC' });
-    expect(m.passes.length).toBe(pipelineFor('reference', { opt: 'O3', layout: 'NHWC' }).length);
+    expect(m.passes.length).toBe(pipelineFor(TARGETS.reference, { opt: 'O3', layout: 'NHWC' }).length);
     expect(ops(m.graph).BatchNormalization).toBeUndefined();
     const x = randomInputs(g);
     expect(relError(interpret(g, x), await m.run(x))).toBeLessThan(1e-5);

@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { interpret } from '../../ir/interpreter.js';
-import { planMemory } from '../../passes/memory-plan.js';
+import { planMemory } from '../../codegen/memory-plan.js';
 import { runPipeline } from '../../passes/pipeline.js';
 import { transposeCount } from '../../passes/layout.js';
 import { checkPlan, randomInputs, relError } from './helpers.js';

@@ -2,7 +2,8 @@
 import { CnncError } from '../../../runtime/errors.js';
 import type { Node } from '../../../ir/graph.js';
 import type { Layout, WindowGeometry } from '../../../ir/ops/geometry.js';
-import { activationExpr, MATH_HELPERS } from '../activation.js';
+import { epilogueScalar, type CRenderer } from '../../c-like.js';
+import { wgslRenderer } from '../scalar.js';
 import type { Emitter, Operand } from '../emit.js';
 import { u, type Binding } from '../kernel.js';
 
@@ -36,16 +37,18 @@ export function window2(g: WindowGeometry) {
 
 export interface Epilogue {
   bindings: Binding[];
+  /** Helper functions the activation calls (and those rendered before with the same renderer). */
   decls: string;
   /** WGSL statements storing f32 `v` for channel `m` at flat output index `idx`. */
   store(idx: string, m: string, v: string): string;
 }
 
 /**
- * The fused epilogue of Conv/ConvTranspose/Gemm/FusedDwPw: v + bias[m] + R[idx], then the
- * activation named by the attributes `prefix`activation, act_alpha, act_beta, stored as T_Y.
+ * The fused epilogue of Conv/ConvTranspose/FusedDwPw: v + bias[m] + R[idx], then the activation
+ * named by the attributes activation, act_alpha, act_beta, stored as T_Y. `r` renders it (pass the
+ * renderer of the kernel's other expressions so that the helpers are declared once).
  */
-export function epilogue(e: Emitter, node: Node, y: Operand, bias: string | undefined, residual: string | undefined): Epilogue {
+export function epilogue(e: Emitter, node: Node, y: Operand, bias: string | undefined, residual: string | undefined, r: CRenderer = wgslRenderer()): Epilogue {
   const bindings: Binding[] = [];
   if (bias) bindings.push(e.read('B', e.operand(bias)));
   if (residual) {
@@ -54,11 +57,10 @@ export function epilogue(e: Emitter, node: Node, y: Operand, bias: string | unde
     bindings.push(e.read('R', r));
   }
   bindings.push(e.write('Y', y));
-  const a = node.attrs;
-  const act = activationExpr(String(a.activation ?? ''), 'v', Number(a.act_alpha ?? 0), Number(a.act_beta ?? 0));
+  const act = r.render(epilogueScalar(node.attrs, { node: node.name, op: node.op }), ['v']);
   return {
     bindings,
-    decls: MATH_HELPERS,
+    decls: r.helpers(),
     store: (idx, m, v) => [
       `var v = ${v};`,
       bias ? `v += f32(B[${m}]);` : '',

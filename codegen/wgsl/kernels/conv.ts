@@ -7,7 +7,8 @@
 import { CnncError } from '../../../runtime/errors.js';
 import type { Node } from '../../../ir/graph.js';
 import { windowGeometry, type WindowGeometry } from '../../../ir/ops/geometry.js';
-import { activationExpr } from '../activation.js';
+import { epilogueScalar } from '../../c-like.js';
+import { wgslRenderer } from '../scalar.js';
 import type { Emitter } from '../emit.js';
 import { dispatch1d, flatIndex, i, u } from '../kernel.js';
 import { epilogue, geometryDims, index4, opt, window2 } from './common.js';
@@ -136,9 +137,9 @@ export function emitFusedDwPw(e: Emitter, node: Node): void {
   const yd = { ...dwd, C: M };
   const X = e.operand(node.inputs[0]), Wdw = e.operand(node.inputs[1]), Wpw = e.operand(node.inputs[3]), Y = e.operand(node.outputs[0]);
   const bdw = opt(node, 2);
-  const ep = epilogue(e, node, Y, opt(node, 4), opt(node, 5));
-  const a = node.attrs;
-  const dwAct = activationExpr(String(a.dw_activation ?? ''), 'd', Number(a.dw_alpha ?? 0), Number(a.dw_beta ?? 0));
+  const r = wgslRenderer();
+  const dwAct = r.render(epilogueScalar(node.attrs, { node: node.name, op: node.op }, 'dw'), ['d']);
+  const ep = epilogue(e, node, Y, opt(node, 4), opt(node, 5), r);
   const bindings = [e.read('X', X), e.read('WD', Wdw), ...(bdw ? [e.read('BD', e.operand(bdw))] : []), e.read('WP', Wpw), ...ep.bindings];
   const fns = `${ep.decls}
 fn loadL(z: u32, r: u32, k: u32) -> f32 { return f32(WP[r * ${u(g.C)} + k]); }

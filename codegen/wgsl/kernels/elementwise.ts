@@ -8,7 +8,9 @@ import type { Node } from '../../../ir/graph.js';
 import { layoutOf } from '../../../ir/ops/geometry.js';
 import { stridesOf } from '../../../ir/ops/broadcast.js';
 import { sizeOf } from '../../../ir/types.js';
-import { elementwiseExpr, MATH_HELPERS } from '../activation.js';
+import { opScalar } from '../../c-like.js';
+import { x as identity, type Scalar } from '../../../ir/scalar.js';
+import { wgslRenderer } from '../scalar.js';
 import type { Emitter, Operand } from '../emit.js';
 import { dispatch1d, flatIndex, u, type Binding } from '../kernel.js';
 
@@ -30,17 +32,31 @@ export function broadcastIndexExpr(inShape: readonly number[], outShape: readonl
 
 const NAMES = ['A', 'B2', 'C2', 'D2', 'E2', 'F2', 'G2'];
 
-/** y[i] = expr(inputs broadcast at i), for any op elementwiseExpr knows. */
-export function emitElementwise(e: Emitter, node: Node, outShape?: readonly number[]): void {
+/** Most inputs an elementwise kernel binds (one storage buffer each, plus the output). */
+export const MAX_ELEMENTWISE_INPUTS = NAMES.length;
+
+/**
+ * y[i] = f(inputs broadcast at i) in f32, f the op's scalar formula (`traits.scalar`), or `expr`
+ * when given (Cast and Expand copy: the identity).
+ */
+export function emitElementwise(e: Emitter, node: Node, outShape?: readonly number[], expr?: Scalar): void {
   const Y = e.operand(node.outputs[0]);
   const shape = outShape ?? Y.shape;
   const ins = node.inputs.filter(Boolean).map((v) => e.operand(v));
-  if (ins.length > NAMES.length) throw new CnncError('UNSUPPORTED', `${ins.length} inputs is more than the wgsl elementwise kernel takes`, { node: node.name, op: node.op });
-  const args = ins.map((x, k) => `f32(${NAMES[k]}[${broadcastIndexExpr(x.shape, shape)}])`);
-  const expr = elementwiseExpr(node.op, node.attrs, args);
-  if (!expr) throw new CnncError('UNSUPPORTED', `op ${node.op} has no wgsl kernel`, { node: node.name, op: node.op });
+  const place = { node: node.name, op: node.op };
+  if (ins.length > NAMES.length) throw new CnncError('UNSUPPORTED', `${ins.length} inputs is more than the wgsl elementwise kernel takes (${NAMES.length})`, place);
+  const f = expr ?? opScalar(node.op, node.attrs, ins.length);
+  if (!f) throw new CnncError('UNSUPPORTED', `op ${node.op} has no scalar formula for the wgsl elementwise kernel`, place);
+  const loads = ins.map((x, k) => `let a${k} = f32(${NAMES[k]}[${broadcastIndexExpr(x.shape, shape)}]);`);
+  const r = wgslRenderer();
+  const v = r.render(f, ins.map((_, k) => `a${k}`));
   const bindings: Binding[] = [...ins.map((x, k) => e.read(NAMES[k], x)), e.write('Y', Y)];
-  simple(e, node, bindings, sizeOf(shape), `Y[i] = T_Y(${expr});`, MATH_HELPERS);
+  simple(e, node, bindings, sizeOf(shape), `${loads.join('\n')}\nY[i] = T_Y(${v});`, r.helpers());
+}
+
+/** Cast, Expand, a Reduce over no axes: input 0 broadcast to the output, converted on store. */
+export function emitCopyOp(e: Emitter, node: Node): void {
+  emitElementwise(e, { ...node, inputs: [node.inputs[0]] }, undefined, identity);
 }
 
 /** A one-thread-per-element kernel over n elements; `code` sees the flat index `i`. */

@@ -2,7 +2,8 @@
 import { CnncError } from '../../../runtime/errors.js';
 import type { Node } from '../../../ir/graph.js';
 import { sizeOf } from '../../../ir/types.js';
-import { activationExpr, MATH_HELPERS } from '../activation.js';
+import { epilogueScalar } from '../../c-like.js';
+import { wgslRenderer } from '../scalar.js';
 import type { Emitter, Operand } from '../emit.js';
 import { f, u, type Binding } from '../kernel.js';
 import { opt } from './common.js';
@@ -51,8 +52,9 @@ function gemmBlock(e: Emitter, node: Node, A: Operand, B: Operand, Y: Operand, n
   if (c) bindings.push(e.read('C', e.operand(c)));
   if (r) bindings.push(e.read('R', e.operand(r)));
   bindings.push(e.write('Y', Y));
-  const act = activationExpr(String(node.attrs.activation ?? ''), 'v', Number(node.attrs.act_alpha ?? 0), Number(node.attrs.act_beta ?? 0));
-  const fns = `${MATH_HELPERS}
+  const rr = wgslRenderer();
+  const act = rr.render(epilogueScalar(node.attrs, { node: node.name, op: node.op }), ['v']);
+  const fns = `${rr.helpers()}
 fn loadL(z: u32, r: u32, k: u32) -> f32 { return f32(A[${at ? `k * ${u(M)} + r` : `r * ${u(K)} + k`}]); }
 fn loadR(z: u32, k: u32, c: u32) -> f32 { return f32(W[${bt ? `c * ${u(K)} + k` : `k * ${u(cols)} + c`}]); }
 fn store(z: u32, r: u32, cb: u32, acc: f32) {

@@ -1,0 +1,249 @@
+/**
+ * Post-training quantization: `cnnc quantize model.onnx --calibrate random:N -o model.int8.onnx`
+ * writes a QDQ ONNX model (what onnxruntime's quantizer writes, which onnxruntime and cnnc run):
+ *
+ * - The f32 model is imported and BatchNormalization folded into the convs (passes), then written
+ *   back as ONNX; quantization works on that.
+ * - Weights of Conv, Gemm (transA=0, alpha=beta=1) and MatMul with constant 2-D weights: int8,
+ *   symmetric (zero point 0, range ±127), one scale per output channel: max|w_c| / 127.
+ * - Activations (the inputs of those ops, and their outputs, after a following Relu/Clip when
+ *   there is one): u8, asymmetric, per tensor, from the min and max (0 included) seen over the
+ *   calibration inputs (a folder of .npy/.pb inputs, or `random:N`: N seeded standard-normal inputs).
+ * - Biases: int32 in units of x_scale·w_scale[c], zero point 0.
+ * - `--keep-f32 first,last` leaves the first and/or last of those layers in f32.
+ */
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { CnncError } from '../runtime/errors.js';
+import { tensor, toF64, type Tensor } from '../runtime/tensor.js';
+import { decodeModel, importOnnx, readTensorProto } from '../frontends/onnx/import.js';
+import { exportOnnx } from '../frontends/onnx/export.js';
+import { onnx, tensorToProto, tensorFromProto } from '../frontends/onnx/proto.js';
+import { interpret } from '../ir/interpreter.js';
+import { roundHalfEven } from '../ir/scalar.js';
+import { runPipeline } from '../passes/pipeline.js';
+import { readNpy } from './npy.js';
+import { randomInput } from './util.js';
+
+type ModelProto = ReturnType<typeof decodeModel>;
+type NodeProto = NonNullable<NonNullable<ModelProto['graph']>['node']>[number];
+
+export interface QuantizeOptions {
+  /** Calibration inputs: each a map from graph input name to tensor. */
+  calibration: Record<string, Tensor>[];
+  /** Layers (quantizable ops in graph order) left in f32: the first and/or the last. */
+  keepFloat?: readonly ('first' | 'last')[];
+}
+
+/** N seeded standard-normal inputs for every graph input of the model. */
+export function randomCalibration(bytes: Uint8Array, n: number): Record<string, Tensor>[] {
+  const g = importOnnx(bytes);
+  return Array.from({ length: n }, (_, k) => Object.fromEntries(g.inputs.map((name, i) => [name, randomInput('f32', g.type(name).shape, 1000 + 31 * k + i)])));
+}
+
+/**
+ * Calibration inputs from a folder: each .npy or .pb file (sorted by name) is one input of a
+ * single-input model, checked against the model's input type.
+ */
+export function folderCalibration(bytes: Uint8Array, dir: string): Record<string, Tensor>[] {
+  const g = importOnnx(bytes);
+  if (g.inputs.length !== 1) throw new CnncError('UNSUPPORTED', `--calibrate DIR takes single-input models; this one has ${g.inputs.length} inputs (use random:N)`);
+  const [name] = g.inputs;
+  const want = g.type(name);
+  const files = readdirSync(dir).filter((f) => f.endsWith('.npy') || f.endsWith('.pb')).sort();
+  if (files.length === 0) throw new CnncError('BAD_ATTRIBUTE', `no .npy or .pb files in ${dir}`);
+  return files.map((f) => {
+    const raw = readFileSync(join(dir, f));
+    const t = f.endsWith('.npy') ? readNpy(raw) : readTensorProto(raw);
+    if (t.dtype !== want.dtype || t.shape.join() !== want.shape.join()) {
+      throw new CnncError('SHAPE_MISMATCH', `${f} is ${t.dtype}[${t.shape}], the model's input '${name}' is ${want.dtype}[${want.shape}]`, { value: f });
+    }
+    return { [name]: t };
+  });
+}
+
+/** A quantizable node: which input is the activation, which the weight, and its output channel axis. */
+interface Site { node: NodeProto; weightAxis: number; bias?: string }
+
+const ACTS = new Set(['Relu', 'Clip']);
+
+/** Quantizes an f32 ONNX model into a QDQ ONNX model (see the file comment). */
+export function quantizeOnnx(bytes: Uint8Array, opts: QuantizeOptions): Uint8Array {
+  const folded = runPipeline(importOnnx(bytes), 'reference', { passes: ['fold-constants', 'simplify', 'dce', 'fold-batchnorm', 'dce'] }).graph;
+  const model = decodeModel(exportOnnx(folded));
+  const graph = model.graph!;
+  const inits = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
+  const f32Init = (name: string): Tensor | undefined => {
+    const t = inits.get(name);
+    return t && t.dataType === 1 ? tensorFromProto(t, { maxTensorBytes: 2 ** 31 }) : undefined;
+  };
+  const all = findSites(graph.node ?? [], f32Init);
+  const keep = opts.keepFloat ?? [];
+  const sites = all.filter((_, i) => !(keep.includes('first') && i === 0) && !(keep.includes('last') && i === all.length - 1));
+  const consumers = new Map<string, NodeProto[]>();
+  for (const n of graph.node ?? []) for (const i of n.input ?? []) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+  // Activations to quantize: each site's input, and its output (after a following activation).
+  const acts = new Set<string>();
+  for (const s of sites) {
+    acts.add(s.node.input![0]);
+    let out = s.node.output![0];
+    const next = consumers.get(out) ?? [];
+    if (next.length === 1 && ACTS.has(next[0].opType ?? '')) out = next[0].output![0];
+    acts.add(out);
+  }
+  const ranges = calibrate(model, [...acts], opts.calibration);
+  return writeQdq(model, sites, ranges, f32Init);
+}
+
+function findSites(nodes: readonly NodeProto[], f32Init: (name: string) => Tensor | undefined): Site[] {
+  const sites: Site[] = [];
+  const attr = (n: NodeProto, name: string, def: number) => {
+    const a = (n.attribute ?? []).find((x) => x.name === name);
+    if (!a) return def;
+    return a.type === onnx.AttributeProto.AttributeType.FLOAT ? Number(a.f) : Number(a.i);
+  };
+  for (const n of nodes) {
+    const w = f32Init(n.input?.[1] ?? '');
+    if (!w || f32Init(n.input?.[0] ?? '')) continue;
+    const bias = n.input?.[2] || undefined;
+    if (bias && (!f32Init(bias) || f32Init(bias)!.shape.length !== 1)) continue;
+    if (n.opType === 'Conv') sites.push({ node: n, weightAxis: 0, bias });
+    else if (n.opType === 'Gemm' && w.shape.length === 2 && attr(n, 'transA', 0) === 0 && attr(n, 'alpha', 1) === 1 && attr(n, 'beta', 1) === 1) {
+      sites.push({ node: n, weightAxis: attr(n, 'transB', 0) ? 0 : 1, bias });
+    } else if (n.opType === 'MatMul' && w.shape.length === 2) sites.push({ node: n, weightAxis: 1 });
+  }
+  return sites;
+}
+
+/** [min, max] of each named value over the calibration inputs, 0 included. */
+function calibrate(model: ModelProto, names: string[], inputs: Record<string, Tensor>[]): Map<string, [number, number]> {
+  if (inputs.length === 0) throw new CnncError('BAD_ATTRIBUTE', 'calibration needs at least one input');
+  const probe = onnx.ModelProto.decode(onnx.ModelProto.encode(model).finish());
+  const outs = probe.graph!.output!.map((o) => o.name ?? '');
+  probe.graph!.output = [...probe.graph!.output!, ...names.filter((n) => !outs.includes(n)).map((name) => onnx.ValueInfoProto.create({ name }))];
+  const g = importOnnx(onnx.ModelProto.encode(probe).finish());
+  const order = probe.graph!.output.map((o) => o.name ?? '');
+  const ranges = new Map<string, [number, number]>(names.map((n) => [n, [0, 0]]));
+  for (const feed of inputs) {
+    const res = interpret(g, feed);
+    order.forEach((name, k) => {
+      const r = ranges.get(name);
+      if (!r) return;
+      for (const v of toF64(res[g.outputs[k]])) { if (v < r[0]) r[0] = v; if (v > r[1]) r[1] = v; }
+    });
+  }
+  return ranges;
+}
+
+/** u8 asymmetric parameters of a range that includes 0. */
+function activationParams([lo, hi]: [number, number]): { scale: number; zp: number } {
+  const scale = Math.fround((hi - lo) / 255) || 1;
+  return { scale, zp: Math.min(255, Math.max(0, roundHalfEven(-lo / scale))) };
+}
+
+/** int8 symmetric per-channel quantization of w along `axis`. */
+function quantizeWeight(w: Tensor, axis: number): { q: Tensor; scales: number[] } {
+  const C = w.shape[axis], inner = w.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const v = toF64(w);
+  const ch = (i: number) => Math.floor(i / inner) % C;
+  const amax = new Float64Array(C);
+  v.forEach((x, i) => { amax[ch(i)] = Math.max(amax[ch(i)], Math.abs(x)); });
+  const scales = Array.from(amax, (a) => Math.fround(a / 127) || 1);
+  const q = Int8Array.from(v, (x, i) => Math.min(127, Math.max(-127, roundHalfEven(Math.fround(x / scales[ch(i)])))));
+  return { q: tensor('i8', w.shape, q), scales };
+}
+
+function writeQdq(model: ModelProto, sites: Site[], ranges: Map<string, [number, number]>, f32Init: (name: string) => Tensor | undefined): Uint8Array {
+  const graph = model.graph!;
+  const newInits: ReturnType<typeof tensorToProto>[] = [];
+  const used = new Set<string>([...(graph.node ?? []).flatMap((n) => [...(n.input ?? []), ...(n.output ?? [])]), ...(graph.initializer ?? []).map((t) => t.name ?? '')]);
+  const fresh = (base: string) => { let s = base, k = 0; while (used.has(s)) s = `${base}_${++k}`; used.add(s); return s; };
+  const init = (base: string, t: Tensor) => { const name = fresh(base); newInits.push(tensorToProto(t, name)); return name; };
+  const mk = (opType: string, input: string[], output: string[], attrs: { name: string; i: number }[] = []) => onnx.NodeProto.create({
+    name: fresh(`${output[0]}_${opType}`), opType, input, output,
+    attribute: attrs.map((a) => onnx.AttributeProto.create({ name: a.name, type: onnx.AttributeProto.AttributeType.INT, i: a.i })),
+  });
+  const graphInputs = new Set((graph.input ?? []).map((v) => v.name ?? ''));
+  const params = new Map<string, { scale: string; zp: string; s: number }>();
+  for (const [v, r] of ranges) {
+    const { scale, zp } = activationParams(r);
+    params.set(v, { scale: init(`${v}_scale`, tensor('f32', [], [scale])), zp: init(`${v}_zero_point`, tensor('u8', [], [zp])), s: scale });
+  }
+  // Q → DQ for each activation: after its producer (renamed to write v_f32), or for graph inputs, at the start.
+  const before: NodeProto[] = [];
+  const after = new Map<NodeProto, NodeProto[]>();
+  const rename = new Map<string, string>();
+  const producers = new Map<string, NodeProto>();
+  for (const n of graph.node ?? []) for (const o of n.output ?? []) producers.set(o, n);
+  for (const v of ranges.keys()) {
+    const p = params.get(v)!;
+    const q = fresh(`${v}_quantized`);
+    if (graphInputs.has(v)) {
+      const dq = fresh(`${v}_dequantized`);
+      before.push(mk('QuantizeLinear', [v, p.scale, p.zp], [q]), mk('DequantizeLinear', [q, p.scale, p.zp], [dq]));
+      rename.set(v, dq);
+    } else {
+      const prod = producers.get(v)!;
+      const raw = fresh(`${v}_f32`);
+      prod.output = prod.output!.map((o) => (o === v ? raw : o));
+      after.set(prod, [...(after.get(prod) ?? []), mk('QuantizeLinear', [raw, p.scale, p.zp], [q]), mk('DequantizeLinear', [q, p.scale, p.zp], [v])]);
+    }
+  }
+  // Weights and biases: int8/int32 constants behind DequantizeLinear.
+  for (const s of sites) {
+    const n = s.node;
+    const x = params.get(n.input![0])!;
+    const w = f32Init(n.input![1])!;
+    const { q, scales } = quantizeWeight(w, s.weightAxis);
+    const wName = n.input![1];
+    const wdq = fresh(`${wName}_dequantized`);
+    const ws = init(`${wName}_scale`, tensor('f32', [scales.length], scales));
+    const wz = init(`${wName}_zero_point`, tensor('i8', [scales.length], new Int8Array(scales.length)));
+    before.push(mk('DequantizeLinear', [init(`${wName}_quantized`, q), ws, wz], [wdq], [{ name: 'axis', i: s.weightAxis }]));
+    const inputs = [...n.input!];
+    inputs[1] = wdq;
+    if (s.bias) {
+      const b = toF64(f32Init(s.bias)!);
+      const bs = scales.map((sw) => Math.fround(x.s * sw));
+      const bq = Int32Array.from(b, (v, c) => Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, roundHalfEven(v / bs[c]))));
+      const bdq = fresh(`${s.bias}_dequantized`);
+      before.push(mk('DequantizeLinear', [init(`${s.bias}_quantized`, tensor('i32', [bq.length], bq)),
+        init(`${s.bias}_scale`, tensor('f32', [bs.length], bs)), init(`${s.bias}_zero_point`, tensor('i32', [bq.length], new Int32Array(bq.length)))], [bdq], [{ name: 'axis', i: 0 }]));
+      inputs[2] = bdq;
+    }
+    n.input = inputs;
+  }
+  const nodes: NodeProto[] = [...before];
+  for (const n of graph.node ?? []) {
+    n.input = (n.input ?? []).map((i) => rename.get(i) ?? i);
+    nodes.push(n, ...(after.get(n) ?? []));
+  }
+  graph.node = nodes;
+  const usedNames = new Set(nodes.flatMap((n) => n.input ?? []));
+  graph.initializer = [...(graph.initializer ?? []).filter((t) => usedNames.has(t.name ?? '')), ...newInits];
+  return onnx.ModelProto.encode(model).finish();
+}
+
+/** `cnnc quantize`: registered by cli/main.ts. */
+export function addQuantizeCommand(program: Command): void {
+  program.command('quantize')
+    .description('post-training int8 quantization: writes a QDQ ONNX model (per-channel int8 weights, per-tensor u8 activations)')
+    .argument('<model>', 'an .onnx file')
+    .requiredOption('--calibrate <source>', 'calibration inputs: a folder of .npy/.pb inputs, or random:N (N seeded standard-normal inputs)')
+    .requiredOption('-o, --output <file>', 'the QDQ .onnx file to write')
+    .option('--keep-f32 <layers>', 'leave these quantizable layers in f32: first, last or first,last')
+    .action((file: string, o: { calibrate: string; output: string; keepF32?: string }) => {
+      const keepFloat = (o.keepF32 ?? '').split(',').filter(Boolean);
+      const bad = keepFloat.find((k) => k !== 'first' && k !== 'last');
+      if (bad) throw new CnncError('BAD_ATTRIBUTE', `--keep-f32 takes first, last or first,last; got '${bad}'`);
+      const bytes = readFileSync(file);
+      const m = /^random:(\d+)$/.exec(o.calibrate);
+      if (o.calibrate.startsWith('random:') && !(m && Number(m[1]) >= 1)) throw new CnncError('BAD_ATTRIBUTE', `--calibrate random:N needs N ≥ 1, got '${o.calibrate}'`);
+      if (!m && !existsSync(o.calibrate)) throw new CnncError('BAD_ATTRIBUTE', `--calibrate takes a folder of .npy/.pb inputs or random:N; '${o.calibrate}' is neither`);
+      const calibration = m ? randomCalibration(bytes, Number(m[1])) : folderCalibration(bytes, o.calibrate);
+      const out = quantizeOnnx(bytes, { calibration, keepFloat: keepFloat as ('first' | 'last')[] });
+      writeFileSync(o.output, out);
+      console.log(`wrote ${o.output} (${out.length} bytes, f32 model ${bytes.length} bytes)`);
+    });
+}

@@ -1,0 +1,251 @@
+/**
+ * Lowerings of the convolution-like ops: Conv (dense, grouped, depthwise), FusedDwPw,
+ * ConvTranspose, and Gemm/MatMul with a constant B (a 1×1 conv over A's rows). Each names its
+ * function after kernel and variant, XNNPACK-style: `conv3x3_s2_nhwc_4x12_relu`, `dwconv3x3_s1`,
+ * `dwpw3x3_s1_nhwc_4x12`, `gemm_4x12`, `deconv3x3_s2`.
+ */
+import binaryen from 'binaryen';
+import type { Graph, Node } from '../../ir/graph.js';
+import { windowGeometry, type WindowGeometry } from '../../ir/ops/geometry.js';
+import { activationScalar } from '../../ir/ops/activation.js';
+import { add, arg, substitute, x as X } from '../../ir/scalar.js';
+import { sizeOf } from '../../ir/types.js';
+import { activationProblem } from './activation.js';
+import { FnBuilder } from './builder.js';
+import { emitConv, emitWindow, packConvWeights, packDepthwiseWeights } from './conv.js';
+import { addSequence, emitConvTranspose, emitElementwise, packConvTransposeWeights } from './kernels.js';
+import { renderScalar } from './scalar.js';
+import { actTag, kxk, needsConstants, pairTag, two, unchecked, type Loc, type OpLowering } from './storage.js';
+
+const geometry = (n: Node, g: Graph): WindowGeometry =>
+  windowGeometry(n.op, n.attrs, g.type(n.inputs[0]).shape, g.type(n.inputs[1]).shape, { node: n.name, op: n.op });
+
+/** Why the epilogue activation named by `prefix` attributes (activation/act_*, dw_*) has no wasm form. */
+function epilogueProblem(n: Node, prefix: 'act' | 'dw'): string | undefined {
+  const kind = String(n.attrs[prefix === 'act' ? 'activation' : 'dw_activation'] ?? '');
+  return activationProblem(kind, Number(n.attrs[`${prefix}_alpha`] ?? 0), Number(n.attrs[`${prefix}_beta`] ?? 0));
+}
+
+function epilogue(n: Node) {
+  return { act: String(n.attrs.activation ?? ''), alpha: Number(n.attrs.act_alpha ?? 0), beta: Number(n.attrs.act_beta ?? 0) };
+}
+
+const conv: OpLowering = {
+  check(n, g) {
+    const geo = geometry(n, g);
+    if (geo.inSize.length > 2) return 'has no 3-D convolution';
+    return needsConstants(g, [n.inputs[1], n.inputs[2]]) ?? epilogueProblem(n, 'act');
+  },
+  lower(s, n) {
+    const [xv, wv, bv, rv] = n.inputs;
+    const geo = geometry(n, s.g);
+    const x = s.spatialIn(n, xv);
+    const w = s.constF32(n, wv);
+    const bias = bv ? s.constF32(n, bv) : undefined;
+    const y = s.spatialOut(n, n.outputs[0], geo.M);
+    const r = s.residual(n, rv);
+    const ep = epilogue(n);
+    const [kh, kw] = two(geo.kernel, 1);
+    const [sh, sw] = two(geo.strides, 1), [dh, dw] = two(geo.dilations, 1), [ph, pw] = two(geo.padBegin, 0);
+    const [OH, OW] = two(geo.outSize, 1);
+    const { C, M, group, N } = geo;
+    const flops = 2 * N * OH * OW * M * (C / group) * kh * kw;
+    const imgX = x.H * x.W * x.l.ps * 4, imgY = OH * OW * y.ps * 4, imgR = r ? OH * OW * r.ps * 4 : 0;
+    const shape = `${kxk(kh, kw)}${pairTag('s', sh, sw, 0)}${pairTag('d', dh, dw, 1)}`;
+    if (group === C && M === C && group > 1) {
+      const pk = packDepthwiseWeights(w, bias, C, kh, kw);
+      const Wd = s.weight(pk.weights), B = s.weight(pk.bias);
+      s.step(n, `dwconv${shape}${actTag(ep.act)}`, 'depthwise', flops, (m, a, fn) => {
+        for (let i = 0; i < N; i++) {
+          emitWindow(m, {
+            name: N === 1 ? fn : `${fn}_n${i}`, kind: 'dw', X: a(x.l) + i * imgX, H: x.H, W: x.W, xps: x.l.ps, C, Y: a(y) + i * imgY, OH, OW, yps: y.ps,
+            kh, kw, sh, sw, dh, dw, ph, pw, Wd, B, V: 4, ...ep, R: r ? a(r) + i * imgR : undefined, rps: r?.ps,
+          });
+        }
+        if (N > 1) addSequence(m, fn, Array.from({ length: N }, (_, i) => `${fn}_n${i}`));
+      }, [x.l, ...(r ? [r] : [])], [y]);
+      return;
+    }
+    const Cg = C / group, Mg = M / group;
+    const tile = s.tileFor();
+    const packs = Array.from({ length: group }, (_, gi) => {
+      const pk = packConvWeights(w.subarray(gi * Mg * Cg * kh * kw, (gi + 1) * Mg * Cg * kh * kw), bias?.subarray(gi * Mg, (gi + 1) * Mg), Mg, Cg, kh, kw, tile.V);
+      return { Wp: s.weight(pk.weights), B: s.weight(pk.bias) };
+    });
+    const kernel = `conv${shape}${group > 1 ? `_g${group}` : ''}_nhwc_${tile.P}x${4 * tile.V}${actTag(ep.act)}`;
+    s.step(n, kernel, group > 1 ? `group ${group}` : '', flops, (m, a, fn) => {
+      const parts: string[] = [];
+      for (let i = 0; i < N; i++) for (let gi = 0; gi < group; gi++) {
+        const name = N * group === 1 ? fn : `${fn}_n${i}g${gi}`;
+        parts.push(name);
+        emitConv(m, {
+          name, X: a(x.l) + i * imgX + gi * Cg * 4, H: x.H, W: x.W, xps: x.l.ps, Cg,
+          Y: a(y) + i * imgY + gi * Mg * 4, OH, OW, yps: y.ps, M: Mg, kh, kw, sh, sw, dh, dw, ph, pw,
+          Wp: packs[gi].Wp, B: packs[gi].B, P: tile.P, V: tile.V, order: tile.order,
+          ...ep, R: r ? a(r) + i * imgR + gi * Mg * 4 : undefined, rps: r?.ps,
+        });
+      }
+      if (parts.length > 1) addSequence(m, fn, parts);
+    }, [x.l, ...(r ? [r] : [])], [y]);
+  },
+};
+
+/**
+ * `name()` for FusedDwPw: for each output row, the depthwise row into the scratch row, then the
+ * pointwise conv over it (the row's output and residual addresses advance per row).
+ */
+function addFusedDriver(m: binaryen.Module, name: string, rows: number): void {
+  const fb = new FnBuilder(m, 0);
+  const r = fb.local(binaryen.i32);
+  m.addFunction(name, binaryen.none, binaryen.none, fb.vars, fb.loop(r, m.i32.const(0), rows, 1, [
+    m.call(`${name}_dw_row`, [fb.geti(r)], binaryen.none),
+    m.call(`${name}_pw_row`, [fb.geti(r)], binaryen.none),
+  ]));
+}
+
+const fusedDwPw: OpLowering = {
+  check(n, g) {
+    const geo = geometry(n, g);
+    if (geo.inSize.length !== 2 || geo.N !== 1) return 'handles 2-D FusedDwPw with batch 1 only';
+    return needsConstants(g, n.inputs.slice(1, 5)) ?? epilogueProblem(n, 'dw') ?? epilogueProblem(n, 'act');
+  },
+  lower(s, n) {
+    const [xv, wdv, bdv, wpv, bpv, rv] = n.inputs;
+    const geo = geometry(n, s.g);
+    const x = s.spatialIn(n, xv);
+    const { C } = geo, M = s.shape(wpv)[0];
+    const [kh, kw] = geo.kernel, [sh, sw] = geo.strides, [dh, dw] = geo.dilations, [ph, pw] = geo.padBegin, [OH, OW] = geo.outSize;
+    const dk = packDepthwiseWeights(s.constF32(n, wdv), bdv ? s.constF32(n, bdv) : undefined, C, kh, kw);
+    const tile = s.tileFor();
+    const pk = packConvWeights(s.constF32(n, wpv), bpv ? s.constF32(n, bpv) : undefined, M, C, 1, 1, tile.V);
+    const Wd = s.weight(dk.weights), Bd = s.weight(dk.bias), Wp = s.weight(pk.weights), Bp = s.weight(pk.bias);
+    const dwAct = String(n.attrs.dw_activation ?? '');
+    // the depthwise result of one output row at a time lives in a small scratch buffer
+    const mid = s.dense(OW * C, 'T', C);
+    const y = s.spatialOut(n, n.outputs[0], M);
+    const r = s.residual(n, rv);
+    const ep = epilogue(n);
+    const flops = 2 * OH * OW * C * (kh * kw + M);
+    const kernel = `dwpw${kxk(kh, kw)}${pairTag('s', sh, sw, 0)}${pairTag('d', dh, dw, 1)}_nhwc_${tile.P}x${4 * tile.V}${actTag(ep.act)}`;
+    s.step(n, kernel, 'row by row', flops, (m, a, f) => {
+      emitWindow(m, {
+        name: `${f}_dw`, kind: 'dw', X: a(x.l), H: x.H, W: x.W, xps: x.l.ps, C, Y: a(mid), OH, OW, yps: C,
+        kh, kw, sh, sw, dh, dw, ph, pw, Wd, B: Bd, V: 4, act: dwAct, alpha: Number(n.attrs.dw_alpha ?? 0), beta: Number(n.attrs.dw_beta ?? 0),
+        rowOut: true,
+      });
+      // stride 0: every output row reads the one scratch row
+      emitConv(m, {
+        name: `${f}_pw`, X: a(mid), H: 1, W: OW, xps: C, Cg: C, Y: a(y), OH, OW, yps: y.ps, M,
+        kh: 1, kw: 1, sh: 0, sw: 1, dh: 1, dw: 1, ph: 0, pw: 0, Wp, B: Bp, P: tile.P, V: tile.V, order: tile.order,
+        ...ep, R: r ? a(r) : undefined, rps: r?.ps, singleRow: true,
+      });
+      addFusedDriver(m, f, OH);
+    }, [x.l, mid, ...(r ? [r] : [])], [y]);
+  },
+};
+
+const convTranspose: OpLowering = {
+  check(n, g) {
+    const geo = geometry(n, g);
+    if (geo.inSize.length !== 2 || geo.group !== 1 || geo.N !== 1) return 'handles 2-D ConvTranspose with group 1 and batch 1 only';
+    return needsConstants(g, [n.inputs[1], n.inputs[2]]) ?? epilogueProblem(n, 'act');
+  },
+  lower(s, n) {
+    const [xv, wv, bv, rv] = n.inputs;
+    const geo = geometry(n, s.g);
+    const x = s.spatialIn(n, xv);
+    if (x.l.ps !== x.C) unchecked(n, 'needs a dense ConvTranspose input');
+    const { C, M } = geo;
+    const [kh, kw] = geo.kernel, [sh, sw] = geo.strides, [dh, dw] = geo.dilations, [ph, pw] = geo.padBegin, [OH, OW] = geo.outSize;
+    const pk = packConvTransposeWeights(s.constF32(n, wv), bv ? s.constF32(n, bv) : undefined, C, M, kh, kw);
+    const Wp = s.weight(pk.weights), B = s.weight(pk.bias);
+    const y = s.dense(OH * OW * M, String(n.attrs.layout ?? 'NCHW') === 'NHWC' ? 'plain' : 'T', M);
+    s.define(n.outputs[0], y);
+    const flops = 2 * x.H * x.W * C * M * kh * kw;
+    const shape = `${kxk(kh, kw)}${pairTag('s', sh, sw, 0)}${pairTag('d', dh, dw, 1)}`;
+    s.step(n, `deconv${shape}`, 'scatter', flops, (m, a, fn) => emitConvTranspose(m, {
+      name: fn, X: a(x.l), H: x.H, W: x.W, C, Y: a(y), OH, OW, M, kh, kw, sh, sw, dh, dw, ph, pw, Wp, B,
+    }), [x.l], [y]);
+    const ep = epilogue(n);
+    const r = s.residual(n, rv);
+    if (ep.act === '' && !r) return;
+    if (r && r.ps !== M) unchecked(n, 'needs a dense residual');
+    // activation(y + r) in place, as one elementwise pass
+    const act = activationScalar(ep.act, ep.alpha, ep.beta) ?? unchecked(n, `has no activation '${ep.act}'`);
+    const e = r ? substitute(act, [add(X, arg(1))]) : act;
+    const rl = r;
+    s.step(n, `deconv_epilogue${actTag(ep.act)}`, 'epilogue', 0, (m, a, fn) => emitElementwise(m, {
+      name: fn, dims: [OH * OW * M], Y: a(y),
+      operands: [{ addr: a(y), strides: [1] }, ...(rl ? [{ addr: a(rl), strides: [1] }] : [])],
+      expr: (fb, xs) => renderScalar(fb, e, xs),
+    }), [y, ...(rl ? [rl] : [])], [y]);
+  },
+};
+
+/** Gemm's C broadcast to [rows, N] and scaled by beta. */
+function broadcast2d(c: Float32Array, shape: readonly number[], rows: number, N: number, beta: number): Float32Array {
+  const s2 = [...new Array(Math.max(0, 2 - shape.length)).fill(1), ...shape];
+  const out = new Float32Array(rows * N);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < N; j++) out[i * N + j] = beta * c[(s2[0] === 1 ? 0 : i) * s2[1] + (s2[1] === 1 ? 0 : j)];
+  return out;
+}
+
+/** Gemm/MatMul sizes: rows of A, K, N, and how C enters (bias, constant residual, live residual). */
+function gemmPlan(n: Node, g: Graph) {
+  const [av, bv, cv, rv] = n.inputs;
+  const as = g.type(av).shape, bs = g.type(bv).shape;
+  const isGemm = n.op === 'Gemm';
+  const transA = isGemm && Number(n.attrs.transA) !== 0, transB = isGemm && Number(n.attrs.transB) !== 0;
+  const K = transA ? as[0] : as[as.length - 1];
+  const rows = sizeOf(as) / K;
+  const N = transB ? bs[0] : bs[1];
+  const beta = isGemm ? Number(n.attrs.beta) : 1;
+  let c: 'none' | 'bias' | 'const' | 'live' | 'unsupported' = 'none';
+  if (cv) {
+    const cs = g.type(cv).shape, cc = g.constValue(cv);
+    if (cc && sizeOf(cs) === N && (cs.length <= 1 || cs[cs.length - 1] === N)) c = 'bias';
+    else if (cc && !rv) c = 'const';
+    else if (!cc && beta === 1 && !rv && sizeOf(cs) === rows * N) c = 'live';
+    else c = 'unsupported';
+  }
+  return { as, bs, transA, transB, K, rows, N, beta, c };
+}
+
+const gemm: OpLowering = {
+  check(n, g) {
+    const p = gemmPlan(n, g);
+    if (p.bs.length !== 2 || !g.constValue(n.inputs[1])) return `needs a constant 2-D B (got [${p.bs}])`;
+    if (p.transA && p.as[0] !== 1) return 'has no transA';
+    if (p.c === 'unsupported') return `has no Gemm C of shape [${g.type(n.inputs[2]).shape}] here`;
+    return n.op === 'Gemm' ? epilogueProblem(n, 'act') : undefined;
+  },
+  lower(s, n) {
+    const [av, bv, cv, rv] = n.inputs;
+    const { transB, K, rows, N, beta, c } = gemmPlan(n, s.g);
+    const isGemm = n.op === 'Gemm';
+    const alpha = isGemm ? Number(n.attrs.alpha) : 1;
+    const b = s.constF32(n, bv);
+    const w = new Float32Array(N * K); // (N, K): conv weights (M=N, C=K, 1, 1)
+    for (let j = 0; j < N; j++) for (let k = 0; k < K; k++) w[j * K + k] = alpha * (transB ? b[j * K + k] : b[k * N + j]);
+    const bias = c === 'bias' ? Float32Array.from(s.constF32(n, cv), (x) => x * beta) : undefined;
+    const residConst = c === 'const' ? broadcast2d(s.constF32(n, cv), s.shape(cv), rows, N, beta) : undefined;
+    const resid = c === 'live' ? cv : rv || undefined;
+    const a = s.plain(n, av);
+    const y = s.dense(rows * N, 'plain', 0);
+    s.define(n.outputs[0], y);
+    const r: Loc | undefined = resid ? s.plain(n, resid) : residConst ? s.constLoc(residConst) : undefined;
+    const ep = isGemm ? epilogue(n) : { act: '', alpha: 0, beta: 0 };
+    const tile = s.tileFor();
+    const pk = packConvWeights(w, bias, N, K, 1, 1, tile.V);
+    const Wp = s.weight(pk.weights), B = s.weight(pk.bias);
+    s.step(n, `gemm_${tile.P}x${4 * tile.V}${actTag(ep.act)}`, '', 2 * rows * N * K, (m, ad, fn) => emitConv(m, {
+      name: fn, X: ad(a), H: 1, W: rows, xps: K, Cg: K, Y: ad(y), OH: 1, OW: rows, yps: N, M: N,
+      kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, ph: 0, pw: 0, Wp, B, P: tile.P, V: tile.V, order: tile.order,
+      ...ep, R: r ? ad(r) : undefined, rps: r ? N : undefined,
+    }), [a, ...(r ? [r] : [])], [y]);
+  },
+};
+
+export const CONV_LOWERINGS: Record<string, OpLowering> = {
+  Conv: conv, FusedDwPw: fusedDwPw, ConvTranspose: convTranspose, Gemm: gemm, MatMul: gemm,
+};

@@ -1,0 +1,78 @@
+/**
+ * Elementwise ops, from their definitions: every op whose traits give a scalar formula
+ * (`traits.scalar`, ir/scalar.ts) lowers to one broadcasting kernel that renders the formula
+ * (scalar.ts); no op is named here. Kernels are `elementwise_relu` for one input, `add` or
+ * `add_bcast` (when an input broadcasts) for more.
+ */
+import type { Graph, Node } from '../../ir/graph.js';
+import { getOp } from '../../ir/ops/index.js';
+import { arg, c, substitute, type Scalar } from '../../ir/scalar.js';
+import { sizeOf } from '../../ir/types.js';
+import { emitElementwise } from './kernels.js';
+import { renderScalar } from './scalar.js';
+import { stridesOf, tPerm, unchecked, type Loc, type OpLowering, type Storage } from './storage.js';
+
+/** An elementwise operand: a value of the graph, or a compile-time array with its shape. */
+export type Operand = string | { data: Float32Array; shape: readonly number[] };
+
+/** The node's scalar formula (undefined: the op has none, or not for these attributes). */
+export function scalarOf(n: Node): Scalar | undefined {
+  return getOp(n.op, n.name).traits.scalar?.(n.attrs, n.inputs.filter((v) => v !== '').length);
+}
+
+/**
+ * Broadcast elementwise: `e` over the operands (arg(i) = operand i). The output is channels-last
+ * when a 4-D data operand is, so chains of elementwise ops keep the conv layout.
+ */
+export function elementwise(s: Storage, n: Node, operands: Operand[], e: Scalar, kernel: string): void {
+  const out = s.shape(n.outputs[0]);
+  const r = out.length;
+  const isT = r >= 3 && operands.some((v) => typeof v === 'string' && !s.g.constValue(v) && s.locs.get(v)?.phys === 'T' && s.shape(v).length === r);
+  const srcs = operands.map((v) => {
+    if (typeof v !== 'string') return { l: s.constLoc(v.data), ls: stridesOf(v.shape), shape: v.shape };
+    const sh = s.shape(v);
+    let l: Loc = s.loc(n, v);
+    if (l.phys === 'T' && !(isT && sh.length === r)) l = s.plain(n, v);
+    return { l, ls: s.logicalStrides(v, l), shape: sh };
+  });
+  // strides over the output's dims (aligned right; broadcast dims get 0), then in storage order
+  const operandStrides = srcs.map(({ ls, shape }) => {
+    const st = out.map((_, i) => {
+      const j = i - (r - shape.length);
+      return j < 0 || shape[j] === 1 ? 0 : ls[j];
+    });
+    return isT ? tPerm(r).map((p) => st[p]) : st;
+  });
+  const dims = isT ? tPerm(r).map((p) => out[p]) : [...out];
+  const y = s.dense(sizeOf(out), isT ? 'T' : 'plain', isT ? out[1] : 0);
+  s.define(n.outputs[0], y);
+  s.step(n, kernel, '', sizeOf(out), (m, a, fn) => emitElementwise(m, {
+    name: fn, dims, Y: a(y), operands: srcs.map((x, k) => ({ addr: a(x.l), strides: operandStrides[k] })),
+    expr: (fb, xs) => renderScalar(fb, e, xs),
+  }), srcs.map((x) => x.l), [y]);
+}
+
+/** A one-element f32 constant's value (folded into the formula instead of loaded per vector). */
+function scalarConstant(g: Graph, v: string): number | undefined {
+  const t = g.constValue(v);
+  return t && t.dtype === 'f32' && sizeOf(t.shape) === 1 ? (t.data as Float32Array)[0] : undefined;
+}
+
+/** The lowering of every op with a scalar formula. */
+export const ELEMENTWISE_LOWERING: OpLowering = {
+  check: (n) => (scalarOf(n) ? undefined : `has no scalar formula for ${n.op} with these attributes`),
+  lower(s, n) {
+    const inputs = n.inputs.filter((v) => v !== '');
+    const e = scalarOf(n) ?? unchecked(n, `has no scalar formula for ${n.op}`);
+    const folded = inputs.map((v) => scalarConstant(s.g, v));
+    const keep = folded.some((k) => k === undefined) ? folded : folded.map((k, i) => (i === 0 ? undefined : k));
+    const live = inputs.filter((_, i) => keep[i] === undefined);
+    let j = 0;
+    const body = substitute(e, keep.map((k) => (k === undefined ? arg(j++) : c(k))));
+    const out = s.shape(n.outputs[0]);
+    const op = n.op.toLowerCase();
+    const bcast = inputs.some((v) => s.shape(v).join() !== out.join());
+    const kernel = inputs.length === 1 ? `elementwise_${op}` : `${op}${bcast ? '_bcast' : ''}`;
+    elementwise(s, n, live, body, kernel);
+  },
+};

@@ -1,0 +1,168 @@
+/**
+ * The CLI as an app developer meets it (issue 19): compile's default output name, errors in the order
+ * a user fixes them (unknown flag, bad -O, missing file, fixed batch, --fp16 on wasm), --version,
+ * run --expect against a reference tensor (.pb and .npy; non-zero over the tolerance), progress lines
+ * with elapsed time per pass and per WebGPU pipeline, and summary titled by the file.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { writeNpy } from '../cli/npy.js';
+import { Progress } from '../cli/progress.js';
+import { defaultOutput } from '../cli/util.js';
+import { readTensorProto } from '../frontends/onnx/import.js';
+import { fromF64, toF64 } from '../runtime/tensor.js';
+
+const ROOT = resolve(__dirname, '..');
+const LENET = join(ROOT, '../shared/models/lenet5');
+const dir = mkdtempSync(join(tmpdir(), 'cnnc-cli-app-'));
+
+function cnnc(...args: string[]) {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/cnnc.js'), ...args], { cwd: dir, encoding: 'utf8', timeout: 300_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('cnnc compile: -o defaults, and errors in the order a user fixes them', () => {
+  it('names the artifact <model>.<target>.cnnc in the current folder', () => {
+    expect(defaultOutput('zoo:lenet5', 'wasm')).toBe('lenet5.wasm.cnnc');
+    expect(defaultOutput('models/resnet18.onnx', 'wgsl')).toBe('resnet18.wgsl.cnnc');
+    expect(defaultOutput('../shared/models/mobilenet_v2/model.onnx', 'wasm')).toBe('mobilenet_v2.wasm.cnnc');
+    const r = cnnc('compile', 'zoo:lenet5', '--progress', 'none');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('→ lenet5.wasm.cnnc');
+    expect(readFileSync(join(dir, 'lenet5.wasm.cnnc')).subarray(0, 4).toString()).toBe('CNNC');
+  });
+
+  const cases: [string, string[], RegExp][] = [
+    ['a missing model file', ['compile', 'nope.onnx'], /no such file 'nope.onnx'/],
+    ['an unknown flag', ['compile', 'zoo:lenet5', '--bogus'], /unknown option '--bogus'/],
+    ['a bad level', ['compile', 'zoo:lenet5', '-O7'], /unknown optimization level '-O7': use -O0, -O1, -O2 or -O3/],
+    ['a bad level before a missing file', ['compile', 'nope.onnx', '-O7'], /unknown optimization level '-O7'/],
+    ['--fp16 on wasm', ['compile', 'zoo:lenet5', '--fp16'], /--fp16 is for the wgsl and cuda targets/],
+    ['an unknown progress mode', ['compile', 'zoo:lenet5', '--progress', 'loud'], /argument 'loud' is invalid/],
+  ];
+  for (const [what, args, msg] of cases) {
+    it(`${what}: says so, exits non-zero, no stack`, () => {
+      const r = cnnc(...args);
+      expect(r.code).not.toBe(0);
+      expect(r.err).toMatch(msg);
+      expect(r.err).not.toMatch(/required option|\n\s+at /);
+    });
+  }
+
+  it.skipIf(!existsSync(LENET))('--batch on a model with a fixed batch is an error naming the input, not a silent no-op', () => {
+    const r = cnnc('compile', join(LENET, 'model.onnx'), '--batch', '4');
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/--batch 4: .* has a fixed batch of 1 \(input 'input' is \[1, 1, 32, 32\]\)/);
+    expect(cnnc('summary', join(LENET, 'model.onnx'), '--batch', '2').err).toMatch(/fixed batch of 1/);
+    // a symbolic batch (the zoo models build it in) still takes --batch
+    const ok = cnnc('summary', 'zoo:lenet5', '--batch', '4', '--json');
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.out).rows[0].outputShape[0]).toBe(4);
+  });
+
+  it('--version prints the package version', () => {
+    const r = cnnc('--version');
+    expect(r.code).toBe(0);
+    expect(r.out.trim()).toBe(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
+  });
+
+  it('--progress plain prints every pass with its elapsed time and node count; none prints nothing', () => {
+    const r = cnnc('compile', 'zoo:lenet5', '-o', 'p.cnnc', '--progress', 'plain');
+    expect(r.code).toBe(0);
+    const passLines = r.err.split('\n').filter((l) => /^cnnc \[\s*[\d.]+s\]\s+optimizing \(\d+ passes\) \d+\/\d+: [\w-]+ \(\d+ nodes\) \(\d+ ms\)$/.test(l));
+    const total = Number(/optimizing \((\d+) passes\)/.exec(r.err)![1]);
+    expect(passLines).toHaveLength(total);
+    const reported = r.out.split('\n').filter((l) => /^\s{2}[\w-]+\s+\d+ → \d+\s+nodes/.test(l));
+    expect(reported).toHaveLength(total);
+    expect(r.err).toMatch(/generating wasm kernels/);
+    expect(cnnc('compile', 'zoo:lenet5', '-o', 'q.cnnc', '--progress', 'none').err).toBe('');
+  });
+});
+
+describe.skipIf(!existsSync(LENET))('cnnc run --expect', () => {
+  const input = join(LENET, 'test_data_set_0/input_0.pb');
+  const want = join(LENET, 'test_data_set_0/output_0.pb');
+
+  it('prints the max errors and exits 0 within the tolerance (.pb and .npy)', () => {
+    expect(cnnc('compile', join(LENET, 'model.onnx'), '-o', 'lenet.cnnc', '--progress', 'none').code).toBe(0);
+    const r = cnnc('run', 'lenet.cnnc', '-i', input, '--expect', want, '--progress', 'none');
+    expect(r.code, r.err).toBe(0);
+    const m = /max abs error ([\d.e+-]+), max \|expected\| ([\d.e+-]+), relative ([\d.e+-]+) \(tolerance 0.0001\)/.exec(r.out);
+    expect(m).not.toBeNull();
+    expect(Number(m![3])).toBeLessThanOrEqual(1e-4);
+    const npy = join(dir, 'want.npy');
+    writeFileSync(npy, writeNpy(readTensorProto(readFileSync(want))));
+    expect(cnnc('run', 'lenet.cnnc', '-i', input, '--expect', npy).code).toBe(0);
+  });
+
+  it('exits non-zero over the tolerance and names the output; a wrong shape and a missing file are errors before any run', () => {
+    const t = readTensorProto(readFileSync(want));
+    const v = toF64(t);
+    v[3] += 0.01;
+    const off = join(dir, 'off.npy');
+    writeFileSync(off, writeNpy(fromF64('f32', t.shape, v)));
+    const r = cnnc('run', 'lenet.cnnc', '-i', input, '--expect', off);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/output 'output' differs from .*off\.npy: relative error .* over the tolerance 0\.0001 \(worst at index 3\)/);
+    expect(cnnc('run', 'lenet.cnnc', '-i', input, '--expect', off, '--tolerance', '0.5').code).toBe(0);
+    const wrong = join(dir, 'wrong.npy');
+    writeFileSync(wrong, writeNpy(fromF64('f32', [1, 5], [1, 2, 3, 4, 5])));
+    expect(cnnc('run', 'lenet.cnnc', '-i', input, '--expect', wrong).err).toMatch(/SHAPE_MISMATCH: output 'output' is \[1,10\], .* holds \[1,5\]/);
+    expect(cnnc('run', 'lenet.cnnc', '--expect', 'nope.npy').err).toMatch(/cannot read expected output file 'nope.npy'/);
+  });
+});
+
+describe('cnnc summary and run progress', () => {
+  it.skipIf(!existsSync(LENET))('summary of an ONNX file is titled by the file, not the exporter graph name', () => {
+    const file = join(LENET, 'model.onnx');
+    const r = cnnc('summary', file);
+    expect(r.code).toBe(0);
+    expect(r.out.split('\n')[0]).toBe(`Model: ${file}`);
+  });
+
+  it('run of a wgsl artifact reports each WebGPU pipeline it builds (or NO_DEVICE where there is no adapter)', () => {
+    expect(cnnc('compile', 'zoo:lenet5', '-t', 'wgsl', '--progress', 'none').code).toBe(0);
+    const r = cnnc('run', 'lenet5.wgsl.cnnc', '--progress', 'plain');
+    if (r.code !== 0) {
+      expect(r.err).toMatch(/NO_DEVICE/);
+      return;
+    }
+    const lines = r.err.split('\n').filter((l) => /building the webgpu session \d+\/\d+: \S+ \(\d+ ms\)$/.test(l));
+    expect(lines.length).toBeGreaterThan(0);
+    const [, last, total] = /(\d+)\/(\d+)/.exec(lines.at(-1)!)!;
+    expect(last).toBe(total);
+  });
+});
+
+describe('Progress', () => {
+  const sink = (isTTY: boolean) => { const out: string[] = []; return { out, stream: { isTTY, write: (x: string) => out.push(x) } }; };
+
+  it('on a terminal: one bar redrawn in place with the elapsed time and the current step, then a newline', () => {
+    const { out, stream } = sink(true);
+    const p = new Progress('auto', stream);
+    p.phase('optimizing (2 passes)', 0.5);
+    p.step('cse (10 nodes)', 1, 2);
+    p.done();
+    expect(out.slice(0, 2).every((l) => l.startsWith('\r['))).toBe(true);
+    expect(out[0]).toMatch(/^\r\[#{12}\.{12}\]\s+0\.\ds optimizing \(2 passes\)$/);
+    expect(out[1]).toMatch(/optimizing \(2 passes\) 1\/2: cse \(10 nodes\)$/);
+    expect(out.at(-1)).toBe('\n');
+  });
+
+  it('elsewhere: a line per phase, steps only when slow (auto) or always (plain)', () => {
+    const auto = sink(false);
+    const p = new Progress('auto', auto.stream, 1e9); // nothing is slow
+    p.phase('loading', 0);
+    p.step('fast', 1, 1);
+    p.done();
+    expect(auto.out).toEqual([expect.stringMatching(/^cnnc \[\s+0\.\ds\] loading\n$/)]);
+    const plain = sink(false);
+    const q = new Progress('plain', plain.stream, 1e9);
+    q.phase('loading', 0);
+    q.step('fast', 1, 1);
+    expect(plain.out[1]).toMatch(/^cnnc \[\s+0\.\ds\]   loading 1\/1: fast \(\d+ ms\)\n$/);
+  });
+});

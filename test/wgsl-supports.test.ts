@@ -1,0 +1,72 @@
+/**
+ * codegen/wgsl/supports.ts against the lowering: for nodes the wgsl target refuses, `supports`
+ * gives a reason and lowering throws a typed error saying the same; for nodes it accepts, both
+ * agree too (lowering succeeds). No GPU needed: lowerWgsl only generates shaders.
+ */
+import { describe, expect, it } from 'vitest';
+import { lowerWgsl } from '../codegen/wgsl/index.js';
+import { supports, supportsOp } from '../codegen/wgsl/supports.js';
+import { Graph } from '../ir/graph.js';
+import { CnncError } from '../runtime/errors.js';
+import { tensor } from '../runtime/tensor.js';
+import { oneNode, randT } from './wgsl-harness.js';
+
+const node = (g: Graph) => g.nodes[g.nodes.length - 1];
+const errorOf = (f: () => unknown): CnncError => {
+  try { f(); } catch (e) { return e as CnncError; }
+  throw new Error('expected lowering to throw');
+};
+
+const x4 = () => randT([1, 2, 4, 4], 1);
+const REFUSED: [string, () => Graph][] = [
+  ['Cast to bool (no bool buffers)', () => oneNode('Cast', [randT([2, 3], 1)], { to: 'bool' }).g],
+  ['Equal (bool output)', () => oneNode('Equal', [randT([2, 3], 1), randT([2, 3], 2)], {}, [0, 1]).g],
+  ["Pad mode 'wrap'", () => oneNode('Pad', [x4()], { pads: [0, 0, 1, 1, 0, 0, 1, 1], mode: 'wrap' }).g],
+  ["Resize mode 'linear'", () => oneNode('Resize', [x4()], { scales: [1, 1, 2, 2], mode: 'linear' }).g],
+  ['BatchNormalization with a non-constant mean', () => oneNode('BatchNormalization', [x4(), randT([2], 2), randT([2], 3), randT([2], 4), tensor('f32', [2], [1, 2])], {}, [0, 3]).g],
+  ['Conv over three spatial axes', () => oneNode('Conv', [randT([1, 2, 3, 4, 5], 1), randT([2, 2, 1, 1, 1], 2)], {}).g],
+  ['Sum of 8 inputs (more than the elementwise kernel binds)', () => oneNode('Sum', Array.from({ length: 8 }, (_, k) => randT([3], k)), {}, [0, 1, 2, 3, 4, 5, 6, 7]).g],
+];
+
+const ACCEPTED: [string, () => Graph][] = [
+  ['Conv with a Mish epilogue', () => oneNode('Conv', [x4(), randT([3, 2, 3, 3], 2)], { pads: [1, 1, 1, 1], activation: 'mish' }).g],
+  ['Elu', () => oneNode('Elu', [x4()], { alpha: 0.5 }).g],
+  ["Pad mode 'reflect'", () => oneNode('Pad', [x4()], { pads: [0, 0, 1, 1, 0, 0, 1, 1], mode: 'reflect' }).g],
+  ['Sum of 3 inputs', () => oneNode('Sum', [randT([3], 1), randT([3], 2), randT([3], 3)], {}, [0, 1, 2]).g],
+  ['Cast f32 to i32', () => oneNode('Cast', [randT([2, 3], 1)], { to: 'i32' }).g],
+];
+
+describe('wgsl supports() agrees with the lowering', () => {
+  for (const [title, make] of REFUSED) {
+    it(`refuses ${title} with the reason lowering throws`, () => {
+      const g = make();
+      const reason = supports(node(g), g);
+      expect(reason).toBeTypeOf('string');
+      const err = errorOf(() => lowerWgsl(g));
+      expect(err).toBeInstanceOf(CnncError);
+      expect(err.message).toContain(reason);
+    });
+  }
+
+  it('refuses an op without a kernel (InstanceNormalization), as lowering does, naming it', () => {
+    const { g } = oneNode('InstanceNormalization', [x4(), randT([2], 2), randT([2], 3)], {});
+    expect(supports(node(g), g)).toContain('InstanceNormalization');
+    expect(supportsOp('InstanceNormalization')).toContain('InstanceNormalization');
+    const err = errorOf(() => lowerWgsl(g));
+    expect(err).toMatchObject({ code: 'UNSUPPORTED', node: 'n0' });
+    expect(err.message).toContain('InstanceNormalization');
+  });
+
+  it('supportsOp refuses ops that compute on no dtype the target has buffers for (Equal, And, Where) and accepts the new activations', () => {
+    for (const op of ['Equal', 'And', 'Where']) expect(supportsOp(op)).toContain('no dtype');
+    for (const op of ['Elu', 'Celu', 'Selu', 'ThresholdedRelu', 'Softplus', 'Softsign', 'Mish']) expect(supportsOp(op)).toBeUndefined();
+  });
+
+  for (const [title, make] of ACCEPTED) {
+    it(`accepts ${title}, and lowering succeeds`, () => {
+      const g = make();
+      expect(supports(node(g), g)).toBeUndefined();
+      expect(lowerWgsl(g).shaders.f32.length).toBeGreaterThan(0);
+    });
+  }
+});
