@@ -2,7 +2,7 @@
  * The cnnc command line: compile, run, summary, viz, opt, passes, bench, zoo.
  * Errors print one line with a hint and exit non-zero; --verbose adds the stack trace.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { compile, loadModel } from '../index.js';
 import { ARTIFACT_TARGETS, TARGET_NAMES, TARGETS, type TargetName } from '../codegen/targets.js';
@@ -15,8 +15,9 @@ import { exportOnnx } from '../frontends/onnx/export.js';
 import { readTensorProto } from '../frontends/onnx/import.js';
 import type { Graph } from '../ir/graph.js';
 import { printGraph } from '../ir/print.js';
-import { describePipeline, pipelineFor, runPipeline } from '../passes/pipeline.js';
+import { describePipeline, PASSES, pipelineFor, runPipeline } from '../passes/pipeline.js';
 import { readNpy, writeNpy } from './npy.js';
+import { checkOutputPath, writeOutput } from './output.js';
 import { Progress } from './progress.js';
 import { graphToSvg } from './viz.js';
 import { benchModel } from './bench.js';
@@ -87,6 +88,13 @@ function graphAfter(g: Graph, name: TargetName, after: string): Graph {
   return runPipeline(g, target, { passes: list.slice(0, at + 1) }).graph;
 }
 
+/** `--print-after` names passes (or 'all'): an unknown one is an error, as it is for --disable. */
+function checkPassNames(list: string | undefined, flag: string): void {
+  for (const p of list ? String(list).split(',') : []) {
+    if (p !== 'all' && !PASSES[p]) throw new CnncError('BAD_ATTRIBUTE', `${flag}: unknown pass '${p}' (passes: ${Object.keys(PASSES).join(', ')})`);
+  }
+}
+
 function readInput(path: string, spec: { name: string; dtype: Tensor['dtype']; shape: number[] }): Tensor {
   if (path === 'random') return randomInput(spec.dtype, spec.shape);
   return readTensorFile(path, 'input');
@@ -97,7 +105,7 @@ function readTensorFile(path: string, what: string): Tensor {
   if (!path.endsWith('.npy') && !path.endsWith('.pb')) throw new CnncError('IO_ERROR', `${what} '${path}': use a .npy or .pb (ONNX TensorProto) file${what === 'input' ? ", or 'random'" : ''}`);
   let bytes: Uint8Array;
   try { bytes = readFileSync(path); } catch { throw new CnncError('IO_ERROR', `cannot read ${what} file '${path}'`); }
-  return path.endsWith('.npy') ? readNpy(bytes) : readTensorProto(bytes);
+  return path.endsWith('.npy') ? readNpy(bytes, path) : readTensorProto(bytes);
 }
 
 function nonNegative(v: string): number {
@@ -134,6 +142,8 @@ export function buildProgram(): Command {
         throw new CnncError('BAD_ATTRIBUTE', '--fp16 is for the wgsl and cuda targets: the wasm target computes in f32 (drop --fp16 or use -t wgsl)');
       }
       const output: string = o.output ?? defaultOutput(model, o.target);
+      checkOutputPath(output);
+      checkPassNames(o.printAfter, '--print-after');
       const t0 = performance.now();
       const progress = new Progress(o.progress);
       progress.phase(`loading ${model}`, 0.02);
@@ -162,7 +172,7 @@ export function buildProgram(): Command {
       });
       progress.phase(`writing ${output}`, 0.95);
       const bytes = cm.save();
-      writeFileSync(output, bytes);
+      writeOutput(output, bytes);
       progress.phase('done', 1);
       progress.done();
       const ms = performance.now() - t0;
@@ -186,6 +196,7 @@ export function buildProgram(): Command {
     .option('-k, --top <k>', 'how many top classes to print', positiveInt, 5)
     .addOption(progressOption())
     .action(async (file: string, o) => {
+      if (o.output) checkOutputPath(o.output);
       const expected = o.expect ? readTensorFile(o.expect, 'expected output') : undefined; // a bad --expect file fails before the run
       const progress = new Progress(o.progress);
       progress.phase(`loading ${file}`, 0.1);
@@ -212,7 +223,7 @@ export function buildProgram(): Command {
           for (const [i, v] of topK(t, o.top)) console.log(`  class ${String(i).padStart(4)}  ${v.toFixed(6)}`);
         }
       }
-      if (o.output) writeFileSync(o.output, writeNpy(Object.values(outputs)[0]));
+      if (o.output) writeOutput(o.output, writeNpy(Object.values(outputs)[0]));
       if (expected) {
         const [name, got] = Object.entries(outputs)[0];
         const c = compareTensors(got, expected, name, o.expect);
@@ -243,9 +254,10 @@ export function buildProgram(): Command {
     .addOption(targetOption(TARGET_NAMES, 'target whose pipeline to run'))
     .requiredOption('-o, --output <file>', 'SVG file to write')
     .action((model: string, o) => {
+      checkOutputPath(o.output);
       let g = loadModel(model);
       if (o.after) g = graphAfter(g, o.target, o.after);
-      writeFileSync(o.output, graphToSvg(g));
+      writeOutput(o.output, graphToSvg(g));
       console.log(`wrote ${o.output}: ${g.nodes.length} nodes`);
     });
 
@@ -255,9 +267,10 @@ export function buildProgram(): Command {
     .option('-O, --opt <level>', 'optimization level 0..3', 'O3')
     .requiredOption('-o, --output <file>', 'ONNX file to write')
     .action(async (model: string, o) => {
+      checkOutputPath(o.output);
       const g = loadModel(model);
       const cm = await compile(g, 'reference', { opt: level(o.opt), layout: 'NCHW' });
-      writeFileSync(o.output, exportOnnx(cm.graph));
+      writeOutput(o.output, exportOnnx(cm.graph));
       console.log(`wrote ${o.output}: ${g.nodes.length} → ${cm.graph.nodes.length} nodes`);
     });
 

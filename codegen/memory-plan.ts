@@ -26,6 +26,7 @@
  */
 import type { Graph, Node } from '../ir/graph.js';
 import { getOp } from '../ir/ops/index.js';
+import { OverlapIndex } from '../ir/overlap.js';
 import { typeBytes } from '../ir/types.js';
 
 export interface MemoryPlanOptions {
@@ -77,7 +78,8 @@ export function liveBuffers(g: Graph, opts: MemoryPlanOptions = {}): Liveness {
   for (const n of g.nodes) {
     if (opts.views?.(n) && n.inputs[0] && n.outputs[0]) viewOf.set(n.outputs[0], rootOf(n.inputs[0]));
   }
-  const skip = (v: string) => v === '' || !!g.constValue(rootOf(v)) || (separate && (g.inputs.includes(v) || g.outputs.includes(v)));
+  const io = new Set([...g.inputs, ...g.outputs]);
+  const skip = (v: string) => v === '' || !!g.constValue(rootOf(v)) || (separate && io.has(v));
   const lifetimes = new Map<string, [number, number]>();
   const touch = (v: string, t: number) => { const l = lifetimes.get(v); if (l) l[1] = Math.max(l[1], t); };
   for (const v of g.inputs) if (!skip(v)) lifetimes.set(v, [0, 0]);
@@ -140,11 +142,20 @@ function canReuse(g: Graph, b: LiveBuffer | undefined, x: string, o: string, t: 
 
 /** The largest total of bytes live at one moment (it peaks at some interval's start). */
 export function livenessBound(items: readonly Interval[]): number {
-  let bound = 0;
-  for (const s of new Set(items.map((b) => b.start))) {
-    bound = Math.max(bound, items.reduce((sum, b) => sum + (b.start <= s && s <= b.end ? b.bytes : 0), 0));
+  return liveAtStarts(items, (b) => b.bytes).reduce((m, x) => Math.max(m, x.total), 0);
+}
+
+/** Total `weight` of the items live at each distinct start, in start order: one sweep (ends are inclusive). */
+function liveAtStarts<S extends { start: number; end: number }>(items: readonly S[], weight: (s: S) => number): { t: number; total: number }[] {
+  const events = items.flatMap((b) => [{ t: b.start, d: weight(b), add: 0 }, { t: b.end, d: -weight(b), add: 1 }]);
+  events.sort((a, b) => (a.t < b.t ? -1 : a.t > b.t ? 1 : a.add - b.add)); // at one time: starts before ends
+  const out: { t: number; total: number }[] = [];
+  let total = 0;
+  for (const e of events) {
+    total += e.d;
+    if (e.add === 0) { if (out.length && out[out.length - 1].t === e.t) out[out.length - 1].total = total; else out.push({ t: e.t, total }); }
   }
-  return bound;
+  return out;
 }
 
 // ---- placement ----
@@ -217,7 +228,7 @@ function shareInOrder(order: readonly { index: number; start: number; end: numbe
 /** The greedy orders tried: by size, by start, by area, busiest moment first, and seeded jitters of the size order. */
 function candidateOrders<S extends { start: number; end: number; size: number }>(slots: readonly S[]): S[][] {
   const finite = slots.flatMap((s) => [s.start, s.end]).filter(Number.isFinite);
-  const lo = Math.min(0, ...finite) - 1, hi = Math.max(0, ...finite) + 1;
+  const lo = finite.reduce((a, b) => Math.min(a, b), 0) - 1, hi = finite.reduce((a, b) => Math.max(a, b), 0) + 1; // no spread: 100k values overflow the stack
   const span = (s: S) => Math.min(s.end, hi) - Math.max(s.start, lo) + 1;
   const orders: ((a: S, b: S) => number)[] = [
     (a, b) => b.size - a.size || a.start - b.start,
@@ -240,24 +251,23 @@ function candidateOrders<S extends { start: number; end: number; size: number }>
  * (A moment between starts holds a subset of what the last start holds, so starts suffice.)
  */
 function breadthOrder<S extends { start: number; end: number; size: number }>(slots: readonly S[]): S[] {
-  const times = [...new Set(slots.map((s) => s.start))].sort((a, b) => a - b).map((t) => {
-    const live = slots.filter((s) => s.start <= t && t <= s.end);
-    return { live, bytes: live.reduce((sum, s) => sum + s.size, 0) };
-  }).sort((a, b) => b.bytes - a.bytes);
-  const seen = new Set<S>();
+  const times = liveAtStarts(slots, (s) => s.size).sort((a, b) => b.total - a.total);
+  const index = new Map(slots.map((s, i) => [s, i]));
+  const unseen = new OverlapIndex(slots); // what is live at a moment and not yet ordered, without scanning every slot
+  for (const s of slots) unseen.add(s);
   const order: S[] = [];
-  for (const { live } of times) {
-    for (const s of [...live].sort((x, y) => y.size - x.size)) if (!seen.has(s)) { seen.add(s); order.push(s); }
+  for (const { t } of times) {
+    for (const s of unseen.overlapping(t, t).sort((x, y) => y.size - x.size || index.get(x)! - index.get(y)!)) { unseen.remove(s); order.push(s); }
   }
   return order;
 }
 
 /** Assigns offsets in the given order (first-fit or best-fit among gaps); returns the arena size. */
 function place(order: readonly Slot<unknown>[], bestFit: boolean): number {
-  const placed: Slot<unknown>[] = [];
+  const placed = new OverlapIndex(order); // the placed slots a lifetime meets, in O((k + 1) log n)
   let top = 0;
   for (const b of order) {
-    const busy = placed.filter((p) => p.start <= b.end && b.start <= p.end).sort((x, y) => x.offset - y.offset);
+    const busy = placed.overlapping(b.start, b.end).sort((x, y) => x.offset - y.offset);
     let offset = -1, gapBest = Infinity, cursor = 0;
     for (const p of busy) {
       const gap = p.offset - cursor;
@@ -266,7 +276,7 @@ function place(order: readonly Slot<unknown>[], bestFit: boolean): number {
     }
     if (offset < 0) offset = cursor;
     b.offset = offset;
-    placed.push(b);
+    placed.add(b);
     top = Math.max(top, offset + b.size);
   }
   return top;

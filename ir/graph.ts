@@ -40,6 +40,7 @@ export class Graph {
   outputs: string[] = [];
   private readonly used = new Set<string>();
   private counter = 0;
+  private nameIndex?: { nodes: Node[]; count: number; last: Node | undefined; names: Set<string> };
 
   constructor(name = 'graph') {
     this.name = name;
@@ -64,7 +65,7 @@ export class Graph {
    * inferring its output types from the op registry. Returns the output value names.
    */
   addNode(op: string, inputs: readonly string[], attrs: Record<string, AttrValue | undefined> = {}, opts: AddNodeOptions = {}): string[] {
-    const name = opts.name !== undefined && !this.nodeNames().has(opts.name) ? opts.name : this.freshName(opts.name ?? op.toLowerCase());
+    const name = opts.name !== undefined && !this.nodeNameIndex().has(opts.name) ? opts.name : this.freshName(opts.name ?? op.toLowerCase());
     const def = getOp(op, name);
     const full = fillAttrs(name, op, def.attrs, attrs);
     const info = this.nodeInfo({ name, op, inputs, outputs: [], attrs: full });
@@ -75,7 +76,11 @@ export class Graph {
     }
     outputs.forEach((o, i) => this.define({ name: o, type: types[i] }, name, op));
     this.used.add(name);
-    this.nodes.push({ name, op, inputs: [...inputs], outputs, attrs: full });
+    const node: Node = { name, op, inputs: [...inputs], outputs, attrs: full };
+    const index = this.nodeNameIndex();
+    this.nodes.push(node);
+    index.add(name);
+    this.nameIndex = { nodes: this.nodes, count: this.nodes.length, last: node, names: index };
     return outputs;
   }
 
@@ -145,7 +150,21 @@ export class Graph {
   }
 
   nodeNames(): Set<string> {
-    return new Set(this.nodes.map((n) => n.name));
+    return new Set(this.nodeNameIndex());
+  }
+
+  /**
+   * The node names, kept up to date by addNode so that building a graph stays linear. `nodes` is a
+   * public array passes replace or edit, so the index is rebuilt whenever the array, its length or
+   * its last node is not what addNode left.
+   */
+  private nodeNameIndex(): Set<string> {
+    const c = this.nameIndex;
+    const n = this.nodes.length;
+    if (c && c.nodes === this.nodes && c.count === n && c.last === this.nodes[n - 1]) return c.names;
+    const names = new Set(this.nodes.map((x) => x.name));
+    this.nameIndex = { nodes: this.nodes, count: n, last: this.nodes[n - 1], names };
+    return names;
   }
 
   /** A copy sharing the (immutable) tensors: what passes start from. */
@@ -204,6 +223,8 @@ export function fillAttrs(node: string, op: string, spec: Readonly<Record<string
   for (const [k, v] of Object.entries(given)) {
     if (v === undefined) continue;
     if (!(k in spec)) throw new CnncError('BAD_ATTRIBUTE', `unknown attribute '${k}'`, { node, op });
+    const want = attrKind(spec[k]);
+    if (!fitsKind(v, want)) throw new CnncError('BAD_ATTRIBUTE', `attribute '${k}' must be ${want}, got ${describeAttr(v)}`, { node, op });
     out[k] = Array.isArray(v) ? ([...v] as AttrValue) : v;
   }
   for (const [k, def] of Object.entries(spec)) {
@@ -212,6 +233,35 @@ export function fillAttrs(node: string, op: string, spec: Readonly<Record<string
     out[k] = Array.isArray(def) ? ([...def] as AttrValue) : def;
   }
   return out;
+}
+
+type AttrKind = 'a number' | 'a string' | 'a list of numbers' | 'a list of strings' | 'a list' | 'any value';
+
+/** What kind of value an attribute takes, from its default (a required attribute, null, takes any). */
+function attrKind(def: AttrValue | null): AttrKind {
+  if (def === null) return 'any value';
+  if (typeof def === 'number') return 'a number';
+  if (typeof def === 'string') return 'a string';
+  if (def.length === 0) return 'a list';
+  return typeof def[0] === 'number' ? 'a list of numbers' : 'a list of strings';
+}
+
+function fitsKind(v: unknown, kind: AttrKind): boolean {
+  const list = (t: string) => Array.isArray(v) && v.every((x) => typeof x === t);
+  switch (kind) {
+    case 'any value': return typeof v === 'number' || typeof v === 'string' || list('number') || list('string');
+    case 'a number': return typeof v === 'number';
+    case 'a string': return typeof v === 'string';
+    case 'a list of numbers': return list('number');
+    case 'a list of strings': return list('string');
+    case 'a list': return list('number') || list('string');
+  }
+}
+
+function describeAttr(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v);
+  const kind = Array.isArray(v) ? 'a list' : typeof v === 'number' ? 'a number' : typeof v === 'string' ? 'a string' : typeof v;
+  return `${kind} ${text.length > 40 ? `${text.slice(0, 40)}…` : text}`;
 }
 
 /** Kahn's algorithm, stable in the given order; names the nodes of a cycle when there is one. */

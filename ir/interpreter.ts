@@ -3,6 +3,7 @@
  * It is the golden model every target and every pass is compared against.
  */
 import { CnncError } from '../runtime/errors.js';
+import { checkRunInputs } from '../runtime/session.js';
 import type { Tensor } from '../runtime/tensor.js';
 import type { Graph, Node } from './graph.js';
 import { getOp } from './ops/index.js';
@@ -12,6 +13,8 @@ export type TensorMap = Record<string, Tensor>;
 
 /** Checks named inputs against the graph's declared inputs (name, dtype, shape). */
 export function checkInputs(g: Graph, inputs: TensorMap): void {
+  // the runtime's checks first (null, numbers, array types): the same messages as a loaded session's
+  checkRunInputs(g.inputs.map((name) => ({ name, dtype: g.type(name).dtype, shape: [...g.type(name).shape] })), inputs);
   for (const name of g.inputs) {
     const t = inputs[name];
     const want = g.type(name);
@@ -23,8 +26,9 @@ export function checkInputs(g: Graph, inputs: TensorMap): void {
       throw new CnncError('BAD_INPUT', `input '${name}' has ${t.data.length} elements for shape [${t.shape}]`, { value: name });
     }
   }
+  const known = new Set(g.inputs);
   for (const name of Object.keys(inputs)) {
-    if (!g.inputs.includes(name)) throw new CnncError('BAD_INPUT', `'${name}' is not an input of the graph (inputs: ${g.inputs.join(', ')})`, { value: name });
+    if (!known.has(name)) throw new CnncError('BAD_INPUT', `'${name}' is not an input of the graph (inputs: ${g.inputs.join(', ')})`, { value: name });
   }
 }
 
@@ -56,11 +60,12 @@ export function interpret(g: Graph, inputs: TensorMap): TensorMap {
   const env = new Map<string, Tensor>(Object.entries(inputs));
   const lastUse = new Map<string, number>();
   g.nodes.forEach((n, i) => n.inputs.forEach((v) => lastUse.set(v, i)));
+  const keep = new Set([...g.outputs, ...g.inputs]);
   g.nodes.forEach((node, i) => {
     const outs = runNode(g, node, env);
     node.outputs.forEach((o, k) => { if (o !== '') env.set(o, outs[k]); });
     for (const v of node.inputs) {
-      if (lastUse.get(v) === i && !g.outputs.includes(v) && !g.inputs.includes(v)) env.delete(v);
+      if (lastUse.get(v) === i && !keep.has(v)) env.delete(v);
     }
   });
   const result: TensorMap = {};

@@ -123,15 +123,22 @@ const INPUT_SIDE = new WeakMap<GraphView, Map<string, boolean>>();
 function inputSide(view: GraphView, v: string): boolean {
   let memo = INPUT_SIDE.get(view);
   if (!memo) INPUT_SIDE.set(view, (memo = new Map()));
-  const known = memo.get(v);
-  if (known !== undefined) return known;
-  const operands = hoistOperands(view.g, view.producer.get(v));
   // operands with at most one axis longer than 1 move under any permutation as a reshape
   const small = (o: string) => view.shape(o).filter((d) => d !== 1).length <= 1;
-  const r = view.g.inputs.includes(v) || (!!operands && operands.some((o) => !small(o) && inputSide(view, o))
-    && operands.every((o) => small(o) || inputSide(view, o)));
-  memo.set(v, r);
-  return r;
+  // an explicit stack rather than recursion: a chain of 50,000 elementwise ops must not overflow it
+  const stack = [v];
+  while (stack.length) {
+    const u = stack[stack.length - 1];
+    if (memo.has(u)) { stack.pop(); continue; }
+    const operands = view.g.inputs.includes(u) ? [] : hoistOperands(view.g, view.producer.get(u));
+    const open = (operands ?? []).filter((o) => !small(o) && !memo.has(o));
+    if (open.length) { stack.push(...open); continue; }
+    const r = view.g.inputs.includes(u) || (!!operands && operands.some((o) => !small(o) && memo.get(o))
+      && operands.every((o) => small(o) || memo.get(o)));
+    memo.set(u, r);
+    stack.pop();
+  }
+  return memo.get(v)!;
 }
 
 /** Phase 2: sink transposes towards the outputs (hoist them onto the input side) and cancel them. */
@@ -235,7 +242,7 @@ export function toNHWC(graph: Graph): Graph {
   const made = new Map<string, string>();
   sweepRewrite(g, (n, view) => convert(n, view, made), 2);
   for (let round = 0; round < 20; round++) {
-    const changed = sweepRewrite(g, sink) + sweepRewrite(g, sameTranspose);
+    const changed = sweepRewrite(g, sink, 50, { live: true }) + sweepRewrite(g, sameTranspose);
     g = simplify(g);
     if (!changed) break;
   }

@@ -110,9 +110,11 @@ export function bypass(g: Graph, nodes: Node[], n: Node, out: string, src: strin
  * replace it (defining the same output names with the same values). Readers of the graph state
  * inside a sweep see the graph as it was at the start of the sweep, which stays correct because
  * every replacement keeps the meaning of existing names. Sweeps repeat until nothing changes.
- * Returns the number of rewrites.
+ * With `live`, later nodes of a sweep see the producers (and types) of earlier replacements, so a
+ * rewrite that moves something down a chain (a transpose sunk through 10,000 Relus) goes all the way
+ * in one sweep instead of one node per sweep (quadratic). Returns the number of rewrites.
  */
-export function sweepRewrite(g: Graph, rule: (n: Node, view: GraphView) => Node[] | null, maxSweeps = 50): number {
+export function sweepRewrite(g: Graph, rule: (n: Node, view: GraphView) => Node[] | null, maxSweeps = 50, opts: { live?: boolean } = {}): number {
   let total = 0;
   for (let sweep = 0; sweep < maxSweeps; sweep++) {
     const view = new GraphView(g);
@@ -120,7 +122,7 @@ export function sweepRewrite(g: Graph, rule: (n: Node, view: GraphView) => Node[
     const next: Node[] = [];
     for (const n of g.nodes) {
       const r = rule(n, view);
-      if (r) { next.push(...r); changed++; } else next.push(n);
+      if (r) { next.push(...r); changed++; if (opts.live) view.record(r); } else next.push(n);
     }
     if (!changed) return total;
     total += changed;
@@ -143,6 +145,17 @@ export class GraphView {
   producedBy(v: string, op: string): Node | undefined {
     const p = this.producer.get(v);
     return p && p.op === op ? p : undefined;
+  }
+  /** Makes replacement nodes visible to the rest of the sweep: new outputs typed, producers updated. */
+  record(nodes: readonly Node[]): void {
+    for (const n of nodes) {
+      const types = getOp(n.op, n.name).infer(this.g.nodeInfo(n));
+      n.outputs.forEach((o, i) => {
+        if (o === '') return;
+        if (!this.g.values.has(o)) this.g.redefine({ name: o, type: types[i] });
+        this.producer.set(o, n);
+      });
+    }
   }
   single(v: string): boolean {
     return singleUse(this.g, this.uses, v);

@@ -7,7 +7,7 @@
 import type { Graph, Node } from '../ir/graph.js';
 import { getOp } from '../ir/ops/index.js';
 import { sameShape } from '../ir/types.js';
-import { bypass, commit, makeNode, sweepRewrite, type GraphView, type Pass } from './pass.js';
+import { commit, makeNode, sweepRewrite, useCounts, withNode, type GraphView, type Pass } from './pass.js';
 
 /**
  * Reshape-likes: ops whose output is input 0's bytes under another shape (traits.alias: Reshape,
@@ -16,12 +16,12 @@ import { bypass, commit, makeNode, sweepRewrite, type GraphView, type Pass } fro
  */
 const isReshape = (op: string) => op !== 'Identity' && !!getOp(op).traits.alias;
 
-/** True when node `n` outputs its first input unchanged. */
-export function isNoOp(g: Graph, n: Node): boolean {
+/** True when node `n` outputs its first input unchanged (`read`: the values something reads, when known). */
+export function isNoOp(g: Graph, n: Node, read?: ReadonlySet<string>): boolean {
   const x = n.inputs[0];
   const y = n.outputs[0];
   if (!x || !y) return false;
-  if (n.outputs.slice(1).some((o) => o !== '' && isRead(g, o))) return false; // e.g. Dropout's mask
+  if (n.outputs.slice(1).some((o) => o !== '' && (read ? read.has(o) : isRead(g, o)))) return false; // e.g. Dropout's mask
   switch (n.op) {
     case 'Cast': return g.type(x).dtype === g.type(y).dtype;
     case 'Transpose': return permOf(g, n).every((p, i) => p === i) || sameOrderIgnoringOnes(g, n);
@@ -52,16 +52,42 @@ function isRead(g: Graph, v: string): boolean {
   return g.outputs.includes(v) || g.nodes.some((n) => n.inputs.includes(v));
 }
 
+/**
+ * Removes no-op nodes in one pass (linear in the graph): readers of a no-op's output read its input
+ * instead; a no-op defining a graph output renames its input's producer to define that output when
+ * nothing else reads the input (else the node stays).
+ */
 export function removeNoOps(graph: Graph): Graph {
   const g = graph.clone();
-  let nodes = g.nodes;
-  for (const name of g.nodes.map((n) => n.name)) {
-    const n = nodes.find((m) => m.name === name); // the current version (its inputs may have been redirected)
-    if (!n || !isNoOp(g, n)) continue;
-    const r = bypass(g, nodes, n, n.outputs[0], n.inputs[0]);
-    if (r) nodes = r;
+  const outputs = new Set(g.outputs);
+  const uses = useCounts(g);
+  const read = new Set(uses.keys());
+  const alias = new Map<string, string>(); // removed output → the value it equals (never itself aliased)
+  const producer = new Map<string, number>(); // value → index in `kept`
+  const kept: Node[] = [];
+  for (const n0 of g.nodes) {
+    const n = n0.inputs.some((i) => alias.has(i)) ? withNode(n0, { inputs: n0.inputs.map((i) => alias.get(i) ?? i) }) : n0;
+    if (isNoOp(g, n, read)) {
+      const [src, out] = [n.inputs[0], n.outputs[0]];
+      const p = producer.get(src);
+      if (!outputs.has(out)) {
+        for (const i of n.inputs) if (i !== '') uses.set(i, uses.get(i)! - 1);
+        uses.set(src, uses.get(src)! + (uses.get(out) ?? 0));
+        alias.set(out, src);
+        continue;
+      }
+      if (p !== undefined && uses.get(src) === 1 && !outputs.has(src)) {
+        kept[p] = withNode(kept[p], { outputs: kept[p].outputs.map((o) => (o === src ? out : o)) });
+        producer.set(out, p);
+        g.removeValue(out);
+        g.removeValue(src);
+        continue;
+      }
+    }
+    for (const o of n.outputs) producer.set(o, kept.length);
+    kept.push(n);
   }
-  return commit(g, nodes);
+  return commit(g, kept);
 }
 
 /** Reshape-likes (and data-free Transposes) become Reshape with a static shape, reading past earlier reshapes. */

@@ -9,7 +9,7 @@
  * shader or CUDA sources. Loading checks magic, version, bounds and checksum first.
  */
 import { CnncError } from './errors.js';
-import type { DType } from './tensor.js';
+import { BYTES_PER_ELEMENT, DTYPES, type DType } from './tensor.js';
 
 export const ARTIFACT_MAGIC = 'CNNC';
 export const ARTIFACT_VERSION = 1;
@@ -72,7 +72,15 @@ function bad(msg: string): never {
   throw new CnncError('BAD_ARTIFACT', msg);
 }
 
-export function decodeArtifact(bytes: Uint8Array): Artifact {
+/** Default cap on the memory a loaded artifact may claim (inputs + outputs, wasm memory): 2 GiB. */
+export const DEFAULT_MAX_MEMORY_BYTES = 2 ** 31;
+
+export interface DecodeOptions {
+  /** Largest memory the artifact may claim before anything is allocated (TOO_LARGE above it). */
+  maxMemoryBytes?: number;
+}
+
+export function decodeArtifact(bytes: Uint8Array, opts: DecodeOptions = {}): Artifact {
   if (!(bytes instanceof Uint8Array)) bad('artifact must be a Uint8Array');
   if (bytes.length < 16) bad(`artifact is ${bytes.length} bytes: truncated`);
   if (new TextDecoder().decode(bytes.subarray(0, 4)) !== ARTIFACT_MAGIC) bad('not a cnnc artifact (bad magic)');
@@ -85,23 +93,64 @@ export function decodeArtifact(bytes: Uint8Array): Artifact {
   if (want !== got) bad(`checksum mismatch (stored ${want.toString(16)}, computed ${got.toString(16)}): the file is corrupted or truncated`);
   const hlen = dv.getUint32(8, true);
   if (12 + hlen > end) bad('header length runs past the end of the file');
-  let header: ArtifactHeader;
+  let header: unknown;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(12, 12 + hlen)));
   } catch {
     bad('header is not valid JSON');
   }
-  if (typeof header !== 'object' || header === null || typeof header.target !== 'string' || !Array.isArray(header.inputs) || !Array.isArray(header.outputs)) {
-    bad('header lacks target, inputs or outputs');
-  }
+  // The CRC only says the bytes are what was written, not that the writer was cnnc: check every field.
+  const h = checkHeader(header, 12 + hlen, end, opts.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES);
   const sections: Record<string, Uint8Array> = {};
-  for (const s of header.sections ?? []) {
-    if (!Number.isInteger(s.offset) || !Number.isInteger(s.length) || s.offset < 12 + hlen || s.offset + s.length > end) {
-      bad(`section '${s.name}' lies outside the file`);
+  for (const s of h.sections ?? []) sections[s.name] = bytes.subarray(s.offset, s.offset + s.length);
+  return { header: h, sections };
+}
+
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
+
+/** The header against its schema: types, ranges, alignment, non-overlapping sections, the memory cap. */
+function checkHeader(h: unknown, dataStart: number, end: number, maxMemoryBytes: number): ArtifactHeader {
+  if (!isObject(h)) bad('header is not a JSON object');
+  if (h.version !== ARTIFACT_VERSION) bad(`header version is ${JSON.stringify(h.version)}, not ${ARTIFACT_VERSION}`);
+  if (typeof h.target !== 'string' || !h.target) bad('header target is not a non-empty string');
+  if (!isObject(h.plan)) bad('header plan is not an object');
+  if (h.meta !== undefined && !isObject(h.meta)) bad('header meta is not an object');
+  let ioBytes = 0;
+  for (const kind of ['inputs', 'outputs'] as const) {
+    const list = h[kind];
+    if (!Array.isArray(list)) bad(`header ${kind} is not a list`);
+    const names = new Set<string>();
+    for (const [i, io] of list.entries()) {
+      const where = `header ${kind}[${i}]`;
+      if (!isObject(io) || typeof io.name !== 'string' || !io.name) bad(`${where} has no name`);
+      if (names.has(io.name)) bad(`${where}: name '${io.name}' is listed twice`);
+      names.add(io.name);
+      if (typeof io.dtype !== 'string' || !(DTYPES as readonly string[]).includes(io.dtype)) bad(`${where} '${io.name}': dtype ${JSON.stringify(io.dtype)} is not a dtype`);
+      if (!Array.isArray(io.shape) || io.shape.length > 16 || !io.shape.every(isCount)) bad(`${where} '${io.name}': shape ${JSON.stringify(io.shape)} is not a list of non-negative integers`);
+      const bytes = (io.shape as number[]).reduce((a, d) => a * d, BYTES_PER_ELEMENT[io.dtype as DType]);
+      ioBytes += bytes;
+      if (!Number.isSafeInteger(bytes) || ioBytes > maxMemoryBytes) {
+        throw new CnncError('TOO_LARGE', `${where} '${io.name}' ${io.dtype}[${io.shape}] takes the inputs and outputs to ${ioBytes} bytes, over the memory cap of ${maxMemoryBytes} bytes (load option maxMemoryBytes)`, { value: io.name });
+      }
     }
-    sections[s.name] = bytes.subarray(s.offset, s.offset + s.length);
   }
-  return { header, sections };
+  if (h.sections !== undefined) {
+    if (!Array.isArray(h.sections)) bad('header sections is not a list');
+    const names = new Set<string>();
+    let next = dataStart;
+    for (const [i, s] of h.sections.entries()) {
+      if (!isObject(s) || typeof s.name !== 'string' || !s.name) bad(`section ${i} has no name`);
+      if (names.has(s.name)) bad(`section '${s.name}' is listed twice`);
+      names.add(s.name);
+      if (!isCount(s.offset) || !isCount(s.length)) bad(`section '${s.name}': offset and length must be non-negative integers`);
+      if (s.offset % 16 !== 0) bad(`section '${s.name}' at offset ${s.offset} is not 16-byte aligned`);
+      if (s.offset < next) bad(`section '${s.name}' at offset ${s.offset} overlaps the header or the previous section (sections are in file order)`);
+      if (s.offset + s.length > end) bad(`section '${s.name}' lies outside the file`);
+      next = s.offset + s.length;
+    }
+  }
+  return h as unknown as ArtifactHeader;
 }
 
 /**

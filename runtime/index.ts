@@ -20,13 +20,13 @@ const openWebGpu: Opener = async (a: Artifact, options, emit) => {
     ...options.webgpu,
     onPipeline: (done, total, kernel) => emit({ phase: 'pipelines', backend: 'webgpu', done, total, message: kernel }),
   });
-  return { device: m.adapterName, precision: m.precision, run: (inputs) => m.run(inputs), profile: (inputs, reps) => m.profile(inputs, reps) };
+  return { device: m.adapterName, precision: m.precision, run: (inputs) => m.run(inputs), profile: (inputs, reps) => m.profile(inputs, reps), dispose: () => m.dispose() };
 };
 
 const openCuda: Opener = async (a: Artifact) => {
   const { CudaSession } = await import('./cuda/index.js'); // Node only (driver API through koffi)
   const s = await CudaSession.create(a);
-  return { device: s.device, run: (inputs) => s.run(inputs), profile: (inputs, reps) => s.profile(inputs, reps) };
+  return { device: s.device, run: (inputs) => s.run(inputs), profile: (inputs, reps) => s.profile(inputs, reps), dispose: () => s.dispose() };
 };
 
 /**

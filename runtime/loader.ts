@@ -7,6 +7,7 @@ import { decodeArtifact, type Artifact, type IOSpec } from './artifact.js';
 import { CnncError } from './errors.js';
 import { normalizeFeeds, type Feed } from './feeds.js';
 import { readSource, type ArtifactSource } from './source.js';
+import { checkRunInputs } from './session.js';
 import { tensor, type Tensor } from './tensor.js';
 
 /** Where a session runs. 'webgpu' runs 'wgsl' artifacts; the others run artifacts of their own name. */
@@ -56,6 +57,8 @@ export interface LoadOptions {
   webgpu?: { forceF32?: boolean; timeoutMs?: number };
   /** Progress events (reading, verifying, per-pipeline on WebGPU, fallbacks). */
   onProgress?: (e: LoadEvent) => void;
+  /** Most memory the artifact may claim (inputs, outputs, wasm memory), checked before allocating: TOO_LARGE above. Default 2 GiB. */
+  maxMemoryBytes?: number;
 }
 
 /** A loaded model, like onnxruntime's InferenceSession. */
@@ -79,6 +82,9 @@ export interface Session {
   run(feeds: Record<string, Feed>): Promise<Record<string, Tensor>>;
   /** Per-kernel times (ms): each kernel run alone, median of `reps` (default 5); feeds default to zeros. */
   profile(feeds?: Record<string, Feed>, options?: { reps?: number }): Promise<KernelTime[]>;
+  /** Frees the backend's memory (wasm memory, GPU buffers) once queued runs are done; later runs are BAD_INPUT. */
+  dispose(): void;
+  [Symbol.dispose](): void;
 }
 
 /** What a backend gives the loader. */
@@ -89,6 +95,7 @@ export interface Opened {
   precision?: 'f32' | 'f16';
   threads?: number;
   threadsNote?: string;
+  dispose?(): void;
 }
 
 export type Opener = (a: Artifact, options: LoadOptions, emit: (e: Omit<LoadEvent, 'ms'>) => void) => Promise<Opened>;
@@ -123,7 +130,7 @@ export async function loadWith(openers: Partial<Record<Backend, Opener>>, source
   const read = async (src: ArtifactSource): Promise<Artifact> => {
     const bytes = await readSource(src, (done, total) => emit({ phase: 'read', done, total }));
     emit({ phase: 'verify' });
-    return decodeArtifact(bytes);
+    return decodeArtifact(bytes, { maxMemoryBytes: options.maxMemoryBytes });
   };
   let candidates: { backend: Backend; artifact: () => Promise<Artifact> }[];
   if (isSourceMap(source)) {
@@ -161,13 +168,50 @@ async function open(openers: Partial<Record<Backend, Opener>>, backend: Backend,
   emit({ phase: 'open', backend });
   const s = await opener(a, options, emit);
   const { inputs, outputs, target } = a.header;
+  const guard = guardSession(inputs, s);
   const session: Session = {
     target, backend, inputs, outputs, fallbacks, threads: s.threads ?? 1, threadsNote: s.threadsNote, device: s.device, precision: s.precision,
-    run: async (feeds) => s.run(normalizeFeeds(feeds, inputs)), // async: a bad feed rejects, never throws
-    profile: async (feeds, o = {}) => s.profile(feeds ? normalizeFeeds(feeds, inputs) : zeros(inputs), Math.max(1, o.reps ?? 5)),
+    run: (feeds) => guard.run(feeds),
+    profile: (feeds, o = {}) => guard.queued(async () => s.profile(feeds ? checked(inputs, normalizeFeeds(feeds, inputs)) : zeros(inputs), Math.max(1, o.reps ?? 5))),
+    dispose: guard.dispose,
+    [Symbol.dispose]: guard.dispose,
   };
   emit({ phase: 'ready', backend, message: `${backend} ready in ${(performance.now() - t0).toFixed(0)} ms` });
   return session;
+}
+
+/** Feeds normalized, then checked against the model's inputs (BAD_INPUT naming the difference). */
+function checked(specs: readonly IOSpec[], inputs: Record<string, Tensor>): Record<string, Tensor> {
+  checkRunInputs(specs, inputs);
+  return inputs;
+}
+
+/**
+ * Runs queued one after another (a GPU session has one set of buffers; wasm one memory), inputs
+ * checked before queueing, and dispose() that frees the backend once the queued runs are done.
+ */
+function guardSession(inputs: readonly IOSpec[], s: Opened) {
+  let queue: Promise<unknown> = Promise.resolve();
+  let disposed = false;
+  const queued = <T>(f: () => Promise<T>): Promise<T> => {
+    if (disposed) return Promise.reject(new CnncError('BAD_INPUT', 'run() on a disposed session: load the artifact again'));
+    const result = queue.then(f);
+    queue = result.catch(() => undefined);
+    return result;
+  };
+  return {
+    queued,
+    run: async (feeds: Record<string, Feed>) => {
+      if (typeof feeds !== 'object' || feeds === null || Array.isArray(feeds)) checkRunInputs(inputs, feeds); // null, numbers: typed
+      const t = checked(inputs, normalizeFeeds(feeds, inputs)); // async: a bad feed rejects, never throws
+      return queued(() => s.run(t));
+    },
+    dispose: () => {
+      if (disposed) return;
+      disposed = true;
+      void queue.then(() => s.dispose?.());
+    },
+  };
 }
 
 function zeros(specs: readonly IOSpec[]): Record<string, Tensor> {

@@ -67,6 +67,11 @@ export function tensor(dtype: DType, shape: readonly number[], data?: TensorData
   return fromF64(dtype, shape, Float64Array.from(data as ArrayLike<number>));
 }
 
+/** The typed-array class holding a dtype's elements (its name, e.g. 'Float32Array' for f32). */
+export function arrayTypeOf(dtype: DType): string {
+  return ARRAY_OF[dtype].name;
+}
+
 function isTensorDataOf(dtype: DType, d: unknown): d is TensorData {
   return d instanceof ARRAY_OF[dtype];
 }

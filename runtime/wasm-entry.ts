@@ -11,11 +11,12 @@ import { cores } from './wasm/threads.js';
 
 /** Opens a wasm artifact; `profile` times each exported step function alone. */
 export const openWasm: Opener = async (a: Artifact, options) => {
-  const s = await WasmSession.create(a, { threads: options.threads ?? Math.min(await cores(), 4), simd: options.simd });
+  const s = await WasmSession.create(a, { threads: options.threads ?? Math.min(await cores(), 4), simd: options.simd, maxMemoryBytes: options.maxMemoryBytes });
   return {
     threads: s.threads,
     threadsNote: s.threadsNote,
     run: (inputs) => s.run(inputs),
+    dispose: () => s.dispose(),
     async profile(inputs, reps): Promise<KernelTime[]> {
       s.runSync(inputs); // every buffer holds real data before the steps are timed one by one
       const out: KernelTime[] = [];

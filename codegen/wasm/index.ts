@@ -10,6 +10,8 @@ import { encodeArtifact, type Artifact, type IOSpec } from '../../runtime/artifa
 import { CnncError } from '../../runtime/errors.js';
 import type { WasmPlan } from '../../runtime/wasm/index.js';
 import type { Graph } from '../../ir/graph.js';
+import { getOp } from '../../ir/ops/index.js';
+import { formatType, sizeOf } from '../../ir/types.js';
 import { placeIntervals } from '../memory-plan.js';
 import { newModule } from './builder.js';
 import { lower, wasmOps, type Buf, type Loc, type TileOptions } from './lower.js';
@@ -54,11 +56,59 @@ function emitWithNames(m: binaryen.Module): Uint8Array {
 const io = (g: Graph, names: readonly string[]): IOSpec[] =>
   names.map((name) => ({ name, dtype: g.type(name).dtype, shape: [...g.type(name).shape] }));
 
+/** WebAssembly memory32: at most 65536 pages of 64 KiB. */
+export const WASM_MEMORY_LIMIT = 2 ** 32;
+
+/**
+ * Nodes that would sum over zero elements into a non-empty output (Gemm/MatMul with inner dimension 0,
+ * a Conv with no input channels, a reduction over an empty axis): the kernels assume at least one term.
+ */
+function refuseEmptyReductions(g: Graph): void {
+  for (const n of g.nodes) {
+    const category = getOp(n.op, n.name).traits.category;
+    if (!['matmul', 'conv', 'reduction', 'normalization', 'pool'].includes(category)) continue;
+    const out = n.outputs.find((o) => o !== '' && sizeOf(g.type(o).shape) > 0);
+    const empty = n.inputs.find((i) => i !== '' && sizeOf(g.type(i).shape) === 0);
+    if (out && empty) {
+      throw new CnncError('UNSUPPORTED', `input '${empty}' is empty (${formatType(g.type(empty))}) but output '${out}' is ${formatType(g.type(out))}: the wasm target does not compute ${n.op} over zero elements (e.g. an inner dimension of 0)`, { node: n.name, op: n.op, value: empty });
+    }
+  }
+}
+
+/** Most inputs one elementwise node may have: its kernel is one expression, nested once per input (binaryen recurses on it). */
+export const WASM_MAX_ELEMENTWISE_INPUTS = 1024;
+
+function refuseHugeElementwise(g: Graph): void {
+  for (const n of g.nodes) {
+    if (n.inputs.length > WASM_MAX_ELEMENTWISE_INPUTS && getOp(n.op, n.name).traits.elementwise) {
+      throw new CnncError('UNSUPPORTED', `${n.op} has ${n.inputs.length} inputs; the wasm target takes at most ${WASM_MAX_ELEMENTWISE_INPUTS} per elementwise node (split it into a tree of ${n.op} nodes)`, { node: n.name, op: n.op });
+    }
+  }
+}
+
+/** Runs a binaryen call with its stderr (validator messages) captured instead of printed. */
+function quietly<T>(f: () => T): { value: T; text: string } {
+  const write = process.stderr.write;
+  let text = '';
+  process.stderr.write = ((chunk: string | Uint8Array) => { text += String(chunk); return true; }) as typeof process.stderr.write;
+  try {
+    return { value: f(), text };
+  } finally {
+    process.stderr.write = write;
+  }
+}
+
 export function compileWasm(g: Graph, options: WasmCompileOptions = {}): WasmCompiled {
+  refuseEmptyReductions(g);
+  refuseHugeElementwise(g);
   const low = lower(g, options.tile);
   const arenaBytes = placeBuffers(low.bufs);
   const arenaBase = Math.ceil((low.weightsOffset + low.weights.length * 4) / 64) * 64;
   const memoryBytes = arenaBase + arenaBytes + 256;
+  if (!Number.isFinite(memoryBytes)) throw new CnncError('KERNEL_ERROR', `memory planning gave an arena of ${arenaBytes} bytes`);
+  if (memoryBytes > WASM_MEMORY_LIMIT) {
+    throw new CnncError('TOO_LARGE', `the wasm module needs ${memoryBytes} bytes of memory (arena ${arenaBytes} B, weights ${low.weights.length * 4} B), over WebAssembly's limit of ${WASM_MEMORY_LIMIT} bytes (4 GiB)`);
+  }
   const addr = (l: Loc) => (l.buf.id < 0 ? l.off : arenaBase + l.buf.offset + l.off);
 
   const pages = Math.ceil(memoryBytes / 65536);
@@ -68,6 +118,7 @@ export function compileWasm(g: Graph, options: WasmCompileOptions = {}): WasmCom
   const plan: WasmPlan = {
     memoryBytes,
     weightsOffset: low.weightsOffset,
+    weightsBytes: low.weights.byteLength,
     arenaOffset: arenaBase,
     arenaBytes,
     inputs: low.inputs.map((x) => ({ name: x.name, offset: addr(x.loc) })),
@@ -99,7 +150,8 @@ function emitModule(steps: ReturnType<typeof lower>['steps'], addr: (l: Loc) => 
     }
     m.addFunction('run', binaryen.none, binaryen.none, [], m.block(null, steps.map((s) => m.call(s.fn, [], binaryen.none))));
     m.addFunctionExport('run', 'run');
-    if (!m.validate()) throw new CnncError('KERNEL_ERROR', `binaryen rejected the generated module${relaxed ? ' (relaxed-SIMD build)' : ''}`);
+    const check = quietly(() => m.validate());
+    if (!check.value) throw new CnncError('KERNEL_ERROR', `binaryen rejected the generated module${relaxed ? ' (relaxed-SIMD build)' : ''}: ${check.text.replace(/\s+/g, ' ').trim().slice(0, 300)}`);
     if (optimize) {
       binaryen.setOptimizeLevel(2);
       m.optimize();

@@ -304,11 +304,15 @@ export class Storage {
 
   /** `kernel`, or `kernel_2`, `kernel_3`, ... when taken: function names stay unique in the module. */
   private uniqueName(kernel: string): string {
-    let name = kernel;
-    for (let k = 2; this.names.has(name); k++) name = `${kernel}_${k}`;
+    // resume at this kernel's last suffix: scanning from 2 every time made 50,000 steps quadratic
+    let k = this.suffix.get(kernel) ?? 1;
+    let name = k === 1 ? kernel : `${kernel}_${k}`;
+    while (this.names.has(name)) name = `${kernel}_${++k}`;
+    this.suffix.set(kernel, k);
     this.names.add(name);
     return name;
   }
+  private readonly suffix = new Map<string, number>();
 
   /**
    * Records a step named after its kernel; `what` (a variant, or '') goes into the plan's op

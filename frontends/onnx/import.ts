@@ -46,8 +46,10 @@ const isStatic = (d: Dim) => (d as { value?: string }).value === 'dimValue' && !
 export function loadOnnxFile(file: string, opts: ImportOptions = {}): Graph {
   let bytes: Uint8Array;
   try {
+    if (!fs.statSync(file).isFile()) throw new CnncError('IO_ERROR', `'${file}' is not a regular file`); // a FIFO would block
     bytes = fs.readFileSync(file);
   } catch (e) {
+    if (e instanceof CnncError) throw e;
     throw new CnncError('IO_ERROR', `cannot read '${file}': ${(e as Error).message}`);
   }
   return importOnnx(bytes, { modelDir: path.dirname(path.resolve(file)), ...opts });
@@ -204,6 +206,7 @@ export class Importer implements ConvertContext {
   }
 
   private setOutputs(outputs: readonly ValueInfoProto[]): void {
+    if (!outputs.length) throw new CnncError('BAD_MODEL', 'the graph declares no outputs: nothing would be computed');
     const names = outputs.map((o) => {
       const name = o.name ?? '';
       const ir = this.names.get(name);
@@ -329,12 +332,16 @@ export class Importer implements ConvertContext {
   }
 }
 
+/** The newest ai.onnx opset the importer knows (the ONNX node tests it passes go up to it). */
+export const MAX_OPSET = 25;
+
 /** The ai.onnx opset the model imports. */
 function mainOpset(model: ModelProto): number {
   for (const o of model.opsetImport ?? []) {
     if (!o.domain || o.domain === 'ai.onnx') {
       const v = toNum(o.version);
       if (!Number.isSafeInteger(v) || v < 1) throw new CnncError('BAD_MODEL', `opset version ${v}`);
+      if (v > MAX_OPSET) throw new CnncError('UNSUPPORTED', `the model imports ai.onnx opset ${v}; this importer knows opsets up to ${MAX_OPSET}`);
       return v;
     }
   }

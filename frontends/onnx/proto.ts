@@ -152,7 +152,7 @@ function fromRaw(dtype: DType, raw: Uint8Array, n: number): TensorData {
 
 /**
  * Bytes of an external-data tensor. The file must resolve (symlinks followed) inside the model's
- * folder; absolute locations, '..' escapes and links leading out are BAD_PATH.
+ * folder and be a regular file; absolute locations, '..' escapes, links leading out and FIFOs/devices are BAD_PATH.
  */
 function readExternal(t: ITensorProto, want: number, limits: TensorLimits, value: string): Uint8Array {
   const entries = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
@@ -176,8 +176,13 @@ function readExternal(t: ITensorProto, want: number, limits: TensorLimits, value
   if (!inside(dir, real)) throw new CnncError('BAD_PATH', `external data '${location}' is a link leading out of the model folder`, { value });
   let fd: number | undefined;
   try {
-    fd = fs.openSync(real, 'r');
-    const size = fs.fstatSync(fd).size;
+    // regular files only: a FIFO or device would block the process on open or read. Checked before
+    // opening, opened non-blocking (a file swapped for a FIFO in between cannot block), checked again.
+    if (!fs.statSync(real).isFile()) throw new CnncError('BAD_PATH', `external data '${location}' is not a regular file`, { value });
+    fd = fs.openSync(real, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) throw new CnncError('BAD_PATH', `external data '${location}' is not a regular file`, { value });
+    const size = stat.size;
     if (offset + length > size) throw new CnncError('BAD_MODEL', `external data '${location}' has ${size} bytes, needs ${offset + length}`, { value });
     const buf = new Uint8Array(length);
     let done = 0;

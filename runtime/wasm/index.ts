@@ -14,6 +14,8 @@ export interface WasmSessionOptions {
   simd?: 'auto' | SimdBuild;
   /** Threads (the caller plus workers) sharing each conv/gemm layer; default 1. Falls back to 1 where SharedArrayBuffer is unavailable. */
   threads?: number;
+  /** Memory cap in bytes (default 2 GiB): a plan or module needing more is TOO_LARGE before anything is allocated. */
+  maxMemoryBytes?: number;
 }
 
 /** The artifact's module for `want`: its relaxed-SIMD build (section `module_relaxed`) where asked for and runnable. */
@@ -29,6 +31,8 @@ function pickModule(a: Artifact, want: WasmSessionOptions['simd'] = 'auto'): { b
 export interface WasmPlan {
   memoryBytes: number;
   weightsOffset: number;
+  /** Bytes of the weights section (a shorter section would run with zeros). */
+  weightsBytes: number;
   arenaOffset: number;
   arenaBytes: number;
   inputs: { name: string; offset: number }[];
@@ -47,23 +51,42 @@ function bad(msg: string): never {
   throw new CnncError('BAD_ARTIFACT', msg);
 }
 
-function checkPlan(p: unknown, a: Artifact): WasmPlan {
+const WASM_MAX_MEMORY = 2 ** 32; // 65536 pages of 64 KiB
+
+/**
+ * The plan against the artifact: integer, 4-byte aligned offsets; weights below the arena; the arena
+ * inside the memory; every input and output inside the arena, inputs not overlapping each other; a
+ * memory no larger than the cap (TOO_LARGE, checked before the module is instantiated).
+ */
+function checkPlan(p: unknown, a: Artifact, maxMemoryBytes: number): WasmPlan {
   const plan = p as WasmPlan;
-  const int = (x: unknown) => Number.isInteger(x) && (x as number) >= 0;
-  if (!plan || typeof plan !== 'object' || !int(plan.memoryBytes) || !int(plan.weightsOffset) || !Array.isArray(plan.steps)
-    || !Array.isArray(plan.inputs) || !Array.isArray(plan.outputs)) bad('wasm plan is missing or malformed');
+  const int = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0;
+  if (!plan || typeof plan !== 'object' || !int(plan.memoryBytes) || !int(plan.weightsOffset) || !int(plan.arenaOffset) || !int(plan.arenaBytes)
+    || !Array.isArray(plan.steps) || !Array.isArray(plan.inputs) || !Array.isArray(plan.outputs)) bad('wasm plan is missing or malformed');
+  if (plan.memoryBytes > Math.min(maxMemoryBytes, WASM_MAX_MEMORY)) {
+    throw new CnncError('TOO_LARGE', `the wasm plan needs ${plan.memoryBytes} bytes of memory, over the limit of ${Math.min(maxMemoryBytes, WASM_MAX_MEMORY)} bytes`);
+  }
   if (!a.sections.module || !a.sections.weights) bad("wasm artifact lacks its 'module' or 'weights' section");
-  if (plan.weightsOffset + a.sections.weights.length > plan.memoryBytes) bad('weights do not fit the planned memory');
-  const ios = (specs: IOSpec[], placed: { name: string; offset: number }[]) => {
+  if (a.sections.weights.length !== plan.weightsBytes) bad(`the weights section is ${a.sections.weights.length} bytes, the plan says ${plan.weightsBytes}`);
+  if (plan.weightsOffset + a.sections.weights.length > plan.arenaOffset) bad('weights overlap the arena in the plan');
+  if (plan.arenaOffset + plan.arenaBytes > plan.memoryBytes) bad('the arena does not fit the planned memory');
+  if (!plan.steps.every((s) => s && typeof s === 'object' && typeof s.fn === 'string')) bad('wasm plan steps are malformed');
+  const ios = (specs: IOSpec[], placed: { name: string; offset: number }[], isInput: boolean) => {
     if (specs.length !== placed.length) bad('plan and header disagree on inputs/outputs');
-    specs.forEach((s, i) => {
-      if (placed[i]?.name !== s.name || !int(placed[i].offset) || !IO_DTYPES.has(s.dtype) || placed[i].offset + sizeOf(s.shape) * BYTES_PER_ELEMENT[s.dtype] > plan.memoryBytes) {
-        bad(`input/output '${s.name}' is misplaced in the plan`);
+    return specs.map((s, i) => {
+      const at = placed[i];
+      const bpe = IO_DTYPES.has(s.dtype) ? BYTES_PER_ELEMENT[s.dtype] : 0;
+      const size = sizeOf(s.shape) * bpe;
+      if (!at || typeof at !== 'object' || at.name !== s.name || !int(at.offset) || !bpe || at.offset % Math.min(4, bpe) !== 0
+        || at.offset + size > plan.memoryBytes || (isInput && (at.offset < plan.arenaOffset || at.offset + size > plan.arenaOffset + plan.arenaBytes))) {
+        bad(`input/output '${s.name}' is misplaced in the plan (aligned; inputs inside the arena)`);
       }
+      return { name: s.name, start: at.offset, end: at.offset + size };
     });
   };
-  ios(a.header.inputs, plan.inputs);
-  ios(a.header.outputs, plan.outputs);
+  const ins = ios(a.header.inputs, plan.inputs, true).sort((x, y) => x.start - y.start);
+  ios(a.header.outputs, plan.outputs, false);
+  ins.forEach((x, i) => { if (i > 0 && x.start < ins[i - 1].end) bad(`inputs '${ins[i - 1].name}' and '${x.name}' overlap in the plan`); });
   return plan;
 }
 
@@ -77,8 +100,8 @@ export class WasmSession {
   private constructor(
     readonly header: Artifact['header'],
     readonly plan: WasmPlan,
-    readonly exports: Record<string, unknown>,
-    private readonly memory: WebAssembly.Memory,
+    public exports: Record<string, unknown>,
+    private memory: WebAssembly.Memory,
     /** The module build that runs: 'relaxed' (f32x4.relaxed_madd) or 'simd128'. */
     readonly build: SimdBuild,
     /** The worker pool when threaded (threads > 1). */
@@ -91,7 +114,7 @@ export class WasmSession {
   }
 
   static async create(a: Artifact, options: WasmSessionOptions = {}): Promise<WasmSession> {
-    const plan = checkPlan(a.header.plan, a);
+    const plan = checkPlan(a.header.plan, a, options.maxMemoryBytes ?? 2 ** 31);
     const { build, bytes } = pickModule(a, options.simd);
     const want = Math.max(1, Math.floor(options.threads ?? 1));
     let threads = 1, note: string | undefined, pool: ThreadPool | undefined;
@@ -118,6 +141,9 @@ export class WasmSession {
     const memory = instance.exports.memory as WebAssembly.Memory;
     if (!(memory instanceof WebAssembly.Memory) || memory.buffer.byteLength < plan.memoryBytes || typeof instance.exports.run !== 'function') {
       bad('the wasm module lacks its memory or run export');
+    }
+    if (memory.buffer.byteLength > Math.min(options.maxMemoryBytes ?? 2 ** 31, WASM_MAX_MEMORY) + 65536) {
+      throw new CnncError('TOO_LARGE', `the wasm module declares ${memory.buffer.byteLength} bytes of memory, over the cap of ${options.maxMemoryBytes ?? 2 ** 31} bytes`);
     }
     new Uint8Array(memory.buffer).set(a.sections.weights, plan.weightsOffset);
     const session = new WasmSession(a.header, plan, instance.exports as Record<string, unknown>, memory, build, pool, note);
@@ -147,6 +173,13 @@ export class WasmSession {
     });
   }
 
+  /** Stops the worker threads and drops the module's instance and memory (the engine frees them); later runs are BAD_INPUT. */
+  dispose(): void {
+    this.pool?.dispose();
+    this.exports = {};
+    this.memory = undefined as unknown as WebAssembly.Memory;
+  }
+
   getOutputs(): Record<string, Tensor> {
     const out: Record<string, Tensor> = {};
     this.header.outputs.forEach((spec, i) => {
@@ -162,6 +195,7 @@ export class WasmSession {
   }
 
   runSync(inputs: Record<string, Tensor>): Record<string, Tensor> {
+    if (!this.memory) throw new CnncError('BAD_INPUT', 'run() on a disposed session: load the artifact again');
     this.setInputs(inputs);
     if (this.pool) {
       this.pool.run();

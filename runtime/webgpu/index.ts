@@ -29,7 +29,8 @@ export class WebGpuModel {
   readonly precision: 'f16' | 'f32';
   readonly adapterName: string;
   private lost?: string;
-  private busy = false;
+  private queue: Promise<unknown> = Promise.resolve();
+  private disposed = false;
 
   private constructor(
     private readonly art: Artifact,
@@ -42,7 +43,10 @@ export class WebGpuModel {
   ) {
     this.precision = f16 ? 'f16' : 'f32';
     this.adapterName = ctx.adapterName;
-    void ctx.device.lost.then((info) => { this.lost = info.message || info.reason || 'device lost'; });
+    // the device is shared and outlives this model: its lost promise must not hold the model (buffers,
+    // pipelines, the artifact) alive after dispose, so the callback reaches it through a WeakRef
+    const self = new WeakRef<WebGpuModel>(this);
+    void ctx.device.lost.then((info) => { const m = self.deref(); if (m) m.lost = info.message || info.reason || 'device lost'; });
   }
 
   get inputs() { return this.art.header.inputs; }
@@ -62,15 +66,15 @@ export class WebGpuModel {
     return new WebGpuModel(art, plan, ctx, buffers, steps, options.timeoutMs ?? 60_000, f16);
   }
 
-  async run(inputs: Record<string, Tensor>): Promise<Record<string, Tensor>> {
-    if (this.busy) throw new CnncError('BAD_INPUT', 'run() called while a previous run is in progress');
-    if (this.lost) throw new CnncError('KERNEL_ERROR', `the WebGPU device was lost: ${this.lost}`);
-    this.busy = true;
-    try {
-      return await this.runOnce(inputs);
-    } finally {
-      this.busy = false;
-    }
+  /** Runs the model; concurrent calls are queued (one set of buffers), each gets its own outputs. */
+  run(inputs: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+    if (this.disposed) return Promise.reject(new CnncError('BAD_INPUT', 'run() on a disposed session: load the artifact again'));
+    const result = this.queue.then(() => {
+      if (this.lost) throw new CnncError('KERNEL_ERROR', `the WebGPU device was lost: ${this.lost}`);
+      return this.runOnce(inputs);
+    });
+    this.queue = result.catch(() => undefined);
+    return result;
   }
 
   private async runOnce(inputs: Record<string, Tensor>): Promise<Record<string, Tensor>> {
@@ -155,9 +159,15 @@ export class WebGpuModel {
     return out;
   }
 
-  /** Frees the GPU buffers (the shared device stays). */
+  /** Frees the GPU buffers and drops the pipelines and bind groups (the shared device stays); later runs are BAD_INPUT. */
   dispose(): void {
-    for (const b of this.buffers) b.destroy();
+    if (this.disposed) return;
+    this.disposed = true;
+    void this.queue.then(() => { // after the runs already queued
+      for (const b of this.buffers) b.destroy();
+      this.buffers.length = 0;
+      this.steps.length = 0;
+    });
   }
 }
 
@@ -220,6 +230,18 @@ function createBuffers(art: Artifact, plan: WgslPlan, device: GPUDevice, f16: bo
   });
 }
 
+/**
+ * Compiled pipelines per device, by shader source: loading the same model again (or another with the
+ * same kernels) reuses them. Dropping a pipeline does not give back what the driver spent compiling it
+ * (Dawn on llvmpipe kept ~2 MiB per LeNet-5 load), so reuse is what keeps load/dispose cycles flat.
+ */
+const PIPELINES = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
+function pipelineCache(device: GPUDevice): Map<string, GPUComputePipeline> {
+  let m = PIPELINES.get(device);
+  if (!m) PIPELINES.set(device, (m = new Map()));
+  return m;
+}
+
 async function createPipelines(plan: WgslPlan, shaders: string[], device: GPUDevice, buffers: GPUBuffer[], onPipeline?: WebGpuOptions['onPipeline']) {
   const pipelines = new Map<number, GPUComputePipeline>();
   const firstUser = new Map<number, PlanStep>();
@@ -228,6 +250,8 @@ async function createPipelines(plan: WgslPlan, shaders: string[], device: GPUDev
     const step = firstUser.get(index)!;
     const code = shaders[index];
     if (code === undefined) throw new CnncError('BAD_ARTIFACT', `kernel ${step.kernel} names shader ${index}, which is missing`);
+    const cached = pipelineCache(device).get(code);
+    if (cached) return cached;
     device.pushErrorScope('validation');
     const module = device.createShaderModule({ code, label: step.kernel });
     const info = await module.getCompilationInfo();
@@ -244,6 +268,7 @@ async function createPipelines(plan: WgslPlan, shaders: string[], device: GPUDev
       const msg = errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('; ') || err || scope?.message || 'unknown error';
       throw new CnncError('KERNEL_ERROR', `shader of kernel ${step.kernel} failed to compile: ${msg}`, { node: step.node, op: step.op });
     }
+    pipelineCache(device).set(code, pipeline);
     return pipeline;
   };
   const steps = [];
