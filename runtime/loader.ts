@@ -61,6 +61,11 @@ export interface LoadOptions {
   maxMemoryBytes?: number;
 }
 
+declare global {
+  /** Symbol.dispose (for `using`) as TypeScript's esnext.disposable lib and @types/node declare it, so a consumer on an ES2022 lib compiles. */
+  interface SymbolConstructor { readonly dispose: unique symbol }
+}
+
 /** A loaded model, like onnxruntime's InferenceSession. */
 export interface Session {
   /** The artifact's target ('wasm' | 'wgsl' | 'cuda'). */

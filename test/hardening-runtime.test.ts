@@ -41,7 +41,7 @@ describe('artifact header schema (finding 10)', () => {
     ['sections not a list', (h) => { h.sections = { weights: 1 }; }, 'BAD_ARTIFACT', /sections is not a list/],
     ['unaligned section', (h) => { h.sections[0].offset += 1; }, 'BAD_ARTIFACT', /not 16-byte aligned/],
     ['negative section length', (h) => { h.sections[1].length = -4; }, 'BAD_ARTIFACT', /non-negative integers/],
-    ['short weights section', (h) => { h.sections[1].length -= 16; }, 'BAD_ARTIFACT', /weights|misplaced|overlap|lacks/],
+    ['short weights section', (h) => { h.sections.find((x: { name: string }) => x.name === 'weights').length -= 16; }, 'BAD_ARTIFACT', /weights|misplaced|overlap|lacks/],
     ['overlapping sections', (h) => { h.sections[1].offset = h.sections[0].offset; }, 'BAD_ARTIFACT', /overlaps/],
     ['input over the weights', (h) => { h.plan.inputs[0].offset = h.plan.weightsOffset; }, 'BAD_ARTIFACT', /misplaced/],
     ['unaligned input', (h) => { h.plan.inputs[0].offset += 2; }, 'BAD_ARTIFACT', /misplaced/],

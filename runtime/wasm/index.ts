@@ -142,6 +142,8 @@ export class WasmSession {
     if (!(memory instanceof WebAssembly.Memory) || memory.buffer.byteLength < plan.memoryBytes || typeof instance.exports.run !== 'function') {
       bad('the wasm module lacks its memory or run export');
     }
+    const missing = plan.steps.find((st) => typeof instance.exports[st.fn] !== 'function');
+    if (missing) bad(`the plan's step '${missing.fn}' (node '${missing.node}') is not a function the wasm module exports`);
     if (memory.buffer.byteLength > Math.min(options.maxMemoryBytes ?? 2 ** 31, WASM_MAX_MEMORY) + 65536) {
       throw new CnncError('TOO_LARGE', `the wasm module declares ${memory.buffer.byteLength} bytes of memory, over the cap of ${options.maxMemoryBytes ?? 2 ** 31} bytes`);
     }
