@@ -162,25 +162,7 @@ const PATTERNS: Record<string, Pattern> = {
  * Today's refusals (target → pattern → a part of compile()'s UNSUPPORTED message). The test of a
  * listed pair fails as soon as compile() stops refusing it: then delete the entry.
  */
-const REFUSED_TODAY: Record<'wasm' | 'wgsl', Record<string, string>> = {
-  wasm: {
-    'spatial-mean-head': 'ReduceMean over axes [2,3] with keepdims only',
-    'bilinear-head-half-pixel': "no Resize mode 'linear'",
-    'bilinear-head-align-corners': "no Resize mode 'linear'",
-    'conv3d-block': 'no 3-D convolution',
-    'layernorm-opset13-expanded': 'ReduceMean over axes [2,3] with keepdims only',
-    'conv-weights-as-inputs': "needs 'w' to be a constant",
-    'gemm-weights-as-inputs': 'needs a constant 2-D B',
-    'batchnorm-weights-as-inputs': "needs 'gamma' to be a constant",
-    'layernorm-weights-as-inputs': "needs 'gamma' to be a constant",
-  },
-  wgsl: {
-    'bilinear-head-half-pixel': "Resize mode 'linear' is not supported on wgsl",
-    'bilinear-head-align-corners': "Resize mode 'linear' is not supported on wgsl",
-    'conv3d-block': 'handles 1-D and 2-D spatial ops, not 3-D',
-    'batchnorm-weights-as-inputs': 'BatchNormalization needs constant scale, bias, mean and variance',
-  },
-};
+const REFUSED_TODAY: Record<'wasm' | 'wgsl', Record<string, string>> = { wasm: {}, wgsl: {} };
 
 /**
  * Wrong today (codegen bugs, fixed elsewhere): target → pattern → why. The test asserts the output
@@ -188,7 +170,7 @@ const REFUSED_TODAY: Record<'wasm' | 'wgsl', Record<string, string>> = {
  */
 const WRONG_TODAY: Record<'wasm' | 'wgsl', Record<string, string>> = {
   wasm: {},
-  wgsl: { 'layernorm-opset13-expanded': 'pow(x, 2.0) of a negative base is NaN in WGSL' },
+  wgsl: {},
 };
 
 /** The reference interpreter's output (checked against onnxruntime once per pattern). */
