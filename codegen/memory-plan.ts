@@ -225,6 +225,9 @@ function shareInOrder(order: readonly { index: number; start: number; end: numbe
   return { sizes, of };
 }
 
+/** Above this many buffers the placer tries only its fixed orders. */
+const JITTER_LIMIT = 4096;
+
 /** The greedy orders tried: by size, by start, by area, busiest moment first, and seeded jitters of the size order. */
 function candidateOrders<S extends { start: number; end: number; size: number }>(slots: readonly S[]): S[][] {
   const finite = slots.flatMap((s) => [s.start, s.end]).filter(Number.isFinite);
@@ -235,10 +238,11 @@ function candidateOrders<S extends { start: number; end: number; size: number }>
     (a, b) => a.start - b.start || b.size - a.size,
     (a, b) => b.size * span(b) - a.size * span(a),
   ];
-  // seeded jitters of the size order: cheap, and they shake out fragmentation the fixed orders hit
+  // seeded jitters of the size order: they shake out fragmentation the fixed orders hit. Each order
+  // costs a full placement, so graphs with thousands of buffers (50k-node chains) keep the fixed ones.
   let seed = 1;
   const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
-  const jitters = Array.from({ length: 32 }, () => {
+  const jitters = Array.from({ length: slots.length > JITTER_LIMIT ? 0 : 32 }, () => {
     const key = new Map(slots.map((s) => [s, s.size * (1 + 0.5 * rand())]));
     return [...slots].sort((a, b) => key.get(b)! - key.get(a)!);
   });
