@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { graphToSvg, valueLayouts } from '../cli/viz.js';
 import type { Graph } from '../ir/graph.js';
 import { zoo } from '../models/index.js';
+import { TARGETS } from '../codegen/targets.js';
 import { runPipeline } from '../passes/pipeline.js';
 
 interface Rect { id: string; x0: number; y0: number; x1: number; y1: number }
@@ -55,7 +56,7 @@ function edgeBoxCrossings(svg: string): string[] {
 const cases: [string, () => Graph][] = [
   ['GoogLeNet', () => zoo('googlenet', { weights: 'zeros' })],
   ['U-Net (small)', () => zoo('unet_small', { weights: 'zeros' })],
-  ['ResNet-18 after -O3', () => runPipeline(zoo('resnet18', { weights: 'zeros' }), 'wasm', { opt: 'O3' }).graph],
+  ['ResNet-18 after -O3', () => runPipeline(zoo('resnet18', { weights: 'zeros' }), TARGETS.wasm, { opt: 'O3' }).graph],
 ];
 
 describe('viz layout (dagre)', () => {
@@ -75,7 +76,7 @@ describe('viz layout (dagre)', () => {
   it('labels 4-D values with their layout: NCHW before, NHWC between the transposes after -O3', () => {
     const g = zoo('resnet18', { weights: 'zeros' });
     expect(graphToSvg(g)).toMatch(/f32\[1×64×112×112\] NCHW/);
-    const opt = runPipeline(g, 'wasm', { opt: 'O3' }).graph;
+    const opt = runPipeline(g, TARGETS.wasm, { opt: 'O3' }).graph; // the wasm target's defaults: NHWC
     const layouts = valueLayouts(opt);
     const conv = opt.nodes.find((n) => n.op === 'Conv')!;
     expect(conv.attrs.layout).toBe('NHWC');
