@@ -79,21 +79,23 @@ export function emitReduce(e: Emitter, node: Node, axes: number[], kind: Reducer
   // reduced axes contiguous at the end: the reduced elements are consecutive
   const tail = red.length > 0 && red.every((a, k) => a === shape.length - red.length + k);
   const T = Math.min(64, e.wg1d);
-  const init = kind === 'max' ? f(-Infinity) : kind === 'min' ? f(Infinity) : '0.0';
+  // ±Inf from a runtime bit pattern (an infinite literal is a shader-creation error): an empty
+  // reduction gives what the reference gives (−Inf for max, +Inf for min)
+  const init = kind === 'max' ? '-cnnc_inf()' : kind === 'min' ? 'cnnc_inf()' : '0.0';
   // NaN-propagating max/min: the reference's reductions keep a NaN
   const comb = (a: string, b: string) => (kind === 'max' ? `cnnc_max(${a}, ${b})` : kind === 'min' ? `cnnc_min(${a}, ${b})` : `${a} + ${b}`);
   const split = outN > 65535;
   e.kernel(node, {
     bindings: [e.read('X', X), e.write('Y', Y)], workgroupSize: [T, 1, 1],
     dispatch: split ? [65535, Math.ceil(outN / 65535), 1] : [outN, 1, 1], workgroupBytes: 4 * T,
-    decls: `var<workgroup> red: array<f32, ${T}>;\n${helperDecls('cnnc_max', 'cnnc_min')}`,
+    decls: `var<workgroup> red: array<f32, ${T}>;\n${helperDecls('cnnc_max', 'cnnc_min', 'cnnc_inf')}`,
     body: `
 let o = ${split ? 'wid.x + wid.y * 65535u' : 'wid.x'};
 var acc = ${init};
 if (o < ${u(outN)}) {
   let base = ${tail ? `o * ${u(R)}` : decompose('o', kept)};
   for (var r = li; r < ${u(R)}; r += ${u(T)}) {
-    let v = f32(X[base + ${tail ? 'r' : decompose('r', red)}]);
+    let v = f32(X[base + ${tail || R === 0 ? 'r' : decompose('r', red)}]);
     acc = ${comb('acc', 'v')};
   }
 }
