@@ -18,28 +18,30 @@ import { serve } from '../examples/web/serve.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 
-interface PageResult { name: string; backend: string; adapter?: string; output: number[]; top5: [number, number][]; msPerRun: number }
+interface PageResult { name: string; backend: string; threads: number; adapter?: string; output: number[]; top5: [number, number][]; msPerRun: number }
 
 describe.skipIf(!existsSync(CHROMIUM))('browser demo (examples/web) in headless Chromium', () => {
-  let dir: string, server: Server, browser: Browser, models: DemoModel[];
+  let dir: string, server: Server, plainServer: Server, browser: Browser, models: DemoModel[];
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cnnc-web-'));
     models = demoModels();
     await buildDemo(dir, models);
     server = await serve(dir);
+    plainServer = await serve(dir, 0, { isolated: false });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--enable-unsafe-webgpu'] });
   });
   afterAll(async () => {
     await browser?.close();
     server?.close();
+    plainServer?.close();
   });
 
-  async function runPage(hideWebGpu: boolean): Promise<{ results: PageResult[]; page: import('playwright-core').Page }> {
+  async function runPage(hideWebGpu: boolean, on = server): Promise<{ results: PageResult[]; page: import('playwright-core').Page }> {
     const page = await browser.newPage();
     const logs: string[] = [];
     page.on('console', (m) => logs.push(m.text()));
     if (hideWebGpu) await page.addInitScript(() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined }));
-    const addr = server.address();
+    const addr = on.address();
     await page.goto(`http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/`);
     await page.waitForFunction(() => 'cnncResults' in window || 'cnncError' in window, undefined, { timeout: 240_000 });
     const error = await page.evaluate(() => (window as unknown as { cnncError?: string }).cnncError);
@@ -59,10 +61,27 @@ describe.skipIf(!existsSync(CHROMIUM))('browser demo (examples/web) in headless 
     }
   }
 
-  it('where navigator.gpu is absent, falls back to the WASM runtime and says so', async () => {
+  it('where navigator.gpu is absent, falls back to the WASM runtime, threaded on a cross-origin isolated page, and says so', async () => {
     const { page, results } = await runPage(true);
-    for (const r of results) expect(r.backend).toMatch(/^WebAssembly/);
-    expect(await page.textContent('body')).toContain('WebAssembly (no WebGPU adapter)');
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    for (const r of results) {
+      expect(r.backend).toMatch(/^WebAssembly \(no WebGPU adapter; /);
+      // the default: one thread per core (capped at 4), here on Web Workers sharing one Memory
+      expect(r.threads, r.backend).toBe(Math.min(cores, 4));
+    }
+    const text = await page.textContent('body');
+    expect(text).toContain(`${Math.min(cores, 4)} thread`);
+    expect(text).toContain('page is cross-origin isolated');
+    checkAgainstReference(results);
+  }, 400_000);
+
+  it('on a page served without COOP/COEP (not cross-origin isolated), runs WASM on one thread and says why', async () => {
+    const { page, results } = await runPage(true, plainServer);
+    for (const r of results) {
+      expect(r.threads).toBe(1);
+      expect(r.backend).toContain('1 thread: the page is not cross-origin isolated');
+    }
+    expect(await page.textContent('body')).toContain('page is not cross-origin isolated');
     checkAgainstReference(results);
   }, 400_000);
 

@@ -9,14 +9,20 @@
 import { load, type LoadEvent, type Session, type Tensor } from '../../runtime/index.js';
 
 interface ModelEntry { name: string; wgsl: string; wasm: string; input: string; shape: number[] }
-interface Result { name: string; backend: string; adapter?: string; output: number[]; top5: [number, number][]; msPerRun: number }
+interface Result { name: string; backend: string; threads: number; adapter?: string; output: number[]; top5: [number, number][]; msPerRun: number }
 
 const $ = (id: string) => document.getElementById(id)!;
 
-/** What ran, in words: the backend, its precision, and why WebGPU did not run where it did not. */
+/**
+ * What ran, in words: the backend, its precision, why WebGPU did not run where it did not, and on
+ * WebAssembly how many threads share each layer (one where the page is not cross-origin isolated:
+ * no SharedArrayBuffer; the runtime says why in `threadsNote`).
+ */
 function backendLabel(s: Session): string {
   if (s.backend === 'webgpu') return `WebGPU (${s.precision})`;
-  return s.fallbacks.some((f) => f.backend === 'webgpu') ? 'WebAssembly (no WebGPU adapter)' : 'WebAssembly';
+  const why = s.fallbacks.some((f) => f.backend === 'webgpu') ? 'no WebGPU adapter; ' : '';
+  const threads = `${s.threads} thread${s.threads === 1 ? '' : 's'}`;
+  return `WebAssembly (${why}${threads}${s.threadsNote ? `: ${s.threadsNote}` : ''})`;
 }
 
 function progressText(name: string, e: LoadEvent): string {
@@ -42,7 +48,7 @@ async function runModel(m: ModelEntry): Promise<Result> {
   times.sort((a, b) => a - b);
   const out = Array.from(y.data as Float32Array);
   const top5 = out.map((v, i) => [i, v] as [number, number]).sort((a, b) => b[1] - a[1]).slice(0, 5);
-  return { name: m.name, backend: backendLabel(session), adapter: session.device, output: out, top5, msPerRun: times[1] };
+  return { name: m.name, backend: backendLabel(session), threads: session.threads, adapter: session.device, output: out, top5, msPerRun: times[1] };
 }
 
 function show(res: Result): void {
@@ -62,9 +68,9 @@ async function main(): Promise<void> {
     results.push(res);
     show(res);
   }
-  $('status').textContent = 'done';
+  $('status').textContent = `done (page ${globalThis.crossOriginIsolated ? 'is' : 'is not'} cross-origin isolated)`;
   (window as unknown as { cnncResults: Result[] }).cnncResults = results;
-  console.log(`cnnc-results ${JSON.stringify(results.map(({ name, backend, top5, msPerRun }) => ({ name, backend, top5, msPerRun })))}`);
+  console.log(`cnnc-results ${JSON.stringify(results.map(({ name, backend, threads, top5, msPerRun }) => ({ name, backend, threads, top5, msPerRun })))}`);
 }
 
 main().catch((e) => {

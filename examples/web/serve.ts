@@ -11,13 +11,16 @@ const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.json': 'application/json', '.wasm': 'application/wasm',
 };
 
-/** Serves `dir`; resolves with the server once it listens (port 0 = any free port). */
-export function serve(dir: string, port = 0): Promise<Server> {
+/**
+ * Serves `dir`; resolves with the server once it listens (port 0 = any free port). `isolated: false`
+ * leaves out COOP/COEP, as a plain static host does: the page then runs wasm on one thread.
+ */
+export function serve(dir: string, port = 0, { isolated = true } = {}): Promise<Server> {
   const root = resolve(dir);
   const server = createServer(async (req, res) => {
     const path = normalize(join(root, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)));
     const file = path.endsWith(sep) || path === root ? join(path, 'index.html') : path;
-    const headers = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+    const headers: Record<string, string> = isolated ? { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } : {};
     if (!file.startsWith(root)) { res.writeHead(403, headers).end(); return; }
     try {
       const body = await readFile(file);

@@ -17,9 +17,9 @@ const GEN = 0, COUNT = 1, PHASE = 2, ERR = 3, STOP = 4;
 
 /** Why threads cannot run here, or undefined where they can. */
 export function threadsUnavailable(): string | undefined {
-  if (typeof SharedArrayBuffer === 'undefined') return 'SharedArrayBuffer is unavailable (a page that is not cross-origin isolated)';
   const g = globalThis as { crossOriginIsolated?: boolean; document?: unknown };
   if (g.document !== undefined && g.crossOriginIsolated === false) return 'the page is not cross-origin isolated (serve it with COOP/COEP headers)';
+  if (typeof SharedArrayBuffer === 'undefined') return 'SharedArrayBuffer is unavailable here';
   return undefined;
 }
 
