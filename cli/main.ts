@@ -194,6 +194,7 @@ export function buildProgram(): Command {
     .option('--tolerance <x>', 'largest max |error| / max |expected| that --expect accepts', nonNegative, 1e-4)
     .option('--backend <backend>', 'runtime backend (defaults to the artifact target)')
     .option('-k, --top <k>', 'how many top classes to print', positiveInt, 5)
+    .option('--threads <n>', 'wasm: threads sharing each layer (default: one per core, at most 4)', positiveInt)
     .addOption(progressOption())
     .action(async (file: string, o) => {
       if (o.output) checkOutputPath(o.output);
@@ -202,6 +203,7 @@ export function buildProgram(): Command {
       progress.phase(`loading ${file}`, 0.1);
       const session = await load(file, {
         ...(o.backend ? { backend: o.backend } : {}),
+        ...(o.threads ? { threads: o.threads } : {}),
         onProgress: (e) => {
           if (e.phase === 'pipelines') progress.step(e.message ?? '', e.done ?? 0, e.total ?? 0);
           else if (e.phase === 'open') progress.phase(`building the ${e.backend} session`, 0.3);
@@ -214,7 +216,8 @@ export function buildProgram(): Command {
       const outputs = await session.run(inputs);
       const ms = performance.now() - t0;
       progress.done();
-      console.log(`target: ${session.target}   run: ${ms.toFixed(1)} ms`);
+      const threads = session.backend === 'wasm' ? `   threads: ${session.threads}${session.threadsNote ? ` (${session.threadsNote})` : ''}` : '';
+      console.log(`target: ${session.target}   run: ${ms.toFixed(1)} ms${threads}`);
       for (const [name, t] of Object.entries(outputs)) {
         console.log(`output ${name}: ${t.dtype}[${t.shape.join(', ')}]`);
         const classes = t.shape.length === 2 && t.shape[0] === 1 ? t.shape[1] : t.shape.length === 1 ? t.shape[0] : 0;
@@ -294,8 +297,9 @@ export function buildProgram(): Command {
     .addOption(targetOption(ARTIFACT_TARGETS))
     .option('-n, --runs <n>', 'timed runs', positiveInt, 20)
     .option('--warmup <n>', 'untimed runs first', positiveInt, 5)
+    .option('--threads <n>', 'threads for cnnc (wasm) and for onnxruntime-node alike', positiveInt, 1)
     .action(async (model: string, o) => {
-      console.log(await benchModel(model, o.target as TargetName, o.runs, o.warmup));
+      console.log(await benchModel(model, o.target as TargetName, o.runs, o.warmup, o.threads));
     });
 
   addQuantizeCommand(program);

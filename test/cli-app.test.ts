@@ -98,6 +98,16 @@ describe.skipIf(!existsSync(LENET))('cnnc run --expect', () => {
     expect(cnnc('run', 'lenet.cnnc', '-i', input, '--expect', npy).code).toBe(0);
   });
 
+  it('--threads N runs the wasm artifact on N threads, says so, and gives the same answer (1, 2 and 3)', () => {
+    expect(cnnc('compile', join(LENET, 'model.onnx'), '-o', 'lenet.cnnc', '--progress', 'none').code).toBe(0);
+    for (const n of [1, 2, 3]) {
+      const r = cnnc('run', 'lenet.cnnc', '-i', input, '--expect', want, '--threads', String(n), '--progress', 'none');
+      expect(r.code, r.err).toBe(0);
+      expect(r.out).toContain(`threads: ${n}`);
+    }
+    expect(cnnc('run', 'lenet.cnnc', '--threads', '0').err).toMatch(/BAD_ATTRIBUTE: '0' is not a positive integer/);
+  });
+
   it('exits non-zero over the tolerance and names the output; a wrong shape and a missing file are errors before any run', () => {
     const t = readTensorProto(readFileSync(want));
     const v = toF64(t);

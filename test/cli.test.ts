@@ -195,6 +195,13 @@ describe('cnnc bench', () => {
       expect(Math.abs(ratio - ours / theirs) / (ours / theirs)).toBeLessThan(0.01); // printed to 3-4 digits
     });
   }
+
+  it('--threads 2 runs cnnc and onnxruntime-node on two threads each and says so', () => {
+    const r = cnnc('bench', 'zoo:lenet5', '--target', 'wasm', '-n', '3', '--warmup', '1', '--threads', '2');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/batch 1, 2 threads, median of 3 runs/);
+    expect(Number(/cnnc wasm\s+([\d.]+) ms/.exec(r.out)![1])).toBeGreaterThan(0);
+  });
 });
 
 describe('cnnc errors are one line with a hint, non-zero, no stack trace', () => {
