@@ -32,6 +32,11 @@ switch (o.target) {
     console.log(await benchWasmThreads(common));
     break;
   }
+  case 'browser': {
+    const { benchBrowser } = await import('./browser.js');
+    console.log(await benchBrowser(common));
+    break;
+  }
   case 'cuda': {
     const { benchCuda } = await import('./cuda.js');
     console.log(await benchCuda(common));
@@ -43,6 +48,6 @@ switch (o.target) {
     break;
   }
   default:
-    console.error(`no benchmark for target '${o.target}' (targets: wasm, wgsl, cuda, compile)`);
+    console.error(`no benchmark for target '${o.target}' (targets: wasm, wasm-threads, browser, wgsl, cuda, compile)`);
     process.exit(1);
 }
