@@ -86,6 +86,26 @@ describe('Model builder', () => {
     expect(m.shape(m.upsample(x, 2))).toEqual([2, 8, 34, 34]);
   });
 
+  it("adaptiveAvgPool2d to a whole multiple of the input is torch's window rule: each output reads input ⌊i/k⌋", () => {
+    for (const [h, w, oh, ow] of [[1, 1, 7, 7], [2, 3, 6, 6], [3, 2, 3, 4]]) {
+      const m = new Model('adaptive');
+      const x = m.input([1, 2, h, w]);
+      m.output(m.adaptiveAvgPool2d(x, [oh, ow]));
+      const g = m.build();
+      const data = Float32Array.from({ length: 2 * h * w }, (_, i) => i * 0.5 - 1);
+      const y = toF64(interpret(g, { input: tensor('f32', [1, 2, h, w], data) }).output);
+      expect(y.length).toBe(2 * oh * ow);
+      for (let c = 0; c < 2; c++) for (let i = 0; i < oh; i++) for (let j = 0; j < ow; j++) {
+        // torch: mean over rows [⌊i·h/oh⌋, ⌈(i+1)·h/oh⌉) and columns likewise
+        const r0 = Math.floor((i * h) / oh), r1 = Math.ceil(((i + 1) * h) / oh);
+        const c0 = Math.floor((j * w) / ow), c1 = Math.ceil(((j + 1) * w) / ow);
+        let sum = 0;
+        for (let r = r0; r < r1; r++) for (let q = c0; q < c1; q++) sum += data[(c * h + r) * w + q];
+        expect(y[(c * oh + i) * ow + j]).toBeCloseTo(sum / ((r1 - r0) * (c1 - c0)), 6);
+      }
+    }
+  });
+
   it('draws kaiming-normal weights (std √(2/fan_in)) and non-trivial BatchNorm statistics, the same for the same seed', () => {
     const build = (seed: number) => {
       const m = new Model('init', { seed });

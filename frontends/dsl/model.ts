@@ -338,10 +338,16 @@ export class Model {
     const [, , h, w] = this.shape(x);
     if (oh === 1 && ow === 1) return this.node('GlobalAveragePool', [x], {}, name);
     if (oh === h && ow === w) return x;
-    if (h % oh !== 0 || w % ow !== 0) {
-      throw new CnncError('UNSUPPORTED', `adaptive pooling ${h}x${w} → ${oh}x${ow} needs sizes that divide the input`, { node: this.path(name), value: x });
+    if (h % oh === 0 && w % ow === 0) return this.avgPool2d(x, [h / oh, w / ow], { name });
+    // Output a whole multiple of the input: torch's window for output i is [⌊i·h/oh⌋, ⌈(i+1)·h/oh⌉),
+    // one input pixel ⌊i/k⌋, so the pool is nearest-neighbour upsampling (VGG or AlexNet on small images).
+    if (oh % h === 0 && ow % w === 0) {
+      return this.node('Resize', [x], {
+        scales: [1, 1, oh / h, ow / w], sizes: [], mode: 'nearest',
+        coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor',
+      }, name);
     }
-    return this.avgPool2d(x, [h / oh, w / ow], { name });
+    throw new CnncError('UNSUPPORTED', `adaptive pooling ${h}x${w} → ${oh}x${ow} needs sizes that divide the input or that the input divides`, { node: this.path(name), value: x });
   }
 
   // ---- shape and combination ----
