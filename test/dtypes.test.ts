@@ -196,7 +196,7 @@ describe('Cast attributes saturate and round_mode', () => {
   });
 });
 
-describe('64-bit integer arithmetic is exact BigInt and wraps', () => {
+describe('integer arithmetic is exact BigInt and wraps', () => {
   function op(name: string, a: Tensor, b: Tensor): Tensor {
     const g = new Graph('t');
     const ins = [g.addInput('a', { dtype: a.dtype, shape: a.shape }), g.addInput('b', { dtype: b.dtype, shape: b.shape })];
@@ -212,6 +212,16 @@ describe('64-bit integer arithmetic is exact BigInt and wraps', () => {
     expect(op('Add', i64(2n ** 53n, -5n), i64(1n)).data).toEqual(BigInt64Array.of(2n ** 53n + 1n, -4n));
     expect(op('Mul', i64(2n ** 62n), i64(4n)).data).toEqual(BigInt64Array.of(0n));
     expect(op('Div', i64(-7n, 5n), i64(2n, 0n)).data).toEqual(BigInt64Array.of(-3n, 0n));
+  });
+
+  it('i32 and u32 Mul wrap exactly beyond 2^53 (a float64 product would lose the low bits), u8 Add wraps, INT_MIN / −1 wraps', () => {
+    const u32 = (...v: number[]) => tensor('u32', [v.length], v), i32 = (...v: number[]) => tensor('i32', [v.length], v);
+    // (2^31 + 5)(2^31 + 4) = 2^62 + 9·2^31 + 20 ≡ 2^31 + 20 (mod 2^32)
+    expect(op('Mul', u32(2 ** 31 + 5), u32(2 ** 31 + 4)).data).toEqual(Uint32Array.of(2 ** 31 + 20));
+    // 123456789 · 987654321 = 121932631112635269 ≡ −67153019 (mod 2^32, signed)
+    expect(op('Mul', i32(123456789, 2 ** 30), i32(987654321, 3)).data).toEqual(Int32Array.of(-67153019, -(2 ** 30)));
+    expect(op('Add', tensor('u8', [1], [200]), tensor('u8', [1], [100])).data).toEqual(Uint8Array.of(44));
+    expect(op('Div', i32(-(2 ** 31), 7), i32(-1, 0)).data).toEqual(Int32Array.of(-(2 ** 31), 0));
   });
 });
 

@@ -12,17 +12,20 @@ import { tensor, toF64, type DType, type Tensor } from '../runtime/tensor.js';
 import { randT } from './wgsl-harness.js';
 
 const TOL = { rtol: 1e-4, atol: 1e-5 };
+/** f64 as the conformance runner checks it: the wgsl target carries f64 in f32 (one rounding, 2^-24). */
+const F64_TOL = { rtol: 1e-7, atol: 1e-12 };
 
 function expectSame(ref: Record<string, Tensor>, got: Record<string, Tensor>): void {
   for (const [k, want] of Object.entries(ref)) {
     expect(got[k].dtype, k).toBe(want.dtype);
     expect(got[k].shape, k).toEqual(want.shape);
     const a = toF64(want), b = toF64(got[k]);
-    const exact = !['f32', 'f16'].includes(want.dtype);
+    const exact = !['f32', 'f16', 'f64'].includes(want.dtype);
+    const tol = want.dtype === 'f64' ? F64_TOL : TOL;
     for (let i = 0; i < a.length; i++) {
       if (Number.isNaN(a[i])) { expect(b[i], `${k}[${i}]`).toBeNaN(); continue; }
       if (exact || !Number.isFinite(a[i])) expect(b[i], `${k}[${i}]`).toBe(a[i]);
-      else expect(Math.abs(b[i] - a[i]), `${k}[${i}]: got ${b[i]}, want ${a[i]}`).toBeLessThanOrEqual(TOL.atol + TOL.rtol * Math.abs(a[i]));
+      else expect(Math.abs(b[i] - a[i]), `${k}[${i}]: got ${b[i]}, want ${a[i]}`).toBeLessThanOrEqual(tol.atol + tol.rtol * Math.abs(a[i]));
     }
   }
 }
@@ -33,7 +36,7 @@ async function expectGraph(g: Graph, feeds: Record<string, Tensor>): Promise<voi
 }
 
 const t = (dtype: DType, shape: number[], v: number[]): Tensor =>
-  tensor(dtype, shape, dtype === 'i64' ? BigInt64Array.from(v, (x) => BigInt(x)) : v);
+  tensor(dtype, shape, dtype === 'i64' ? BigInt64Array.from(v, (x) => BigInt(x)) : dtype === 'u64' ? BigUint64Array.from(v, (x) => BigInt(x)) : v);
 
 describe('wgsl integer and bool tensors', () => {
   it('comparisons, Where, logic, Cast, u8/i8 wrapping arithmetic, integer Pow and empty Slice in one graph', async () => {
@@ -193,6 +196,102 @@ describe('wgsl integer ops beyond 2^24', () => {
       g.addNode('Cast', [eq], { to: 'i64' })[0],
     ]);
     await expectGraph(g, { a: t('i64', [4], [16777217, -16777219, 2 ** 30 + 1, 5]), b: t('i64', [4], [16777216, -16777219, 2 ** 30, -(2 ** 31)]) });
+  });
+});
+
+describe('wgsl integer arithmetic in native i32/u32 (exact beyond 2^24)', () => {
+  const I32_MIN = -(2 ** 31), I32_MAX = 2 ** 31 - 1;
+  it('i32 and i64 Add, Sub, Mul, Div, Pow, Max, Min, Abs, Neg, comparisons: wrapping, truncating, x/0 = 0, as the reference', async () => {
+    const g = new Graph('intmath');
+    const outs: string[] = [];
+    for (const dtype of ['i32', 'i64'] as const) {
+      const a = g.addInput(`a_${dtype}`, { dtype, shape: [8] });
+      const b = g.addInput(`b_${dtype}`, { dtype, shape: [8] });
+      for (const op of ['Add', 'Sub', 'Mul', 'Div', 'Max', 'Min', 'Less', 'Equal', 'GreaterOrEqual']) outs.push(g.addNode(op, [a, b])[0]);
+      outs.push(g.addNode('Abs', [a])[0], g.addNode('Neg', [b])[0]);
+    }
+    const p = g.addInput('p', { dtype: 'i32', shape: [8] }), n = g.addInput('n', { dtype: 'i32', shape: [8] });
+    outs.push(g.addNode('Pow', [p, n])[0]);
+    g.setOutputs(outs);
+    // i32: 16777217 + 1 (f32 gives 16777216 + 1 = 16777216), 2^30 · 3 wraps to −2^30, INT_MIN / −1 wraps, x / 0 = 0
+    const a32 = [16777217, 2 ** 30, I32_MIN, -7, 7, 123456789, I32_MAX, 16777219];
+    const b32 = [1, 3, -1, 2, 0, -16777217, 1, 16777218];
+    // i64 carried in i32: results that stay in i32
+    const a64 = [16777217, 2 ** 29, -16777219, -7, 7, 123456789, 2 ** 30, 16777219];
+    const b64 = [1, 3, -1, 2, 0, -17, 1, 127];
+    await expectGraph(g, {
+      a_i32: tensor('i32', [8], a32), b_i32: tensor('i32', [8], b32), a_i64: t('i64', [8], a64), b_i64: t('i64', [8], b64),
+      // 3^19 > 2^24, 2^31 wraps to INT_MIN, (−1)^−3 = −1, 2^−1 = 0, 0^−1 = 0 (1/0 stored as 0), 1^−5 = 1, 7^0 = 1, (−3)^13
+      p: tensor('i32', [8], [3, 2, -1, 2, 0, 1, 7, -3]), n: tensor('i32', [8], [19, 31, -3, -1, -1, -5, 0, 13]),
+    });
+  });
+
+  it('u32 natively and u64 carried in u32: wrapping Add/Sub/Mul, Div by 0, unsigned Max/Min/Less above 2^31, Pow, casts', async () => {
+    const g = new Graph('uintmath');
+    const a = g.addInput('a', { dtype: 'u32', shape: [6] }), b = g.addInput('b', { dtype: 'u32', shape: [6] });
+    const c = g.addInput('c', { dtype: 'u64', shape: [6] }), d = g.addInput('d', { dtype: 'u64', shape: [6] });
+    const k = g.addConstant('k', t('u64', [1], [3000000000]));
+    const e = g.addInput('e', { dtype: 'u32', shape: [6] });
+    const outs = ['Add', 'Sub', 'Mul', 'Div', 'Max', 'Min', 'Less'].map((op) => g.addNode(op, [a, b])[0]);
+    outs.push(g.addNode('Pow', [a, e])[0]); // results below 2^53, where the reference's float64 pow is exact
+    outs.push(...['Max', 'Min', 'Div', 'Greater'].map((op) => g.addNode(op, [c, d])[0]));
+    outs.push(g.addNode('Max', [c, k])[0], g.addNode('Cast', [a], { to: 'i32' })[0], g.addNode('Cast', [c], { to: 'f32' })[0]);
+    outs.push(g.addNode('Cast', [b], { to: 'u64' })[0], g.addNode('Cast', [g.addNode('Cast', [a], { to: 'f32' })[0]], { to: 'u32' })[0]);
+    g.setOutputs(outs);
+    const big = 2 ** 32 - 1;
+    await expectGraph(g, {
+      a: tensor('u32', [6], [big, 0, 65537, big, 2 ** 31 + 5, 2]),
+      b: tensor('u32', [6], [1, 1, 65537, 0, 2 ** 31 + 4, 31]),
+      e: tensor('u32', [6], [1, 7, 2, 0, 1, 31]),
+      c: t('u64', [6], [big, 16777217, 7, 2 ** 31, 0, 10]),
+      d: t('u64', [6], [16777216, 16777216, 0, 2 ** 31 + 1, 5, 3]),
+    });
+  });
+
+  it('refuses a u64 input of 2^32 or more at run time and u64 Sub (it wraps to 2^64 − k) at compile time', async () => {
+    const g = new Graph('wideu');
+    const c = g.addInput('c', { dtype: 'u64', shape: [2] });
+    g.setOutputs(g.addNode('Max', [c, c]));
+    const m = await compile(g, 'wgsl', { opt: 'O0' });
+    await expect(m.run({ c: t('u64', [2], [1, 2 ** 32]) })).rejects.toThrow(/u64 input element 1 is 4294967296, outside the u32 range/);
+    const h = new Graph('subu');
+    const x = h.addInput('x', { dtype: 'u64', shape: [2] });
+    h.setOutputs(h.addNode('Sub', [x, x]));
+    await expect(compile(h, 'wgsl', { opt: 'O0' })).rejects.toThrow(/u64 Sub can leave the u32 range/);
+  });
+});
+
+describe('wgsl f64 carried in f32', () => {
+  it('Cast to and from f64, Max, Min, Abs, Neg, Where, Concat within the f64 tolerance of the float64 reference', async () => {
+    const g = new Graph('f64');
+    const x = g.addInput('x', { dtype: 'f64', shape: [7] }), y = g.addInput('y', { dtype: 'f64', shape: [7] });
+    const h = g.addInput('h', { dtype: 'f16', shape: [7] }), f = g.addInput('f', { dtype: 'f32', shape: [7] });
+    const cond = g.addNode('Greater', [f, g.addConstant('zero', tensor('f32', [1], [0]))])[0];
+    g.setOutputs([
+      g.addNode('Cast', [x], { to: 'f32' })[0], g.addNode('Cast', [x], { to: 'f16' })[0],
+      g.addNode('Cast', [h], { to: 'f64' })[0], g.addNode('Cast', [f], { to: 'f64' })[0],
+      g.addNode('Max', [x, y])[0], g.addNode('Min', [x, y])[0], g.addNode('Abs', [x])[0], g.addNode('Neg', [y])[0],
+      g.addNode('Where', [cond, x, y])[0], g.addNode('Concat', [x, y], { axis: 0 })[0],
+    ]);
+    const nan = Number.NaN;
+    const h16 = tensor('f16', [7], [0, 0x3c00, 0xbc00, 0x7bff, 0x0001, 0x7c00, 0x7e00]); // 0, 1, −1, 65504, 2^-24, ∞, NaN
+    await expectGraph(g, {
+      x: tensor('f64', [7], [1 / 3, -2.718281828459045, 1e-300, 3e38, nan, -Infinity, 16777217]),
+      y: tensor('f64', [7], [0.1, -2.7182818, -1e-300, -3e38, 1, 5, 16777216]),
+      h: h16, f: tensor('f32', [7], [0.1, -1, 0, 3, nan, 2, -0]),
+    });
+  });
+
+  it('refuses f64 arithmetic by name at compile time and an f64 input beyond f32 at run time', async () => {
+    const g = new Graph('f64add');
+    const x = g.addInput('x', { dtype: 'f64', shape: [2] });
+    g.setOutputs(g.addNode('Add', [x, x]));
+    await expect(compile(g, 'wgsl', { opt: 'O0' })).rejects.toThrow(/f64 Add would compute in f32/);
+    const h = new Graph('f64max');
+    const y = h.addInput('y', { dtype: 'f64', shape: [2] });
+    h.setOutputs(h.addNode('Max', [y, y]));
+    const m = await compile(h, 'wgsl', { opt: 'O0' });
+    await expect(m.run({ y: tensor('f64', [2], [1, 1e300]) })).rejects.toThrow(/f64 input element 1 is 1e\+300, beyond the f32 range/);
   });
 });
 

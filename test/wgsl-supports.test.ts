@@ -19,7 +19,12 @@ const errorOf = (f: () => unknown): CnncError => {
 
 const x4 = () => randT([1, 2, 4, 4], 1);
 const REFUSED: [string, () => Graph][] = [
-  ['Cast to f64 (no f64 buffers)', () => oneNode('Cast', [randT([2, 3], 1)], { to: 'f64' }).g],
+  ['Add on f64 (f64 is carried in f32: only ops whose result is an input value take it)', () => oneNode('Add', [tensor('f64', [2], [1, 2]), tensor('f64', [2], [3, 4])], {}, [0, 1]).g],
+  ['Cast from f64 to i32 (the f32 carrier could round across an integer)', () => oneNode('Cast', [tensor('f64', [2], [1, 2])], { to: 'i32' }).g],
+  ['Sub on u64 (it can wrap beyond the u32 carrier)', () => oneNode('Sub', [tensor('u64', [2], BigUint64Array.of(1n, 2n)), tensor('u64', [2], BigUint64Array.of(3n, 1n))], {}, [0, 1]).g],
+  ['Cast from i32 to u64 (negative values wrap beyond the u32 carrier)', () => oneNode('Cast', [tensor('i32', [2], [1, -2])], { to: 'u64' }).g],
+  ['Cast from u32 to i64 (2^31 and more do not fit the i32 carrier)', () => oneNode('Cast', [tensor('u32', [2], [1, 2])], { to: 'i64' }).g],
+  ['Max with a u64 constant of 2^32', () => oneNode('Max', [tensor('u64', [2], BigUint64Array.of(1n, 2n)), tensor('u64', [2], BigUint64Array.of(1n, 1n << 32n))], {}).g],
   ['Resize linear on i32 (float tensors only)', () => oneNode('Resize', [tensor('i32', [1, 1, 2, 2], [1, 2, 3, 4])], { scales: [1, 1, 2, 2], mode: 'linear' }).g],
   ['Add of an i64 constant outside i32', () => oneNode('Add', [tensor('i64', [2], BigInt64Array.of(1n, 2n)), tensor('i64', [2], BigInt64Array.of(1n, 1n << 40n))], {}).g],
   ['FusedDwPw over three spatial axes', () => oneNode('FusedDwPw', [randT([1, 2, 3, 4, 5], 1), randT([2, 1, 1, 1, 1], 2), undefined, randT([3, 2, 1, 1, 1], 3)], {}).g],
@@ -36,6 +41,10 @@ const ACCEPTED: [string, () => Graph][] = [
   ['Conv over three spatial axes', () => oneNode('Conv', [randT([1, 2, 3, 4, 5], 1), randT([2, 2, 1, 1, 1], 2)], {}).g],
   ['InstanceNormalization', () => oneNode('InstanceNormalization', [x4(), randT([2], 2), randT([2], 3)], {}).g],
   ['Cast f32 to i32', () => oneNode('Cast', [randT([2, 3], 1)], { to: 'i32' }).g],
+  ['Cast to f64 (f64 carried in f32 buffers)', () => oneNode('Cast', [randT([2, 3], 1)], { to: 'f64' }).g],
+  ['Max on f64', () => oneNode('Max', [tensor('f64', [2], [1, 2]), tensor('f64', [2], [3, 4])], {}, [0, 1]).g],
+  ['Add on u32 (native u32 buffers)', () => oneNode('Add', [tensor('u32', [2], [1, 2]), tensor('u32', [2], [3, 4])], {}, [0, 1]).g],
+  ['Div on u64 (carried in u32: a quotient fits)', () => oneNode('Div', [tensor('u64', [2], BigUint64Array.of(1n, 2n)), tensor('u64', [2], BigUint64Array.of(3n, 1n))], {}, [0, 1]).g],
   ['Cast to bool (bool carried in i32 buffers)', () => oneNode('Cast', [randT([2, 3], 1)], { to: 'bool' }).g],
   ['Equal (bool output)', () => oneNode('Equal', [randT([2, 3], 1), randT([2, 3], 2)], {}, [0, 1]).g],
   ["Resize mode 'linear'", () => oneNode('Resize', [x4()], { scales: [1, 1, 2, 2], mode: 'linear' }).g],

@@ -46,17 +46,45 @@ export interface Operand {
 /** Integer dtypes carried in i32 buffers: values of the narrow ones always fit; i64 is checked where known. */
 export const NARROWED: ReadonlySet<DType> = new Set(['i64', 'u8', 'i8', 'u16', 'i16', 'u4', 'i4', 'u2', 'i2', 'bool']);
 
-/** Why constant `t` cannot live in its wgsl buffer (an i64 value outside i32), or undefined. */
+/**
+ * WGSL has no 64-bit types. i64 lives in i32 buffers and u64 in u32 buffers where the values fit
+ * (constants checked here, inputs by the runtime, results by supports.ts's op rules); f64 lives in
+ * f32 buffers, each value rounded once (within 2^-24 relatively), and only ops whose result is one
+ * of their inputs' values take it (supports.ts), so no f32 arithmetic error adds to that rounding.
+ */
+const RANGE: Partial<Record<DType, [number, number, string]>> = {
+  i64: [-(2 ** 31), 2 ** 31, 'i32'],
+  u64: [0, 2 ** 32, 'u32'],
+};
+
+/** Why constant `t` cannot live in its wgsl buffer (an i64/u64 value beyond 32 bits, an f64 beyond f32), or undefined. */
 export function constantMisfit(t: Tensor): string | undefined {
-  if (t.dtype !== 'i64') return undefined;
-  const bad = toF64(t).find((v) => v < -(2 ** 31) || v >= 2 ** 31);
-  return bad === undefined ? undefined : `holds ${bad}, outside the i32 range the wgsl target carries i64 in`;
+  const r = RANGE[t.dtype];
+  if (r) {
+    const bad = toF64(t).find((v) => v < r[0] || v >= r[1]);
+    return bad === undefined ? undefined : `holds ${bad}, outside the ${r[2]} range the wgsl target carries ${t.dtype} in`;
+  }
+  if (t.dtype === 'f64') {
+    const bad = (t.data as Float64Array).find((v) => Number.isFinite(v) && !Number.isFinite(Math.fround(v)));
+    return bad === undefined ? undefined : `holds ${bad}, beyond the f32 range the wgsl target carries f64 in`;
+  }
+  return undefined;
 }
 
 export function bufferDType(d: DType, place: { node?: string; op?: string; value?: string }): BufferDType {
-  if (d === 'f32' || d === 'f16' || d === 'i32') return d;
+  if (d === 'f32' || d === 'f16' || d === 'i32' || d === 'u32') return d;
+  if (d === 'u64') return 'u32';
+  if (d === 'f64') return 'f32';
   if (NARROWED.has(d)) return 'i32';
   throw new CnncError('UNSUPPORTED', `the wgsl target has no ${d} buffers`, place);
+}
+
+/** The bytes of constant `t` in its wgsl buffer (see RANGE: 64-bit values narrowed, small integers widened). */
+function bufferBytes(t: Tensor): Uint8Array {
+  if (t.dtype === 'f64') return new Uint8Array(Float32Array.from(t.data as Float64Array).buffer);
+  if (t.dtype === 'u64') return new Uint8Array(Uint32Array.from(toF64(t)).buffer);
+  if (NARROWED.has(t.dtype)) return new Uint8Array(Int32Array.from(toF64(t)).buffer);
+  return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
 }
 
 export class Emitter {
@@ -95,14 +123,12 @@ export class Emitter {
     return { name, buffer: this.bufferOf(name), dtype: bufferDType(t.dtype, { value: name }), shape: t.shape };
   }
 
-  /** A weight buffer holding `t` (i64, u8, i8, bool widened or narrowed to i32). */
+  /** A weight buffer holding `t` (in its bufferDType: see bufferBytes). */
   weight(t: Tensor, what: string): number {
     const dtype = bufferDType(t.dtype, { value: what });
     const misfit = constantMisfit(t);
-    if (misfit) throw new CnncError('UNSUPPORTED', `i64 constant '${what}' ${misfit}`, { value: what });
-    let bytes: Uint8Array;
-    if (NARROWED.has(t.dtype)) bytes = new Uint8Array(Int32Array.from(toF64(t)).buffer);
-    else bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    if (misfit) throw new CnncError('UNSUPPORTED', `${t.dtype} constant '${what}' ${misfit}`, { value: what });
+    const bytes = bufferBytes(t);
     const offset = this.weightBytes;
     const padded = Math.ceil(bytes.length / 16) * 16;
     const chunk = new Uint8Array(padded);

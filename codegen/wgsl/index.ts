@@ -12,6 +12,7 @@ import { generatorFor } from './generators.js';
 import { wrapShader } from './kernel.js';
 import { emitCopy } from './kernels/elementwise.js';
 import { supportsOp } from './supports.js';
+import { carrierMisfit } from './carried.js';
 
 export type { WgslLimits } from './emit.js';
 export { DEFAULT_LIMITS } from './emit.js';
@@ -39,7 +40,12 @@ export function lowerWgsl(graph: Graph, options: WgslOptions = {}): { plan: Wgsl
     throw new CnncError('UNSUPPORTED', `the wgsl target has no kernel for: ${list}`, { node: missing[0].name, op: missing[0].op });
   }
   const e = new Emitter(graph, limits);
-  for (const n of graph.nodes) if (!ALIAS_OPS.has(n.op)) generatorFor(n)!(e, n);
+  for (const n of graph.nodes) {
+    if (ALIAS_OPS.has(n.op)) continue;
+    const misfit = carrierMisfit(n, graph);
+    if (misfit) throw new CnncError('UNSUPPORTED', misfit, { node: n.name, op: n.op });
+    generatorFor(n)!(e, n);
+  }
 
   // outputs living in an input's or a constant's buffer, or in another output's, get their own copy
   const seen = new Set<number>();

@@ -11,6 +11,7 @@ import { CnncError } from '../../runtime/errors.js';
 import type { DType } from '../../runtime/tensor.js';
 import { sizeOf } from '../../ir/types.js';
 import { ALIAS_OPS, constantMisfit } from './emit.js';
+import { carrierMisfit } from './carried.js';
 import { generatorFor, type Generator } from './generators.js';
 import { emitGemm } from './kernels/linear.js';
 import { emitConv, emitConvTranspose, emitFusedDwPw } from './kernels/conv.js';
@@ -19,8 +20,11 @@ import { emitLayerNorm } from './kernels/norm.js';
 import { emitGather, emitIndexMap, emitPad, emitResize } from './kernels/movement.js';
 import { emitPool } from './kernels/pool.js';
 
-/** Dtypes the wgsl target has buffers for (i64 and the narrow integers and bool are carried in i32 buffers). */
-const BUFFER_DTYPES: readonly DType[] = ['f32', 'f16', 'i32', 'i64', 'u8', 'i8', 'u16', 'i16', 'u4', 'i4', 'u2', 'i2', 'bool'];
+/**
+ * Dtypes the wgsl target has buffers for: i64, the narrow integers and bool are carried in i32
+ * buffers, u64 in u32, f64 in f32 (carried.ts says which ops take u64 and f64).
+ */
+const BUFFER_DTYPES: readonly DType[] = ['f32', 'f16', 'i32', 'i64', 'u8', 'i8', 'u16', 'i16', 'u4', 'i4', 'u2', 'i2', 'bool', 'u32', 'u64', 'f64'];
 
 type Check = (node: Node, graph: Graph) => string | undefined;
 
@@ -99,7 +103,7 @@ export function supports(node: Node, graph: Graph): string | undefined {
     if (!BUFFER_DTYPES.includes(d)) return `the wgsl target has no ${d} buffers`;
     const c = graph.constValue(v);
     const misfit = c && constantMisfit(c);
-    if (misfit) return `i64 constant '${v}' ${misfit}`;
+    if (misfit) return `${d} constant '${v}' ${misfit}`;
   }
-  return CHECKS.get(gen)?.(node, graph);
+  return carrierMisfit(node, graph) ?? CHECKS.get(gen)?.(node, graph);
 }

@@ -56,22 +56,31 @@ interface NaryOptions {
   finish?: (acc: number, n: number) => number;
   /** Output dtype (comparisons: bool); default the first input's. */
   out?: DType;
-  /** The same fold on BigInt, for i64/u64 outputs of same-dtype inputs (exact, wraps). */
+  /** The same fold on BigInt, for integer outputs of same-dtype inputs (exact, wraps). */
   big?: (acc: bigint, x: bigint) => bigint;
 }
 
-/** Folds `f` over broadcast 64-bit integer inputs in BigInt, wrapping to the output dtype. */
+/** Bits and signedness of the integer dtypes whose arithmetic wraps exactly (BigInt folds). */
+const WRAPS: Partial<Record<DType, [number, boolean]>> = {
+  i64: [64, true], u64: [64, false], i32: [32, true], u32: [32, false], i16: [16, true], u16: [16, false], i8: [8, true], u8: [8, false],
+};
+
+/**
+ * Folds `f` over broadcast integer inputs in BigInt, wrapping to the output dtype: exact at any
+ * magnitude (a float64 product of two i32 or u32 values loses low bits beyond 2^53).
+ */
 function naryBig(xs: Tensor[], out: { dtype: DType; shape: readonly number[] }, f: (acc: bigint, x: bigint) => bigint): Tensor {
   const n = sizeOf(out.shape);
   const acc = new Array<bigint>(n);
   xs.forEach((x, j) => {
-    const v = x.data as BigInt64Array | BigUint64Array;
+    const v = x.data as ArrayLike<number | bigint>;
     const idx = broadcastIndex(x.shape, out.shape);
-    for (let k = 0; k < n; k++) acc[k] = j === 0 ? v[idx[k]] : f(acc[k], v[idx[k]]);
+    for (let k = 0; k < n; k++) acc[k] = j === 0 ? BigInt(v[idx[k]]) : f(acc[k], BigInt(v[idx[k]]));
   });
-  const wrap = out.dtype === 'u64' ? (b: bigint) => BigInt.asUintN(64, b) : (b: bigint) => BigInt.asIntN(64, b);
-  const data = out.dtype === 'u64' ? BigUint64Array.from(acc, wrap) : BigInt64Array.from(acc, wrap);
-  return tensor(out.dtype, out.shape, data);
+  const [bits, signed] = WRAPS[out.dtype]!;
+  const wrap = (b: bigint) => (signed ? BigInt.asIntN(bits, b) : BigInt.asUintN(bits, b));
+  if (bits === 64) return tensor(out.dtype, out.shape, signed ? BigInt64Array.from(acc, wrap) : BigUint64Array.from(acc, wrap));
+  return tensor(out.dtype, out.shape, Array.from(acc, (b) => Number(wrap(b))));
 }
 
 /** An n-ary op folding `f` over broadcast inputs. */
@@ -94,7 +103,7 @@ function nary(name: string, doc: string, arity: [number, number], allowed: reado
     },
     reference(inputs, _a, [out]) {
       const xs = inputs as Tensor[];
-      if (big && (out.dtype === 'i64' || out.dtype === 'u64') && xs.every((x) => x.dtype === out.dtype)) return [naryBig(xs, out, big)];
+      if (big && WRAPS[out.dtype] && xs.every((x) => x.dtype === out.dtype)) return [naryBig(xs, out, big)];
       const n = sizeOf(out.shape);
       const acc = new Float64Array(n);
       xs.forEach((x, j) => {

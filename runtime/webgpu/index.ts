@@ -87,7 +87,7 @@ export class WebGpuModel {
       if (t.dtype !== spec.dtype || t.shape.length !== spec.shape.length || t.shape.some((d, i) => d !== spec.shape[i])) {
         throw new CnncError('BAD_INPUT', `input '${io.name}' is ${t.dtype}[${t.shape}], the model takes ${spec.dtype}[${spec.shape}]`, { value: io.name });
       }
-      device.queue.writeBuffer(this.buffers[io.buffer], 0, padded(toDevice(t, this.plan.buffers[io.buffer].dtype, f16)));
+      device.queue.writeBuffer(this.buffers[io.buffer], 0, padded(toDevice(t, this.plan.buffers[io.buffer].dtype, f16, io.name)));
     }
     for (const name of Object.keys(inputs)) {
       if (!this.plan.inputs.some((i) => i.name === name)) throw new CnncError('BAD_INPUT', `'${name}' is not an input of the model`, { value: name });
@@ -295,25 +295,45 @@ async function createPipelines(plan: WgslPlan, shaders: string[], device: GPUDev
   return steps;
 }
 
-/** A tensor's bytes as the buffer holds them. */
-function toDevice(t: Tensor, dtype: BufferDType, f16: boolean): Uint8Array {
+/** A tensor's bytes as the buffer holds them (`name`: the input, for errors). */
+function toDevice(t: Tensor, dtype: BufferDType, f16: boolean, name: string): Uint8Array {
   if (dtype === 'f16' && !f16) {
     const src = t.data as Uint16Array;
     const out = new Float32Array(src.length);
     for (let i = 0; i < src.length; i++) out[i] = f16ToF32(src[i]);
     return new Uint8Array(out.buffer);
   }
+  if (t.dtype === 'f64') return new Uint8Array(narrowF64(t.data as Float64Array, name).buffer);
+  if (t.dtype === 'u64') return new Uint8Array(narrowU64(t.data as BigUint64Array, name).buffer);
   if (dtype === 'i32' && t.dtype !== 'i32') {
     // i64, u8, i8 and bool are carried as i32: an i64 value outside i32 is refused, never wrapped
     const v = Int32Array.from(t.data as ArrayLike<number>, Number);
     if (t.dtype === 'i64') {
       const d = t.data as BigInt64Array;
       const k = d.findIndex((x, i) => BigInt(v[i]) !== x);
-      if (k >= 0) throw new CnncError('BAD_INPUT', `i64 input element ${k} is ${d[k]}, outside the i32 range the wgsl target carries i64 in`);
+      if (k >= 0) throw new CnncError('BAD_INPUT', `i64 input element ${k} is ${d[k]}, outside the i32 range the wgsl target carries i64 in`, { value: name });
     }
     return new Uint8Array(v.buffer);
   }
   return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+}
+
+/**
+ * f64 is carried as f32 (WGSL has no f64): each value rounds once, to within 2^-24 of itself
+ * relatively; a finite value beyond the f32 range is refused rather than turned into ±∞.
+ */
+function narrowF64(d: Float64Array, name: string): Float32Array {
+  const v = Float32Array.from(d);
+  const k = d.findIndex((x, i) => Number.isFinite(x) && !Number.isFinite(v[i]));
+  if (k >= 0) throw new CnncError('BAD_INPUT', `f64 input element ${k} is ${d[k]}, beyond the f32 range the wgsl target carries f64 in`, { value: name });
+  return v;
+}
+
+/** u64 is carried as u32: a value of 2^32 or more is refused, never wrapped. */
+function narrowU64(d: BigUint64Array, name: string): Uint32Array {
+  const k = d.findIndex((x) => x >= 0x100000000n);
+  if (k >= 0) throw new CnncError('BAD_INPUT', `u64 input element ${k} is ${d[k]}, outside the u32 range the wgsl target carries u64 in`, { value: name });
+  return Uint32Array.from(d, Number);
 }
 
 function fromDevice(bytes: ArrayBuffer, dtype: DType, shape: number[], bufType: BufferDType, f16: boolean): Tensor {
@@ -326,6 +346,9 @@ function fromDevice(bytes: ArrayBuffer, dtype: DType, shape: number[], bufType: 
     return tensor('f16', shape, out);
   }
   if (dtype === 'i32') return tensor('i32', shape, new Int32Array(bytes, 0, n));
+  if (dtype === 'u32') return tensor('u32', shape, new Uint32Array(bytes, 0, n));
+  if (dtype === 'u64') return tensor('u64', shape, BigUint64Array.from(new Uint32Array(bytes, 0, n), (x) => BigInt(x)));
+  if (dtype === 'f64') return tensor('f64', shape, Float64Array.from(new Float32Array(bytes, 0, n)));
   if (bufType === 'i32') {
     const v = new Int32Array(bytes, 0, n);
     return dtype === 'i64' ? tensor('i64', shape, BigInt64Array.from(v, (x) => BigInt(x))) : tensor(dtype, shape, v);

@@ -6,8 +6,12 @@
  * per distinct kernel; `wgsl.f16` only for graphs with f16 values), weights in section `weights`.
  */
 
-/** Element types a GPU buffer holds. In the f32 variant, f16 buffers hold f32 instead. */
-export type BufferDType = 'f32' | 'f16' | 'i32';
+/**
+ * Element types a GPU buffer holds. In the f32 variant, f16 buffers hold f32 instead. WGSL has no
+ * 64-bit types: i64 (and the narrow integers, bool) live in i32 buffers, u64 in u32 buffers (values
+ * outside 32 bits refused, never wrapped), f64 in f32 buffers (rounded to f32 at the boundary).
+ */
+export type BufferDType = 'f32' | 'f16' | 'i32' | 'u32';
 
 export interface PlanBuffer {
   dtype: BufferDType;
@@ -53,4 +57,4 @@ export interface WgslPlan {
   };
 }
 
-export const BYTES: Record<BufferDType, number> = { f32: 4, f16: 2, i32: 4 };
+export const BYTES: Record<BufferDType, number> = { f32: 4, f16: 2, i32: 4, u32: 4 };

@@ -11,6 +11,7 @@ import { sizeOf } from '../../../ir/types.js';
 import { opScalar } from '../../c-like.js';
 import { x as identity, type Scalar } from '../../../ir/scalar.js';
 import { wgslRenderer } from '../scalar.js';
+import { IntRenderer, type IntType } from '../integer.js';
 import type { Emitter, Operand } from '../emit.js';
 import { dispatch1d, f as fl, flatIndex, u, type Binding } from '../kernel.js';
 
@@ -36,8 +37,9 @@ const NAMES = ['A', 'B2', 'C2', 'D2', 'E2', 'F2', 'G2'];
 export const MAX_ELEMENTWISE_INPUTS = NAMES.length;
 
 /**
- * y[i] = f(inputs broadcast at i) in f32, f the op's scalar formula (`traits.scalar`), or `expr`
- * when given (Cast and Expand copy: the identity).
+ * y[i] = f(inputs broadcast at i), f the op's scalar formula (`traits.scalar`), or `expr` when
+ * given (Cast and Expand copy: the identity). Integer nodes compute in native i32/u32 arithmetic
+ * (integer.ts); the others in f32, stored as the output dtype (storeAs).
  */
 export function emitElementwise(e: Emitter, node: Node, outShape?: readonly number[], expr?: Scalar): void {
   const Y = e.operand(node.outputs[0]);
@@ -48,9 +50,10 @@ export function emitElementwise(e: Emitter, node: Node, outShape?: readonly numb
   const f = expr ?? opScalar(node.op, node.attrs, ins.length);
   if (!f) throw new CnncError('UNSUPPORTED', `op ${node.op} has no scalar formula for the wgsl elementwise kernel`, place);
   const bindings: Binding[] = [...ins.map((x, k) => e.read(NAMES[k], x)), e.write('Y', Y)];
-  const native = ins.every((x) => x.dtype === 'i32') && Y.dtype === 'i32' ? nativeInt(e, node, expr, ins.map((x, k) => `${NAMES[k]}[${broadcastIndexExpr(x.shape, shape)}]`)) : undefined;
-  if (native) return simple(e, node, bindings, sizeOf(shape), `Y[i] = ${native};`);
-  const loads = ins.map((x, k) => `let a${k} = f32(${NAMES[k]}[${broadcastIndexExpr(x.shape, shape)}]);`);
+  const at = ins.map((x, k) => `${NAMES[k]}[${broadcastIndexExpr(x.shape, shape)}]`);
+  const native = nativeInt(e, node, f, ins, at);
+  if (native) return simple(e, node, bindings, sizeOf(shape), native.code, native.decls);
+  const loads = ins.map((_, k) => `let a${k} = f32(${at[k]});`);
   const r = wgslRenderer();
   const v = r.render(f, ins.map((_, k) => `a${k}`));
   const out = e.graph.type(node.outputs[0]).dtype;
@@ -60,38 +63,46 @@ export function emitElementwise(e: Emitter, node: Node, outShape?: readonly numb
   simple(e, node, bindings, sizeOf(shape), `${loads.join('\n')}\nY[i] = T_Y(${stored});`, helpers);
 }
 
-const INT_DTYPES = new Set(['i32', 'i64', 'u8', 'i8', 'u16', 'i16', 'u4', 'i4', 'u2', 'i2', 'bool']);
+const INT_DTYPES = new Set(['i32', 'i64', 'u32', 'u64', 'u8', 'i8', 'u16', 'i16', 'u4', 'i4', 'u2', 'i2', 'bool']);
 const BITS: Record<string, number> = { u8: 8, i8: 8, u16: 16, i16: 16, u4: 4, i4: 4, u2: 2, i2: 2 };
 
 /**
- * The f32 value `v` as an element of dtype `d` in its i32 buffer, as the reference converts:
+ * The f32 value `v` as an element of dtype `d` in its i32 or u32 buffer, as the reference converts:
  * integers truncate toward zero and wrap modulo 2^bits (C casts and ONNX integer arithmetic;
  * NaN and ±∞ give 0), bool is v != 0 (NaN is false).
  */
 function storeAs(d: string, v: string): string {
   if (d === 'bool') return `select(0i, 1i, (${v}) < 0.0 || (${v}) > 0.0)`;
   if (d === 'i32' || d === 'i64') return `cnnc_int(${v})`;
+  if (d === 'u32' || d === 'u64') return `bitcast<u32>(cnnc_int(${v}))`;
   const bits = BITS[d];
   if (!bits) return v;
   return d[0] === 'u' ? `cnnc_int(${v}) & ${(2 ** bits - 1)}i` : `(cnnc_int(${v}) << ${32 - bits}u) >> ${32 - bits}u`;
 }
 
-const COMPARE: Record<string, string> = { Equal: '==', Less: '<', LessOrEqual: '<=', Greater: '>', GreaterOrEqual: '>=' };
-
 /**
- * Integer-only nodes computed on the i32 values themselves, exact at any magnitude (f32 holds
- * integers exactly only up to 2^24): copies and casts between integer dtypes, comparisons, Where.
- * `a` are the inputs' element expressions; undefined where the f32 formula is used instead.
+ * A node whose inputs and output are all integers (or bool), computed on the i32/u32 values
+ * themselves (integer.ts): arithmetic, comparisons, Where and casts between integer dtypes. All
+ * inputs but Where's condition must share one carrier (i32 or u32); undefined where they do not,
+ * or where the formula has no integer form, and the f32 formula is used instead.
  */
-function nativeInt(e: Emitter, node: Node, expr: Scalar | undefined, a: string[]): string | undefined {
+function nativeInt(e: Emitter, node: Node, f: Scalar, ins: Operand[], at: string[]): { code: string; decls: string } | undefined {
+  const dts = node.inputs.filter(Boolean).map((v) => e.graph.type(v).dtype);
   const out = e.graph.type(node.outputs[0]).dtype;
-  if (expr === identity) return wrapInt(out, a[0]);
-  if (COMPARE[node.op]) return `select(0i, 1i, ${a[0]} ${COMPARE[node.op]} ${a[1]})`;
-  if (node.op === 'Where') return `select(${a[2]}, ${a[1]}, ${a[0]} != 0i)`;
-  return undefined;
+  if (![...dts, out].every((d) => INT_DTYPES.has(d))) return undefined;
+  const data = ins.filter((_, k) => !(node.op === 'Where' && k === 0));
+  const T = data[0].dtype as IntType;
+  if (data.some((x) => x.dtype !== T)) return undefined;
+  const r = new IntRenderer(T);
+  const v = r.render(f, ins.map((_, k) => `a${k}`));
+  if (v === undefined) return undefined;
+  const loads = ins.map((x, k) => `let a${k} = ${x.dtype === T ? at[k] : `bitcast<${T}>(${at[k]})`};`);
+  const Tout = e.operand(node.outputs[0]).dtype;
+  const y = Tout === T ? v : `bitcast<${Tout}>(${v})`;
+  return { code: `${loads.join('\n')}\nlet y = ${y};\nY[i] = ${wrapInt(out, 'y')};`, decls: r.helpers() };
 }
 
-/** An i32 value as dtype `d` (already in range for i32/i64; narrow ints wrap, bool is != 0). */
+/** An integer value in its carrier as dtype `d`: narrow ints wrap modulo 2^bits, bool is != 0. */
 function wrapInt(d: string, v: string): string {
   if (d === 'bool') return `select(0i, 1i, ${v} != 0i)`;
   const bits = BITS[d];
