@@ -11,6 +11,7 @@ import type { Graph, Node } from '../../ir/graph.js';
 import { sizeOf } from '../../ir/types.js';
 import type { Binding, Kernel } from './kernel.js';
 import { liveBuffers, shareObjects } from '../memory-plan.js';
+import { isBitFloat } from '../minifloat.js';
 
 /** Ops whose output is their first input's bytes under another shape. */
 export const ALIAS_OPS = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout']);
@@ -55,7 +56,7 @@ export function constantMisfit(t: Tensor): string | undefined {
 
 export function bufferDType(d: DType, place: { node?: string; op?: string; value?: string }): BufferDType {
   if (d === 'f32' || d === 'f16' || d === 'i32') return d;
-  if (NARROWED.has(d)) return 'i32';
+  if (NARROWED.has(d) || isBitFloat(d)) return 'i32';
   throw new CnncError('UNSUPPORTED', `the wgsl target has no ${d} buffers`, place);
 }
 
@@ -101,7 +102,8 @@ export class Emitter {
     const misfit = constantMisfit(t);
     if (misfit) throw new CnncError('UNSUPPORTED', `i64 constant '${what}' ${misfit}`, { value: what });
     let bytes: Uint8Array;
-    if (NARROWED.has(t.dtype)) bytes = new Uint8Array(Int32Array.from(toF64(t)).buffer);
+    if (isBitFloat(t.dtype)) bytes = new Uint8Array(Int32Array.from(t.data as Uint8Array | Uint16Array).buffer); // the codes
+    else if (NARROWED.has(t.dtype)) bytes = new Uint8Array(Int32Array.from(toF64(t)).buffer);
     else bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
     const offset = this.weightBytes;
     const padded = Math.ceil(bytes.length / 16) * 16;
