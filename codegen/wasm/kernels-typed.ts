@@ -10,13 +10,14 @@ import type { DType } from '../../runtime/tensor.js';
 import { BYTES_PER_ELEMENT } from '../../runtime/tensor.js';
 import type { BinaryFn, Scalar, UnaryFn } from '../../ir/scalar.js';
 import { FnBuilder, Ops, i32, none, type Expr } from './builder.js';
+import { pow as mathPow } from './math.js';
 import { BIT_FLOATS, SUB_BYTE_INTS, encoding, isBitFloat, type Encoding } from '../minifloat.js';
 
 const f64 = binaryen.f64, i64 = binaryen.i64;
 
 export const TYPED_DTYPES: ReadonlySet<DType> = new Set<DType>(['f32', 'f64', 'f16', 'i8', 'i16', 'i32', 'i64', 'u8', 'u16', 'u32', 'u64', 'bool']);
 
-/** The formula functions the f64 renderer has (pow: integer exponents only, see `typedProblem`). */
+/** The formula functions the f64 renderer has (pow: exact for integral exponents, f32 otherwise). */
 export const TYPED_FNS: ReadonlySet<string> = new Set<UnaryFn | BinaryFn | 'select'>([
   'neg', 'abs', 'sqrt', 'floor', 'ceil', 'round', 'sign', 'recip',
   'add', 'sub', 'mul', 'div', 'max', 'min', 'gt', 'ge', 'lt', 'le', 'eq', 'ne', 'pow', 'select',
@@ -25,7 +26,6 @@ export const TYPED_FNS: ReadonlySet<string> = new Set<UnaryFn | BinaryFn | 'sele
 /** What Cast reads and writes besides: the bit floats (codegen/minifloat.ts) and the 4/2-bit integers. */
 export const CAST_DTYPES: ReadonlySet<DType> = new Set<DType>([...TYPED_DTYPES, ...BIT_FLOATS, ...SUB_BYTE_INTS]);
 
-export const isIntDtype = (d: DType) => d !== 'f32' && d !== 'f64' && d !== 'f16' && !isBitFloat(d);
 
 export interface TypedOperand { addr: number; strides: readonly number[]; dtype: DType }
 
@@ -222,11 +222,23 @@ class F64Renderer {
       case 'le': return this.bool(m.f64.le(a, b));
       case 'eq': return this.bool(m.f64.eq(a, b));
       case 'ne': return this.bool(m.f64.ne(a, b));
-      case 'pow': return this.powInt(a, b);
+      case 'pow': return this.pow(a, b);
     }
   }
 
-  /** a^b for an integral b (checked), by squaring; b < 0 gives 1 / a^|b|, as C pow does. */
+  /**
+   * a^b: by squaring where b is an integer (exact, as the reference's f64 Math.pow is for these
+   * operands), else math.ts's f32 pow (an exponent of a float dtype that is not integral).
+   */
+  private pow(a: Expr, b: Expr): Expr {
+    const m = this.m, fb = this.fb, A = fb.local(f64), B = fb.local(f64);
+    const splat = (l: number) => m.f32x4.splat(m.f32.demote(fb.get(l, f64)));
+    const approx = m.f64.promote(m.f32x4.extract_lane(mathPow(fb, splat(A), splat(B)), 0));
+    const integral = m.i32.and(m.f64.eq(m.f64.trunc(fb.get(B, f64)), fb.get(B, f64)), m.f64.lt(m.f64.abs(fb.get(B, f64)), m.f64.const(2 ** 63)));
+    return m.block(null, [fb.set(A, a), fb.set(B, b), m.select(integral, this.powInt(fb.get(A, f64), fb.get(B, f64)), approx)], f64);
+  }
+
+  /** a^b for an integral b (`pow` checks), by squaring; b < 0 gives 1 / a^|b|, as C pow does. */
   private powInt(a: Expr, b: Expr): Expr {
     const m = this.m, fb = this.fb;
     const base = fb.local(f64), r = fb.local(f64), e = fb.local(i64), neg = fb.local(i32), l = fb.label('P'), out = fb.label('Q');

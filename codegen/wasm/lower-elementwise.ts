@@ -10,7 +10,7 @@ import { arg, c, functionsOf, substitute, type Scalar } from '../../ir/scalar.js
 import { sizeOf } from '../../ir/types.js';
 import { emitElementwise } from './kernels.js';
 import { renderScalar } from './scalar.js';
-import { CAST_DTYPES, emitTypedElementwise, isIntDtype, TYPED_DTYPES, TYPED_FNS } from './kernels-typed.js';
+import { CAST_DTYPES, emitTypedElementwise, TYPED_DTYPES, TYPED_FNS } from './kernels-typed.js';
 import { bitCastProblem, castSaturate, decodeTable, isBitFloat } from '../minifloat.js';
 import type { DType } from '../../runtime/tensor.js';
 import { stridesOf, tPerm, unchecked, wordsOf, type Loc, type OpLowering, type Storage } from './storage.js';
@@ -69,11 +69,7 @@ function typedProblem(n: Node, g: Graph, e: Scalar | undefined): string | undefi
   if (!e) return `has no scalar formula for ${n.op} with these attributes`;
   const fns = [...functionsOf(e)].filter((f) => !TYPED_FNS.has(f));
   if (fns.length) return `computes ${fns.join(', ')} in f32 only (${n.op} on ${vals.map((v) => g.type(v).dtype).join(', ')})`;
-  const ins = n.inputs.filter((v) => v !== '');
-  const integral = (x: Scalar): boolean => (x.k === 'const' ? Number.isInteger(x.v) : x.k === 'arg' && isIntDtype(g.type(ins[x.i]).dtype));
-  const badPow = (x: Scalar): boolean => x.k === 'bin' ? (x.fn === 'pow' && !integral(x.b)) || badPow(x.a) || badPow(x.b)
-    : x.k === 'un' ? badPow(x.a) : x.k === 'select' ? badPow(x.c) || badPow(x.a) || badPow(x.b) : false;
-  return badPow(e) ? `computes Pow with a non-integer exponent type in f32 only (${n.op} on ${vals.map((v) => g.type(v).dtype).join(', ')})` : undefined;
+  return undefined;
 }
 
 /** The formula over operands of any typed dtype, one element at a time (comparisons, logic, integers, Cast). */
