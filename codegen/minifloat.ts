@@ -23,8 +23,8 @@ import { getOp } from '../ir/ops/index.js';
 import type { Node } from '../ir/graph.js';
 import { BYTES_PER_ELEMENT, tensor, type DType } from '../runtime/tensor.js';
 
-/** Float dtypes the targets store as bits and convert only in Cast (f8e8m0 rounds otherwise: not here). */
-export const BIT_FLOATS: readonly DType[] = ['bf16', 'f8e4m3fn', 'f8e4m3fnuz', 'f8e5m2', 'f8e5m2fnuz', 'f4e2m1'];
+/** Float dtypes the targets store as bits and convert only in Cast. */
+export const BIT_FLOATS: readonly DType[] = ['bf16', 'f8e4m3fn', 'f8e4m3fnuz', 'f8e5m2', 'f8e5m2fnuz', 'f4e2m1', 'f8e8m0'];
 
 /** Integer dtypes of 4 and 2 bits: stored one element per byte (sign-extended for i4/i2) as the runtime does. */
 export const SUB_BYTE_INTS: readonly DType[] = ['i4', 'u4', 'i2', 'u2'];
@@ -45,6 +45,11 @@ export function bitCastProblem(x: DType, y: DType): string | undefined {
 
 /** Cast's `saturate` (CastLike has none: the reference saturates). */
 export const castSaturate = (n: Node): boolean => n.op === 'CastLike' || Number(n.attrs.saturate ?? 1) !== 0;
+
+export type RoundMode = 'up' | 'down' | 'nearest';
+
+/** Cast's `round_mode` for f8e8m0 (CastLike: the reference's 'up'). */
+export const castRoundMode = (n: Node): RoundMode => (n.op === 'CastLike' ? 'up' : String(n.attrs.round_mode ?? 'up') as RoundMode);
 
 /** The constants of the encoding algorithm (file comment) for one format and `saturate`. */
 export interface Encoding {
@@ -87,6 +92,7 @@ const cache = new Map<string, Encoding>();
 
 /** The encoding constants of `d` with `saturate`, from the reference's codes. */
 export function encoding(d: DType, saturate: boolean): Encoding {
+  if (d === 'f8e8m0') throw new Error('f8e8m0 rounds by e8m0Encoding');
   const key = `${d}/${saturate}`;
   const hit = cache.get(key);
   if (hit) return hit;
@@ -118,6 +124,36 @@ export function encodeBits(e: Encoding, u: number): number {
   const c = (x + (1 << (k - 1)) - 1 + ((x >>> k) & 1)) >>> k;
   if (c === 0) return s ? e.zeroNeg : e.zeroPos;
   return (s ? e.signBit : 0) | c;
+}
+
+/**
+ * f8e8m0, a power of two 2^(code − 127), rounds by `round_mode` instead: for a positive f32 of
+ * biased exponent ef and mantissa bits m, code = min(ef + (m ≥ thr ? 1 : 0), cap), thr = thrNormal
+ * (ef > 0) or thrSub (an f32 denormal: only those above 2^−127 may round up to code 1); NaN → nan,
+ * ±0 → zeroPos/zeroNeg, other negatives → neg. The codes are the reference's; the thresholds say
+ * where each mode rounds up (a mantissa of 0x800000 is never reached: 'down').
+ */
+export interface E8M0Encoding {
+  readonly nan: number; readonly neg: number; readonly zeroPos: number; readonly zeroNeg: number;
+  readonly cap: number; readonly thrNormal: number; readonly thrSub: number;
+}
+
+export function e8m0Encoding(saturate: boolean, mode: RoundMode): E8M0Encoding {
+  const x = tensor('f32', [6], Float32Array.from([NaN, -1, 0, -0, Infinity, 1]));
+  const y = getOp('Cast').reference([x], { to: 'f8e8m0', saturate: saturate ? 1 : 0, round_mode: mode }, [{ dtype: 'f8e8m0', shape: [6] }])[0];
+  const [nan, neg, zeroPos, zeroNeg, cap] = Array.from(y.data as Uint8Array);
+  const [thrNormal, thrSub] = mode === 'up' ? [1, 0x400001] : mode === 'nearest' ? [0x400000, 0x600000] : [0x800000, 0x800000];
+  return { nan, neg, zeroPos, zeroNeg, cap, thrNormal, thrSub };
+}
+
+/** The f8e8m0 rule above: the code of the f32 whose bits are `u`. */
+export function encodeE8M0Bits(e: E8M0Encoding, u: number): number {
+  const a = (u & 0x7fffffff) >>> 0, s = u >>> 31;
+  if (a > 0x7f800000) return e.nan;
+  if (a === 0) return s ? e.zeroNeg : e.zeroPos;
+  if (s) return e.neg;
+  const ef = a >>> 23, m = a & 0x7fffff;
+  return Math.min(ef + (m >= (ef > 0 ? e.thrNormal : e.thrSub) ? 1 : 0), e.cap);
 }
 
 /** The f32 bits of every code of an 8- or 4-bit float (the reference's Cast to f32). */

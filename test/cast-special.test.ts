@@ -1,7 +1,8 @@
 /**
  * Cast to and from bf16, the 8-bit floats, f4e2m1 and the 4-bit integers on every target against
  * the reference interpreter, bit for bit: f32 special values (NaN, ±Inf, ±0, each format's max and
- * just over it, denormals of the format and of f32, ties) to every format with saturate 1 and 0, and
+ * just over it, denormals of the format and of f32, ties) to every format with saturate 1 and 0
+ * (f8e8m0 with each round_mode), and
  * every code of each format back to f32. One graph per target (one compile, one build).
  * wgsl runs on Dawn (CNNC_DAWN_FLAGS=backend=opengles for the OpenGL ES path); cuda on its CPU emulation.
  */
@@ -13,7 +14,7 @@ import { BIT_FLOATS } from '../codegen/minifloat.js';
 import { tensor, type DType, type Tensor } from '../runtime/tensor.js';
 import { CUDA_EMU_MISSING, execute, type ConfTarget } from './conformance/targets.js';
 
-const F8: DType[] = ['f8e4m3fn', 'f8e4m3fnuz', 'f8e5m2', 'f8e5m2fnuz'];
+const F8: DType[] = ['f8e4m3fn', 'f8e4m3fnuz', 'f8e5m2', 'f8e5m2fnuz', 'f8e8m0'];
 const OUTS: DType[] = [...BIT_FLOATS, 'i4', 'u4'];
 
 /** f32 inputs at the edges of every format. */
@@ -27,6 +28,8 @@ function specials(): number[] {
   for (const e of [-9, -10, -16, -17, -1, -133]) for (const k of [0.5, 1, 1.5, 2.5, 3, 7.5]) v.push(k * 2 ** e, -k * 2 ** e);
   // ties between normal codes (3 and 2 mantissa bits, 1 bit, 7 bits) and their neighbours
   for (const x of [1.0625, 1.1875, 1.125, 1.375, 2.5, 3.5, 1 + 2 ** -8, 1 + 3 * 2 ** -8]) v.push(x, -x, Math.fround(x * (1 + 2 ** -23)));
+  // f8e8m0: powers of two, between them (1.5·2^k rounds up with 'nearest'), around 2^-127 and 2^127
+  for (const k of [-127, -126, -3, 0, 5, 126, 127]) for (const f of [1, 1.25, 1.5, 1.75]) v.push(f * 2 ** k, -f * 2 ** k);
   // the 4-bit integers: truncation and wrapping
   v.push(7.9, -8.5, 15.5, 16, 17.3, -9, 2 ** 31, 3e9, 1e10, -0.7, 1e30, -1e30);
   return v.map(Math.fround);
@@ -38,7 +41,10 @@ function castGraph(): { g: Graph; feeds: Record<string, Tensor> } {
   const x = g.addInput('x', { dtype: 'f32', shape: [xs.length] });
   const outs: string[] = [];
   for (const d of OUTS) {
-    for (const sat of F8.includes(d) ? [1, 0] : [1]) outs.push(...g.addNode('Cast', [x], { to: d, saturate: sat }, { name: `to_${d}_sat${sat}` }));
+    const modes = d === 'f8e8m0' ? ['up', 'down', 'nearest'] : ['up'];
+    for (const sat of F8.includes(d) ? [1, 0] : [1]) {
+      for (const mode of modes) outs.push(...g.addNode('Cast', [x], { to: d, saturate: sat, round_mode: mode }, { name: `to_${d}_sat${sat}_${mode}` }));
+    }
   }
   const feeds: Record<string, Tensor> = { x: tensor('f32', [xs.length], Float32Array.from(xs)) };
   for (const d of BIT_FLOATS.filter((b) => b !== 'bf16')) {

@@ -8,7 +8,7 @@ import { CnncError } from '../../runtime/errors.js';
 import { BYTES_PER_ELEMENT, fromF64, tensor, toF64 } from '../../runtime/tensor.js';
 import { getOp } from '../../ir/ops/index.js';
 import { CRenderer, opScalar } from '../c-like.js';
-import { SUB_BYTE_INTS, castSaturate, encoding, isBitFloat } from '../minifloat.js';
+import { SUB_BYTE_INTS, castRoundMode, castSaturate, e8m0Encoding, encoding, isBitFloat, type RoundMode } from '../minifloat.js';
 import { CUDA } from './scalar.js';
 import { FLOATS, loadTyped, renderTyped, storeTyped, wideType } from './typed.js';
 import type { Graph, Node } from '../../ir/graph.js';
@@ -206,6 +206,22 @@ function encodeF32(y: DType, saturate: boolean): string[] {
   ];
 }
 
+/** f32 `x[i]` to f8e8m0: codegen/minifloat.ts's e8m0 rule over its bits. */
+function encodeE8M0F32(saturate: boolean, mode: RoundMode): string[] {
+  const e = e8m0Encoding(saturate, mode);
+  const h = (v: number) => `0x${v.toString(16)}u`;
+  return [
+    'unsigned int u; { const float v = x[i]; memcpy(&u, &v, 4); }',
+    'const unsigned int a = u & 0x7fffffffu, s = u >> 31, ef = a >> 23;',
+    `unsigned int c = ef + ((a & 0x7fffffu) >= (ef == 0u ? ${h(e.thrSub)} : ${h(e.thrNormal)}) ? 1u : 0u);`,
+    `if (c > ${h(e.cap)}) c = ${h(e.cap)};`,
+    `if (s) c = ${h(e.neg)};`,
+    `if (a == 0u) c = s ? ${h(e.zeroNeg)} : ${h(e.zeroPos)};`,
+    `if (a > 0x7f800000u) c = ${h(e.nan)};`,
+    'y[i] = (unsigned char)c;',
+  ];
+}
+
 /** f32 `x[i]` to a 4- or 2-bit integer: truncate, wrap modulo 2^bits (|x| ≥ 2^31 is a multiple of 2^8: 0), NaN 0. */
 function truncF32(y: DType): string[] {
   const bits = y[1] === '4' ? 4 : 2;
@@ -225,7 +241,8 @@ function castF32(ctx: LowerCtx): Launch {
   const c = new Code();
   c.line('const int i = blockIdx.x * blockDim.x + threadIdx.x;');
   c.line(`if (i >= ${total}) return;`);
-  for (const l of isBitFloat(y) ? encodeF32(y, castSaturate(node)) : truncF32(y)) c.line(l);
+  const lines = y === 'f8e8m0' ? encodeE8M0F32(castSaturate(node), castRoundMode(node)) : isBitFloat(y) ? encodeF32(y, castSaturate(node)) : truncF32(y);
+  for (const l of lines) c.line(l);
   return {
     kind: 'cast_bits', args: [{ param: 'x', value: xn, dtype: 'f32' }, { param: 'y', value: yn, dtype: y, out: true }],
     body: c.toString(), threads: T, grid: [blocksFor(total, T), 1, 1],

@@ -11,7 +11,7 @@ import { BYTES_PER_ELEMENT } from '../../runtime/tensor.js';
 import type { BinaryFn, Scalar, UnaryFn } from '../../ir/scalar.js';
 import { FnBuilder, Ops, i32, none, type Expr } from './builder.js';
 import { pow as mathPow } from './math.js';
-import { BIT_FLOATS, SUB_BYTE_INTS, encoding, isBitFloat, type Encoding } from '../minifloat.js';
+import { BIT_FLOATS, SUB_BYTE_INTS, e8m0Encoding, encoding, isBitFloat, type E8M0Encoding, type Encoding, type RoundMode } from '../minifloat.js';
 
 const f64 = binaryen.f64, i64 = binaryen.i64;
 
@@ -37,8 +37,9 @@ export interface TypedElementwiseSpec {
   expr: Scalar;
   /** Cast's bool: NaN and ±Inf are true (numpy, onnxruntime); elsewhere they are 0 like other non-finite integers. */
   cast?: boolean;
-  /** Cast's `saturate` (bit float outputs). */
+  /** Cast's `saturate` and `round_mode` (bit float outputs). */
   saturate?: boolean;
+  roundMode?: RoundMode;
   /** Addresses of the decode tables (f32 per code) of the 8- and 4-bit float operands. */
   tables?: Partial<Record<DType, number>>;
 }
@@ -100,6 +101,26 @@ function encodeBits(fb: FnBuilder, v: number, e: Encoding): Expr {
   ], i32);
 }
 
+/** f64 local v → f8e8m0 code: codegen/minifloat.ts's e8m0 rule over the bits of f32(v). */
+function encodeE8M0(fb: FnBuilder, v: number, e: E8M0Encoding): Expr {
+  const m = fb.m, k32 = (c: number) => m.i32.const(c | 0);
+  const [u, a, ef, c] = Array.from({ length: 4 }, () => fb.local(i32));
+  const g = (l: number) => fb.get(l, i32);
+  const neg = () => m.i32.shr_u(g(u), k32(31));
+  const thr = m.select(m.i32.eqz(g(ef)), k32(e.thrSub), k32(e.thrNormal));
+  let r = m.select(m.i32.gt_u(g(c), k32(e.cap)), k32(e.cap), g(c));
+  r = m.select(neg(), k32(e.neg), r);
+  r = m.select(m.i32.eqz(g(a)), m.select(neg(), k32(e.zeroNeg), k32(e.zeroPos)), r);
+  r = m.select(m.i32.gt_u(g(a), k32(0x7f800000)), k32(e.nan), r);
+  return m.block(null, [
+    fb.set(u, m.i32.reinterpret(m.f32.demote(fb.get(v, f64)))),
+    fb.set(a, m.i32.and(g(u), k32(0x7fffffff))),
+    fb.set(ef, m.i32.shr_u(g(a), k32(23))),
+    fb.set(c, m.i32.add(g(ef), m.i32.ge_u(m.i32.and(g(a), k32(0x7fffff)), thr))),
+    r,
+  ], i32);
+}
+
 /** An element of dtype `d` at `ptr`, as f64 (exact); `tables`: the 8/4-bit floats' decode tables. */
 export function load(fb: FnBuilder, ptr: Expr, d: DType, tables: Partial<Record<DType, number>> = {}): Expr {
   const m = fb.m;
@@ -132,10 +153,10 @@ export function load(fb: FnBuilder, ptr: Expr, d: DType, tables: Partial<Record<
  * and wrap modulo 2^bits (as a typed array or BigInt64Array stores them), NaN and ±Inf become 0,
  * and bool is "finite and not 0" — except for Cast (`cast`), where bool is "not 0" (NaN, ±Inf true).
  */
-export function store(fb: FnBuilder, ptr: Expr, v: number, d: DType, cast: boolean, saturate = true): Expr {
+export function store(fb: FnBuilder, ptr: Expr, v: number, d: DType, cast: boolean, saturate = true, mode: RoundMode = 'up'): Expr {
   const m = fb.m, x = () => fb.get(v, f64);
   if (isBitFloat(d)) {
-    const bits = encodeBits(fb, v, encoding(d, saturate));
+    const bits = d === 'f8e8m0' ? encodeE8M0(fb, v, e8m0Encoding(saturate, mode)) : encodeBits(fb, v, encoding(d, saturate));
     return BYTES_PER_ELEMENT[d] === 2 ? m.i32.store16(0, 1, ptr, bits) : m.i32.store8(0, 1, ptr, bits);
   }
   const finite = () => m.f64.lt(m.f64.abs(x()), m.f64.const(Infinity));
@@ -273,7 +294,7 @@ export function emitTypedElementwise(m: binaryen.Module, s: TypedElementwiseSpec
   let body: Expr[] = [
     ...s.operands.map((op, k) => fb.set(xs[k], load(fb, ptr(op), op.dtype, s.tables))),
     fb.set(res, new F64Renderer(fb, xs).value(s.expr)),
-    store(fb, fb.geti(yp), res, s.out, s.cast === true, s.saturate),
+    store(fb, fb.geti(yp), res, s.out, s.cast === true, s.saturate, s.roundMode),
     fb.set(yp, o.addc(fb.geti(yp), ob)),
   ];
   for (let d = s.dims.length - 1; d >= 0; d--) body = [fb.loop(idx[d], o.c(0), s.dims[d], 1, body)];

@@ -11,7 +11,7 @@ import { sizeOf } from '../../ir/types.js';
 import { emitElementwise } from './kernels.js';
 import { renderScalar } from './scalar.js';
 import { CAST_DTYPES, emitTypedElementwise, TYPED_DTYPES, TYPED_FNS } from './kernels-typed.js';
-import { bitCastProblem, castSaturate, decodeTable, isBitFloat } from '../minifloat.js';
+import { bitCastProblem, castRoundMode, castSaturate, decodeTable, isBitFloat, type RoundMode } from '../minifloat.js';
 import type { DType } from '../../runtime/tensor.js';
 import { stridesOf, tPerm, unchecked, wordsOf, type Loc, type OpLowering, type Storage } from './storage.js';
 
@@ -73,7 +73,7 @@ function typedProblem(n: Node, g: Graph, e: Scalar | undefined): string | undefi
 }
 
 /** The formula over operands of any typed dtype, one element at a time (comparisons, logic, integers, Cast). */
-export function typedElementwise(s: Storage, n: Node, e: Scalar, kernel: string, cast = false, saturate = true): void {
+export function typedElementwise(s: Storage, n: Node, e: Scalar, kernel: string, cast = false, saturate = true, roundMode: RoundMode = 'up'): void {
   const ins = n.inputs.filter((v) => v !== '');
   const outV = n.outputs[0], out = s.shape(outV), od = s.g.type(outV).dtype;
   const y = s.dense(wordsOf(sizeOf(out), od), 'plain', 0);
@@ -93,7 +93,7 @@ export function typedElementwise(s: Storage, n: Node, e: Scalar, kernel: string,
     if (isBitFloat(x.dtype) && x.dtype !== 'bf16') tables[x.dtype] ??= s.weight(new Float32Array(decodeTable(x.dtype).buffer));
   }
   s.step(n, kernel, 'typed', sizeOf(out), (m, a, fn) => emitTypedElementwise(m, {
-    name: fn, dims: out, Y: a(y), out: od, operands: srcs.map((x) => ({ addr: a(x.l), strides: x.strides, dtype: x.dtype })), expr: e, cast, saturate, tables,
+    name: fn, dims: out, Y: a(y), out: od, operands: srcs.map((x) => ({ addr: a(x.l), strides: x.strides, dtype: x.dtype })), expr: e, cast, saturate, roundMode, tables,
   }), srcs.map((x) => x.l), [y]);
 }
 
@@ -107,7 +107,7 @@ export const CAST_LOWERING: OpLowering = {
     if (odd) return `has no ${g.type(odd).dtype} tensors ('${odd}')`;
     return bitCastProblem(a, b);
   },
-  lower: (s, n) => typedElementwise(s, n, arg(0), 'cast', true, castSaturate(n)),
+  lower: (s, n) => typedElementwise(s, n, arg(0), 'cast', true, castSaturate(n), castRoundMode(n)),
 };
 
 const allF32 = (s: Storage, n: Node) => [...n.inputs, ...n.outputs].every((v) => v === '' || s.g.type(v).dtype === 'f32');

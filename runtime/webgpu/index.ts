@@ -317,7 +317,7 @@ function toDevice(t: Tensor, dtype: BufferDType, f16: boolean): Uint8Array {
 }
 
 /** Dtypes the wgsl target carries as their codes in i32 buffers (codegen/minifloat.ts's bit floats). */
-const BIT_DTYPES: ReadonlySet<DType> = new Set<DType>(['bf16', 'f8e4m3fn', 'f8e4m3fnuz', 'f8e5m2', 'f8e5m2fnuz', 'f4e2m1']);
+const BIT_DTYPES: ReadonlySet<DType> = new Set<DType>(['bf16', 'f8e4m3fn', 'f8e4m3fnuz', 'f8e5m2', 'f8e5m2fnuz', 'f8e8m0', 'f4e2m1']);
 
 function fromDevice(bytes: ArrayBuffer, dtype: DType, shape: number[], bufType: BufferDType, f16: boolean): Tensor {
   const n = sizeOf(shape);

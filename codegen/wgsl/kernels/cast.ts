@@ -8,7 +8,7 @@ import type { Node } from '../../../ir/graph.js';
 import type { DType } from '../../../runtime/tensor.js';
 import { CnncError } from '../../../runtime/errors.js';
 import { sizeOf } from '../../../ir/types.js';
-import { bitCastProblem, castSaturate, decodeTable, encoding, isBitFloat } from '../../minifloat.js';
+import { bitCastProblem, castRoundMode, castSaturate, decodeTable, e8m0Encoding, encoding, isBitFloat, type RoundMode } from '../../minifloat.js';
 import type { Emitter } from '../emit.js';
 import { emitCopyOp, simple } from './elementwise.js';
 
@@ -42,6 +42,21 @@ function encoder(d: DType, saturate: boolean): string {
 }`;
 }
 
+/** fn cnnc_encode(u: u32) -> u32 for f8e8m0: codegen/minifloat.ts's e8m0 rule. */
+function encoderE8M0(saturate: boolean, mode: RoundMode): string {
+  const e = e8m0Encoding(saturate, mode);
+  return `fn cnnc_encode(u: u32) -> u32 {
+  let a = u & 0x7fffffffu;
+  let neg = (u >> 31u) != 0u;
+  if (a > 0x7f800000u) { return ${hex(e.nan)}; }
+  if (a == 0u) { return select(${hex(e.zeroPos)}, ${hex(e.zeroNeg)}, neg); }
+  if (neg) { return ${hex(e.neg)}; }
+  let ef = a >> 23u;
+  let thr = select(${hex(e.thrNormal)}, ${hex(e.thrSub)}, ef == 0u);
+  return min(ef + select(0u, 1u, (a & 0x7fffffu) >= thr), ${hex(e.cap)});
+}`;
+}
+
 /** Cast (CastLike): through this file where a bit float is involved, else the copy kernel. */
 export function emitCast(e: Emitter, node: Node): void {
   const xn = node.inputs[0], yn = node.outputs[0];
@@ -59,7 +74,7 @@ export function emitCast(e: Emitter, node: Node): void {
   }
   let store = 'Y[i] = T_Y(bitcast<f32>(u));';
   if (isBitFloat(y)) {
-    decls.push(encoder(y, castSaturate(node)));
+    decls.push(y === 'f8e8m0' ? encoderE8M0(castSaturate(node), castRoundMode(node)) : encoder(y, castSaturate(node)));
     store = 'Y[i] = i32(cnnc_encode(u));';
   }
   const bindings = [e.read('X', e.operand(xn)), e.write('Y', e.operand(yn))];
