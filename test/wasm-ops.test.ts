@@ -145,6 +145,7 @@ describe('every op with a scalar formula, on special values, wasm vs reference',
 const REFUSED: [string, () => Graph, string][] = [
   ['MaxPool of f16 tensors', () => oneNode('MaxPool', [fromF64('f16', [1, 1, 2, 2], [1, 2, 3, 4])], { kernel_shape: [2, 2] }).g, 'MaxPool on u8/i8'],
   ['Cast from i32 to bf16', () => oneNode('Cast', [tensor('i32', [4], Int32Array.from([1, 2, 3, 4]))], { to: 'bf16' }).g, 'round twice'],
+  ['Pow of f64 by an f64 exponent', () => oneNode('Pow', [tensor('f64', [2], Float64Array.from([2, 3])), tensor('f64', [2], Float64Array.from([0.5, 1]))], {}, [0, 1]).g, 'not for an f64 result'],
   ['Exp of f64 tensors', () => oneNode('Exp', [tensor('f64', [4], Float64Array.from([1, 2, 3, 4]))], {}).g, 'computes exp in f32 only'],
   ['Concat of i32 tensors', () => oneNode('Concat', [tensor('i32', [2, 2], Int32Array.from([1, 2, 3, 4])), tensor('i32', [2, 2], Int32Array.from([1, 2, 3, 4]))], { axis: 0 }, [0, 1]).g, 'f32 tensors only'],
   ['LayerNormalization with a broadcast run-time scale', () => oneNode('LayerNormalization', [randT([2, 3, 4], 1), randT([4], 2)], { axis: 1 }, [0, 1]).g, 'normalized shape'],

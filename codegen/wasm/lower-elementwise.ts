@@ -7,7 +7,7 @@
 import type { Graph, Node } from '../../ir/graph.js';
 import { getOp } from '../../ir/ops/index.js';
 import { arg, c, functionsOf, substitute, type Scalar } from '../../ir/scalar.js';
-import { sizeOf } from '../../ir/types.js';
+import { isArithFloat, sizeOf } from '../../ir/types.js';
 import { emitElementwise } from './kernels.js';
 import { renderScalar } from './scalar.js';
 import { CAST_DTYPES, emitTypedElementwise, TYPED_DTYPES, TYPED_FNS } from './kernels-typed.js';
@@ -69,6 +69,12 @@ function typedProblem(n: Node, g: Graph, e: Scalar | undefined): string | undefi
   if (!e) return `has no scalar formula for ${n.op} with these attributes`;
   const fns = [...functionsOf(e)].filter((f) => !TYPED_FNS.has(f));
   if (fns.length) return `computes ${fns.join(', ')} in f32 only (${n.op} on ${vals.map((v) => g.type(v).dtype).join(', ')})`;
+  // a pow whose exponent may be fractional is f32 (kernels-typed.ts): too coarse for an f64 result
+  const ins = n.inputs.filter((v) => v !== '');
+  const integral = (x: Scalar): boolean => (x.k === 'const' ? Number.isInteger(x.v) : x.k === 'arg' && !isArithFloat(g.type(ins[x.i]).dtype));
+  const fracPow = (x: Scalar): boolean => x.k === 'bin' ? (x.fn === 'pow' && !integral(x.b)) || fracPow(x.a) || fracPow(x.b)
+    : x.k === 'un' ? fracPow(x.a) : x.k === 'select' ? fracPow(x.c) || fracPow(x.a) || fracPow(x.b) : false;
+  if (n.outputs.some((v) => v !== '' && g.type(v).dtype === 'f64') && fracPow(e)) return `computes Pow with a non-integer exponent in f32 only, not for an f64 result (${n.op})`;
   return undefined;
 }
 
