@@ -51,6 +51,7 @@ export function blocksFor(n: number, threads: number): number {
  */
 export const PRELUDE = `#include <cuda_fp16.h>
 #include <math.h>
+#include <string.h>
 #ifndef CNNC_EMU
 #include <mma.h>
 #endif

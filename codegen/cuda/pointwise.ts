@@ -8,6 +8,7 @@ import { CnncError } from '../../runtime/errors.js';
 import { BYTES_PER_ELEMENT, fromF64, tensor, toF64 } from '../../runtime/tensor.js';
 import { getOp } from '../../ir/ops/index.js';
 import { CRenderer, opScalar } from '../c-like.js';
+import { SUB_BYTE_INTS, castRoundMode, castSaturate, e8m0Encoding, encoding, isBitFloat, type RoundMode } from '../minifloat.js';
 import { CUDA } from './scalar.js';
 import { FLOATS, loadTyped, renderTyped, storeTyped, wideType } from './typed.js';
 import type { Graph, Node } from '../../ir/graph.js';
@@ -178,7 +179,74 @@ export const BITS_ONLY: readonly DType[] = ['bf16', 'f8e4m3fn', 'f8e4m3fnuz', 'f
 /** Why a Cast from `x` to `y` has no CUDA kernel, or undefined. */
 export function castReason(x: DType, y: DType): string | undefined {
   if (!BITS_ONLY.includes(x) && !BITS_ONLY.includes(y)) return undefined;
-  return BYTES_PER_ELEMENT[x] <= 2 ? undefined : `Cast from ${x} to ${y} has no CUDA kernel (a ${y} Cast is a table of the reference's results over every ${x} code, so it needs a source of at most 16 bits)`;
+  if (BYTES_PER_ELEMENT[x] <= 2) return undefined;
+  if (x === 'f32' && (isBitFloat(y) || SUB_BYTE_INTS.includes(y))) return undefined;
+  return `Cast from ${x} to ${y} has no CUDA kernel (a ${y} Cast is a table of the reference's results over every ${x} code, so it needs a source of at most 16 bits, or an f32 source to a type of codegen/minifloat.ts)`;
+}
+
+/** f32 `x[i]` to a bit float: codegen/minifloat.ts's algorithm over its bits, the constants the reference's. */
+function encodeF32(y: DType, saturate: boolean): string[] {
+  const e = encoding(y, saturate);
+  const h = (v: number) => `0x${v.toString(16)}u`;
+  return [
+    'unsigned int u; { const float v = x[i]; memcpy(&u, &v, 4); }',
+    'const unsigned int a = u & 0x7fffffffu, s = u >> 31;',
+    'unsigned int c;',
+    `if (a > 0x7f800000u) c = ${h(e.nan)};`,
+    `else if (a >= ${h(e.over)}) c = s ? ${h(e.overNeg)} : ${h(e.overPos)};`,
+    'else {',
+    '  const unsigned int ef = a >> 23;',
+    `  const unsigned int xb = ef >= ${e.normal}u ? a - ${h((e.normal - 1) << 23)} : ((a & 0x7fffffu) | (ef > 0u ? 0x800000u : 0u));`,
+    `  unsigned int k = ef >= ${e.normal}u ? ${23 - e.mant}u : ${e.subShift}u - (ef > 1u ? ef : 1u);`,
+    '  if (k > 25u) k = 25u;',
+    '  c = (xb + (1u << (k - 1u)) - 1u + ((xb >> k) & 1u)) >> k;',
+    `  c = c == 0u ? (s ? ${h(e.zeroNeg)} : ${h(e.zeroPos)}) : ((s ? ${h(e.signBit)} : 0u) | c);`,
+    '}',
+    `y[i] = (${ctype(y)})c;`,
+  ];
+}
+
+/** f32 `x[i]` to f8e8m0: codegen/minifloat.ts's e8m0 rule over its bits. */
+function encodeE8M0F32(saturate: boolean, mode: RoundMode): string[] {
+  const e = e8m0Encoding(saturate, mode);
+  const h = (v: number) => `0x${v.toString(16)}u`;
+  return [
+    'unsigned int u; { const float v = x[i]; memcpy(&u, &v, 4); }',
+    'const unsigned int a = u & 0x7fffffffu, s = u >> 31, ef = a >> 23;',
+    `unsigned int c = ef + ((a & 0x7fffffu) >= (ef == 0u ? ${h(e.thrSub)} : ${h(e.thrNormal)}) ? 1u : 0u);`,
+    `if (c > ${h(e.cap)}) c = ${h(e.cap)};`,
+    `if (s) c = ${h(e.neg)};`,
+    `if (a == 0u) c = s ? ${h(e.zeroNeg)} : ${h(e.zeroPos)};`,
+    `if (a > 0x7f800000u) c = ${h(e.nan)};`,
+    'y[i] = (unsigned char)c;',
+  ];
+}
+
+/** f32 `x[i]` to a 4- or 2-bit integer: truncate, wrap modulo 2^bits (|x| ≥ 2^31 is a multiple of 2^8: 0), NaN 0. */
+function truncF32(y: DType): string[] {
+  const bits = y[1] === '4' ? 4 : 2;
+  return [
+    'const float v = x[i];',
+    'const int t = fabsf(v) < 2147483648.f ? (int)v : 0;',
+    y[0] === 'u' ? `y[i] = (unsigned char)(t & ${2 ** bits - 1});` : `y[i] = (signed char)((int)((unsigned int)t << ${32 - bits}) >> ${32 - bits});`,
+  ];
+}
+
+/** A Cast from f32 to a type the kernels only store, computed per element (no table over 2^32 codes). */
+function castF32(ctx: LowerCtx): Launch {
+  const { node, graph } = ctx;
+  const xn = node.inputs[0], yn = node.outputs[0];
+  const y = graph.type(yn).dtype;
+  const total = graph.type(yn).shape.reduce((a, b) => a * b, 1);
+  const c = new Code();
+  c.line('const int i = blockIdx.x * blockDim.x + threadIdx.x;');
+  c.line(`if (i >= ${total}) return;`);
+  const lines = y === 'f8e8m0' ? encodeE8M0F32(castSaturate(node), castRoundMode(node)) : isBitFloat(y) ? encodeF32(y, castSaturate(node)) : truncF32(y);
+  for (const l of lines) c.line(l);
+  return {
+    kind: 'cast_bits', args: [{ param: 'x', value: xn, dtype: 'f32' }, { param: 'y', value: yn, dtype: y, out: true }],
+    body: c.toString(), threads: T, grid: [blocksFor(total, T), 1, 1],
+  };
 }
 
 /**
@@ -191,6 +259,7 @@ function castTable(ctx: LowerCtx): Launch {
   const xt = graph.type(xn), yt = graph.type(yn);
   const why = castReason(xt.dtype, yt.dtype);
   if (why) throw new CnncError('UNSUPPORTED', why, place(ctx));
+  if (xt.dtype === 'f32') return castF32(ctx);
   const wide = BYTES_PER_ELEMENT[xt.dtype] === 2;
   const n = wide ? 65536 : 256;
   const codes = tensor(xt.dtype, [n]);

@@ -157,6 +157,8 @@ export interface GenericPoolSpec {
   kind: 'max' | 'avg';
   /** AveragePool count_include_pad: divide by the taps inside input + pads. */
   countPad: boolean;
+  /** The elements' dtype: f32, or u8/i8 for MaxPool (exact through f64). Default f32. */
+  dtype?: 'f32' | 'u8' | 'i8';
 }
 
 /**
@@ -167,6 +169,7 @@ export function emitGenericPool(m: binaryen.Module, s: GenericPoolSpec): void {
   const fb = new FnBuilder(m, 0), o = new Ops(m);
   const r = s.inSize.length;
   const xs = dimStrides(s.C, s.inSize, s.nhwc), ys = dimStrides(s.C, s.outSize, s.nhwc);
+  const dt = s.dtype ?? 'f32', es = dt === 'f32' ? 4 : 1;
   const n = fb.local(i32), c = fb.local(i32), xb = fb.local(i32), yp = fb.local(i32), cnt = fb.local(i32), acc = fb.local(f64);
   const oi = s.outSize.map(() => fb.local(i32)), ki = s.kernel.map(() => fb.local(i32)), ii = s.kernel.map(() => fb.local(i32));
   const inner: Expr[] = [];
@@ -177,8 +180,9 @@ export function emitGenericPool(m: binaryen.Module, s: GenericPoolSpec): void {
   const all = (f: (d: number) => Expr) => s.inSize.map((_, d) => f(d)).reduce((e, t) => m.i32.and(e, t));
   const inside = () => all((d) => m.i32.lt_u(fb.geti(ii[d]), o.c(s.inSize[d])));
   const inPads = () => all((d) => m.i32.lt_u(o.addc(fb.geti(ii[d]), s.padBegin[d]), o.c(s.inSize[d] + s.padBegin[d] + s.padEnd[d])));
-  const xAddr = s.inSize.reduce<Expr>((e, _, d) => o.add(e, o.mul(fb.geti(ii[d]), xs.sp[d] * 4)), fb.geti(xb));
-  const x = m.f64.promote(m.f32.load(0, 4, xAddr));
+  const xAddr = s.inSize.reduce<Expr>((e, _, d) => o.add(e, o.mul(fb.geti(ii[d]), xs.sp[d] * es)), fb.geti(xb));
+  const x = dt === 'f32' ? m.f64.promote(m.f32.load(0, 4, xAddr))
+    : m.f64.convert_s.i32(dt === 'u8' ? m.i32.load8_u(0, 1, xAddr) : m.i32.load8_s(0, 1, xAddr));
   const a = () => fb.get(acc, f64);
   if (s.kind === 'max') inner.push(m.if(inside(), fb.set(acc, m.f64.max(a(), x))));
   else {
@@ -187,14 +191,15 @@ export function emitGenericPool(m: binaryen.Module, s: GenericPoolSpec): void {
   }
   const avg = m.select(m.i32.gt_s(fb.geti(cnt), o.c(0)), m.f64.div(a(), m.f64.convert_s.i32(fb.geti(cnt))), m.f64.const(0));
   const perOutput = [
-    fb.set(yp, s.outSize.reduce<Expr>((e, _, d) => o.add(e, o.mul(fb.geti(oi[d]), ys.sp[d] * 4)),
-      o.add(o.addc(o.mul(fb.geti(n), ys.n * 4), s.Y), o.mul(fb.geti(c), ys.c * 4)))),
+    fb.set(yp, s.outSize.reduce<Expr>((e, _, d) => o.add(e, o.mul(fb.geti(oi[d]), ys.sp[d] * es)),
+      o.add(o.addc(o.mul(fb.geti(n), ys.n * es), s.Y), o.mul(fb.geti(c), ys.c * es)))),
     fb.set(acc, m.f64.const(s.kind === 'max' ? -Infinity : 0)), fb.set(cnt, o.c(0)),
     ...nest(fb, o, s.kernel, ki, inner),
-    m.f32.store(0, 4, fb.geti(yp), m.f32.demote(s.kind === 'max' ? a() : avg)),
+    dt === 'f32' ? m.f32.store(0, 4, fb.geti(yp), m.f32.demote(s.kind === 'max' ? a() : avg))
+      : m.i32.store8(0, 1, fb.geti(yp), m.i32.trunc_s_sat.f64(a())),
   ];
   const body = nest(fb, o, [s.N, s.C], [n, c], [
-    fb.set(xb, o.add(o.addc(o.mul(fb.geti(n), xs.n * 4), s.X), o.mul(fb.geti(c), xs.c * 4))),
+    fb.set(xb, o.add(o.addc(o.mul(fb.geti(n), xs.n * es), s.X), o.mul(fb.geti(c), xs.c * es))),
     ...nest(fb, o, s.outSize, oi, perOutput),
   ]);
   m.addFunction(s.name, none, none, fb.vars, m.block(null, body));

@@ -34,3 +34,21 @@ export function emitResampleAxis(m: binaryen.Module, s: ResampleSpec): void {
   ])]);
   m.addFunction(s.name, none, none, fb.vars, m.block(null, [fb.set(yp, o.c(s.Y)), body]));
 }
+
+export interface FillRowsSpec {
+  name: string; Y: number;
+  outer: number; len: number; inner: number;
+  /** [begin, end) ranges of indices along the axis to fill. */
+  ranges: readonly (readonly [number, number])[];
+  value: number;
+}
+
+/** Y[o, i, q] = value for i in the ranges (tf_crop_and_resize samples outside the box: extrapolation_value). */
+export function emitFillRows(m: binaryen.Module, s: FillRowsSpec): void {
+  const fb = new FnBuilder(m, 0), o = new Ops(m);
+  const a = fb.local(i32), i = fb.local(i32), q = fb.local(i32);
+  const body = s.ranges.map(([b, e]) => fb.loop(a, o.c(0), s.outer, 1, [fb.loop(i, o.c(b), e, 1, [fb.loop(q, o.c(0), s.inner, 1, [
+    m.f32.store(0, 4, o.add(o.add(o.addc(o.mul(fb.geti(a), s.len * s.inner * 4), s.Y), o.mul(fb.geti(i), s.inner * 4)), o.mul(fb.geti(q), 4)), m.f32.const(s.value)),
+  ])])]));
+  m.addFunction(s.name, none, none, fb.vars, m.block(null, body));
+}

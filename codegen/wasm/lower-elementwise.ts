@@ -7,10 +7,12 @@
 import type { Graph, Node } from '../../ir/graph.js';
 import { getOp } from '../../ir/ops/index.js';
 import { arg, c, functionsOf, substitute, type Scalar } from '../../ir/scalar.js';
-import { sizeOf } from '../../ir/types.js';
+import { isArithFloat, sizeOf } from '../../ir/types.js';
 import { emitElementwise } from './kernels.js';
 import { renderScalar } from './scalar.js';
-import { emitTypedElementwise, isIntDtype, TYPED_DTYPES, TYPED_FNS } from './kernels-typed.js';
+import { CAST_DTYPES, emitTypedElementwise, TYPED_DTYPES, TYPED_FNS } from './kernels-typed.js';
+import { bitCastProblem, castRoundMode, castSaturate, decodeTable, isBitFloat, type RoundMode } from '../minifloat.js';
+import type { DType } from '../../runtime/tensor.js';
 import { stridesOf, tPerm, unchecked, wordsOf, type Loc, type OpLowering, type Storage } from './storage.js';
 
 /** An elementwise operand: a value of the graph, or a compile-time array with its shape. */
@@ -67,15 +69,17 @@ function typedProblem(n: Node, g: Graph, e: Scalar | undefined): string | undefi
   if (!e) return `has no scalar formula for ${n.op} with these attributes`;
   const fns = [...functionsOf(e)].filter((f) => !TYPED_FNS.has(f));
   if (fns.length) return `computes ${fns.join(', ')} in f32 only (${n.op} on ${vals.map((v) => g.type(v).dtype).join(', ')})`;
+  // a pow whose exponent may be fractional is f32 (kernels-typed.ts): too coarse for an f64 result
   const ins = n.inputs.filter((v) => v !== '');
-  const integral = (x: Scalar): boolean => (x.k === 'const' ? Number.isInteger(x.v) : x.k === 'arg' && isIntDtype(g.type(ins[x.i]).dtype));
-  const badPow = (x: Scalar): boolean => x.k === 'bin' ? (x.fn === 'pow' && !integral(x.b)) || badPow(x.a) || badPow(x.b)
-    : x.k === 'un' ? badPow(x.a) : x.k === 'select' ? badPow(x.c) || badPow(x.a) || badPow(x.b) : false;
-  return badPow(e) ? `computes Pow with a non-integer exponent type in f32 only (${n.op} on ${vals.map((v) => g.type(v).dtype).join(', ')})` : undefined;
+  const integral = (x: Scalar): boolean => (x.k === 'const' ? Number.isInteger(x.v) : x.k === 'arg' && !isArithFloat(g.type(ins[x.i]).dtype));
+  const fracPow = (x: Scalar): boolean => x.k === 'bin' ? (x.fn === 'pow' && !integral(x.b)) || fracPow(x.a) || fracPow(x.b)
+    : x.k === 'un' ? fracPow(x.a) : x.k === 'select' ? fracPow(x.c) || fracPow(x.a) || fracPow(x.b) : false;
+  if (n.outputs.some((v) => v !== '' && g.type(v).dtype === 'f64') && fracPow(e)) return `computes Pow with a non-integer exponent in f32 only, not for an f64 result (${n.op})`;
+  return undefined;
 }
 
 /** The formula over operands of any typed dtype, one element at a time (comparisons, logic, integers, Cast). */
-export function typedElementwise(s: Storage, n: Node, e: Scalar, kernel: string, cast = false): void {
+export function typedElementwise(s: Storage, n: Node, e: Scalar, kernel: string, cast = false, saturate = true, roundMode: RoundMode = 'up'): void {
   const ins = n.inputs.filter((v) => v !== '');
   const outV = n.outputs[0], out = s.shape(outV), od = s.g.type(outV).dtype;
   const y = s.dense(wordsOf(sizeOf(out), od), 'plain', 0);
@@ -89,8 +93,13 @@ export function typedElementwise(s: Storage, n: Node, e: Scalar, kernel: string,
     });
     return { l: s.plain(n, v), strides, dtype: s.g.type(v).dtype };
   });
+  // the 8/4-bit float operands' values by code (the reference's), in the weights region
+  const tables: Partial<Record<DType, number>> = {};
+  for (const x of srcs) {
+    if (isBitFloat(x.dtype) && x.dtype !== 'bf16') tables[x.dtype] ??= s.weight(new Float32Array(decodeTable(x.dtype).buffer));
+  }
   s.step(n, kernel, 'typed', sizeOf(out), (m, a, fn) => emitTypedElementwise(m, {
-    name: fn, dims: out, Y: a(y), out: od, operands: srcs.map((x) => ({ addr: a(x.l), strides: x.strides, dtype: x.dtype })), expr: e, cast,
+    name: fn, dims: out, Y: a(y), out: od, operands: srcs.map((x) => ({ addr: a(x.l), strides: x.strides, dtype: x.dtype })), expr: e, cast, saturate, roundMode, tables,
   }), srcs.map((x) => x.l), [y]);
 }
 
@@ -100,9 +109,11 @@ export const CAST_LOWERING: OpLowering = {
     const [a, b] = [n.inputs[0], n.outputs[0]].map((v) => g.type(v).dtype);
     // 64-bit to 64-bit integers wrap exactly in the reference; through f64 they would round above 2^53
     if (a !== b && ['i64', 'u64'].includes(a) && ['i64', 'u64'].includes(b)) return `has no Cast from ${a} to ${b}`;
-    return typedProblem(n, g, arg(0));
+    const odd = [n.inputs[0], n.outputs[0]].find((v) => !CAST_DTYPES.has(g.type(v).dtype));
+    if (odd) return `has no ${g.type(odd).dtype} tensors ('${odd}')`;
+    return bitCastProblem(a, b);
   },
-  lower: (s, n) => typedElementwise(s, n, arg(0), 'cast', true),
+  lower: (s, n) => typedElementwise(s, n, arg(0), 'cast', true, castSaturate(n), castRoundMode(n)),
 };
 
 const allF32 = (s: Storage, n: Node) => [...n.inputs, ...n.outputs].every((v) => v === '' || s.g.type(v).dtype === 'f32');

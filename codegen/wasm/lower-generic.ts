@@ -13,14 +13,17 @@ import { emitGenericConv, emitGenericMatMul, emitGenericPool, type Epilogue } fr
 import { stridesOf, type Loc, type OpLowering, type Storage } from './storage.js';
 
 export function withFallback(fast: OpLowering, generic: OpLowering): OpLowering {
+  const f32 = (n: Node, g: Graph) => [...n.inputs, ...n.outputs].every((v) => v === '' || g.type(v).dtype === 'f32');
   return {
+    // other dtypes: the generic kernel alone
+    typed: generic.typed,
     check(n, g) {
       const why = fast.check?.(n, g);
       if (why === undefined) return undefined;
       const also = generic.check?.(n, g);
       return also === undefined ? undefined : `${why}, and ${also}`;
     },
-    lower: (s, n) => (fast.check?.(n, s.g) === undefined ? fast.lower(s, n) : generic.lower(s, n)),
+    lower: (s, n) => (f32(n, s.g) && fast.check?.(n, s.g) === undefined ? fast.lower(s, n) : generic.lower(s, n)),
   };
 }
 
@@ -110,8 +113,15 @@ export const GENERIC_MATMUL: OpLowering = {
   },
 };
 
+/** MaxPool over u8/i8 (the only non-f32 pooling the generic kernel computes: a max is exact). */
+const bytePool = (n: Node, g: Graph): 'u8' | 'i8' | undefined => {
+  const d = g.type(n.inputs[0]).dtype;
+  return n.op === 'MaxPool' && (d === 'u8' || d === 'i8') && g.type(n.outputs[0]).dtype === d ? d : undefined;
+};
+
 export const GENERIC_POOL: OpLowering = {
   check: (n) => (n.outputs.length > 1 && n.outputs[1] !== '' ? 'has no MaxPool indices output' : undefined),
+  typed: (n, g) => (bytePool(n, g) ? undefined : `handles pooling on f32 tensors, and MaxPool on u8/i8, only (${n.op} on ${g.type(n.inputs[0]).dtype})`),
   lower(s, n) {
     const xv = n.inputs[0];
     const geo = windowGeometry(n.op, n.attrs, s.shape(xv), undefined, { node: n.name, op: n.op });
@@ -123,6 +133,7 @@ export const GENERIC_POOL: OpLowering = {
       name: fn, X: a(x), Y: a(y), N: geo.N, C: geo.C, nhwc: String(n.attrs.layout ?? 'NCHW') === 'NHWC',
       inSize: geo.inSize, outSize: geo.outSize, kernel: geo.kernel, strides: geo.strides, dilations: geo.dilations,
       padBegin: geo.padBegin, padEnd: geo.padEnd, kind, countPad: kind === 'avg' && Number(n.attrs.count_include_pad) === 1,
+      dtype: bytePool(n, s.g) ?? 'f32',
     }), [x], [y]);
   },
 };

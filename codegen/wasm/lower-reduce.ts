@@ -62,7 +62,8 @@ const reduceMean: OpLowering = {
   typed: typedReduce,
   lower(s, n) {
     const pool = POOL_LOWERINGS.ReduceMean;
-    if (s.g.type(n.inputs[0]).dtype === 'f32' && !pool.check?.(n, s.g)) pool.lower(s, n);
+    const x = s.g.type(n.inputs[0]);
+    if (x.dtype === 'f32' && sizeOf(x.shape) > 0 && !pool.check?.(n, s.g)) pool.lower(s, n);
     else lowerReduce(s, n);
   },
 };

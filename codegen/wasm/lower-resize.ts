@@ -2,12 +2,12 @@
  * Resize in linear and cubic modes (every coordinate transform, exclude_outside, antialias): one
  * `resample_axis` step per axis whose length or sampling changes, with the reference's taps.
  * Nearest stays with the separable gather (lower-movement.ts); tf_crop_and_resize samples outside
- * the crop box (extrapolation_value) are refused.
+ * the crop box are filled with extrapolation_value afterwards, axis by axis (any outside coordinate).
  */
 import type { Graph, Node } from '../../ir/graph.js';
 import { resizeTaps, type Taps } from '../../ir/ops/resize.js';
 import { sizeOf } from '../../ir/types.js';
-import { emitResampleAxis } from './kernels-resize.js';
+import { emitFillRows, emitResampleAxis } from './kernels-resize.js';
 import { MOVEMENT_LOWERINGS } from './lower-movement.js';
 import type { OpLowering } from './storage.js';
 
@@ -23,11 +23,18 @@ function table(taps: Taps[], K: number): Float32Array {
   return words;
 }
 
+/** The [begin, end) runs of output indices whose tap is outside the crop box. */
+function outsideRanges(taps: Taps[]): [number, number][] {
+  const r: [number, number][] = [];
+  taps.forEach((t, i) => {
+    if (!t.outside) return;
+    if (r.length && r[r.length - 1][1] === i) r[r.length - 1][1] = i + 1;
+    else r.push([i, i + 1]);
+  });
+  return r;
+}
+
 const interpolate: OpLowering = {
-  check(n, g) {
-    if (tapsOf(n, g).some((a) => a.taps.some((t) => t.outside))) return 'has no Resize extrapolation outside the tf_crop_and_resize box';
-    return undefined;
-  },
   lower(s, n) {
     let cur = s.plain(n, n.inputs[0]);
     const shape = [...s.shape(n.inputs[0])];
@@ -47,12 +54,21 @@ const interpolate: OpLowering = {
       }), [x], [y]);
       cur = y;
     });
+    // an axis with outside taps was resampled (not the identity), so `cur` is this node's own buffer
+    const out = cur, value = Number(n.attrs.extrapolation_value ?? 0);
+    axes.forEach(({ taps }, ax) => {
+      const ranges = outsideRanges(taps);
+      if (!ranges.length) return;
+      s.step(n, 'fill_rows', 'extrapolation', 0, (m, a, fn) => emitFillRows(m, {
+        name: fn, Y: a(out), outer: sizeOf(shape.slice(0, ax)), len: shape[ax], inner: sizeOf(shape.slice(ax + 1)), ranges, value,
+      }), [out], [out]);
+    });
     s.define(n.outputs[0], cur);
   },
 };
 
 /** Resize: nearest as a gather, linear and cubic by resampling axis by axis. */
 export const RESIZE_LOWERING: OpLowering = {
-  check: (n, g) => (String(n.attrs.mode) === 'nearest' ? MOVEMENT_LOWERINGS.Resize.check?.(n, g) : interpolate.check!(n, g)),
+  check: (n, g) => (String(n.attrs.mode) === 'nearest' ? MOVEMENT_LOWERINGS.Resize.check?.(n, g) : undefined),
   lower: (s, n) => (String(n.attrs.mode) === 'nearest' ? MOVEMENT_LOWERINGS.Resize.lower(s, n) : interpolate.lower(s, n)),
 };

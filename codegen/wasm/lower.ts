@@ -14,7 +14,7 @@ import { Graph, type Node } from '../../ir/graph.js';
 import type { OpDef } from '../../ir/op.js';
 import { allOps, getOp, hasOp } from '../../ir/ops/index.js';
 import { BYTES_PER_ELEMENT, sizeOf } from '../../ir/types.js';
-import { TYPED_DTYPES } from './kernels-typed.js';
+import { CAST_DTYPES } from './kernels-typed.js';
 import { emitCopy } from './kernels.js';
 import { CONV_LOWERINGS } from './lower-conv.js';
 import { CAST_LOWERING, ELEMENTWISE_LOWERING } from './lower-elementwise.js';
@@ -135,7 +135,7 @@ export function lower(g: Graph, tile?: TileOptions): Lowered {
   const s = new Storage(g, tile);
   const inputs = g.inputs.map((name) => {
     const t = g.type(name);
-    if (!TYPED_DTYPES.has(t.dtype)) throw new CnncError('UNSUPPORTED', `the wasm target has no ${t.dtype} inputs ('${name}')`, { value: name });
+    if (!CAST_DTYPES.has(t.dtype)) throw new CnncError('UNSUPPORTED', `the wasm target has no ${t.dtype} inputs ('${name}')`, { value: name });
     const l = s.dense(wordsOf(sizeOf(t.shape), t.dtype), 'plain', 0);
     l.buf.start = -1;
     s.define(name, l);

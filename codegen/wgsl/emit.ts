@@ -11,6 +11,7 @@ import type { Graph, Node } from '../../ir/graph.js';
 import { sizeOf } from '../../ir/types.js';
 import type { Binding, Kernel } from './kernel.js';
 import { liveBuffers, shareObjects } from '../memory-plan.js';
+import { isBitFloat } from '../minifloat.js';
 
 /** Ops whose output is their first input's bytes under another shape. */
 export const ALIAS_OPS = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout']);
@@ -75,12 +76,13 @@ export function bufferDType(d: DType, place: { node?: string; op?: string; value
   if (d === 'f32' || d === 'f16' || d === 'i32' || d === 'u32') return d;
   if (d === 'u64') return 'u32';
   if (d === 'f64') return 'f32';
-  if (NARROWED.has(d)) return 'i32';
+  if (NARROWED.has(d) || isBitFloat(d)) return 'i32';
   throw new CnncError('UNSUPPORTED', `the wgsl target has no ${d} buffers`, place);
 }
 
 /** The bytes of constant `t` in its wgsl buffer (see RANGE: 64-bit values narrowed, small integers widened). */
 function bufferBytes(t: Tensor): Uint8Array {
+  if (isBitFloat(t.dtype)) return new Uint8Array(Int32Array.from(t.data as Uint8Array | Uint16Array).buffer); // the codes
   if (t.dtype === 'f64') return new Uint8Array(Float32Array.from(t.data as Float64Array).buffer);
   if (t.dtype === 'u64') return new Uint8Array(Uint32Array.from(toF64(t)).buffer);
   if (NARROWED.has(t.dtype)) return new Uint8Array(Int32Array.from(toF64(t)).buffer);

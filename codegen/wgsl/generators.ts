@@ -7,6 +7,7 @@ import { getOp, hasOp } from '../../ir/ops/index.js';
 import type { Emitter } from './emit.js';
 import { emitConv, emitConvTranspose, emitFusedDwPw } from './kernels/conv.js';
 import { emitBatchNorm, emitCopyOp, emitElementwise } from './kernels/elementwise.js';
+import { emitCast } from './kernels/cast.js';
 import { emitGemm, emitMatMul } from './kernels/linear.js';
 import { emitConcat, emitGather, emitIndexMap, emitKnownValue, emitPad, emitResize, emitSlice, emitSplit, emitTranspose } from './kernels/movement.js';
 import { emitInstanceNorm, emitLayerNorm, emitLRN, emitSoftmax } from './kernels/norm.js';
@@ -41,8 +42,8 @@ export const GENERATORS: Readonly<Record<string, Generator>> = {
   InstanceNormalization: emitInstanceNorm,
   LRN: emitLRN,
   Expand: emitCopyOp,
-  Cast: emitCopyOp,
-  CastLike: emitCopyOp,
+  Cast: emitCast,
+  CastLike: emitCast,
   Tile: emitIndexMap,
   DepthToSpace: emitIndexMap,
   SpaceToDepth: emitIndexMap,

@@ -19,12 +19,15 @@ import { emitElementwise, MAX_ELEMENTWISE_INPUTS } from './kernels/elementwise.j
 import { emitLayerNorm } from './kernels/norm.js';
 import { emitGather, emitIndexMap, emitPad, emitResize } from './kernels/movement.js';
 import { emitPool } from './kernels/pool.js';
+import { bitCastReason, emitCast } from './kernels/cast.js';
+import { BIT_FLOATS, isBitFloat } from '../minifloat.js';
 
 /**
  * Dtypes the wgsl target has buffers for: i64, the narrow integers and bool are carried in i32
- * buffers, u64 in u32, f64 in f32 (carried.ts says which ops take u64 and f64).
+ * buffers, u64 in u32, f64 in f32 (carried.ts says which ops take u64 and f64); bf16 and the 8-
+ * and 4-bit floats as their codes in i32, in Cast only.
  */
-const BUFFER_DTYPES: readonly DType[] = ['f32', 'f16', 'i32', 'i64', 'u8', 'i8', 'u16', 'i16', 'u4', 'i4', 'u2', 'i2', 'bool', 'u32', 'u64', 'f64'];
+const BUFFER_DTYPES: readonly DType[] = ['f32', 'f16', 'i32', 'i64', 'u8', 'i8', 'u16', 'i16', 'u4', 'i4', 'u2', 'i2', 'bool', 'u32', 'u64', 'f64', ...BIT_FLOATS];
 
 type Check = (node: Node, graph: Graph) => string | undefined;
 
@@ -74,6 +77,7 @@ const CHECKS = new Map<Generator, Check>([
     return v ? `input '${v}' must be a constant on wgsl` : undefined;
   }],
   [emitGather, (n, g) => (['i32', 'i64'].includes(g.type(n.inputs[1]).dtype) ? undefined : 'Gather indices must be integers')],
+  [emitCast, (n, g) => bitCastReason(g.type(n.inputs[0]).dtype, g.type(n.outputs[0]).dtype)],
   [emitElementwise, (n) => {
     const k = n.inputs.filter(Boolean).length;
     if (k > MAX_ELEMENTWISE_INPUTS) return `${k} inputs is more than the wgsl elementwise kernel takes (${MAX_ELEMENTWISE_INPUTS})`;
@@ -101,6 +105,7 @@ export function supports(node: Node, graph: Graph): string | undefined {
     if (!v) continue;
     const d = graph.type(v).dtype;
     if (!BUFFER_DTYPES.includes(d)) return `the wgsl target has no ${d} buffers`;
+    if (isBitFloat(d) && gen !== emitCast) return `the wgsl target converts ${d} only in Cast`;
     const c = graph.constValue(v);
     const misfit = c && constantMisfit(c);
     if (misfit) return `${d} constant '${v}' ${misfit}`;

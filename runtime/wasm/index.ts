@@ -42,7 +42,9 @@ export interface WasmPlan {
 }
 
 /** Dtypes copied in and out byte for byte (one typed-array element per tensor element). */
-const IO_DTYPES: ReadonlySet<DType> = new Set<DType>(['f32', 'f64', 'f16', 'i32', 'i64', 'u8', 'i8', 'bool', 'i16', 'u16', 'u32', 'u64']);
+const IO_DTYPES: ReadonlySet<DType> = new Set<DType>(['f32', 'f64', 'f16', 'i32', 'i64', 'u8', 'i8', 'bool', 'i16', 'u16', 'u32', 'u64',
+  // stored as their bits / one element per byte (Cast converts them)
+  'bf16', 'f8e4m3fn', 'f8e4m3fnuz', 'f8e5m2', 'f8e5m2fnuz', 'f8e8m0', 'f4e2m1', 'i4', 'u4', 'i2', 'u2']);
 
 /** A tensor's bytes (its typed array's view). */
 const bytesOf = (t: Tensor) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);

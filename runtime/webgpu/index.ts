@@ -336,6 +336,9 @@ function narrowU64(d: BigUint64Array, name: string): Uint32Array {
   return Uint32Array.from(d, Number);
 }
 
+/** Dtypes the wgsl target carries as their codes in i32 buffers (codegen/minifloat.ts's bit floats). */
+const BIT_DTYPES: ReadonlySet<DType> = new Set<DType>(['bf16', 'f8e4m3fn', 'f8e4m3fnuz', 'f8e5m2', 'f8e5m2fnuz', 'f8e8m0', 'f4e2m1']);
+
 function fromDevice(bytes: ArrayBuffer, dtype: DType, shape: number[], bufType: BufferDType, f16: boolean): Tensor {
   const n = sizeOf(shape);
   if (dtype === 'f16') {
@@ -351,6 +354,12 @@ function fromDevice(bytes: ArrayBuffer, dtype: DType, shape: number[], bufType: 
   if (dtype === 'f64') return tensor('f64', shape, Float64Array.from(new Float32Array(bytes, 0, n)));
   if (bufType === 'i32') {
     const v = new Int32Array(bytes, 0, n);
+    if (BIT_DTYPES.has(dtype)) {
+      // bf16, the 8- and 4-bit floats: the buffer holds their codes
+      const t = tensor(dtype, shape);
+      (t.data as Uint8Array | Uint16Array).set(v);
+      return t;
+    }
     return dtype === 'i64' ? tensor('i64', shape, BigInt64Array.from(v, (x) => BigInt(x))) : tensor(dtype, shape, v);
   }
   return tensor('f32', shape, new Float32Array(bytes, 0, n));

@@ -138,8 +138,8 @@ function runCudaEmu(g: Graph, feed: Record<string, Tensor>): Record<string, Tens
   }
 }
 
-/** Runs a compiled model on `feed`: its artifact through cnnc/runtime, or CUDA's emulated program. */
-async function execute(c: Awaited<ReturnType<typeof compile>>, feed: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+/** Runs a compiled model on `feed`: its artifact through cnnc/runtime, or CUDA's emulated program (cast-special.test.ts too). */
+export async function execute(c: Awaited<ReturnType<typeof compile>>, feed: Record<string, Tensor>): Promise<Record<string, Tensor>> {
   if (c.target === 'cuda') return runCudaEmu(c.graph, feed);
   const session = await load(c.save());
   try {
