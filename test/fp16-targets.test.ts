@@ -91,6 +91,14 @@ describe('wasm --fp16: f16 weights in the artifact, f32 compute', () => {
   }
 });
 
+describe("wasm with fp16Mode 'compute' (f16 kernels, which wasm has not)", () => {
+  it.skipIf(!NAMES.includes('lenet5'))('is refused by compile() with one UNSUPPORTED error naming the f16 nodes, not an internal failure', async () => {
+    const err = await compile(model('lenet5').g, 'wasm', { fp16: true, fp16Mode: 'compute' }).catch((e) => e);
+    expect(err.code).toBe('UNSUPPORTED');
+    expect(err.message).toMatch(/the wasm target cannot lower these \d+ nodes: .*is f16/);
+  });
+});
+
 const emu = emulationAvailable();
 describe.skipIf(!emu)(`cuda --fp16 (f16 compute) on the CPU emulator${emu ? '' : ' SKIPPED: g++ or CUDA headers (cuda_fp16.h) not found'}`, () => {
   for (const name of NAMES) {
