@@ -53,9 +53,17 @@ export interface PackedWeights {
 /** The weights section of a region of 32-bit words (its length a multiple of 4): runs of f16-exact 4-word groups in half the bytes. */
 export function packWeights(region: Float32Array): PackedWeights {
   const bits = new Uint32Array(region.buffer, region.byteOffset, region.length);
-  const groups = Math.floor(bits.length / 4);
-  const exact = (g: number) => f16Bits(bits[4 * g]) >= 0 && f16Bits(bits[4 * g + 1]) >= 0 && f16Bits(bits[4 * g + 2]) >= 0 && f16Bits(bits[4 * g + 3]) >= 0;
+  const h16 = new Uint16Array(bits.length); // f16 bits of the words in exact groups, filled while scanning
+  const exact = (g: number) => {
+    for (let i = 4 * g; i < 4 * g + 4; i++) {
+      const h = f16Bits(bits[i]);
+      if (h < 0) return false;
+      h16[i] = h;
+    }
+    return true;
+  };
   const half: [number, number][] = [];
+  const groups = Math.floor(bits.length / 4);
   for (let g = 0; g < groups;) {
     if (!exact(g)) { g++; continue; }
     let end = g + 1;
@@ -63,20 +71,18 @@ export function packWeights(region: Float32Array): PackedWeights {
     if ((end - g) * 4 >= MIN_HALF_RUN) half.push([4 * g, 4 * end]);
     g = end;
   }
+  const asBytes = (a: Uint32Array | Uint16Array, from: number, to: number) => new Uint8Array(a.buffer, a.byteOffset + from * a.BYTES_PER_ELEMENT, (to - from) * a.BYTES_PER_ELEMENT);
+  if (!half.length) return { section: asBytes(bits, 0, bits.length), half };
   const halfWords = half.reduce((a, [s, e]) => a + e - s, 0);
   const section = new Uint8Array(4 * bits.length - 2 * halfWords);
-  const dv = new DataView(section.buffer);
   let at = 0, w = 0;
-  const copyF32 = (to: number) => {
-    section.set(new Uint8Array(bits.buffer, bits.byteOffset + 4 * w, 4 * (to - w)), at);
-    at += 4 * (to - w);
-  };
+  const put = (b: Uint8Array) => { section.set(b, at); at += b.length; };
   for (const [s, e] of half) {
-    copyF32(s);
-    for (let i = s; i < e; i++, at += 2) dv.setUint16(at, f16Bits(bits[i]), true);
+    put(asBytes(bits, w, s));
+    put(asBytes(h16, s, e)); // host byte order: little-endian wherever wasm runs, as the f32 words already assume
     w = e;
   }
-  copyF32(bits.length);
+  put(asBytes(bits, w, bits.length));
   return { section, half };
 }
 
