@@ -130,7 +130,7 @@ export function buildProgram(): Command {
     .argument('<model>', 'an .onnx file or zoo:NAME')
     .addOption(targetOption(ARTIFACT_TARGETS))
     .option('-O, --opt <level>', "optimization level 0..3 (default: the target's, see cnnc passes)", level)
-    .option('--fp16', 'cast eligible ops to f16 (wgsl, cuda)')
+    .option('--fp16', 'f16: eligible ops compute in f16 (cuda; wgsl where the adapter has shader-f16); wasm stores the weights in f16 and computes in f32')
     .option('--layout <layout>', 'activation layout: nchw | nhwc', layout)
     .option('--batch <n>', 'batch size for a symbolic batch dimension', positiveInt)
     .option('--disable <passes>', 'comma-separated pass names to skip')
@@ -138,9 +138,6 @@ export function buildProgram(): Command {
     .option('-o, --output <file>', 'artifact to write (default: <model>.<target>.cnnc in the current folder)')
     .addOption(progressOption())
     .action(async (model: string, o) => {
-      if (o.fp16 && o.target === 'wasm') {
-        throw new CnncError('BAD_ATTRIBUTE', '--fp16 is for the wgsl and cuda targets: the wasm target computes in f32 (drop --fp16 or use -t wgsl)');
-      }
       const output: string = o.output ?? defaultOutput(model, o.target);
       checkOutputPath(output);
       checkPassNames(o.printAfter, '--print-after');
@@ -177,7 +174,8 @@ export function buildProgram(): Command {
       progress.done();
       const ms = performance.now() - t0;
       const opt = o.opt ?? target.defaults.opt;
-      const lines = [`cnnc compile ${model} → ${output} (target ${o.target}, ${opt}${o.fp16 ? ', fp16' : ''})`, 'passes:'];
+      const fp16 = !o.fp16 ? '' : target.defaults.fp16Mode === 'storage' ? ', fp16 weights' : ', fp16';
+      const lines = [`cnnc compile ${model} → ${output} (target ${o.target}, ${opt}${fp16})`, 'passes:'];
       for (const p of cm.passes) lines.push(`  ${p.name.padEnd(28)} ${String(p.nodesBefore).padStart(5)} → ${String(p.nodesAfter).padEnd(5)} nodes  ${p.ms.toFixed(1).padStart(8)} ms`);
       lines.push(`nodes: ${nodesIn} → ${cm.graph.nodes.length}`);
       lines.push(`arena: ${fmtBytes(cm.stats.arenaBytes)}   weights: ${fmtBytes(cm.stats.weightBytes)}   kernels: ${cm.stats.kernels}   artifact: ${fmtBytes(bytes.length)}`);
@@ -281,7 +279,7 @@ export function buildProgram(): Command {
     .description("print the pass pipeline a compile runs: the target's defaults, or the level, layout and fp16 given")
     .addOption(targetOption(TARGET_NAMES))
     .option('-O, --opt <level>', "optimization level 0..3 (default: the target's)")
-    .option('--fp16', 'cast eligible ops to f16')
+    .option('--fp16', "f16 (compute or, on wasm, weights only: the target's fp16 mode)")
     .option('--layout <layout>', 'activation layout: nchw | nhwc')
     .option('--disable <passes>', 'comma-separated pass names to skip')
     .action((o) => {

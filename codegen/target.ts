@@ -19,6 +19,8 @@ export interface TargetDefaults {
   readonly layout: 'NCHW' | 'NHWC';
   /** Cast eligible ops to f16. */
   readonly fp16: boolean;
+  /** What fp16 does here: f16 arithmetic ('compute'), or f16 weights widened to f32 at load ('storage'; passes/options.ts Fp16Mode). */
+  readonly fp16Mode: 'compute' | 'storage';
 }
 
 /** The registry's facts about a target: known without loading its code generator. */

@@ -20,25 +20,25 @@ export const TARGETS: Readonly<Record<TargetName, TargetEntry>> = {
   reference: {
     name: 'reference',
     doc: 'the float64 reference interpreter (no artifact; the golden model)',
-    defaults: { opt: 'O0', layout: 'NCHW', fp16: false },
+    defaults: { opt: 'O0', layout: 'NCHW', fp16: false, fp16Mode: 'compute' },
     load: async () => (await import('./reference/target.js')).referenceBackend,
   },
   wasm: {
     name: 'wasm',
     doc: 'WebAssembly SIMD, one module (Node and browsers)',
-    defaults: { opt: 'O3', layout: 'NHWC', fp16: false },
+    defaults: { opt: 'O3', layout: 'NHWC', fp16: false, fp16Mode: 'storage' },
     load: async () => (await import('./wasm/target.js')).wasmBackend,
   },
   wgsl: {
     name: 'wgsl',
     doc: 'WebGPU compute shaders (WGSL)',
-    defaults: { opt: 'O3', layout: 'NCHW', fp16: false },
+    defaults: { opt: 'O3', layout: 'NCHW', fp16: false, fp16Mode: 'compute' },
     load: async () => (await import('./wgsl/target.js')).wgslBackend,
   },
   cuda: {
     name: 'cuda',
     doc: 'CUDA kernels, PTX built with nvcc (NVIDIA GPUs)',
-    defaults: { opt: 'O3', layout: 'NCHW', fp16: false },
+    defaults: { opt: 'O3', layout: 'NCHW', fp16: false, fp16Mode: 'compute' },
     load: async () => (await import('./cuda/target.js')).cudaBackend,
   },
 };

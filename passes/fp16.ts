@@ -1,5 +1,13 @@
 /**
- * fp16 casting. A policy says which ops compute in f16; by default those whose op traits say
+ * fp16, in one of two modes (Fp16Mode in passes/options.ts; each target's default is in codegen/targets.ts).
+ *
+ * 'storage' (targets that compute in f32, such as wasm): roundWeightsToFp16 rounds the float constants of
+ * weighted layers (conv- and matmul-like ops in the policy's f16Ops) to the nearest f16 value and keeps
+ * every dtype f32. The graph then says exactly what runs; the code generator stores those f16-exact
+ * weights in half the bytes and the runtime widens them once at load. Activations stay f32, so the
+ * first and last layers are not pinned unless the policy says so.
+ *
+ * 'compute': castToFp16. A policy says which ops compute in f16; by default those whose op traits say
  * fp16 'compute' (ir/op.ts): convolutions, matrix products, pools, activations and elementwise
  * arithmetic. Reductions, softmax, normalization statistics (BN, LRN,
  * global average pooling) and precision-sensitive math (Exp, Log, Pow) stay f32, and so, by default,
@@ -9,7 +17,7 @@
  * an f16 and an f32 op meet and at graph outputs (which keep their f32 type). The kernels accumulate
  * in f32: that is their job, not the graph's.
  */
-import { fromF64, toF64, type DType } from '../runtime/tensor.js';
+import { fromF64, roundF16, toF64, type DType } from '../runtime/tensor.js';
 import type { Graph, Node } from '../ir/graph.js';
 import { allOps, getOp } from '../ir/ops/index.js';
 import { commit, makeNode, removeUnusedConstants, withNode, type Pass } from './pass.js';
@@ -88,8 +96,39 @@ export function castToFp16(graph: Graph, policy: Partial<Fp16Policy> = {}): Grap
   return g;
 }
 
+/** Largest finite f16: a constant with a value beyond it stays f32 (rounding would make it ±Inf). */
+const F16_MAX = 65504;
+
+/** The 'storage' mode: weights of weighted layers rounded to f16 values, every dtype unchanged (see the file comment). */
+export function roundWeightsToFp16(graph: Graph, policy: Partial<Fp16Policy> = {}): Graph {
+  const pol = { ...DEFAULT_FP16_POLICY, keepFirst: false, keepLast: false, ...policy };
+  const g = graph.clone();
+  const f16Ops = new Set(pol.f16Ops);
+  const weighted = g.nodes.filter((n) => isWeighted(n.op));
+  const pinned = new Set<Node>([...(pol.keepFirst ? weighted.slice(0, 1) : []), ...(pol.keepLast ? weighted.slice(-1) : [])]);
+  const rounded = new Map<string, string>(); // constant → its rounded copy ('' when it stays as is)
+
+  const round = (v: string): string => {
+    const c = g.constValue(v);
+    if (!c || c.dtype !== 'f32') return v;
+    let r = rounded.get(v);
+    if (r === undefined) {
+      const data = c.data as Float32Array;
+      const fits = data.every((x) => !(Math.abs(x) > F16_MAX) || !Number.isFinite(x));
+      r = fits ? g.addConstant(`${v}_f16r`, { dtype: 'f32', shape: [...c.shape], data: data.map(roundF16) }) : '';
+      rounded.set(v, r);
+    }
+    return r || v;
+  };
+
+  const nodes = g.nodes.map((n) => (isWeighted(n.op) && f16Ops.has(n.op) && !pinned.has(n) ? withNode(n, { inputs: n.inputs.map(round) }) : n));
+  commit(g, nodes);
+  removeUnusedConstants(g);
+  return g;
+}
+
 export const fp16Pass: Pass = {
   name: 'fp16',
-  doc: 'runs eligible ops in f16 (policy: reductions, softmax, normalization, first/last layer stay f32) with Casts at the seams',
-  run: (g, ctx) => castToFp16(g, ctx.options.fp16Policy),
+  doc: "eligible ops in f16, Casts at the seams (reductions, normalization, first/last layer stay f32); 'storage' mode: weights rounded to f16",
+  run: (g, ctx) => (ctx.options.fp16Mode === 'storage' ? roundWeightsToFp16 : castToFp16)(g, ctx.options.fp16Policy),
 };

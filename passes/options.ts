@@ -10,11 +10,19 @@ export interface Fp16Policy {
   f16Ops: readonly string[];
   /** Ops that take the dtype of their first float input (they only move data). */
   followOps: readonly string[];
-  /** Keep the first weighted layer (Conv/Gemm/… in node order) in f32. */
+  /** Keep the first weighted layer (Conv/Gemm/… in node order) in f32 (default: yes in 'compute' mode, no in 'storage' mode). */
   keepFirst: boolean;
-  /** Keep the last weighted layer in f32. */
+  /** Keep the last weighted layer in f32 (default: yes in 'compute' mode, no in 'storage' mode). */
   keepLast: boolean;
 }
+
+/**
+ * What fp16 means for a target. 'compute': eligible ops run in f16, with Casts where f16 and f32 ops
+ * meet (wgsl with shader-f16, cuda). 'storage': every op computes in f32 and only the weights of
+ * weighted layers are rounded to f16 values, which the artifact stores in half the bytes and the
+ * runtime widens to f32 once at load (wasm, which has no f16 arithmetic).
+ */
+export type Fp16Mode = 'compute' | 'storage';
 
 export type OptLevel = 'O0' | 'O1' | 'O2' | 'O3';
 
@@ -25,6 +33,8 @@ export interface CompileOptions {
   fp16?: boolean;
   /** What stays f32 under fp16 (defaults: DEFAULT_FP16_POLICY in passes/fp16.ts). */
   fp16Policy?: Partial<Fp16Policy>;
+  /** f16 arithmetic or f16 weights only (default: the target's; see Fp16Mode). */
+  fp16Mode?: Fp16Mode;
   /** Activation layout the target computes in (NHWC conversion runs at O2 and above). */
   layout?: 'NCHW' | 'NHWC';
   /** Binds a symbolic batch dimension. */
@@ -40,7 +50,7 @@ export interface CompileOptions {
 }
 
 /** What a target sets when the caller does not: level, layout, precision. */
-export type PipelineDefaults = Required<Pick<CompileOptions, 'opt' | 'layout' | 'fp16'>>;
+export type PipelineDefaults = Required<Pick<CompileOptions, 'opt' | 'layout' | 'fp16' | 'fp16Mode'>>;
 
 /**
  * Who a pipeline runs for: a target's name and defaults (compile() hands the target from the
@@ -49,4 +59,4 @@ export type PipelineDefaults = Required<Pick<CompileOptions, 'opt' | 'layout' | 
 export type PipelineTarget = string | { readonly name: string; readonly defaults: PipelineDefaults };
 
 /** The defaults for a bare target name: what the wgsl and cuda targets use too. */
-export const DEFAULTS: PipelineDefaults = { opt: 'O3', layout: 'NCHW', fp16: false };
+export const DEFAULTS: PipelineDefaults = { opt: 'O3', layout: 'NCHW', fp16: false, fp16Mode: 'compute' };

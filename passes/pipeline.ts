@@ -73,7 +73,8 @@ export function pipelineFor(target: PipelineTarget, options: CompileOptions = {}
 export function describePipeline(target: PipelineTarget, options: CompileOptions = {}): string {
   const list = pipelineFor(target, options);
   const o = resolveOptions(target, options);
-  const head = `pipeline for ${targetName(target)} (-${o.opt}, ${o.layout}${o.fp16 ? ', fp16' : ''}):`;
+  const fp16 = !o.fp16 ? '' : o.fp16Mode === 'storage' ? ', fp16 weights' : ', fp16';
+  const head = `pipeline for ${targetName(target)} (-${o.opt}, ${o.layout}${fp16}):`;
   return [head, ...list.map((p, i) => `  ${String(i + 1).padStart(2)}. ${p.padEnd(15)} ${PASSES[p].doc}`)].join('\n');
 }
 

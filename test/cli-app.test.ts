@@ -1,6 +1,6 @@
 /**
  * The CLI as an app developer meets it (issue 19): compile's default output name, errors in the order
- * a user fixes them (unknown flag, bad -O, missing file, fixed batch, --fp16 on wasm), --version,
+ * a user fixes them (unknown flag, bad -O, missing file, fixed batch), --fp16 on wasm, --version,
  * run --expect against a reference tensor (.pb and .npy; non-zero over the tolerance), progress lines
  * with elapsed time per pass and per WebGPU pipeline, and summary titled by the file.
  */
@@ -40,7 +40,6 @@ describe('cnnc compile: -o defaults, and errors in the order a user fixes them',
     ['an unknown flag', ['compile', 'zoo:lenet5', '--bogus'], /unknown option '--bogus'/],
     ['a bad level', ['compile', 'zoo:lenet5', '-O7'], /unknown optimization level '-O7': use -O0, -O1, -O2 or -O3/],
     ['a bad level before a missing file', ['compile', 'nope.onnx', '-O7'], /unknown optimization level '-O7'/],
-    ['--fp16 on wasm', ['compile', 'zoo:lenet5', '--fp16'], /--fp16 is for the wgsl and cuda targets/],
     ['an unknown progress mode', ['compile', 'zoo:lenet5', '--progress', 'loud'], /argument 'loud' is invalid/],
   ];
   for (const [what, args, msg] of cases) {
@@ -106,6 +105,24 @@ describe.skipIf(!existsSync(LENET))('cnnc run --expect', () => {
       expect(r.out).toContain(`threads: ${n}`);
     }
     expect(cnnc('run', 'lenet.cnnc', '--threads', '0').err).toMatch(/BAD_ATTRIBUTE: '0' is not a positive integer/);
+  });
+
+  it('--fp16 --target wasm: f16 weights (half the weight bytes), outputs within the fp16 tolerance 1e-2 of PyTorch', () => {
+    const f32 = cnnc('compile', join(LENET, 'model.onnx'), '-t', 'wasm', '-o', 'lenet.cnnc', '--progress', 'none');
+    const r = cnnc('compile', join(LENET, 'model.onnx'), '--fp16', '--target', 'wasm', '-o', 'lenet16.cnnc', '--progress', 'none');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('(target wasm, O3, fp16 weights)');
+    const weights = (out: string) => /weights: ([\d.]+) (B|KiB|MiB)/.exec(out)!.slice(1);
+    const [w16, unit16] = weights(r.out), [w32, unit32] = weights(f32.out);
+    expect(unit16).toBe(unit32);
+    expect(Number(w16) / Number(w32)).toBeCloseTo(0.5, 2);
+    const run = cnnc('run', 'lenet16.cnnc', '-i', input, '--expect', want, '--tolerance', '1e-2', '--progress', 'none');
+    expect(run.code, run.err).toBe(0);
+    const m = /max abs error ([\d.e+-]+), max \|expected\| ([\d.e+-]+), relative ([\d.e+-]+) \(tolerance 0.01\)/.exec(run.out);
+    expect(m).not.toBeNull();
+    console.log(`cnnc run lenet16.cnnc --expect: ${m![0]}`);
+    expect(Number(m![3])).toBeLessThanOrEqual(1e-2);
+    expect(Number(m![3])).toBeGreaterThan(0); // the weights really were rounded
   });
 
   it('exits non-zero over the tolerance and names the output; a wrong shape and a missing file are errors before any run', () => {

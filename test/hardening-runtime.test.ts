@@ -84,6 +84,55 @@ describe('artifact header schema (finding 10)', () => {
   });
 });
 
+describe('fp16 wasm artifacts: the f16 weight runs (plan.weightsHalf) are checked like the rest of the plan', () => {
+  let half: Uint8Array;
+  const h16 = () => structuredClone(decodeArtifact(half).header) as any;
+  beforeAll(async () => {
+    half = (await compile(model(), 'wasm', { fp16: true })).save();
+  });
+
+  it('an fp16 artifact has f16 runs and runs within 1e-2 of the f32 one', async () => {
+    expect(h16().plan.weightsHalf.length).toBeGreaterThan(0);
+    const got = (await (await load(half)).run(input())).gemm.data as Float32Array;
+    const scale = Math.max(...want.map(Math.abs));
+    want.forEach((w, i) => expect(Math.abs(got[i] - w)).toBeLessThanOrEqual(1e-2 * scale));
+  });
+
+  const cases: [string, (h: any) => void, RegExp][] = [
+    ['weightsHalf not a list', (h) => { h.plan.weightsHalf = 5; }, /weightsHalf is not a list/],
+    ['a range backwards', (h) => { h.plan.weightsHalf[0].reverse(); }, /weightsHalf\[0\] is not a \[start, end\) word range/],
+    ['a fractional bound', (h) => { h.plan.weightsHalf[0][1] -= 0.5; }, /weightsHalf\[0\] is not a \[start, end\) word range/],
+    ['a range of three numbers', (h) => { h.plan.weightsHalf[0].push(1); }, /weightsHalf\[0\]/],
+    ['a range listed twice (overlap)', (h) => { h.plan.weightsHalf.push([...h.plan.weightsHalf[0]]); }, /after the previous one/],
+    ['a range past the section', (h) => { h.plan.weightsHalf.at(-1)[1] += 4; }, /does not hold the \d+ f16 words/],
+    ['an odd number of f16 words', (h) => { h.plan.weightsHalf.at(-1)[1] -= 1; }, /does not hold/],
+    ['a region over the arena', (h) => { h.plan.weightsHalf[0][1] += 1e6; }, /does not hold|overlap the arena/],
+    ['an unaligned weights offset', (h) => { h.plan.weightsOffset += 2; }, /not 4-byte aligned/],
+  ];
+  for (const [what, edit, msg] of cases) {
+    it(`${what} → BAD_ARTIFACT`, async () => {
+      const h = h16();
+      edit(h);
+      expect(await codeOf(load(withHeader(half, h)))).toBe('BAD_ARTIFACT');
+      expect(await messageOf(load(withHeader(half, h)))).toMatch(msg);
+    });
+  }
+
+  it('300 header and section mutants of an fp16 artifact: each runs to its declared outputs or fails with a typed error', async () => {
+    const rand = rng(16);
+    const counts: Record<string, number> = {};
+    for (let i = 0; i < 300; i++) {
+      const m = mutateArtifact(half, rand);
+      let code: string;
+      try { code = await artifactOutcome(m.bytes, input()); } catch (e) { throw new Error(`mutant ${i} (${m.kind} ${m.detail}): untyped ${e}`); }
+      counts[code] = (counts[code] ?? 0) + 1;
+    }
+    console.log(`fp16 artifact mutants: ${JSON.stringify(counts)}`);
+    expect(Object.keys(counts).every((c) => ['ok', 'BAD_ARTIFACT', 'TOO_LARGE', 'BAD_INPUT'].includes(c))).toBe(true);
+    expect(counts.BAD_ARTIFACT).toBeGreaterThan(30);
+  });
+});
+
 describe('run() misuse is a typed BAD_INPUT naming the difference (finding 12)', () => {
   const cases: [string, unknown, RegExp][] = [
     ['null', null, /takes an object of named tensors \{ x \}, got null/],

@@ -9,6 +9,7 @@ import binaryen from 'binaryen';
 import { encodeArtifact, type Artifact, type IOSpec } from '../../runtime/artifact.js';
 import { CnncError } from '../../runtime/errors.js';
 import type { WasmPlan } from '../../runtime/wasm/index.js';
+import { packWeights } from '../../runtime/wasm/weights.js';
 import type { Graph } from '../../ir/graph.js';
 import { getOp } from '../../ir/ops/index.js';
 import { formatType, sizeOf } from '../../ir/types.js';
@@ -119,17 +120,19 @@ export function compileWasm(g: Graph, options: WasmCompileOptions = {}): WasmCom
   const emit = (relaxed: boolean) => emitModule(low.steps, addr, pages, relaxed, options.optimize ?? false);
   const wasm = emit(false);
   const relaxed = options.relaxedSimd === false ? undefined : emit(true);
+  const packed = packWeights(low.weights);
   const plan: WasmPlan = {
     memoryBytes,
     weightsOffset: low.weightsOffset,
-    weightsBytes: low.weights.byteLength,
+    weightsBytes: packed.section.length,
+    ...(packed.half.length ? { weightsHalf: packed.half } : {}),
     arenaOffset: arenaBase,
     arenaBytes,
     inputs: low.inputs.map((x) => ({ name: x.name, offset: addr(x.loc) })),
     outputs: low.outputs.map((x) => ({ name: x.name, offset: addr(x.loc) })),
     steps: low.steps.map((s) => ({ fn: s.fn, node: s.node, op: s.op, flops: s.flops })),
   };
-  const weightBytes = new Uint8Array(low.weights.buffer, low.weights.byteOffset, low.weights.byteLength);
+  const weightBytes = packed.section;
   const artifact: Artifact = {
     header: { version: 1, target: 'wasm', inputs: io(g, g.inputs), outputs: io(g, g.outputs), plan, meta: { model: g.name } },
     sections: { module: wasm, ...(relaxed ? { module_relaxed: relaxed } : {}), weights: weightBytes },

@@ -1,6 +1,6 @@
 /**
  * Runs a wasm-target artifact: instantiates its module, copies the packed weights into the module's
- * memory once, then per run copies inputs to their planned addresses, calls `run`, and copies the
+ * memory once (widening the runs stored as f16: runtime/wasm/weights.ts), then per run copies inputs to their planned addresses, calls `run`, and copies the
  * outputs out. Imports only from runtime/, so an app bundles it without the compiler.
  */
 import { CnncError } from '../errors.js';
@@ -8,6 +8,7 @@ import type { Artifact, IOSpec } from '../artifact.js';
 import { BYTES_PER_ELEMENT, allocData, sizeOf, type DType, type Tensor } from '../tensor.js';
 import { relaxedSimdSupported, type SimdBuild } from './features.js';
 import { shareMemory, ThreadPool, threadsUnavailable } from './threads.js';
+import { unpackWeights, weightsRegionBytes } from './weights.js';
 
 export interface WasmSessionOptions {
   /** Which module build to run: 'auto' (default) picks the relaxed-SIMD one where the engine validates it. */
@@ -33,6 +34,8 @@ export interface WasmPlan {
   weightsOffset: number;
   /** Bytes of the weights section (a shorter section would run with zeros). */
   weightsBytes: number;
+  /** Word ranges of the weights region that the section stores as f16 (runtime/wasm/weights.ts); absent: all f32. */
+  weightsHalf?: [number, number][];
   arenaOffset: number;
   arenaBytes: number;
   inputs: { name: string; offset: number }[];
@@ -70,7 +73,8 @@ function checkPlan(p: unknown, a: Artifact, maxMemoryBytes: number): WasmPlan {
   }
   if (!a.sections.module || !a.sections.weights) bad("wasm artifact lacks its 'module' or 'weights' section");
   if (a.sections.weights.length !== plan.weightsBytes) bad(`the weights section is ${a.sections.weights.length} bytes, the plan says ${plan.weightsBytes}`);
-  if (plan.weightsOffset + a.sections.weights.length > plan.arenaOffset) bad('weights overlap the arena in the plan');
+  if (plan.weightsOffset % 4 !== 0) bad(`the weights offset ${plan.weightsOffset} is not 4-byte aligned`);
+  if (plan.weightsOffset + weightsRegionBytes(a.sections.weights.length, plan.weightsHalf) > plan.arenaOffset) bad('weights overlap the arena in the plan');
   if (plan.arenaOffset + plan.arenaBytes > plan.memoryBytes) bad('the arena does not fit the planned memory');
   if (!plan.steps.every((s) => s && typeof s === 'object' && typeof s.fn === 'string')) bad('wasm plan steps are malformed');
   const ios = (specs: IOSpec[], placed: { name: string; offset: number }[], isInput: boolean) => {
@@ -149,7 +153,7 @@ export class WasmSession {
     if (memory.buffer.byteLength > Math.min(options.maxMemoryBytes ?? 2 ** 31, WASM_MAX_MEMORY) + 65536) {
       throw new CnncError('TOO_LARGE', `the wasm module declares ${memory.buffer.byteLength} bytes of memory, over the cap of ${options.maxMemoryBytes ?? 2 ** 31} bytes`);
     }
-    new Uint8Array(memory.buffer).set(a.sections.weights, plan.weightsOffset);
+    unpackWeights(a.sections.weights, plan.weightsHalf, memory.buffer, plan.weightsOffset);
     const session = new WasmSession(a.header, plan, instance.exports as Record<string, unknown>, memory, build, pool, note);
     if (pool) stopWhenCollected.register(session, pool);
     return session;
