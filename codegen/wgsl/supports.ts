@@ -18,6 +18,8 @@ import { emitElementwise, MAX_ELEMENTWISE_INPUTS } from './kernels/elementwise.j
 import { emitLayerNorm } from './kernels/norm.js';
 import { emitGather, emitIndexMap, emitPad, emitResize } from './kernels/movement.js';
 import { emitPool } from './kernels/pool.js';
+import { emitDequantizeLinear, emitMatMulInteger, emitQuantizeLinear } from './kernels/quant.js';
+import { quantReason } from '../quant.js';
 
 /** Dtypes the wgsl target has buffers for (i64 and the narrow integers and bool are carried in i32 buffers). */
 const BUFFER_DTYPES: readonly DType[] = ['f32', 'f16', 'i32', 'i64', 'u8', 'i8', 'u16', 'i16', 'u4', 'i4', 'u2', 'i2', 'bool'];
@@ -70,6 +72,10 @@ const CHECKS = new Map<Generator, Check>([
     return v ? `input '${v}' must be a constant on wgsl` : undefined;
   }],
   [emitGather, (n, g) => (['i32', 'i64'].includes(g.type(n.inputs[1]).dtype) ? undefined : 'Gather indices must be integers')],
+  [emitQuantizeLinear, (n, g) => quantReason(n, g)
+    ?? (g.type(n.inputs[0]).dtype === 'f32' ? undefined : 'QuantizeLinear of i32 has no wgsl kernel (f32 x only: no f64 for the exact quotient)')],
+  [emitDequantizeLinear, quantReason],
+  [emitMatMulInteger, quantReason],
   [emitElementwise, (n) => {
     const k = n.inputs.filter(Boolean).length;
     if (k > MAX_ELEMENTWISE_INPUTS) return `${k} inputs is more than the wgsl elementwise kernel takes (${MAX_ELEMENTWISE_INPUTS})`;
