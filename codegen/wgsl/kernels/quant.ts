@@ -264,16 +264,17 @@ export function emitConvInteger(e: Emitter, node: Node): void {
 }
 
 /** QConv/QGemm's requantizing epilogue on `acc` (channel `ch`), as the reference's f32 steps. */
-function qEpilogue(e: Emitter, node: Node, ch: string, multW: string | undefined): string[] {
+function qEpilogue(e: Emitter, node: Node, ch: string, multW: string | undefined): { lines: string[]; helpers: string } {
   const q = qAttrs(node);
   const r = wgslRenderer();
   const act = r.render(epilogueScalar(node.attrs, { node: node.name, op: node.op }), ['v0']);
-  return [
+  const lines = [
     `let v0 = q_mulf(acc, ${multW ? `MULT[${ch}]` : f(q.mult[0])});`,
     `let v = ${act};`,
     `let q = round(q_div(v, ${f(q.ys)})) + ${f(q.yz)};`,
     `Y[ii] = ${saturate('q', node, e)};`,
   ];
+  return { lines, helpers: `${Q_HELPERS}\n${r.helpers()}` };
 }
 
 /** Per-channel multipliers as an f32 weight buffer (undefined: one, a literal). */
@@ -300,9 +301,10 @@ export function emitQConv(e: Emitter, node: Node): void {
   const b = node.inputs[2] || undefined;
   const bindings = [e.read('X', e.operand(node.inputs[0])), e.read('W', e.operand(node.inputs[1])), ...(b ? [e.read('B', e.operand(b))] : []),
     ...(mult ? [mult] : []), ...(wz.bind ? [wz.bind] : []), e.write('Y', Y)];
+  const ep = qEpilogue(e, node, 'm', mult && 'MULT');
   const lines = [convCoords(c), `let wzv = ${wz.expr};`, 'var acc = 0;',
-    convTaps(c, (x, w) => `acc += (X[${x}] - ${q.xz}) * (W[${w}] - wzv);`), ...(b ? ['acc += B[m];'] : []), ...qEpilogue(e, node, 'm', mult && 'MULT')];
-  simple(e, node, bindings, sizeOf(Y.shape), lines.join('\n'), Q_HELPERS);
+    convTaps(c, (x, w) => `acc += (X[${x}] - ${q.xz}) * (W[${w}] - wzv);`), ...(b ? ['acc += B[m];'] : []), ...ep.lines];
+  simple(e, node, bindings, sizeOf(Y.shape), lines.join('\n'), ep.helpers);
 }
 
 // ---- integer matmul ----
@@ -363,8 +365,9 @@ export function emitQGemm(e: Emitter, node: Node): void {
   const b = node.inputs[2] || undefined;
   const bindings = [e.read('X', e.operand(node.inputs[0])), e.read('W', e.operand(node.inputs[1])), ...(b ? [e.read('B', e.operand(b))] : []),
     ...(mult ? [mult] : []), ...(wz.bind ? [wz.bind] : []), e.write('Y', Y)];
+  const ep = qEpilogue(e, node, 'j', mult && 'MULT');
   const lines = ['let ii = i32(i);', `let r = ii / ${N}; let j = ii % ${N};`, `let wzv = ${wz.expr};`, 'var acc = 0;',
     `for (var k = 0; k < ${K}; k++) { acc += (X[r * ${K} + k] - ${q.xz}) * (W[k * ${N} + j] - wzv); }`,
-    ...(b ? ['acc += B[j];'] : []), ...qEpilogue(e, node, 'j', mult && 'MULT')];
-  simple(e, node, bindings, sizeOf(Y.shape), lines.join('\n'), Q_HELPERS);
+    ...(b ? ['acc += B[j];'] : []), ...ep.lines];
+  simple(e, node, bindings, sizeOf(Y.shape), lines.join('\n'), ep.helpers);
 }
