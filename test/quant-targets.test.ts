@@ -184,6 +184,22 @@ describe.each(TARGETS)('quantization kernels on %s vs the reference, bit-exact',
     expectExact(await runOn(g, target, feed), ref);
   }, 300_000);
 
+  it('MatMulInteger and QLinearMatMul with int32 sums beyond 2^24 (where an f32 accumulator would round)', async () => {
+    const r = rng(12);
+    const K = 700;
+    const big = (n: number) => Uint8Array.from({ length: n }, () => 200 + Math.floor(r() * 56));
+    const g = importOnnx(model(
+      [node('QLinearMatMul', ['a', 'as', 'z', 'b', 'bs', 'z', 'ys', 'yz'], ['y']), node('MatMulInteger', ['a', 'b'], ['acc'])],
+      [init('as', DT.FLOAT, [], [Math.fround(0.0131)]), init('bs', DT.FLOAT, [], [Math.fround(0.0173)]), init('z', DT.UINT8, [], [0]),
+        init('ys', DT.FLOAT, [], [Math.fround(37.3)]), init('yz', DT.UINT8, [], [0])],
+      [vi('a', DT.UINT8, [3, K]), vi('b', DT.UINT8, [K, 5])], [vi('y', DT.UINT8, [3, 5]), vi('acc', DT.INT32, [3, 5])],
+    ));
+    const feed = { a: tensor('u8', [3, K], big(3 * K)), b: tensor('u8', [K, 5], big(5 * K)) };
+    const ref = interpret(g, feed);
+    expect(Math.min(...toF64(ref.acc))).toBeGreaterThan(2 ** 24);
+    expectExact(await runOn(g, target, feed), ref);
+  }, 120_000);
+
   it('hostile parameters give typed errors naming the node, before any code runs', async () => {
     const one = (nodes: object[], inits: Init[], inputs: object[], outputs: object[]) => async () => compile(importOnnx(model(nodes, inits, inputs, outputs)), target);
     const cases: [() => Promise<unknown>, RegExp, string][] = [
