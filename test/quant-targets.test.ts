@@ -10,6 +10,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { buildEmulatedProgram, emulationAvailable } from '../codegen/cuda/emu.js';
+import { checkCompilesAsync, findNvcc } from '../codegen/cuda/nvcc.js';
 import { lowerCuda } from '../codegen/cuda/lower.js';
 import { importOnnx } from '../frontends/onnx/import.js';
 import { onnx } from '../frontends/onnx/proto.js';
@@ -103,6 +104,32 @@ function inputX(seed: number): Tensor {
   return tensor('f32', [1, 3, 8, 8], Float32Array.from({ length: 192 }, () => (r() * 2 - 1) * 1.6));
 }
 
+/** QuantizeLinear per axis (i8), DynamicQuantizeLinear, DequantizeLinear per axis. */
+function quantizeOpsGraph(): Graph {
+  return importOnnx(model(
+    [node('QuantizeLinear', ['x', 's', 'z'], ['q'], [int('axis', 1)]), node('DynamicQuantizeLinear', ['x'], ['d', 'ds', 'dz']),
+      node('DequantizeLinear', ['q', 's', 'z'], ['dq'], [int('axis', 1)])],
+    [init('s', DT.FLOAT, [4], [0.0137, 0.0291, 0.00733, 0.0511].map(Math.fround)), init('z', DT.INT8, [4], [0, -3, 17, -128])],
+    [vi('x', DT.FLOAT, [2, 4, 512])], [vi('q', DT.INT8, [2, 4, 512]), vi('d', DT.UINT8, [2, 4, 512]), vi('ds', DT.FLOAT, []), vi('dz', DT.UINT8, []), vi('dq', DT.FLOAT, [2, 4, 512])],
+  ));
+}
+
+/** QLinearMatMul (per-row a_scale and zero point, per-column b_scale) and QLinearConv (per-channel, bias, asymmetric pads). */
+function qlinearGraph(u8: (n: number) => Uint8Array, r: () => number): Graph {
+  return importOnnx(model(
+    [node('QLinearMatMul', ['a', 'as', 'az', 'b', 'bs', 'bz', 'ys', 'yz'], ['y']),
+      node('QLinearConv', ['x', 'xs', 'xz', 'w', 'ws', 'wz', 'ys', 'yz', 'bias'], ['yc'], [ints('pads', [1, 0, 1, 0])])],
+    [init('as', DT.FLOAT, [16], Array.from({ length: 16 }, () => Math.fround(0.01 + 0.03 * r()))), init('az', DT.UINT8, [16], Array.from(u8(16))),
+      init('bs', DT.FLOAT, [24], Array.from({ length: 24 }, () => Math.fround(0.01 + 0.02 * r()))), init('bz', DT.UINT8, [], [119]),
+      init('ys', DT.FLOAT, [], [Math.fround(1.37)]), init('yz', DT.UINT8, [], [121]),
+      init('xs', DT.FLOAT, [], [Math.fround(0.0173)]), init('xz', DT.UINT8, [], [131]),
+      init('ws', DT.FLOAT, [5], Array.from({ length: 5 }, () => Math.fround(0.002 + 0.01 * r()))), init('wz', DT.UINT8, [5], Array.from(u8(5))),
+      init('bias', DT.INT32, [5], [1000, -20000, 0, 777, -5])],
+    [vi('a', DT.UINT8, [16, 40]), vi('b', DT.UINT8, [40, 24]), vi('x', DT.UINT8, [1, 3, 9, 7]), vi('w', DT.UINT8, [5, 3, 3, 2])],
+    [vi('y', DT.UINT8, [16, 24]), vi('yc', DT.UINT8, [1, 5, 9, 6])],
+  ));
+}
+
 const EMU = emulationAvailable();
 
 /** Runs `g` on `target` (cuda: the emulated standalone program of compile()'s graph). */
@@ -153,12 +180,7 @@ describe.each(TARGETS)('quantization kernels on %s vs the reference, bit-exact',
     const r = rng(9);
     const n = 4096;
     const xs = Float32Array.from({ length: n }, (_, i) => (i % 7 === 0 ? Math.round((r() - 0.5) * 400) * 0.0137 : (r() - 0.5) * 6));
-    const g = importOnnx(model(
-      [node('QuantizeLinear', ['x', 's', 'z'], ['q'], [int('axis', 1)]), node('DynamicQuantizeLinear', ['x'], ['d', 'ds', 'dz']),
-        node('DequantizeLinear', ['q', 's', 'z'], ['dq'], [int('axis', 1)])],
-      [init('s', DT.FLOAT, [4], [0.0137, 0.0291, 0.00733, 0.0511].map(Math.fround)), init('z', DT.INT8, [4], [0, -3, 17, -128])],
-      [vi('x', DT.FLOAT, [2, 4, 512])], [vi('q', DT.INT8, [2, 4, 512]), vi('d', DT.UINT8, [2, 4, 512]), vi('ds', DT.FLOAT, []), vi('dz', DT.UINT8, []), vi('dq', DT.FLOAT, [2, 4, 512])],
-    ));
+    const g = quantizeOpsGraph();
     const feed = { x: tensor('f32', [2, 4, 512], xs) };
     expectExact(await runOn(g, target, feed), interpret(g, feed));
   }, 300_000);
@@ -166,18 +188,7 @@ describe.each(TARGETS)('quantization kernels on %s vs the reference, bit-exact',
   it('QLinearMatMul and QLinearConv with per-row/per-channel scales on seeded data', async () => {
     const r = rng(4);
     const u8 = (n: number) => Uint8Array.from({ length: n }, () => Math.floor(r() * 256));
-    const g = importOnnx(model(
-      [node('QLinearMatMul', ['a', 'as', 'az', 'b', 'bs', 'bz', 'ys', 'yz'], ['y']),
-        node('QLinearConv', ['x', 'xs', 'xz', 'w', 'ws', 'wz', 'ys', 'yz', 'bias'], ['yc'], [ints('pads', [1, 0, 1, 0])])],
-      [init('as', DT.FLOAT, [16], Array.from({ length: 16 }, () => Math.fround(0.01 + 0.03 * r()))), init('az', DT.UINT8, [16], Array.from(u8(16))),
-        init('bs', DT.FLOAT, [24], Array.from({ length: 24 }, () => Math.fround(0.01 + 0.02 * r()))), init('bz', DT.UINT8, [], [119]),
-        init('ys', DT.FLOAT, [], [Math.fround(1.37)]), init('yz', DT.UINT8, [], [121]),
-        init('xs', DT.FLOAT, [], [Math.fround(0.0173)]), init('xz', DT.UINT8, [], [131]),
-        init('ws', DT.FLOAT, [5], Array.from({ length: 5 }, () => Math.fround(0.002 + 0.01 * r()))), init('wz', DT.UINT8, [5], Array.from(u8(5))),
-        init('bias', DT.INT32, [5], [1000, -20000, 0, 777, -5])],
-      [vi('a', DT.UINT8, [16, 40]), vi('b', DT.UINT8, [40, 24]), vi('x', DT.UINT8, [1, 3, 9, 7]), vi('w', DT.UINT8, [5, 3, 3, 2])],
-      [vi('y', DT.UINT8, [16, 24]), vi('yc', DT.UINT8, [1, 5, 9, 6])],
-    ));
+    const g = qlinearGraph(u8, r);
     const feed = { a: tensor('u8', [16, 40], u8(640)), b: tensor('u8', [40, 24], u8(960)), x: tensor('u8', [1, 3, 9, 7], u8(189)), w: tensor('u8', [5, 3, 3, 2], u8(90)) };
     const ref = interpret(g, feed);
     expect(new Set(toF64(ref.y)).size).toBeGreaterThan(30);
@@ -228,4 +239,16 @@ describe.each(TARGETS)('quantization kernels on %s vs the reference, bit-exact',
     expect((e as Error).message).toMatch(/DequantizeLinear to f16 .*has no kernel/);
     expect((e as Error).message).toContain('y_n');
   }, 120_000);
+});
+
+describe.skipIf(!findNvcc())('quantization kernels build with nvcc -Werror for sm_80 and sm_90', () => {
+  it('QConv/QGemm (__dp4a) and the ONNX quantization ops', async () => {
+    const r = rng(4);
+    const u8 = (n: number) => Uint8Array.from({ length: n }, () => Math.floor(r() * 256));
+    for (const g of [quantizeQdq(importOnnx(qdqNet(5))), quantizeOpsGraph(), qlinearGraph(u8, r)]) {
+      const src = lowerCuda((await compile(g, 'cuda')).graph).source;
+      await checkCompilesAsync(src);
+    }
+    expect(lowerCuda((await compile(quantizeQdq(importOnnx(qdqNet(5))), 'cuda')).graph).source).toContain('__dp4a(');
+  }, 600_000);
 });

@@ -191,7 +191,7 @@ function qEpilogueLines(ctx: LowerCtx, ch: string, multArg: string | undefined):
 /** The packed-dot-product loop: `lane(l)` gives statements setting `b<l>`, lane l's signed x byte (xz' when padding). */
 function dp4aLoop(kw: number, hasWz: boolean, row: string, lane: (l: number) => string[]): string[] {
   return [
-    'int dot = 0, sx = 0;',
+    hasWz ? 'int dot = 0, sx = 0;' : 'int dot = 0;',
     `for (int kk = 0; kk < ${kw}; ++kk) {`,
     ...[0, 1, 2, 3].flatMap((l) => lane(l).map((s) => `  ${s}`)),
     `  const int xw = (b0 & 255) | ((b1 & 255) << 8) | ((b2 & 255) << 16) | ((b3 & 255) << 24);`,
@@ -275,9 +275,10 @@ export function matmulInteger(ctx: LowerCtx): Launch {
   const one = (i: number) => sizeOf(graph.type(inp(i)).shape) === 1;
   if (inp(azi)) args.push(arg('az', inp(azi), at.dtype));
   if (inp(bzi)) args.push(arg('bz', inp(bzi), bt.dtype));
+  const oa = batchOffset(A, batch, 'bq'), ob = batchOffset(B, batch, 'bq');
   const lines = [
-    `const int bq = i / ${M * N}, r = (i / ${N}) % ${M}, j = i % ${N};`,
-    `const int oa = ${batchOffset(A, batch, 'bq')} + r * ${K}, ob = ${batchOffset(B, batch, 'bq')} + j;`,
+    `${oa === '0' && ob === '0' ? '' : `const int bq = i / ${M * N}; `}const int r = (i / ${N}) % ${M}, j = i % ${N};`,
+    `const int oa = ${oa} + r * ${K}, ob = ${ob} + j;`,
     `const int azv = ${inp(azi) ? `(int)az[${one(azi) ? '0' : 'r'}]` : '0'}, bzv = ${inp(bzi) ? `(int)bz[${one(bzi) ? '0' : 'j'}]` : '0'};`,
     'int acc = 0;',
     `for (int k = 0; k < ${K}; ++k) acc += ((int)a[oa + k] - azv) * ((int)b[ob + k * ${N}] - bzv);`,
