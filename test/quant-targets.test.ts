@@ -20,6 +20,8 @@ import { interpret } from '../ir/interpreter.js';
 import { quantizeQdq } from '../passes/quantize-qdq.js';
 import { CnncError } from '../runtime/errors.js';
 import { load } from '../runtime/index.js';
+import { WebGpuModel, type WgslPlan } from '../runtime/webgpu/index.js';
+import { decodeArtifact } from '../runtime/artifact.js';
 import { tensor, toF64, type Tensor } from '../runtime/tensor.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -133,10 +135,10 @@ function qlinearGraph(u8: (n: number) => Uint8Array, r: () => number): Graph {
 const EMU = emulationAvailable();
 
 /** Runs `g` on `target` (cuda: the emulated standalone program of compile()'s graph). */
-async function runOn(g: Graph, target: 'cuda' | 'wgsl', feed: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+async function runOn(g: Graph, target: 'cuda' | 'wgsl', feed: Record<string, Tensor>, unpackedDot = false): Promise<Record<string, Tensor>> {
   const c = await compile(g, target);
   if (target === 'wgsl') {
-    const s = await load(c.save());
+    const s = await load(c.save(), { webgpu: { unpackedDot } });
     try { return await s.run(feed); } finally { (s as { dispose?: () => void }).dispose?.(); }
   }
   const dir = mkdtempSync(join(tmpdir(), 'cnnc-quant-'));
@@ -239,6 +241,32 @@ describe.each(TARGETS)('quantization kernels on %s vs the reference, bit-exact',
     expect((e as Error).message).toMatch(/DequantizeLinear to f16 .*has no kernel/);
     expect((e as Error).message).toContain('y_n');
   }, 120_000);
+});
+
+describe('wgsl QConv/QGemm: packed dot products (dot4I8Packed) and the unpacked fallback', () => {
+  it('both variants give the reference\'s int8 outputs; the packed one runs where WGSL has the feature', async () => {
+    const g = quantizeQdq(importOnnx(qdqNet(5)));
+    const c = await compile(g, 'wgsl');
+    const art = decodeArtifact(c.save());
+    const plan = art.header.plan as WgslPlan;
+    const packed = plan.steps.filter((s) => s.packed);
+    expect(packed.map((s) => s.op).sort()).toEqual(['QConv', 'QConv', 'QConv', 'QGemm']);
+    const shaders = JSON.parse(new TextDecoder().decode(art.sections['wgsl.f32'])) as string[];
+    expect(shaders[packed[0].packed!.shader]).toContain('dot4I8Packed(');
+    expect(shaders[packed[0].shader]).not.toContain('dot4I8Packed(');
+    const feed = { x: inputX(3) };
+    const ref = interpret(g, feed);
+    for (const unpackedDot of [false, true]) {
+      const m = await WebGpuModel.load(c.save(), { unpackedDot });
+      try {
+        if (unpackedDot) expect(m.packedDot).toBe(false);
+        else if (m.packedDot) console.log('wgsl: the packed (dot4I8Packed) kernels ran');
+        expectExact(await m.run(feed), ref);
+      } finally {
+        m.dispose();
+      }
+    }
+  }, 300_000);
 });
 
 describe.skipIf(!findNvcc())('quantization kernels build with nvcc -Werror for sm_80 and sm_90', () => {

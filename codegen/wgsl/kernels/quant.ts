@@ -15,9 +15,9 @@
 import type { Node } from '../../../ir/graph.js';
 import { sizeOf } from '../../../ir/types.js';
 import { epilogueScalar } from '../../c-like.js';
-import { INT_RANGE, granularityOf, intConv, paramIndexExpr, qAttrs, quantReason, refuse, type IntConv } from '../../quant.js';
+import { INT_RANGE, granularityOf, intConv, packWeights, paramIndexExpr, qAttrs, quantReason, refuse, type IntConv, type PackedWeights } from '../../quant.js';
 import type { Emitter, Operand } from '../emit.js';
-import { f, type Binding } from '../kernel.js';
+import { dispatch1d, f, flatIndex, u, type Binding, type Kernel } from '../kernel.js';
 import { wgslRenderer } from '../scalar.js';
 import { simple } from './elementwise.js';
 
@@ -304,7 +304,58 @@ export function emitQConv(e: Emitter, node: Node): void {
   const ep = qEpilogue(e, node, 'm', mult && 'MULT');
   const lines = [convCoords(c), `let wzv = ${wz.expr};`, 'var acc = 0;',
     convTaps(c, (x, w) => `acc += (X[${x}] - ${q.xz}) * (W[${w}] - wzv);`), ...(b ? ['acc += B[m];'] : []), ...ep.lines];
-  simple(e, node, bindings, sizeOf(Y.shape), lines.join('\n'), ep.helpers);
+  // the packed variant: weights four to a word, lane l of word kk is tap 4·kk + l of the weight row
+  const { g, K } = c;
+  const w = e.graph.constValue(node.inputs[1]);
+  if (!w) return perElement(e, node, sizeOf(Y.shape), { bindings, decls: ep.helpers, body: lines.join('\n') });
+  const W = w.data;
+  const pk = packWeights(g.M, K, (m, k) => Number(W[m * K + k]), w.dtype, e.graph.type(node.inputs[0]).dtype, q, b ? e.graph.constValue(b) : undefined);
+  const taps = sizeOf(g.kernel);
+  const lane = (l: number): string[] => {
+    const out = [`let t${l} = kk * 4 + ${l};`];
+    const inb = [`t${l} < ${K}`];
+    let xi = `(n * ${g.C} + grp * ${c.cg} + t${l} / ${taps})`;
+    g.inSize.forEach((d, a) => {
+      out.push(`let p${a}_${l} = o${a} * ${g.strides[a]} - ${g.padBegin[a]} + ((t${l} / ${sizeOf(g.kernel.slice(a + 1))}) % ${g.kernel[a]}) * ${g.dilations[a]};`);
+      inb.push(`p${a}_${l} >= 0 && p${a}_${l} < ${d}`);
+      xi = `(${xi} * ${d} + p${a}_${l})`;
+    });
+    return [...out, `var b${l} = ${pk.xz};`, `if (${inb.join(' && ')}) { b${l} = X[${xi}]${pk.xFlip ? ' - 128' : ''}; }`];
+  };
+  const packed = [convCoords(c), ...packedDotLines(pk, g.M, 'm', lane), ...ep.lines];
+  const pBindings = [e.read('X', e.operand(node.inputs[0])), packedBinding(e, node, pk), ...(mult ? [mult] : []), e.write('Y', Y)];
+  perElement(e, node, sizeOf(Y.shape), { bindings, decls: ep.helpers, body: lines.join('\n') }, { bindings: pBindings, decls: ep.helpers, body: packed.join('\n') });
+}
+
+/** The packed weights (and their per-row constants) as an i32 weight buffer. */
+function packedBinding(e: Emitter, node: Node, pk: PackedWeights): Binding {
+  return e.read('WP', { name: `${node.name}.packed`, dtype: 'i32', shape: pk.data.shape, buffer: e.weight(pk.data, `${node.name}.packed`) });
+}
+
+/**
+ * acc over packed words with dot4I8Packed (codegen/quant.ts): `lane(l)` declares b<l>, lane l's
+ * signed x value (xz' when it pads); WP holds rows·kw words, then C[row], then wz'[row].
+ */
+function packedDotLines(pk: PackedWeights, rows: number, row: string, lane: (l: number) => string[]): string[] {
+  const words = rows * pk.kw;
+  return [
+    'var dot = 0;', ...(pk.hasWz ? ['var sx = 0;'] : []),
+    `for (var kk = 0; kk < ${pk.kw}; kk++) {`,
+    ...[0, 1, 2, 3].flatMap(lane).map((l) => `  ${l}`),
+    '  let xw = pack4xI8(vec4<i32>(b0, b1, b2, b3));',
+    `  dot += dot4I8Packed(xw, bitcast<u32>(WP[${row} * ${pk.kw} + kk]));`,
+    ...(pk.hasWz ? ['  sx += dot4I8Packed(xw, 0x01010101u);'] : []),
+    '}',
+    `let acc = dot${pk.hasWz ? ` - WP[${words + rows} + ${row}] * sx` : ''} + WP[${words} + ${row}];`,
+  ];
+}
+
+/** A one-thread-per-element kernel over n elements (flat index `i`), with an optional packed-dot variant. */
+function perElement(e: Emitter, node: Node, n: number, k: Pick<Kernel, 'bindings' | 'decls' | 'body'>, packed?: Pick<Kernel, 'bindings' | 'decls' | 'body'>): void {
+  const d = dispatch1d(n, e.wg1d);
+  const head = `let i = ${flatIndex(d, e.wg1d)};\nif (i >= ${u(n)}) { return; }\n`;
+  const wrap = (x: Pick<Kernel, 'bindings' | 'decls' | 'body'>) => ({ ...x, body: head + x.body });
+  e.kernel(node, { workgroupSize: [e.wg1d, 1, 1], dispatch: d, ...wrap(k), packed: packed && wrap(packed) });
 }
 
 // ---- integer matmul ----
@@ -369,5 +420,12 @@ export function emitQGemm(e: Emitter, node: Node): void {
   const lines = ['let ii = i32(i);', `let r = ii / ${N}; let j = ii % ${N};`, `let wzv = ${wz.expr};`, 'var acc = 0;',
     `for (var k = 0; k < ${K}; k++) { acc += (X[r * ${K} + k] - ${q.xz}) * (W[k * ${N} + j] - wzv); }`,
     ...(b ? ['acc += B[j];'] : []), ...ep.lines];
-  simple(e, node, bindings, sizeOf(Y.shape), lines.join('\n'), ep.helpers);
+  const w = e.graph.constValue(node.inputs[1]);
+  if (!w) return perElement(e, node, sizeOf(Y.shape), { bindings, decls: ep.helpers, body: lines.join('\n') });
+  const W = w.data;
+  const pk = packWeights(N, K, (m, k) => Number(W[k * N + m]), w.dtype, e.graph.type(node.inputs[0]).dtype, q, b ? e.graph.constValue(b) : undefined);
+  const lane = (l: number) => [`var b${l} = ${pk.xz};`, `if (kk * 4 + ${l} < ${K}) { b${l} = X[r * ${K} + kk * 4 + ${l}]${pk.xFlip ? ' - 128' : ''}; }`];
+  const packed = ['let ii = i32(i);', `let r = ii / ${N}; let j = ii % ${N};`, ...packedDotLines(pk, N, 'j', lane), ...ep.lines];
+  const pBindings = [e.read('X', e.operand(node.inputs[0])), packedBinding(e, node, pk), ...(mult ? [mult] : []), e.write('Y', Y)];
+  perElement(e, node, sizeOf(Y.shape), { bindings, decls: ep.helpers, body: lines.join('\n') }, { bindings: pBindings, decls: ep.helpers, body: packed.join('\n') });
 }
