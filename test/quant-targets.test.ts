@@ -132,6 +132,16 @@ function qlinearGraph(u8: (n: number) => Uint8Array, r: () => number): Graph {
   ));
 }
 
+/** ConvInteger (u8 x, i8 w with per-channel zero points) and a batched, broadcast i8 MatMulInteger. */
+function integerGraph(): Graph {
+  return importOnnx(model(
+    [node('ConvInteger', ['x', 'w', 'xz', 'wz'], ['y'], [ints('pads', [1, 1, 1, 1])]), node('MatMulInteger', ['a', 'b'], ['m'])],
+    [init('xz', DT.UINT8, [], [7]), init('wz', DT.INT8, [2], [1, -2])],
+    [vi('x', DT.UINT8, [1, 3, 5, 5]), vi('w', DT.INT8, [2, 3, 3, 3]), vi('a', DT.INT8, [2, 3, 4]), vi('b', DT.INT8, [4, 5])],
+    [vi('y', DT.INT32, [1, 2, 5, 5]), vi('m', DT.INT32, [2, 3, 5])],
+  ));
+}
+
 const EMU = emulationAvailable();
 
 /** Runs `g` on `target` (cuda: the emulated standalone program of compile()'s graph). */
@@ -196,6 +206,17 @@ describe.each(TARGETS)('quantization kernels on %s vs the reference, bit-exact',
     expect(new Set(toF64(ref.y)).size).toBeGreaterThan(30);
     expectExact(await runOn(g, target, feed), ref);
   }, 300_000);
+
+  it('ConvInteger with per-channel i8 zero points and a batched i8 MatMulInteger', async () => {
+    const r = rng(21);
+    const g = integerGraph();
+    const ints8 = (n: number, lo: number) => Array.from({ length: n }, () => lo + Math.floor(r() * 256));
+    const feed = {
+      x: tensor('u8', [1, 3, 5, 5], Uint8Array.from(ints8(75, 0))), w: tensor('i8', [2, 3, 3, 3], Int8Array.from(ints8(54, -128))),
+      a: tensor('i8', [2, 3, 4], Int8Array.from(ints8(24, -128))), b: tensor('i8', [4, 5], Int8Array.from(ints8(20, -128))),
+    };
+    expectExact(await runOn(g, target, feed), interpret(g, feed));
+  }, 120_000);
 
   it('MatMulInteger and QLinearMatMul with int32 sums beyond 2^24 (where an f32 accumulator would round)', async () => {
     const r = rng(12);
@@ -273,7 +294,7 @@ describe.skipIf(!findNvcc())('quantization kernels build with nvcc -Werror for s
   it('QConv/QGemm (__dp4a) and the ONNX quantization ops', async () => {
     const r = rng(4);
     const u8 = (n: number) => Uint8Array.from({ length: n }, () => Math.floor(r() * 256));
-    for (const g of [quantizeQdq(importOnnx(qdqNet(5))), quantizeOpsGraph(), qlinearGraph(u8, r)]) {
+    for (const g of [quantizeQdq(importOnnx(qdqNet(5))), quantizeOpsGraph(), qlinearGraph(u8, r), integerGraph()]) {
       const src = lowerCuda((await compile(g, 'cuda')).graph).source;
       await checkCompilesAsync(src);
     }
