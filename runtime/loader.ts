@@ -53,8 +53,11 @@ export interface LoadOptions {
   threads?: number;
   /** wasm: which module build runs; 'auto' (default) takes the relaxed-SIMD build where the engine validates it. */
   simd?: 'auto' | 'simd128' | 'relaxed';
-  /** WebGPU only: use the f32 shaders even where the adapter has shader-f16; readback timeout. */
-  webgpu?: { forceF32?: boolean; timeoutMs?: number };
+  /**
+   * WebGPU only: use the f32 shaders even where the adapter has shader-f16; use the unpacked int8
+   * shaders even where WGSL has packed 4×8-bit dot products; readback timeout.
+   */
+  webgpu?: { forceF32?: boolean; unpackedDot?: boolean; timeoutMs?: number };
   /** Progress events (reading, verifying, per-pipeline on WebGPU, fallbacks). */
   onProgress?: (e: LoadEvent) => void;
   /** Most memory the artifact may claim (inputs, outputs, wasm memory), checked before allocating: TOO_LARGE above. Default 2 GiB. */

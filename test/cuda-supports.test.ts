@@ -62,7 +62,8 @@ describe('cuda supports() agrees with the lowering', () => {
 
   it('supportsOp accepts the integer/bool ops (Equal, Not, Where) and the new activations; refuses an op without a kernel', () => {
     for (const op of ['Equal', 'Not', 'Where', 'And', 'Less']) expect(supportsOp(op)).toBeUndefined();
-    expect(supportsOp('QuantizeLinear')).toContain('no CUDA kernel');
+    expect(supportsOp('CastLike')).toContain('no CUDA kernel');
+    for (const op of ['QuantizeLinear', 'DequantizeLinear', 'QLinearConv', 'QGemm']) expect(supportsOp(op)).toBeUndefined();
     for (const op of ['Elu', 'Celu', 'Selu', 'ThresholdedRelu', 'Softplus', 'Softsign', 'Mish']) expect(supportsOp(op)).toBeUndefined();
   });
 

@@ -217,8 +217,8 @@ describe('wgsl limits', () => {
 });
 
 describe('wgsl errors', () => {
-  it('an op without a WGSL kernel is UNSUPPORTED, naming the node', async () => {
-    const { g } = oneNode('QuantizeLinear', [randT([1, 2, 3, 3], 1), tensor('f32', [], [0.1])], {});
+  it('a node without a WGSL kernel (QuantizeLinear in f16 precision) is UNSUPPORTED, naming the node', async () => {
+    const { g } = oneNode('QuantizeLinear', [randT([1, 2, 3, 3], 1), tensor('f32', [], [0.1])], { precision: 'f16' });
     await expect(compile(g, 'wgsl', { opt: 'O0' })).rejects.toMatchObject({ code: 'UNSUPPORTED', node: 'n0' });
   });
 

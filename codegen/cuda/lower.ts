@@ -18,6 +18,7 @@ import { batchNorm, cast, elementwise, instanceNorm, layerNorm, lrn, reduce, sof
 import { getOp, hasOp } from '../../ir/ops/index.js';
 import { globalPool, pool } from './pool.js';
 import { resize } from './resize.js';
+import { convInteger, dequantizeLinear, dynamicQuantizeLinear, matmulInteger, qconv, qgemm, quantizeLinear } from './quant.js';
 
 export type { BufRef, CudaIO, CudaPlan, CudaStep } from '../../runtime/cuda/plan.js';
 
@@ -48,6 +49,9 @@ const GENERATORS: Record<string, Gen> = {
   Concat: concat,
   ...Object.fromEntries(GATHER_OPS.map((o) => [o, gather])),
   Resize: resize,
+  QuantizeLinear: quantizeLinear, DequantizeLinear: dequantizeLinear, DynamicQuantizeLinear: dynamicQuantizeLinear,
+  ConvInteger: convInteger, QLinearConv: convInteger, QConv: qconv,
+  MatMulInteger: matmulInteger, QLinearMatMul: matmulInteger, QGemm: qgemm,
   ...Object.fromEntries(COPY_OPS.map((o) => [o, copy])),
 };
 

@@ -17,6 +17,8 @@ import { concat, dynamicGather, gather } from './movement.js';
 import { BITS_ONLY, batchNorm, cast, castReason, elementwise, typedFormula, instanceNorm, layerNorm, lrn, reduce, softmax } from './pointwise.js';
 import { globalPool, pool } from './pool.js';
 import { resize, resizeReason } from './resize.js';
+import { dequantizeLinear, matmulInteger, quantizeLinear } from './quant.js';
+import { quantReason } from '../quant.js';
 
 /** Dtypes a kernel argument may have (codegen/cuda/emit.ts `ctype`). */
 const C_DTYPES: readonly DType[] = ['f32', 'f16', 'f64', 'i8', 'i16', 'i32', 'i64', 'u8', 'u16', 'u32', 'u64', 'bool', ...BITS_ONLY];
@@ -54,6 +56,7 @@ const CHECKS = new Map<Gen, Check>([
   [cast, (n, g) => castReason(g.type(n.inputs[0]).dtype, g.type(n.outputs[0]).dtype)],
   [gather, gatherCheck],
   [resize, (n, g) => (n.attrs.mode === 'nearest' ? gatherCheck(n, g) : resizeReason(g.type(n.outputs[0]).dtype))],
+  [quantizeLinear, quantReason], [dequantizeLinear, quantReason], [matmulInteger, quantReason],
   [elementwise, (n, g) => {
     if ([n.outputs[0], ...n.inputs].some((v) => !FLOAT.includes(g.type(v).dtype))) {
       try { typedFormula(n, g); } catch (e) { return (e as CnncError).message.replace(/^UNSUPPORTED: /, ''); }

@@ -12,6 +12,7 @@ import { emitGemm, emitMatMul } from './kernels/linear.js';
 import { emitConcat, emitGather, emitIndexMap, emitKnownValue, emitPad, emitResize, emitSlice, emitSplit, emitTranspose } from './kernels/movement.js';
 import { emitInstanceNorm, emitLayerNorm, emitLRN, emitSoftmax } from './kernels/norm.js';
 import { emitGlobalPool, emitPool, emitReduce, type Reducer } from './kernels/pool.js';
+import { emitConvInteger, emitDequantizeLinear, emitDynamicQuantizeLinear, emitMatMulInteger, emitQConv, emitQGemm, emitQuantizeLinear } from './kernels/quant.js';
 
 const REDUCERS: Record<string, Reducer> = { ReduceMean: 'mean', ReduceSum: 'sum', ReduceMax: 'max', ReduceMin: 'min' };
 
@@ -49,6 +50,15 @@ export const GENERATORS: Readonly<Record<string, Generator>> = {
   SpaceToDepth: emitIndexMap,
   Shape: emitKnownValue,
   Size: emitKnownValue,
+  QuantizeLinear: emitQuantizeLinear,
+  DequantizeLinear: emitDequantizeLinear,
+  DynamicQuantizeLinear: emitDynamicQuantizeLinear,
+  ConvInteger: emitConvInteger,
+  QLinearConv: emitConvInteger,
+  QConv: emitQConv,
+  MatMulInteger: emitMatMulInteger,
+  QLinearMatMul: emitMatMulInteger,
+  QGemm: emitQGemm,
 };
 
 /** The generator that lowers `node`, or undefined when the target has none for its op. */

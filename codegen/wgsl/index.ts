@@ -4,12 +4,12 @@
  */
 import { encodeArtifact, type Artifact, type IOSpec } from '../../runtime/artifact.js';
 import { CnncError } from '../../runtime/errors.js';
-import type { WgslPlan } from '../../runtime/webgpu/plan.js';
+import type { PlanStep, WgslPlan } from '../../runtime/webgpu/plan.js';
 import type { Graph, Node } from '../../ir/graph.js';
 import { allOps } from '../../ir/ops/index.js';
 import { ALIAS_OPS, DEFAULT_LIMITS, Emitter, type WgslLimits } from './emit.js';
 import { generatorFor } from './generators.js';
-import { wrapShader } from './kernel.js';
+import { wrapShader, type Kernel } from './kernel.js';
 import { emitCopy } from './kernels/elementwise.js';
 import { supportsOp } from './supports.js';
 import { carrierMisfit } from './carried.js';
@@ -62,7 +62,7 @@ export function lowerWgsl(graph: Graph, options: WgslOptions = {}): { plan: Wgsl
 
   const sources = new Map<string, number>();
   const f32: string[] = [], f16: string[] = [];
-  const steps = e.kernels.map((k) => {
+  const shaderOf = (k: Kernel): number => {
     const src = wrapShader(k, 'f32');
     let shader = sources.get(src);
     if (shader === undefined) {
@@ -71,7 +71,12 @@ export function lowerWgsl(graph: Graph, options: WgslOptions = {}): { plan: Wgsl
       f32.push(src);
       f16.push(wrapShader(k, 'f16'));
     }
-    return { kernel: k.name, node: k.node, op: k.op, shader, bindings: k.bindings.map((b) => b.buffer), dispatch: k.dispatch };
+    return shader;
+  };
+  const steps = e.kernels.map((k): PlanStep => {
+    const step: PlanStep = { kernel: k.name, node: k.node, op: k.op, shader: shaderOf(k), bindings: k.bindings.map((b) => b.buffer), dispatch: k.dispatch };
+    if (k.packed) step.packed = { shader: shaderOf({ ...k, ...k.packed }), bindings: k.packed.bindings.map((b) => b.buffer) };
+    return step;
   });
   const hasF16 = e.buffers.some((b) => b.dtype === 'f16');
   const plan: WgslPlan = {
@@ -83,7 +88,7 @@ export function lowerWgsl(graph: Graph, options: WgslOptions = {}): { plan: Wgsl
     limits: {
       maxComputeInvocationsPerWorkgroup: Math.max(1, ...e.kernels.map((k) => k.workgroupSize[0] * k.workgroupSize[1] * k.workgroupSize[2])),
       maxComputeWorkgroupStorageSize: Math.max(0, ...e.kernels.map((k) => k.workgroupBytes ?? 0)),
-      maxStorageBuffersPerShaderStage: Math.max(1, ...e.kernels.map((k) => k.bindings.length)),
+      maxStorageBuffersPerShaderStage: Math.max(1, ...e.kernels.map((k) => Math.max(k.bindings.length, k.packed?.bindings.length ?? 0))),
       maxComputeWorkgroupSizeX: Math.max(1, ...e.kernels.map((k) => k.workgroupSize[0])),
       maxComputeWorkgroupSizeY: Math.max(1, ...e.kernels.map((k) => k.workgroupSize[1])),
     },

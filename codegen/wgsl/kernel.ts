@@ -28,6 +28,11 @@ export interface Kernel {
   body: string;
   /** Workgroup memory in bytes (checked against the limit). */
   workgroupBytes?: number;
+  /**
+   * The same computation with WGSL's packed 4×8-bit integer dot products (`dot4I8Packed`), for adapters
+   * with the `packed_4x8_integer_dot_product` language feature; the runtime picks it there.
+   */
+  packed?: Pick<Kernel, 'bindings' | 'decls' | 'body'>;
 }
 
 export type Variant = 'f32' | 'f16';
@@ -37,6 +42,7 @@ export function wrapShader(k: Kernel, variant: Variant): string {
   const f16 = variant === 'f16' && k.bindings.some((b) => b.dtype === 'f16');
   const lines: string[] = [];
   if (f16) lines.push('enable f16;');
+  if (/\bdot4[IU]8Packed\(/.test(k.body)) lines.push('requires packed_4x8_integer_dot_product;');
   k.bindings.forEach((b, i) => {
     const t = b.dtype === 'f16' ? (f16 ? 'f16' : 'f32') : b.dtype;
     lines.push(`alias T_${b.name} = ${t};`);

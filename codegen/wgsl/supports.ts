@@ -21,6 +21,8 @@ import { emitGather, emitIndexMap, emitPad, emitResize } from './kernels/movemen
 import { emitPool } from './kernels/pool.js';
 import { bitCastReason, emitCast } from './kernels/cast.js';
 import { BIT_FLOATS, isBitFloat } from '../minifloat.js';
+import { emitDequantizeLinear, emitMatMulInteger, emitQuantizeLinear } from './kernels/quant.js';
+import { quantReason } from '../quant.js';
 
 /**
  * Dtypes the wgsl target has buffers for: i64, the narrow integers and bool are carried in i32
@@ -78,6 +80,10 @@ const CHECKS = new Map<Generator, Check>([
   }],
   [emitGather, (n, g) => (['i32', 'i64'].includes(g.type(n.inputs[1]).dtype) ? undefined : 'Gather indices must be integers')],
   [emitCast, (n, g) => bitCastReason(g.type(n.inputs[0]).dtype, g.type(n.outputs[0]).dtype)],
+  [emitQuantizeLinear, (n, g) => quantReason(n, g)
+    ?? (g.type(n.inputs[0]).dtype === 'f32' ? undefined : 'QuantizeLinear of i32 has no wgsl kernel (f32 x only: no f64 for the exact quotient)')],
+  [emitDequantizeLinear, quantReason],
+  [emitMatMulInteger, quantReason],
   [emitElementwise, (n) => {
     const k = n.inputs.filter(Boolean).length;
     if (k > MAX_ELEMENTWISE_INPUTS) return `${k} inputs is more than the wgsl elementwise kernel takes (${MAX_ELEMENTWISE_INPUTS})`;

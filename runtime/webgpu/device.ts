@@ -14,11 +14,15 @@ export interface GpuContext {
   adapterName: string;
   /** Whether the device was created with shader-f16. */
   hasF16: boolean;
+  /** Whether WGSL has the `packed_4x8_integer_dot_product` language feature here (dot4I8Packed). */
+  packedDot: boolean;
 }
 
 let cached: Promise<GpuContext> | undefined;
 /** Node only: the Dawn instance, held for the life of the process (see findAdapter). */
 let dawnGpu: { gpu: GPU; opts: GPURequestAdapterOptions } | undefined;
+/** The WGSL language features of the GPU object the adapter came from. */
+let languageFeatures: ReadonlySet<string> = new Set();
 
 /** The shared adapter and device (created once per process or page; again after a device loss). */
 export function gpuContext(): Promise<GpuContext> {
@@ -36,6 +40,7 @@ async function open(): Promise<GpuContext> {
 async function findAdapter(): Promise<GPUAdapter> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) {
+    languageFeatures = nav.gpu.wgslLanguageFeatures ?? new Set();
     const adapter = await nav.gpu.requestAdapter() ?? await nav.gpu.requestAdapter({ featureLevel: 'compatibility' } as GPURequestAdapterOptions);
     if (!adapter) throw new CnncError('NO_DEVICE', 'navigator.gpu gave no WebGPU adapter');
     return adapter;
@@ -65,7 +70,7 @@ async function findAdapter(): Promise<GPUAdapter> {
     const gpu = dawn.create(f);
     const adapter = await gpu.requestAdapter(opts);
     // Dawn lives as long as its GPU object: dropping it mid-use crashes or hangs the process.
-    if (adapter) { dawnGpu = { gpu, opts }; return adapter; }
+    if (adapter) { dawnGpu = { gpu, opts }; languageFeatures = gpu.wgslLanguageFeatures ?? new Set(); return adapter; }
   }
   throw new CnncError('NO_DEVICE', 'Dawn found no WebGPU adapter (tried its default backends and OpenGL ES)');
 }
@@ -90,5 +95,6 @@ async function openDevice(adapter: GPUAdapter): Promise<GpuContext> {
   } catch (e) {
     throw new CnncError('NO_DEVICE', `the adapter refused a device: ${(e as Error).message}`);
   }
-  return { adapter, device, adapterName: parts.join(' ') || 'unknown adapter', hasF16 };
+  const packedDot = languageFeatures.has('packed_4x8_integer_dot_product');
+  return { adapter, device, adapterName: parts.join(' ') || 'unknown adapter', hasF16, packedDot };
 }

@@ -17,6 +17,8 @@ export { gpuContext } from './device.js';
 export interface WebGpuOptions {
   /** Use the f32 shaders even where the adapter has shader-f16. */
   forceF32?: boolean;
+  /** Use the unpacked int8 shaders even where WGSL has packed 4×8-bit dot products (to test both paths). */
+  unpackedDot?: boolean;
   /** How long a readback may take before it is declared hung (ms). */
   timeoutMs?: number;
   /** Called after each shader's pipeline is built (the slow part of a load on a software GPU). */
@@ -27,6 +29,8 @@ export interface WebGpuOptions {
 export class WebGpuModel {
   /** 'f16' when the shaders run in half precision, else 'f32'. */
   readonly precision: 'f16' | 'f32';
+  /** Whether int8 kernels run with WGSL's packed dot products (dot4I8Packed) rather than unpacked i32 math. */
+  readonly packedDot: boolean;
   readonly adapterName: string;
   private lost?: string;
   private queue: Promise<unknown> = Promise.resolve();
@@ -40,8 +44,10 @@ export class WebGpuModel {
     private readonly steps: { step: PlanStep; pipeline: GPUComputePipeline; group: GPUBindGroup }[],
     private readonly timeoutMs: number,
     f16: boolean,
+    packedDot: boolean,
   ) {
     this.precision = f16 ? 'f16' : 'f32';
+    this.packedDot = packedDot;
     this.adapterName = ctx.adapterName;
     // the device is shared and outlives this model: its lost promise must not hold the model (buffers,
     // pipelines, the artifact) alive after dispose, so the callback reaches it through a WeakRef
@@ -55,15 +61,18 @@ export class WebGpuModel {
   static async load(bytes: Uint8Array | Artifact, options: WebGpuOptions = {}): Promise<WebGpuModel> {
     const art = bytes instanceof Uint8Array ? decodeArtifact(bytes) : bytes;
     if (art.header.target !== 'wgsl') throw new CnncError('BAD_ARTIFACT', `artifact is for target '${art.header.target}', not 'wgsl'`);
-    const plan = art.header.plan as WgslPlan;
-    if (!plan || !Array.isArray(plan.buffers) || !Array.isArray(plan.steps)) throw new CnncError('BAD_ARTIFACT', 'wgsl plan lacks buffers or steps');
+    const given = art.header.plan as WgslPlan;
+    if (!given || !Array.isArray(given.buffers) || !Array.isArray(given.steps)) throw new CnncError('BAD_ARTIFACT', 'wgsl plan lacks buffers or steps');
     const ctx = await gpuContext();
+    // steps with a packed-dot-product variant take it where WGSL has the language feature
+    const packed = ctx.packedDot && !options.unpackedDot && given.steps.some((s) => s.packed);
+    const plan = packed ? { ...given, steps: given.steps.map((s) => (s.packed ? { ...s, ...s.packed } : s)) } : given;
     const f16 = plan.hasF16 && ctx.hasF16 && !options.forceF32 && art.sections['wgsl.f16'] !== undefined;
     const shaders = readShaders(art, f16 ? 'wgsl.f16' : 'wgsl.f32');
     checkLimits(plan, ctx.device, f16);
     const buffers = createBuffers(art, plan, ctx.device, f16);
     const steps = await createPipelines(plan, shaders, ctx.device, buffers, options.onPipeline);
-    return new WebGpuModel(art, plan, ctx, buffers, steps, options.timeoutMs ?? 60_000, f16);
+    return new WebGpuModel(art, plan, ctx, buffers, steps, options.timeoutMs ?? 60_000, f16, packed);
   }
 
   /** Runs the model; concurrent calls are queued (one set of buffers), each gets its own outputs. */

@@ -33,6 +33,11 @@ export interface PlanStep {
   bindings: number[];
   /** Workgroup counts. */
   dispatch: [number, number, number];
+  /**
+   * The same step as a shader using WGSL's packed 4×8-bit integer dot products (int8 kernels): used
+   * instead of `shader`/`bindings` where the adapter has the `packed_4x8_integer_dot_product` feature.
+   */
+  packed?: { shader: number; bindings: number[] };
 }
 
 export interface PlanIO {

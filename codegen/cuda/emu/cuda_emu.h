@@ -113,6 +113,18 @@ cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
 cudaError_t cudaGetLastError() { return cudaSuccess; }
 const char* cudaGetErrorString(cudaError_t) { return "emulated"; }
 
+// __dp4a (sm_61+): four byte products summed into c. Signed: each byte of a and b sign-extended;
+// unsigned: zero-extended. The sum wraps modulo 2^32, as the instruction's 32-bit adder does.
+inline int __dp4a(int a, int b, int c) {
+  unsigned s = (unsigned)c;
+  for (int i = 0; i < 4; ++i) s += (unsigned)((int)(signed char)(a >> (8 * i)) * (int)(signed char)(b >> (8 * i)));
+  return (int)s;
+}
+inline unsigned __dp4a(unsigned a, unsigned b, unsigned c) {
+  for (int i = 0; i < 4; ++i) c += ((a >> (8 * i)) & 255u) * ((b >> (8 * i)) & 255u);
+  return c;
+}
+
 // WMMA (tensor cores) on the CPU: each thread holds its warp's whole 16×16 tile and computes it
 // redundantly; loads, products (f32 accumulation) and stores mean what they mean on the GPU.
 namespace nvcuda {
