@@ -74,9 +74,11 @@ const CHECKS = new Map<Generator, Check>([
     return v ? `input '${v}' must be a constant on wgsl` : undefined;
   }],
   [emitGather, (n, g) => (['i32', 'i64'].includes(g.type(n.inputs[1]).dtype) ? undefined : 'Gather indices must be integers')],
-  [emitElementwise, (n) => {
+  [emitElementwise, (n, g) => {
     const k = n.inputs.filter(Boolean).length;
-    if (k > MAX_ELEMENTWISE_INPUTS) return `${k} inputs is more than the wgsl elementwise kernel takes (${MAX_ELEMENTWISE_INPUTS})`;
+    // an i64 kernel may bind the range-check status buffer too
+    const most = MAX_ELEMENTWISE_INPUTS - ([...n.inputs, ...n.outputs].some((v) => v && g.type(v).dtype === 'i64') ? 1 : 0);
+    if (k > most) return `${k} inputs is more than the wgsl elementwise kernel takes (${most})`;
     return opScalar(n.op, n.attrs, k) ? undefined : `op ${n.op} has no scalar formula for the wgsl elementwise kernel`;
   }],
 ]);
