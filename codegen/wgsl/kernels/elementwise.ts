@@ -77,7 +77,7 @@ function rangeChecked(e: Emitter, node: Node): boolean {
  * (integer.ts, cnnc_int64) set: an element whose i64 result does not fit i32 is reported.
  */
 function simpleChecked(e: Emitter, node: Node, bindings: Binding[], n: number, code: string, decls: string, checked: boolean): void {
-  if (!checked || !code.includes('_chk(') && !code.includes('cnnc_int64(')) return simple(e, node, bindings, n, code, decls);
+  if (!checked || (!code.includes('_chk(') && !code.includes('cnnc_int64('))) return simple(e, node, bindings, n, code, decls);
   if (n === 0) return;
   const { binding, flag } = e.rangeCheck(node, node.outputs[0]);
   const body = `${code}\nif (cnnc_ovf || cnnc_wrap != 0i) { ${flag('i')} }`;
