@@ -15,7 +15,7 @@ import { carrierMisfit } from './carried.js';
 import { generatorFor, type Generator } from './generators.js';
 import { emitGemm } from './kernels/linear.js';
 import { emitConv, emitConvTranspose, emitFusedDwPw } from './kernels/conv.js';
-import { emitElementwise, MAX_ELEMENTWISE_INPUTS } from './kernels/elementwise.js';
+import { emitElementwise, tooManyInputs } from './kernels/elementwise.js';
 import { emitLayerNorm } from './kernels/norm.js';
 import { emitGather, emitIndexMap, emitPad, emitResize } from './kernels/movement.js';
 import { emitPool } from './kernels/pool.js';
@@ -76,10 +76,7 @@ const CHECKS = new Map<Generator, Check>([
   [emitGather, (n, g) => (['i32', 'i64'].includes(g.type(n.inputs[1]).dtype) ? undefined : 'Gather indices must be integers')],
   [emitElementwise, (n, g) => {
     const k = n.inputs.filter(Boolean).length;
-    // an i64 kernel may bind the range-check status buffer too
-    const most = MAX_ELEMENTWISE_INPUTS - ([...n.inputs, ...n.outputs].some((v) => v && g.type(v).dtype === 'i64') ? 1 : 0);
-    if (k > most) return `${k} inputs is more than the wgsl elementwise kernel takes (${most})`;
-    return opScalar(n.op, n.attrs, k) ? undefined : `op ${n.op} has no scalar formula for the wgsl elementwise kernel`;
+    return tooManyInputs(n, g) ?? (opScalar(n.op, n.attrs, k) ? undefined : `op ${n.op} has no scalar formula for the wgsl elementwise kernel`);
   }],
 ]);
 

@@ -4,7 +4,7 @@
  */
 import { CnncError } from '../../../runtime/errors.js';
 import { toF64 } from '../../../runtime/tensor.js';
-import type { Node } from '../../../ir/graph.js';
+import type { Graph, Node } from '../../../ir/graph.js';
 import { layoutOf } from '../../../ir/ops/geometry.js';
 import { stridesOf } from '../../../ir/ops/broadcast.js';
 import { sizeOf } from '../../../ir/types.js';
@@ -36,6 +36,13 @@ const NAMES = ['A', 'B2', 'C2', 'D2', 'E2', 'F2', 'G2'];
 /** Most inputs an elementwise kernel binds (one storage buffer each, plus the output). */
 export const MAX_ELEMENTWISE_INPUTS = NAMES.length;
 
+/** Why `node` has more inputs than its elementwise kernel can bind (an i64 one also binds the range-check status), or undefined. */
+export function tooManyInputs(node: Node, graph: Graph): string | undefined {
+  const k = node.inputs.filter(Boolean).length;
+  const most = MAX_ELEMENTWISE_INPUTS - (rangeCheckedIn(node, graph) ? 1 : 0);
+  return k > most ? `${k} inputs is more than the wgsl elementwise kernel takes (${most})` : undefined;
+}
+
 /**
  * y[i] = f(inputs broadcast at i), f the op's scalar formula (`traits.scalar`), or `expr` when
  * given (Cast and Expand copy: the identity). Integer nodes compute in native i32/u32 arithmetic
@@ -46,12 +53,13 @@ export function emitElementwise(e: Emitter, node: Node, outShape?: readonly numb
   const shape = outShape ?? Y.shape;
   const ins = node.inputs.filter(Boolean).map((v) => e.operand(v));
   const place = { node: node.name, op: node.op };
-  if (ins.length > NAMES.length) throw new CnncError('UNSUPPORTED', `${ins.length} inputs is more than the wgsl elementwise kernel takes (${NAMES.length})`, place);
+  const many = tooManyInputs(node, e.graph);
+  if (many) throw new CnncError('UNSUPPORTED', many, place);
   const f = expr ?? opScalar(node.op, node.attrs, ins.length);
   if (!f) throw new CnncError('UNSUPPORTED', `op ${node.op} has no scalar formula for the wgsl elementwise kernel`, place);
   const bindings: Binding[] = [...ins.map((x, k) => e.read(NAMES[k], x)), e.write('Y', Y)];
   const at = ins.map((x, k) => `${NAMES[k]}[${broadcastIndexExpr(x.shape, shape)}]`);
-  const checked = rangeChecked(e, node);
+  const checked = rangeCheckedIn(node, e.graph);
   const native = nativeInt(e, node, f, ins, at, checked);
   if (native) return simpleChecked(e, node, bindings, sizeOf(shape), native.code, native.decls, checked);
   const loads = ins.map((_, k) => `let a${k} = f32(${at[k]});`);
@@ -68,8 +76,8 @@ export function emitElementwise(e: Emitter, node: Node, outShape?: readonly numb
  * Whether `node` computes i64 values in i32 arithmetic (or from floats) whose true result can
  * leave i32: any i64 among its values, as i32 carriers. Those kernels check at run time.
  */
-function rangeChecked(e: Emitter, node: Node): boolean {
-  return [...node.inputs, ...node.outputs].some((v) => v && e.graph.type(v).dtype === 'i64');
+function rangeCheckedIn(node: Node, graph: Graph): boolean {
+  return [...node.inputs, ...node.outputs].some((v) => v && graph.type(v).dtype === 'i64');
 }
 
 /**
