@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'BAD_ARTIFACT'        // truncated, corrupted or wrong-version artifact
   | 'NO_DEVICE'           // the backend's device (GPU) is not present
   | 'KERNEL_ERROR'        // a generated kernel failed to compile or run
+  | 'OUT_OF_RANGE'        // a run-time result outside what the target carries its dtype in (i64 in i32 on wgsl)
   | 'IO_ERROR';
 
 export interface ErrorPlace {

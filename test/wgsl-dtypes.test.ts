@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compile } from '../index.js';
+import { CnncError } from '../runtime/errors.js';
 import { Graph } from '../ir/graph.js';
 import { interpret } from '../ir/interpreter.js';
 import { tensor, toF64, type DType, type Tensor } from '../runtime/tensor.js';
@@ -224,6 +225,55 @@ describe('wgsl integer arithmetic in native i32/u32 (exact beyond 2^24)', () => 
       // 3^19 > 2^24, 2^31 wraps to INT_MIN, (−1)^−3 = −1, 2^−1 = 0, 0^−1 = 0 (1/0 stored as 0), 1^−5 = 1, 7^0 = 1, (−3)^13
       p: tensor('i32', [8], [3, 2, -1, 2, 0, 1, 7, -3]), n: tensor('i32', [8], [19, 31, -3, -1, -1, -5, 0, 13]),
     });
+  });
+
+  it('i64 carried in i32: results at the i32 edges exact; a result beyond i32 is OUT_OF_RANGE naming node and element, never wrapped', async () => {
+    const g = new Graph('i64range');
+    const i64 = (name: string) => g.addInput(name, { dtype: 'i64', shape: [4] });
+    const nodes: [string, string[], Record<string, string>?][] = [
+      ['Add', [i64('a1'), i64('b1')]], ['Sub', [i64('a2'), i64('b2')]], ['Mul', [i64('a3'), i64('b3')]],
+      ['Neg', [i64('a4')]], ['Abs', [i64('a5')]], ['Pow', [i64('a6'), i64('n6')]], ['Sum', [i64('a7'), i64('b7'), i64('c7')]],
+      ['Div', [i64('a8'), i64('b8')]], ['Cast', [g.addInput('x', { dtype: 'f32', shape: [4] })], { to: 'i64' }],
+    ];
+    g.setOutputs(nodes.flatMap(([op, ins, attrs]) => g.addNode(op, ins, attrs ?? {}, { name: `my${op}` })));
+    // every result at or next to the i32 edges, none beyond
+    const inRange: Record<string, Tensor> = {
+      a1: t('i64', [4], [I32_MAX - 1, I32_MIN + 1, 5, -3]), b1: t('i64', [4], [1, -1, 16777216, 3]),
+      a2: t('i64', [4], [I32_MIN + 1, I32_MAX - 1, -16777217, 0]), b2: t('i64', [4], [1, -1, 1, I32_MAX]),
+      a3: t('i64', [4], [-65536, 65535, 46340, -1]), b3: t('i64', [4], [32768, 32767, 46340, I32_MAX]),
+      a4: t('i64', [4], [I32_MAX, -I32_MAX, 0, 16777217]), a5: t('i64', [4], [-I32_MAX, I32_MAX, -1, 0]),
+      a6: t('i64', [4], [-2, 2, 3, -1]), n6: t('i64', [4], [31, 30, 19, 2 ** 30 + 1]),
+      // Sum: 2^31 − 1 + 1 − 5 and −2^31 − 5 + 5 wrap on the way and come back: exact, not refused
+      a7: t('i64', [4], [I32_MAX, I32_MIN, 1, I32_MAX - 2]), b7: t('i64', [4], [1, -5, 2, 1]), c7: t('i64', [4], [-5, 5, 3, 1]),
+      a8: t('i64', [4], [I32_MIN, I32_MAX, 7, -7]), b8: t('i64', [4], [1, -1, 0, 2]),
+      x: tensor('f32', [4], [-2147483648, 2147483520, -3.9, 3.9]),
+    };
+    const c = await compile(g, 'wgsl', { opt: 'O0' });
+    expectSame(interpret(g, inRange), await c.run(inRange));
+    // one result beyond i32 per run: [node, the inputs changed, the element]
+    const beyond: [string, Record<string, Tensor>, number][] = [
+      ['myAdd', { a1: t('i64', [4], [5, I32_MAX, 0, 0]), b1: t('i64', [4], [1, 1, 0, 0]) }, 1],
+      ['mySub', { a2: t('i64', [4], [0, 0, I32_MIN, 0]), b2: t('i64', [4], [0, 0, 1, 0]) }, 2],
+      ['myMul', { a3: t('i64', [4], [65536, 1, 1, 1]), b3: t('i64', [4], [32768, 1, 1, 1]) }, 0],
+      ['myMul', { a3: t('i64', [4], [1, 1, 1, -1]), b3: t('i64', [4], [1, 1, 1, I32_MIN]) }, 3],
+      ['myNeg', { a4: t('i64', [4], [0, 0, 0, I32_MIN]) }, 3],
+      ['myAbs', { a5: t('i64', [4], [I32_MIN, 0, 0, 0]) }, 0],
+      ['myPow', { a6: t('i64', [4], [1, 2, 1, 1]), n6: t('i64', [4], [1, 31, 1, 1]) }, 1],
+      ['myPow', { a6: t('i64', [4], [1, 1, 65536, 1]), n6: t('i64', [4], [1, 1, 3, 1]) }, 2],
+      ['mySum', { a7: t('i64', [4], [0, I32_MAX, 0, 0]), b7: t('i64', [4], [0, I32_MAX, 0, 0]), c7: t('i64', [4], [0, -5, 0, 0]) }, 1],
+      ['myDiv', { a8: t('i64', [4], [0, I32_MIN, 0, 0]), b8: t('i64', [4], [1, -1, 1, 1]) }, 1],
+      ['myCast', { x: tensor('f32', [4], [0, 0, 3e9, 0]) }, 2],
+      ['myCast', { x: tensor('f32', [4], [-2147483904, 0, 0, 0]) }, 0],
+    ];
+    for (const [node, change, k] of beyond) {
+      const err = await c.run({ ...inRange, ...change }).then(() => undefined, (e: unknown) => e);
+      expect(err, node).toBeInstanceOf(CnncError);
+      expect((err as CnncError).code, node).toBe('OUT_OF_RANGE');
+      expect((err as CnncError).node, node).toBe(node);
+      expect((err as CnncError).message, node).toContain(`i64 result element ${k} is outside the i32 range`);
+    }
+    // the status is reset per run: in range again gives the reference's values
+    expectSame(interpret(g, inRange), await c.run(inRange));
   });
 
   it('u32 natively and u64 carried in u32: wrapping Add/Sub/Mul, Div by 0, unsigned Max/Min/Less above 2^31, Pow, casts', async () => {

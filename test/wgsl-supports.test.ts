@@ -18,6 +18,7 @@ const errorOf = (f: () => unknown): CnncError => {
 };
 
 const x4 = () => randT([1, 2, 4, 4], 1);
+const i64s = (...v: number[]) => tensor('i64', [v.length], BigInt64Array.from(v, BigInt));
 const REFUSED: [string, () => Graph][] = [
   ['Add on f64 (f64 is carried in f32: only ops whose result is an input value take it)', () => oneNode('Add', [tensor('f64', [2], [1, 2]), tensor('f64', [2], [3, 4])], {}, [0, 1]).g],
   ['Cast from f64 to i32 (the f32 carrier could round across an integer)', () => oneNode('Cast', [tensor('f64', [2], [1, 2])], { to: 'i32' }).g],
@@ -28,6 +29,9 @@ const REFUSED: [string, () => Graph][] = [
   ['Resize linear on i32 (float tensors only)', () => oneNode('Resize', [tensor('i32', [1, 1, 2, 2], [1, 2, 3, 4])], { scales: [1, 1, 2, 2], mode: 'linear' }).g],
   ['Add of an i64 constant outside i32', () => oneNode('Add', [tensor('i64', [2], BigInt64Array.of(1n, 2n)), tensor('i64', [2], BigInt64Array.of(1n, 1n << 40n))], {}).g],
   ['FusedDwPw over three spatial axes', () => oneNode('FusedDwPw', [randT([1, 2, 3, 4, 5], 1), randT([2, 1, 1, 1, 1], 2), undefined, randT([3, 2, 1, 1, 1], 3)], {}).g],
+  ['ReduceSum on i64 (it would accumulate in f32, exact only below 2^24)', () => oneNode('ReduceSum', [i64s(1, 2)], { keepdims: 0 }).g],
+  ['MatMul on i64 (it would accumulate in f32)', () => oneNode('MatMul', [i64s(1, 2), tensor('i64', [2, 1], BigInt64Array.of(3n, 4n))], {}).g],
+  ['Sum of 7 i64 inputs (the range-check status buffer takes the eighth binding)', () => oneNode('Sum', Array.from({ length: 7 }, () => i64s(1, 2)), {}, [0, 1, 2, 3, 4, 5, 6]).g],
   ['Sum of 8 inputs (more than the elementwise kernel binds)', () => oneNode('Sum', Array.from({ length: 8 }, (_, k) => randT([3], k)), {}, [0, 1, 2, 3, 4, 5, 6, 7]).g],
 ];
 
@@ -48,6 +52,7 @@ const ACCEPTED: [string, () => Graph][] = [
   ['Cast to bool (bool carried in i32 buffers)', () => oneNode('Cast', [randT([2, 3], 1)], { to: 'bool' }).g],
   ['Equal (bool output)', () => oneNode('Equal', [randT([2, 3], 1), randT([2, 3], 2)], {}, [0, 1]).g],
   ["Resize mode 'linear'", () => oneNode('Resize', [x4()], { scales: [1, 1, 2, 2], mode: 'linear' }).g],
+  ['Sum of 6 i64 inputs (range-checked at run time)', () => oneNode('Sum', Array.from({ length: 6 }, () => i64s(1, 2)), {}, [0, 1, 2, 3, 4, 5]).g],
 ];
 
 describe('wgsl supports() agrees with the lowering', () => {
@@ -74,6 +79,17 @@ describe('wgsl supports() agrees with the lowering', () => {
   it('supportsOp accepts the bool ops (Equal, And, Where: bool carried in i32 buffers) and the new activations', () => {
     for (const op of ['Equal', 'And', 'Where']) expect(supportsOp(op)).toBeUndefined();
     for (const op of ['Elu', 'Celu', 'Selu', 'ThresholdedRelu', 'Softplus', 'Softsign', 'Mish']) expect(supportsOp(op)).toBeUndefined();
+  });
+
+  it('range-checks i64 results that can grow (Add, Cast from f32), and only those: other plans carry no status buffer', () => {
+    const checked = (g: Graph) => lowerWgsl(g).plan.rangeChecks?.checks;
+    const add = oneNode('Add', [i64s(1, 2), i64s(3, 4)], {}, [0, 1]).g, cast = oneNode('Cast', [randT([2], 1)], { to: 'i64' }).g;
+    expect(checked(add)).toEqual([{ node: 'n0', op: 'Add', value: add.outputs[0] }]);
+    expect(checked(cast)).toEqual([{ node: 'n0', op: 'Cast', value: cast.outputs[0] }]);
+    expect(checked(oneNode('Equal', [i64s(1, 2), i64s(3, 4)], {}, [0, 1]).g)).toBeUndefined();
+    expect(checked(oneNode('Max', [i64s(1, 2), i64s(3, 4)], {}, [0, 1]).g)).toBeUndefined();
+    expect(checked(oneNode('Add', [tensor('i32', [2], [1, 2]), tensor('i32', [2], [3, 4])], {}, [0, 1]).g)).toBeUndefined();
+    expect(checked(oneNode('Add', [randT([2], 1), randT([2], 2)], {}, [0, 1]).g)).toBeUndefined();
   });
 
   for (const [title, make] of ACCEPTED) {

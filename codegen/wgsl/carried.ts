@@ -13,7 +13,11 @@
  *   would add its own rounding (a sum of two rounded values can be off by far more than 1e-7
  *   relatively under cancellation), and a comparison or a cast to an integer can flip on the
  *   rounding: those are refused by name rather than answered in f32.
- * - i64 as i32: a Cast from u32/u64 can produce values of 2^31 and more: refused.
+ * - i64 as i32: a Cast from u32/u64 can produce values of 2^31 and more: refused. Elementwise ops
+ *   that can grow (Add, Mul, Pow, a Cast from a float…) check their results at run time
+ *   (kernels/elementwise.ts: OUT_OF_RANGE rather than a wrapped value). Sums and products in
+ *   the f32 kernels (ReduceSum, ReduceMean, MatMul, Gemm) would round beyond 2^24 and saturate
+ *   beyond 2^31 unchecked: refused on i64.
  */
 import type { Graph, Node } from '../../ir/graph.js';
 import type { DType } from '../../runtime/tensor.js';
@@ -28,6 +32,9 @@ const F64_OPS = new Set([...ALIAS_OPS, ...MOVES, ...SELECTS, 'Abs', 'Neg', 'Cast
 
 /** Ops that may produce u64 (their result is no larger than their inputs' values). */
 const U64_OPS = new Set([...ALIAS_OPS, ...MOVES, ...SELECTS, 'Abs', 'Div', 'Cast', 'CastLike']);
+
+/** Ops whose wgsl kernels sum or multiply in f32 (no integer form, no range check). */
+const F32_ACCUMULATORS = new Set(['ReduceSum', 'ReduceMean', 'MatMul', 'Gemm']);
 
 const FLOATS: readonly DType[] = ['f32', 'f16', 'f64'];
 const UNSIGNED: readonly DType[] = ['u64', 'u32', 'u16', 'u8', 'u4', 'u2', 'bool'];
@@ -45,6 +52,9 @@ export function carrierMisfit(node: Node, graph: Graph): string | undefined {
     if (!U64_OPS.has(node.op) || (cast && !UNSIGNED.includes(ins[0]))) {
       return `u64 ${cast ? `Cast from ${ins[0]}` : node.op} can leave the u32 range the wgsl target carries u64 in`;
     }
+  }
+  if (F32_ACCUMULATORS.has(node.op) && outs.includes('i64')) {
+    return `i64 ${node.op} would accumulate in f32 on the wgsl target (exact only below 2^24, and i64 is carried in i32)`;
   }
   if (cast && outs[0] === 'i64' && (ins[0] === 'u32' || ins[0] === 'u64')) {
     return `Cast from ${ins[0]} to i64: values of 2^31 and more do not fit the i32 the wgsl target carries i64 in`;

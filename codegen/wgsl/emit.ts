@@ -6,7 +6,7 @@
 import { CnncError } from '../../runtime/errors.js';
 import type { DType, Tensor } from '../../runtime/tensor.js';
 import { toF64 } from '../../runtime/tensor.js';
-import type { BufferDType, PlanBuffer } from '../../runtime/webgpu/plan.js';
+import type { BufferDType, PlanBuffer, PlanRangeChecks } from '../../runtime/webgpu/plan.js';
 import type { Graph, Node } from '../../ir/graph.js';
 import { sizeOf } from '../../ir/types.js';
 import type { Binding, Kernel } from './kernel.js';
@@ -97,6 +97,8 @@ export class Emitter {
   private readonly valueBuffer = new Map<string, number>();
   private readonly root = new Map<string, string>();
   private readonly kernelNames = new Set<string>();
+  /** The range-check status buffer and its checks, made on first use (see PlanRangeChecks). */
+  rangeChecks?: PlanRangeChecks;
 
   /** Threads of a one-thread-per-element kernel: 128, or fewer where the limits say so. */
   readonly wg1d: number;
@@ -157,6 +159,20 @@ export class Emitter {
     let off = 0;
     for (const c of this.weightChunks) { out.set(c, off); off += c.length; }
     return out;
+  }
+
+  /**
+   * A run-time check that `value` (computed by `node`) fits its 32-bit carrier: the status binding
+   * (atomic u32, named OVF) and the WGSL statement that records element `i` as out of range.
+   */
+  rangeCheck(node: Node, value: string): { binding: Binding; flag: (i: string) => string } {
+    if (!this.rangeChecks) this.rangeChecks = { buffer: this.scratch('u32', 1), checks: [] };
+    const slot = this.rangeChecks.checks.push({ node: node.name, op: node.op, value }) - 1;
+    this.buffers[this.rangeChecks.buffer].elems = this.rangeChecks.checks.length;
+    return {
+      binding: { name: 'OVF', buffer: this.rangeChecks.buffer, dtype: 'u32', access: 'read_write', atomic: true },
+      flag: (i) => `atomicMin(&OVF[${slot}u], ${i});`,
+    };
   }
 
   // ---- kernels ----

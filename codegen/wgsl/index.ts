@@ -84,6 +84,7 @@ export function lowerWgsl(graph: Graph, options: WgslOptions = {}): { plan: Wgsl
     inputs: graph.inputs.map((name) => ({ name, buffer: e.bufferOf(name) })),
     outputs,
     steps,
+    ...(e.rangeChecks ? { rangeChecks: e.rangeChecks } : {}),
     hasF16,
     limits: {
       maxComputeInvocationsPerWorkgroup: Math.max(1, ...e.kernels.map((k) => k.workgroupSize[0] * k.workgroupSize[1] * k.workgroupSize[2])),

@@ -13,6 +13,8 @@ export interface Binding {
   buffer: number;
   dtype: BufferDType;
   access: 'read' | 'read_write';
+  /** Elements are atomic<u32> (the range-check status buffer: see Emitter.rangeCheck). */
+  atomic?: boolean;
 }
 
 export interface Kernel {
@@ -44,7 +46,7 @@ export function wrapShader(k: Kernel, variant: Variant): string {
   if (f16) lines.push('enable f16;');
   if (/\bdot4[IU]8Packed\(/.test(k.body)) lines.push('requires packed_4x8_integer_dot_product;');
   k.bindings.forEach((b, i) => {
-    const t = b.dtype === 'f16' ? (f16 ? 'f16' : 'f32') : b.dtype;
+    const t = b.atomic ? 'atomic<u32>' : b.dtype === 'f16' ? (f16 ? 'f16' : 'f32') : b.dtype;
     lines.push(`alias T_${b.name} = ${t};`);
     lines.push(`@group(0) @binding(${i}) var<storage, ${b.access}> ${b.name}: array<T_${b.name}>;`);
   });

@@ -15,7 +15,7 @@ import { carrierMisfit } from './carried.js';
 import { generatorFor, type Generator } from './generators.js';
 import { emitGemm } from './kernels/linear.js';
 import { emitConv, emitConvTranspose, emitFusedDwPw } from './kernels/conv.js';
-import { emitElementwise, MAX_ELEMENTWISE_INPUTS } from './kernels/elementwise.js';
+import { emitElementwise, tooManyInputs } from './kernels/elementwise.js';
 import { emitLayerNorm } from './kernels/norm.js';
 import { emitGather, emitIndexMap, emitPad, emitResize } from './kernels/movement.js';
 import { emitPool } from './kernels/pool.js';
@@ -84,10 +84,9 @@ const CHECKS = new Map<Generator, Check>([
     ?? (g.type(n.inputs[0]).dtype === 'f32' ? undefined : 'QuantizeLinear of i32 has no wgsl kernel (f32 x only: no f64 for the exact quotient)')],
   [emitDequantizeLinear, quantReason],
   [emitMatMulInteger, quantReason],
-  [emitElementwise, (n) => {
+  [emitElementwise, (n, g) => {
     const k = n.inputs.filter(Boolean).length;
-    if (k > MAX_ELEMENTWISE_INPUTS) return `${k} inputs is more than the wgsl elementwise kernel takes (${MAX_ELEMENTWISE_INPUTS})`;
-    return opScalar(n.op, n.attrs, k) ? undefined : `op ${n.op} has no scalar formula for the wgsl elementwise kernel`;
+    return tooManyInputs(n, g) ?? (opScalar(n.op, n.attrs, k) ? undefined : `op ${n.op} has no scalar formula for the wgsl elementwise kernel`);
   }],
 ]);
 

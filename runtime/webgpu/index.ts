@@ -9,7 +9,7 @@ import { decodeArtifact, type Artifact } from '../artifact.js';
 import { CnncError } from '../errors.js';
 import { f16ToF32, f32ToF16, sizeOf, tensor, type DType, type Tensor } from '../tensor.js';
 import { gpuContext, type GpuContext } from './device.js';
-import { BYTES, type BufferDType, type PlanStep, type WgslPlan } from './plan.js';
+import { BYTES, type BufferDType, type PlanRangeChecks, type PlanStep, type WgslPlan } from './plan.js';
 
 export type { WgslPlan } from './plan.js';
 export { gpuContext } from './device.js';
@@ -98,6 +98,8 @@ export class WebGpuModel {
       }
       device.queue.writeBuffer(this.buffers[io.buffer], 0, padded(toDevice(t, this.plan.buffers[io.buffer].dtype, f16, io.name)));
     }
+    const checks = this.plan.rangeChecks;
+    if (checks) device.queue.writeBuffer(this.buffers[checks.buffer], 0, new Uint32Array(checks.checks.length).fill(NOT_HIT));
     for (const name of Object.keys(inputs)) {
       if (!this.plan.inputs.some((i) => i.name === name)) throw new CnncError('BAD_INPUT', `'${name}' is not an input of the model`, { value: name });
     }
@@ -117,6 +119,7 @@ export class WebGpuModel {
       enc.copyBufferToBuffer(this.buffers[o.buffer], 0, b, 0, size);
       return b;
     });
+    if (checks) staging.push(stagingCopy(device, enc, this.buffers[checks.buffer], 4 * checks.checks.length));
     device.queue.submit([enc.finish()]);
     const oom = await device.popErrorScope();
     const invalid = await device.popErrorScope();
@@ -129,6 +132,7 @@ export class WebGpuModel {
         if (e instanceof CnncError) throw e;
         throw new CnncError('KERNEL_ERROR', `reading the outputs back failed${this.lost ? ` (the WebGPU device was lost: ${this.lost})` : ''}: ${(e as Error).message}`);
       });
+      if (checks) throwIfOutOfRange(checks, new Uint32Array(staging[staging.length - 1].getMappedRange().slice(0)));
       const out: Record<string, Tensor> = {};
       this.plan.outputs.forEach((o, i) => {
         const spec = this.art.header.outputs.find((s) => s.name === o.name)!;
@@ -178,6 +182,23 @@ export class WebGpuModel {
       this.steps.length = 0;
     });
   }
+}
+
+/** What a range-check slot holds until a kernel records an element there (atomicMin). */
+const NOT_HIT = 0xffffffff;
+
+function stagingCopy(device: GPUDevice, enc: GPUCommandEncoder, from: GPUBuffer, size: number): GPUBuffer {
+  const b = device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  enc.copyBufferToBuffer(from, 0, b, 0, size);
+  return b;
+}
+
+/** OUT_OF_RANGE for the first check a kernel hit: an i64 result that the i32 carrier cannot hold. */
+function throwIfOutOfRange(rc: PlanRangeChecks, status: Uint32Array): void {
+  const k = status.findIndex((v) => v !== NOT_HIT);
+  if (k < 0) return;
+  const c = rc.checks[k];
+  throw new CnncError('OUT_OF_RANGE', `i64 result element ${status[k]} is outside the i32 range the wgsl target carries i64 in (the true value would have been wrapped)`, { node: c.node, op: c.op, value: c.value });
 }
 
 /** Bytes of a buffer in the chosen variant (f16 buffers hold f32 in the f32 variant); multiple of 4. */

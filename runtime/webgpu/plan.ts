@@ -45,11 +45,24 @@ export interface PlanIO {
   buffer: number;
 }
 
+/**
+ * Results a kernel checks at run time: an i64 value computed by an op that can grow (Add, Mul,
+ * Pow, a Cast from float…) must fit the i32 it is carried in. Check k's kernel does
+ * atomicMin(&status[k], element) where it does not; the runtime fills the status buffer (u32,
+ * one per check) with 0xffffffff before each run and throws OUT_OF_RANGE naming the first one hit.
+ */
+export interface PlanRangeChecks {
+  buffer: number;
+  checks: { node: string; op: string; value: string }[];
+}
+
 export interface WgslPlan {
   buffers: PlanBuffer[];
   inputs: PlanIO[];
   outputs: PlanIO[];
   steps: PlanStep[];
+  /** Absent when no kernel checks its results (the run path then reads nothing extra). */
+  rangeChecks?: PlanRangeChecks;
   /** True when some buffer is f16: the runtime picks `wgsl.f16` where the adapter has shader-f16. */
   hasF16: boolean;
   /** Limits the shaders were generated for; the runtime requests them from the adapter. */

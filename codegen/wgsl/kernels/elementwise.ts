@@ -4,7 +4,7 @@
  */
 import { CnncError } from '../../../runtime/errors.js';
 import { toF64 } from '../../../runtime/tensor.js';
-import type { Node } from '../../../ir/graph.js';
+import type { Graph, Node } from '../../../ir/graph.js';
 import { layoutOf } from '../../../ir/ops/geometry.js';
 import { stridesOf } from '../../../ir/ops/broadcast.js';
 import { sizeOf } from '../../../ir/types.js';
@@ -36,6 +36,13 @@ const NAMES = ['A', 'B2', 'C2', 'D2', 'E2', 'F2', 'G2'];
 /** Most inputs an elementwise kernel binds (one storage buffer each, plus the output). */
 export const MAX_ELEMENTWISE_INPUTS = NAMES.length;
 
+/** Why `node` has more inputs than its elementwise kernel can bind (an i64 one also binds the range-check status), or undefined. */
+export function tooManyInputs(node: Node, graph: Graph): string | undefined {
+  const k = node.inputs.filter(Boolean).length;
+  const most = MAX_ELEMENTWISE_INPUTS - (rangeCheckedIn(node, graph) ? 1 : 0);
+  return k > most ? `${k} inputs is more than the wgsl elementwise kernel takes (${most})` : undefined;
+}
+
 /**
  * y[i] = f(inputs broadcast at i), f the op's scalar formula (`traits.scalar`), or `expr` when
  * given (Cast and Expand copy: the identity). Integer nodes compute in native i32/u32 arithmetic
@@ -46,21 +53,43 @@ export function emitElementwise(e: Emitter, node: Node, outShape?: readonly numb
   const shape = outShape ?? Y.shape;
   const ins = node.inputs.filter(Boolean).map((v) => e.operand(v));
   const place = { node: node.name, op: node.op };
-  if (ins.length > NAMES.length) throw new CnncError('UNSUPPORTED', `${ins.length} inputs is more than the wgsl elementwise kernel takes (${NAMES.length})`, place);
+  const many = tooManyInputs(node, e.graph);
+  if (many) throw new CnncError('UNSUPPORTED', many, place);
   const f = expr ?? opScalar(node.op, node.attrs, ins.length);
   if (!f) throw new CnncError('UNSUPPORTED', `op ${node.op} has no scalar formula for the wgsl elementwise kernel`, place);
   const bindings: Binding[] = [...ins.map((x, k) => e.read(NAMES[k], x)), e.write('Y', Y)];
   const at = ins.map((x, k) => `${NAMES[k]}[${broadcastIndexExpr(x.shape, shape)}]`);
-  const native = nativeInt(e, node, f, ins, at);
-  if (native) return simple(e, node, bindings, sizeOf(shape), native.code, native.decls);
+  const checked = rangeCheckedIn(node, e.graph);
+  const native = nativeInt(e, node, f, ins, at, checked);
+  if (native) return simpleChecked(e, node, bindings, sizeOf(shape), native.code, native.decls, checked);
   const loads = ins.map((_, k) => `let a${k} = f32(${at[k]});`);
   const r = wgslRenderer();
   const v = r.render(f, ins.map((_, k) => `a${k}`));
   const out = e.graph.type(node.outputs[0]).dtype;
   const allInt = node.inputs.filter(Boolean).every((x) => INT_DTYPES.has(e.graph.type(x).dtype));
   const stored = storeAs(out, node.op === 'Pow' && allInt ? `round(${v})` : v);
-  const helpers = stored.includes('cnnc_int(') ? `${r.helpers()}\n${INT_HELPER}` : r.helpers();
-  simple(e, node, bindings, sizeOf(shape), `${loads.join('\n')}\nY[i] = T_Y(${stored});`, helpers);
+  const helpers = [r.helpers(), stored.includes('cnnc_int') ? INT_HELPER : '', stored.includes('cnnc_int64(') ? INT64_HELPER : ''];
+  simpleChecked(e, node, bindings, sizeOf(shape), `${loads.join('\n')}\nY[i] = T_Y(${stored});`, helpers.filter(Boolean).join('\n'), checked);
+}
+
+/**
+ * Whether `node` computes i64 values in i32 arithmetic (or from floats) whose true result can
+ * leave i32: any i64 among its values, as i32 carriers. Those kernels check at run time.
+ */
+function rangeCheckedIn(node: Node, graph: Graph): boolean {
+  return [...node.inputs, ...node.outputs].some((v) => v && graph.type(v).dtype === 'i64');
+}
+
+/**
+ * `simple`, plus for a checked node the status binding and a private flag the checked helpers
+ * (integer.ts, cnnc_int64) set: an element whose i64 result does not fit i32 is reported.
+ */
+function simpleChecked(e: Emitter, node: Node, bindings: Binding[], n: number, code: string, decls: string, checked: boolean): void {
+  if (!checked || (!code.includes('_chk(') && !code.includes('cnnc_int64('))) return simple(e, node, bindings, n, code, decls);
+  if (n === 0) return;
+  const { binding, flag } = e.rangeCheck(node, node.outputs[0]);
+  const body = `${code}\nif (cnnc_ovf || cnnc_wrap != 0i) { ${flag('i')} }`;
+  simple(e, node, [...bindings, binding], n, body, `var<private> cnnc_ovf: bool = false;\nvar<private> cnnc_wrap: i32 = 0i;\n${decls}`);
 }
 
 const INT_DTYPES = new Set(['i32', 'i64', 'u32', 'u64', 'u8', 'i8', 'u16', 'i16', 'u4', 'i4', 'u2', 'i2', 'bool']);
@@ -73,7 +102,8 @@ const BITS: Record<string, number> = { u8: 8, i8: 8, u16: 16, i16: 16, u4: 4, i4
  */
 function storeAs(d: string, v: string): string {
   if (d === 'bool') return `select(0i, 1i, (${v}) < 0.0 || (${v}) > 0.0)`;
-  if (d === 'i32' || d === 'i64') return `cnnc_int(${v})`;
+  if (d === 'i32') return `cnnc_int(${v})`;
+  if (d === 'i64') return `cnnc_int64(${v})`;
   if (d === 'u32' || d === 'u64') return `bitcast<u32>(cnnc_int(${v}))`;
   const bits = BITS[d];
   if (!bits) return v;
@@ -86,14 +116,14 @@ function storeAs(d: string, v: string): string {
  * inputs but Where's condition must share one carrier (i32 or u32); undefined where they do not,
  * or where the formula has no integer form, and the f32 formula is used instead.
  */
-function nativeInt(e: Emitter, node: Node, f: Scalar, ins: Operand[], at: string[]): { code: string; decls: string } | undefined {
+function nativeInt(e: Emitter, node: Node, f: Scalar, ins: Operand[], at: string[], checked: boolean): { code: string; decls: string } | undefined {
   const dts = node.inputs.filter(Boolean).map((v) => e.graph.type(v).dtype);
   const out = e.graph.type(node.outputs[0]).dtype;
   if (![...dts, out].every((d) => INT_DTYPES.has(d))) return undefined;
   const data = ins.filter((_, k) => !(node.op === 'Where' && k === 0));
   const T = data[0].dtype as IntType;
   if (data.some((x) => x.dtype !== T)) return undefined;
-  const r = new IntRenderer(T);
+  const r = new IntRenderer(T, checked && T === 'i32');
   const v = r.render(f, ins.map((_, k) => `a${k}`));
   if (v === undefined) return undefined;
   const loads = ins.map((x, k) => `let a${k} = ${x.dtype === T ? at[k] : `bitcast<${T}>(${at[k]})`};`);
@@ -116,6 +146,16 @@ const INT_HELPER = `fn cnnc_int(v: f32) -> i32 {
   if (abs(v) < 2147483648.0) { return i32(v); }
   let t = trunc(v);
   return bitcast<i32>(u32(t - 4294967296.0 * floor(t / 4294967296.0)));
+}`;
+
+/**
+ * f32 → i64 carried in i32: as cnnc_int, and a finite value whose truncation leaves i32 sets
+ * cnnc_ovf (the true i64 would not fit the carrier). NaN and ±∞ give 0 as in the reference.
+ */
+const INT64_HELPER = `fn cnnc_int64(v: f32) -> i32 {
+  let t = trunc(v);
+  if ((t >= 2147483648.0 || t < -2147483648.0) && (bitcast<u32>(v) & 0x7fffffffu) < 0x7f800000u) { cnnc_ovf = true; }
+  return cnnc_int(v);
 }`;
 
 /** Cast, Expand, a Reduce over no axes: input 0 broadcast to the output, converted on store. */
