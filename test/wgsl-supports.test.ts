@@ -30,6 +30,8 @@ const REFUSED: [string, () => Graph][] = [
   ['Add of an i64 constant outside i32', () => oneNode('Add', [tensor('i64', [2], BigInt64Array.of(1n, 2n)), tensor('i64', [2], BigInt64Array.of(1n, 1n << 40n))], {}).g],
   ['FusedDwPw over three spatial axes', () => oneNode('FusedDwPw', [randT([1, 2, 3, 4, 5], 1), randT([2, 1, 1, 1, 1], 2), undefined, randT([3, 2, 1, 1, 1], 3)], {}).g],
   ['ReduceSum on i64 (it would accumulate in f32, exact only below 2^24)', () => oneNode('ReduceSum', [i64s(1, 2)], { keepdims: 0 }).g],
+  ['ReduceMax on i32 (f32 holds integers exactly only below 2^24)', () => oneNode('ReduceMax', [tensor('i32', [2], [16777217, 3])], { keepdims: 0 }).g],
+  ['ReduceSum on u8 (it would sum in f32)', () => oneNode('ReduceSum', [tensor('u8', [3], [1, 2, 3])], { keepdims: 0 }).g],
   ['MatMul on i64 (it would accumulate in f32)', () => oneNode('MatMul', [i64s(1, 2), tensor('i64', [2, 1], BigInt64Array.of(3n, 4n))], {}).g],
   ['Sum of 7 i64 inputs (the range-check status buffer takes the eighth binding)', () => oneNode('Sum', Array.from({ length: 7 }, () => i64s(1, 2)), {}, [0, 1, 2, 3, 4, 5, 6]).g],
   ['Sum of 8 inputs (more than the elementwise kernel binds)', () => oneNode('Sum', Array.from({ length: 8 }, (_, k) => randT([3], k)), {}, [0, 1, 2, 3, 4, 5, 6, 7]).g],
@@ -52,6 +54,7 @@ const ACCEPTED: [string, () => Graph][] = [
   ['Cast to bool (bool carried in i32 buffers)', () => oneNode('Cast', [randT([2, 3], 1)], { to: 'bool' }).g],
   ['Equal (bool output)', () => oneNode('Equal', [randT([2, 3], 1), randT([2, 3], 2)], {}, [0, 1]).g],
   ["Resize mode 'linear'", () => oneNode('Resize', [x4()], { scales: [1, 1, 2, 2], mode: 'linear' }).g],
+  ['ReduceMax on u8 (a max of 8-bit values is exact in f32)', () => oneNode('ReduceMax', [tensor('u8', [3], [1, 200, 3])], { keepdims: 0 }).g],
   ['Sum of 6 i64 inputs (range-checked at run time)', () => oneNode('Sum', Array.from({ length: 6 }, () => i64s(1, 2)), {}, [0, 1, 2, 3, 4, 5]).g],
 ];
 

@@ -16,8 +16,8 @@
  * - i64 as i32: a Cast from u32/u64 can produce values of 2^31 and more: refused. Elementwise ops
  *   that can grow (Add, Mul, Pow, a Cast from a float…) check their results at run time
  *   (kernels/elementwise.ts: OUT_OF_RANGE rather than a wrapped value). Sums and products in
- *   the f32 kernels (ReduceSum, ReduceMean, MatMul, Gemm) would round beyond 2^24 and saturate
- *   beyond 2^31 unchecked: refused on i64.
+ *   the f32 kernels (reductions, pools, matmuls, convs, norms) would round beyond 2^24 unchecked:
+ *   refused on i32/u32/i64/u64 data (sums also on the narrow integers; max/min of 8/16-bit values is exact).
  */
 import type { Graph, Node } from '../../ir/graph.js';
 import type { DType } from '../../runtime/tensor.js';
@@ -33,8 +33,19 @@ const F64_OPS = new Set([...ALIAS_OPS, ...MOVES, ...SELECTS, 'Abs', 'Neg', 'Cast
 /** Ops that may produce u64 (their result is no larger than their inputs' values). */
 const U64_OPS = new Set([...ALIAS_OPS, ...MOVES, ...SELECTS, 'Abs', 'Div', 'Cast', 'CastLike']);
 
-/** Ops whose wgsl kernels sum or multiply in f32 (no integer form, no range check). */
-const F32_ACCUMULATORS = new Set(['ReduceSum', 'ReduceMean', 'MatMul', 'Gemm']);
+/**
+ * Ops whose wgsl kernels load every value as f32 and compute in f32, whatever the dtype (no
+ * integer form, no range check): exact on integers only while values (selects) or sums stay
+ * below 2^24.
+ */
+const F32_SELECTS = new Set(['ReduceMax', 'ReduceMin', 'MaxPool', 'GlobalMaxPool']);
+const F32_ACCUMULATORS = new Set([
+  'ReduceSum', 'ReduceMean', 'MatMul', 'Gemm', 'Conv', 'ConvTranspose', 'FusedDwPw', 'AveragePool', 'GlobalAveragePool',
+  'BatchNormalization', 'Softmax', 'LogSoftmax', 'LayerNormalization', 'InstanceNormalization', 'LRN', 'Resize',
+]);
+/** Integer dtypes whose values can reach 2^24 and beyond (f32 holds every 8- and 16-bit value exactly). */
+const WIDE_INTS: readonly DType[] = ['i32', 'u32', 'i64', 'u64'];
+const NARROW_INTS: readonly DType[] = ['i16', 'u16', 'i8', 'u8', 'i4', 'u4', 'i2', 'u2', 'bool'];
 
 const FLOATS: readonly DType[] = ['f32', 'f16', 'f64'];
 const UNSIGNED: readonly DType[] = ['u64', 'u32', 'u16', 'u8', 'u4', 'u2', 'bool'];
@@ -53,8 +64,12 @@ export function carrierMisfit(node: Node, graph: Graph): string | undefined {
       return `u64 ${cast ? `Cast from ${ins[0]}` : node.op} can leave the u32 range the wgsl target carries u64 in`;
     }
   }
-  if (F32_ACCUMULATORS.has(node.op) && outs.includes('i64')) {
-    return `i64 ${node.op} would accumulate in f32 on the wgsl target (exact only below 2^24, and i64 is carried in i32)`;
+  const data = node.inputs[0] ? dt(node.inputs[0]) : outs[0];
+  if ((F32_SELECTS.has(node.op) || F32_ACCUMULATORS.has(node.op)) && WIDE_INTS.includes(data)) {
+    return `${data} ${node.op} would compute in f32 on the wgsl target (integers exact only below 2^24)`;
+  }
+  if (F32_ACCUMULATORS.has(node.op) && NARROW_INTS.includes(data)) {
+    return `${data} ${node.op} would sum in f32 on the wgsl target (exact only below 2^24; no integer kernel)`;
   }
   if (cast && outs[0] === 'i64' && (ins[0] === 'u32' || ins[0] === 'u64')) {
     return `Cast from ${ins[0]} to i64: values of 2^31 and more do not fit the i32 the wgsl target carries i64 in`;
