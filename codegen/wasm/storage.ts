@@ -133,17 +133,15 @@ export class Storage {
   /** Appends constant floats to the weights region; returns their absolute byte address (16-aligned). */
   weight(data: Float32Array): number {
     const at = WEIGHTS_OFFSET + this.wbytes;
-    const padded = new Float32Array(Math.ceil(data.length / 4) * 4 + 4);
-    padded.set(data);
-    this.wchunks.push(padded);
-    this.wbytes += padded.length * 4;
+    this.wchunks.push(data); // copied once, into weights(), with its zero padding
+    this.wbytes += (Math.ceil(data.length / 4) * 4 + 4) * 4;
     return at;
   }
 
   weights(): Float32Array {
     const out = new Float32Array(this.wbytes / 4);
     let o = 0;
-    for (const c of this.wchunks) { out.set(c, o); o += c.length; }
+    for (const c of this.wchunks) { out.set(c, o); o += Math.ceil(c.length / 4) * 4 + 4; }
     return out;
   }
 
