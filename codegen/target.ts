@@ -7,6 +7,7 @@
  * first use. Running an artifact stays in runtime/, which imports nothing from here.
  */
 import type { Graph, Node } from '../ir/graph.js';
+import type { OnProgress } from '../ir/progress.js';
 import type { Tensor } from '../runtime/tensor.js';
 import type { WasmCompileOptions } from './wasm/index.js';
 import type { WgslOptions } from './wgsl/index.js';
@@ -34,6 +35,8 @@ export interface TargetInfo {
 export interface CodegenOptions {
   wasm?: WasmCompileOptions;
   wgsl?: WgslOptions;
+  /** Progress of code generation: stages, and each kernel where the target reports them (wasm). */
+  onProgress?: OnProgress;
 }
 
 /** The facts of the compile report. */

@@ -10,6 +10,7 @@ import { encodeArtifact, type Artifact, type IOSpec } from '../../runtime/artifa
 import { CnncError } from '../../runtime/errors.js';
 import type { WasmPlan } from '../../runtime/wasm/index.js';
 import type { Graph } from '../../ir/graph.js';
+import type { OnProgress } from '../../ir/progress.js';
 import { getOp } from '../../ir/ops/index.js';
 import { formatType, sizeOf } from '../../ir/types.js';
 import { placeIntervals } from '../memory-plan.js';
@@ -98,10 +99,19 @@ function quietly<T>(f: () => T): { value: T; text: string } {
   }
 }
 
-export function compileWasm(g: Graph, options: WasmCompileOptions = {}): WasmCompiled {
+/** Runs `f`, then reports it as a finished stage. */
+function stage<T>(onProgress: OnProgress | undefined, name: string, f: () => T, build?: string): T {
+  const t0 = performance.now();
+  const value = f();
+  onProgress?.({ kind: 'stage', name, done: 1, total: 1, ms: performance.now() - t0, ...(build ? { build } : {}) });
+  return value;
+}
+
+/** Compiles an optimized graph; `onProgress` hears the stages (lower, module per build, encode) and every kernel of every build. */
+export function compileWasm(g: Graph, options: WasmCompileOptions = {}, onProgress?: OnProgress): WasmCompiled {
   refuseEmptyReductions(g);
   refuseHugeElementwise(g);
-  const low = lower(g, options.tile);
+  const low = stage(onProgress, 'lower', () => lower(g, options.tile));
   const arenaBytes = placeBuffers(low.bufs);
   const arenaBase = Math.ceil((low.weightsOffset + low.weights.length * 4) / 64) * 64;
   const memoryBytes = arenaBase + arenaBytes + 256;
@@ -112,9 +122,11 @@ export function compileWasm(g: Graph, options: WasmCompileOptions = {}): WasmCom
   const addr = (l: Loc) => (l.buf.id < 0 ? l.off : arenaBase + l.buf.offset + l.off);
 
   const pages = Math.ceil(memoryBytes / 65536);
-  const emit = (relaxed: boolean) => emitModule(low.steps, addr, pages, relaxed, options.optimize ?? false);
+  const builds = options.relaxedSimd === false ? 1 : 2;
+  const kernels: KernelCounter = { done: 0, total: builds * low.steps.length, onProgress };
+  const emit = (relaxed: boolean) => stage(onProgress, 'module', () => emitModule(low.steps, addr, pages, relaxed, options.optimize ?? false, kernels), buildName(relaxed));
   const wasm = emit(false);
-  const relaxed = options.relaxedSimd === false ? undefined : emit(true);
+  const relaxed = builds === 2 ? emit(true) : undefined;
   const plan: WasmPlan = {
     memoryBytes,
     weightsOffset: low.weightsOffset,
@@ -130,23 +142,31 @@ export function compileWasm(g: Graph, options: WasmCompileOptions = {}): WasmCom
     header: { version: 1, target: 'wasm', inputs: io(g, g.inputs), outputs: io(g, g.outputs), plan, meta: { model: g.name } },
     sections: { module: wasm, ...(relaxed ? { module_relaxed: relaxed } : {}), weights: weightBytes },
   };
-  return { artifact, bytes: encodeArtifact(artifact), plan, arenaBytes, weightBytes: weightBytes.length, kernels: low.steps.length };
+  const bytes = stage(onProgress, 'encode', () => encodeArtifact(artifact));
+  return { artifact, bytes, plan, arenaBytes, weightBytes: weightBytes.length, kernels: low.steps.length };
 }
+
+const buildName = (relaxed: boolean) => (relaxed ? 'relaxed-simd' : 'simd128');
+
+/** Kernels emitted so far over all builds, for the 'kernel' progress events. */
+interface KernelCounter { done: number; total: number; onProgress?: OnProgress }
 
 /**
  * One build of the module: every step's function, exported, and `run` calling them in order. The
  * relaxed build differs only in its multiply-adds (`f32x4.relaxed_madd`); the runtime picks it
  * where the engine validates relaxed SIMD.
  */
-function emitModule(steps: ReturnType<typeof lower>['steps'], addr: (l: Loc) => number, pages: number, relaxed: boolean, optimize: boolean): Uint8Array {
+function emitModule(steps: ReturnType<typeof lower>['steps'], addr: (l: Loc) => number, pages: number, relaxed: boolean, optimize: boolean, kernels: KernelCounter): Uint8Array {
   const m = newModule({ relaxed });
   try {
     // imported (and re-exported): the runtime makes it, shared between worker threads when threaded
     m.setMemory(pages, pages, 'memory', [], false, false, 'mem');
     m.addMemoryImport('mem', 'env', 'memory');
     for (const s of steps) {
+      const t0 = performance.now();
       s.emit(m, addr);
       m.addFunctionExport(s.fn, s.fn);
+      kernels.onProgress?.({ kind: 'kernel', name: s.fn, node: s.node, build: buildName(relaxed), done: ++kernels.done, total: kernels.total, ms: performance.now() - t0 });
     }
     m.addFunction('run', binaryen.none, binaryen.none, [], m.block(null, steps.map((s) => m.call(s.fn, [], binaryen.none))));
     m.addFunctionExport('run', 'run');
