@@ -9,7 +9,7 @@
 import type { Graph, Node } from '../ir/graph.js';
 import type { OnProgress } from '../ir/progress.js';
 import type { Tensor } from '../runtime/tensor.js';
-import type { WasmCompileOptions } from './wasm/index.js';
+import type { WasmCompileOptions } from './wasm/options.js';
 import type { WgslOptions } from './wgsl/index.js';
 
 /** What a target sets when the caller does not (the pipeline's PipelineDefaults has this shape). */

@@ -15,19 +15,13 @@ import { getOp } from '../../ir/ops/index.js';
 import { formatType, sizeOf } from '../../ir/types.js';
 import { placeIntervals } from '../memory-plan.js';
 import { newModule } from './builder.js';
-import { lower, wasmOps, type Buf, type Loc, type TileOptions } from './lower.js';
+import { lower, wasmOps, type Buf, type Loc } from './lower.js';
+import type { WasmCompileOptions } from './options.js';
 
 /** Every registry op the wasm target lowers (in some modes): the lowering table's ops and every f32 op with a scalar formula. */
 export const WASM_OPS: ReadonlySet<string> = wasmOps();
 
-export interface WasmCompileOptions {
-  /** Register tile of dense convs: P output pixels × V vectors of 4 output channels (default 4 × 3). */
-  tile?: TileOptions;
-  /** Run binaryen's optimizer over the module (slower compile, similar speed: V8 optimizes too). */
-  optimize?: boolean;
-  /** Also build the relaxed-SIMD module (`f32x4.relaxed_madd`) into the artifact (default true). */
-  relaxedSimd?: boolean;
-}
+export type { WasmCompileOptions } from './options.js';
 
 export interface WasmCompiled {
   artifact: Artifact;

@@ -19,8 +19,8 @@ import type { Graph, Node } from '../../ir/graph.js';
 import { BYTES_PER_ELEMENT, sizeOf } from '../../ir/types.js';
 import type { DType } from '../../runtime/tensor.js';
 import { emitStrided } from './kernels.js';
-
-export interface TileOptions { P: number; V: number; order?: 'weights' | 'tile' }
+import type { TileOptions } from './options.js';
+export type { TileOptions } from './options.js';
 
 export interface Buf { id: number; bytes: number; start: number; end: number; offset: number }
 
