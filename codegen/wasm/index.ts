@@ -6,7 +6,7 @@
  * section carries every function's name into profiles and stack traces.
  */
 import binaryen from 'binaryen';
-import { encodeArtifact, type Artifact, type IOSpec } from '../../runtime/artifact.js';
+import { encodeSections, type Artifact, type ArtifactHeader, type IOSpec } from '../../runtime/artifact.js';
 import { CnncError } from '../../runtime/errors.js';
 import type { WasmPlan } from '../../runtime/wasm/index.js';
 import type { Graph } from '../../ir/graph.js';
@@ -107,11 +107,11 @@ export function compileWasm(g: Graph, options: WasmCompileOptions = {}, onProgre
   refuseHugeElementwise(g);
   const low = stage(onProgress, 'lower', () => lower(g, options.tile));
   const arenaBytes = placeBuffers(low.bufs);
-  const arenaBase = Math.ceil((low.weightsOffset + low.weights.length * 4) / 64) * 64;
+  const arenaBase = Math.ceil((low.weightsOffset + low.weightBytes) / 64) * 64;
   const memoryBytes = arenaBase + arenaBytes + 256;
   if (!Number.isFinite(memoryBytes)) throw new CnncError('KERNEL_ERROR', `memory planning gave an arena of ${arenaBytes} bytes`);
   if (memoryBytes > WASM_MEMORY_LIMIT) {
-    throw new CnncError('TOO_LARGE', `the wasm module needs ${memoryBytes} bytes of memory (arena ${arenaBytes} B, weights ${low.weights.length * 4} B), over WebAssembly's limit of ${WASM_MEMORY_LIMIT} bytes (4 GiB)`);
+    throw new CnncError('TOO_LARGE', `the wasm module needs ${memoryBytes} bytes of memory (arena ${arenaBytes} B, weights ${low.weightBytes} B), over WebAssembly's limit of ${WASM_MEMORY_LIMIT} bytes (4 GiB)`);
   }
   const addr = (l: Loc) => (l.buf.id < 0 ? l.off : arenaBase + l.buf.offset + l.off);
 
@@ -124,20 +124,17 @@ export function compileWasm(g: Graph, options: WasmCompileOptions = {}, onProgre
   const plan: WasmPlan = {
     memoryBytes,
     weightsOffset: low.weightsOffset,
-    weightsBytes: low.weights.byteLength,
+    weightsBytes: low.weightBytes,
     arenaOffset: arenaBase,
     arenaBytes,
     inputs: low.inputs.map((x) => ({ name: x.name, offset: addr(x.loc) })),
     outputs: low.outputs.map((x) => ({ name: x.name, offset: addr(x.loc) })),
     steps: low.steps.map((s) => ({ fn: s.fn, node: s.node, op: s.op, flops: s.flops })),
   };
-  const weightBytes = new Uint8Array(low.weights.buffer, low.weights.byteOffset, low.weights.byteLength);
-  const artifact: Artifact = {
-    header: { version: 1, target: 'wasm', inputs: io(g, g.inputs), outputs: io(g, g.outputs), plan, meta: { model: g.name } },
-    sections: { module: wasm, ...(relaxed ? { module_relaxed: relaxed } : {}), weights: weightBytes },
-  };
-  const bytes = stage(onProgress, 'encode', () => encodeArtifact(artifact));
-  return { artifact, bytes, plan, arenaBytes, weightBytes: weightBytes.length, kernels: low.steps.length };
+  const header: ArtifactHeader = { version: 1, target: 'wasm', inputs: io(g, g.inputs), outputs: io(g, g.outputs), plan, meta: { model: g.name } };
+  const parts = { module: wasm, ...(relaxed ? { module_relaxed: relaxed } : {}), weights: low.weights };
+  const { bytes, sections } = stage(onProgress, 'encode', () => encodeSections(header, parts));
+  return { artifact: { header, sections }, bytes, plan, arenaBytes, weightBytes: low.weightBytes, kernels: low.steps.length };
 }
 
 const buildName = (relaxed: boolean) => (relaxed ? 'relaxed-simd' : 'simd128');

@@ -48,7 +48,9 @@ export type EmitStep = (m: binaryen.Module, a: (l: Loc) => number, fn: string) =
 export interface Lowered {
   steps: Step[];
   bufs: Buf[];
-  weights: Float32Array;
+  /** The weights region, as consecutive byte parts (joined only when the artifact is written). */
+  weights: Uint8Array[];
+  weightBytes: number;
   weightsOffset: number;
   inputs: { name: string; loc: Loc }[];
   outputs: { name: string; loc: Loc }[];
@@ -138,12 +140,16 @@ export class Storage {
     return at;
   }
 
-  weights(): Float32Array {
-    const out = new Float32Array(this.wbytes / 4);
-    let o = 0;
-    for (const c of this.wchunks) { out.set(c, o); o += Math.ceil(c.length / 4) * 4 + 4; }
-    return out;
+  /** The weights region as byte parts, in order: each chunk, then the zeros that pad it to its 16-byte slot. */
+  weights(): Uint8Array[] {
+    return this.wchunks.flatMap((c) => {
+      const pad = (Math.ceil(c.length / 4) * 4 + 4 - c.length) * 4;
+      return [new Uint8Array(c.buffer, c.byteOffset, c.byteLength), new Uint8Array(pad)];
+    });
   }
+
+  /** Bytes of the weights region. */
+  get weightBytes(): number { return this.wbytes; }
 
   newBuf(floats: number): Buf {
     const b: Buf = { id: this.bufs.length, bytes: Math.ceil((floats * 4 + 64) / 64) * 64, start: Infinity, end: -1, offset: -1 };
