@@ -6,10 +6,11 @@ import { CnncError } from './runtime/errors.js';
 import type { Tensor } from './runtime/tensor.js';
 import type { IOSpec } from './runtime/artifact.js';
 import { Graph } from './ir/graph.js';
-import { importOnnx, loadOnnxFile } from './frontends/onnx/import.js';
+import { importOnnx, loadOnnxFile } from './frontends/onnx/index.js';
 import { zoo, ZOO_NAMES } from './models/index.js';
 import { existsSync } from 'node:fs';
 import { verify } from './ir/verify.js';
+import type { OnProgress } from './ir/progress.js';
 import { summarize, type Summary } from './ir/summary.js';
 import { runPipeline, type CompileOptions as PipelineOptions, type PassReport } from './passes/pipeline.js';
 import { load, type Session } from './runtime/index.js';
@@ -70,13 +71,18 @@ export function loadModel(model: ModelSource, opts: { batch?: number } = {}): Gr
  * @param options optimization level, fp16, layout, batch, pass list edits, code generator settings
  */
 export async function compile(model: ModelSource, target: TargetName | Target, options: CompileOptions = {}): Promise<CompiledModel> {
+  const stage = stageReporter(options.onProgress);
   const t = typeof target === 'string' ? await getTarget(target) : target;
+  stage('target'); // loading a code generator takes a while the first time (binaryen for wasm)
   const graph = loadModel(model, options);
+  if (!(model instanceof Graph)) stage('import');
   verify(graph);
   const { graph: g, report } = runPipeline(graph, t, options);
   verify(g);
   refuseUnsupported(t, g);
+  stage('passes'); // verifying and the whole pipeline (each pass reported on its own too)
   const emitted = await t.compile(g, options);
+  stage('codegen');
   // A target without its own run goes through the path an edge app takes: its artifact, loaded by cnnc/runtime.
   let session: Promise<Session> | undefined;
   return {
@@ -93,6 +99,16 @@ export async function compile(model: ModelSource, target: TargetName | Target, o
       session ??= load(emitted.bytes(), { threads: 1 }).catch((e) => { session = undefined; throw e; }); // a failed load is retried
       return (await session).run(inputs);
     }),
+  };
+}
+
+/** Reports compile()'s own stages as progress events, each with the time since the previous one. */
+function stageReporter(onProgress: OnProgress | undefined): (name: string) => void {
+  let t0 = performance.now();
+  return (name) => {
+    const now = performance.now();
+    onProgress?.({ kind: 'stage', name, done: 1, total: 1, ms: now - t0 });
+    t0 = now;
   };
 }
 
@@ -114,11 +130,12 @@ export { Graph } from './ir/graph.js';
 export { writeStandalone } from './codegen/cuda/standalone.js';
 export { Model, nn } from './frontends/dsl/index.js';
 export { zoo, ZOO_NAMES } from './models/index.js';
-export { importOnnx, loadOnnxFile, readTensorProto } from './frontends/onnx/import.js';
+export { importOnnx, loadOnnxFile, readTensorProto, type ImportOptions } from './frontends/onnx/index.js';
 export { exportOnnx } from './frontends/onnx/export.js';
 export { describePipeline, PASSES, PIPELINES } from './passes/pipeline.js';
 export { TARGETS, TARGET_NAMES, getTarget, type TargetName, type TargetEntry } from './codegen/targets.js';
 export type { Target, TargetInfo, Backend, Emitted, CompileStats, CodegenOptions } from './codegen/target.js';
+export type { CompileProgress, OnProgress } from './ir/progress.js';
 export { CnncError } from './runtime/errors.js';
 export type { ErrorCode } from './runtime/errors.js';
 export { tensor, toF64, fromF64 } from './runtime/tensor.js';

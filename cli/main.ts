@@ -14,7 +14,7 @@ import { zoo, ZOO_NAMES } from '../models/index.js';
 import { exportOnnx } from '../frontends/onnx/export.js';
 import { readTensorProto } from '../frontends/onnx/import.js';
 import type { Graph } from '../ir/graph.js';
-import { printGraph } from '../ir/print.js';
+import type { OnProgress } from '../ir/progress.js';
 import { describePipeline, PASSES, pipelineFor, runPipeline } from '../passes/pipeline.js';
 import { readNpy, writeNpy } from './npy.js';
 import { checkOutputPath, writeOutput } from './output.js';
@@ -117,6 +117,29 @@ function nonNegative(v: string): number {
 /** A check the user asked for (run --expect) that did not pass: exit 1 with its message, no error code. */
 class CheckFailed extends Error {}
 
+/**
+ * Draws compile()'s events: the code generator loaded, each pass, each kernel of each build (with the
+ * build's name) and the code generator's own stages (lowering, a module build, the encoding), each
+ * with the time the library measured for it.
+ */
+function compileProgress(progress: Progress, target: string, passes: number): OnProgress {
+  const generating = () => progress.phase(`generating ${target} kernels`, 0.4, 0.95);
+  const build = (b: string | undefined) => (b ? ` [${b}]` : '');
+  return (e) => {
+    if (e.kind === 'pass') {
+      progress.step(`${e.name} (${e.nodes} nodes)`, e.done, e.total, e.ms);
+      if (e.done === e.total) generating();
+    } else if (e.kind === 'kernel') {
+      progress.step(`${e.name}${build(e.build)}`, e.done, e.total, e.ms);
+    } else if (e.name === 'target') {
+      if (passes) progress.phase(`optimizing (${passes} passes)`, 0.05, 0.4);
+      else generating();
+    } else if (!['import', 'passes', 'codegen'].includes(e.name)) {
+      progress.note(`${e.name}${build(e.build)}`, e.ms);
+    }
+  };
+}
+
 export function buildProgram(): Command {
   const program = new Command('cnnc')
     .description('cnnc: a compiler for convolutional neural networks (ONNX or TS DSL → WASM-SIMD, WGSL, CUDA)')
@@ -154,19 +177,8 @@ export function buildProgram(): Command {
       };
       const target = TARGETS[o.target as TargetName];
       const passes = pipelineFor(target, options);
-      let passNo = 0;
-      progress.phase(`optimizing (${passes.length} passes)`, 0.05);
-      if (!passes.length) progress.phase(`generating ${o.target} kernels`, 0.4);
-      const cm = await compile(g, o.target as TargetName, {
-        ...options,
-        // called after each pass: a progress step, and the graph printed where asked
-        printAfter: (name: string, graph: Graph) => {
-          passNo++;
-          progress.step(`${name} (${graph.nodes.length} nodes)`, passNo, passes.length);
-          if (passNo === passes.length) progress.phase(`generating ${o.target} kernels`, 0.4);
-          if (printAfter && (printAfter.includes(name) || printAfter.includes('all'))) process.stderr.write(`// after ${name}\n${printGraph(graph, { constants: false })}\n`);
-        },
-      });
+      progress.phase(`loading the ${o.target} code generator`, 0.04);
+      const cm = await compile(g, o.target as TargetName, { ...options, printAfter, onProgress: compileProgress(progress, o.target, passes.length) });
       progress.phase(`writing ${output}`, 0.95);
       const bytes = cm.save();
       writeOutput(output, bytes);

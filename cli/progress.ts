@@ -1,6 +1,6 @@
 /**
  * Progress on stderr with the elapsed time. On a terminal: one bar redrawn in place, naming the phase
- * and its current step (pass, pipeline). Elsewhere: plain lines, one per phase, plus one per step that
+ * and its current step (pass, kernel, pipeline). Elsewhere: plain lines, one per phase, plus one per step that
  * took long (>= `slowMs`), so that a log shows where a slow compile spent its time; `plain` prints
  * every step; `none` prints nothing.
  */
@@ -12,6 +12,8 @@ export class Progress {
   private stepT0 = performance.now();
   private phaseLabel = '';
   private fraction = 0;
+  private phaseFrom = 0;
+  private phaseTo = 0;
   private last = '';
 
   constructor(
@@ -26,24 +28,36 @@ export class Progress {
     return `${((performance.now() - this.t0) / 1000).toFixed(1).padStart(5)}s`;
   }
 
-  /** A new phase (loading, optimizing, generating, writing) at `fraction` of the whole. */
-  phase(label: string, fraction: number): void {
+  /** A new phase (loading, optimizing, generating, writing) from `fraction` of the whole; its steps advance the bar up to `until`. */
+  phase(label: string, fraction: number, until = fraction): void {
     this.phaseLabel = label;
     this.stepT0 = performance.now();
-    this.fraction = fraction;
+    this.fraction = this.phaseFrom = fraction;
+    this.phaseTo = until;
     if (this.mode === 'none') return;
     if (this.tty) this.draw(label);
     else this.out.write(`cnnc [${this.elapsed()}] ${label}\n`);
   }
 
   /** A step of the phase finished (a pass, a pipeline): `done` of `total`, with what it was. */
-  step(what: string, done: number, total: number): void {
-    const ms = performance.now() - this.stepT0;
+  step(what: string, done: number, total: number, took?: number): void {
+    if (total > 0) this.fraction = this.phaseFrom + ((this.phaseTo - this.phaseFrom) * Math.min(done, total)) / total;
+    this.report(` ${done}/${total}: ${what}`, took);
+  }
+
+  /** Work inside the phase that is not one of its counted steps (a module build, the encoding); the bar stays. */
+  note(what: string, took?: number): void {
+    this.report(`: ${what}`, took);
+  }
+
+  /** Draws or prints `what`; its time is `took` (ms, as the library measured it) or the time since the last step. */
+  private report(what: string, took?: number): void {
+    const ms = took ?? performance.now() - this.stepT0;
     this.stepT0 = performance.now();
     if (this.mode === 'none') return;
-    if (this.tty) this.draw(`${this.phaseLabel} ${done}/${total}: ${what}`);
+    if (this.tty) this.draw(`${this.phaseLabel}${what}`);
     else if (this.mode === 'plain' || ms >= this.slowMs) {
-      this.out.write(`cnnc [${this.elapsed()}]   ${this.phaseLabel} ${done}/${total}: ${what} (${ms.toFixed(0)} ms)\n`);
+      this.out.write(`cnnc [${this.elapsed()}]   ${this.phaseLabel}${what} (${ms.toFixed(0)} ms)\n`);
     }
   }
 

@@ -7,8 +7,9 @@
  * first use. Running an artifact stays in runtime/, which imports nothing from here.
  */
 import type { Graph, Node } from '../ir/graph.js';
+import type { OnProgress } from '../ir/progress.js';
 import type { Tensor } from '../runtime/tensor.js';
-import type { WasmCompileOptions } from './wasm/index.js';
+import type { WasmCompileOptions } from './wasm/options.js';
 import type { WgslOptions } from './wgsl/index.js';
 
 /** What a target sets when the caller does not (the pipeline's PipelineDefaults has this shape). */
@@ -36,6 +37,8 @@ export interface TargetInfo {
 export interface CodegenOptions {
   wasm?: WasmCompileOptions;
   wgsl?: WgslOptions;
+  /** Progress of code generation: stages, and each kernel where the target reports them (wasm). */
+  onProgress?: OnProgress;
 }
 
 /** The facts of the compile report. */

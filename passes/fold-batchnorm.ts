@@ -37,15 +37,13 @@ export function foldAffineInto(g: Graph, p: Node, bnLayout: string, a: Affine, o
   const out = { outputs };
   if ((p.op === 'Conv' || p.op === 'ConvTranspose') && noEpilogue(p) && (p.attrs.layout ?? 'NCHW') === bnLayout) {
     const M = a.s.length;
-    const w = toF64(W);
     const per = sizeOf(W.shape.slice(2));
-    const channelOf = p.op === 'Conv'
-      ? (i: number) => Math.floor(i / (per * W.shape[1]))
-      : convTransposeChannel(W.shape, Number(p.attrs.group ?? 1), per);
-    for (let i = 0; i < w.length; i++) w[i] *= a.s[channelOf(i)];
+    const scaled = p.op === 'Conv'
+      ? scaleRuns(W, a.s, Array.from({ length: W.shape[0] }, (_, m) => m), W.shape[1] * per)
+      : scaleRuns(W, a.s, convTransposeChannels(W.shape, Number(p.attrs.group ?? 1)), per);
     const b = bias ? toF64(bias) : new Float64Array(M);
     const nb = b.map((v, m) => v * a.s[m] + a.t[m]);
-    const wName = g.addConstant(`${p.inputs[1]}_bn`, fromF64(W.dtype, W.shape, w));
+    const wName = g.addConstant(`${p.inputs[1]}_bn`, scaled);
     const bName = g.addConstant(`${p.name}_bias_bn`, fromF64(W.dtype, [M], nb));
     const inputs = [p.inputs[0], wName, bName];
     return withNode(p, { inputs, ...out });
@@ -57,23 +55,38 @@ export function foldAffineInto(g: Graph, p: Node, bnLayout: string, a: Affine, o
   return undefined;
 }
 
-/** ConvTranspose W is (C, M/group, k…): element i belongs to output channel group·(M/group) + j. */
-function convTransposeChannel(shape: readonly number[], group: number, per: number) {
+/** ConvTranspose W is (C, M/group, k…): row (c, j) belongs to output channel group(c)·(M/group) + j. */
+function convTransposeChannels(shape: readonly number[], group: number): number[] {
   const [C, Mg] = shape;
   const Cg = C / group;
-  return (i: number) => {
-    const c = Math.floor(i / (Mg * per));
-    const j = Math.floor(i / per) % Mg;
-    return Math.floor(c / Cg) * Mg + j;
-  };
+  return Array.from({ length: C * Mg }, (_, r) => Math.floor(Math.floor(r / Mg) / Cg) * Mg + (r % Mg));
+}
+
+/**
+ * W with run r (elements r·len … r·len + len − 1) multiplied by s[channel[r]]. f32 weights are
+ * scaled in place of a float64 copy: each f32 widens to double exactly and the product rounds to
+ * f32 once on the store, the same bits as toF64 → multiply → fromF64 (which f16 and others take).
+ */
+function scaleRuns(W: Tensor, s: Float64Array, channel: readonly number[], len: number): Tensor {
+  if (W.dtype !== 'f32') {
+    const w = toF64(W);
+    for (let r = 0; r < channel.length; r++) for (let i = r * len, e = i + len; i < e; i++) w[i] *= s[channel[r]];
+    return fromF64(W.dtype, W.shape, w);
+  }
+  const w = W.data as Float32Array, out = new Float32Array(w.length);
+  for (let r = 0; r < channel.length; r++) {
+    const k = s[channel[r]];
+    for (let i = r * len, e = i + len; i < e; i++) out[i] = w[i] * k;
+  }
+  return { dtype: 'f32', shape: [...W.shape], data: out };
 }
 
 /** Gemm: Y = α·A·B + β·C, BN over columns n: B scaled per column, C' = s·β·C + t, β' = 1. */
 function foldGemm(g: Graph, p: Node, W: Tensor, bias: Tensor | undefined, a: Affine, outputs: string[]): Node {
   const transB = Number(p.attrs.transB ?? 0) !== 0;
   const [r, c] = W.shape;
-  const w = toF64(W);
-  for (let i = 0; i < w.length; i++) w[i] *= a.s[transB ? Math.floor(i / c) : i % c];
+  // transB: row i of (N, K) is column i; else every row runs over the N columns
+  const scaled = transB ? scaleRuns(W, a.s, Array.from({ length: r }, (_, i) => i), c) : scaleColumns(W, a.s, r, c);
   const N = a.s.length;
   const beta = Number(p.attrs.beta ?? 1);
   const M = g.type(p.inputs[0]).shape[Number(p.attrs.transA ?? 0) ? 1 : 0];
@@ -89,9 +102,17 @@ function foldGemm(g: Graph, p: Node, W: Tensor, bias: Tensor | undefined, a: Aff
   };
   const nc = new Float64Array(rows * N);
   for (let m = 0; m < rows; m++) for (let n = 0; n < N; n++) nc[m * N + n] = a.s[n] * beta * cAt(m, n) + a.t[n];
-  const wName = g.addConstant(`${p.inputs[1]}_bn`, fromF64(W.dtype, [r, c], w));
+  const wName = g.addConstant(`${p.inputs[1]}_bn`, scaled);
   const cName = g.addConstant(`${p.name}_bias_bn`, fromF64(W.dtype, rows === 1 ? [N] : [rows, N], nc));
   return withNode(p, { inputs: [p.inputs[0], wName, cName], attrs: { beta: 1 }, outputs });
+}
+
+/** (r, c) W with column j multiplied by s[j] (f32 without a float64 copy, as in scaleRuns). */
+function scaleColumns(W: Tensor, s: Float64Array, r: number, c: number): Tensor {
+  const w = W.dtype === 'f32' ? (W.data as Float32Array) : toF64(W);
+  const out = W.dtype === 'f32' ? new Float32Array(w.length) : (w as Float64Array);
+  for (let i = 0; i < r; i++) for (let j = 0, o = i * c; j < c; j++) out[o + j] = w[o + j] * s[j];
+  return W.dtype === 'f32' ? { dtype: 'f32', shape: [r, c], data: out } : fromF64(W.dtype, [r, c], out);
 }
 
 /** A BN with no producer to fold into: 1×1 depthwise Conv (rank 4) or Mul + Add. */

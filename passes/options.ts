@@ -3,6 +3,7 @@
  * (which runs the passes) both read them without importing each other.
  */
 import type { Graph } from '../ir/graph.js';
+import type { OnProgress } from '../ir/progress.js';
 
 /** What the fp16 pass keeps in f32 (its defaults: DEFAULT_FP16_POLICY in passes/fp16.ts). */
 export interface Fp16Policy {
@@ -47,6 +48,8 @@ export interface CompileOptions {
   printAfter?: ((passName: string, graph: Graph) => void) | readonly string[];
   /** Verify the graph after every pass (tests set it; compile() verifies its input and the pipeline's result either way). */
   verify?: boolean;
+  /** Called after each pass (kind 'pass', with its time and node count); compile() passes it on to the code generator. */
+  onProgress?: OnProgress;
 }
 
 /** What a target sets when the caller does not: level, layout, precision. */

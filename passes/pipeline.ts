@@ -83,7 +83,8 @@ export function runPipeline(graph: Graph, target: PipelineTarget, options: Compi
   const ctx: PassContext = { target: targetName(target), options: resolved, verify: options.verify };
   const report: PassReport[] = [];
   let g = graph;
-  for (const name of pipelineFor(target, options)) {
+  const names = pipelineFor(target, options);
+  for (const name of names) {
     const pass = PASSES[name];
     const t0 = performance.now();
     const next = pass.run(g, ctx);
@@ -97,6 +98,7 @@ export function runPipeline(graph: Graph, target: PipelineTarget, options: Compi
       }
     }
     report.push({ name, nodesBefore: g.nodes.length, nodesAfter: next.nodes.length, ms });
+    options.onProgress?.({ kind: 'pass', name, done: report.length, total: names.length, ms, nodes: next.nodes.length });
     observe(options.printAfter, name, next);
     g = next;
   }

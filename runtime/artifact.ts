@@ -41,18 +41,32 @@ export interface Artifact {
 const align16 = (n: number) => (n + 15) & ~15;
 
 export function encodeArtifact(a: Artifact): Uint8Array {
-  const names = Object.keys(a.sections);
+  return encodeSections(a.header, a.sections).bytes;
+}
+
+/** Sections as lists of parts, written one after another: a section is the concatenation of its parts. */
+export type SectionParts = Record<string, Uint8Array | readonly Uint8Array[]>;
+
+/**
+ * encodeArtifact for sections given in parts (the compiler's weights come as one array per layer:
+ * joining them first would copy them all once more). Returns the bytes, and each section as a view
+ * into them.
+ */
+export function encodeSections(header: ArtifactHeader, parts: SectionParts): { bytes: Uint8Array; sections: Record<string, Uint8Array> } {
+  const list = (name: string): readonly Uint8Array[] => { const p = parts[name]; return p instanceof Uint8Array ? [p] : p; };
+  const names = Object.keys(parts);
+  const lengths = new Map(names.map((name) => [name, list(name).reduce((n, p) => n + p.length, 0)]));
   // Offsets depend on the header length, which depends on the offsets: iterate to a fixed point.
   let headerBytes = new Uint8Array(0);
   let sections: { name: string; offset: number; length: number }[] = [];
   for (let iter = 0; iter < 4; iter++) {
     let off = align16(12 + headerBytes.length);
     sections = names.map((name) => {
-      const s = { name, offset: off, length: a.sections[name].length };
+      const s = { name, offset: off, length: lengths.get(name)! };
       off = align16(off + s.length);
       return s;
     });
-    const next = new TextEncoder().encode(JSON.stringify({ ...a.header, version: ARTIFACT_VERSION, sections }));
+    const next = new TextEncoder().encode(JSON.stringify({ ...header, version: ARTIFACT_VERSION, sections }));
     if (next.length === headerBytes.length) { headerBytes = next; break; }
     headerBytes = next;
   }
@@ -63,9 +77,12 @@ export function encodeArtifact(a: Artifact): Uint8Array {
   dv.setUint32(4, ARTIFACT_VERSION, true);
   dv.setUint32(8, headerBytes.length, true);
   out.set(headerBytes, 12);
-  for (const s of sections) out.set(a.sections[s.name], s.offset);
+  for (const s of sections) {
+    let at = s.offset;
+    for (const p of list(s.name)) { out.set(p, at); at += p.length; }
+  }
   dv.setUint32(end, crc32(out.subarray(0, end)), true);
-  return out;
+  return { bytes: out, sections: Object.fromEntries(sections.map((s) => [s.name, out.subarray(s.offset, s.offset + s.length)])) };
 }
 
 function bad(msg: string): never {

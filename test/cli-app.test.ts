@@ -77,6 +77,15 @@ describe('cnnc compile: -o defaults, and errors in the order a user fixes them',
     const reported = r.out.split('\n').filter((l) => /^\s{2}[\w-]+\s+\d+ → \d+\s+nodes/.test(l));
     expect(reported).toHaveLength(total);
     expect(r.err).toMatch(/generating wasm kernels/);
+    // the code generator's load is its own phase, before the first pass (it used to be counted in it)
+    expect(r.err.indexOf('loading the wasm code generator')).toBeGreaterThan(-1);
+    expect(r.err.indexOf('loading the wasm code generator')).toBeLessThan(r.err.indexOf('optimizing'));
+    // every kernel of both builds (SIMD128 and relaxed SIMD), with its time; then the stages after them
+    const kernels = Number(/kernels: (\d+)/.exec(r.out)![1]);
+    const kernelLines = r.err.split('\n').filter((l) => /generating wasm kernels (\d+)\/(\d+): \w+ \[(simd128|relaxed-simd)\] \(\d+ ms\)$/.test(l));
+    expect(kernelLines).toHaveLength(2 * kernels);
+    expect(kernelLines.filter((l) => l.includes('[relaxed-simd]'))).toHaveLength(kernels);
+    expect(r.err).toMatch(/generating wasm kernels: encode \(\d+ ms\)/);
     expect(cnnc('compile', 'zoo:lenet5', '-o', 'q.cnnc', '--progress', 'none').err).toBe('');
   });
 });
@@ -191,5 +200,26 @@ describe('Progress', () => {
     q.phase('loading', 0);
     q.step('fast', 1, 1);
     expect(plain.out[1]).toMatch(/^cnnc \[\s+0\.\ds\]   loading 1\/1: fast \(\d+ ms\)\n$/);
+  });
+
+  it('steps move the bar across their phase; notes do not; a time given by the library is the one shown', () => {
+    const { out, stream } = sink(true);
+    const p = new Progress('auto', stream);
+    p.phase('generating wasm kernels', 0.5, 1);
+    p.step('conv [simd128]', 1, 4, 12);
+    expect(out.at(-1)).toMatch(/^\r\[#{15}\.{9}\].* generating wasm kernels 1\/4: conv \[simd128\]$/);
+    p.note('encode', 5);
+    expect(out.at(-1)).toMatch(/^\r\[#{15}\.{9}\].* generating wasm kernels: encode *$/); // padded over the longer line before
+    p.step('gemm [simd128]', 4, 4);
+    expect(out.at(-1)).toMatch(/^\r\[#{24}\]/);
+    const plain = sink(false);
+    const q = new Progress('plain', plain.stream);
+    q.phase('generating wasm kernels', 0.4, 0.9);
+    q.step('conv [relaxed-simd]', 2, 2, 1234.4);
+    q.note('module [simd128]', 7);
+    expect(plain.out.slice(1)).toEqual([
+      expect.stringMatching(/ {3}generating wasm kernels 2\/2: conv \[relaxed-simd\] \(1234 ms\)\n$/),
+      expect.stringMatching(/ {3}generating wasm kernels: module \[simd128\] \(7 ms\)\n$/),
+    ]);
   });
 });

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { compile } from '../index.js';
 import { Graph } from '../ir/graph.js';
 import { load } from '../runtime/index.js';
-import { decodeArtifact } from '../runtime/artifact.js';
+import { decodeArtifact, encodeArtifact, encodeSections } from '../runtime/artifact.js';
 import { tensor, type Tensor } from '../runtime/tensor.js';
 import { artifactOutcome, mutateArtifact, rng, withHeader } from './fuzz/artifact.js';
 
@@ -32,6 +32,22 @@ beforeAll(async () => {
   const m = await compile(model(), 'wasm');
   bytes = m.save();
   want = (await (await load(bytes)).run(input())).gemm.data as Float32Array;
+});
+
+describe('encodeSections (sections written from parts)', () => {
+  it('gives the bytes of encodeArtifact over the joined parts, and each section as a view into them', () => {
+    const a = decodeArtifact(bytes);
+    const w = a.sections.weights;
+    const cuts = [0, 3, 3, w.length >> 1, w.length]; // an empty part and unaligned lengths
+    const parts = cuts.slice(1).map((end, i) => w.slice(cuts[i], end));
+    const out = encodeSections(a.header, { ...a.sections, weights: parts });
+    expect(Buffer.from(out.bytes).equals(Buffer.from(encodeArtifact(a)))).toBe(true);
+    expect(Buffer.from(out.bytes).equals(Buffer.from(bytes))).toBe(true);
+    for (const [name, s] of Object.entries(a.sections)) {
+      expect(out.sections[name].buffer).toBe(out.bytes.buffer);
+      expect(Buffer.from(out.sections[name]).equals(Buffer.from(s))).toBe(true);
+    }
+  });
 });
 
 describe('artifact header schema (finding 10)', () => {

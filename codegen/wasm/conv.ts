@@ -44,17 +44,13 @@ export interface ConvSpec extends Epilogue {
 
 /** Packs W (M, Cg, kh, kw) and bias into [mb][ky][kx][c][4V] and [mb][4V] (zero padded). */
 export function packConvWeights(w: Float32Array, bias: Float32Array | undefined, M: number, Cg: number, kh: number, kw: number, V: number): { weights: Float32Array; bias: Float32Array } {
-  const MB = 4 * V, nmb = Math.ceil(M / MB);
-  const out = new Float32Array(nmb * kh * kw * Cg * MB);
-  let i = 0;
-  for (let mb = 0; mb < nmb; mb++)
-    for (let ky = 0; ky < kh; ky++)
-      for (let kx = 0; kx < kw; kx++)
-        for (let c = 0; c < Cg; c++)
-          for (let j = 0; j < MB; j++, i++) {
-            const m = mb * MB + j;
-            if (m < M) out[i] = w[((m * Cg + c) * kh + ky) * kw + kx];
-          }
+  const MB = 4 * V, nmb = Math.ceil(M / MB), K = kh * kw, block = K * Cg * MB;
+  const out = new Float32Array(nmb * block);
+  // one pass over W in its own order (m, c, ky·kx): element (m, c, k) goes to [m/MB][k][c][m%MB]
+  for (let m = 0, src = 0; m < M; m++) {
+    const d0 = Math.floor(m / MB) * block + (m % MB);
+    for (let c = 0; c < Cg; c++) for (let k = 0; k < K; k++) out[d0 + (k * Cg + c) * MB] = w[src++];
+  }
   const b = new Float32Array(nmb * MB);
   if (bias) b.set(bias.subarray(0, M));
   return { weights: out, bias: b };

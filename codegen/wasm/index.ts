@@ -6,28 +6,23 @@
  * section carries every function's name into profiles and stack traces.
  */
 import binaryen from 'binaryen';
-import { encodeArtifact, type Artifact, type IOSpec } from '../../runtime/artifact.js';
+import { encodeSections, type Artifact, type ArtifactHeader, type IOSpec } from '../../runtime/artifact.js';
 import { CnncError } from '../../runtime/errors.js';
 import type { WasmPlan } from '../../runtime/wasm/index.js';
 import { packWeights } from '../../runtime/wasm/weights.js';
 import type { Graph } from '../../ir/graph.js';
+import type { OnProgress } from '../../ir/progress.js';
 import { getOp } from '../../ir/ops/index.js';
 import { formatType, sizeOf } from '../../ir/types.js';
 import { placeIntervals } from '../memory-plan.js';
 import { newModule } from './builder.js';
-import { lower, wasmOps, type Buf, type Loc, type TileOptions } from './lower.js';
+import { lower, wasmOps, type Buf, type Loc } from './lower.js';
+import type { WasmCompileOptions } from './options.js';
 
 /** Every registry op the wasm target lowers (in some modes): the lowering table's ops and every f32 op with a scalar formula. */
 export const WASM_OPS: ReadonlySet<string> = wasmOps();
 
-export interface WasmCompileOptions {
-  /** Register tile of dense convs: P output pixels × V vectors of 4 output channels (default 4 × 3). */
-  tile?: TileOptions;
-  /** Run binaryen's optimizer over the module (slower compile, similar speed: V8 optimizes too). */
-  optimize?: boolean;
-  /** Also build the relaxed-SIMD module (`f32x4.relaxed_madd`) into the artifact (default true). */
-  relaxedSimd?: boolean;
-}
+export type { WasmCompileOptions } from './options.js';
 
 export interface WasmCompiled {
   artifact: Artifact;
@@ -103,24 +98,35 @@ function quietly<T>(f: () => T): { value: T; text: string } {
   }
 }
 
-export function compileWasm(g: Graph, options: WasmCompileOptions = {}): WasmCompiled {
+/** Runs `f`, then reports it as a finished stage. */
+function stage<T>(onProgress: OnProgress | undefined, name: string, f: () => T, build?: string): T {
+  const t0 = performance.now();
+  const value = f();
+  onProgress?.({ kind: 'stage', name, done: 1, total: 1, ms: performance.now() - t0, ...(build ? { build } : {}) });
+  return value;
+}
+
+/** Compiles an optimized graph; `onProgress` hears the stages (lower, module per build, encode) and every kernel of every build. */
+export function compileWasm(g: Graph, options: WasmCompileOptions = {}, onProgress?: OnProgress): WasmCompiled {
   refuseEmptyReductions(g);
   refuseHugeElementwise(g);
-  const low = lower(g, options.tile);
+  const low = stage(onProgress, 'lower', () => lower(g, options.tile));
   const arenaBytes = placeBuffers(low.bufs);
-  const arenaBase = Math.ceil((low.weightsOffset + low.weights.length * 4) / 64) * 64;
+  const arenaBase = Math.ceil((low.weightsOffset + low.weightBytes) / 64) * 64;
   const memoryBytes = arenaBase + arenaBytes + 256;
   if (!Number.isFinite(memoryBytes)) throw new CnncError('KERNEL_ERROR', `memory planning gave an arena of ${arenaBytes} bytes`);
   if (memoryBytes > WASM_MEMORY_LIMIT) {
-    throw new CnncError('TOO_LARGE', `the wasm module needs ${memoryBytes} bytes of memory (arena ${arenaBytes} B, weights ${low.weights.length * 4} B), over WebAssembly's limit of ${WASM_MEMORY_LIMIT} bytes (4 GiB)`);
+    throw new CnncError('TOO_LARGE', `the wasm module needs ${memoryBytes} bytes of memory (arena ${arenaBytes} B, weights ${low.weightBytes} B), over WebAssembly's limit of ${WASM_MEMORY_LIMIT} bytes (4 GiB)`);
   }
   const addr = (l: Loc) => (l.buf.id < 0 ? l.off : arenaBase + l.buf.offset + l.off);
 
   const pages = Math.ceil(memoryBytes / 65536);
-  const emit = (relaxed: boolean) => emitModule(low.steps, addr, pages, relaxed, options.optimize ?? false);
+  const builds = options.relaxedSimd === false ? 1 : 2;
+  const kernels: KernelCounter = { done: 0, total: builds * low.steps.length, onProgress };
+  const emit = (relaxed: boolean) => stage(onProgress, 'module', () => emitModule(low.steps, addr, pages, relaxed, options.optimize ?? false, kernels), buildName(relaxed));
   const wasm = emit(false);
-  const relaxed = options.relaxedSimd === false ? undefined : emit(true);
-  const packed = packWeights(low.weights);
+  const relaxed = builds === 2 ? emit(true) : undefined;
+  const packed = stage(onProgress, 'pack weights', () => packWeights(joinParts(low.weights, low.weightBytes)));
   const plan: WasmPlan = {
     memoryBytes,
     weightsOffset: low.weightsOffset,
@@ -132,28 +138,41 @@ export function compileWasm(g: Graph, options: WasmCompileOptions = {}): WasmCom
     outputs: low.outputs.map((x) => ({ name: x.name, offset: addr(x.loc) })),
     steps: low.steps.map((s) => ({ fn: s.fn, node: s.node, op: s.op, flops: s.flops })),
   };
-  const weightBytes = packed.section;
-  const artifact: Artifact = {
-    header: { version: 1, target: 'wasm', inputs: io(g, g.inputs), outputs: io(g, g.outputs), plan, meta: { model: g.name } },
-    sections: { module: wasm, ...(relaxed ? { module_relaxed: relaxed } : {}), weights: weightBytes },
-  };
-  return { artifact, bytes: encodeArtifact(artifact), plan, arenaBytes, weightBytes: weightBytes.length, kernels: low.steps.length };
+  const header: ArtifactHeader = { version: 1, target: 'wasm', inputs: io(g, g.inputs), outputs: io(g, g.outputs), plan, meta: { model: g.name } };
+  const parts = { module: wasm, ...(relaxed ? { module_relaxed: relaxed } : {}), weights: packed.section };
+  const { bytes, sections } = stage(onProgress, 'encode', () => encodeSections(header, parts));
+  return { artifact: { header, sections }, bytes, plan, arenaBytes, weightBytes: packed.section.length, kernels: low.steps.length };
 }
+
+/** The weights region as one f32 array (packWeights scans it in 4-word groups across chunk boundaries). */
+function joinParts(parts: readonly Uint8Array[], bytes: number): Float32Array {
+  const out = new Uint8Array(bytes);
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return new Float32Array(out.buffer);
+}
+
+const buildName = (relaxed: boolean) => (relaxed ? 'relaxed-simd' : 'simd128');
+
+/** Kernels emitted so far over all builds, for the 'kernel' progress events. */
+interface KernelCounter { done: number; total: number; onProgress?: OnProgress }
 
 /**
  * One build of the module: every step's function, exported, and `run` calling them in order. The
  * relaxed build differs only in its multiply-adds (`f32x4.relaxed_madd`); the runtime picks it
  * where the engine validates relaxed SIMD.
  */
-function emitModule(steps: ReturnType<typeof lower>['steps'], addr: (l: Loc) => number, pages: number, relaxed: boolean, optimize: boolean): Uint8Array {
+function emitModule(steps: ReturnType<typeof lower>['steps'], addr: (l: Loc) => number, pages: number, relaxed: boolean, optimize: boolean, kernels: KernelCounter): Uint8Array {
   const m = newModule({ relaxed });
   try {
     // imported (and re-exported): the runtime makes it, shared between worker threads when threaded
     m.setMemory(pages, pages, 'memory', [], false, false, 'mem');
     m.addMemoryImport('mem', 'env', 'memory');
     for (const s of steps) {
+      const t0 = performance.now();
       s.emit(m, addr);
       m.addFunctionExport(s.fn, s.fn);
+      kernels.onProgress?.({ kind: 'kernel', name: s.fn, node: s.node, build: buildName(relaxed), done: ++kernels.done, total: kernels.total, ms: performance.now() - t0 });
     }
     m.addFunction('run', binaryen.none, binaryen.none, [], m.block(null, steps.map((s) => m.call(s.fn, [], binaryen.none))));
     m.addFunctionExport('run', 'run');

@@ -144,5 +144,5 @@ export function lower(g: Graph, tile?: TileOptions): Lowered {
   s.planConcats();
   for (const n of g.nodes) loweringOf(n.op)!.lower(s, n);
   const outputs = lowerOutputs(s, g);
-  return { steps: s.steps, bufs: s.bufs, weights: s.weights(), weightsOffset: WEIGHTS_OFFSET, inputs, outputs };
+  return { steps: s.steps, bufs: s.bufs, weights: s.weights(), weightBytes: s.weightBytes, weightsOffset: WEIGHTS_OFFSET, inputs, outputs };
 }

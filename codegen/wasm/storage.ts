@@ -19,8 +19,8 @@ import type { Graph, Node } from '../../ir/graph.js';
 import { BYTES_PER_ELEMENT, sizeOf } from '../../ir/types.js';
 import type { DType } from '../../runtime/tensor.js';
 import { emitStrided } from './kernels.js';
-
-export interface TileOptions { P: number; V: number; order?: 'weights' | 'tile' }
+import type { TileOptions } from './options.js';
+export type { TileOptions } from './options.js';
 
 export interface Buf { id: number; bytes: number; start: number; end: number; offset: number }
 
@@ -48,7 +48,9 @@ export type EmitStep = (m: binaryen.Module, a: (l: Loc) => number, fn: string) =
 export interface Lowered {
   steps: Step[];
   bufs: Buf[];
-  weights: Float32Array;
+  /** The weights region, as consecutive byte parts (joined only when the artifact is written). */
+  weights: Uint8Array[];
+  weightBytes: number;
   weightsOffset: number;
   inputs: { name: string; loc: Loc }[];
   outputs: { name: string; loc: Loc }[];
@@ -133,19 +135,21 @@ export class Storage {
   /** Appends constant floats to the weights region; returns their absolute byte address (16-aligned). */
   weight(data: Float32Array): number {
     const at = WEIGHTS_OFFSET + this.wbytes;
-    const padded = new Float32Array(Math.ceil(data.length / 4) * 4 + 4);
-    padded.set(data);
-    this.wchunks.push(padded);
-    this.wbytes += padded.length * 4;
+    this.wchunks.push(data); // copied once, into weights(), with its zero padding
+    this.wbytes += (Math.ceil(data.length / 4) * 4 + 4) * 4;
     return at;
   }
 
-  weights(): Float32Array {
-    const out = new Float32Array(this.wbytes / 4);
-    let o = 0;
-    for (const c of this.wchunks) { out.set(c, o); o += c.length; }
-    return out;
+  /** The weights region as byte parts, in order: each chunk, then the zeros that pad it to its 16-byte slot. */
+  weights(): Uint8Array[] {
+    return this.wchunks.flatMap((c) => {
+      const pad = (Math.ceil(c.length / 4) * 4 + 4 - c.length) * 4;
+      return [new Uint8Array(c.buffer, c.byteOffset, c.byteLength), new Uint8Array(pad)];
+    });
   }
+
+  /** Bytes of the weights region. */
+  get weightBytes(): number { return this.wbytes; }
 
   newBuf(floats: number): Buf {
     const b: Buf = { id: this.bufs.length, bytes: Math.ceil((floats * 4 + 64) / 64) * 64, start: Infinity, end: -1, offset: -1 };

@@ -7,7 +7,7 @@ export const wasmBackend: Backend = {
   supportsOp,
   supports,
   async compile(graph, options) {
-    const c = compileWasm(graph, options.wasm);
+    const c = compileWasm(graph, options.wasm, options.onProgress);
     return { bytes: () => c.bytes, stats: { arenaBytes: c.arenaBytes, weightBytes: c.weightBytes, kernels: c.kernels } };
   },
 };

@@ -15,20 +15,9 @@ import { getOp, hasOp } from '../../ir/ops/index.js';
 import { formatType, type TensorType } from '../../ir/types.js';
 import { attrValue, irDtype, onnx, tensorFromProto, toNum, type ITensorProto, type TensorAttr, type TensorLimits } from './proto.js';
 import { CONVERTERS, GENERIC, type ConvertContext, type Converter, type OnnxNode } from './ops.js';
+import type { ImportOptions } from './options.js';
 
-export interface ImportOptions {
-  /** Folder of the model file: external data is read only from inside it. */
-  modelDir?: string;
-  /** Value bound to a symbolic first (batch) dimension of the graph inputs. Default 1. */
-  batch?: number;
-  /** Largest tensor the importer allocates, in bytes (default 2 GiB). */
-  maxTensorBytes?: number;
-  /**
-   * Values of graph inputs that an op needs as constants (ONNX node tests pass Reshape's shape,
-   * Slice's starts... as graph inputs). They stay graph inputs; only their values are read.
-   */
-  inputValues?: Record<string, Tensor>;
-}
+export type { ImportOptions } from './options.js';
 
 export const DEFAULT_MAX_TENSOR_BYTES = 2 ** 31;
 /** Constant folding stops at outputs this large (they stay nodes). */

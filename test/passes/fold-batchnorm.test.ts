@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Graph } from '../../ir/graph.js';
+import { fromF64, toF64 } from '../../runtime/tensor.js';
 import { foldBatchNorm } from '../../passes/fold-batchnorm.js';
 import { constant, expectSameOutputs, ops, randomConstant, values } from './helpers.js';
 
@@ -79,4 +80,40 @@ describe('fold-batchnorm', () => {
     expect(ops(h)).toEqual({ Conv: 2, Add: 1 }); // the original conv plus the BN as a depthwise conv
     expectSameOutputs(g, h, 1e-5);
   });
+
+  it('folded weights are bit for bit W·s computed in float64 and rounded once (Conv, grouped ConvTranspose, Gemm, f16)', () => {
+    // s per output channel from the BN constants, in float64 as the pass documents
+    const sOf = (g: Graph, seed: number, C: number) => Array.from({ length: C }, (_, c) => values(g, `s${seed}`)[c] / Math.sqrt(values(g, `v${seed}`)[c] + 1e-5));
+    const expectScaled = (g: Graph, h: Graph, w: string, channelOf: (i: number) => number, seed: number, C: number) => {
+      const W = g.constValue(w)!, s = sOf(g, seed, C);
+      const want = fromF64(W.dtype, W.shape, toF64(W).map((v, i) => v * s[channelOf(i)]));
+      const got = h.constValue(h.nodes.find((n) => n.inputs[1]?.startsWith(w))!.inputs[1])!;
+      expect(got.dtype).toBe(W.dtype);
+      expect(Array.from(got.data as ArrayLike<number>)).toEqual(Array.from(want.data as ArrayLike<number>));
+    };
+    const g = new Graph('t');
+    const x = g.addInput('x', { dtype: 'f32', shape: [1, 4, 3, 3] });
+    const conv = g.add('Conv', [x, randomConstant(g, 'wc', [6, 2, 3, 3], 7)], { group: 2, pads: [1, 1, 1, 1] });
+    const deconv = g.add('ConvTranspose', [x, randomConstant(g, 'wt', [4, 3, 2, 2], 8)], { group: 2, strides: [2, 2] });
+    const v = g.addInput('v', { dtype: 'f32', shape: [3, 5] });
+    const gemm = g.add('Gemm', [v, randomConstant(g, 'wg', [5, 4], 9)], {});
+    const gemmT = g.add('Gemm', [v, randomConstant(g, 'wgt', [4, 5], 10)], { transB: 1 });
+    g.setOutputs([bn(g, conv, 6, 70), bn(g, deconv, 6, 80), bn(g, gemm, 4, 90), bn(g, gemmT, 4, 100)]);
+    const h = foldBatchNorm(g);
+    expect(ops(h)).toEqual({ Conv: 1, ConvTranspose: 1, Gemm: 2 });
+    expectScaled(g, h, 'wc', (i) => Math.floor(i / 18), 70, 6);
+    // ConvTranspose (C=4, M/group=3, 2, 2), group 2: input channel c of group ⌊c/2⌋, column j → channel 3·⌊c/2⌋ + j
+    expectScaled(g, h, 'wt', (i) => 3 * Math.floor(Math.floor(i / 12) / 2) + (Math.floor(i / 4) % 3), 80, 6);
+    expectScaled(g, h, 'wg', (i) => i % 4, 90, 4);
+    expectScaled(g, h, 'wgt', (i) => Math.floor(i / 5), 100, 4);
+
+    const g16 = new Graph('t16');
+    const x16 = g16.addInput('x', { dtype: 'f16', shape: [1, 2, 3, 3] });
+    const W16 = fromF64('f16', [3, 2, 1, 1], [0.5, -1.25, 2, 0.1, 3.3, -0.7]);
+    const c16 = g16.add('Conv', [x16, g16.addConstant('w16', W16)]);
+    const p16 = ['s', 'b', 'm', 'v'].map((k, j) => g16.addConstant(`${k}111`, fromF64('f16', [3], [[1.5, 0.3, -2], [0, 1, 2], [0.1, 0.2, 0.3], [1, 2, 0.5]][j])));
+    g16.setOutputs([g16.add('BatchNormalization', [c16, ...p16], {}, { name: 'bn16' })]);
+    expectScaled(g16, foldBatchNorm(g16), 'w16', (i) => Math.floor(i / 2), 111, 3);
+  });
 });
+
