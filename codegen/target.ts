@@ -19,6 +19,8 @@ export interface TargetDefaults {
   readonly layout: 'NCHW' | 'NHWC';
   /** Cast eligible ops to f16. */
   readonly fp16: boolean;
+  /** Most buffers (inputs + outputs) one fused elementwise kernel may bind; unlimited when absent. */
+  readonly maxKernelBuffers?: number;
 }
 
 /** The registry's facts about a target: known without loading its code generator. */

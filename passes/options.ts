@@ -35,12 +35,14 @@ export interface CompileOptions {
   disable?: readonly string[];
   /** Called with the graph after each pass: a callback, or pass names whose result is printed to stderr ('all' for every pass). */
   printAfter?: ((passName: string, graph: Graph) => void) | readonly string[];
+  /** Most buffers (inputs + outputs) one fused kernel may bind (wgsl: the storage buffers a shader stage gets); unlimited when absent. */
+  maxKernelBuffers?: number;
   /** Verify the graph after every pass (tests set it; compile() verifies its input and the pipeline's result either way). */
   verify?: boolean;
 }
 
 /** What a target sets when the caller does not: level, layout, precision. */
-export type PipelineDefaults = Required<Pick<CompileOptions, 'opt' | 'layout' | 'fp16'>>;
+export type PipelineDefaults = Required<Pick<CompileOptions, 'opt' | 'layout' | 'fp16'>> & Pick<CompileOptions, 'maxKernelBuffers'>;
 
 /**
  * Who a pipeline runs for: a target's name and defaults (compile() hands the target from the
