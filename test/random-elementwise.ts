@@ -67,7 +67,7 @@ export function randomElementwise(seed: number, steps: number): Graph {
   return g;
 }
 
-const SPECIAL = [NaN, Infinity, -Infinity, 0, -0, 1e-30, -1e30];
+const SPECIAL = [NaN, Infinity, -Infinity, 0, -0, 1e30, -1e30];
 
 /** Inputs uniform in [-3, 3) with about one element in six a special value. */
 export function specialInputs(g: Graph, seed: number): TensorMap {

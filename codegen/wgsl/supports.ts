@@ -14,7 +14,7 @@ import { ALIAS_OPS, constantMisfit } from './emit.js';
 import { generatorFor, type Generator } from './generators.js';
 import { emitGemm } from './kernels/linear.js';
 import { emitConv, emitConvTranspose, emitFusedDwPw } from './kernels/conv.js';
-import { emitElementwise, MAX_ELEMENTWISE_INPUTS } from './kernels/elementwise.js';
+import { emitElementwise, emitFusedElementwise, MAX_ELEMENTWISE_INPUTS } from './kernels/elementwise.js';
 import { emitLayerNorm } from './kernels/norm.js';
 import { emitGather, emitIndexMap, emitPad, emitResize } from './kernels/movement.js';
 import { emitPool } from './kernels/pool.js';
@@ -70,6 +70,11 @@ const CHECKS = new Map<Generator, Check>([
     return v ? `input '${v}' must be a constant on wgsl` : undefined;
   }],
   [emitGather, (n, g) => (['i32', 'i64'].includes(g.type(n.inputs[1]).dtype) ? undefined : 'Gather indices must be integers')],
+  [emitFusedElementwise, (n, g) => {
+    const live = n.inputs.filter((v) => { const t = g.constValue(v); return !(t && t.dtype === 'f32' && sizeOf(t.shape) === 1); }).length;
+    const k = live + n.outputs.length;
+    return k > MAX_ELEMENTWISE_INPUTS + 1 ? `${k} buffers (inputs and outputs) are more than the wgsl elementwise kernel binds (${MAX_ELEMENTWISE_INPUTS + 1})` : undefined;
+  }],
   [emitElementwise, (n) => {
     const k = n.inputs.filter(Boolean).length;
     if (k > MAX_ELEMENTWISE_INPUTS) return `${k} inputs is more than the wgsl elementwise kernel takes (${MAX_ELEMENTWISE_INPUTS})`;

@@ -12,7 +12,7 @@
 import { CnncError } from '../../runtime/errors.js';
 import { fromF64, toF64, type Tensor } from '../../runtime/tensor.js';
 import { attrInts, fail, input, type Attrs, type NodeInfo, type OpDef } from '../op.js';
-import { arity, functionsOf, parseScalar, scalarFn, type Scalar } from '../scalar.js';
+import { arg, arity, c, functionsOf, parseScalar, scalarFn, type Scalar } from '../scalar.js';
 import { isArithFloat, sizeOf, type TensorType } from '../types.js';
 import { broadcastIndex, broadcastInputs } from './broadcast.js';
 
@@ -44,6 +44,16 @@ export function fusedFormula(attrs: Attrs, inputs: number, node?: NodeInfo): Fus
     bad(`attribute 'results' [${results}] must name steps 0…${steps.length - 1}`);
   }
   return { steps, results };
+}
+
+/**
+ * What a kernel substitutes for x0, x1, … in the steps when some inputs are literals (`literal[k]`
+ * defined): the other inputs renumbered 0…, then the steps after them.
+ */
+export function fusedArgs(literal: readonly (number | undefined)[], steps: number): Scalar[] {
+  let j = 0;
+  const ins = literal.map((v) => (v === undefined ? arg(j++) : c(v)));
+  return [...ins, ...Array.from({ length: steps }, (_, q) => arg(j + q))];
 }
 
 /** The steps as `t2 = add(x0, x1)` lines (inputs x0…, steps t0…), for reports and errors. */
