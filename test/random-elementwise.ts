@@ -30,16 +30,29 @@ const OPS = formulaOps();
 
 /** A random elementwise graph (f32) from a seed: `steps` ops over values already built. */
 export function randomElementwise(seed: number, steps: number): Graph {
+  const g = new Graph(`eltwise_${seed}`);
+  g.setOutputs(addRandomElementwise(g, seed, steps));
+  return g;
+}
+
+/** `count` independent random graphs side by side in one graph (one build for the slow targets). */
+export function randomElementwiseBatch(seed: number, count: number, steps: number): Graph {
+  const g = new Graph(`eltwise_batch_${seed}`);
+  g.setOutputs(Array.from({ length: count }, (_, i) => addRandomElementwise(g, seed * 1000 + i, steps, `g${i}_`)).flat());
+  return g;
+}
+
+/** Adds one random elementwise subgraph to `g` (input and constant names start with `prefix`); returns its outputs. */
+function addRandomElementwise(g: Graph, seed: number, steps: number, prefix = ''): string[] {
   const r = rng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
-  const g = new Graph(`eltwise_${seed}`);
   const C = pick([1, 2, 3, 5]), H = pick([1, 2, 3]), W = pick([1, 3, 4, 7, 9]);
   const full = [1, C, H, W];
-  const vals = [g.addInput('x', { dtype: 'f32', shape: full })];
-  if (r() < 0.5) vals.push(g.addInput('y', { dtype: 'f32', shape: full }));
-  const chanIn = r() < 0.4 ? g.addInput('s', { dtype: 'f32', shape: [1, C, 1, 1] }) : undefined;
+  const vals = [g.addInput(`${prefix}x`, { dtype: 'f32', shape: full })];
+  if (r() < 0.5) vals.push(g.addInput(`${prefix}y`, { dtype: 'f32', shape: full }));
+  const chanIn = r() < 0.4 ? g.addInput(`${prefix}s`, { dtype: 'f32', shape: [1, C, 1, 1] }) : undefined;
   let k = 0;
-  const constant = (shape: number[]) => g.addConstant(`c${k++}`, fromF64('f32', shape, Float64Array.from({ length: sizeOf(shape) }, () => Math.round((r() * 4 - 2) * 8) / 8)));
+  const constant = (shape: number[]) => g.addConstant(`${prefix}c${k++}`, fromF64('f32', shape, Float64Array.from({ length: sizeOf(shape) }, () => Math.round((r() * 4 - 2) * 8) / 8)));
   /** A second operand: another value, or something that broadcasts onto it. */
   const operand = (): string => pick([
     () => pick(vals), () => pick(vals), () => constant([C, 1, 1]), () => constant([]), () => constant([1]), () => constant([W]),
@@ -56,15 +69,14 @@ export function randomElementwise(seed: number, steps: number): Graph {
       const op = pick(OPS);
       const ins = [v, ...Array.from({ length: op.arity - 1 }, operand)];
       if (op.name === 'PRelu') ins[1] = constant([C, 1, 1]);
-      if (op.name === 'Pow') ins[1] = pick([() => constant([]), () => g.addConstant(`c${k++}`, fromF64('f32', [], [pick([2, 3, 0.5, -1])]))])();
+      if (op.name === 'Pow') ins[1] = pick([() => constant([]), () => g.addConstant(`${prefix}c${k++}`, fromF64('f32', [], [pick([2, 3, 0.5, -1])]))])();
       out = g.add(op.name, ins);
     }
     if (g.type(out).shape.join() !== full.join()) out = g.add('Add', [out, vals[0]]); // a broadcast result back to full size
     vals.push(out);
   }
   const extra = vals.slice(1, -1).filter(() => r() < 0.25).slice(0, 2);
-  g.setOutputs([vals[vals.length - 1], ...extra.filter((v) => !g.inputs.includes(v))]);
-  return g;
+  return [vals[vals.length - 1], ...extra.filter((v) => !g.inputs.includes(v))];
 }
 
 const SPECIAL = [NaN, Infinity, -Infinity, 0, -0, 1e30, -1e30];
