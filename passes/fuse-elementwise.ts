@@ -29,7 +29,7 @@ interface Group { nodes: number[] }
 function formulaOf(g: Graph, n: Node): Scalar | undefined {
   if (n.op === 'FusedElementwise' || n.outputs.length !== 1 || n.outputs[0] === '') return undefined;
   const t = getOp(n.op, n.name).traits;
-  if (!t.elementwise || !t.scalar) return undefined;
+  if (!t.elementwise || !t.scalar || t.alias) return undefined; // an alias (Identity) costs no kernel to begin with
   const ins = n.inputs.filter((v) => v !== '');
   if (ins.length === 0 || [...ins, n.outputs[0]].some((v) => g.type(v).dtype !== 'f32')) return undefined;
   if (sizeOf(g.type(n.outputs[0]).shape) === 0) return undefined;
@@ -151,7 +151,19 @@ function fusedNode(guard: Guard, group: Group): Node {
   });
   const results = outputs.map((o) => stepOf.get(o)!);
   const first = g.nodes[group.nodes[0]];
-  return makeNode(g, 'FusedElementwise', inputs, { body, results }, { name: `fused_${first.name}`, outputs });
+  const ops = group.nodes.map((k) => g.nodes[k].op);
+  return makeNode(g, 'FusedElementwise', inputs, { body, results, ops }, { name: `fused_${first.name}`, outputs });
+}
+
+/**
+ * What the pass did to a graph it ran on: each fused node with the ops it holds. Every op it fused
+ * was one kernel on every target (aliases are not fused), so a target's kernel count without the
+ * pass is its count with it plus `ops − groups`.
+ */
+export function fusionSummary(g: Graph): { groups: { name: string; ops: string[]; inputs: number; outputs: number }[]; ops: number } {
+  const groups = g.nodes.filter((n) => n.op === 'FusedElementwise')
+    .map((n) => ({ name: n.name, ops: [...(n.attrs.ops as string[])], inputs: n.inputs.length, outputs: n.outputs.length }));
+  return { groups, ops: groups.reduce((s, x) => s + x.ops.length, 0) };
 }
 
 /** The groups the pass would form, as node-name lists (for reports and tests). */

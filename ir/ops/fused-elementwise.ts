@@ -3,7 +3,8 @@
  * forms them). Its formula is a list of steps, each a scalar expression (ir/scalar.ts, as text in
  * `body`) over the node's inputs x0…x(n−1) and the earlier steps x(n)…x(n+j−1) — a DAG, so a value
  * read twice is computed once. `results` names the steps that are outputs (the last one, plus every
- * intermediate something outside the group reads). Inputs broadcast (numpy) onto the output shape;
+ * intermediate something outside the group reads); `ops` records the op of each step, for reports.
+ * Inputs broadcast (numpy) onto the output shape;
  * every output has that shape.
  *
  * The reference evaluates each step in float64 and rounds it to the dtype, as the unfused ops
@@ -68,7 +69,7 @@ export const FUSED_ELEMENTWISE_OPS: OpDef[] = [{
   name: 'FusedElementwise',
   doc: 'a group of elementwise ops as one kernel: steps of scalar formulas over the inputs (broadcast) and earlier steps',
   inputs: [1, 4096],
-  attrs: { body: null, results: null },
+  attrs: { body: null, results: null, ops: [] },
   traits: { category: 'elementwise', elementwise: true },
   infer(node): TensorType[] {
     const xs = node.inputs.map((_, i) => input(node, i));
