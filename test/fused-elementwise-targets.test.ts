@@ -19,6 +19,7 @@ import { buildEmulatedProgram, emulationAvailable } from '../codegen/cuda/emu.js
 import { lowerCuda } from '../codegen/cuda/lower.js';
 import type { Graph } from '../ir/graph.js';
 import { interpret, type TensorMap } from '../ir/interpreter.js';
+import { fusionSummary } from '../passes/fuse-elementwise.js';
 import { runPipeline } from '../passes/pipeline.js';
 import { toF64 } from '../runtime/tensor.js';
 import { runStandalone } from './gpu/common.js';
@@ -76,5 +77,19 @@ describe.skipIf(!emu)(`FusedElementwise on cuda (CPU emulator)${emu ? '' : ' SKI
       const unfused = run(g, `u${seed}`, inputs, ['fuse-elementwise']);
       expect(mismatches(g, interpret(g, inputs), fused.out, unfused.out)).toEqual([]);
     }, 600_000);
+  }
+});
+
+describe('kernel counts (what the compile report prints)', () => {
+  for (const target of ['wasm', 'wgsl', 'cuda'] as TargetName[]) {
+    it(`${target}: kernels without fuse-elementwise = kernels with it + fused ops − groups`, async () => {
+      const g = randomElementwiseBatch(3, 6, 10);
+      const before = (await compile(g, target, { disable: ['fuse-elementwise'] })).stats.kernels;
+      const c = await compile(g, target);
+      const { groups, ops } = fusionSummary(c.graph);
+      expect(groups.length).toBeGreaterThan(3);
+      expect(c.stats.kernels).toBeLessThan(before);
+      expect(before).toBe(c.stats.kernels + ops - groups.length);
+    });
   }
 });
