@@ -2,7 +2,8 @@
  * Kernels per model before and after elementwise group fusion, per target: each model compiled
  * with the target's default pipeline, once with `fuse-elementwise` disabled and once as is, and
  * the kernel counts (compile stats) compared. Models: the six in ../shared/models and every zoo
- * model (at 64×64: kernel counts do not depend on the input size; LeNet-5 at its own 32×32).
+ * model (at 64×64: kernel counts do not depend on the input size; LeNet-5, VGG and AlexNet at their own
+ * sizes, which their adaptive pooling needs).
  *
  *   npx tsx scripts/kernel-counts.ts            # prints the markdown table
  *   npx tsx scripts/kernel-counts.ts --write    # and replaces it in docs/benchmarks.md
@@ -32,7 +33,7 @@ const convnextOpset13 = () => importOnnx(opset13Bytes(zoo('convnext_tiny', { siz
 
 const models: { label: string; load: () => Graph; disable?: string[] }[] = [
   ...SHARED_MODELS.map((m) => ({ label: `${m} (ONNX)`, load: () => loadOnnxFile(join(SHARED, m, 'model.onnx')) })),
-  ...ZOO_NAMES.map((m) => ({ label: `zoo:${m}`, load: () => zoo(m, m === 'lenet5' ? {} : { size: 64 }) })),
+  ...ZOO_NAMES.map((m) => ({ label: `zoo:${m}`, load: () => zoo(m, /^(lenet|vgg|alexnet)/.test(m) ? {} : { size: 64 }) })),
   { label: 'convnext_tiny opset-13 export', load: convnextOpset13 },
   // without the pattern rules: what trait-based fusion alone does with the written-out forms
   { label: 'convnext_tiny opset-13 export, canonicalize disabled', load: convnextOpset13, disable: ['canonicalize'] },
@@ -53,7 +54,13 @@ async function counts(g: Graph, target: TargetName, disable: string[] = []): Pro
 const rows: string[] = [];
 for (const m of models) {
   if (m.label.endsWith('(ONNX)') && !existsSync(join(SHARED, m.label.split(' ')[0], 'model.onnx'))) continue;
-  const g = m.load();
+  let g: Graph;
+  try {
+    g = m.load();
+  } catch (e) {
+    rows.push(`| ${m.label} | — | ${targets.map(() => `— (${(e as Error).message.split(':')[0]})`).join(' | ')} |`);
+    continue;
+  }
   const cells: string[] = [];
   for (const t of targets) cells.push(await counts(g, t, m.disable));
   const row = `| ${m.label} | ${g.nodes.length} | ${cells.join(' | ')} |`;

@@ -24,6 +24,10 @@ import { runPipeline } from '../passes/pipeline.js';
 import { toF64 } from '../runtime/tensor.js';
 import { runStandalone } from './gpu/common.js';
 import { randomElementwiseBatch, specialInputs } from './random-elementwise.js';
+import { importOnnx } from '../frontends/onnx/import.js';
+import { zoo } from '../models/index.js';
+import { opset13Bytes } from './decomposed.js';
+import { F32_TOL, relErr, sineInput } from './golden.js';
 
 const close = (r: number, v: number) => (Number.isNaN(r) ? Number.isNaN(v) : !Number.isFinite(r) ? v === r : Math.abs(v - r) <= 1e-4 * (1 + Math.abs(r)));
 
@@ -91,5 +95,19 @@ describe('kernel counts (what the compile report prints)', () => {
       expect(c.stats.kernels).toBeLessThan(before);
       expect(before).toBe(c.stats.kernels + ops - groups.length);
     });
+  }
+});
+
+describe('a model with groups: ConvNeXt-Tiny exported at opset 13, canonicalize disabled (LayerNorm and GELU written out)', () => {
+  const g = importOnnx(opset13Bytes(zoo('convnext_tiny', { size: 32 }), false));
+  const x = sineInput(g);
+  let want: Float64Array | undefined;
+  for (const target of ['wasm', 'wgsl'] as TargetName[]) {
+    it(`${target}: fused groups form and the output matches the reference within ${F32_TOL}`, async () => {
+      const c = await compile(g, target, { disable: ['canonicalize'] });
+      expect(fusionSummary(c.graph).groups.length).toBeGreaterThan(40);
+      want ??= toF64(interpret(g, { input: x }).output);
+      expect(relErr(want, toF64((await c.run({ input: x })).output))).toBeLessThan(F32_TOL);
+    }, 600_000);
   }
 });
