@@ -102,8 +102,9 @@ describe('a model with groups: ConvNeXt-Tiny exported at opset 13, canonicalize 
   const g = importOnnx(opset13Bytes(zoo('convnext_tiny', { size: 32 }), false));
   const x = sineInput(g);
   let want: Float64Array | undefined;
+  // wgsl runs the 32×32 network for minutes on llvmpipe (525 s on a loaded 2-core machine): CNNC_SLOW=1 runs it
   for (const target of ['wasm', 'wgsl'] as TargetName[]) {
-    it(`${target}: fused groups form and the output matches the reference within ${F32_TOL}`, async () => {
+    it.skipIf(target === 'wgsl' && process.env.CNNC_SLOW !== '1')(`${target}: fused groups form and the output matches the reference within ${F32_TOL}`, async () => {
       const c = await compile(g, target, { disable: ['canonicalize'] });
       expect(fusionSummary(c.graph).groups.length).toBeGreaterThan(40);
       want ??= toF64(interpret(g, { input: x }).output);
