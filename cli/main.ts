@@ -16,6 +16,7 @@ import { readTensorProto } from '../frontends/onnx/import.js';
 import type { Graph } from '../ir/graph.js';
 import type { OnProgress } from '../ir/progress.js';
 import { describePipeline, PASSES, pipelineFor, runPipeline } from '../passes/pipeline.js';
+import { fusionSummary } from '../passes/fuse-elementwise.js';
 import { readNpy, writeNpy } from './npy.js';
 import { checkOutputPath, writeOutput } from './output.js';
 import { Progress } from './progress.js';
@@ -190,6 +191,7 @@ export function buildProgram(): Command {
       const lines = [`cnnc compile ${model} → ${output} (target ${o.target}, ${opt}${fp16})`, 'passes:'];
       for (const p of cm.passes) lines.push(`  ${p.name.padEnd(28)} ${String(p.nodesBefore).padStart(5)} → ${String(p.nodesAfter).padEnd(5)} nodes  ${p.ms.toFixed(1).padStart(8)} ms`);
       lines.push(`nodes: ${nodesIn} → ${cm.graph.nodes.length}`);
+      lines.push(...fusionReport(cm.graph, cm.stats.kernels));
       lines.push(`arena: ${fmtBytes(cm.stats.arenaBytes)}   weights: ${fmtBytes(cm.stats.weightBytes)}   kernels: ${cm.stats.kernels}   artifact: ${fmtBytes(bytes.length)}`);
       lines.push(`compile time: ${(ms / 1000).toFixed(2)} s`);
       console.log(lines.join('\n'));
@@ -348,3 +350,16 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 process.exitCode = await main(process.argv.slice(2));
+
+/**
+ * The compile report's fusion lines: kernels without and with elementwise group fusion (each op it
+ * fused was one kernel of its own) and the groups it formed, the first few by name.
+ */
+function fusionReport(g: Graph, kernels: number, show = 8): string[] {
+  const { groups, ops } = fusionSummary(g);
+  if (!groups.length) return ['fusion: no elementwise groups formed'];
+  const lines = [`fusion: ${ops} elementwise ops in ${groups.length} kernels; kernels ${kernels + ops - groups.length} → ${kernels}`];
+  for (const x of groups.slice(0, show)) lines.push(`  ${x.name}: ${x.ops.join(', ')} (${x.inputs} in, ${x.outputs} out)`);
+  if (groups.length > show) lines.push(`  … ${groups.length - show} more groups`);
+  return lines;
+}

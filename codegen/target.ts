@@ -22,6 +22,8 @@ export interface TargetDefaults {
   readonly fp16: boolean;
   /** What fp16 does here: f16 arithmetic ('compute'), or f16 weights widened to f32 at load ('storage'; passes/options.ts Fp16Mode). */
   readonly fp16Mode: 'compute' | 'storage';
+  /** Most buffers (inputs + outputs) one fused elementwise kernel may bind; unlimited when absent. */
+  readonly maxKernelBuffers?: number;
 }
 
 /** The registry's facts about a target: known without loading its code generator. */

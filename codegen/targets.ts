@@ -32,7 +32,9 @@ export const TARGETS: Readonly<Record<TargetName, TargetEntry>> = {
   wgsl: {
     name: 'wgsl',
     doc: 'WebGPU compute shaders (WGSL)',
-    defaults: { opt: 'O3', layout: 'NCHW', fp16: false, fp16Mode: 'compute' },
+    // one storage buffer per operand of a fused elementwise kernel: 8 per shader stage on the
+    // compatibility (OpenGL ES) adapters, as the elementwise kernel binds at most 7 inputs + 1 output
+    defaults: { opt: 'O3', layout: 'NCHW', fp16: false, fp16Mode: 'compute', maxKernelBuffers: 8 },
     load: async () => (await import('./wgsl/target.js')).wgslBackend,
   },
   cuda: {

@@ -13,6 +13,7 @@
  * - `sigmoid`, `tanh`, `erf`, `exp`, `expm1`, `log1p` are the exact functions: a renderer may
  *   approximate them within the f32 tolerance but must saturate (not overflow to NaN) for large |x|.
  */
+import { CnncError } from '../runtime/errors.js';
 
 export type UnaryFn =
   | 'neg' | 'abs' | 'sqrt' | 'exp' | 'expm1' | 'log' | 'log1p' | 'floor' | 'ceil' | 'round' | 'sign'
@@ -161,4 +162,42 @@ export function unaryFn(e: Scalar): (v: number) => number {
   const f = scalarFn(e);
   const xs = [0];
   return (v) => { xs[0] = v; return f(xs); };
+}
+
+/**
+ * The inverse of `formatScalar`: `max(x0, 0)` back to its tree (fused nodes keep their formulas as
+ * strings, so an artifact or a printed graph holds them as text). BAD_ATTRIBUTE on anything else.
+ */
+export function parseScalar(text: string): Scalar {
+  let pos = 0;
+  const bad = (why: string): never => {
+    throw new CnncError('BAD_ATTRIBUTE', `scalar expression '${text}' ${why} at character ${pos}`);
+  };
+  const skip = () => { while (text[pos] === ' ') pos++; };
+  const expect = (ch: string) => { skip(); if (text[pos] !== ch) bad(`expects '${ch}'`); pos++; };
+  const parse = (): Scalar => {
+    skip();
+    const word = /^[a-z][a-z0-9]*|^-?(?:Infinity|NaN|\d[\d.e+-]*|\.\d[\d.e+-]*)/i.exec(text.slice(pos))?.[0];
+    if (!word) return bad('expects a term');
+    pos += word.length;
+    if (/^x\d+$/.test(word)) return arg(Number(word.slice(1)));
+    const v = Number(word);
+    if (!Number.isNaN(v) || word === 'NaN') return c(word === '-0' ? -0 : v);
+    const args: Scalar[] = [];
+    expect('(');
+    for (;;) {
+      args.push(parse());
+      skip();
+      if (text[pos] === ')') { pos++; break; }
+      expect(',');
+    }
+    if (word === 'select' && args.length === 3) return select(args[0], args[1], args[2]);
+    if ((UNARY_FNS as readonly string[]).includes(word) && args.length === 1) return { k: 'un', fn: word as UnaryFn, a: args[0] };
+    if ((BINARY_FNS as readonly string[]).includes(word) && args.length === 2) return { k: 'bin', fn: word as BinaryFn, a: args[0], b: args[1] };
+    return bad(`has no function ${word} of ${args.length} arguments`);
+  };
+  const e = parse();
+  skip();
+  if (pos !== text.length) bad('has trailing text');
+  return e;
 }

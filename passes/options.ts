@@ -46,6 +46,8 @@ export interface CompileOptions {
   disable?: readonly string[];
   /** Called with the graph after each pass: a callback, or pass names whose result is printed to stderr ('all' for every pass). */
   printAfter?: ((passName: string, graph: Graph) => void) | readonly string[];
+  /** Most buffers (inputs + outputs) one fused kernel may bind (wgsl: the storage buffers a shader stage gets); unlimited when absent. */
+  maxKernelBuffers?: number;
   /** Verify the graph after every pass (tests set it; compile() verifies its input and the pipeline's result either way). */
   verify?: boolean;
   /** Called after each pass (kind 'pass', with its time and node count); compile() passes it on to the code generator. */
@@ -53,7 +55,7 @@ export interface CompileOptions {
 }
 
 /** What a target sets when the caller does not: level, layout, precision. */
-export type PipelineDefaults = Required<Pick<CompileOptions, 'opt' | 'layout' | 'fp16' | 'fp16Mode'>>;
+export type PipelineDefaults = Required<Pick<CompileOptions, 'opt' | 'layout' | 'fp16' | 'fp16Mode'>> & Pick<CompileOptions, 'maxKernelBuffers'>;
 
 /**
  * Who a pipeline runs for: a target's name and defaults (compile() hands the target from the

@@ -16,6 +16,7 @@ import { foldBatchNormPass } from './fold-batchnorm.js';
 import { foldConstantsPass } from './fold-constants.js';
 import { fp16Pass } from './fp16.js';
 import { fuseDwPwPass } from './fuse-dwpw.js';
+import { fuseElementwisePass } from './fuse-elementwise.js';
 import { fuseEpiloguePass } from './fuse-epilogue.js';
 import { layoutPass } from './layout.js';
 import { DEFAULTS, type CompileOptions, type OptLevel, type PipelineDefaults, type PipelineTarget } from './options.js';
@@ -35,7 +36,7 @@ export interface PassReport {
 
 /** Every pass by name. */
 export const PASSES: Readonly<Record<string, Pass>> = Object.fromEntries(
-  [foldConstantsPass, simplifyPass, dcePass, csePass, canonicalizePass, absorbPadPass, foldBatchNormPass, fuseEpiloguePass, fuseDwPwPass, layoutPass, fp16Pass, quantizeQdqPass]
+  [foldConstantsPass, simplifyPass, dcePass, csePass, canonicalizePass, absorbPadPass, foldBatchNormPass, fuseEpiloguePass, fuseDwPwPass, fuseElementwisePass, layoutPass, fp16Pass, quantizeQdqPass]
     .map((p) => [p.name, p]),
 );
 
@@ -46,8 +47,8 @@ export const PASSES: Readonly<Record<string, Pass>> = Object.fromEntries(
 export const PIPELINES: Readonly<Record<OptLevel, readonly string[]>> = {
   O0: [],
   O1: ['fold-constants', 'simplify', 'dce'],
-  O2: ['fold-constants', 'simplify', 'dce', 'canonicalize', 'absorb-pad', 'fold-batchnorm', 'fuse-epilogue', 'cse', 'dce', 'layout-nhwc', 'fp16', 'dce'],
-  O3: ['fold-constants', 'simplify', 'cse', 'dce', 'canonicalize', 'absorb-pad', 'fold-batchnorm', 'fuse-epilogue', 'fuse-dwpw', 'layout-nhwc', 'simplify', 'cse', 'fp16', 'dce'],
+  O2: ['fold-constants', 'simplify', 'dce', 'canonicalize', 'absorb-pad', 'fold-batchnorm', 'fuse-epilogue', 'cse', 'dce', 'layout-nhwc', 'fp16', 'fuse-elementwise', 'dce'],
+  O3: ['fold-constants', 'simplify', 'cse', 'dce', 'canonicalize', 'absorb-pad', 'fold-batchnorm', 'fuse-epilogue', 'fuse-dwpw', 'layout-nhwc', 'simplify', 'cse', 'fp16', 'fuse-elementwise', 'dce'],
 };
 
 const targetName = (t: PipelineTarget): string => (typeof t === 'string' ? t : t.name);

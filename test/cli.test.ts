@@ -78,6 +78,7 @@ describe('cnnc compile and run', () => {
     expect(c.code).toBe(0);
     expect(c.out).toMatch(/passes:/);
     expect(c.out).toMatch(/arena: .*weights: .*kernels: \d+/);
+    expect(c.out).toMatch(/fusion: (no elementwise groups formed|\d+ elementwise ops in \d+ kernels; kernels \d+ → \d+)/);
     const r = cnnc('run', art, '--input', 'random', '--output', join(dir, 'out.npy'));
     expect(r.code).toBe(0);
     expect(r.out).toContain('output output: f32[1, 10]');

@@ -14,7 +14,7 @@ import { ctype, hash, ident } from './emit.js';
 import { PRELUDE, kernelSource, type Launch, type LowerCtx } from './kernel.js';
 import { gemm, matmul } from './matmul.js';
 import { COPY_OPS, GATHER_OPS, concat, copy, gather } from './movement.js';
-import { batchNorm, cast, elementwise, instanceNorm, layerNorm, lrn, reduce, softmax } from './pointwise.js';
+import { batchNorm, cast, elementwise, fusedElementwise, instanceNorm, layerNorm, lrn, reduce, softmax } from './pointwise.js';
 import { getOp, hasOp } from '../../ir/ops/index.js';
 import { globalPool, pool } from './pool.js';
 import { resize } from './resize.js';
@@ -43,7 +43,7 @@ const GENERATORS: Record<string, Gen> = {
   Conv: conv, ConvTranspose: convTranspose, FusedDwPw: fusedDwPw,
   Gemm: gemm, MatMul: matmul,
   MaxPool: pool, AveragePool: pool, GlobalAveragePool: globalPool, GlobalMaxPool: globalPool,
-  BatchNormalization: batchNorm, Cast: cast, Softmax: softmax, LogSoftmax: softmax, LayerNormalization: layerNorm,
+  BatchNormalization: batchNorm, FusedElementwise: fusedElementwise, Cast: cast, Softmax: softmax, LogSoftmax: softmax, LayerNormalization: layerNorm,
   InstanceNormalization: instanceNorm, LRN: lrn,
   ReduceMean: reduce, ReduceSum: reduce, ReduceMax: reduce, ReduceMin: reduce,
   Concat: concat,

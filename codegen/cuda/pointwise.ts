@@ -7,6 +7,8 @@ import { layoutOf } from '../../ir/ops/geometry.js';
 import { CnncError } from '../../runtime/errors.js';
 import { BYTES_PER_ELEMENT, fromF64, tensor, toF64 } from '../../runtime/tensor.js';
 import { getOp } from '../../ir/ops/index.js';
+import { fusedFormula } from '../../ir/ops/fused-elementwise.js';
+import { sizeOf } from '../../ir/types.js';
 import { CRenderer, opScalar } from '../c-like.js';
 import { SUB_BYTE_INTS, castRoundMode, castSaturate, e8m0Encoding, encoding, isBitFloat, type RoundMode } from '../minifloat.js';
 import { CUDA } from './scalar.js';
@@ -469,4 +471,35 @@ export function lrn(ctx: LowerCtx): Launch {
     kind: 'lrn', args: [{ param: 'x', value: xn, dtype: xt.dtype }, { param: 'y', value: yn, dtype: yt.dtype, out: true }],
     body: c.toString(), threads: T, grid: [blocksFor(total, T), 1, 1],
   };
+}
+
+/**
+ * FusedElementwise: one thread per element computes the steps of the node's formula in order
+ * (`const float t0 = …;`, each reading the inputs, broadcast by index maps, and the earlier steps)
+ * and stores each result to its output; f32 or f16 storage, f32 arithmetic.
+ */
+export function fusedElementwise(ctx: LowerCtx): Launch {
+  const { node, graph } = ctx;
+  const { steps, results } = fusedFormula(node.attrs, node.inputs.length, graph.nodeInfo(node));
+  const ys = node.outputs.map((o) => ({ name: o, t: graph.type(o) }));
+  const shape = ys[0].t.shape, total = sizeOf(shape);
+  const ins = node.inputs.map((n) => ({ name: n, t: graph.type(n) }));
+  for (const x of [...ins, ...ys]) checkFloat(x.t.dtype, node.name, node.op);
+  const r = new CRenderer(CUDA);
+  const c = new Code();
+  c.line('const int i = blockIdx.x * blockDim.x + threadIdx.x;');
+  c.line(`if (i >= ${total}) return;`);
+  const names = [...ins.map((_, k) => `a${k}`), ...steps.map((_, q) => `t${q}`)];
+  const lines = steps.map((e, q) => `const float t${q} = ${r.render(e, names)};`);
+  ins.forEach((x, k) => {
+    if (!lines.some((l) => new RegExp(`\\ba${k}\\b`).test(l))) return; // folded away (nvcc -Werror)
+    c.line(`const float a${k} = ${load(x.t.dtype, `x${k}`, broadcastIdx('i', x.t.shape, shape))};`);
+  });
+  lines.forEach((l) => c.line(l));
+  results.forEach((res, k) => c.line(store(ys[k].t.dtype, `y${k}`, 'i', `t${res}`)));
+  const args: Arg[] = [
+    ...ins.map((x, k) => ({ param: `x${k}`, value: x.name, dtype: x.t.dtype })),
+    ...ys.map((y, k) => ({ param: `y${k}`, value: y.name, dtype: y.t.dtype, out: true })),
+  ];
+  return { kind: 'fused_eltwise', args, body: c.toString(), threads: T, grid: [blocksFor(total, T), 1, 1] };
 }

@@ -16,9 +16,14 @@ export interface ElementwiseSpec {
   /** Output dims (collapsed), contiguous at `Y`. */
   dims: number[];
   Y: number;
+  /** More outputs of the same dims and order as Y (a fused group's intermediates read elsewhere). */
+  moreY?: number[];
   operands: Operand[];
-  /** The value from the operands' f32x4 values (locals), e.g. a rendered scalar formula. */
-  expr: (fb: FnBuilder, xs: number[]) => Expr;
+  /**
+   * The value from the operands' f32x4 values (locals), e.g. a rendered scalar formula; with moreY,
+   * one value per output, evaluated in order (the first may set locals the others read).
+   */
+  expr: (fb: FnBuilder, xs: number[]) => Expr | Expr[];
 }
 
 /** Merges adjacent dims along which every operand (and the output) is contiguous. */
@@ -45,13 +50,19 @@ export function collapseDims(dims: number[], strides: number[][]): { dims: numbe
 export function emitElementwise(m: binaryen.Module, s: ElementwiseSpec): void {
   const fb = new FnBuilder(m, 0), o = new Ops(m);
   const out = s.dims.map((_, i) => s.dims.slice(i + 1).reduce((a, b) => a * b, 1));
-  const { dims, strides } = collapseDims(s.dims, [out, ...s.operands.map((x) => x.strides)]);
+  const ys = [s.Y, ...(s.moreY ?? [])];
+  const collapsed = collapseDims(s.dims, [...ys.map(() => out), ...s.operands.map((x) => x.strides)]);
+  const { dims } = collapsed;
+  // the extra outputs share the first one's pointer: each is at a fixed distance from it
+  const strides = [collapsed.strides[0], ...collapsed.strides.slice(ys.length)];
   const r = dims.length, inner = dims[r - 1];
   const idx = dims.map(() => fb.local(i32));
   const ptr = strides.map(() => fb.local(i32));
   const xs = s.operands.map(() => fb.local(v128));
-  const res = fb.local(v128);
+  const res = ys.map(() => fb.local(v128));
   const addrs = [s.Y, ...s.operands.map((x) => x.addr)];
+  const values = (e: Expr | Expr[]) => (Array.isArray(e) ? e : [e]);
+  const storeAll = (store: (y: number, v: Expr) => Expr) => ys.map((y, k) => store(y - s.Y, fb.getv(res[k])));
   const vector = strides.every((st) => st[r - 1] === 0 || st[r - 1] === 1);
 
   // innermost: pointers at the row start, then 4 lanes at a time and a lane-by-lane tail
@@ -66,14 +77,14 @@ export function emitElementwise(m: binaryen.Module, s: ElementwiseSpec): void {
   };
   const compute = (load: (k: number) => Expr): Expr[] => [
     ...s.operands.map((_, j) => fb.set(xs[j], load(j + 1))),
-    fb.set(res, s.expr(fb, xs)),
+    ...values(s.expr(fb, xs)).map((v, k) => fb.set(res[k], v)),
   ];
   const innerBody: Expr[] = strides.map((_, k) => fb.set(ptr[k], rowStart(k)));
   const n4 = vector ? Math.floor(inner / 4) * 4 : 0;
   if (n4 > 0) {
     innerBody.push(fb.loop(idx[r - 1], o.c(0), n4, 4, [
       ...compute((k) => (strides[k][r - 1] === 1 ? o.vload(fb.geti(ptr[k])) : o.sload(fb.geti(ptr[k])))),
-      o.vstore(fb.geti(ptr[0]), fb.getv(res)),
+      ...storeAll((d, v) => o.vstore(o.addc(fb.geti(ptr[0]), d), v)),
       ...strides.map((st, k) => fb.set(ptr[k], o.addc(fb.geti(ptr[k]), st[r - 1] * 16))),
     ]));
   }
@@ -81,12 +92,12 @@ export function emitElementwise(m: binaryen.Module, s: ElementwiseSpec): void {
   if (tail > 0 && tail <= 8) {
     for (let t = 0; t < tail; t++) {
       innerBody.push(...compute((k) => lane(k, t)));
-      innerBody.push(m.f32.store(t * 4, 4, fb.geti(ptr[0]), m.f32x4.extract_lane(fb.getv(res), 0)));
+      innerBody.push(...storeAll((d, v) => m.f32.store(t * 4, 4, o.addc(fb.geti(ptr[0]), d), m.f32x4.extract_lane(v, 0))));
     }
   } else if (tail > 0) {
     innerBody.push(fb.loop(idx[r - 1], o.c(0), tail, 1, [
       ...compute((k) => lane(k, 0)),
-      m.f32.store(0, 4, fb.geti(ptr[0]), m.f32x4.extract_lane(fb.getv(res), 0)),
+      ...storeAll((d, v) => m.f32.store(0, 4, o.addc(fb.geti(ptr[0]), d), m.f32x4.extract_lane(v, 0))),
       ...strides.map((st, k) => fb.set(ptr[k], o.addc(fb.geti(ptr[k]), st[r - 1] * 4))),
     ]));
   }

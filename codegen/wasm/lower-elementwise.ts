@@ -7,9 +7,12 @@
 import type { Graph, Node } from '../../ir/graph.js';
 import { getOp } from '../../ir/ops/index.js';
 import { arg, c, functionsOf, substitute, type Scalar } from '../../ir/scalar.js';
+import { fusedArgs, fusedFormula } from '../../ir/ops/fused-elementwise.js';
+import { v128 } from './builder.js';
 import { isArithFloat, sizeOf } from '../../ir/types.js';
 import { emitElementwise } from './kernels.js';
 import { renderScalar } from './scalar.js';
+import type { Expr, FnBuilder } from './builder.js';
 import { CAST_DTYPES, emitTypedElementwise, TYPED_DTYPES, TYPED_FNS } from './kernels-typed.js';
 import { bitCastProblem, castRoundMode, castSaturate, decodeTable, isBitFloat, type RoundMode } from '../minifloat.js';
 import type { DType } from '../../runtime/tensor.js';
@@ -23,11 +26,15 @@ export function scalarOf(n: Node): Scalar | undefined {
   return getOp(n.op, n.name).traits.scalar?.(n.attrs, n.inputs.filter((v) => v !== '').length);
 }
 
+/** What an elementwise kernel computes per element: one formula, or (FusedElementwise) one value per output. */
+export type ElementwiseBody = Scalar | ((fb: FnBuilder, xs: number[]) => Expr[]);
+
 /**
- * Broadcast elementwise: `e` over the operands (arg(i) = operand i). The output is channels-last
- * when a 4-D data operand is, so chains of elementwise ops keep the conv layout.
+ * Broadcast elementwise: `e` over the operands (arg(i) = operand i), into every output of `n`
+ * (all of the first one's shape). The outputs are channels-last when a 4-D data operand is, so
+ * chains of elementwise ops keep the conv layout.
  */
-export function elementwise(s: Storage, n: Node, operands: Operand[], e: Scalar, kernel: string): void {
+export function elementwise(s: Storage, n: Node, operands: Operand[], e: ElementwiseBody, kernel: string): void {
   const out = s.shape(n.outputs[0]);
   const r = out.length;
   const isT = r >= 3 && operands.some((v) => typeof v === 'string' && !s.g.constValue(v) && s.locs.get(v)?.phys === 'T' && s.shape(v).length === r);
@@ -47,12 +54,16 @@ export function elementwise(s: Storage, n: Node, operands: Operand[], e: Scalar,
     return isT ? tPerm(r).map((p) => st[p]) : st;
   });
   const dims = isT ? tPerm(r).map((p) => out[p]) : [...out];
-  const y = s.dense(sizeOf(out), isT ? 'T' : 'plain', isT ? out[1] : 0);
-  s.define(n.outputs[0], y);
+  const ys = n.outputs.map((o) => {
+    const y = s.dense(sizeOf(out), isT ? 'T' : 'plain', isT ? out[1] : 0);
+    s.define(o, y);
+    return y;
+  });
+  const expr = typeof e === 'function' ? e : (fb: FnBuilder, xs: number[]) => renderScalar(fb, e, xs);
   s.step(n, kernel, '', sizeOf(out), (m, a, fn) => emitElementwise(m, {
-    name: fn, dims, Y: a(y), operands: srcs.map((x, k) => ({ addr: a(x.l), strides: operandStrides[k] })),
-    expr: (fb, xs) => renderScalar(fb, e, xs),
-  }), srcs.map((x) => x.l), [y]);
+    name: fn, dims, Y: a(ys[0]), moreY: ys.slice(1).map((y) => a(y)), operands: srcs.map((x, k) => ({ addr: a(x.l), strides: operandStrides[k] })),
+    expr,
+  }), srcs.map((x) => x.l), ys);
 }
 
 /** A one-element f32 constant's value (folded into the formula instead of loaded per vector). */
@@ -139,5 +150,30 @@ export const ELEMENTWISE_LOWERING: OpLowering = {
     const bcast = inputs.some((v) => s.shape(v).join() !== out.join());
     const kernel = inputs.length === 1 ? `elementwise_${op}` : `${op}${bcast ? '_bcast' : ''}`;
     elementwise(s, n, live, body, kernel);
+  },
+};
+
+/**
+ * FusedElementwise: the steps of its formula (ir/ops/fused-elementwise.ts) rendered in order into
+ * v128 locals, each step reading the inputs and the earlier steps; the results are stored to the
+ * node's outputs by one kernel. One-element constant inputs become literals.
+ */
+export const FUSED_ELEMENTWISE_LOWERING: OpLowering = {
+  check: (n) => (n.outputs.some((o) => o === '') ? 'has no FusedElementwise with an unnamed output' : undefined),
+  lower(s, n) {
+    const { steps, results } = fusedFormula(n.attrs, n.inputs.length, s.g.nodeInfo(n));
+    const folded = n.inputs.map((v) => scalarConstant(s.g, v));
+    const live = n.inputs.filter((_, i) => folded[i] === undefined);
+    const byArg = fusedArgs(folded, steps.length);
+    const temps = new WeakMap<FnBuilder, number[]>();
+    const body = (fb: FnBuilder, xs: number[]): Expr[] => {
+      let t = temps.get(fb);
+      if (!t) { t = steps.map(() => fb.local(v128)); temps.set(fb, t); }
+      const locals = [...xs, ...t];
+      // step k reads the live inputs' locals (literals substituted) and the earlier steps' locals
+      const sets = steps.map((e, k) => fb.set(t![k], renderScalar(fb, substitute(e, byArg), locals)));
+      return results.map((r, k) => (k === 0 ? fb.m.block(null, [...sets, fb.getv(t![r])], v128) : fb.getv(t![r])));
+    };
+    elementwise(s, n, live, body, 'fused_elementwise');
   },
 };

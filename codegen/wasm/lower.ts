@@ -17,7 +17,7 @@ import { BYTES_PER_ELEMENT, sizeOf } from '../../ir/types.js';
 import { CAST_DTYPES } from './kernels-typed.js';
 import { emitCopy } from './kernels.js';
 import { CONV_LOWERINGS } from './lower-conv.js';
-import { CAST_LOWERING, ELEMENTWISE_LOWERING } from './lower-elementwise.js';
+import { CAST_LOWERING, ELEMENTWISE_LOWERING, FUSED_ELEMENTWISE_LOWERING } from './lower-elementwise.js';
 import { MOVEMENT_LOWERINGS } from './lower-movement.js';
 import { NORM_LOWERINGS } from './lower-norm.js';
 import { POOL_LOWERINGS } from './lower-pool.js';
@@ -39,6 +39,7 @@ const LOWERINGS: Readonly<Record<string, OpLowering>> = {
   Gemm: withFallback(CONV_LOWERINGS.Gemm, GENERIC_MATMUL),
   MatMul: withFallback(CONV_LOWERINGS.MatMul, GENERIC_MATMUL),
   Cast: CAST_LOWERING, CastLike: CAST_LOWERING,
+  FusedElementwise: FUSED_ELEMENTWISE_LOWERING,
   Resize: RESIZE_LOWERING,
   // data movement with compile-time indices, any dtype (and the Pad modes the f32 kernel lacks)
   Pad: orIndexGather(MOVEMENT_LOWERINGS.Pad), Transpose: orIndexGather(MOVEMENT_LOWERINGS.Transpose),

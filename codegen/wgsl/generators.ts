@@ -6,7 +6,7 @@ import type { Node } from '../../ir/graph.js';
 import { getOp, hasOp } from '../../ir/ops/index.js';
 import type { Emitter } from './emit.js';
 import { emitConv, emitConvTranspose, emitFusedDwPw } from './kernels/conv.js';
-import { emitBatchNorm, emitCopyOp, emitElementwise } from './kernels/elementwise.js';
+import { emitBatchNorm, emitCopyOp, emitElementwise, emitFusedElementwise } from './kernels/elementwise.js';
 import { emitCast } from './kernels/cast.js';
 import { emitGemm, emitMatMul } from './kernels/linear.js';
 import { emitConcat, emitGather, emitIndexMap, emitKnownValue, emitPad, emitResize, emitSlice, emitSplit, emitTranspose } from './kernels/movement.js';
@@ -30,6 +30,7 @@ export const GENERATORS: Readonly<Record<string, Generator>> = {
   GlobalAveragePool: emitGlobalPool,
   GlobalMaxPool: emitGlobalPool,
   BatchNormalization: emitBatchNorm,
+  FusedElementwise: emitFusedElementwise,
   Concat: emitConcat,
   Transpose: emitTranspose,
   Slice: emitSlice,

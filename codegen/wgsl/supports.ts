@@ -15,7 +15,7 @@ import { carrierMisfit } from './carried.js';
 import { generatorFor, type Generator } from './generators.js';
 import { emitGemm } from './kernels/linear.js';
 import { emitConv, emitConvTranspose, emitFusedDwPw } from './kernels/conv.js';
-import { emitElementwise, tooManyInputs } from './kernels/elementwise.js';
+import { emitElementwise, emitFusedElementwise, MAX_ELEMENTWISE_INPUTS, tooManyInputs } from './kernels/elementwise.js';
 import { emitLayerNorm } from './kernels/norm.js';
 import { emitGather, emitIndexMap, emitPad, emitResize } from './kernels/movement.js';
 import { emitPool } from './kernels/pool.js';
@@ -84,6 +84,11 @@ const CHECKS = new Map<Generator, Check>([
     ?? (g.type(n.inputs[0]).dtype === 'f32' ? undefined : 'QuantizeLinear of i32 has no wgsl kernel (f32 x only: no f64 for the exact quotient)')],
   [emitDequantizeLinear, quantReason],
   [emitMatMulInteger, quantReason],
+  [emitFusedElementwise, (n, g) => {
+    const live = n.inputs.filter((v) => { const t = g.constValue(v); return !(t && t.dtype === 'f32' && sizeOf(t.shape) === 1); }).length;
+    const k = live + n.outputs.length;
+    return k > MAX_ELEMENTWISE_INPUTS + 1 ? `${k} buffers (inputs and outputs) are more than the wgsl elementwise kernel binds (${MAX_ELEMENTWISE_INPUTS + 1})` : undefined;
+  }],
   [emitElementwise, (n, g) => {
     const k = n.inputs.filter(Boolean).length;
     return tooManyInputs(n, g) ?? (opScalar(n.op, n.attrs, k) ? undefined : `op ${n.op} has no scalar formula for the wgsl elementwise kernel`);

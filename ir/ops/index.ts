@@ -12,6 +12,7 @@ import { CONV_OPS } from './conv.js';
 import { POOL_OPS } from './pool.js';
 import { NORM_OPS } from './norm.js';
 import { FUSED_OPS } from './fused.js';
+import { FUSED_ELEMENTWISE_OPS } from './fused-elementwise.js';
 import { QUANT_OPS } from './quant.js';
 
 const REGISTRY = new Map<string, OpDef>();
@@ -34,6 +35,7 @@ register(CONV_OPS);
 register(POOL_OPS);
 register(NORM_OPS);
 register(FUSED_OPS);
+register(FUSED_ELEMENTWISE_OPS);
 register(QUANT_OPS);
 
 export function hasOp(name: string): boolean {

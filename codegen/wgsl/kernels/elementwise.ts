@@ -9,7 +9,8 @@ import { layoutOf } from '../../../ir/ops/geometry.js';
 import { stridesOf } from '../../../ir/ops/broadcast.js';
 import { sizeOf } from '../../../ir/types.js';
 import { opScalar } from '../../c-like.js';
-import { x as identity, type Scalar } from '../../../ir/scalar.js';
+import { substitute, x as identity, type Scalar } from '../../../ir/scalar.js';
+import { fusedArgs, fusedFormula } from '../../../ir/ops/fused-elementwise.js';
 import { wgslRenderer } from '../scalar.js';
 import { IntRenderer, type IntType } from '../integer.js';
 import type { Emitter, Operand } from '../emit.js';
@@ -201,4 +202,34 @@ Y[i] = T_Y((f32(X[i]) - f32(M[c])) * f32(S[c]) / sqrt(f32(V[c]) + ${fl(eps)}) + 
 /** Y = X (another buffer): graph outputs that would otherwise share an input's or a constant's buffer. */
 export function emitCopy(e: Emitter, node: Node, from: Operand, to: Operand): void {
   simple(e, node, [e.read('X', from), e.write('Y', to)], sizeOf(to.shape), 'Y[i] = T_Y(X[i]);', '', 'copy');
+}
+
+/**
+ * FusedElementwise: one thread per element computes the steps of the node's formula in order
+ * (`let t0 = …; let t1 = …;`, each reading the inputs, broadcast by index maps, and the earlier
+ * steps) and stores each result to its output. One-element constant inputs are literals.
+ */
+export function emitFusedElementwise(e: Emitter, node: Node): void {
+  const place = { node: node.name, op: node.op };
+  const { steps, results } = fusedFormula(node.attrs, node.inputs.length, e.graph.nodeInfo(node));
+  const Ys = node.outputs.map((o) => e.operand(o));
+  const shape = Ys[0].shape;
+  const literal = node.inputs.map((v) => {
+    const t = e.graph.constValue(v);
+    return t && t.dtype === 'f32' && sizeOf(t.shape) === 1 ? (t.data as Float32Array)[0] : undefined;
+  });
+  const live = node.inputs.map((v, k) => ({ v, k })).filter(({ k }) => literal[k] === undefined);
+  if (live.length + Ys.length > NAMES.length + 1) {
+    throw new CnncError('UNSUPPORTED', `${live.length} inputs and ${Ys.length} outputs are more buffers than the wgsl elementwise kernel binds (${NAMES.length + 1})`, place);
+  }
+  const ins = live.map(({ v }) => e.operand(v));
+  const outNames = Ys.map((_, k) => (k === 0 ? 'Y' : `Y${k}`));
+  const bindings: Binding[] = [...ins.map((x, k) => e.read(NAMES[k], x)), ...Ys.map((y, k) => e.write(outNames[k], y))];
+  const r = wgslRenderer();
+  const loads = ins.map((x, k) => `let a${k} = f32(${NAMES[k]}[${broadcastIndexExpr(x.shape, shape)}]);`);
+  const byArg = fusedArgs(literal, steps.length);
+  const names = [...ins.map((_, k) => `a${k}`), ...steps.map((_, q) => `t${q}`)];
+  const body = steps.map((s, q) => `let t${q} = ${r.render(substitute(s, byArg), names)};`);
+  const stores = results.map((res, k) => `${outNames[k]}[i] = T_${outNames[k]}(t${res});`);
+  simple(e, node, bindings, sizeOf(shape), [...loads, ...body, ...stores].join('\n'), r.helpers());
 }
