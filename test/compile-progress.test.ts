@@ -37,7 +37,7 @@ describe('compile onProgress', () => {
 
     // stages in order: target, passes, lower, module per build, encode, codegen
     const stages = events.filter((e) => e.kind === 'stage').map((e) => e.build ? `${e.name}:${e.build}` : e.name);
-    expect(stages).toEqual(['target', 'passes', 'lower', 'module:simd128', 'module:relaxed-simd', 'encode', 'codegen']);
+    expect(stages).toEqual(['target', 'passes', 'lower', 'module:simd128', 'module:relaxed-simd', 'pack weights', 'encode', 'codegen']);
     const order = (pred: (e: CompileProgress) => boolean) => events.findIndex(pred);
     expect(order((e) => e.kind === 'pass')).toBeGreaterThan(order((e) => e.name === 'target'));
     expect(order((e) => e.kind === 'kernel')).toBeGreaterThan(order((e) => e.name === 'lower'));
@@ -47,7 +47,7 @@ describe('compile onProgress', () => {
     const { exportOnnx } = await import('../frontends/onnx/export.js');
     const events: CompileProgress[] = [];
     const cm = await compile(exportOnnx(zoo('lenet5')), 'wasm', { wasm: { relaxedSimd: false }, onProgress: (e) => events.push(e) });
-    expect(events.filter((e) => e.kind === 'stage').map((e) => e.name)).toEqual(['target', 'import', 'passes', 'lower', 'module', 'encode', 'codegen']);
+    expect(events.filter((e) => e.kind === 'stage').map((e) => e.name)).toEqual(['target', 'import', 'passes', 'lower', 'module', 'pack weights', 'encode', 'codegen']);
     expect(events.filter((e) => e.kind === 'kernel')).toHaveLength(cm.stats.kernels);
     const ref: CompileProgress[] = [];
     await compile(zoo('lenet5'), 'reference', { onProgress: (e) => ref.push(e) });
