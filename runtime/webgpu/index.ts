@@ -298,11 +298,12 @@ async function createPipelines(plan: WgslPlan, shaders: string[], device: GPUDev
 }
 
 /**
- * Mesa's llvmpipe (lavapipe on Vulkan, and its OpenGL ES driver) JIT-compiles a compute shader at
- * its first dispatch, not when the pipeline is created; a tiled GEMM shader takes it 3-10 CPU
- * seconds. Left to the first run, every kernel's compile lands inside one submit and the readback
- * seems to hang (EfficientNet-B0: minutes). An empty dispatch (no workgroups, nothing written)
- * here makes the driver compile at load, one kernel at a time, where onPipeline reports progress.
+ * Mesa's lavapipe (Vulkan on the CPU) JIT-compiles a compute shader at its first dispatch, not when the
+ * pipeline is created; a tiled GEMM shader takes it 3-11 CPU seconds. Left to the first run, every
+ * kernel's compile lands inside one submit and the readback seems to hang (EfficientNet-B0: minutes).
+ * An empty dispatch (no workgroups, nothing written) makes it compile here, one kernel at a time, where
+ * onPipeline reports progress. (Dawn's OpenGL ES backend compiles nothing for it: there the first real
+ * dispatch still does.)
  */
 async function warmUp(device: GPUDevice, pipeline: GPUComputePipeline, group: GPUBindGroup): Promise<void> {
   const enc = device.createCommandEncoder();
