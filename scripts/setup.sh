@@ -25,6 +25,23 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get "${apt_opts[@]}" install -y --no-install-recommends "${need[@]}"
 fi
 
+# Mesa 25 from bookworm-backports: its lavapipe gives Dawn a core Vulkan adapter with shader-f16, which the
+# f16 shader tests need (Debian 12's own Mesa 22.3.6 offers Dawn only its OpenGL ES backend, without f16).
+# Installed once: skipped when mesa-vulkan-drivers from backports (bpo) is already there.
+if grep -q 'VERSION_CODENAME=bookworm' /etc/os-release 2>/dev/null \
+  && ! dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null | grep -q '~bpo12'; then
+  src=/etc/apt/sources.list.d/bookworm-backports.sources
+  if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    printf '%s\n' 'Types: deb' 'URIs: http://deb.debian.org/debian' 'Suites: bookworm-backports' 'Components: main' \
+      'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' | $SUDO tee "$src" >/dev/null
+  fi
+  apt_opts=(-o DPkg::Lock::Timeout=300 -qq)
+  $SUDO apt-get "${apt_opts[@]}" update
+  # libgl1-mesa-dri and libegl-mesa0 follow to 25.x as well (the OpenGL ES path runs the same Mesa)
+  $SUDO apt-get "${apt_opts[@]}" install -y --no-install-recommends -t bookworm-backports \
+    mesa-vulkan-drivers libgl1-mesa-dri libegl-mesa0
+fi
+
 # onnxruntime-node (a dev dependency: the benchmarks and tests compare against it) would otherwise
 # download its CUDA execution provider from nuget.org in its postinstall script; cnnc needs only its CPU build.
 export ONNXRUNTIME_NODE_INSTALL=skip

@@ -1,7 +1,9 @@
 /**
  * Finding a WebGPU device: `navigator.gpu` in browsers; in Node, the `webgpu` package (Dawn).
- * Dawn first tries its default backends (Vulkan, ...); where none gives an adapter (a CPU-only
- * machine) it uses its OpenGL ES backend, which on Mesa's llvmpipe is a compatibility-mode adapter.
+ * Dawn first tries its default backends (Vulkan, ...: on a CPU-only machine Mesa's lavapipe, a core
+ * adapter with shader-f16 from Mesa 25 on); where none gives an adapter it uses its OpenGL ES backend,
+ * which on Mesa's llvmpipe is a compatibility-mode adapter. CNNC_DAWN_FLAGS (comma-separated Dawn
+ * toggles, e.g. backend=opengles) picks the backend instead.
  */
 /// <reference types="@webgpu/types" />
 import { CnncError } from '../errors.js';
@@ -65,7 +67,9 @@ async function findAdapter(): Promise<GPUAdapter> {
   Object.assign(globalThis, dawn.globals); // GPUBufferUsage, GPUMapMode, ...
   const flags = proc.env.CNNC_DAWN_FLAGS?.split(',').filter(Boolean);
   const compat = { featureLevel: 'compatibility' } as GPURequestAdapterOptions;
-  const tries: [string[], GPURequestAdapterOptions][] = flags ? [[flags, compat]] : [[[], {}], [['backend=opengles'], compat]];
+  // flags given (CNNC_DAWN_FLAGS=backend=vulkan or backend=opengles): a core adapter of that backend, else a
+  // compatibility-mode one (all that Dawn's OpenGL ES backend offers)
+  const tries: [string[], GPURequestAdapterOptions][] = flags ? [[flags, {}], [flags, compat]] : [[[], {}], [['backend=opengles'], compat]];
   for (const [f, opts] of tries) {
     const gpu = dawn.create(f);
     const adapter = await gpu.requestAdapter(opts);

@@ -275,6 +275,7 @@ function pipelineCache(device: GPUDevice): Map<string, GPUComputePipeline> {
 async function createPipelines(plan: WgslPlan, shaders: string[], device: GPUDevice, buffers: GPUBuffer[], onPipeline?: WebGpuOptions['onPipeline']) {
   const pipelines = new Map<number, GPUComputePipeline>();
   const firstUser = new Map<number, PlanStep>();
+  const fresh = new Set<number>(); // shaders compiled by this load (not from the cache): warmed up below
   for (const s of plan.steps) if (!firstUser.has(s.shader)) firstUser.set(s.shader, s);
   const build = async (index: number): Promise<GPUComputePipeline> => {
     const step = firstUser.get(index)!;
@@ -298,6 +299,7 @@ async function createPipelines(plan: WgslPlan, shaders: string[], device: GPUDev
       const msg = errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('; ') || err || scope?.message || 'unknown error';
       throw new CnncError('KERNEL_ERROR', `shader of kernel ${step.kernel} failed to compile: ${msg}`, { node: step.node, op: step.op });
     }
+    fresh.add(index);
     pipelineCache(device).set(code, pipeline);
     return pipeline;
   };
@@ -305,10 +307,8 @@ async function createPipelines(plan: WgslPlan, shaders: string[], device: GPUDev
   // One pipeline at a time: error scopes are a per-device stack, so concurrent builds could
   // file one kernel's error under another's name.
   for (const step of plan.steps) {
-    if (!pipelines.has(step.shader)) {
-      pipelines.set(step.shader, await build(step.shader));
-      onPipeline?.(pipelines.size, firstUser.size, step.kernel);
-    }
+    const first = !pipelines.has(step.shader);
+    if (first) pipelines.set(step.shader, await build(step.shader));
     const pipeline = pipelines.get(step.shader)!;
     device.pushErrorScope('validation');
     const group = device.createBindGroup({
@@ -320,9 +320,30 @@ async function createPipelines(plan: WgslPlan, shaders: string[], device: GPUDev
     });
     const e = await device.popErrorScope();
     if (e) throw new CnncError('KERNEL_ERROR', `binding the buffers of kernel ${step.kernel} failed: ${e.message}`, { node: step.node, op: step.op });
+    if (fresh.delete(step.shader)) await warmUp(device, pipeline, group);
+    if (first) onPipeline?.(pipelines.size, firstUser.size, step.kernel);
     steps.push({ step, pipeline, group });
   }
   return steps;
+}
+
+/**
+ * Mesa's lavapipe (Vulkan on the CPU) JIT-compiles a compute shader at its first dispatch, not when the
+ * pipeline is created; a tiled GEMM shader takes it 3-11 CPU seconds. Left to the first run, every
+ * kernel's compile lands inside one submit and the readback seems to hang (EfficientNet-B0: minutes).
+ * An empty dispatch (no workgroups, nothing written) makes it compile here, one kernel at a time, where
+ * onPipeline reports progress. (Dawn's OpenGL ES backend compiles nothing for it: there the first real
+ * dispatch still does.)
+ */
+async function warmUp(device: GPUDevice, pipeline: GPUComputePipeline, group: GPUBindGroup): Promise<void> {
+  const enc = device.createCommandEncoder();
+  const pass = enc.beginComputePass();
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(0, group);
+  pass.dispatchWorkgroups(0);
+  pass.end();
+  device.queue.submit([enc.finish()]);
+  await device.queue.onSubmittedWorkDone();
 }
 
 /** A tensor's bytes as the buffer holds them (`name`: the input, for errors). */
