@@ -34,6 +34,8 @@ interface Case {
   conv?: Attrs;
   act?: Attrs;
   perChannel?: boolean;
+  /** Biases beyond ±2^24: the epilogue's f64 path (an f32 multiply is exact only below that). */
+  bigBias?: boolean;
 }
 
 /** One QConv/QGemm node over a random 8-bit input, with scales that make the outputs spread over the range. */
@@ -44,11 +46,12 @@ function build(c: Case, seed: number): { g: Graph; x: Tensor } {
   const M = c.op === 'QConv' ? c.w[0] : c.w[1];
   const K = c.w.reduce((a, b) => a * b, 1) / M;
   const w = g.addConstant('w', int8('i8', c.w, ints(r, c.w.reduce((a, b) => a * b, 1), -127, 127)));
-  const b = g.addConstant('b', tensor('i32', [M], Int32Array.from(ints(r, M, -3000, 3000))));
+  const bias = c.bigBias ? ints(r, M, 2 ** 24 + 1, 2 ** 26).map((v, i) => (i % 2 ? -v : v)) : ints(r, M, -3000, 3000);
+  const b = g.addConstant('b', tensor('i32', [M], Int32Array.from(bias)));
   const ws = Array.from({ length: c.perChannel === false ? 1 : M }, () => Math.fround(0.002 + 0.004 * r()));
   const xs = Math.fround(0.02 + 0.01 * r());
   // y_scale near the spread of the sums: a few saturate, most do not
-  const ys = Math.fround(xs * ws[0] * 130 * Math.sqrt(K));
+  const ys = Math.fround(xs * ws[0] * (c.bigBias ? 2 ** 26 / 100 : 130 * Math.sqrt(K)));
   const attrs: Attrs = {
     ...(c.conv ?? {}), ...(c.act ?? {}),
     x_scale: xs, x_zero_point: c.xd === 'u8' ? 131 : -3, w_scale: ws, w_zero_point: [],
@@ -67,6 +70,7 @@ const CASES: Case[] = [
   { name: 'conv7x7_s2_pad3', op: 'QConv', x: [1, 3, 16, 16], w: [8, 3, 7, 7], xd: 'u8', out: 'u8', conv: { pads: [3, 3, 3, 3], strides: [2, 2] }, act: { activation: 'relu' } },
   { name: 'dw3x3', op: 'QConv', x: [1, 16, 8, 8], w: [16, 1, 3, 3], xd: 'u8', out: 'u8', conv: { pads: [1, 1, 1, 1], group: 16 }, act: { activation: 'clip', act_alpha: 0, act_beta: 6 } },
   { name: 'dw3x3_s2_oddC', op: 'QConv', x: [1, 12, 9, 9], w: [12, 1, 3, 3], xd: 'i8', out: 'i8', conv: { pads: [1, 1, 1, 1], strides: [2, 2], group: 12 } },
+  { name: 'conv1x1_big_sums', op: 'QConv', x: [1, 16, 4, 4], w: [32, 16, 1, 1], xd: 'u8', out: 'i8', perChannel: false, bigBias: true },
   { name: 'gemm', op: 'QGemm', x: [6, 20], w: [20, 10], xd: 'u8', out: 'u8', act: { activation: 'relu' } },
   { name: 'gemm_wide', op: 'QGemm', x: [1, 64], w: [64, 1000], xd: 'u8', out: 'i8' },
 ];

@@ -10,7 +10,8 @@
  *    tile of P pixels × V blocks of 4 channels, like the f32 conv (conv.ts).
  *    depthwise: 8 channels per step, `i32x4.extmul_{low,high}_i16x8_s` of input and weights.
  * 3. the requantizing epilogue, exactly as the reference (ir/ops/quant.ts qEpilogue) computes it:
- *    v = f32(acc · m[c]) in f64 (m[c] = fround(x_scale·w_scale[c])), the activation in f32 (relu,
+ *    v = f32(acc · m[c]) (m[c] = fround(x_scale·w_scale[c]); one f32 multiply where that is exact,
+ *    f64 otherwise), the activation in f32 (relu,
  *    clip: exact), q = rint_even(v / y_scale) + y_zero_point, saturated by the narrowing stores.
  *    Integer sums are exact in any order, so both SIMD builds give the reference's bits.
  */
@@ -31,8 +32,9 @@ export interface QImage {
 export interface QEpilogue {
   /** Address of the i32 bias per (padded) channel. */
   B: number;
-  /** Address of the f64 multipliers fround(x_scale·w_scale[c]) per (padded) channel. */
+  /** Address of the multipliers fround(x_scale·w_scale[c]) per (padded) channel, as f64 and as f32. */
   Mul: number;
+  Mul32: number;
   act: '' | 'relu' | 'clip';
   lo: number; hi: number;
   ys: number; yz: number;
@@ -100,21 +102,43 @@ function widen(fb: FnBuilder, s: QConvSpec): Expr[] {
 
 /**
  * Step 3 for 4 channels: acc (i32x4) → the quantized values as i32x4 (zero point added, not yet
- * saturated beyond ±2^16, which the narrowing stores saturate). `mul`: address of 4 f64 multipliers.
+ * saturated beyond ±2^16, which the narrowing stores saturate). `blk`: the channel block (4 channels).
+ * The reference rounds acc·m in f64 then to f32; for |acc| ≤ 2^24 the product is exact in f64, so
+ * one f32 multiply gives the same bits; larger sums (rare) take the f64 path.
  */
-function requant4(fb: FnBuilder, acc: Expr, mul: Expr, ep: QEpilogue): Expr {
-  const m = fb.m;
-  const a = fb.local(v128), p = fb.local(i32);
+function requant4(fb: FnBuilder, acc: Expr, blk: Expr, ep: QEpilogue): Expr {
+  const m = fb.m, o = new Ops(m);
+  const a = fb.local(v128), b = fb.local(i32);
   const A = () => fb.getv(a);
-  const half = (hi: boolean) => m.f32x4.demote_f64x2_zero(m.f64x2.mul(
-    m.f64x2.convert_low_i32x4_s(hi ? m.i8x16.shuffle(A(), A(), [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]) : A()),
-    m.v128.load(hi ? 16 : 0, 8, fb.geti(p))));
-  let v = m.i8x16.shuffle(half(false), half(true), [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]);
+  const wide = m.call(wideProduct(m), [A(), o.add(o.c(ep.Mul), o.mul(fb.geti(b), 32))], v128);
+  const narrowSum = m.f32x4.mul(m.f32x4.convert_i32x4_s(A()), m.v128.load(0, 16, o.add(o.c(ep.Mul32), o.mul(fb.geti(b), 16))));
+  const large = m.v128.any_true(m.i32x4.gt_u(m.i32x4.abs(A()), m.i32x4.splat(m.i32.const(2 ** 24))));
+  let v = m.if(large, wide, narrowSum);
   if (ep.act === 'relu') v = m.f32x4.max(v, m.f32x4.splat(m.f32.const(0)));
   if (ep.act === 'clip') v = m.f32x4.min(m.f32x4.max(v, m.f32x4.splat(m.f32.const(Math.fround(ep.lo)))), m.f32x4.splat(m.f32.const(Math.fround(ep.hi))));
   const q = m.f32x4.nearest(m.f32x4.div(v, m.f32x4.splat(m.f32.const(ep.ys))));
   const clamped = m.f32x4.min(m.f32x4.max(q, m.f32x4.splat(m.f32.const(-65536))), m.f32x4.splat(m.f32.const(65536)));
-  return m.block(null, [fb.set(a, acc), fb.set(p, mul), m.i32x4.add(m.i32x4.trunc_sat_f32x4_s(clamped), m.i32x4.splat(m.i32.const(ep.yz)))], v128);
+  return m.block(null, [fb.set(a, acc), fb.set(b, blk), m.i32x4.add(m.i32x4.trunc_sat_f32x4_s(clamped), m.i32x4.splat(m.i32.const(ep.yz)))], v128);
+}
+
+const WIDE = 'qrequant_wide';
+const wideAdded = new WeakSet<binaryen.Module>();
+
+/**
+ * f32(acc · m) for 4 lanes via f64 (acc: i32x4, m: 4 f64 at the address), in its own function: V8
+ * ran the whole kernel several times slower with these f64x2 conversions inlined into it.
+ */
+function wideProduct(m: binaryen.Module): string {
+  if (wideAdded.has(m)) return WIDE;
+  wideAdded.add(m);
+  const fb = new FnBuilder(m, 2);
+  const A = () => fb.getv(0), P = () => fb.geti(1);
+  const half = (hi: boolean) => m.f32x4.demote_f64x2_zero(m.f64x2.mul(
+    m.f64x2.convert_low_i32x4_s(hi ? m.i8x16.shuffle(A(), A(), [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]) : A()),
+    m.v128.load(hi ? 16 : 0, 8, P())));
+  m.addFunction(WIDE, binaryen.createType([v128, i32]), v128, fb.vars,
+    m.i8x16.shuffle(half(false), half(true), [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]));
+  return WIDE;
 }
 
 /** Two i32x4 of quantized values → their 8 saturated bytes in the low lanes. */
@@ -178,7 +202,7 @@ function denseBody(fb: FnBuilder, s: QConvSpec): Expr[] {
     const stores: Expr[] = [];
     for (let p = 0; p < Pn; p++) for (let v = 0; v < Vn; v++) {
       const blk = o.addc(fb.geti(vb), v);
-      const q = requant4(fb, fb.getv(A(p, v)), o.add(o.c(s.ep.Mul), o.mul(blk, 32)), s.ep);
+      const q = requant4(fb, fb.getv(A(p, v)), blk, s.ep);
       const ptr = o.add(o.add(o.c(s.Y), o.mul(o.addc(fb.geti(q0), p), s.yps)), o.mul(o.addc(fb.geti(vb), v), 4));
       stores.push(storeBytes(fb, ptr, narrow(m, q, q, s.ep.outSigned), 4, partial ? m.i32.sub(o.c(s.M), o.mul(o.addc(fb.geti(vb), v), 4)) : undefined));
     }
@@ -224,7 +248,6 @@ function depthwiseBody(fb: FnBuilder, s: QConvSpec): Expr[] {
     );
   }
   const pix = o.add(o.mul(fb.geti(oy), s.OW), fb.geti(ox));
-  const mul = o.add(o.c(s.ep.Mul), o.mul(fb.geti(c8), 64));
   const body = [
     fb.set(xb, o.add(o.add(o.c(s.S), o.add(o.mul(fb.geti(oy), s.sh * rowBytes), o.mul(fb.geti(ox), s.sw * pixBytes))), o.mul(fb.geti(c8), 16))),
     fb.set(wb, o.add(o.c(s.Wq), o.mul(fb.geti(c8), 8))),
@@ -232,7 +255,7 @@ function depthwiseBody(fb: FnBuilder, s: QConvSpec): Expr[] {
     fb.set(a1, m.v128.load(16, 16, o.add(o.c(s.ep.B), o.mul(fb.geti(c8), 32)))),
     ...win,
     storeBytes(fb, o.add(o.add(o.c(s.Y), o.mul(pix, s.yps)), o.mul(fb.geti(c8), 8)),
-      narrow(m, requant4(fb, fb.getv(a0), mul, s.ep), requant4(fb, fb.getv(a1), o.addc(mul, 32), s.ep), s.ep.outSigned), 8,
+      narrow(m, requant4(fb, fb.getv(a0), o.mul(fb.geti(c8), 2), s.ep), requant4(fb, fb.getv(a1), o.addc(o.mul(fb.geti(c8), 2), 1), s.ep), s.ep.outSigned), 8,
       partial ? m.i32.sub(o.c(s.M), o.mul(fb.geti(c8), 8)) : undefined),
   ];
   return [fb.loop(oy, o.c(0), s.OH, 1, [fb.loop(ox, o.c(0), s.OW, 1, [fb.loop(c8, o.c(0), blocks, 1, body)])])];

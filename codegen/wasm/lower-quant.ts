@@ -40,7 +40,7 @@ function epilogueOf(s: Storage, n: Node, M: number, Mp: number): QEpilogue {
   for (let c = 0; c < M; c++) mul[c] = Math.fround(xs * ws[ws.length === 1 ? 0 : c]);
   const act = String(n.attrs.activation ?? '') as QEpilogue['act'];
   return {
-    B: s.weightRaw(bias), Mul: s.weightRaw(mul), act, lo: Number(n.attrs.act_alpha ?? 0), hi: Number(n.attrs.act_beta ?? 0),
+    B: s.weightRaw(bias), Mul: s.weightRaw(mul), Mul32: s.weightRaw(Float32Array.from(mul)), act, lo: Number(n.attrs.act_alpha ?? 0), hi: Number(n.attrs.act_beta ?? 0),
     ys: Number(n.attrs.y_scale), yz: Number(n.attrs.y_zero_point), outSigned: String(n.attrs.out_dtype) === 'i8',
   };
 }
