@@ -192,5 +192,7 @@ export const quantizeQdqPass: Pass = {
   name: 'quantize-qdq',
   doc: 'rewrites QDQ patterns (DequantizeLinear → Conv/Gemm/MatMul → [activation] → QuantizeLinear) into QConv/QGemm where the target has int8 kernels',
   // without the target's supports() (a bare target name) nothing is rewritten
-  run: (g, ctx) => (ctx.supports ? quantizeQdq(g, (n, graph) => ctx.supports!(n, graph) === undefined) : g),
+  // (and a graph with no QuantizeLinear, every f32 model, is returned as it is: no clone)
+  run: (g, ctx) => (ctx.supports && g.nodes.some((n) => n.op === 'QuantizeLinear')
+    ? quantizeQdq(g, (n, graph) => ctx.supports!(n, graph) === undefined) : g),
 };

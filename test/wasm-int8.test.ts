@@ -8,7 +8,10 @@
  */
 import * as v8 from 'node:v8';
 import { describe, expect, it } from 'vitest';
-import { compile } from '../index.js';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { quantizeOnnx, randomCalibration } from '../cli/quantize.js';
+import { compile, getTarget } from '../index.js';
 import { Graph } from '../ir/graph.js';
 import { interpret } from '../ir/interpreter.js';
 import type { Attrs } from '../ir/op.js';
@@ -109,5 +112,24 @@ describe('wasm int8 kernels', () => {
     f.setOutputs([f.add('Conv', ['x', w], { pads: [1, 1, 1, 1] })]);
     const fc = await compile(f, 'wasm');
     expect(q.stats.weightBytes / fc.stats.weightBytes).toBeLessThan(0.27);
+  });
+
+  it('the pipeline makes QConv/QGemm only where the target supports them; the rest of the QDQ graph stays f32', async () => {
+    const f32 = readFileSync(join(resolve(__dirname, '..'), '../shared/models/lenet5/model.onnx'));
+    const q = quantizeOnnx(f32, { calibration: randomCalibration(f32, 1) });
+    const wasm = await getTarget('wasm');
+    const x = tensor('f32', [1, 1, 32, 32], Float32Array.from({ length: 1024 }, (_, i) => Math.sin(i)));
+    const a = await compile(q, 'wasm');
+    const quantized = a.graph.nodes.filter((n) => n.op === 'QConv' || n.op === 'QGemm');
+    expect(quantized.length).toBeGreaterThan(0);
+    // tanh has no exact int8 epilogue on wasm: those groups were left as DequantizeLinear → Conv → Tanh → QuantizeLinear
+    expect(quantized.every((n) => ['', 'relu', 'clip'].includes(String(n.attrs.activation)))).toBe(true);
+    const refusing = { ...wasm, supports: (n: Parameters<typeof wasm.supports>[0], g: Parameters<typeof wasm.supports>[1]) => (n.op === 'QConv' || n.op === 'QGemm' ? 'refused here' : wasm.supports(n, g)) };
+    const b = await compile(q, refusing);
+    expect(b.graph.nodes.some((n) => n.op === 'QConv' || n.op === 'QGemm')).toBe(false);
+    const ya = Object.values(await a.run({ [a.inputs[0].name]: x }))[0].data as Float32Array;
+    const yb = Object.values(await b.run({ [b.inputs[0].name]: x }))[0].data as Float32Array;
+    expect(ya.length).toBe(yb.length);
+    for (let i = 0; i < ya.length; i++) expect(Math.abs(ya[i] - yb[i])).toBeLessThan(0.5);
   });
 });
