@@ -37,6 +37,11 @@ switch (o.target) {
     console.log(await benchBrowser(common));
     break;
   }
+  case 'int8': {
+    const { benchInt8 } = await import('./int8.js');
+    console.log(await benchInt8(common));
+    break;
+  }
   case 'cuda': {
     const { benchCuda } = await import('./cuda.js');
     console.log(await benchCuda(common));
@@ -48,6 +53,6 @@ switch (o.target) {
     break;
   }
   default:
-    console.error(`no benchmark for target '${o.target}' (targets: wasm, wasm-threads, browser, wgsl, cuda, compile)`);
+    console.error(`no benchmark for target '${o.target}' (targets: wasm, wasm-threads, browser, int8, wgsl, cuda, compile)`);
     process.exit(1);
 }

@@ -2,7 +2,7 @@
  * The options a pipeline runs with. Their own file so that pass.ts (PassContext) and pipeline.ts
  * (which runs the passes) both read them without importing each other.
  */
-import type { Graph } from '../ir/graph.js';
+import type { Graph, Node } from '../ir/graph.js';
 import type { OnProgress } from '../ir/progress.js';
 
 /** What the fp16 pass keeps in f32 (its defaults: DEFAULT_FP16_POLICY in passes/fp16.ts). */
@@ -61,7 +61,15 @@ export type PipelineDefaults = Required<Pick<CompileOptions, 'opt' | 'layout' | 
  * Who a pipeline runs for: a target's name and defaults (compile() hands the target from the
  * codegen registry; passes/ does not import codegen/), or a bare name, which gets `DEFAULTS`.
  */
-export type PipelineTarget = string | { readonly name: string; readonly defaults: PipelineDefaults };
+export type PipelineTarget = string | {
+  readonly name: string;
+  readonly defaults: PipelineDefaults;
+  /**
+   * Why the target cannot lower `node` (undefined: it can). Passes that introduce ops only some
+   * targets have kernels for (quantize-qdq's QConv/QGemm) ask it first; without it they keep the graph.
+   */
+  supports?(node: Node, graph: Graph): string | undefined;
+};
 
 /** The defaults for a bare target name: what the wgsl and cuda targets use too. */
 export const DEFAULTS: PipelineDefaults = { opt: 'O3', layout: 'NCHW', fp16: false, fp16Mode: 'compute' };

@@ -16,6 +16,8 @@ export interface PassContext {
   readonly options: CompileOptions;
   /** Run the verifier after every pass (tests set it). */
   readonly verify?: boolean;
+  /** The target's per-node support check (absent for a bare target name): see PipelineTarget. */
+  readonly supports?: (node: Node, graph: Graph) => string | undefined;
 }
 
 export interface Pass {

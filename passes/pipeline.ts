@@ -2,7 +2,8 @@
  * Pass pipelines per optimization level: plain lists of pass names that can be printed
  * (`describePipeline`, `cnnc passes`), edited (`options.passes`, `options.disable`) and observed
  * (`options.printAfter`, and a PassReport with node counts and time per pass). A target only
- * sets the defaults (level, layout, fp16): compile() hands them in from codegen/targets.ts.
+ * sets the defaults (level, layout, fp16): compile() hands them in from codegen/targets.ts, with
+ * the target's supports() (passes that make target-specific ops, like quantize-qdq, ask it first).
  */
 import { CnncError } from '../runtime/errors.js';
 import type { Graph } from '../ir/graph.js';
@@ -47,8 +48,8 @@ export const PASSES: Readonly<Record<string, Pass>> = Object.fromEntries(
 export const PIPELINES: Readonly<Record<OptLevel, readonly string[]>> = {
   O0: [],
   O1: ['fold-constants', 'simplify', 'dce'],
-  O2: ['fold-constants', 'simplify', 'dce', 'canonicalize', 'absorb-pad', 'fold-batchnorm', 'fuse-epilogue', 'cse', 'dce', 'layout-nhwc', 'fp16', 'fuse-elementwise', 'dce'],
-  O3: ['fold-constants', 'simplify', 'cse', 'dce', 'canonicalize', 'absorb-pad', 'fold-batchnorm', 'fuse-epilogue', 'fuse-dwpw', 'layout-nhwc', 'simplify', 'cse', 'fp16', 'fuse-elementwise', 'dce'],
+  O2: ['quantize-qdq', 'fold-constants', 'simplify', 'dce', 'canonicalize', 'absorb-pad', 'fold-batchnorm', 'fuse-epilogue', 'cse', 'dce', 'layout-nhwc', 'fp16', 'fuse-elementwise', 'dce'],
+  O3: ['quantize-qdq', 'fold-constants', 'simplify', 'cse', 'dce', 'canonicalize', 'absorb-pad', 'fold-batchnorm', 'fuse-epilogue', 'fuse-dwpw', 'layout-nhwc', 'simplify', 'cse', 'fp16', 'fuse-elementwise', 'dce'],
 };
 
 const targetName = (t: PipelineTarget): string => (typeof t === 'string' ? t : t.name);
@@ -81,7 +82,8 @@ export function describePipeline(target: PipelineTarget, options: CompileOptions
 
 export function runPipeline(graph: Graph, target: PipelineTarget, options: CompileOptions): { graph: Graph; report: PassReport[] } {
   const resolved = resolveOptions(target, options);
-  const ctx: PassContext = { target: targetName(target), options: resolved, verify: options.verify };
+  const supports = typeof target === 'string' || !target.supports ? undefined : target.supports.bind(target);
+  const ctx: PassContext = { target: targetName(target), options: resolved, verify: options.verify, supports };
   const report: PassReport[] = [];
   let g = graph;
   const names = pipelineFor(target, options);

@@ -15,7 +15,8 @@
  * of-two scales); otherwise they may differ by one quantization step where the float conv's own
  * rounding tips a tie (test/quant-qdq.test.ts measures both).
  *
- * Optional: no target pipeline runs it yet (no code generator lowers QConv/QGemm).
+ * In the O2/O3 pipelines it runs first (before fold-constants turns the int8 weights into f32), and
+ * only makes a QConv/QGemm the target's supports() accepts: elsewhere the QDQ graph stays f32.
  */
 import { tensor, toF64, type Tensor } from '../runtime/tensor.js';
 import type { Graph, Node } from '../ir/graph.js';
@@ -108,8 +109,16 @@ function transpose2d(w: Tensor): Tensor {
   return out;
 }
 
+/** Whether the target lowers a node (the pipeline's supports(); absent: every node). */
+type Accept = (node: Node, graph: Graph) => boolean;
+
 /** Rewrites QuantizeLinear(act?(host(DQ(xq), DQ(w), bias?))) into QConv/QGemm, or returns null. */
-function rule(q: Node, view: GraphView): Node[] | null {
+function rule(q: Node, view: GraphView, accept: Accept): Node[] | null {
+  const r = match(q, view);
+  return r && r.every((n) => accept(n, view.g)) ? r : null;
+}
+
+function match(q: Node, view: GraphView): Node[] | null {
   if (q.op !== 'QuantizeLinear') return null;
   const g = view.g;
   const yp = qparams(g, q);
@@ -171,15 +180,19 @@ function qgemm(view: GraphView, q: Node, host: Node, xp: QParams, common: Attrs)
 
 const trim = (ins: string[]) => (ins[ins.length - 1] === '' ? ins.slice(0, -1) : ins);
 
-export function quantizeQdq(graph: Graph): Graph {
+/** The graph with its QDQ patterns rewritten (only those `accept` takes, when given). */
+export function quantizeQdq(graph: Graph, accept: Accept = () => true): Graph {
   const g = graph.clone();
-  sweepRewrite(g, rule);
+  sweepRewrite(g, (n, view) => rule(n, view, accept));
   removeUnusedConstants(g);
   return g;
 }
 
 export const quantizeQdqPass: Pass = {
   name: 'quantize-qdq',
-  doc: 'rewrites QDQ patterns (DequantizeLinear → Conv/Gemm/MatMul → [activation] → QuantizeLinear) into QConv/QGemm (optional: no target lowers them yet)',
-  run: (g) => quantizeQdq(g),
+  doc: 'rewrites QDQ patterns (DequantizeLinear → Conv/Gemm/MatMul → [activation] → QuantizeLinear) into QConv/QGemm where the target has int8 kernels',
+  // without the target's supports() (a bare target name) nothing is rewritten
+  // (and a graph with no QuantizeLinear, every f32 model, is returned as it is: no clone)
+  run: (g, ctx) => (ctx.supports && g.nodes.some((n) => n.op === 'QuantizeLinear')
+    ? quantizeQdq(g, (n, graph) => ctx.supports!(n, graph) === undefined) : g),
 };

@@ -167,16 +167,19 @@ export function emitFill(m: binaryen.Module, name: string, dst: number, n: numbe
  * Strided copy: Y[Σ i_d·dstStrides_d] = X[Σ i_d·srcStrides_d] over `dims` — transposes, slices,
  * pads and layout changes. Lane by lane: these run at the graph's edges, not in its hot loops.
  */
-export function emitStrided(m: binaryen.Module, name: string, X: number, srcStrides: number[], Y: number, dstStrides: number[], dims: number[]): void {
+export function emitStrided(m: binaryen.Module, name: string, X: number, srcStrides: number[], Y: number, dstStrides: number[], dims: number[], bytes = 4): void {
   const fb = new FnBuilder(m, 0), o = new Ops(m);
   const { dims: d, strides } = collapseDims(dims, [dstStrides, srcStrides]);
   const idx = d.map(() => fb.local(i32));
   let src: Expr = o.c(X), dst: Expr = o.c(Y);
   for (let k = 0; k < d.length; k++) {
-    src = o.add(src, o.mul(fb.geti(idx[k]), strides[1][k] * 4));
-    dst = o.add(dst, o.mul(fb.geti(idx[k]), strides[0][k] * 4));
+    src = o.add(src, o.mul(fb.geti(idx[k]), strides[1][k] * bytes));
+    dst = o.add(dst, o.mul(fb.geti(idx[k]), strides[0][k] * bytes));
   }
-  let body: Expr = m.f32.store(0, 4, dst, m.f32.load(0, 4, src));
+  // elements of 1, 2, 4 or 8 bytes (int8 values of the quantized kernels, f32, i64)
+  let body: Expr = bytes === 1 ? m.i32.store8(0, 1, dst, m.i32.load8_u(0, 1, src))
+    : bytes === 2 ? m.i32.store16(0, 1, dst, m.i32.load16_u(0, 1, src))
+      : bytes === 8 ? m.i64.store(0, 1, dst, m.i64.load(0, 1, src)) : m.f32.store(0, 4, dst, m.f32.load(0, 4, src));
   for (let k = d.length - 1; k >= 0; k--) body = fb.loop(idx[k], o.c(0), d[k], 1, [body]);
   m.addFunction(name, none, none, fb.vars, body);
 }

@@ -21,6 +21,7 @@ import { CAST_LOWERING, ELEMENTWISE_LOWERING, FUSED_ELEMENTWISE_LOWERING } from 
 import { MOVEMENT_LOWERINGS } from './lower-movement.js';
 import { NORM_LOWERINGS } from './lower-norm.js';
 import { POOL_LOWERINGS } from './lower-pool.js';
+import { QUANT_LOWERINGS } from './lower-quant.js';
 import { RESIZE_LOWERING } from './lower-resize.js';
 import { GATHER, INDEX_GATHER, orIndexGather } from './lower-index.js';
 import { GLOBAL_POOL_FALLBACK, REDUCE_LOWERINGS } from './lower-reduce.js';
@@ -31,7 +32,7 @@ export type { Buf, Loc, Lowered, Step, TileOptions } from './storage.js';
 
 /** The ops with their own kernels (elementwise ops come from their traits instead). */
 const LOWERINGS: Readonly<Record<string, OpLowering>> = {
-  ...CONV_LOWERINGS, ...POOL_LOWERINGS, ...MOVEMENT_LOWERINGS, ...NORM_LOWERINGS, ...REDUCE_LOWERINGS,
+  ...CONV_LOWERINGS, ...POOL_LOWERINGS, ...MOVEMENT_LOWERINGS, ...NORM_LOWERINGS, ...REDUCE_LOWERINGS, ...QUANT_LOWERINGS,
   // the generic scalar kernels take what the SIMD ones refuse (any rank, batch, group, run-time weights)
   Conv: withFallback(CONV_LOWERINGS.Conv, GENERIC_CONV),
   ConvTranspose: withFallback(CONV_LOWERINGS.ConvTranspose, GENERIC_CONV),

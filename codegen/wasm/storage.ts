@@ -140,6 +140,11 @@ export class Storage {
     return at;
   }
 
+  /** Appends constant bytes of any typed array (int8 weights, i32 biases, f64 multipliers); returns their address. */
+  weightRaw(data: ArrayBufferView): number {
+    return this.weight(rawWords(data));
+  }
+
   /** The weights region as byte parts, in order: each chunk, then the zeros that pad it to its 16-byte slot. */
   weights(): Uint8Array[] {
     return this.wchunks.flatMap((c) => {
@@ -234,11 +239,12 @@ export class Storage {
     const s = this.shape(v);
     const src = this.loc(n, v);
     const ls = this.logicalStrides(v, src);
-    const out = this.dense(sizeOf(s), to, to === 'T' ? s[1] : 0);
+    const dtype = this.g.type(v).dtype, bytes = BYTES_PER_ELEMENT[dtype];
+    const out = this.dense(Math.max(sizeOf(s), wordsOf(sizeOf(s), dtype)), to, to === 'T' ? s[1] : 0);
     const dims = to === 'T' ? tPerm(s.length).map((p) => s[p]) : [...s];
     const srcStrides = to === 'T' ? tPerm(s.length).map((p) => ls[p]) : ls;
     this.step(n, to === 'T' ? 'to_channels_last' : 'to_logical_order', to === 'T' ? 'to channels-last' : 'to logical order', 0,
-      (m, a, fn) => emitStrided(m, fn, a(src), srcStrides, a(out), stridesOf(dims), dims), [src], [out]);
+      (m, a, fn) => emitStrided(m, fn, a(src), srcStrides, a(out), stridesOf(dims), dims, bytes), [src], [out]);
     this.converted.set(key, out);
     return out;
   }

@@ -1,0 +1,98 @@
+/**
+ * The int8 benchmark (`npm run bench -- --target int8`): post-training quantization with
+ * `cnnc quantize` (cli/quantize.ts) of MobileNetV2 and ResNet-18 from ../shared/models, then in one
+ * run, batch 1, one thread, interleaved, medians:
+ *   - cnnc int8 wasm vs cnnc's own f32 wasm on the f32 model;
+ *   - vs onnxruntime-web (wasm, 1 thread) running the same QDQ file;
+ *   - the artifacts' weight bytes (int8 / f32);
+ *   - top-1 agreement of int8 with f32 (cnnc wasm both) over held-back seeded inputs.
+ * Data: the models have random weights (no accuracy to measure), so agreement with f32 is the
+ * measure. Calibration: 32 seeded standard-normal inputs (randomCalibration: seeds 1000 + 31k);
+ * held-back: 200 seeded standard-normal inputs (seeds 500000 + k), none of them in the calibration.
+ * Writes its table into docs/benchmarks.md (the int8 section).
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as ortWeb from 'onnxruntime-web';
+import { quantizeOnnx, randomCalibration } from '../cli/quantize.js';
+import { randomInput } from '../cli/util.js';
+import { compile } from '../index.js';
+import { load } from '../runtime/index.js';
+import type { Tensor } from '../runtime/tensor.js';
+import { enableRelaxedSimd } from './litert.js';
+import { timeInterleaved } from './common.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const MODELS = path.resolve(ROOT, '../shared/models');
+const NAMES = ['mobilenet_v2', 'resnet18'];
+const CALIBRATION = 32, HELD_BACK = 200;
+
+export interface Int8BenchOptions { runs: number; warmup: number; models?: string[]; write: boolean }
+
+interface Row {
+  model: string; f32: number; int8: number; web: number; weightRatio: number; agree: number; quantizeS: number; int8Kernels: string;
+}
+
+const argmax = (a: ArrayLike<number>) => { let k = 0; for (let i = 1; i < a.length; i++) if (a[i] > a[k]) k = i; return k; };
+
+async function benchModel(name: string, opt: Int8BenchOptions): Promise<Row> {
+  const f32Bytes = readFileSync(path.join(MODELS, name, 'model.onnx'));
+  let t0 = performance.now();
+  const q = quantizeOnnx(f32Bytes, { calibration: randomCalibration(f32Bytes, CALIBRATION) });
+  const quantizeS = (performance.now() - t0) / 1000;
+  process.stderr.write(`${name}: quantized in ${quantizeS.toFixed(0)} s\n`);
+  const cf = await compile(f32Bytes, 'wasm'), cq = await compile(q, 'wasm');
+  const ops = cq.graph.nodes.map((n) => n.op);
+  const int8Kernels = `${ops.filter((o) => o === 'QConv').length} QConv, ${ops.filter((o) => o === 'QGemm').length} QGemm, ${ops.filter((o) => o === 'Conv' || o === 'Gemm').length} f32 Conv/Gemm`;
+  const sf = await load(cf.save(), { threads: 1 }), sq = await load(cq.save(), { threads: 1 });
+  const input = cf.inputs[0];
+  const x = randomInput('f32', input.shape, 424242);
+  const web = await ortWeb.InferenceSession.create(new Uint8Array(q), { executionProviders: ['wasm'] });
+  const feedsWeb = { [web.inputNames[0]]: new ortWeb.Tensor('float32', x.data as Float32Array, [...input.shape]) };
+  const run = (s: typeof sf, t: Tensor) => s.run({ [input.name]: t });
+  const [f32, int8, webMs] = await timeInterleaved([() => run(sf, x), () => run(sq, x), () => web.run(feedsWeb)], opt.runs, opt.warmup);
+  let agree = 0;
+  for (let k = 0; k < HELD_BACK; k++) {
+    const h = randomInput('f32', input.shape, 500000 + k);
+    const a = Object.values(await run(sf, h))[0].data as Float32Array;
+    const b = Object.values(await run(sq, h))[0].data as Float32Array;
+    if (argmax(a) === argmax(b)) agree++;
+  }
+  return { model: name, f32, int8, web: webMs, weightRatio: cq.stats.weightBytes / cf.stats.weightBytes, agree: agree / HELD_BACK, quantizeS, int8Kernels };
+}
+
+function table(rows: Row[], load0: number, load1: number): string {
+  const lines = [
+    `Measured ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, load average ${load0.toFixed(1)} → ${load1.toFixed(1)} (a shared machine: the ratios, from one interleaved run, are what compares). Batch 1, one thread, medians over ${rows.length ? 'the timed runs' : '-'}; cnnc runs its relaxed-SIMD build where the engine has it, onnxruntime-web its wasm backend with 1 thread on the same QDQ file.`,
+    '',
+    `Models: ../shared/models (random weights). \`cnnc quantize\` with ${CALIBRATION} seeded standard-normal calibration inputs; top-1 agreement of int8 with f32 (both cnnc wasm) over ${HELD_BACK} held-back seeded inputs.`,
+    '',
+    '| model | f32 wasm ms | int8 wasm ms | int8 / f32 | onnxruntime-web int8 ms | cnnc int8 / ort-web | weights int8 / f32 | top-1 agreement | int8 kernels |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    ...rows.map((r) => `| ${r.model} | ${r.f32.toFixed(1)} | ${r.int8.toFixed(1)} | ${(r.int8 / r.f32).toFixed(2)}× | ${r.web.toFixed(1)} | ${(r.int8 / r.web).toFixed(2)}× | ${r.weightRatio.toFixed(3)}× | ${(100 * r.agree).toFixed(1)}% | ${r.int8Kernels} |`),
+  ];
+  return lines.join('\n');
+}
+
+const START = '<!-- int8-bench:start -->', END = '<!-- int8-bench:end -->';
+
+function writeSection(text: string): void {
+  const file = path.join(ROOT, 'docs/benchmarks.md');
+  const section = `${START}\n## int8 on WebAssembly (cnnc quantize → wasm)\n\n${text}\n${END}`;
+  let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\n';
+  const a = doc.indexOf(START), b = doc.indexOf(END);
+  doc = a >= 0 && b > a ? doc.slice(0, a) + section + doc.slice(b + END.length) : `${doc.trimEnd()}\n\n${section}\n`;
+  writeFileSync(file, doc);
+}
+
+export async function benchInt8(opt: Int8BenchOptions): Promise<string> {
+  const load0 = os.loadavg()[0];
+  enableRelaxedSimd();
+  ortWeb.env.wasm.numThreads = 1;
+  const rows: Row[] = [];
+  for (const name of opt.models ?? NAMES) rows.push(await benchModel(name, opt));
+  const text = table(rows, load0, os.loadavg()[0]);
+  if (opt.write) writeSection(text);
+  return text;
+}

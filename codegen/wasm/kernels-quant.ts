@@ -1,0 +1,269 @@
+/**
+ * int8 convolution kernels (QConv, QGemm as a 1×1 conv) with int32 accumulation in SIMD:
+ *
+ * 1. `widen`: the 8-bit input minus its zero point, as i16, into a zero-padded channels-last
+ *    scratch image [H+pads][W+pads][Cp] — padding is then plain zeros (x = x_zero_point) and the
+ *    inner loops need no bounds checks.
+ * 2. dense conv: each i32 lane is one output channel; `i32x4.dot_i16x8_s` of a splat pair of
+ *    input channels (x[c], x[c+1]) with the packed int8 weights of 4 output channels × those 2
+ *    input channels (sign-extended by `v128.load8x8_s`) adds 8 products per instruction. A register
+ *    tile of P pixels × V blocks of 4 channels, like the f32 conv (conv.ts).
+ *    depthwise: 8 channels per step, `i32x4.extmul_{low,high}_i16x8_s` of input and weights.
+ * 3. the requantizing epilogue, exactly as the reference (ir/ops/quant.ts qEpilogue) computes it:
+ *    v = f32(acc · m[c]) (m[c] = fround(x_scale·w_scale[c]); one f32 multiply where that is exact,
+ *    f64 otherwise), the activation in f32 (relu,
+ *    clip: exact), q = rint_even(v / y_scale) + y_zero_point, saturated by the narrowing stores.
+ *    Integer sums are exact in any order, so both SIMD builds give the reference's bits.
+ */
+import binaryen from 'binaryen';
+import { FnBuilder, Ops, i32, none, v128, type Expr } from './builder.js';
+
+/** Where a 2-D image of 8-bit values is and how it is laid out (element strides = byte strides). */
+export interface QImage {
+  X: number;
+  H: number; W: number; C: number;
+  /** Element strides of channel, row, column. */
+  sc: number; sh: number; sw: number;
+  signed: boolean;
+  zp: number;
+}
+
+/** The requantizing epilogue's constants. */
+export interface QEpilogue {
+  /** Address of the i32 bias per (padded) channel. */
+  B: number;
+  /** Address of the multipliers fround(x_scale·w_scale[c]) per (padded) channel, as f64 and as f32. */
+  Mul: number;
+  Mul32: number;
+  act: '' | 'relu' | 'clip';
+  lo: number; hi: number;
+  ys: number; yz: number;
+  outSigned: boolean;
+}
+
+export interface QConvSpec {
+  name: string;
+  x: QImage;
+  /** Scratch i16 image [Hp][Wp][Cp]. */
+  S: number; Hp: number; Wp: number; Cp: number;
+  ph: number; pw: number;
+  Y: number; OH: number; OW: number; M: number;
+  /** Bytes between output pixels (the output's channels-last pixel stride). */
+  yps: number;
+  kh: number; kw: number; sh: number; sw: number; dh: number; dw: number;
+  /** Packed weights: dense [ceil(M/4)][kh][kw][Cp/2][4][2], depthwise [kh][kw][Cp] (int8). */
+  Wq: number;
+  wSigned: boolean;
+  depthwise: boolean;
+  P: number; V: number;
+  ep: QEpilogue;
+}
+
+/** Scratch channels: even for the pair dot (dense), a multiple of 8 for depthwise. */
+export const scratchChannels = (C: number, depthwise: boolean) => (depthwise ? Math.ceil(C / 8) * 8 : Math.ceil(C / 2) * 2);
+
+/** Dense weights w [M][C][kh][kw] (int8 values, w_zero_point 0) packed for the pair dot, padded with zeros. */
+export function packQConvWeights(w: ArrayLike<number>, M: number, C: number, kh: number, kw: number): Int8Array {
+  const Cp = scratchChannels(C, false), MB = Math.ceil(M / 4), K2 = kh * kw * Cp / 2;
+  const out = new Int8Array(MB * K2 * 8);
+  for (let m = 0; m < M; m++) for (let c = 0; c < C; c++) for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) {
+    const kk = (y * kw + x) * (Cp / 2) + (c >> 1);
+    out[((m >> 2) * K2 + kk) * 8 + (m & 3) * 2 + (c & 1)] = w[((m * C + c) * kh + y) * kw + x];
+  }
+  return out;
+}
+
+/** Depthwise weights w [C][1][kh][kw] as [kh][kw][Cp]. */
+export function packQDepthwiseWeights(w: ArrayLike<number>, C: number, kh: number, kw: number): Int8Array {
+  const Cp = scratchChannels(C, true);
+  const out = new Int8Array(kh * kw * Cp);
+  for (let c = 0; c < C; c++) for (let k = 0; k < kh * kw; k++) out[k * Cp + c] = w[c * kh * kw + k];
+  return out;
+}
+
+/** Step 1: the padded i16 scratch image of x − x_zero_point. */
+function widen(fb: FnBuilder, s: QConvSpec): Expr[] {
+  const m = fb.m, o = new Ops(m), x = s.x;
+  const y = fb.local(i32), xx = fb.local(i32), c = fb.local(i32), src = fb.local(i32), dst = fb.local(i32);
+  const fill = m.memory.fill(o.c(s.S), o.c(0), o.c(s.Hp * s.Wp * s.Cp * 2));
+  const vector = x.sc === 1 && x.C % 8 === 0;
+  const inner = vector
+    ? fb.loop(c, o.c(0), x.C / 8, 1, [m.v128.store(0, 1, o.add(fb.geti(dst), o.mul(fb.geti(c), 16)),
+      m.i16x8.sub(x.signed ? m.v128.load8x8_s(0, 1, o.add(fb.geti(src), o.mul(fb.geti(c), 8))) : m.v128.load8x8_u(0, 1, o.add(fb.geti(src), o.mul(fb.geti(c), 8))),
+        m.i16x8.splat(o.c(x.zp))))])
+    : fb.loop(c, o.c(0), x.C, 1, [m.i32.store16(0, 1, o.add(fb.geti(dst), o.mul(fb.geti(c), 2)),
+      m.i32.sub((x.signed ? m.i32.load8_s : m.i32.load8_u)(0, 1, o.add(fb.geti(src), o.mul(fb.geti(c), x.sc))), o.c(x.zp)))]);
+  return [fill, fb.loop(y, o.c(0), x.H, 1, [fb.loop(xx, o.c(0), x.W, 1, [
+    fb.set(src, o.add(o.add(o.c(x.X), o.mul(fb.geti(y), x.sh)), o.mul(fb.geti(xx), x.sw))),
+    fb.set(dst, o.add(o.c(s.S + (s.ph * s.Wp + s.pw) * s.Cp * 2), o.add(o.mul(fb.geti(y), s.Wp * s.Cp * 2), o.mul(fb.geti(xx), s.Cp * 2)))),
+    inner,
+  ])])];
+}
+
+/**
+ * Step 3 for 4 channels: acc (i32x4) → the quantized values as i32x4 (zero point added, not yet
+ * saturated beyond ±2^16, which the narrowing stores saturate). `blk`: the channel block (4 channels).
+ * The reference rounds acc·m in f64 then to f32; for |acc| ≤ 2^24 the product is exact in f64, so
+ * one f32 multiply gives the same bits; larger sums (rare) take the f64 path.
+ */
+function requant4(fb: FnBuilder, acc: Expr, blk: Expr, ep: QEpilogue): Expr {
+  const m = fb.m, o = new Ops(m);
+  const a = fb.local(v128), b = fb.local(i32);
+  const A = () => fb.getv(a);
+  const wide = m.call(wideProduct(m), [A(), o.add(o.c(ep.Mul), o.mul(fb.geti(b), 32))], v128);
+  const narrowSum = m.f32x4.mul(m.f32x4.convert_i32x4_s(A()), m.v128.load(0, 16, o.add(o.c(ep.Mul32), o.mul(fb.geti(b), 16))));
+  const large = m.v128.any_true(m.i32x4.gt_u(m.i32x4.abs(A()), m.i32x4.splat(m.i32.const(2 ** 24))));
+  let v = m.if(large, wide, narrowSum);
+  if (ep.act === 'relu') v = m.f32x4.max(v, m.f32x4.splat(m.f32.const(0)));
+  if (ep.act === 'clip') v = m.f32x4.min(m.f32x4.max(v, m.f32x4.splat(m.f32.const(Math.fround(ep.lo)))), m.f32x4.splat(m.f32.const(Math.fround(ep.hi))));
+  const q = m.f32x4.nearest(m.f32x4.div(v, m.f32x4.splat(m.f32.const(ep.ys))));
+  const clamped = m.f32x4.min(m.f32x4.max(q, m.f32x4.splat(m.f32.const(-65536))), m.f32x4.splat(m.f32.const(65536)));
+  return m.block(null, [fb.set(a, acc), fb.set(b, blk), m.i32x4.add(m.i32x4.trunc_sat_f32x4_s(clamped), m.i32x4.splat(m.i32.const(ep.yz)))], v128);
+}
+
+const WIDE = 'qrequant_wide';
+const wideAdded = new WeakSet<binaryen.Module>();
+
+/**
+ * f32(acc · m) for 4 lanes via f64 (acc: i32x4, m: 4 f64 at the address), in its own function: V8
+ * ran the whole kernel several times slower with these f64x2 conversions inlined into it.
+ */
+function wideProduct(m: binaryen.Module): string {
+  if (wideAdded.has(m)) return WIDE;
+  wideAdded.add(m);
+  const fb = new FnBuilder(m, 2);
+  const A = () => fb.getv(0), P = () => fb.geti(1);
+  const half = (hi: boolean) => m.f32x4.demote_f64x2_zero(m.f64x2.mul(
+    m.f64x2.convert_low_i32x4_s(hi ? m.i8x16.shuffle(A(), A(), [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]) : A()),
+    m.v128.load(hi ? 16 : 0, 8, P())));
+  m.addFunction(WIDE, binaryen.createType([v128, i32]), v128, fb.vars,
+    m.i8x16.shuffle(half(false), half(true), [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]));
+  return WIDE;
+}
+
+/** Two i32x4 of quantized values → their 8 saturated bytes in the low lanes. */
+function narrow(m: binaryen.Module, a: Expr, b: Expr, signed: boolean): Expr {
+  const h = m.i16x8.narrow_i32x4_s(a, b);
+  return signed ? m.i8x16.narrow_i16x8_s(h, h) : m.i8x16.narrow_i16x8_u(h, h);
+}
+
+/** Stores `n` (compile-time) bytes of v's low lanes at ptr; `limit` (run-time count) guards each byte when given. */
+function storeBytes(fb: FnBuilder, ptr: Expr, v: Expr, n: 4 | 8, limit?: Expr): Expr {
+  const m = fb.m, t = fb.local(v128), p = fb.local(i32);
+  if (!limit) {
+    return n === 8 ? m.i64.store(0, 1, ptr, m.i64x2.extract_lane(v, 0)) : m.i32.store(0, 1, ptr, m.i32x4.extract_lane(v, 0));
+  }
+  const lim = fb.local(i32);
+  const bytes = Array.from({ length: n }, (_, k) => m.if(m.i32.lt_s(m.i32.const(k), fb.geti(lim)),
+    m.i32.store8(k, 1, fb.geti(p), m.i8x16.extract_lane_u(fb.getv(t), k))));
+  return m.block(null, [fb.set(t, v), fb.set(p, ptr), fb.set(lim, limit), ...bytes]);
+}
+
+/** Dense conv over the scratch image: P × V register tiles (tails handled with smaller tiles). */
+function denseBody(fb: FnBuilder, s: QConvSpec): Expr[] {
+  const m = fb.m, o = new Ops(m);
+  const MB = Math.ceil(s.M / 4), K2 = s.kh * s.kw * s.Cp / 2, pixels = s.OH * s.OW;
+  const q0 = fb.local(i32), vb = fb.local(i32), wp = fb.local(i32), ky = fb.local(i32), kx = fb.local(i32), c2 = fb.local(i32);
+  const base = Array.from({ length: s.P }, () => fb.local(i32));
+  const px = Array.from({ length: s.P }, () => fb.local(i32));
+  const acc = Array.from({ length: s.P * s.V }, () => fb.local(v128));
+  const wv = Array.from({ length: s.V }, () => fb.local(v128));
+  const sp = fb.local(v128);
+  const rowBytes = s.Wp * s.Cp * 2, pixBytes = s.Cp * 2;
+  const partial = s.M % 4 !== 0;
+  const wload = (off: number) => (s.wSigned ? m.v128.load8x8_s : m.v128.load8x8_u)(off, 1, fb.geti(wp));
+
+  /** Input pixel addresses of the tile's Pn pixels starting at q0 (row and column from the flat index). */
+  const bases = (Pn: number) => Array.from({ length: Pn }, (_, p) => {
+    const q = o.addc(fb.geti(q0), p);
+    return fb.set(base[p], o.add(o.c(s.S), o.add(o.mul(m.i32.div_u(q, o.c(s.OW)), s.sh * rowBytes), o.mul(m.i32.rem_u(o.addc(fb.geti(q0), p), o.c(s.OW)), s.sw * pixBytes))));
+  });
+
+  /** One Pn × Vn tile at pixels q0.., blocks vb.. */
+  const tile = (Pn: number, Vn: number): Expr[] => {
+    const A = (p: number, v: number) => acc[p * s.V + v];
+    const inner: Expr[] = [
+      ...Array.from({ length: Vn }, (_, v) => fb.set(wv[v], wload(v * K2 * 8))),
+      ...Array.from({ length: Pn }, (_, p) => [
+        fb.set(sp, m.i32x4.splat(m.i32.load(0, 4, fb.geti(px[p])))),
+        ...Array.from({ length: Vn }, (_, v) => fb.set(A(p, v), m.i32x4.add(fb.getv(A(p, v)), m.i32x4.dot_i16x8_s(fb.getv(sp), fb.getv(wv[v]))))),
+      ]).flat(),
+      ...Array.from({ length: Pn }, (_, p) => fb.set(px[p], o.addc(fb.geti(px[p]), 4))),
+      fb.set(wp, o.addc(fb.geti(wp), 8)),
+    ];
+    const kxEnd = (s.dw - 1) * pixBytes, kyEnd = s.dh * rowBytes - s.kw * s.dw * pixBytes;
+    const loops = fb.loop(ky, o.c(0), s.kh, 1, [
+      fb.loop(kx, o.c(0), s.kw, 1, [
+        fb.loop(c2, o.c(0), s.Cp / 2, 1, inner),
+        ...(kxEnd ? Array.from({ length: Pn }, (_, p) => fb.set(px[p], o.addc(fb.geti(px[p]), kxEnd))) : []),
+      ]),
+      ...(kyEnd ? Array.from({ length: Pn }, (_, p) => fb.set(px[p], o.addc(fb.geti(px[p]), kyEnd))) : []),
+    ]);
+    const stores: Expr[] = [];
+    for (let p = 0; p < Pn; p++) for (let v = 0; v < Vn; v++) {
+      const blk = o.addc(fb.geti(vb), v);
+      const q = requant4(fb, fb.getv(A(p, v)), blk, s.ep);
+      const ptr = o.add(o.add(o.c(s.Y), o.mul(o.addc(fb.geti(q0), p), s.yps)), o.mul(o.addc(fb.geti(vb), v), 4));
+      stores.push(storeBytes(fb, ptr, narrow(m, q, q, s.ep.outSigned), 4, partial ? m.i32.sub(o.c(s.M), o.mul(o.addc(fb.geti(vb), v), 4)) : undefined));
+    }
+    return [
+      ...Array.from({ length: Pn }, (_, p) => Array.from({ length: Vn }, (_, v) => fb.set(A(p, v), m.v128.load(v * 16, 16, o.add(o.c(s.ep.B), o.mul(fb.geti(vb), 16)))))).flat(),
+      ...Array.from({ length: Pn }, (_, p) => fb.set(px[p], fb.geti(base[p]))),
+      fb.set(wp, o.add(o.c(s.Wq), o.mul(fb.geti(vb), K2 * 8))),
+      loops,
+      ...stores,
+    ];
+  };
+
+  /** All channel blocks for a tile of Pn pixels at q0. */
+  const row = (Pn: number): Expr[] => {
+    const full = Math.floor(MB / s.V), tail = MB % s.V;
+    return [
+      ...bases(Pn),
+      ...(full ? [fb.loop(vb, o.c(0), full * s.V, s.V, tile(Pn, s.V))] : []),
+      ...(tail ? [fb.set(vb, o.c(full * s.V)), ...tile(Pn, tail)] : []),
+    ];
+  };
+  const fullP = Math.floor(pixels / s.P), tailP = pixels % s.P;
+  return [
+    ...(fullP ? [fb.loop(q0, o.c(0), fullP * s.P, s.P, row(s.P))] : []),
+    ...(tailP ? [fb.set(q0, o.c(fullP * s.P)), ...row(tailP)] : []),
+  ];
+}
+
+/** Depthwise conv over the scratch image: 8 channels per step, the window unrolled. */
+function depthwiseBody(fb: FnBuilder, s: QConvSpec): Expr[] {
+  const m = fb.m, o = new Ops(m);
+  const oy = fb.local(i32), ox = fb.local(i32), c8 = fb.local(i32), xb = fb.local(i32), wb = fb.local(i32);
+  const a0 = fb.local(v128), a1 = fb.local(v128), xv = fb.local(v128), wv = fb.local(v128);
+  const rowBytes = s.Wp * s.Cp * 2, pixBytes = s.Cp * 2, blocks = s.Cp / 8;
+  const partial = s.M % 8 !== 0;
+  const win: Expr[] = [];
+  for (let y = 0; y < s.kh; y++) for (let x = 0; x < s.kw; x++) {
+    win.push(
+      fb.set(xv, m.v128.load((y * s.dh * rowBytes) + x * s.dw * pixBytes, 16, fb.geti(xb))),
+      fb.set(wv, (s.wSigned ? m.v128.load8x8_s : m.v128.load8x8_u)((y * s.kw + x) * s.Cp, 1, fb.geti(wb))),
+      fb.set(a0, m.i32x4.add(fb.getv(a0), m.i32x4.extmul_low_i16x8_s(fb.getv(xv), fb.getv(wv)))),
+      fb.set(a1, m.i32x4.add(fb.getv(a1), m.i32x4.extmul_high_i16x8_s(fb.getv(xv), fb.getv(wv)))),
+    );
+  }
+  const pix = o.add(o.mul(fb.geti(oy), s.OW), fb.geti(ox));
+  const body = [
+    fb.set(xb, o.add(o.add(o.c(s.S), o.add(o.mul(fb.geti(oy), s.sh * rowBytes), o.mul(fb.geti(ox), s.sw * pixBytes))), o.mul(fb.geti(c8), 16))),
+    fb.set(wb, o.add(o.c(s.Wq), o.mul(fb.geti(c8), 8))),
+    fb.set(a0, m.v128.load(0, 16, o.add(o.c(s.ep.B), o.mul(fb.geti(c8), 32)))),
+    fb.set(a1, m.v128.load(16, 16, o.add(o.c(s.ep.B), o.mul(fb.geti(c8), 32)))),
+    ...win,
+    storeBytes(fb, o.add(o.add(o.c(s.Y), o.mul(pix, s.yps)), o.mul(fb.geti(c8), 8)),
+      narrow(m, requant4(fb, fb.getv(a0), o.mul(fb.geti(c8), 2), s.ep), requant4(fb, fb.getv(a1), o.addc(o.mul(fb.geti(c8), 2), 1), s.ep), s.ep.outSigned), 8,
+      partial ? m.i32.sub(o.c(s.M), o.mul(fb.geti(c8), 8)) : undefined),
+  ];
+  return [fb.loop(oy, o.c(0), s.OH, 1, [fb.loop(ox, o.c(0), s.OW, 1, [fb.loop(c8, o.c(0), blocks, 1, body)])])];
+}
+
+/** One image's int8 conv: widen into the scratch, then the dense or depthwise loops with the epilogue. */
+export function emitQConv(m: binaryen.Module, s: QConvSpec): void {
+  const fb = new FnBuilder(m, 0);
+  const body = [...widen(fb, s), ...(s.depthwise ? depthwiseBody(fb, s) : denseBody(fb, s))];
+  m.addFunction(s.name, none, none, fb.vars, m.block(null, body));
+}

@@ -1,0 +1,129 @@
+/**
+ * Lowerings of the quantized ops. QConv and QGemm (what passes/quantize-qdq.ts makes of QDQ
+ * patterns) run the SIMD int8 kernels of kernels-quant.ts with their int8 weights stored as int8;
+ * the ONNX ops whose parameters arrive at run time (QuantizeLinear, DequantizeLinear,
+ * DynamicQuantizeLinear, ConvInteger, QLinearConv, MatMulInteger, QLinearMatMul) run the scalar
+ * kernels of kernels-quant-scalar.ts, which compute as the reference does (ir/ops/quant.ts).
+ */
+import type { Graph, Node } from '../../ir/graph.js';
+import { windowGeometry, type WindowGeometry } from '../../ir/ops/geometry.js';
+import { sizeOf } from '../../ir/types.js';
+import { emitQConv, packQConvWeights, packQDepthwiseWeights, scratchChannels, type QEpilogue, type QImage } from './kernels-quant.js';
+import { needsConstants, two, wordsOf, type Loc, type OpLowering, type Storage } from './storage.js';
+import { SCALAR_QUANT_LOWERINGS } from './lower-quant-scalar.js';
+
+const INT8 = ['u8', 'i8'];
+const ACTS = ['', 'relu', 'clip'];
+
+/** Why QConv/QGemm's attributes have no int8 kernel here, or undefined. */
+function qattrProblem(n: Node): string | undefined {
+  const wz = (n.attrs.w_zero_point as number[] | undefined) ?? [];
+  if (wz.some((z) => z !== 0)) return 'has no int8 kernel for nonzero weight zero points';
+  const act = String(n.attrs.activation ?? '');
+  if (!ACTS.includes(act)) return `has no int8 epilogue activation '${act}' (relu, clip)`;
+  const ys = Number(n.attrs.y_scale);
+  if (Math.fround(ys) !== ys) return `needs an f32 y_scale (got ${ys})`;
+  return undefined;
+}
+
+function typedInt8(n: Node, g: Graph): string | undefined {
+  const bad = [n.inputs[0], n.inputs[1], n.outputs[0]].find((v) => !INT8.includes(g.type(v).dtype));
+  return bad ? `takes u8/i8 values only ('${bad}' is ${g.type(bad).dtype})` : undefined;
+}
+
+/** The epilogue constants of a QConv/QGemm with `M` output channels, padded to `Mp`, in the weights region. */
+function epilogueOf(s: Storage, n: Node, M: number, Mp: number): QEpilogue {
+  const bias = new Int32Array(Mp), mul = new Float64Array(Mp);
+  const bv = n.inputs[2];
+  if (bv) bias.set(s.g.constValue(bv)!.data as Int32Array);
+  const xs = Number(n.attrs.x_scale), ws = n.attrs.w_scale as number[];
+  for (let c = 0; c < M; c++) mul[c] = Math.fround(xs * ws[ws.length === 1 ? 0 : c]);
+  const act = String(n.attrs.activation ?? '') as QEpilogue['act'];
+  return {
+    B: s.weightRaw(bias), Mul: s.weightRaw(mul), Mul32: s.weightRaw(Float32Array.from(mul)), act, lo: Number(n.attrs.act_alpha ?? 0), hi: Number(n.attrs.act_beta ?? 0),
+    ys: Number(n.attrs.y_scale), yz: Number(n.attrs.y_zero_point), outSigned: String(n.attrs.out_dtype) === 'i8',
+  };
+}
+
+const geometry = (n: Node, g: Graph): WindowGeometry =>
+  windowGeometry('Conv', { ...n.attrs, layout: 'NCHW' }, g.type(n.inputs[0]).shape, g.type(n.inputs[1]).shape, { node: n.name, op: n.op });
+
+const qconv: OpLowering = {
+  typed: typedInt8,
+  check(n, g) {
+    const geo = geometry(n, g);
+    if (geo.inSize.length > 2) return 'has no 3-D int8 convolution';
+    if (geo.group !== 1 && !(geo.group === geo.C && geo.M === geo.C)) return 'has no grouped int8 convolution (only dense and depthwise)';
+    return needsConstants(g, [n.inputs[1], n.inputs[2]]) ?? qattrProblem(n);
+  },
+  lower(s, n) {
+    const [xv, wv] = n.inputs;
+    const geo = geometry(n, s.g);
+    const xl = s.loc(n, xv);
+    const ls = s.logicalStrides(xv, xl);
+    const oneD = geo.inSize.length === 1;
+    const [H, W] = two(geo.inSize, 1), [kh, kw] = two(geo.kernel, 1), [sh, sw] = two(geo.strides, 1), [dh, dw] = two(geo.dilations, 1);
+    const [ph, pw] = two(geo.padBegin, 0), [OH, OW] = two(geo.outSize, 1);
+    const { N, C, M } = geo;
+    const depthwise = geo.group > 1;
+    const Cp = scratchChannels(C, depthwise);
+    const Hp = (OH - 1) * sh + (kh - 1) * dh + 1, Wp = (OW - 1) * sw + (kw - 1) * dw + 1;
+    const HpA = Math.max(Hp, ph + H), WpA = Math.max(Wp, pw + W);
+    const w = s.g.constValue(wv)!;
+    const Wq = s.weightRaw(depthwise ? packQDepthwiseWeights(w.data as Int8Array, C, kh, kw) : packQConvWeights(w.data as Int8Array, M, C, kh, kw));
+    const ep = epilogueOf(s, n, M, depthwise ? Cp : Math.ceil(M / 4) * 4);
+    const scratch = s.dense(Math.ceil((HpA * WpA * Cp * 2) / 4), 'plain', 0);
+    const y = s.dense(wordsOf(sizeOf(s.shape(n.outputs[0])), 'u8'), 'T', M);
+    s.define(n.outputs[0], y);
+    const xd = s.g.type(xv).dtype;
+    const flops = 2 * N * OH * OW * M * (depthwise ? 1 : C) * kh * kw;
+    const kernel = `${depthwise ? 'qdwconv' : 'qconv'}${kh}x${kw}${sh > 1 || sw > 1 ? `_s${sh === sw ? sh : `${sh}x${sw}`}` : ''}_i8`;
+    s.step(n, kernel, depthwise ? 'int8 depthwise' : 'int8', flops, (m, a, fn) => {
+      const parts: string[] = [];
+      for (let i = 0; i < N; i++) {
+        const name = N === 1 ? fn : `${fn}_n${i}`;
+        parts.push(name);
+        const x: QImage = {
+          X: a(xl) + i * ls[0], H, W, C, sc: ls[1], sh: oneD ? 0 : ls[2], sw: ls[oneD ? 2 : 3], signed: xd === 'i8', zp: Number(n.attrs.x_zero_point),
+        };
+        emitQConv(m, {
+          name, x, S: a(scratch), Hp: HpA, Wp: WpA, Cp, ph, pw, Y: a(y) + i * OH * OW * M, OH, OW, M, yps: M,
+          kh, kw, sh, sw, dh, dw, Wq, wSigned: w.dtype === 'i8', depthwise, P: 4, V: 2, ep,
+        });
+      }
+      if (N > 1) m.addFunction(fn, 0, 0, [], m.block(null, parts.map((p) => m.call(p, [], 0))));
+    }, [xl], [y, scratch]);
+  },
+};
+
+const qgemm: OpLowering = {
+  typed: typedInt8,
+  check(n, g) {
+    return needsConstants(g, [n.inputs[1], n.inputs[2]]) ?? qattrProblem(n);
+  },
+  lower(s, n) {
+    const [xv, wv] = n.inputs;
+    const w = s.g.constValue(wv)!;
+    const [K, N] = w.shape;
+    const rows = sizeOf(s.shape(xv)) / K;
+    const x: Loc = s.plain(n, xv);
+    const wt = new Int8Array(N * K);
+    for (let k = 0; k < K; k++) for (let j = 0; j < N; j++) wt[j * K + k] = (w.data as Int8Array)[k * N + j];
+    const Wq = s.weightRaw(packQConvWeights(wt, N, K, 1, 1));
+    const ep = epilogueOf(s, n, N, Math.ceil(N / 4) * 4);
+    const Cp = scratchChannels(K, false);
+    const scratch = s.dense(Math.ceil((rows * Cp * 2) / 4), 'plain', 0);
+    const y = s.dense(wordsOf(rows * N, 'u8'), 'plain', 0);
+    s.define(n.outputs[0], y);
+    const xd = s.g.type(xv).dtype;
+    s.step(n, 'qgemm_i8', 'int8', 2 * rows * N * K, (m, a, fn) => emitQConv(m, {
+      name: fn, x: { X: a(x), H: 1, W: rows, C: K, sc: 1, sh: 0, sw: K, signed: xd === 'i8', zp: Number(n.attrs.x_zero_point) },
+      S: a(scratch), Hp: 1, Wp: rows, Cp, ph: 0, pw: 0, Y: a(y), OH: 1, OW: rows, M: N, yps: N,
+      kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, Wq, wSigned: w.dtype === 'i8', depthwise: false, P: 4, V: 2, ep,
+    }), [x], [y, scratch]);
+  },
+};
+
+export const QUANT_LOWERINGS: Record<string, OpLowering> = {
+  QConv: qconv, QGemm: qgemm, ...SCALAR_QUANT_LOWERINGS,
+};
