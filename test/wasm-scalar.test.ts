@@ -103,6 +103,15 @@ describe('wasm scalar renderer vs the float64 reference (f32: atol 1e-5, rtol 1e
     expect(Object.is(both[0], 0) && Object.is(both[1], 0)).toBe(true);
   });
 
+  it('tanh keeps relative accuracy (4e-7) below |x| = 1/8 (tiny values, denormals and −0 come back as the reference gives them)', async () => {
+    const xs = Float32Array.from([1e-30, -1e-30, 1e-40, -1e-42, -0, 1e-4, -3e-3, 0.015, -0.0157, 0.06, -0.1249, 0.124]);
+    const got = await runWasm(S.tanh(S.x), [xs]);
+    xs.forEach((x, i) => {
+      const want = Math.fround(Math.tanh(x));
+      expect(Object.is(want, -0) ? Object.is(got[i], -0) : Math.abs(got[i] - want) <= 4e-7 * Math.abs(want), `tanh(${x}) = ${got[i]}, reference ${want}`).toBe(true);
+    });
+  });
+
   it('select on comparisons and on values (NaN and 0 count as false), comparisons as 1/0 values', async () => {
     const [a, b] = pairs();
     await expectScalar(S.select(S.gt(S.arg(0), S.arg(1)), S.arg(0), S.mul(S.arg(1), 2)), [a, b]);
