@@ -22,6 +22,9 @@ import { commit, makeNode, type Pass } from './pass.js';
 /** Most ops in one group: keeps generated kernels (and binaryen's recursion) small. */
 export const MAX_STEPS = 64;
 
+/** Most inputs of one n-ary op (Sum, Mean, Max, Min) that may join a group: its formula nests that deep. */
+const MAX_NODE_INPUTS = 16;
+
 /** A group as the guard grows it: node indices in topological order. */
 interface Group { nodes: number[] }
 
@@ -31,7 +34,7 @@ function formulaOf(g: Graph, n: Node): Scalar | undefined {
   const t = getOp(n.op, n.name).traits;
   if (!t.elementwise || !t.scalar || t.alias) return undefined; // an alias (Identity) costs no kernel to begin with
   const ins = n.inputs.filter((v) => v !== '');
-  if (ins.length === 0 || [...ins, n.outputs[0]].some((v) => g.type(v).dtype !== 'f32')) return undefined;
+  if (ins.length === 0 || ins.length > MAX_NODE_INPUTS || [...ins, n.outputs[0]].some((v) => g.type(v).dtype !== 'f32')) return undefined;
   if (sizeOf(g.type(n.outputs[0]).shape) === 0) return undefined;
   return t.scalar(n.attrs, ins.length);
 }
