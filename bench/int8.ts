@@ -39,7 +39,7 @@ const argmax = (a: ArrayLike<number>) => { let k = 0; for (let i = 1; i < a.leng
 async function benchModel(name: string, opt: Int8BenchOptions): Promise<Row> {
   const f32Bytes = readFileSync(path.join(MODELS, name, 'model.onnx'));
   let t0 = performance.now();
-  const q = quantizeOnnx(f32Bytes, { calibration: randomCalibration(f32Bytes, CALIBRATION) });
+  const q = await quantizeOnnx(f32Bytes, { calibration: randomCalibration(f32Bytes, CALIBRATION) });
   const quantizeS = (performance.now() - t0) / 1000;
   process.stderr.write(`${name}: quantized in ${quantizeS.toFixed(0)} s\n`);
   const cf = await compile(f32Bytes, 'wasm'), cq = await compile(q, 'wasm');

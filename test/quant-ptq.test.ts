@@ -23,7 +23,7 @@ import { toF64, type Tensor } from '../runtime/tensor.js';
 const ROOT = resolve(__dirname, '..');
 const LENET = join(ROOT, '../shared/models/lenet5/model.onnx');
 const f32Bytes = readFileSync(LENET);
-const int8Bytes = quantizeOnnx(f32Bytes, { calibration: randomCalibration(f32Bytes, 8) });
+const int8Bytes = await quantizeOnnx(f32Bytes, { calibration: randomCalibration(f32Bytes, 8) });
 const inputs: Tensor[] = [0, 1, 2, 3].map((k) => randomInput('f32', [1, 1, 32, 32], 500 + k));
 
 /** onnxruntime's output; `literal`: graph optimizations off, so Q/DQ run as the spec ops (not fused int8 kernels). */
@@ -97,7 +97,7 @@ describe('cnnc quantize (post-training, QDQ)', () => {
   });
 
   it('--keep-f32 first,last leaves the first conv and the last gemm in f32; onnxruntime runs it', async () => {
-    const kept = quantizeOnnx(f32Bytes, { calibration: randomCalibration(f32Bytes, 4), keepFloat: ['first', 'last'] });
+    const kept = await quantizeOnnx(f32Bytes, { calibration: randomCalibration(f32Bytes, 4), keepFloat: ['first', 'last'] });
     const g = decodeModel(kept).graph!;
     const weightOf = (op: string, which: 'first' | 'last') => {
       const nodes = g.node!.filter((n) => n.opType === op);
@@ -110,13 +110,13 @@ describe('cnnc quantize (post-training, QDQ)', () => {
     for (const x of inputs.slice(0, 2)) expect(cosine(await ortRun(f32Bytes, x), await ortRun(kept, x))).toBeGreaterThan(0.97);
   });
 
-  it('calibrates from a folder of .npy inputs like from the same inputs given directly', () => {
+  it('calibrates from a folder of .npy inputs like from the same inputs given directly', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cnnc-calib-'));
     const cal = randomCalibration(f32Bytes, 3);
     cal.forEach((feed, k) => writeFileSync(join(dir, `in${k}.npy`), writeNpy(Object.values(feed)[0])));
     const fromDir = folderCalibration(f32Bytes, dir);
     expect(fromDir).toHaveLength(3);
-    expect(Buffer.from(quantizeOnnx(f32Bytes, { calibration: fromDir })).equals(Buffer.from(quantizeOnnx(f32Bytes, { calibration: cal })))).toBe(true);
+    expect(Buffer.from(await quantizeOnnx(f32Bytes, { calibration: fromDir })).equals(Buffer.from(await quantizeOnnx(f32Bytes, { calibration: cal })))).toBe(true);
     writeFileSync(join(dir, 'in9.npy'), writeNpy(randomInput('f32', [1, 1, 16, 16], 1)));
     expect(() => folderCalibration(f32Bytes, dir)).toThrow(/in9.npy is f32\[1,1,16,16\]/);
   });

@@ -117,7 +117,7 @@ describe('wasm int8 kernels', () => {
 
   it('the pipeline makes QConv/QGemm only where the target supports them; the rest of the QDQ graph stays f32', async () => {
     const f32 = readFileSync(join(resolve(__dirname, '..'), '../shared/models/lenet5/model.onnx'));
-    const q = quantizeOnnx(f32, { calibration: randomCalibration(f32, 1) });
+    const q = await quantizeOnnx(f32, { calibration: randomCalibration(f32, 1) });
     const wasm = await getTarget('wasm');
     const x = tensor('f32', [1, 1, 32, 32], Float32Array.from({ length: 1024 }, (_, i) => Math.sin(i)));
     const a = await compile(q, 'wasm');
