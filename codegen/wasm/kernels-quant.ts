@@ -94,7 +94,9 @@ function widen(fb: FnBuilder, s: QConvSpec): Expr[] {
         m.i16x8.splat(o.c(x.zp))))])
     : fb.loop(c, o.c(0), x.C, 1, [m.i32.store16(0, 1, o.add(fb.geti(dst), o.mul(fb.geti(c), 2)),
       m.i32.sub((x.signed ? m.i32.load8_s : m.i32.load8_u)(0, 1, o.add(fb.geti(src), o.mul(fb.geti(c), x.sc))), o.c(x.zp)))]);
-  return [fill, fb.loop(y, o.c(0), x.H, 1, [fb.loop(xx, o.c(0), x.W, 1, [
+  // no padding: the image covers the whole scratch, nothing to zero
+  const covered = s.ph === 0 && s.pw === 0 && s.Hp === x.H && s.Wp === x.W && (x.C === s.Cp);
+  return [...(covered ? [] : [fill]), fb.loop(y, o.c(0), x.H, 1, [fb.loop(xx, o.c(0), x.W, 1, [
     fb.set(src, o.add(o.add(o.c(x.X), o.mul(fb.geti(y), x.sh)), o.mul(fb.geti(xx), x.sw))),
     fb.set(dst, o.add(o.c(s.S + (s.ph * s.Wp + s.pw) * s.Cp * 2), o.add(o.mul(fb.geti(y), s.Wp * s.Cp * 2), o.mul(fb.geti(xx), s.Cp * 2)))),
     inner,
