@@ -70,7 +70,7 @@ async function benchModel(name: string, opt: Int8BenchOptions): Promise<Row> {
 
 function table(rows: Row[], load0: number, load1: number): string {
   const lines = [
-    `Measured ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, load average ${load0.toFixed(1)} → ${load1.toFixed(1)} (a shared machine: the ratios, from one interleaved run, are what compares). Batch 1, one thread, medians over ${rows.length ? 'the timed runs' : '-'}; cnnc runs its relaxed-SIMD build where the engine has it, onnxruntime-web its wasm backend with 1 thread on the same QDQ file.`,
+    `\`npm run bench -- --target int8\` (bench/int8.ts). Measured ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, load average ${load0.toFixed(1)} → ${load1.toFixed(1)} (a shared machine: the ratios, from one interleaved run, are what compares). Batch 1, one thread, medians over ${rows.length ? 'the timed runs' : '-'}; cnnc runs its relaxed-SIMD build where the engine has it, onnxruntime-web its wasm backend with 1 thread on the same QDQ file.`,
     '',
     `Models: ../shared/models (random weights). \`cnnc quantize\` with ${CALIBRATION} seeded standard-normal calibration inputs (seeds 1000 + 31k), calibrated through cnnc's f32 wasm build, min-max (timed) and \`--calibration percentile\` (${PERCENTILE}th percentile of |x|); top-1 agreement of int8 with f32 (both cnnc wasm) over ${HELD_BACK} held-back seeded standard-normal inputs (seeds 500000 + k).`,
     '',
