@@ -74,6 +74,9 @@ const CASES: Case[] = [
   { name: 'dw3x3', op: 'QConv', x: [1, 16, 8, 8], w: [16, 1, 3, 3], xd: 'u8', out: 'u8', conv: { pads: [1, 1, 1, 1], group: 16 }, act: { activation: 'clip', act_alpha: 0, act_beta: 6 } },
   { name: 'dw3x3_s2_oddC', op: 'QConv', x: [1, 12, 9, 9], w: [12, 1, 3, 3], xd: 'i8', out: 'i8', conv: { pads: [1, 1, 1, 1], strides: [2, 2], group: 12 } },
   { name: 'conv1x1_big_sums', op: 'QConv', x: [1, 16, 4, 4], w: [32, 16, 1, 1], xd: 'u8', out: 'i8', perChannel: false, bigBias: true },
+  // bounds inside the output range: the epilogue's integer clamps for clip/relu (kernels-quant.ts activationBounds)
+  { name: 'conv1x1_clip_inside_i8', op: 'QConv', x: [1, 16, 5, 6], w: [16, 16, 1, 1], xd: 'u8', out: 'i8', act: { activation: 'clip', act_alpha: -1, act_beta: 1.5 } },
+  { name: 'conv3x3_relu_i8', op: 'QConv', x: [1, 8, 6, 6], w: [8, 8, 3, 3], xd: 'i8', out: 'i8', conv: { pads: [1, 1, 1, 1] }, act: { activation: 'relu' } },
   { name: 'gemm', op: 'QGemm', x: [6, 20], w: [20, 10], xd: 'u8', out: 'u8', act: { activation: 'relu' } },
   { name: 'gemm_wide', op: 'QGemm', x: [1, 64], w: [64, 1000], xd: 'u8', out: 'i8' },
 ];
