@@ -23,6 +23,7 @@ import { onnx, tensorToProto, tensorFromProto } from '../frontends/onnx/proto.js
 import { interpret } from '../ir/interpreter.js';
 import { roundHalfEven } from '../ir/scalar.js';
 import { runPipeline } from '../passes/pipeline.js';
+import { compile } from '../index.js';
 import { readNpy } from './npy.js';
 import { randomInput } from './util.js';
 
@@ -34,7 +35,14 @@ export interface QuantizeOptions {
   calibration: Record<string, Tensor>[];
   /** Layers (quantizable ops in graph order) left in f32: the first and/or the last. */
   keepFloat?: readonly ('first' | 'last')[];
+  /** How activation ranges come from the calibration values (default min-max). */
+  method?: Calibration;
+  /** What runs the f32 model on the calibration inputs: cnnc's wasm build (default, seconds) or the float64 reference interpreter (minutes for MobileNetV2). */
+  engine?: 'wasm' | 'reference';
 }
+
+/** min-max: the whole range seen; percentile: outliers beyond the p-th percentile of |x| clipped. */
+export type Calibration = { kind: 'minmax' } | { kind: 'percentile'; percentile: number };
 
 /** N seeded standard-normal inputs for every graph input of the model. */
 export function randomCalibration(bytes: Uint8Array, n: number): Record<string, Tensor>[] {
@@ -69,7 +77,7 @@ interface Site { node: NodeProto; weightAxis: number; bias?: string }
 const ACTS = new Set(['Relu', 'Clip']);
 
 /** Quantizes an f32 ONNX model into a QDQ ONNX model (see the file comment). */
-export function quantizeOnnx(bytes: Uint8Array, opts: QuantizeOptions): Uint8Array {
+export async function quantizeOnnx(bytes: Uint8Array, opts: QuantizeOptions): Promise<Uint8Array> {
   const folded = runPipeline(importOnnx(bytes), 'reference', { passes: ['fold-constants', 'simplify', 'dce', 'fold-batchnorm', 'dce'] }).graph;
   const model = decodeModel(exportOnnx(folded));
   const graph = model.graph!;
@@ -92,7 +100,7 @@ export function quantizeOnnx(bytes: Uint8Array, opts: QuantizeOptions): Uint8Arr
     if (next.length === 1 && ACTS.has(next[0].opType ?? '')) out = next[0].output![0];
     acts.add(out);
   }
-  const ranges = calibrate(model, [...acts], opts.calibration);
+  const ranges = await calibrate(model, [...acts], opts.calibration, opts.method ?? { kind: 'minmax' }, opts.engine ?? 'wasm');
   return writeQdq(model, sites, ranges, f32Init);
 }
 
@@ -116,22 +124,54 @@ function findSites(nodes: readonly NodeProto[], f32Init: (name: string) => Tenso
   return sites;
 }
 
-/** [min, max] of each named value over the calibration inputs, 0 included. */
-function calibrate(model: ModelProto, names: string[], inputs: Record<string, Tensor>[]): Map<string, [number, number]> {
-  if (inputs.length === 0) throw new CnncError('BAD_ATTRIBUTE', 'calibration needs at least one input');
+/** The model with the named values added as graph outputs, compiled for wasm (f32): a run observes them all. */
+async function observer(model: ModelProto, names: string[], engine: 'wasm' | 'reference'): Promise<(feed: Record<string, Tensor>) => Promise<Record<string, Tensor>>> {
   const probe = onnx.ModelProto.decode(onnx.ModelProto.encode(model).finish());
   const outs = probe.graph!.output!.map((o) => o.name ?? '');
   probe.graph!.output = [...probe.graph!.output!, ...names.filter((n) => !outs.includes(n)).map((name) => onnx.ValueInfoProto.create({ name }))];
-  const g = importOnnx(onnx.ModelProto.encode(probe).finish());
-  const order = probe.graph!.output.map((o) => o.name ?? '');
+  const bytes = onnx.ModelProto.encode(probe).finish();
+  if (engine === 'reference') {
+    const g = importOnnx(bytes);
+    return async (feed) => interpret(g, feed);
+  }
+  const compiled = await compile(bytes, 'wasm');
+  return (feed) => compiled.run(feed);
+}
+
+/**
+ * [lo, hi] of each named value over the calibration inputs, 0 included: min-max, or with
+ * `percentile` p the p-th percentile P of |x| over all values of all inputs, as [max(min, −P),
+ * min(max, P)] (outliers clipped). P comes from a second pass: a histogram of |x| over [0, max|x|].
+ */
+async function calibrate(model: ModelProto, names: string[], inputs: Record<string, Tensor>[], method: Calibration, engine: 'wasm' | 'reference'): Promise<Map<string, [number, number]>> {
+  if (inputs.length === 0) throw new CnncError('BAD_ATTRIBUTE', 'calibration needs at least one input');
+  const run = await observer(model, names, engine);
   const ranges = new Map<string, [number, number]>(names.map((n) => [n, [0, 0]]));
   for (const feed of inputs) {
-    const res = interpret(g, feed);
-    order.forEach((name, k) => {
-      const r = ranges.get(name);
-      if (!r) return;
-      for (const v of toF64(res[g.outputs[k]])) { if (v < r[0]) r[0] = v; if (v > r[1]) r[1] = v; }
-    });
+    const res = await run(feed);
+    for (const [name, r] of ranges) {
+      const d = res[name].data as ArrayLike<number>;
+      for (let i = 0; i < d.length; i++) { const v = d[i]; if (v < r[0]) r[0] = v; if (v > r[1]) r[1] = v; }
+    }
+  }
+  if (method.kind === 'minmax') return ranges;
+  const BINS = 1 << 14;
+  const hist = new Map(names.map((n) => [n, new Float64Array(BINS)]));
+  for (const feed of inputs) {
+    const res = await run(feed);
+    for (const [name, [lo, hi]] of ranges) {
+      const h = hist.get(name)!, amax = Math.max(-lo, hi), k = amax > 0 ? BINS / amax : 0;
+      const d = res[name].data as ArrayLike<number>;
+      for (let i = 0; i < d.length; i++) h[Math.min(BINS - 1, Math.floor(Math.abs(d[i]) * k))]++;
+    }
+  }
+  for (const [name, r] of ranges) {
+    const h = hist.get(name)!, amax = Math.max(-r[0], r[1]);
+    const total = h.reduce((a, b) => a + b, 0), tail = total * (1 - method.percentile / 100);
+    let above = 0, bin = BINS - 1;
+    while (bin > 0 && above + h[bin] <= tail) above += h[bin--];
+    const P = ((bin + 1) / BINS) * amax;
+    ranges.set(name, [Math.max(r[0], -P), Math.min(r[1], P)]);
   }
   return ranges;
 }
@@ -225,6 +265,15 @@ function writeQdq(model: ModelProto, sites: Site[], ranges: Map<string, [number,
   return onnx.ModelProto.encode(model).finish();
 }
 
+/** The --calibration/--percentile options as a Calibration, or a typed error. */
+export function calibrationMethod(kind: string, percentile: string): Calibration {
+  if (kind === 'minmax') return { kind };
+  const p = Number(percentile);
+  if (kind !== 'percentile') throw new CnncError('BAD_ATTRIBUTE', `--calibration takes minmax or percentile; got '${kind}'`, { value: kind });
+  if (!(p > 0 && p <= 100)) throw new CnncError('BAD_ATTRIBUTE', `--percentile takes a number in (0, 100]; got '${percentile}'`, { value: percentile });
+  return { kind, percentile: p };
+}
+
 /** `cnnc quantize`: registered by cli/main.ts. */
 export function addQuantizeCommand(program: Command): void {
   program.command('quantize')
@@ -233,7 +282,9 @@ export function addQuantizeCommand(program: Command): void {
     .requiredOption('--calibrate <source>', 'calibration inputs: a folder of .npy/.pb inputs, or random:N (N seeded standard-normal inputs)')
     .requiredOption('-o, --output <file>', 'the QDQ .onnx file to write')
     .option('--keep-f32 <layers>', 'leave these quantizable layers in f32: first, last or first,last')
-    .action((file: string, o: { calibrate: string; output: string; keepF32?: string }) => {
+    .option('--calibration <method>', 'activation ranges: minmax (the whole range seen) or percentile (|x| beyond --percentile clipped)', 'minmax')
+    .option('--percentile <p>', 'the percentile of |x| for --calibration percentile', '99.99')
+    .action(async (file: string, o: { calibrate: string; output: string; keepF32?: string; calibration: string; percentile: string }) => {
       const keepFloat = (o.keepF32 ?? '').split(',').filter(Boolean);
       const bad = keepFloat.find((k) => k !== 'first' && k !== 'last');
       if (bad) throw new CnncError('BAD_ATTRIBUTE', `--keep-f32 takes first, last or first,last; got '${bad}'`);
@@ -242,7 +293,7 @@ export function addQuantizeCommand(program: Command): void {
       if (o.calibrate.startsWith('random:') && !(m && Number(m[1]) >= 1)) throw new CnncError('BAD_ATTRIBUTE', `--calibrate random:N needs N ≥ 1, got '${o.calibrate}'`);
       if (!m && !existsSync(o.calibrate)) throw new CnncError('BAD_ATTRIBUTE', `--calibrate takes a folder of .npy/.pb inputs or random:N; '${o.calibrate}' is neither`);
       const calibration = m ? randomCalibration(bytes, Number(m[1])) : folderCalibration(bytes, o.calibrate);
-      const out = quantizeOnnx(bytes, { calibration, keepFloat: keepFloat as ('first' | 'last')[] });
+      const out = await quantizeOnnx(bytes, { calibration, keepFloat: keepFloat as ('first' | 'last')[], method: calibrationMethod(o.calibration, o.percentile) });
       writeFileSync(o.output, out);
       console.log(`wrote ${o.output} (${out.length} bytes, f32 model ${bytes.length} bytes)`);
     });

@@ -47,7 +47,7 @@ async function ortRun(bytes: Uint8Array, x: Tensor, spec: boolean): Promise<Floa
 describe.skipIf(!existsSync(MODEL))('int8 MobileNetV2 (cnnc quantize) on wasm', () => {
   it('compiles to int8 kernels, equals the reference bit for bit, and tracks onnxruntime', async () => {
     const f32 = readFileSync(MODEL);
-    const q = quantizeOnnx(f32, { calibration: randomCalibration(f32, 2) });
+    const q = await quantizeOnnx(f32, { calibration: randomCalibration(f32, 2) });
     const c = await compile(q, 'wasm');
     const ops = c.graph.nodes.map((n) => n.op);
     expect(ops.filter((o) => o === 'QConv')).toHaveLength(52);

@@ -23,7 +23,7 @@ import { toF64, type Tensor } from '../runtime/tensor.js';
 const ROOT = resolve(__dirname, '..');
 const LENET = join(ROOT, '../shared/models/lenet5/model.onnx');
 const f32Bytes = readFileSync(LENET);
-const int8Bytes = quantizeOnnx(f32Bytes, { calibration: randomCalibration(f32Bytes, 8) });
+const int8Bytes = await quantizeOnnx(f32Bytes, { calibration: randomCalibration(f32Bytes, 8) });
 const inputs: Tensor[] = [0, 1, 2, 3].map((k) => randomInput('f32', [1, 1, 32, 32], 500 + k));
 
 /** onnxruntime's output; `literal`: graph optimizations off, so Q/DQ run as the spec ops (not fused int8 kernels). */
@@ -97,7 +97,7 @@ describe('cnnc quantize (post-training, QDQ)', () => {
   });
 
   it('--keep-f32 first,last leaves the first conv and the last gemm in f32; onnxruntime runs it', async () => {
-    const kept = quantizeOnnx(f32Bytes, { calibration: randomCalibration(f32Bytes, 4), keepFloat: ['first', 'last'] });
+    const kept = await quantizeOnnx(f32Bytes, { calibration: randomCalibration(f32Bytes, 4), keepFloat: ['first', 'last'] });
     const g = decodeModel(kept).graph!;
     const weightOf = (op: string, which: 'first' | 'last') => {
       const nodes = g.node!.filter((n) => n.opType === op);
@@ -110,13 +110,56 @@ describe('cnnc quantize (post-training, QDQ)', () => {
     for (const x of inputs.slice(0, 2)) expect(cosine(await ortRun(f32Bytes, x), await ortRun(kept, x))).toBeGreaterThan(0.97);
   });
 
-  it('calibrates from a folder of .npy inputs like from the same inputs given directly', () => {
+  /** The activation scales (scalar f32 initializers) of a QDQ model, by name. */
+  const activationScales = (bytes: Uint8Array) => new Map(decodeModel(bytes).graph!.initializer!
+    .filter((t) => t.dataType === 1 && (t.dims ?? []).length === 0).map((t) => [t.name!, toF64(tensorFromProto(t, { maxTensorBytes: 64 }))[0]]));
+
+  it('calibrating through the compiled f32 wasm model gives the reference interpreter’s ranges (to f32 rounding)', async () => {
+    const calibration = randomCalibration(f32Bytes, 3);
+    const viaWasm = activationScales(await quantizeOnnx(f32Bytes, { calibration }));
+    const viaRef = activationScales(await quantizeOnnx(f32Bytes, { calibration, engine: 'reference' }));
+    expect([...viaWasm.keys()]).toEqual([...viaRef.keys()]);
+    expect(viaWasm.size).toBeGreaterThanOrEqual(5);
+    for (const [name, s] of viaRef) expect(Math.abs(viaWasm.get(name)! - s) / s, name).toBeLessThan(1e-4);
+  });
+
+  it('percentile calibration clips outliers: scales ≤ min-max’s, some smaller; the 100th percentile is min-max', async () => {
+    const calibration = randomCalibration(f32Bytes, 4);
+    const minmax = await quantizeOnnx(f32Bytes, { calibration });
+    const pct = activationScales(await quantizeOnnx(f32Bytes, { calibration, method: { kind: 'percentile', percentile: 99 } }));
+    const mm = activationScales(minmax);
+    let smaller = 0;
+    for (const [name, s] of mm) {
+      expect(pct.get(name)!, name).toBeLessThanOrEqual(s);
+      if (pct.get(name)! < 0.99 * s) smaller++;
+    }
+    expect(smaller).toBeGreaterThan(mm.size / 2);
+    const all = await quantizeOnnx(f32Bytes, { calibration, method: { kind: 'percentile', percentile: 100 } });
+    expect(Buffer.from(all).equals(Buffer.from(minmax))).toBe(true);
+  });
+
+  it('`cnnc quantize --calibration percentile` writes the model; a bad method or percentile is a typed error', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'cnnc-quant-')), 'lenet5.int8.onnx');
+    const cli = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/cnnc.js'), 'quantize', LENET, '--calibrate', 'random:2', '-o', out, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    const ok = cli('--calibration', 'percentile', '--percentile', '99.9');
+    expect(ok.stderr).toBe('');
+    expect(ok.status).toBe(0);
+    expect(decodeModel(readFileSync(out)).graph!.node!.some((n) => n.opType === 'QuantizeLinear')).toBe(true);
+    const badMethod = cli('--calibration', 'entropy');
+    expect(badMethod.status).not.toBe(0);
+    expect(badMethod.stderr).toContain("--calibration takes minmax or percentile; got 'entropy'");
+    const badP = cli('--calibration', 'percentile', '--percentile', '0');
+    expect(badP.status).not.toBe(0);
+    expect(badP.stderr).toContain('--percentile takes a number in (0, 100]');
+  });
+
+  it('calibrates from a folder of .npy inputs like from the same inputs given directly', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cnnc-calib-'));
     const cal = randomCalibration(f32Bytes, 3);
     cal.forEach((feed, k) => writeFileSync(join(dir, `in${k}.npy`), writeNpy(Object.values(feed)[0])));
     const fromDir = folderCalibration(f32Bytes, dir);
     expect(fromDir).toHaveLength(3);
-    expect(Buffer.from(quantizeOnnx(f32Bytes, { calibration: fromDir })).equals(Buffer.from(quantizeOnnx(f32Bytes, { calibration: cal })))).toBe(true);
+    expect(Buffer.from(await quantizeOnnx(f32Bytes, { calibration: fromDir })).equals(Buffer.from(await quantizeOnnx(f32Bytes, { calibration: cal })))).toBe(true);
     writeFileSync(join(dir, 'in9.npy'), writeNpy(randomInput('f32', [1, 1, 16, 16], 1)));
     expect(() => folderCalibration(f32Bytes, dir)).toThrow(/in9.npy is f32\[1,1,16,16\]/);
   });

@@ -16,6 +16,7 @@
  *    Integer sums are exact in any order, so both SIMD builds give the reference's bits.
  */
 import binaryen from 'binaryen';
+import { roundHalfEven } from '../../ir/scalar.js';
 import { FnBuilder, Ops, i32, none, v128, type Expr } from './builder.js';
 
 /** Where a 2-D image of 8-bit values is and how it is laid out (element strides = byte strides). */
@@ -93,7 +94,9 @@ function widen(fb: FnBuilder, s: QConvSpec): Expr[] {
         m.i16x8.splat(o.c(x.zp))))])
     : fb.loop(c, o.c(0), x.C, 1, [m.i32.store16(0, 1, o.add(fb.geti(dst), o.mul(fb.geti(c), 2)),
       m.i32.sub((x.signed ? m.i32.load8_s : m.i32.load8_u)(0, 1, o.add(fb.geti(src), o.mul(fb.geti(c), x.sc))), o.c(x.zp)))]);
-  return [fill, fb.loop(y, o.c(0), x.H, 1, [fb.loop(xx, o.c(0), x.W, 1, [
+  // no padding: the image covers the whole scratch, nothing to zero
+  const covered = s.ph === 0 && s.pw === 0 && s.Hp === x.H && s.Wp === x.W && (x.C === s.Cp);
+  return [...(covered ? [] : [fill]), fb.loop(y, o.c(0), x.H, 1, [fb.loop(xx, o.c(0), x.W, 1, [
     fb.set(src, o.add(o.add(o.c(x.X), o.mul(fb.geti(y), x.sh)), o.mul(fb.geti(xx), x.sw))),
     fb.set(dst, o.add(o.c(s.S + (s.ph * s.Wp + s.pw) * s.Cp * 2), o.add(o.mul(fb.geti(y), s.Wp * s.Cp * 2), o.mul(fb.geti(xx), s.Cp * 2)))),
     inner,
@@ -101,10 +104,15 @@ function widen(fb: FnBuilder, s: QConvSpec): Expr[] {
 }
 
 /**
- * Step 3 for 4 channels: acc (i32x4) → the quantized values as i32x4 (zero point added, not yet
- * saturated beyond ±2^16, which the narrowing stores saturate). `blk`: the channel block (4 channels).
+ * Step 3 for 4 channels: acc (i32x4) → the quantized values as i32x4, zero point added and already
+ * clamped to the output range (activation included). `blk`: the channel block (4 channels).
  * The reference rounds acc·m in f64 then to f32; for |acc| ≤ 2^24 the product is exact in f64, so
- * one f32 multiply gives the same bits; larger sums (rare) take the f64 path.
+ * one f32 multiply gives the same bits; larger sums (rare) take the f64 path. The f32 division
+ * v / y_scale is the reference's f64 division rounded to f32 (double rounding is innocuous for
+ * division of f32s). Rounding half to even: adding 1.5·2^23 to |t| ≤ 2^22 lands in the binade
+ * whose ulp is 1, so the f32 add rounds as roundHalfEven does, and the integer is the bits minus
+ * those of 1.5·2^23. relu/clip commute with that monotone rounding, so they are integer clamps
+ * (see activationBounds), merged with the saturation.
  */
 function requant4(fb: FnBuilder, acc: Expr, blk: Expr, ep: QEpilogue): Expr {
   const m = fb.m, o = new Ops(m);
@@ -113,12 +121,28 @@ function requant4(fb: FnBuilder, acc: Expr, blk: Expr, ep: QEpilogue): Expr {
   const wide = m.call(wideProduct(m), [A(), o.add(o.c(ep.Mul), o.mul(fb.geti(b), 32))], v128);
   const narrowSum = m.f32x4.mul(m.f32x4.convert_i32x4_s(A()), m.v128.load(0, 16, o.add(o.c(ep.Mul32), o.mul(fb.geti(b), 16))));
   const large = m.v128.any_true(m.i32x4.gt_u(m.i32x4.abs(A()), m.i32x4.splat(m.i32.const(2 ** 24))));
-  let v = m.if(large, wide, narrowSum);
-  if (ep.act === 'relu') v = m.f32x4.max(v, m.f32x4.splat(m.f32.const(0)));
-  if (ep.act === 'clip') v = m.f32x4.min(m.f32x4.max(v, m.f32x4.splat(m.f32.const(Math.fround(ep.lo)))), m.f32x4.splat(m.f32.const(Math.fround(ep.hi))));
-  const q = m.f32x4.nearest(m.f32x4.div(v, m.f32x4.splat(m.f32.const(ep.ys))));
-  const clamped = m.f32x4.min(m.f32x4.max(q, m.f32x4.splat(m.f32.const(-65536))), m.f32x4.splat(m.f32.const(65536)));
-  return m.block(null, [fb.set(a, acc), fb.set(b, blk), m.i32x4.add(m.i32x4.trunc_sat_f32x4_s(clamped), m.i32x4.splat(m.i32.const(ep.yz)))], v128);
+  const t = m.f32x4.div(m.if(large, wide, narrowSum), m.f32x4.splat(m.f32.const(ep.ys)));
+  const f = (x: number) => m.f32x4.splat(m.f32.const(x));
+  const clamped = m.f32x4.pmax(m.f32x4.pmin(t, f(2 ** 22)), f(-(2 ** 22)));
+  const q = m.i32x4.sub(m.f32x4.add(clamped, f(MAGIC)), m.i32x4.splat(m.i32.const(MAGIC_BITS - ep.yz)));
+  const [lo, hi] = activationBounds(ep);
+  return m.block(null, [fb.set(a, acc), fb.set(b, blk), m.i32x4.min_s(m.i32x4.max_s(q, m.i32x4.splat(m.i32.const(lo))), m.i32x4.splat(m.i32.const(hi)))], v128);
+}
+
+const MAGIC = 1.5 * 2 ** 23, MAGIC_BITS = 0x4b400000;
+
+/**
+ * The quantized output's bounds [lo, hi] (zero point added): the output type's range, narrowed by
+ * the activation. With G(v) = roundHalfEven(f32(f32(v) / y_scale)) non-decreasing,
+ * G(min(max(v, a), b)) = min(max(G(v), G(a)), G(b)), and saturation is a clamp too.
+ */
+export function activationBounds(ep: Pick<QEpilogue, 'act' | 'lo' | 'hi' | 'ys' | 'yz' | 'outSigned'>): [number, number] {
+  const S0 = ep.outSigned ? -128 : 0, S1 = ep.outSigned ? 127 : 255;
+  const sat = (x: number) => Math.min(S1, Math.max(S0, x));
+  const G = (v: number) => roundHalfEven(Math.fround(Math.fround(v) / ep.ys)) + ep.yz;
+  if (ep.act === 'relu') return [sat(G(0)), S1];
+  if (ep.act === 'clip') return [sat(G(ep.lo)), sat(G(ep.hi))];
+  return [S0, S1];
 }
 
 const WIDE = 'qrequant_wide';
@@ -141,7 +165,7 @@ function wideProduct(m: binaryen.Module): string {
   return WIDE;
 }
 
-/** Two i32x4 of quantized values → their 8 saturated bytes in the low lanes. */
+/** Two i32x4 of quantized values (already in range) → their 8 bytes in the low lanes. */
 function narrow(m: binaryen.Module, a: Expr, b: Expr, signed: boolean): Expr {
   const h = m.i16x8.narrow_i32x4_s(a, b);
   return signed ? m.i8x16.narrow_i16x8_s(h, h) : m.i8x16.narrow_i16x8_u(h, h);
