@@ -25,10 +25,12 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get "${apt_opts[@]}" install -y --no-install-recommends "${need[@]}"
 fi
 
-# Mesa 25 from bookworm-backports: its lavapipe gives Dawn a core Vulkan adapter with shader-f16, which the
-# f16 shader tests need (Debian 12's own Mesa 22.3.6 offers Dawn only its OpenGL ES backend, without f16).
-# Installed once: skipped when mesa-vulkan-drivers from backports (bpo) is already there.
-if grep -q 'VERSION_CODENAME=bookworm' /etc/os-release 2>/dev/null \
+# Opt-in (CNNC_MESA25=1): Mesa 25 from bookworm-backports. Its lavapipe gives Dawn a core Vulkan adapter with
+# shader-f16, which test/wgsl-f16.test.ts needs (Debian 12's own Mesa 22.3.6 offers Dawn only its OpenGL ES
+# backend, without f16). Not the default: Mesa 25's llvmpipe (OpenGL ES too) JIT-compiles every compute shader
+# with LLVM's coroutine passes at its first dispatch, seconds per shader, which on a fresh machine (cold shader
+# cache) multiplies the wgsl tests' time. Installed once: skipped when mesa-vulkan-drivers from backports is there.
+if [ "${CNNC_MESA25:-0}" = 1 ] && grep -q 'VERSION_CODENAME=bookworm' /etc/os-release 2>/dev/null \
   && ! dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null | grep -q '~bpo12'; then
   src=/etc/apt/sources.list.d/bookworm-backports.sources
   if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then

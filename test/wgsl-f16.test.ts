@@ -3,7 +3,9 @@
  * machine with Mesa 25 (scripts/setup.sh installs it from bookworm-backports) is lavapipe, a core
  * adapter with shader-f16. Every other wgsl test file runs on the OpenGL ES backend (vitest.config.ts),
  * where fp16 graphs take the f32 fallback (test/models-suite.ts checks that path).
- * In CI (CI set) an adapter without shader-f16 fails here instead of skipping the f16 tests.
+ * Where no adapter has shader-f16 (Debian 12's Mesa 22: `CNNC_MESA25=1 bash scripts/setup.sh` installs Mesa 25;
+ * setup.sh leaves it out by default, see there) the f16 tests are skipped and say so in their title.
+ * CNNC_REQUIRE_F16=1 makes a missing shader-f16 adapter a failure instead.
  */
 process.env.CNNC_DAWN_FLAGS = process.env.CNNC_F16_DAWN_FLAGS ?? 'backend=vulkan';
 
@@ -22,12 +24,12 @@ const hasF16 = gpu?.hasF16 ?? false;
 const why = `adapter: ${gpu?.adapterName ?? 'none'}, shader-f16: ${hasF16}`;
 
 describe('wgsl f16: the adapter', () => {
-  it.runIf(!!process.env.CI)(`in CI, Dawn's Vulkan backend gives an adapter with shader-f16 (${why})`, () => {
+  it.runIf(!!process.env.CNNC_REQUIRE_F16)(`with CNNC_REQUIRE_F16, Dawn's Vulkan backend gives an adapter with shader-f16 (${why})`, () => {
     expect(hasF16).toBe(true);
   });
 });
 
-describe.skipIf(!hasF16)(`wgsl f16 shaders (skipped without shader-f16; ${why})`, () => {
+describe.skipIf(!hasF16)(`wgsl f16 shaders (${hasF16 ? '' : 'SKIPPED: no adapter with shader-f16 here, install Mesa 25 with CNNC_MESA25=1 bash scripts/setup.sh; '}${why})`, () => {
   it("LeNet-5 with fp16: 'enable f16' shaders validate, run, and match the interpreter within 1e-2", async () => {
     const g = zoo('lenet5');
     const c = await compile(g, 'wgsl', { fp16: true });
