@@ -6,13 +6,16 @@ export { median };
 
 /**
  * Median ms of each function, warmed up, then timed in rounds that run each once: on a shared
- * machine the load then falls on every runtime alike, which keeps the ratios comparable.
+ * machine the load then falls on every runtime alike, which keeps the ratios comparable. The order
+ * rotates from round to round.
  */
 export async function timeInterleaved(fs: (() => unknown)[], runs: number, warmup: number): Promise<number[]> {
   for (const f of fs) for (let i = 0; i < warmup; i++) await f();
   const ts: number[][] = fs.map(() => []);
   for (let r = 0; r < runs; r++) {
-    for (let k = 0; k < fs.length; k++) {
+    // each round starts with the next runtime: whatever the previous run leaves behind (GC, caches) falls on all alike
+    for (let j = 0; j < fs.length; j++) {
+      const k = (r + j) % fs.length;
       const t0 = performance.now();
       await fs[k]();
       ts[k].push(performance.now() - t0);

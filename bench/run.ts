@@ -42,6 +42,11 @@ switch (o.target) {
     console.log(await benchInt8(common));
     break;
   }
+  case 'fusion': {
+    const { benchFusion } = await import('./fusion.js');
+    console.log(await benchFusion(common));
+    break;
+  }
   case 'cuda': {
     const { benchCuda } = await import('./cuda.js');
     console.log(await benchCuda(common));
@@ -53,6 +58,6 @@ switch (o.target) {
     break;
   }
   default:
-    console.error(`no benchmark for target '${o.target}' (targets: wasm, wasm-threads, browser, int8, wgsl, cuda, compile)`);
+    console.error(`no benchmark for target '${o.target}' (targets: wasm, wasm-threads, browser, int8, fusion, wgsl, cuda, compile)`);
     process.exit(1);
 }

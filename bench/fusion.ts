@@ -1,0 +1,95 @@
+/**
+ * The effect of cnnc's fusion passes on latency (`npm run bench -- --target fusion`, issue 15):
+ * each model compiled for wasm twice — the default pipeline, and with the fusion passes that
+ * find their own patterns disabled (FUSION_PASSES) — and timed interleaved with onnxruntime-web
+ * (wasm, 1 thread) on the same ONNX bytes; batch 1, one thread everywhere, medians. Outputs are
+ * checked against onnxruntime-web's. Models: those whose kernels the passes change (EfficientNet-B0's
+ * squeeze-excitation blocks, ConvNeXt-Tiny exported at opset 13 with its LayerNorms and GELUs
+ * written out) and two controls the passes leave alone.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as ortWeb from 'onnxruntime-web';
+import { compile } from '../index.js';
+import { importOnnx } from '../frontends/onnx/import.js';
+import { PASSES } from '../passes/pipeline.js';
+import { zoo } from '../models/index.js';
+import { load } from '../runtime/index.js';
+import { tensor } from '../runtime/tensor.js';
+import { opset13Bytes } from '../test/decomposed.js';
+import { enableRelaxedSimd } from './litert.js';
+import { relErr, timeInterleaved } from './common.js';
+import type { BenchOptions } from './wasm.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const MODELS = path.resolve(ROOT, '../shared/models');
+
+/** The passes issue 15 added: trait-based elementwise groups and squeeze-excitation fusion. */
+const FUSION_PASSES = ['fuse-elementwise', 'fuse-squeeze-excitation', 'canonicalize'].filter((p) => PASSES[p]);
+
+const SOURCES: Record<string, () => Uint8Array> = {
+  efficientnet_b0: () => readFileSync(path.join(MODELS, 'efficientnet_b0/model.onnx')),
+  'convnext_tiny (opset-13 export, 224×224)': () => opset13Bytes(zoo('convnext_tiny', { size: 224 })),
+  mobilenet_v2: () => readFileSync(path.join(MODELS, 'mobilenet_v2/model.onnx')),
+  squeezenet1_1: () => readFileSync(path.join(MODELS, 'squeezenet1_1/model.onnx')),
+};
+
+interface Row { model: string; kBefore: number; kAfter: number; before: number; after: number; web: number; errBefore: number; errAfter: number }
+
+/** Seeded values in [−1, 1). */
+function seeded(n: number, seed = 7): Float32Array {
+  const a = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; a[i] = s / 2 ** 31 - 1; }
+  return a;
+}
+
+export async function benchFusion(opt: BenchOptions): Promise<string> {
+  enableRelaxedSimd();
+  ortWeb.env.wasm.numThreads = 1;
+  const load0 = os.loadavg()[0];
+  const rows: Row[] = [];
+  for (const [model, source] of Object.entries(SOURCES)) {
+    if (opt.models && !opt.models.some((m) => model.startsWith(m))) continue;
+    if (!model.startsWith('convnext') && !existsSync(path.join(MODELS, model, 'model.onnx'))) continue; // ../shared/models absent
+    const bytes = source();
+    const after = await compile(importOnnx(bytes), 'wasm');
+    const before = await compile(importOnnx(bytes), 'wasm', { disable: FUSION_PASSES });
+    const spec = after.inputs[0];
+    const xs = seeded(spec.shape.reduce((a, b) => a * b, 1));
+    const x = tensor('f32', spec.shape, xs);
+    const sA = await load(after.save(), { threads: 1 }), sB = await load(before.save(), { threads: 1 });
+    const web = await ortWeb.InferenceSession.create(new Uint8Array(bytes), { executionProviders: ['wasm'] });
+    const feeds = { [spec.name]: new ortWeb.Tensor('float32', xs, spec.shape) };
+    const want = (await web.run(feeds))[web.outputNames[0]].data as Float32Array;
+    const out = async (s: typeof sA) => Object.values(await s.run({ [spec.name]: x }))[0].data as Float32Array;
+    const errAfter = relErr(want, await out(sA)), errBefore = relErr(want, await out(sB));
+    const [tA, tB, tW] = await timeInterleaved([() => sA.run({ [spec.name]: x }), () => sB.run({ [spec.name]: x }), () => web.run(feeds)], opt.runs, opt.warmup);
+    await web.release();
+    rows.push({ model, kBefore: before.stats.kernels, kAfter: after.stats.kernels, before: tB, after: tA, web: tW, errBefore, errAfter });
+    process.stderr.write(`${model}: fused ${tA.toFixed(2)} ms (${after.stats.kernels} kernels), unfused ${tB.toFixed(2)} ms (${before.stats.kernels}), ort-web ${tW.toFixed(2)} ms\n`);
+  }
+  const f = (v: number, d = 2) => v.toFixed(d);
+  const out = [
+    `\`npm run bench -- --target fusion\` (bench/fusion.ts), ${new Date().toISOString().slice(0, 16)}Z, Node ${process.version}, ${os.cpus().length} cores, load average ${f(load0, 1)} → ${f(os.loadavg()[0], 1)}.`,
+    `wasm, batch 1, one thread everywhere, relaxed SIMD where available; medians of ${opt.runs} interleaved rounds after ${opt.warmup} warm-up runs. "Unfused": the default pipeline with ${FUSION_PASSES.map((p) => `\`${p}\``).join(', ')} disabled. Errors: max |cnnc − onnxruntime-web| / max |onnxruntime-web| on one seeded input.`,
+    '',
+    '| model | kernels unfused → fused | unfused ms | fused ms | fused / unfused | onnxruntime-web ms | unfused / ort-web | fused / ort-web | max rel. error unfused / fused |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---|',
+    ...rows.map((r) => `| ${r.model} | ${r.kBefore} → ${r.kAfter} | ${f(r.before)} | ${f(r.after)} | ${f(r.after / r.before)}× | ${f(r.web)} | ${f(r.before / r.web)}× | ${f(r.after / r.web)}× | ${r.errBefore.toExponential(1)} / ${r.errAfter.toExponential(1)} |`),
+  ].join('\n');
+  if (opt.write) writeSection(out);
+  return out;
+}
+
+const START = '<!-- fusion-bench:start -->', END = '<!-- fusion-bench:end -->';
+
+function writeSection(text: string): void {
+  const file = path.join(ROOT, 'docs/benchmarks.md');
+  const section = `${START}\n## Fusion and latency (wasm)\n\n${text}\n${END}`;
+  let doc = readFileSync(file, 'utf8');
+  const a = doc.indexOf(START), b = doc.indexOf(END);
+  doc = a >= 0 && b > a ? doc.slice(0, a) + section + doc.slice(b + END.length) : `${doc.trimEnd()}\n\n${section}\n`;
+  writeFileSync(file, doc);
+}
