@@ -2,7 +2,9 @@
  * `npm run bench -- --target wasm-threads`: cnnc's wasm builds and threads against each other, in
  * the same interleaved rounds (medians): the relaxed-SIMD build vs the SIMD128 build on one thread,
  * and the relaxed build on 2 threads (and on every core when there are more than 2) vs 1 thread.
- * Outputs checked against PyTorch's. Writes its table into docs/benchmarks.md (own section).
+ * Beside them a figure that does not depend on the machine's load (threadProfile): the share of
+ * one thread's CPU time spent in steps that run serially, and the speed-up bound it leaves on 2
+ * threads. Outputs checked against PyTorch's. Writes its table into docs/benchmarks.md (own section).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -12,12 +14,61 @@ import { loadOnnxFile } from '../frontends/onnx/import.js';
 import { decodeArtifact } from '../runtime/artifact.js';
 import { tensor } from '../runtime/tensor.js';
 import { WasmSession } from '../runtime/wasm/index.js';
+import { phasesOf } from '../runtime/wasm/threads.js';
+import type { Tensor } from '../runtime/tensor.js';
 import { enableRelaxedSimd } from './litert.js';
 import { f32File, relErr, timeInterleaved } from './common.js';
 import type { BenchOptions } from './wasm.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const MODELS = path.resolve(ROOT, '../shared/models');
+
+export interface ThreadProfile { ms: number; serialShare: number; bound: number; phases: number; top: string[] }
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+/** CPU milliseconds of this process (the profiled session runs on this thread alone). */
+const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+
+/**
+ * How much of a model the thread pool can share out, from a ONE-thread session `s`, so that the
+ * figure does not depend on what else the machine runs: each step is timed alone in CPU time
+ * (time this process ran, not time it waited for a core; median of `runs`) and assigned to the
+ * phase the pool would run it in (runtime/wasm/threads.ts phasesOf). A serial phase runs on thread
+ * 0 while the others wait; a parallel phase of R units takes ⌈R/T⌉ / R of its time on T threads.
+ * Returns the step sum, the serial share, the speed-up bound on T threads (Amdahl with that
+ * imbalance; barriers not counted), the number of phases (barriers) and the largest serial steps.
+ */
+export function threadProfile(s: WasmSession, feeds: Record<string, Tensor>, runs: number, T = 2): ThreadProfile {
+  s.setInputs(feeds);
+  const steps = s.plan.steps.map((st) => st.fn);
+  const fns = steps.map((fn) => s.exports[fn] as () => void);
+  const times = steps.map(() => [] as number[]);
+  for (let r = 0; r < runs + 3; r++) {
+    fns.forEach((f, i) => {
+      const t0 = cpuMs();
+      f();
+      if (r >= 3) times[i].push(cpuMs() - t0);
+    });
+  }
+  const t = new Map(steps.map((fn, i) => [fn, median(times[i])]));
+  const phases = phasesOf(s.plan.steps, s.exports);
+  let serial = 0, total = 0, bound = 0;
+  const serialSteps: [string, number][] = [];
+  for (const p of phases) {
+    if (p.serial) {
+      for (const fn of p.serial) { serial += t.get(fn)!; serialSteps.push([fn, t.get(fn)!]); }
+      continue;
+    }
+    const ms = t.get(p.fn)!;
+    total += ms;
+    bound += ms * Math.ceil(p.rows! / T) / p.rows!;
+  }
+  total += serial;
+  bound += serial;
+  serialSteps.sort((a, b) => b[1] - a[1]);
+  const top = serialSteps.slice(0, 4).map(([fn, ms]) => `${fn} ${(100 * ms / total).toFixed(1)}%`);
+  return { ms: total, serialShare: serial / total, bound: total / bound, phases: phases.length, top };
+}
 
 export async function benchWasmThreads(opt: BenchOptions): Promise<string> {
   const names = opt.models ?? ['resnet18', 'mobilenet_v2', 'squeezenet1_1'];
@@ -41,8 +92,10 @@ export async function benchWasmThreads(opt: BenchOptions): Promise<string> {
     for (const s of [one, plain, ...many]) err = Math.max(err, relErr(want, s.runSync({ input: x }).output.data as Float32Array));
     const [t1, tPlain, ...tMany] = await timeInterleaved([one, plain, ...many].map((s) => () => s.runSync({ input: x })), opt.runs, opt.warmup);
     for (const s of many) s.stopThreads();
+    const p = threadProfile(one, { input: x }, opt.runs);
     rows.push(`| ${name} | ${f(tPlain)} ms | ${f(t1)} ms | ${relaxed ? `${f(tPlain / t1)}×` : '–'} | ` +
-      many.map((s, i) => `${s.threads} threads: ${f(tMany[i])} ms (${f(t1 / tMany[i])}×)`).join(', ') + ` | ${err.toExponential(1)} |`);
+      many.map((s, i) => `${s.threads} threads: ${f(tMany[i])} ms (${f(t1 / tMany[i])}×)`).join(', ') +
+      ` | ${(100 * p.serialShare).toFixed(1)}% → ${f(p.bound)}× (${p.phases} phases) | ${err.toExponential(1)} |`);
     process.stderr.write(`${rows[rows.length - 1]}\n`);
   }
   const out = [
@@ -50,8 +103,10 @@ export async function benchWasmThreads(opt: BenchOptions): Promise<string> {
       `Medians of ${opt.runs} interleaved rounds after ${opt.warmup} warm-up runs (${new Date().toISOString().slice(0, 16)}Z); ` +
       `load average (1 min) at start/end ${f(load0, 1)} / ${f(os.loadavg()[0], 1)}: on a shared machine a second thread competes with other work, so thread speed-ups here are a floor.`,
     '',
-    '| model | SIMD128 build, 1 thread | relaxed build, 1 thread | relaxed speed-up | relaxed build on N threads (speed-up vs 1) | max rel. error vs PyTorch |',
-    '|---|---|---|---|---|---|',
+    'Serial share: of one thread\'s CPU time per step (load-independent), the part in steps that run on one thread while the others wait; → the speed-up bound it leaves on 2 threads (with the split\'s imbalance; barriers not counted).',
+    '',
+    '| model | SIMD128 build, 1 thread | relaxed build, 1 thread | relaxed speed-up | relaxed build on N threads (speed-up vs 1) | serial share → bound on 2 threads | max rel. error vs PyTorch |',
+    '|---|---|---|---|---|---|---|',
     ...rows,
   ];
   const text = out.join('\n');

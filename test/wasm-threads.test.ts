@@ -1,9 +1,13 @@
 /**
  * The threaded wasm runtime (runtime/wasm/threads.ts): conv, gemm and depthwise layers split by
- * output rows (or output-channel blocks) across 1, 2 and 3 threads on one shared memory. A row
- * split does not change any sum's order, so threaded outputs must equal single-threaded ones bit
- * for bit; against the references: f32 tolerance 1e-4 relative to the largest |reference|.
- * 3 threads make uneven splits (rows not a multiple of 3, layers with fewer rows than threads).
+ * output rows (or output-channel blocks), fused dw+pw blocks by bands of rows (each band its own
+ * scratch row), elementwise kernels by rows or element chunks, pools by rows, global pools by
+ * channel groups, grouped and batched convs by (part, row) — across 1, 2 and 3 threads on one
+ * shared memory. A split does not change any sum's order, so threaded outputs must equal
+ * single-threaded ones bit for bit; against the references: f32 tolerance 1e-4 relative to the
+ * largest |reference|. 3 threads make uneven splits (units not a multiple of 3, steps with fewer
+ * units than threads). Kernel tests split every splittable step (minParallelFlops 0) and check
+ * that the kinds under test did run split.
  */
 import { existsSync } from 'node:fs';
 import fc from 'fast-check';
@@ -16,6 +20,7 @@ import { decodeArtifact, type Artifact } from '../runtime/artifact.js';
 import { load } from '../runtime/index.js';
 import { tensor, type Tensor } from '../runtime/tensor.js';
 import { WasmSession } from '../runtime/wasm/index.js';
+import { MIN_PARALLEL_FLOPS, phasesOf } from '../runtime/wasm/threads.js';
 import { f32File, relErr } from './golden.js';
 
 const F32_TOL = 1e-4;
@@ -24,23 +29,44 @@ const MODELS = '../shared/models';
 const sessions: WasmSession[] = [];
 afterEach(() => { for (const s of sessions.splice(0)) s.stopThreads(); });
 
-async function session(a: Artifact, threads: number): Promise<WasmSession> {
-  const s = await WasmSession.create(a, { threads });
+async function session(a: Artifact, threads: number, minParallelFlops?: number): Promise<WasmSession> {
+  const s = await WasmSession.create(a, { threads, minParallelFlops });
   sessions.push(s);
   expect(s.threads).toBe(threads);
   return s;
 }
 
-/** Runs `a` on 1, 2 and 3 threads: outputs equal bit for bit; returns the 1-thread output. */
-async function sameOnThreads(a: Artifact, feeds: Record<string, Tensor>): Promise<Float32Array> {
-  const outs: Float32Array[] = [];
-  for (const t of [1, 2, 3]) {
-    const out = await (await session(a, t)).run(feeds);
-    outs.push(out[Object.keys(out)[0]].data as Float32Array);
+/** Runs `a` on 1, 2 and 3 threads: every output equal bit for bit; returns the 1-thread outputs (the first one's data). */
+async function sameOnThreads(a: Artifact, feeds: Record<string, Tensor>, minParallelFlops?: number): Promise<Float32Array> {
+  return (await allSameOnThreads(a, feeds, minParallelFlops))[a.header.outputs[0].name];
+}
+
+async function allSameOnThreads(a: Artifact, feeds: Record<string, Tensor>, minParallelFlops?: number): Promise<Record<string, Float32Array>> {
+  const outs: Record<string, Tensor>[] = [];
+  for (const t of [1, 2, 3]) outs.push(await (await session(a, t, minParallelFlops)).run(feeds));
+  for (const name of Object.keys(outs[0])) {
+    expect(Array.from(outs[1][name].data as Float32Array)).toEqual(Array.from(outs[0][name].data as Float32Array));
+    expect(Array.from(outs[2][name].data as Float32Array)).toEqual(Array.from(outs[0][name].data as Float32Array));
   }
-  expect(Array.from(outs[1])).toEqual(Array.from(outs[0]));
-  expect(Array.from(outs[2])).toEqual(Array.from(outs[0]));
-  return outs[0];
+  return Object.fromEntries(Object.entries(outs[0]).map(([k, v]) => [k, v.data as Float32Array]));
+}
+
+/** The plan ops (`Conv (group 2)`, `Mul`...) of the steps that run split on `s`'s threads with minParallelFlops `min`. */
+function splitOps(s: WasmSession, min: number): string[] {
+  const op = new Map(s.plan.steps.map((st) => [st.fn, st.op]));
+  return phasesOf(s.plan.steps, s.exports, min).filter((p) => !p.serial).map((p) => op.get(p.fn)!);
+}
+
+/**
+ * Compiles `g`, runs it on 1, 2 and 3 threads with every splittable step split (outputs equal bit
+ * for bit, and within tolerance of the reference), and checks that a step of each op in `split` ran split.
+ */
+async function checkSplit(g: Graph, feeds: Record<string, Tensor>, split: string[]): Promise<void> {
+  const ref = interpret(g, feeds);
+  const outs = await allSameOnThreads(decodeArtifact((await compile(g, 'wasm')).save()), feeds, 0);
+  for (const name of g.outputs) expect(relErr(ref[name].data as Float32Array, outs[name]), name).toBeLessThan(F32_TOL);
+  const ops = splitOps(sessions[sessions.length - 1], 0);
+  for (const op of split) expect(ops, `a ${op} step runs split`).toContain(op);
 }
 
 function values(n: number, seed: number): Float32Array {
@@ -50,7 +76,7 @@ function values(n: number, seed: number): Float32Array {
 const randT = (shape: number[], seed: number) => tensor('f32', shape, values(shape.reduce((p, q) => p * q, 1), seed));
 
 describe('wasm threads: models', () => {
-  for (const name of ['squeezenet1_1', 'mobilenet_v2', 'unet_small']) {
+  for (const name of ['squeezenet1_1', 'mobilenet_v2', 'unet_small', 'efficientnet_b0']) {
     it.skipIf(!existsSync(`${MODELS}/${name}`))(`${name} runs alike on 1, 2 and 3 threads and matches PyTorch`, async () => {
       const c = await compile(loadOnnxFile(`${MODELS}/${name}/model.onnx`), 'wasm');
       const x = tensor('f32', c.inputs[0].shape, f32File(`${MODELS}/${name}/test_data_set_0/input_0.bin`));
@@ -102,7 +128,7 @@ describe('wasm threads: kernels vs reference on 1, 2 and 3 threads', () => {
         g.setOutputs([g.add('Conv', ['x', w, g.addConstant('b', randT([Mo], seed + 1))], { group, strides: [s, s], pads: [p, p, p, p], activation: 'relu' })]);
         const x = randT([1, C, h, h + 2], seed + 2);
         const ref = interpret(g, { x })[g.outputs[0]].data as Float32Array;
-        const y = await sameOnThreads(decodeArtifact((await compile(g, 'wasm')).save()), { x });
+        const y = await sameOnThreads(decodeArtifact((await compile(g, 'wasm')).save()), { x }, 0); // split even the smallest
         expect(relErr(ref, y)).toBeLessThan(F32_TOL);
         for (const st of sessions.splice(0)) st.stopThreads();
       }), { numRuns: 10, seed: 16 });
@@ -116,6 +142,77 @@ describe('wasm threads: kernels vs reference on 1, 2 and 3 threads', () => {
     g.setOutputs([g.add('Gemm', [f, g.addConstant('fc', randT([10, 200], 4)), g.addConstant('fb', randT([10], 5))], { transB: 1 })]);
     const x = randT([1, 64, 7, 7], 6);
     const ref = interpret(g, { x })[g.outputs[0]].data as Float32Array;
-    expect(relErr(ref, await sameOnThreads(decodeArtifact((await compile(g, 'wasm')).save()), { x }))).toBeLessThan(F32_TOL);
+    expect(relErr(ref, await sameOnThreads(decodeArtifact((await compile(g, 'wasm')).save()), { x }, 0))).toBeLessThan(F32_TOL);
+  });
+});
+
+describe('wasm threads: the newly split kinds vs reference on 1, 2 and 3 threads', () => {
+  const conv = (g: Graph, x: string, C: number, M: number, seed: number, attrs = {}) =>
+    g.add('Conv', [x, g.addConstant(`w${seed}`, randT([M, C, 3, 3], seed)), g.addConstant(`b${seed}`, randT([M], seed + 1))], { pads: [1, 1, 1, 1], ...attrs });
+
+  it('FusedDwPw by bands of rows, each band its own scratch row (stride 1 and 2, residual, bands of 1-3 rows, a short last band)', async () => {
+    for (const [C, M, H, W, s, resid] of [[6, 9, 5, 7, 1, false], [8, 20, 40, 9, 1, true], [5, 13, 40, 6, 2, false], [4, 4, 17, 3, 1, true], [7, 5, 1, 12, 1, false]] as const) {
+      const g = new Graph('t');
+      g.addInput('x', { dtype: 'f32', shape: [1, C, H, W] });
+      const OH = Math.floor((H - 1) / s) + 1, OW = Math.floor((W - 1) / s) + 1;
+      const ins = [g.addConstant('wd', randT([C, 1, 3, 3], C)), g.addConstant('bd', randT([C], 2)), g.addConstant('wp', randT([M, C, 1, 1], M)), g.addConstant('bp', randT([M], 4))];
+      if (resid) g.addInput('r', { dtype: 'f32', shape: [1, M, OH, OW] });
+      g.setOutputs([g.add('FusedDwPw', ['x', ...ins, ...(resid ? ['r'] : [])], { pads: [1, 1, 1, 1], strides: [s, s], dw_activation: 'relu', activation: 'clip', act_alpha: -1, act_beta: 1 })]);
+      const feeds: Record<string, Tensor> = { x: randT([1, C, H, W], H), ...(resid ? { r: randT([1, M, OH, OW], 5) } : {}) };
+      await checkSplit(g, feeds, OH > 1 ? ['FusedDwPw (row by row)'] : []);
+      for (const st of sessions.splice(0)) st.stopThreads();
+    }
+  });
+
+  it('elementwise: broadcast rows (an SE-style Mul), flat chunks with a SIMD tail, a fused chain with two outputs', async () => {
+    const g = new Graph('t');
+    g.addInput('x', { dtype: 'f32', shape: [1, 3, 37, 41] }); // 4551 elements: 3 chunks, a 3-lane tail
+    g.addInput('z', { dtype: 'f32', shape: [1, 16, 23, 29] });
+    const c = conv(g, 'z', 16, 16, 7);
+    const se = g.add('Sigmoid', [g.add('GlobalAveragePool', [c])]);
+    const mul = g.add('Mul', [c, se]); // [1,16,23,29] · [1,16,1,1], channels-last: 667 rows of 16
+    const sig = g.add('Sigmoid', ['x']);
+    const t = g.add('Tanh', [g.add('Add', ['x', sig])]);
+    g.setOutputs([mul, sig, g.add('Relu', [t]), t]);
+    await checkSplit(g, { x: randT([1, 3, 37, 41], 8), z: randT([1, 16, 23, 29], 9) }, ['Mul', 'FusedElementwise']);
+  });
+
+  it('pools by rows, global pools by channel groups (channels not a multiple of 4 or 16)', async () => {
+    for (const C of [37, 70, 16]) {
+      const g = new Graph('t');
+      g.addInput('x', { dtype: 'f32', shape: [1, C, 19, 23] });
+      const m = g.add('MaxPool', ['x'], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] });
+      const a = g.add('AveragePool', ['x'], { kernel_shape: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1], count_include_pad: 1 });
+      g.setOutputs([m, a, g.add('GlobalAveragePool', [a]), g.add('GlobalMaxPool', ['x'])]);
+      // 16 channels are one group of 16: a global pool over them has one unit and stays serial
+      await checkSplit(g, { x: randT([1, C, 19, 23], C) }, ['MaxPool', 'AveragePool', ...(C > 16 ? ['GlobalAveragePool', 'GlobalMaxPool'] : [])]);
+      for (const st of sessions.splice(0)) st.stopThreads();
+    }
+  });
+
+  it('grouped convs, batched depthwise convs, pointwise convs and Gemm re-cut into rows (a short last row, residual)', async () => {
+    const g = new Graph('t');
+    g.addInput('x', { dtype: 'f32', shape: [2, 8, 13, 13] });
+    g.addInput('y', { dtype: 'f32', shape: [1, 12, 13, 13] });
+    g.addInput('a', { dtype: 'f32', shape: [37, 20] });
+    const g2 = conv(g, 'x', 4, 6, 10, { group: 2 });
+    const dw = g.add('Conv', ['x', g.addConstant('wdw', randT([8, 1, 3, 3], 12))], { group: 8, pads: [1, 1, 1, 1] });
+    const g4 = g.add('Conv', ['y', g.addConstant('w4', randT([8, 3, 1, 1], 13))], { group: 4 });
+    const pw = g.add('Conv', ['y', g.addConstant('wpw', randT([12, 12, 1, 1], 14)), g.addConstant('bpw', randT([12], 15)), 'y'], { activation: 'relu' });
+    const gemm = g.add('Gemm', ['a', g.addConstant('wg', randT([20, 30], 16)), g.addConstant('bg', randT([30], 17))]);
+    g.setOutputs([g2, dw, g4, pw, gemm]);
+    const feeds = { x: randT([2, 8, 13, 13], 18), y: randT([1, 12, 13, 13], 19), a: randT([37, 20], 20) };
+    await checkSplit(g, feeds, ['Conv (group 2)', 'Conv (group 4)', 'Conv (depthwise)', 'Conv', 'Gemm']);
+  });
+});
+
+describe('wasm threads: phases', () => {
+  it('steps below the work threshold, or with one unit or no range, run serially and merge into one phase', () => {
+    const rows = (n: number) => new WebAssembly.Global({ value: 'i32', mutable: false }, n);
+    const range = () => undefined;
+    const exports = { a_range: range, a_rows: rows(8), b_range: range, b_rows: rows(8), c_range: range, c_rows: rows(1), d: range, e_range: range, e_rows: rows(5) };
+    const steps = [{ fn: 'a', flops: MIN_PARALLEL_FLOPS }, { fn: 'b', flops: MIN_PARALLEL_FLOPS - 1 }, { fn: 'c', flops: 1e9 }, { fn: 'd', flops: 1e9 }, { fn: 'e', flops: 1e9 }];
+    expect(phasesOf(steps, exports)).toEqual([{ fn: 'a', rows: 8 }, { fn: 'b', serial: ['b', 'c', 'd'] }, { fn: 'e', rows: 5 }]);
+    expect(phasesOf(steps, exports, 0).map((p) => p.fn)).toEqual(['a', 'b', 'c', 'e']);
   });
 });

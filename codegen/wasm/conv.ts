@@ -40,6 +40,10 @@ export interface ConvSpec extends Epilogue {
   order?: 'weights' | 'tile';
   /** `<name>_row(oy)` must compute exactly row oy (FusedDwPw drives it row by row). */
   singleRow?: boolean;
+  /** Input row of output row oy is ⌊oy / band⌋ (FusedDwPw: a band of rows shares one scratch row); sh is then unused. */
+  band?: number;
+  /** Internal: a piece of a re-cut pointwise conv (its shape is final, and it gets no `<name>()` driver). */
+  part?: boolean;
 }
 
 /** Packs W (M, Cg, kh, kw) and bias into [mb][ky][kx][c][4V] and [mb][4V] (zero padded). */
@@ -69,8 +73,13 @@ function storeEpilogue(fb: FnBuilder, ep: Epilogue, acc: Expr, yAddr: Expr, rAdd
   return out;
 }
 
-/** Adds `<name>_row(i)` (output row i, or output-channel block i for weight-stationary layers) and `<name>()` (all of them) for a dense conv. */
-export function emitConv(m: binaryen.Module, spec: ConvSpec): void {
+/**
+ * Adds `<name>_row(i)` (output row i, or output-channel block i for weight-stationary layers) and
+ * `<name>()` (all of them) for a dense conv; returns the number of rows (units) `<name>_row` takes.
+ */
+export function emitConv(m: binaryen.Module, spec: ConvSpec): number {
+  const rows = pointwiseRows(spec);
+  if (rows) return emitPointwiseRows(m, spec, rows);
   const s = flatten1x1(spec);
   const fb = new FnBuilder(m, 1), o = new Ops(m);
   const { P, V } = s, MB = 4 * V, U = 2; // c-loop unroll: 2 measured best (1: loop overhead, 4: register pressure)
@@ -138,7 +147,7 @@ export function emitConv(m: binaryen.Module, spec: ConvSpec): void {
     }
     // kernel rows: skip a row outside the input (padding)
     st.push(fb.loop(ky, o.c(0), s.kh, 1, [
-      fb.set(iy, o.add(o.mul(fb.geti(oy), s.sh), o.addc(o.mul(fb.geti(ky), s.dh), -s.ph))),
+      fb.set(iy, o.add(s.band ? m.i32.div_u(fb.geti(oy), o.c(s.band)) : o.mul(fb.geti(oy), s.sh), o.addc(o.mul(fb.geti(ky), s.dh), -s.ph))),
       m.if(m.i32.lt_u(fb.geti(iy), o.c(s.H)), m.block(null, [
         fb.set(xrow, o.addc(o.mul(fb.geti(iy), s.W * xpix), s.X)),
         ...kxBody,
@@ -197,7 +206,7 @@ export function emitConv(m: binaryen.Module, spec: ConvSpec): void {
   // Tile-outer when the layer's packed weights stay in L2 (each pixel tile's inputs then stay in
   // L1), one row per call. Otherwise weight-stationary: one call per output-channel block sweeps
   // ALL rows, so that big weights (ResNet's layer4: 9.4 MB) stream once per layer, not per row.
-  const tileOuter = s.order === 'tile' || (s.order === undefined && KS * (nmbFull + (tail > 0 ? 1 : 0)) <= 256 * 1024);
+  const tileOuter = isTileOuter(s);
   const allRows = !tileOuter && !s.singleRow;
   const body: Expr[] = [];
   if (tileOuter || s.singleRow) {
@@ -214,17 +223,81 @@ export function emitConv(m: binaryen.Module, spec: ConvSpec): void {
     body.push(tail > 0 ? m.if(m.i32.eq(fb.geti(oy0), o.c(nmbFull)), m.block(null, allRowsOf(() => o.c(nmbFull), tail)), full) : full);
   }
   m.addFunction(`${s.name}_row`, i32, none, fb.vars, m.block(null, body));
-  addRowDriver(m, s.name, allRows ? nmbFull + (tail > 0 ? 1 : 0) : s.OH, !s.singleRow);
+  const units = allRows ? nmbFull + (tail > 0 ? 1 : 0) : s.OH;
+  if (!s.part) addRowDriver(m, s.name, units, !s.singleRow);
+  return units;
 }
 
 /**
- * A 1×1, stride 1, unpadded conv maps pixel i of the input to pixel i of the output, rows being
- * contiguous in both: one row of H·W pixels then tiles it with no per-row edge tile (13×13 rows
- * of 4-pixel tiles otherwise end in a 1-pixel tile) and no per-row call.
+ * Tile-outer when the layer's packed weights stay in L2 (each pixel tile's inputs then stay in L1),
+ * one row per call; otherwise weight-stationary, one call per output-channel block over all rows.
+ */
+function isTileOuter(s: ConvSpec): boolean {
+  const KS = s.kh * s.kw * s.Cg * 4 * s.V * 4, blocks = Math.ceil(s.M / (4 * s.V));
+  return s.order === 'tile' || (s.order === undefined && KS * blocks <= 256 * 1024);
+}
+
+/** A 1×1, stride 1, unpadded conv: pixel i of the input makes pixel i of the output, rows contiguous in both. */
+const isPointwise = (s: ConvSpec) =>
+  s.kh === 1 && s.kw === 1 && s.sh === 1 && s.sw === 1 && s.ph === 0 && s.pw === 0 && s.H === s.OH && s.W === s.OW && !s.singleRow && !s.part;
+
+/**
+ * A weight-stationary pointwise conv (its units are channel blocks) sweeps one row of H·W pixels:
+ * no per-row edge tile (13×13 rows of 4-pixel tiles otherwise end in a 1-pixel tile), no per-row call.
  */
 function flatten1x1(s: ConvSpec): ConvSpec {
-  const pointwise = s.kh === 1 && s.kw === 1 && s.sh === 1 && s.sw === 1 && s.ph === 0 && s.pw === 0 && s.H === s.OH && s.W === s.OW;
-  return pointwise && !s.singleRow && s.OH > 1 ? { ...s, H: 1, W: s.H * s.W, OH: 1, OW: s.OH * s.OW } : s;
+  return isPointwise(s) && s.OH > 1 ? { ...s, H: 1, W: s.H * s.W, OH: 1, OW: s.OH * s.OW } : s;
+}
+
+/**
+ * A tile-outer pointwise conv (or Gemm) is re-cut into about 16 rows of a whole number of pixel
+ * tiles (and a shorter last row where they do not divide H·W): no edge tiles except in that last
+ * row, and rows enough for threads to share (one row of H·W pixels would run on one thread).
+ */
+function pointwiseRows(s: ConvSpec): { rows: number; width: number; last: number } | undefined {
+  if (!isPointwise(s) || !isTileOuter(s)) return undefined;
+  const n = s.OH * s.OW;
+  if (n < 4 * s.P) return undefined;
+  const width = s.P * Math.max(1, Math.round(n / (16 * s.P)));
+  const rows = Math.floor(n / width);
+  return { rows, width, last: n - rows * width };
+}
+
+/** Emits a pointwise conv as `rows` rows of `width` pixels (`<name>_main`) and its short last row (`<name>_last`). */
+function emitPointwiseRows(m: binaryen.Module, s: ConvSpec, r: { rows: number; width: number; last: number }): number {
+  const main = `${s.name}_main`, last = `${s.name}_last`;
+  emitConv(m, { ...s, name: main, H: r.rows, W: r.width, OH: r.rows, OW: r.width, part: true });
+  if (r.last === 0) {
+    m.addFunction(`${s.name}_row`, i32, none, [], m.call(`${main}_row`, [m.local.get(0, i32)], none));
+  } else {
+    const px = r.rows * r.width;
+    emitConv(m, {
+      ...s, name: last, H: 1, W: r.last, OH: 1, OW: r.last, part: true,
+      X: s.X + px * s.xps * 4, Y: s.Y + px * s.yps * 4, R: s.R !== undefined ? s.R + px * s.rps! * 4 : undefined,
+    });
+    m.addFunction(`${s.name}_row`, i32, none, [], m.if(m.i32.lt_u(m.local.get(0, i32), m.i32.const(r.rows)),
+      m.call(`${main}_row`, [m.local.get(0, i32)], none), m.call(`${last}_row`, [m.i32.const(0)], none)));
+  }
+  const units = r.rows + (r.last > 0 ? 1 : 0);
+  addRowDriver(m, s.name, units);
+  return units;
+}
+
+/**
+ * `<name>_row(u)` over the units of `parts` (equal shapes: batch images, groups), `rows` units
+ * each, part by part; with `<name>()` and `<name>_range` over all of them, so that threads share
+ * the units of every part (a grouped conv's groups would otherwise run one after another, each
+ * split, or on one thread).
+ */
+export function addPartsDriver(m: binaryen.Module, name: string, parts: string[], rows: number): void {
+  const fb = new FnBuilder(m, 1), o = new Ops(m);
+  const p = fb.local(i32), r = fb.local(i32);
+  m.addFunction(`${name}_row`, i32, none, fb.vars, m.block(null, [
+    fb.set(p, m.i32.div_u(fb.geti(0), o.c(rows))),
+    fb.set(r, m.i32.rem_u(fb.geti(0), o.c(rows))),
+    ...parts.map((part, k) => m.if(m.i32.eq(fb.geti(p), o.c(k)), m.call(`${part}_row`, [fb.geti(r)], none))),
+  ]));
+  addRowDriver(m, name, parts.length * rows);
 }
 
 /**
@@ -256,8 +329,8 @@ export interface WindowSpec extends Epilogue {
   Wd?: number; B?: number;
   /** Average pooling: count padding positions; `padEndH/W` bound them (ceil_mode windows beyond are not counted). */
   countPad?: boolean; padEndH?: number; padEndW?: number;
-  /** Every row writes at Y (FusedDwPw's one-row scratch). */
-  rowOut?: boolean;
+  /** Output row oy writes scratch row ⌊oy / band⌋ at Y (FusedDwPw: one scratch row per band of rows). */
+  band?: number;
   V: number;
 }
 
@@ -271,8 +344,8 @@ export function packDepthwiseWeights(w: Float32Array, bias: Float32Array | undef
   return { weights: out, bias: b };
 }
 
-/** Adds `<name>_row(oy)` and `<name>()` for a depthwise conv or a max/average pool. */
-export function emitWindow(m: binaryen.Module, s: WindowSpec): void {
+/** Adds `<name>_row(oy)` and `<name>()` for a depthwise conv or a max/average pool; returns its rows. */
+export function emitWindow(m: binaryen.Module, s: WindowSpec): number {
   const fb = new FnBuilder(m, 1), o = new Ops(m);
   const oy = 0, V = s.V, CB = 4 * V;
   const ox = fb.local(i32), cb = fb.local(i32), iy0 = fb.local(i32), base = fb.local(i32), yrow = fb.local(i32), rrow = fb.local(i32);
@@ -357,7 +430,7 @@ export function emitWindow(m: binaryen.Module, s: WindowSpec): void {
   const oxB = Math.max(oxA, Math.min(s.OW, Math.floor((s.W - 1 + s.pw - (s.kw - 1) * s.dw) / s.sw) + 1));
   const body: Expr[] = [
     fb.set(iy0, o.addc(o.mul(fb.geti(oy), s.sh), -s.ph)),
-    fb.set(yrow, s.rowOut ? o.c(s.Y) : o.addc(o.mul(fb.geti(oy), s.OW * s.yps * 4), s.Y)),
+    fb.set(yrow, s.band ? o.addc(o.mul(m.i32.div_u(fb.geti(oy), o.c(s.band)), s.OW * s.yps * 4), s.Y) : o.addc(o.mul(fb.geti(oy), s.OW * s.yps * 4), s.Y)),
     fb.set(rrow, s.R !== undefined ? o.addc(o.mul(fb.geti(oy), s.OW * s.rps! * 4), s.R) : o.c(0)),
   ];
   if (s.kind === 'avg') {
@@ -368,5 +441,6 @@ export function emitWindow(m: binaryen.Module, s: WindowSpec): void {
   if (oxB > oxA) body.push(fb.loop(ox, o.c(oxA), oxB, 1, pixel(undefined)));
   for (let x = 0; x < s.OW; x++) if (x < oxA || x >= oxB) body.push(...pixel(x));
   m.addFunction(`${s.name}_row`, i32, none, fb.vars, m.block(null, body));
-  addRowDriver(m, s.name, s.OH, !s.rowOut); // rowOut: every row writes the one scratch row
+  addRowDriver(m, s.name, s.OH, !s.band); // band: rows of a band share one scratch row
+  return s.OH;
 }

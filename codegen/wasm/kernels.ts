@@ -4,7 +4,7 @@
  * changes), softmax and a scalar-blocked ConvTranspose. Each is one function specialised to its
  * shapes and addresses.
  */
-import type binaryen from 'binaryen';
+import binaryen from 'binaryen';
 import { FnBuilder, Ops, f32, i32, none, v128, type Expr } from './builder.js';
 import { exp, withScratch } from './math.js';
 
@@ -39,16 +39,33 @@ export function collapseDims(dims: number[], strides: number[][]): { dims: numbe
       s.forEach((st) => st.splice(i, 1));
     }
   }
+  // a leading dim of 1 (batch 1) whose stride does not chain stays above: drop it too
+  while (d.length > 1 && d[0] === 1) { d.shift(); s.forEach((st) => st.shift()); }
   if (d.length === 0) return { dims: [1], strides: s.map(() => [0]) };
   return { dims: d, strides: s };
 }
 
 /**
+ * Exports `<name>_range` (a function of (start, end) over `units` independent units of work) and
+ * the global `<name>_rows` = units, for the threaded runtime (runtime/wasm/threads.ts).
+ */
+export function exportUnits(m: binaryen.Module, name: string, units: number): void {
+  m.addFunctionExport(`${name}_range`, `${name}_range`);
+  m.addGlobal(`${name}_rows`, i32, false, m.i32.const(units));
+  m.addGlobalExport(`${name}_rows`, `${name}_rows`);
+}
+
+/** Elements per unit of a one-dimensional elementwise kernel's range (a multiple of 4: units stay SIMD-aligned). */
+export const ELEMENTWISE_CHUNK = 2048;
+
+/**
  * out[i] = expr(x_k[i]) over broadcast operands. The innermost dim runs four lanes at a time when
  * every operand is contiguous (stride 1) or constant (stride 0) along it; otherwise lane by lane.
+ * `<name>_range(a, b)` computes indices [a, b) of the outermost (collapsed) dim, or chunks [a, b)
+ * of ELEMENTWISE_CHUNK elements when everything collapses to one dim; `<name>()` all of them.
  */
 export function emitElementwise(m: binaryen.Module, s: ElementwiseSpec): void {
-  const fb = new FnBuilder(m, 0), o = new Ops(m);
+  const fb = new FnBuilder(m, 2), o = new Ops(m);
   const out = s.dims.map((_, i) => s.dims.slice(i + 1).reduce((a, b) => a * b, 1));
   const ys = [s.Y, ...(s.moreY ?? [])];
   const collapsed = collapseDims(s.dims, [...ys.map(() => out), ...s.operands.map((x) => x.strides)]);
@@ -79,16 +96,62 @@ export function emitElementwise(m: binaryen.Module, s: ElementwiseSpec): void {
     ...s.operands.map((_, j) => fb.set(xs[j], load(j + 1))),
     ...values(s.expr(fb, xs)).map((v, k) => fb.set(res[k], v)),
   ];
-  const innerBody: Expr[] = strides.map((_, k) => fb.set(ptr[k], rowStart(k)));
-  const n4 = vector ? Math.floor(inner / 4) * 4 : 0;
-  if (n4 > 0) {
-    innerBody.push(fb.loop(idx[r - 1], o.c(0), n4, 4, [
-      ...compute((k) => (strides[k][r - 1] === 1 ? o.vload(fb.geti(ptr[k])) : o.sload(fb.geti(ptr[k])))),
+  let units: number, body: Expr;
+  if (r === 1) {
+    units = Math.ceil(inner / ELEMENTWISE_CHUNK);
+    body = flatRange(fb, inner, vector, strides.map((st) => st[0]), addrs, ptr, compute, storeAll);
+  } else {
+    const innerBody: Expr[] = strides.map((_, k) => fb.set(ptr[k], rowStart(k)));
+    const n4 = vector ? Math.floor(inner / 4) * 4 : 0;
+    if (n4 > 0) {
+      innerBody.push(fb.loop(idx[r - 1], o.c(0), n4, 4, [
+        ...compute((k) => (strides[k][r - 1] === 1 ? o.vload(fb.geti(ptr[k])) : o.sload(fb.geti(ptr[k])))),
+        ...storeAll((d, v) => o.vstore(o.addc(fb.geti(ptr[0]), d), v)),
+        ...strides.map((st, k) => fb.set(ptr[k], o.addc(fb.geti(ptr[k]), st[r - 1] * 16))),
+      ]));
+    }
+    body = elementwiseRows(fb, innerBody, inner - n4, idx, ptr, strides, dims, compute, storeAll, lane);
+    units = dims[0];
+  }
+  m.addFunction(`${s.name}_range`, binaryen.createType([i32, i32]), none, fb.vars, body);
+  m.addFunction(s.name, none, none, [], m.call(`${s.name}_range`, [o.c(0), o.c(units)], none));
+  exportUnits(m, s.name, units);
+}
+
+type Compute = (load: (k: number) => Expr) => Expr[];
+type StoreAll = (store: (y: number, v: Expr) => Expr) => Expr[];
+
+/** A dense 1-D kernel's chunks [a, b) (params 0, 1): 4 lanes at a time, then lane by lane to the chunk's end. */
+function flatRange(fb: FnBuilder, n: number, vector: boolean, st: number[], addrs: number[], ptr: number[], compute: Compute, storeAll: StoreAll): Expr {
+  const m = fb.m, o = new Ops(m);
+  const i = fb.local(i32), end = fb.local(i32), end4 = fb.local(i32);
+  const endE = o.mul(fb.geti(1), ELEMENTWISE_CHUNK);
+  const advance = (lanes: number) => st.map((x, k) => fb.set(ptr[k], o.addc(fb.geti(ptr[k]), x * lanes * 4)));
+  const start = () => o.mul(fb.geti(0), ELEMENTWISE_CHUNK);
+  const body: Expr[] = [
+    fb.set(end, m.select(m.i32.lt_u(endE, o.c(n)), endE, o.c(n))),
+    ...st.map((x, k) => fb.set(ptr[k], o.addc(o.mul(start(), x * 4), addrs[k]))),
+    fb.set(end4, vector ? m.i32.and(fb.geti(end), o.c(~3)) : start()),
+  ];
+  if (vector) {
+    body.push(fb.loopDyn(i, start(), fb.geti(end4), 4, [
+      ...compute((k) => (st[k] === 1 ? o.vload(fb.geti(ptr[k])) : o.sload(fb.geti(ptr[k])))),
       ...storeAll((d, v) => o.vstore(o.addc(fb.geti(ptr[0]), d), v)),
-      ...strides.map((st, k) => fb.set(ptr[k], o.addc(fb.geti(ptr[k]), st[r - 1] * 16))),
+      ...advance(4),
     ]));
   }
-  const tail = inner - n4;
+  body.push(fb.loopDyn(i, fb.geti(end4), fb.geti(end), 1, [
+    ...compute((k) => o.sload(fb.geti(ptr[k]))),
+    ...storeAll((d, v) => m.f32.store(0, 4, o.addc(fb.geti(ptr[0]), d), m.f32x4.extract_lane(v, 0))),
+    ...advance(1),
+  ]));
+  return m.block(null, body);
+}
+
+/** A kernel over ≥ 2 dims: indices [a, b) (params 0, 1) of the outermost one, the inner ones whole. */
+function elementwiseRows(fb: FnBuilder, innerBody: Expr[], tail: number, idx: number[], ptr: number[], strides: number[][], dims: number[],
+  compute: Compute, storeAll: StoreAll, lane: (k: number, off: number) => Expr): Expr {
+  const m = fb.m, o = new Ops(m), r = dims.length, inner = dims[r - 1];
   if (tail > 0 && tail <= 8) {
     for (let t = 0; t < tail; t++) {
       innerBody.push(...compute((k) => lane(k, t)));
@@ -102,8 +165,8 @@ export function emitElementwise(m: binaryen.Module, s: ElementwiseSpec): void {
     ]));
   }
   let body: Expr = m.block(null, innerBody);
-  for (let d = r - 2; d >= 0; d--) body = fb.loop(idx[d], o.c(0), dims[d], 1, [body]);
-  m.addFunction(s.name, none, none, fb.vars, body);
+  for (let d = r - 2; d >= 1; d--) body = fb.loop(idx[d], o.c(0), dims[d], 1, [body]);
+  return fb.loopDyn(idx[0], fb.geti(0), fb.geti(1), 1, [body]);
 }
 
 export interface GlobalPoolSpec {
@@ -115,32 +178,42 @@ export interface GlobalPoolSpec {
   S: number;
 }
 
-/** Global average/max pooling over NHWC pixels, vectorised over channels. */
+/**
+ * Global average/max pooling over NHWC pixels, vectorised over channels. `<name>_range(a, b)`
+ * pools channel groups [a, b) of 16 (one cache line of sums and of outputs: threads sharing the
+ * channels write no common line), reading every pixel's slice of them in memory order.
+ */
 export function emitGlobalPool(m: binaryen.Module, s: GlobalPoolSpec): void {
-  const fb = new FnBuilder(m, 0), o = new Ops(m);
-  const p = fb.local(i32), c = fb.local(i32), x = fb.local(i32), t = fb.local(v128);
-  const nv = Math.ceil(s.C / 4);
+  const fb = new FnBuilder(m, 2), o = new Ops(m);
+  const p = fb.local(i32), c = fb.local(i32), x = fb.local(i32), t = fb.local(v128), c0 = fb.local(i32), c1 = fb.local(i32);
+  const nv = Math.ceil(s.C / 4), nFull = Math.floor(s.C / 4), units = Math.ceil(nv / 4);
   const op = (a: Expr, b: Expr) => (s.kind === 'avg' ? m.f32x4.add(a, b) : m.f32x4.max(a, b));
+  const scale = s.kind === 'avg' ? 1 / s.pixels : 1;
+  const c1E = o.mul(fb.geti(1), 64);
   const body: Expr[] = [
-    fb.loop(c, o.c(0), nv * 16, 16, [o.vstore(o.addc(fb.geti(c), s.S), o.splat(s.kind === 'avg' ? 0 : -Infinity))]),
+    // byte offsets [c0, c1) of the group range's vectors
+    fb.set(c0, o.mul(fb.geti(0), 64)),
+    fb.set(c1, m.select(m.i32.lt_u(c1E, o.c(nv * 16)), c1E, o.c(nv * 16))),
+    fb.loopDyn(c, fb.geti(c0), fb.geti(c1), 16, [o.vstore(o.addc(fb.geti(c), s.S), o.splat(s.kind === 'avg' ? 0 : -Infinity))]),
     fb.loop(p, o.c(0), s.pixels, 1, [
       fb.set(x, o.addc(o.mul(fb.geti(p), s.xps * 4), s.X)),
-      fb.loop(c, o.c(0), nv * 16, 16, [
+      fb.loopDyn(c, fb.geti(c0), fb.geti(c1), 16, [
         o.vstore(o.addc(fb.geti(c), s.S), op(o.vload(o.addc(fb.geti(c), s.S)), o.vload(o.add(fb.geti(x), fb.geti(c))))),
       ]),
     ]),
+    // whole vectors, then the last one's real lanes
+    fb.loopDyn(c, fb.geti(c0), m.select(m.i32.lt_u(fb.geti(c1), o.c(nFull * 16)), fb.geti(c1), o.c(nFull * 16)), 16, [
+      o.vstore(o.addc(fb.geti(c), s.Y), m.f32x4.mul(o.vload(o.addc(fb.geti(c), s.S)), o.splat(scale))),
+    ]),
   ];
-  const scale = s.kind === 'avg' ? 1 / s.pixels : 1;
-  for (let v = 0; v < nv; v++) {
-    const val = m.f32x4.mul(o.vload(o.c(s.S + v * 16)), o.splat(scale));
-    const lanes = Math.min(4, s.C - 4 * v);
-    if (lanes === 4) body.push(o.vstore(o.c(s.Y + v * 16), val));
-    else {
-      body.push(fb.set(t, val));
-      for (let l = 0; l < lanes; l++) body.push(m.f32.store(0, 4, o.c(s.Y + v * 16 + l * 4), m.f32x4.extract_lane(fb.getv(t), l)));
-    }
+  if (nFull < nv) {
+    const lanes = s.C - 4 * nFull, stores: Expr[] = [fb.set(t, m.f32x4.mul(o.vload(o.c(s.S + nFull * 16)), o.splat(scale)))];
+    for (let l = 0; l < lanes; l++) stores.push(m.f32.store(0, 4, o.c(s.Y + nFull * 16 + l * 4), m.f32x4.extract_lane(fb.getv(t), l)));
+    body.push(m.if(m.i32.eq(fb.geti(c1), o.c(nv * 16)), m.block(null, stores)));
   }
-  m.addFunction(s.name, none, none, fb.vars, m.block(null, body));
+  m.addFunction(`${s.name}_range`, binaryen.createType([i32, i32]), none, fb.vars, m.block(null, body));
+  m.addFunction(s.name, none, none, [], m.call(`${s.name}_range`, [o.c(0), o.c(units)], none));
+  exportUnits(m, s.name, units);
 }
 
 /** Copies `rows` runs of `bytes` bytes from src (stride srcStride) to dst (stride dstStride). */

@@ -12,8 +12,8 @@ import { add, arg, substitute, x as X } from '../../ir/scalar.js';
 import { sizeOf } from '../../ir/types.js';
 import { activationProblem } from './activation.js';
 import { FnBuilder } from './builder.js';
-import { emitConv, emitWindow, packConvWeights, packDepthwiseWeights } from './conv.js';
-import { addSequence, emitConvTranspose, emitElementwise, packConvTransposeWeights } from './kernels.js';
+import { addPartsDriver, addRowDriver, emitConv, emitWindow, packConvWeights, packDepthwiseWeights } from './conv.js';
+import { emitConvTranspose, emitElementwise, packConvTransposeWeights } from './kernels.js';
 import { renderScalar } from './scalar.js';
 import { actTag, kxk, needsConstants, pairTag, two, unchecked, type Loc, type OpLowering } from './storage.js';
 
@@ -57,12 +57,13 @@ const conv: OpLowering = {
       const Wd = s.weight(pk.weights), B = s.weight(pk.bias);
       s.step(n, `dwconv${shape}${actTag(ep.act)}`, 'depthwise', flops, (m, a, fn) => {
         for (let i = 0; i < N; i++) {
+          // every image has OH rows: the parts driver shares all N·OH among threads
           emitWindow(m, {
             name: N === 1 ? fn : `${fn}_n${i}`, kind: 'dw', X: a(x.l) + i * imgX, H: x.H, W: x.W, xps: x.l.ps, C, Y: a(y) + i * imgY, OH, OW, yps: y.ps,
             kh, kw, sh, sw, dh, dw, ph, pw, Wd, B, V: 4, ...ep, R: r ? a(r) + i * imgR : undefined, rps: r?.ps,
           });
         }
-        if (N > 1) addSequence(m, fn, Array.from({ length: N }, (_, i) => `${fn}_n${i}`));
+        if (N > 1) addPartsDriver(m, fn, Array.from({ length: N }, (_, i) => `${fn}_n${i}`), OH);
       }, [x.l, ...(r ? [r] : [])], [y]);
       return;
     }
@@ -75,32 +76,49 @@ const conv: OpLowering = {
     const kernel = `conv${shape}${group > 1 ? `_g${group}` : ''}_nhwc_${tile.P}x${4 * tile.V}${actTag(ep.act)}`;
     s.step(n, kernel, group > 1 ? `group ${group}` : '', flops, (m, a, fn) => {
       const parts: string[] = [];
+      let rows = 0; // units per part: equal, the parts having one shape
       for (let i = 0; i < N; i++) for (let gi = 0; gi < group; gi++) {
         const name = N * group === 1 ? fn : `${fn}_n${i}g${gi}`;
         parts.push(name);
-        emitConv(m, {
+        rows = emitConv(m, {
           name, X: a(x.l) + i * imgX + gi * Cg * 4, H: x.H, W: x.W, xps: x.l.ps, Cg,
           Y: a(y) + i * imgY + gi * Mg * 4, OH, OW, yps: y.ps, M: Mg, kh, kw, sh, sw, dh, dw, ph, pw,
           Wp: packs[gi].Wp, B: packs[gi].B, P: tile.P, V: tile.V, order: tile.order,
           ...ep, R: r ? a(r) + i * imgR + gi * Mg * 4 : undefined, rps: r?.ps,
         });
       }
-      if (parts.length > 1) addSequence(m, fn, parts);
+      if (parts.length > 1) addPartsDriver(m, fn, parts, rows);
     }, [x.l, ...(r ? [r] : [])], [y]);
   },
 };
 
+/** At most this many bands per FusedDwPw (scratch rows): enough for threads to share, little memory (one row each). */
+const MAX_BANDS = 16;
+
+/** FusedDwPw's bands: `rows` consecutive output rows each (the last may be shorter), `count` of them. */
+export function dwpwBands(OH: number): { rows: number; count: number } {
+  const rows = Math.ceil(OH / Math.min(OH, MAX_BANDS));
+  return { rows, count: Math.ceil(OH / rows) };
+}
+
 /**
- * `name()` for FusedDwPw: for each output row, the depthwise row into the scratch row, then the
- * pointwise conv over it (the row's output and residual addresses advance per row).
+ * `name_row(b)` for FusedDwPw: for each output row of band b, the depthwise row into the band's
+ * scratch row, then the pointwise conv over it; `name()` and `name_range` over bands. Bands share
+ * nothing (the pointwise row r reads only depthwise row r), so threads take whole bands.
  */
-function addFusedDriver(m: binaryen.Module, name: string, rows: number): void {
-  const fb = new FnBuilder(m, 0);
-  const r = fb.local(binaryen.i32);
-  m.addFunction(name, binaryen.none, binaryen.none, fb.vars, fb.loop(r, m.i32.const(0), rows, 1, [
-    m.call(`${name}_dw_row`, [fb.geti(r)], binaryen.none),
-    m.call(`${name}_pw_row`, [fb.geti(r)], binaryen.none),
+function addBandDriver(m: binaryen.Module, name: string, OH: number, band: number, count: number): void {
+  const fb = new FnBuilder(m, 1);
+  const r = fb.local(binaryen.i32), end = fb.local(binaryen.i32);
+  const start = m.i32.mul(fb.geti(0), m.i32.const(band));
+  const endE = m.i32.add(m.i32.mul(fb.geti(0), m.i32.const(band)), m.i32.const(band));
+  m.addFunction(`${name}_row`, binaryen.i32, binaryen.none, fb.vars, m.block(null, [
+    fb.set(end, m.select(m.i32.lt_u(endE, m.i32.const(OH)), endE, m.i32.const(OH))),
+    fb.loopDyn(r, start, fb.geti(end), 1, [
+      m.call(`${name}_dw_row`, [fb.geti(r)], binaryen.none),
+      m.call(`${name}_pw_row`, [fb.geti(r)], binaryen.none),
+    ]),
   ]));
+  addRowDriver(m, name, count);
 }
 
 const fusedDwPw: OpLowering = {
@@ -120,8 +138,9 @@ const fusedDwPw: OpLowering = {
     const pk = packConvWeights(s.constF32(n, wpv), bpv ? s.constF32(n, bpv) : undefined, M, C, 1, 1, tile.V);
     const Wd = s.weight(dk.weights), Bd = s.weight(dk.bias), Wp = s.weight(pk.weights), Bp = s.weight(pk.bias);
     const dwAct = String(n.attrs.dw_activation ?? '');
-    // the depthwise result of one output row at a time lives in a small scratch buffer
-    const mid = s.dense(OW * C, 'T', C);
+    // the depthwise result of one output row at a time lives in a small scratch row, one per band
+    const bands = dwpwBands(OH);
+    const mid = s.dense(bands.count * OW * C, 'T', C);
     const y = s.spatialOut(n, n.outputs[0], M);
     const r = s.residual(n, rv);
     const ep = epilogue(n);
@@ -131,15 +150,15 @@ const fusedDwPw: OpLowering = {
       emitWindow(m, {
         name: `${f}_dw`, kind: 'dw', X: a(x.l), H: x.H, W: x.W, xps: x.l.ps, C, Y: a(mid), OH, OW, yps: C,
         kh, kw, sh, sw, dh, dw, ph, pw, Wd, B: Bd, V: 4, act: dwAct, alpha: Number(n.attrs.dw_alpha ?? 0), beta: Number(n.attrs.dw_beta ?? 0),
-        rowOut: true,
+        band: bands.rows,
       });
-      // stride 0: every output row reads the one scratch row
+      // output row oy reads its band's scratch row
       emitConv(m, {
-        name: `${f}_pw`, X: a(mid), H: 1, W: OW, xps: C, Cg: C, Y: a(y), OH, OW, yps: y.ps, M,
+        name: `${f}_pw`, X: a(mid), H: bands.count, W: OW, xps: C, Cg: C, Y: a(y), OH, OW, yps: y.ps, M,
         kh: 1, kw: 1, sh: 0, sw: 1, dh: 1, dw: 1, ph: 0, pw: 0, Wp, B: Bp, P: tile.P, V: tile.V, order: tile.order,
-        ...ep, R: r ? a(r) : undefined, rps: r?.ps, singleRow: true,
+        ...ep, R: r ? a(r) : undefined, rps: r?.ps, singleRow: true, band: bands.rows,
       });
-      addFusedDriver(m, f, OH);
+      addBandDriver(m, f, OH, bands.rows, bands.count);
     }, [x.l, mid, ...(r ? [r] : [])], [y]);
   },
 };
@@ -174,7 +193,7 @@ const convTranspose: OpLowering = {
     const act = activationScalar(ep.act, ep.alpha, ep.beta) ?? unchecked(n, `has no activation '${ep.act}'`);
     const e = r ? substitute(act, [add(X, arg(1))]) : act;
     const rl = r;
-    s.step(n, `deconv_epilogue${actTag(ep.act)}`, 'epilogue', 0, (m, a, fn) => emitElementwise(m, {
+    s.step(n, `deconv_epilogue${actTag(ep.act)}`, 'epilogue', OH * OW * M, (m, a, fn) => emitElementwise(m, {
       name: fn, dims: [OH * OW * M], Y: a(y),
       operands: [{ addr: a(y), strides: [1] }, ...(rl ? [{ addr: a(rl), strides: [1] }] : [])],
       expr: (fb, xs) => renderScalar(fb, e, xs),

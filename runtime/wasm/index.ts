@@ -13,8 +13,10 @@ import { unpackWeights, weightsRegionBytes } from './weights.js';
 export interface WasmSessionOptions {
   /** Which module build to run: 'auto' (default) picks the relaxed-SIMD one where the engine validates it. */
   simd?: 'auto' | SimdBuild;
-  /** Threads (the caller plus workers) sharing each conv/gemm layer; default 1. Falls back to 1 where SharedArrayBuffer is unavailable. */
+  /** Threads (the caller plus workers) sharing each layer; default 1. Falls back to 1 where SharedArrayBuffer is unavailable. */
   threads?: number;
+  /** Threaded: steps with fewer flops than this run on one thread (default MIN_PARALLEL_FLOPS, 65536; 0 splits every splittable step). */
+  minParallelFlops?: number;
   /** Memory cap in bytes (default 2 GiB): a plan or module needing more is TOO_LARGE before anything is allocated. */
   maxMemoryBytes?: number;
 }
@@ -138,7 +140,7 @@ export class WasmSession {
       const memory = imported ? new WebAssembly.Memory({ initial: pages, maximum: pages, shared: threads > 1 }) : undefined;
       instance = await WebAssembly.instantiate(mod, memory ? { env: { memory } } : {});
       if (memory && threads > 1) {
-        pool = await ThreadPool.start(threads, mod, memory, instance.exports as Record<string, unknown>, plan.steps.map((st) => st.fn));
+        pool = await ThreadPool.start(threads, mod, memory, instance.exports as Record<string, unknown>, plan.steps, options.minParallelFlops);
       }
     } catch (e) {
       if (e instanceof CnncError) throw e;

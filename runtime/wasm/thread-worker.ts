@@ -3,7 +3,7 @@
  * in a worker_threads Worker (Node, `eval: true`) or a Web Worker (browsers, from a Blob URL), so
  * that no bundler or loader has to find a second file. Plain JS, no imports.
  *
- * The worker gets { module, memory, ctl, tid, threads, phases } once, instantiates the module on
+ * The worker gets { module, memory, ctl, tid, threads, spin, phases } once, instantiates the module on
  * the shared memory, says 'ready', then per run: waits for ctl[GEN] to change, runs its share of
  * each phase (rows [tid·R/T, (tid+1)·R/T) of a parallel step; serial phases run on thread 0 only),
  * and meets the others at the barrier after each phase. Control words (Int32Array on a
@@ -13,13 +13,15 @@
 export const WORKER_SOURCE = String.raw`
 'use strict';
 const GEN = 0, COUNT = 1, PHASE = 2, ERR = 3, STOP = 4;
-function barrier(ctl, threads) {
+function barrier(ctl, threads, spin) {
   const phase = Atomics.load(ctl, PHASE);
   if (Atomics.add(ctl, COUNT, 1) === threads - 1) {
     Atomics.store(ctl, COUNT, 0);
     Atomics.add(ctl, PHASE, 1);
     Atomics.notify(ctl, PHASE);
   } else {
+    // the others usually arrive within microseconds: poll first, block (a futex round trip) only then
+    for (let i = 0; i < spin && Atomics.load(ctl, PHASE) === phase; i++);
     while (Atomics.load(ctl, PHASE) === phase) Atomics.wait(ctl, PHASE, phase);
   }
 }
@@ -43,7 +45,7 @@ async function start(d, post) {
           Atomics.store(ctl, ERR, 1);
         }
       }
-      barrier(ctl, d.threads);
+      barrier(ctl, d.threads, d.spin);
     }
   }
 }

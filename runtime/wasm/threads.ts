@@ -1,11 +1,13 @@
 /**
  * Threaded execution of a wasm-target module: N − 1 workers plus the calling thread, one
- * `WebAssembly.Memory({ shared: true })`, each parallel layer split across threads by output rows
- * (or output-channel blocks, for weight-stationary convs: whatever the kernel's `<fn>_row(i)`
- * indexes; codegen exports `<fn>_range(start, end)` and `<fn>_rows` where rows are independent).
- * Steps without a range (elementwise, pooling into a scratch row, fused dw+pw blocks...) run on
- * the calling thread. Threads meet at a barrier after each phase: Atomics on a SharedArrayBuffer,
- * no message per layer. Needs SharedArrayBuffer (browsers: a cross-origin-isolated page).
+ * `WebAssembly.Memory({ shared: true })`, each parallel step split across threads by independent
+ * units: output rows, output-channel blocks (weight-stationary convs), bands of rows with their own
+ * scratch row (fused dw+pw blocks), element or row ranges (elementwise), channel ranges (global
+ * pools); codegen exports `<fn>_range(start, end)` and `<fn>_rows` (the unit count) for each.
+ * Steps without a range, and steps with less work than `minParallelFlops` (the barrier would cost
+ * more than the split saves), run on the calling thread; consecutive ones form one serial phase.
+ * Threads meet at a barrier after each phase: Atomics on a SharedArrayBuffer (a short spin, then
+ * Atomics.wait), no message per layer. Needs SharedArrayBuffer (browsers: a cross-origin-isolated page).
  */
 import { CnncError } from '../errors.js';
 import { WORKER_SOURCE } from './thread-worker.js';
@@ -14,6 +16,13 @@ import { WORKER_SOURCE } from './thread-worker.js';
 export interface Phase { fn: string; rows?: number; serial?: string[] }
 
 const GEN = 0, COUNT = 1, PHASE = 2, ERR = 3, STOP = 4;
+/** Barrier polls before blocking: a few microseconds, less than a futex wake-up costs. */
+export const SPIN = 4000;
+/** Steps below this many flops (plan `flops`: 2·MACs, or elements) stay serial: tens of microseconds of work at most. */
+export const MIN_PARALLEL_FLOPS = 1 << 16;
+
+/** A step as the pool sees it: its function and its work. */
+export interface PoolStep { fn: string; flops?: number }
 
 /** Why threads cannot run here, or undefined where they can. */
 export function threadsUnavailable(): string | undefined {
@@ -36,14 +45,16 @@ export async function cores(): Promise<number> {
 }
 
 /**
- * Groups steps into phases: each step with an exported range is its own parallel phase; runs of
- * other steps form one serial phase (thread 0 runs them back to back, one barrier after).
+ * Groups steps into phases: each step with an exported range, more than one unit and at least
+ * `minFlops` of work is its own parallel phase; runs of other steps form one serial phase (thread 0
+ * runs them back to back, one barrier after).
  */
-export function phasesOf(steps: readonly string[], exports: Record<string, unknown>): Phase[] {
+export function phasesOf(steps: readonly PoolStep[], exports: Record<string, unknown>, minFlops = MIN_PARALLEL_FLOPS): Phase[] {
   const phases: Phase[] = [];
-  for (const fn of steps) {
+  for (const { fn, flops } of steps) {
     const rows = exports[`${fn}_rows`] as WebAssembly.Global | undefined;
-    if (typeof exports[`${fn}_range`] === 'function' && rows instanceof WebAssembly.Global && (rows.value as number) > 1) {
+    const big = flops === undefined || flops >= minFlops;
+    if (big && typeof exports[`${fn}_range`] === 'function' && rows instanceof WebAssembly.Global && (rows.value as number) > 1) {
       phases.push({ fn, rows: rows.value as number });
     } else {
       const last = phases[phases.length - 1];
@@ -66,13 +77,13 @@ export class ThreadPool {
   ) {}
 
   /** Starts `threads − 1` workers on `module` and `memory` (shared); the caller is thread 0 with `exports`. */
-  static async start(threads: number, module: WebAssembly.Module, memory: WebAssembly.Memory, exports: Record<string, unknown>, steps: readonly string[]): Promise<ThreadPool> {
+  static async start(threads: number, module: WebAssembly.Module, memory: WebAssembly.Memory, exports: Record<string, unknown>, steps: readonly PoolStep[], minFlops?: number): Promise<ThreadPool> {
     const ctl = new Int32Array(new SharedArrayBuffer(64));
-    const phases = phasesOf(steps, exports);
+    const phases = phasesOf(steps, exports, minFlops);
     const workers: AnyWorker[] = [];
     const ready: Promise<void>[] = [];
     for (let tid = 1; tid < threads; tid++) {
-      const data = { module, memory, ctl, tid, threads, phases: phases.map((p) => ({ fn: p.fn, rows: p.rows })) };
+      const data = { module, memory, ctl, tid, threads, spin: SPIN, phases: phases.map((p) => ({ fn: p.fn, rows: p.rows })) };
       const { worker, started } = await spawn(data);
       workers.push(worker);
       ready.push(started);
@@ -113,7 +124,7 @@ export class ThreadPool {
     }
   }
 
-  /** Thread 0's side of the barrier: Atomics.wait where the engine allows it (not a browser's main thread), else a spin. */
+  /** Thread 0's side of the barrier: a short spin, then Atomics.wait where the engine allows it (not a browser's main thread), else a spin. */
   private barrier(): void {
     const ctl = this.ctl, phase = Atomics.load(ctl, PHASE);
     if (Atomics.add(ctl, COUNT, 1) === this.threads - 1) {
@@ -122,6 +133,7 @@ export class ThreadPool {
       Atomics.notify(ctl, PHASE);
       return;
     }
+    for (let i = 0; i < SPIN && Atomics.load(ctl, PHASE) === phase; i++);
     while (Atomics.load(ctl, PHASE) === phase) {
       if (canWait) Atomics.wait(ctl, PHASE, phase, 1000);
     }
