@@ -1,0 +1,93 @@
+/**
+ * Squeeze-and-excitation gates (passes/fuse-squeeze-excitation.ts → SqueezeExcitationGate) on every
+ * target against the reference interpreter run on the graph before the passes: SE blocks with
+ * sigmoid and hard-sigmoid gates, batch 2, odd channel counts, with and without a conv reading the
+ * scaled map. wasm and wgsl compile in process (wgsl on small shapes: Dawn on llvmpipe is slow);
+ * cuda runs the standalone program on the CPU emulator (g++), skipped where it is unavailable.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { compile, type TargetName } from '../index.js';
+import { buildEmulatedProgram, emulationAvailable } from '../codegen/cuda/emu.js';
+import { lowerCuda } from '../codegen/cuda/lower.js';
+import { Graph } from '../ir/graph.js';
+import { interpret } from '../ir/interpreter.js';
+import { runPipeline } from '../passes/pipeline.js';
+import type { Tensor } from '../runtime/tensor.js';
+import { compareAll, randomTensor, rng, runStandalone } from './gpu/common.js';
+
+interface SeCase { label: string; gate: 'Sigmoid' | 'HardSigmoid'; hidden: 'Relu' | 'SiLU' | 'none'; C: number; Cr: number; project: boolean; bias: boolean }
+
+const CASES: SeCase[] = [
+  { label: 'sigmoid gate, SiLU hidden, C 7 → 3, then a 1×1 conv', gate: 'Sigmoid', hidden: 'SiLU', C: 7, Cr: 3, project: true, bias: true },
+  { label: 'hard-sigmoid gate, ReLU hidden, C 13 → 5, Mul output', gate: 'HardSigmoid', hidden: 'Relu', C: 13, Cr: 5, project: false, bias: true },
+  { label: 'sigmoid gate, no hidden activation or biases, C 9 → 1', gate: 'Sigmoid', hidden: 'none', C: 9, Cr: 1, project: true, bias: false },
+];
+
+/** x (2, C, 5, 3) → 3×3 conv → SE (GlobalAveragePool, 1×1 conv, act, 1×1 conv, gate, Mul) → [1×1 conv]. */
+function seGraph(k: SeCase, seed: number): Graph {
+  const r = rng(seed);
+  const g = new Graph(`se_${seed}`);
+  const w = (name: string, shape: number[], scale = 0.5) => g.addConstant(name, randomTensor('f32', shape, r, scale));
+  const x = g.addInput('x', { dtype: 'f32', shape: [2, k.C, 5, 3] });
+  const [y] = g.addNode('Conv', [x, w('w0', [k.C, k.C, 3, 3]), w('b0', [k.C])], { pads: [1, 1, 1, 1] });
+  const [p] = g.addNode('GlobalAveragePool', [y]);
+  let [h] = g.addNode('Conv', [p, w('w1', [k.Cr, k.C, 1, 1], 1), ...(k.bias ? [w('b1', [k.Cr])] : [])]);
+  if (k.hidden === 'Relu') [h] = g.addNode('Relu', [h]);
+  if (k.hidden === 'SiLU') { const [s] = g.addNode('Sigmoid', [h]); [h] = g.addNode('Mul', [h, s]); }
+  const [z] = g.addNode('Conv', [h, w('w2', [k.C, k.Cr, 1, 1], 1), ...(k.bias ? [w('b2', [k.C])] : [])]);
+  const [s] = g.addNode(k.gate, [z], k.gate === 'HardSigmoid' ? { alpha: 1 / 6, beta: 0.5 } : {});
+  let [out] = g.addNode('Mul', [y, s]);
+  if (k.project) [out] = g.addNode('Conv', [out, w('w3', [4, k.C, 1, 1]), w('b3', [4])]);
+  g.setOutputs([out]);
+  return g;
+}
+
+const inputsOf = (g: Graph, seed: number): Record<string, Tensor> => ({ x: randomTensor('f32', g.type('x').shape, rng(seed + 100), 2) });
+const gates = (g: Graph) => g.nodes.filter((n) => n.op === 'SqueezeExcitationGate').length;
+
+for (const target of ['wasm', 'wgsl'] as TargetName[]) {
+  describe(`SqueezeExcitationGate on ${target}`, () => {
+    it.each(CASES.map((k, i) => [k.label, k, i] as const))('%s: the compiled SE block matches the reference of the unfused graph', async (_, k, i) => {
+      const g = seGraph(k, 40 + i), inputs = inputsOf(g, i);
+      const c = await compile(g, target);
+      expect(gates(c.graph)).toBe(1);
+      const pooled = c.graph.nodes.find((n) => n.op === 'GlobalAveragePool')!.outputs[0];
+      expect(c.graph.nodes.filter((n) => n.inputs.includes(pooled)).map((n) => n.op)).toEqual(['SqueezeExcitationGate']);
+      const { bad } = compareAll(await c.run(inputs), interpret(g, inputs), 1e-4);
+      expect(bad).toEqual([]);
+      // one kernel fewer than the unfused gate (two convs)
+      const unfused = await compile(g, target, { disable: ['fuse-squeeze-excitation'] });
+      expect(c.stats.kernels).toBe(unfused.stats.kernels - 1);
+    }, 300_000);
+  });
+}
+
+const emu = emulationAvailable();
+describe.skipIf(!emu)(`SqueezeExcitationGate on cuda (CPU emulator)${emu ? '' : ' SKIPPED: g++ or CUDA headers not found'}`, () => {
+  const work = mkdtempSync(join(tmpdir(), 'cnnc-se-'));
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  it('every case in one graph matches the reference of the unfused graph', () => {
+    // the three blocks side by side in one program: one g++ build
+    const parts = CASES.map((k, i) => seGraph(k, 40 + i));
+    const g = new Graph('se_all');
+    const inputs: Record<string, Tensor> = {};
+    parts.forEach((p, i) => {
+      const x = g.addInput(`x${i}`, p.type('x'));
+      inputs[x] = inputsOf(p, i).x;
+      const rename = (v: string) => (v === 'x' ? x : `${v}_${i}`);
+      for (const [name, v] of p.values) if (v.const) g.addConstant(rename(name), v.const);
+      for (const n of p.nodes) g.addNode(n.op, n.inputs.map(rename), n.attrs, { name: `${n.name}_${i}`, outputs: n.outputs.map(rename) });
+    });
+    g.setOutputs(parts.map((p, i) => `${p.outputs[0]}_${i}`));
+    const h = runPipeline(g, 'cuda', {}).graph;
+    expect(gates(h)).toBe(3);
+    const mod = lowerCuda(h);
+    const bin = buildEmulatedProgram(mod, join(work, 'se'));
+    const got = runStandalone(bin, join(work, 'se'), mod.plan, inputs).outputs;
+    const { bad } = compareAll(got, interpret(g, inputs), 1e-4);
+    expect(bad).toEqual([]);
+  }, 600_000);
+});
