@@ -26,6 +26,8 @@ function rule(second: Node, view: GraphView, ctx: PassContext): Node[] | null {
   if (!isVectorConv(g, second)) return null;
   const first = view.producer.get(second.inputs[0]);
   if (!first || !isVectorConv(g, first) || !view.single(second.inputs[0]) || first.attrs.layout !== second.attrs.layout) return null;
+  // the gate scales the pooled map: as many gates as pooled channels
+  if (g.type(second.inputs[1]).shape[0] !== g.type(first.inputs[1]).shape[1]) return null;
   const attrs = {
     activation: first.attrs.activation, act_alpha: first.attrs.act_alpha, act_beta: first.attrs.act_beta,
     gate_activation: second.attrs.activation, gate_alpha: second.attrs.act_alpha, gate_beta: second.attrs.act_beta,
