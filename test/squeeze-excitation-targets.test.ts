@@ -2,10 +2,10 @@
  * Squeeze-and-excitation gates (passes/fuse-squeeze-excitation.ts → SqueezeExcitationGate) on every
  * target against the reference interpreter run on the graph before the passes: SE blocks with
  * sigmoid and hard-sigmoid gates, batch 2, odd channel counts, with and without a conv reading the
- * scaled map. wasm and wgsl compile in process (wgsl on small shapes: Dawn on llvmpipe is slow);
+ * scaled map; and EfficientNet-B0 from ../shared/models on wasm against PyTorch. wasm and wgsl compile in process (wgsl on small shapes: Dawn on llvmpipe is slow);
  * cuda runs the standalone program on the CPU emulator (g++), skipped where it is unavailable.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,9 @@ import { lowerCuda } from '../codegen/cuda/lower.js';
 import { Graph } from '../ir/graph.js';
 import { interpret } from '../ir/interpreter.js';
 import { runPipeline } from '../passes/pipeline.js';
-import type { Tensor } from '../runtime/tensor.js';
+import { loadOnnxFile } from '../frontends/onnx/import.js';
+import { tensor, type Tensor } from '../runtime/tensor.js';
+import { F32_TOL, f32File, relErr } from './golden.js';
 import { compareAll, randomTensor, rng, runStandalone } from './gpu/common.js';
 import { SE_CASES as CASES, seGraph } from './se-graph.js';
 
@@ -64,4 +66,15 @@ describe.skipIf(!emu)(`SqueezeExcitationGate on cuda (CPU emulator)${emu ? '' : 
     const { bad } = compareAll(got, interpret(g, inputs), 1e-4);
     expect(bad).toEqual([]);
   }, 600_000);
+});
+
+const EFFICIENTNET = join(import.meta.dirname, '..', '..', 'shared', 'models', 'efficientnet_b0');
+describe.skipIf(!existsSync(EFFICIENTNET))('EfficientNet-B0 (../shared/models) on wasm with its SE gates fused', () => {
+  it('has 16 SqueezeExcitationGate kernels and matches PyTorch within 1e-4', async () => {
+    const c = await compile(loadOnnxFile(join(EFFICIENTNET, 'model.onnx')), 'wasm');
+    expect(gates(c.graph)).toBe(16);
+    const x = tensor('f32', c.inputs[0].shape, f32File(join(EFFICIENTNET, 'test_data_set_0', 'input_0.bin')));
+    const want = f32File(join(EFFICIENTNET, 'test_data_set_0', 'output_0.bin'));
+    expect(relErr(want, (await c.run({ [c.inputs[0].name]: x }))[c.outputs[0].name].data as Float32Array)).toBeLessThan(F32_TOL);
+  }, 300_000);
 });
