@@ -38,6 +38,14 @@ for (const target of ['wasm', 'wgsl'] as TargetName[]) {
       const unfused = await compile(g, target, { disable: ['fuse-squeeze-excitation'] });
       expect(c.stats.kernels).toBe(unfused.stats.kernels - 1);
     }, 300_000);
+    if (target === 'wgsl') {
+      it('fp16: the gate on f16 buffers matches within 1e-2', async () => {
+        const g = seGraph(CASES[1], 41), inputs = inputsOf(g, 1);
+        const c = await compile(g, target, { fp16: true, fp16Policy: { keepFirst: false, keepLast: false } });
+        expect(c.graph.nodes.filter((n) => n.op === 'SqueezeExcitationGate').map((n) => c.graph.type(n.inputs[0]).dtype)).toEqual(['f16']);
+        expect(compareAll(await c.run(inputs), interpret(g, inputs), 1e-2).bad).toEqual([]);
+      }, 300_000);
+    }
   });
 }
 
@@ -45,7 +53,7 @@ const emu = emulationAvailable();
 describe.skipIf(!emu)(`SqueezeExcitationGate on cuda (CPU emulator)${emu ? '' : ' SKIPPED: g++ or CUDA headers not found'}`, () => {
   const work = mkdtempSync(join(tmpdir(), 'cnnc-se-'));
   afterAll(() => rmSync(work, { recursive: true, force: true }));
-  it('every case in one graph matches the reference of the unfused graph', () => {
+  it('every case in one graph, f32 and f16, matches the reference of the unfused graph', () => {
     // the three blocks side by side in one program: one g++ build
     const parts = CASES.map((k, i) => seGraph(k, 40 + i));
     const g = new Graph('se_all');
@@ -58,13 +66,15 @@ describe.skipIf(!emu)(`SqueezeExcitationGate on cuda (CPU emulator)${emu ? '' : 
       for (const n of p.nodes) g.addNode(n.op, n.inputs.map(rename), n.attrs, { name: `${n.name}_${i}`, outputs: n.outputs.map(rename) });
     });
     g.setOutputs(parts.map((p, i) => `${p.outputs[0]}_${i}`));
-    const h = runPipeline(g, 'cuda', {}).graph;
-    expect(gates(h)).toBe(3);
-    const mod = lowerCuda(h);
-    const bin = buildEmulatedProgram(mod, join(work, 'se'));
-    const got = runStandalone(bin, join(work, 'se'), mod.plan, inputs).outputs;
-    const { bad } = compareAll(got, interpret(g, inputs), 1e-4);
-    expect(bad).toEqual([]);
+    const ref = interpret(g, inputs);
+    for (const fp16 of [false, true]) {
+      const h = runPipeline(g, 'cuda', { fp16 }).graph;
+      expect(gates(h)).toBe(3);
+      const mod = lowerCuda(h);
+      const bin = buildEmulatedProgram(mod, join(work, `se${fp16}`));
+      const got = runStandalone(bin, join(work, `se${fp16}`), mod.plan, inputs).outputs;
+      expect(compareAll(got, ref, fp16 ? 1e-2 : 1e-4).bad, fp16 ? 'f16' : 'f32').toEqual([]);
+    }
   }, 600_000);
 });
 

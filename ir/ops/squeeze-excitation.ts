@@ -7,7 +7,8 @@
  *   h[n, j] = activation(B1[j] + Σ_k W1[j, k] · P[n, k])
  *   Y[n, c] = gate_activation(B2[c] + Σ_j W2[c, j] · h[n, j])
  *
- * Y has P's shape. Its meaning is exactly the two convs it replaces: the reference accumulates in
+ * Y has P's shape. Under fp16 it computes like the convs it replaces: f16 operands, f32 sums.
+ * Its meaning is exactly the two convs it replaces: the reference accumulates in
  * float64 and rounds h to the dtype, as the first conv stores its output.
  */
 import { fromF64, toF64 } from '../../runtime/tensor.js';
@@ -38,7 +39,7 @@ export const SQUEEZE_EXCITATION_OPS: OpDef[] = [{
   doc: 'the pooled-vector MLP of squeeze-and-excitation: gate_activation(W2·activation(W1·P + B1) + B2), one kernel',
   inputs: [5, 5],
   attrs: { activation: '', act_alpha: 0, act_beta: 0, gate_activation: '', gate_alpha: 0, gate_beta: 0 },
-  traits: { category: 'matmul' },
+  traits: { category: 'matmul', fp16: 'compute' },
   infer(node): TensorType[] {
     const p = input(node, 0);
     if (!isArithFloat(p.type.dtype)) fail(node, 'DTYPE_MISMATCH', `expects a float input, got ${p.type.dtype}`, p.name);

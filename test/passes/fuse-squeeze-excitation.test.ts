@@ -54,14 +54,18 @@ describe('fuse-squeeze-excitation', () => {
     expect(gatesOf(h)).toEqual([]);
   });
 
-  it('under fp16 the gate computes in f32 (the fp16 pass leaves it to f32, casts around it)', () => {
+  it('under fp16 the gate computes like the convs it replaced: f16 operands and output, weights halved', () => {
     const g = seGraph(SE_CASES[0], 6);
     const h = runPipeline(g, 'cuda', { fp16: true, verify: true }).graph;
     const [gate] = gatesOf(h);
-    expect(gate.inputs.map((v) => h.type(v).dtype)).toEqual(['f32', 'f32', 'f32', 'f32', 'f32']);
-    expect(h.type(gate.outputs[0]).dtype).toBe('f32');
+    expect([...gate.inputs, gate.outputs[0]].map((v) => h.type(v).dtype)).toEqual(['f16', 'f16', 'f16', 'f16', 'f16', 'f16']);
     const x = inputs(g, 6);
     expect(compareAll(interpret(h, x), interpret(g, x), 1e-2).bad).toEqual([]);
+    // storage mode (wasm): the gate's weights rounded to f16 values, still f32
+    const s = runPipeline(g, 'wasm', { fp16: true, fp16Mode: 'storage', fp16Policy: { keepFirst: false, keepLast: false } }).graph;
+    const w1 = gatesOf(s)[0].inputs[1];
+    expect(w1).toMatch(/_f16r$/);
+    expect(compareAll(interpret(s, x), interpret(g, x), 1e-2).bad).toEqual([]);
   });
 
   it('exports to ONNX as its two 1×1 convs (NHWC graph: reshaped to a vector and back)', () => {
