@@ -3,8 +3,9 @@
  * gate is a function of a global pool of x alone (GlobalAveragePool, or ReduceMean over the
  * spatial axes): pool → 1×1 conv / Gemm → activation → 1×1 conv → Sigmoid/HardSigmoid, in any
  * spelling, activations standalone or in epilogues. MobileNetV3, EfficientNet, RegNetY and MNASNet
- * have one per block. Fusing the pooled MLP into one kernel and the closing Mul into a conv needs
- * code generator support (issue 15); this is the pattern count that work starts from.
+ * have one per block. fuse-squeeze-excitation.ts turns the pooled MLP into one SqueezeExcitationGate
+ * kernel (still found here: it is a matmul-like gate node); fusing the closing Mul into the conv that
+ * reads it (a per-channel scale on load) is not done yet.
  */
 import type { Graph, Node } from '../ir/graph.js';
 import { getOp } from '../ir/ops/index.js';

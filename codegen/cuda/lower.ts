@@ -18,6 +18,7 @@ import { batchNorm, cast, elementwise, fusedElementwise, instanceNorm, layerNorm
 import { getOp, hasOp } from '../../ir/ops/index.js';
 import { globalPool, pool } from './pool.js';
 import { resize } from './resize.js';
+import { squeezeExcitationGate } from './squeeze-excitation.js';
 import { convInteger, dequantizeLinear, dynamicQuantizeLinear, matmulInteger, qconv, qgemm, quantizeLinear } from './quant.js';
 
 export type { BufRef, CudaIO, CudaPlan, CudaStep } from '../../runtime/cuda/plan.js';
@@ -41,7 +42,7 @@ type Gen = (ctx: LowerCtx) => Launch | Launch[];
 
 const GENERATORS: Record<string, Gen> = {
   Conv: conv, ConvTranspose: convTranspose, FusedDwPw: fusedDwPw,
-  Gemm: gemm, MatMul: matmul,
+  Gemm: gemm, MatMul: matmul, SqueezeExcitationGate: squeezeExcitationGate,
   MaxPool: pool, AveragePool: pool, GlobalAveragePool: globalPool, GlobalMaxPool: globalPool,
   BatchNormalization: batchNorm, FusedElementwise: fusedElementwise, Cast: cast, Softmax: softmax, LogSoftmax: softmax, LayerNormalization: layerNorm,
   InstanceNormalization: instanceNorm, LRN: lrn,

@@ -17,6 +17,7 @@ import { concat, dynamicGather, gather } from './movement.js';
 import { BITS_ONLY, batchNorm, cast, castReason, elementwise, fusedElementwise, typedFormula, instanceNorm, layerNorm, lrn, reduce, softmax } from './pointwise.js';
 import { globalPool, pool } from './pool.js';
 import { resize, resizeReason } from './resize.js';
+import { SE_MAX_HIDDEN, squeezeExcitationGate } from './squeeze-excitation.js';
 import { dequantizeLinear, matmulInteger, quantizeLinear } from './quant.js';
 import { quantReason } from '../quant.js';
 
@@ -28,7 +29,7 @@ type Gen = NonNullable<ReturnType<typeof generatorOf>>;
 type Check = (node: Node, graph: Graph) => string | undefined;
 
 /** Generators that compute in f32 (f16 storage): their output must be a float (emit.ts `checkFloat`). */
-const FLOAT_KERNELS = new Set<Gen>([fusedElementwise, conv, convTranspose, fusedDwPw, gemm, matmul, pool, globalPool, batchNorm, softmax, layerNorm, reduce, instanceNorm, lrn]);
+const FLOAT_KERNELS = new Set<Gen>([fusedElementwise, conv, convTranspose, fusedDwPw, gemm, matmul, squeezeExcitationGate, pool, globalPool, batchNorm, softmax, layerNorm, reduce, instanceNorm, lrn]);
 
 const notFloat = (op: string, d: DType) => `the CUDA target computes ${op} in f32 or f16, not ${d}`;
 
@@ -51,6 +52,8 @@ function gatherCheck(n: Node, g: Graph): string | undefined {
 const CHECKS = new Map<Gen, Check>([
   [conv, epilogue()], [convTranspose, epilogue()], [gemm, epilogue()],
   [fusedDwPw, (n, g) => epilogue()(n, g) ?? epilogue('dw')(n, g)],
+  [squeezeExcitationGate, (n, g) => epilogue()(n, g) ?? epilogue('gate')(n, g)
+    ?? (g.type(n.inputs[1]).shape[0] > SE_MAX_HIDDEN ? `${g.type(n.inputs[1]).shape[0]} hidden units exceed the CUDA SE kernel's shared memory (${SE_MAX_HIDDEN})` : undefined)],
   [pool, (n) => (n.outputs[1] ? 'MaxPool Indices output is not supported by the CUDA target' : undefined)],
   [layerNorm, (n) => (n.outputs.slice(1).some(Boolean) ? 'LayerNormalization mean/inv-std outputs are not supported by the CUDA target' : undefined)],
   [cast, (n, g) => castReason(g.type(n.inputs[0]).dtype, g.type(n.outputs[0]).dtype)],

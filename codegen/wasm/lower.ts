@@ -23,6 +23,7 @@ import { NORM_LOWERINGS } from './lower-norm.js';
 import { POOL_LOWERINGS } from './lower-pool.js';
 import { QUANT_LOWERINGS } from './lower-quant.js';
 import { RESIZE_LOWERING } from './lower-resize.js';
+import { SE_GATE_LOWERING } from './lower-squeeze-excitation.js';
 import { GATHER, INDEX_GATHER, orIndexGather } from './lower-index.js';
 import { GLOBAL_POOL_FALLBACK, REDUCE_LOWERINGS } from './lower-reduce.js';
 import { GENERIC_CONV, GENERIC_FUSED_DWPW, GENERIC_MATMUL, GENERIC_POOL, withFallback } from './lower-generic.js';
@@ -42,6 +43,7 @@ const LOWERINGS: Readonly<Record<string, OpLowering>> = {
   Cast: CAST_LOWERING, CastLike: CAST_LOWERING,
   FusedElementwise: FUSED_ELEMENTWISE_LOWERING,
   Resize: RESIZE_LOWERING,
+  SqueezeExcitationGate: SE_GATE_LOWERING,
   // data movement with compile-time indices, any dtype (and the Pad modes the f32 kernel lacks)
   Pad: orIndexGather(MOVEMENT_LOWERINGS.Pad), Transpose: orIndexGather(MOVEMENT_LOWERINGS.Transpose),
   Slice: orIndexGather(MOVEMENT_LOWERINGS.Slice), Tile: orIndexGather(MOVEMENT_LOWERINGS.Tile), Expand: orIndexGather(MOVEMENT_LOWERINGS.Expand),

@@ -12,6 +12,7 @@ import { emitGemm, emitMatMul } from './kernels/linear.js';
 import { emitConcat, emitGather, emitIndexMap, emitKnownValue, emitPad, emitResize, emitSlice, emitSplit, emitTranspose } from './kernels/movement.js';
 import { emitInstanceNorm, emitLayerNorm, emitLRN, emitSoftmax } from './kernels/norm.js';
 import { emitGlobalPool, emitPool, emitReduce, type Reducer } from './kernels/pool.js';
+import { emitSqueezeExcitationGate } from './kernels/squeeze-excitation.js';
 import { emitConvInteger, emitDequantizeLinear, emitDynamicQuantizeLinear, emitMatMulInteger, emitQConv, emitQGemm, emitQuantizeLinear } from './kernels/quant.js';
 
 const REDUCERS: Record<string, Reducer> = { ReduceMean: 'mean', ReduceSum: 'sum', ReduceMax: 'max', ReduceMin: 'min' };
@@ -25,6 +26,7 @@ export const GENERATORS: Readonly<Record<string, Generator>> = {
   FusedDwPw: emitFusedDwPw,
   Gemm: emitGemm,
   MatMul: emitMatMul,
+  SqueezeExcitationGate: emitSqueezeExcitationGate,
   MaxPool: emitPool,
   AveragePool: emitPool,
   GlobalAveragePool: emitGlobalPool,

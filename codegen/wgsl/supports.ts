@@ -15,6 +15,7 @@ import { carrierMisfit } from './carried.js';
 import { generatorFor, type Generator } from './generators.js';
 import { emitGemm } from './kernels/linear.js';
 import { emitConv, emitConvTranspose, emitFusedDwPw } from './kernels/conv.js';
+import { emitSqueezeExcitationGate, seReason } from './kernels/squeeze-excitation.js';
 import { emitElementwise, emitFusedElementwise, MAX_ELEMENTWISE_INPUTS, tooManyInputs } from './kernels/elementwise.js';
 import { emitLayerNorm } from './kernels/norm.js';
 import { emitGather, emitIndexMap, emitPad, emitResize } from './kernels/movement.js';
@@ -44,9 +45,9 @@ const spatial3: Check = (node, graph) => {
   return rank >= 3 && rank <= 5 ? undefined : `the wgsl target handles 1-D to 3-D spatial ops, not ${rank - 2}-D`;
 };
 
-/** The reason an epilogue activation (activation / dw_activation) has no formula. */
+/** The reason an epilogue activation (activation / dw_activation / gate_activation) has no formula. */
 const epilogues: Check = (node) => {
-  for (const prefix of ['', 'dw']) {
+  for (const prefix of ['', 'dw', 'gate']) {
     if (node.attrs[prefix ? `${prefix}_activation` : 'activation'] === undefined) continue;
     try { epilogueScalar(node.attrs, {}, prefix); } catch (e) { return (e as CnncError).message; }
   }
@@ -61,6 +62,7 @@ const CHECKS = new Map<Generator, Check>([
   [emitConvTranspose, both(spatial3, epilogues)],
   [emitFusedDwPw, both(spatial, epilogues)],
   [emitGemm, epilogues],
+  [emitSqueezeExcitationGate, (n, g) => epilogues(n, g) ?? seReason(g.type(n.inputs[0]).shape[0], g.type(n.inputs[1]).shape[0])],
   [emitPool, both(spatial3, (n) => (n.outputs[1] ? 'MaxPool indices output is not supported on wgsl' : undefined))],
   [emitLayerNorm, (n) => (n.outputs.slice(1).some(Boolean) ? 'LayerNormalization mean/inv_std outputs are not supported on wgsl' : undefined)],
   [emitPad, (n) => {

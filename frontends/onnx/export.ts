@@ -165,6 +165,8 @@ class Exporter {
         return this.withEpilogue(n, inputs.slice(0, 3), inputs[3] ?? '', out, dtype);
       case 'FusedDwPw':
         return this.fusedDwPw(n, inputs, out, dtype);
+      case 'SqueezeExcitationGate':
+        return this.squeezeExcitationGate(n, inputs, out, dtype);
       case 'Clip': {
         const lo = Number(a.min), hi = Number(a.max);
         const min = Number.isFinite(lo) ? this.scalar(`${n.name}_min`, dtype, lo) : '';
@@ -276,6 +278,22 @@ class Exporter {
     }
     const pw: Node = { ...n, op: 'Conv', attrs: { activation: a.activation, act_alpha: a.act_alpha, act_beta: a.act_beta }, name: `${n.name}_pw` };
     this.withEpilogue(pw, [cur, wpw, bpw], res, out, dtype);
+  }
+
+  /**
+   * SqueezeExcitationGate as its two 1×1 Convs (+ activations) on the pooled vector, reshaped to
+   * (N, C, 1, …) and back (it may be (N, 1, …, C) in an NHWC graph: the same vector).
+   */
+  private squeezeExcitationGate(n: Node, inputs: readonly string[], out: string, dtype: DType): void {
+    const [p, w1, b1, w2, b2] = inputs;
+    const ps = this.g.type(p).shape, rank = this.g.type(w1).shape.length;
+    const vec = [ps[0], ps.slice(1).reduce((a, b) => a * b, 1), ...Array<number>(rank - 2).fill(1)];
+    const [x, h, y] = [this.tmp(`${out}_vec`), this.tmp(`${out}_hidden`), this.tmp(`${out}_gate`)];
+    this.emit('Reshape', [p, this.i64(`${n.name}_vec`, vec)], [x]);
+    const conv = (name: string, attrs: Attrs): Node => ({ ...n, op: 'Conv', attrs, name: `${n.name}_${name}` });
+    this.withEpilogue(conv('fc1', { activation: n.attrs.activation, act_alpha: n.attrs.act_alpha, act_beta: n.attrs.act_beta }), [x, w1, b1], '', h, dtype);
+    this.withEpilogue(conv('fc2', { activation: n.attrs.gate_activation, act_alpha: n.attrs.gate_alpha, act_beta: n.attrs.gate_beta }), [h, w2, b2], '', y, dtype);
+    this.emit('Reshape', [y, this.i64(`${n.name}_shape`, ps)], [out]);
   }
 
   /** One epilogue activation from `x` into `out`, as standard ONNX ops: one op (ACTIVATION_OPS), or the expansions below. */

@@ -14,6 +14,7 @@ import { NORM_OPS } from './norm.js';
 import { FUSED_OPS } from './fused.js';
 import { FUSED_ELEMENTWISE_OPS } from './fused-elementwise.js';
 import { QUANT_OPS } from './quant.js';
+import { SQUEEZE_EXCITATION_OPS } from './squeeze-excitation.js';
 
 const REGISTRY = new Map<string, OpDef>();
 
@@ -37,6 +38,7 @@ register(NORM_OPS);
 register(FUSED_OPS);
 register(FUSED_ELEMENTWISE_OPS);
 register(QUANT_OPS);
+register(SQUEEZE_EXCITATION_OPS);
 
 export function hasOp(name: string): boolean {
   return REGISTRY.has(name);

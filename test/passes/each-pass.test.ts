@@ -74,14 +74,16 @@ describe.each(MODELS)('%s: every pass keeps the outputs', (_label, load) => {
 });
 
 describe('mini at -O3 NHWC: every rewrite fired', () => {
-  it('BN folded or converted, dw+pw fused, SiLU/GELU/ReLU6 in epilogues, transposes only at the input', () => {
+  it('BN folded or converted, dw+pw fused, SE gate fused, SiLU/GELU/ReLU6 in epilogues, transposes only at the input', () => {
     let h = mini();
     for (const name of pipelineFor('wasm', { opt: 'O3', layout: 'NHWC' })) h = PASSES[name].run(h, ctx);
     const o = ops(h);
     expect(o.BatchNormalization).toBeUndefined();
     expect(o.FusedDwPw).toBe(1);
     expect(o.Transpose).toBe(1);
-    const acts = h.nodes.map((n) => n.attrs.activation).filter(Boolean).sort();
+    expect(o.SqueezeExcitationGate).toBe(1);
+    // the SE block's SiLU and Sigmoid: the gate node's activation and gate_activation
+    const acts = h.nodes.flatMap((n) => [n.attrs.activation, n.attrs.gate_activation]).filter(Boolean).sort();
     expect(acts).toEqual(['gelu', 'relu', 'relu', 'sigmoid', 'silu']);
     expect(h.nodes.find((n) => n.op === 'FusedDwPw')!.attrs.dw_activation).toBe('clip');
     expect(h.nodes.find((n) => n.op === 'FusedDwPw')!.inputs[5]).toBeTruthy(); // the residual
