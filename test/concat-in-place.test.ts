@@ -155,6 +155,17 @@ describe.skipIf(!emu)(`concat in place on cuda (CPU emulator)${emu ? '' : ' SKIP
       if (tag.startsWith('inception')) expect(mod.plan.steps.some((s) => /concat/.test(s.kernel))).toBe(false);
     });
   }
+  // YOLOv5s: SPPF's concat has one pool written in place and three parts copied (other readers), the head's several
+  for (const name of ['squeezenet1_1', 'yolov5s']) {
+    it(`zoo ${name} at 32×32: matches the reference`, () => {
+      const g = runPipeline(zoo(name, { size: 32 }), 'cuda', {}).graph;
+      const mod = lowerCuda(g);
+      const dir = join(work, name);
+      const inputs = graphInputs(g, 5);
+      const { bad } = compareAll(runStandalone(buildEmulatedProgram(mod, dir), dir, mod.plan, inputs).outputs, interpret(g, inputs), TOL);
+      expect(bad).toEqual([]);
+    }, 300_000);
+  }
 });
 
 describe('kernels per model: no Concat kernel where every part is written in place', () => {
