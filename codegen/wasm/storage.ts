@@ -8,7 +8,8 @@
  * N,C,H,W stored as N,H,W,C), so convs, pools and the channel concat need no transposes in between;
  * ops that care about element order get a converted copy, and graph outputs are stored in logical
  * order. Values in NHWC graphs (after the layout pass) are already channels-last in logical order.
- * Channel concats of conv outputs get one buffer that the convs write their slices of.
+ * Channel concats get one buffer that convs and pools write their slices of (the plan is shared with
+ * the other targets: codegen/concat-plan.ts).
  *
  * Buffers here hold sizes and lifetimes (the step indices that touch them); compileWasm gives them
  * offsets afterwards, and every step then emits its function with absolute addresses.
