@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compile, type TargetName } from '../index.js';
 import { planConcats } from '../codegen/concat-plan.js';
+import { liveBuffers, planMemory } from '../codegen/memory-plan.js';
 import { buildEmulatedProgram, emulationAvailable } from '../codegen/cuda/emu.js';
 import { cudaWritesSlice, lowerCuda } from '../codegen/cuda/lower.js';
 import { wgslWritesSlice } from '../codegen/wgsl/emit.js';
@@ -93,6 +94,20 @@ describe('the shared concat plan', () => {
     // slice geometry: part b of 'self' = channels 3..7 of 11, images of 6·5 pixels
     const s = plan.slices.get(concatOf('self').inputs[1])!;
     expect([s.axis, s.offset, s.base, s.block, s.stride, s.elems]).toEqual([1, 3, 90, 150, 330, 300]);
+  });
+
+  it('the memory planner gives the parts and the Concat one buffer, each part at its slice', () => {
+    const g = runPipeline(inception(2, true), 'cuda', {}).graph;
+    const plan = planConcats(g, cudaWritesSlice);
+    const mem = planMemory(g, { align: 256, slices: plan.slices });
+    const cat = g.nodes.find((n) => n.op === 'Concat')!;
+    const whole = mem.offsets.get(cat.outputs[0])!;
+    for (const v of cat.inputs) expect(mem.offsets.get(v)! - whole, v).toBe(plan.slices.get(v)!.base * 4);
+    // the buffer lives from the first part's producer to the Concat's last reader: no other value may overlap it then
+    const { buffers } = liveBuffers(g, { slices: plan.slices });
+    const b = buffers.find((x) => x.values.includes(cat.outputs[0]))!;
+    expect(b.values.sort()).toEqual([...cat.inputs, cat.outputs[0]].sort());
+    expect(b.start).toBe(Math.min(...cat.inputs.map((v) => g.nodes.findIndex((n) => n.outputs.includes(v)) + 1)));
   });
 
   it('asks each target which producers can store at a slice (wasm: NHWC, as it compiles, and NCHW)', async () => {
