@@ -16,6 +16,7 @@ import { runPipeline, type CompileOptions as PipelineOptions, type PassReport } 
 import { load, type Session } from './runtime/index.js';
 import type { CodegenOptions, CompileStats, Target } from './codegen/target.js';
 import { getTarget, type TargetName } from './codegen/targets.js';
+import { allFusions, type Fusion } from './codegen/fusion-report.js';
 
 export interface CompiledModel {
   readonly target: string;
@@ -27,6 +28,8 @@ export interface CompiledModel {
   readonly passes: PassReport[];
   /** Facts for the compile report: arena size (0 when the target plans none), weight bytes, kernel count. */
   readonly stats: CompileStats;
+  /** Every fusion formed: epilogues, dw+pw, elementwise groups, concats written in place (codegen/fusion-report.ts). */
+  readonly fusions: Fusion[];
   /** Runs the model on named inputs. */
   run(inputs: Record<string, Tensor>): Promise<Record<string, Tensor>>;
   /** The serialized artifact that cnnc/runtime loads without the compiler. */
@@ -92,6 +95,7 @@ export async function compile(model: ModelSource, target: TargetName | Target, o
     outputs: ioSpecs(g, g.outputs),
     passes: report,
     stats: emitted.stats,
+    fusions: allFusions(g, emitted.stats.concats),
     summary: () => summarize(g),
     save: () => emitted.bytes(),
     run: emitted.run ?? (async (inputs) => {
@@ -133,6 +137,7 @@ export { zoo, ZOO_NAMES } from './models/index.js';
 export { importOnnx, loadOnnxFile, readTensorProto, type ImportOptions } from './frontends/onnx/index.js';
 export { exportOnnx } from './frontends/onnx/export.js';
 export { describePipeline, PASSES, PIPELINES } from './passes/pipeline.js';
+export type { Fusion, FusionKind } from './codegen/fusion-report.js';
 export { TARGETS, TARGET_NAMES, getTarget, type TargetName, type TargetEntry } from './codegen/targets.js';
 export type { Target, TargetInfo, Backend, Emitted, CompileStats, CodegenOptions } from './codegen/target.js';
 export type { CompileProgress, OnProgress } from './ir/progress.js';

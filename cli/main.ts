@@ -21,6 +21,7 @@ import { readNpy, writeNpy } from './npy.js';
 import { checkOutputPath, writeOutput } from './output.js';
 import { Progress } from './progress.js';
 import { graphToSvg } from './viz.js';
+import { formatFusions, graphFusions, type Fusion } from '../codegen/fusion-report.js';
 import { benchModel } from './bench.js';
 import { addQuantizeCommand } from './quantize.js';
 import { compareTensors, defaultOutput, randomInput, topK } from './util.js';
@@ -87,6 +88,25 @@ function graphAfter(g: Graph, name: TargetName, after: string): Graph {
   const at = list.indexOf(after);
   if (at < 0) throw new CnncError('BAD_ATTRIBUTE', `pass '${after}' is not in the ${name} pipeline (${list.join(', ')})`);
   return runPipeline(g, target, { passes: list.slice(0, at + 1) }).graph;
+}
+
+/**
+ * The graph after a pass or level and the fusions it carries. After the whole pipeline the model is
+ * compiled, so the target's concat plan (producers writing Concat slices in place) is drawn too.
+ */
+async function fusedAfter(g: Graph, name: TargetName, after: string): Promise<{ graph: Graph; fusions: Fusion[] }> {
+  const list = pipelineFor(TARGETS[name], {});
+  const isLevel = /^O?[0-3]$/.test(after);
+  if (isLevel || after === list[list.length - 1]) {
+    try {
+      const cm = await compile(g, name, isLevel ? { opt: level(after) } : {});
+      return { graph: cm.graph, fusions: cm.fusions };
+    } catch (e) {
+      if (!(e instanceof CnncError) || e.code !== 'UNSUPPORTED') throw e; // the target cannot lower it: draw the passes' result alone
+    }
+  }
+  const graph = graphAfter(g, name, after);
+  return { graph, fusions: graphFusions(graph) };
 }
 
 /** `--print-after` names passes (or 'all'): an unknown one is an error, as it is for --disable. */
@@ -191,7 +211,7 @@ export function buildProgram(): Command {
       const lines = [`cnnc compile ${model} → ${output} (target ${o.target}, ${opt}${fp16})`, 'passes:'];
       for (const p of cm.passes) lines.push(`  ${p.name.padEnd(28)} ${String(p.nodesBefore).padStart(5)} → ${String(p.nodesAfter).padEnd(5)} nodes  ${p.ms.toFixed(1).padStart(8)} ms`);
       lines.push(`nodes: ${nodesIn} → ${cm.graph.nodes.length}`);
-      lines.push(...fusionReport(cm.graph, cm.stats.kernels));
+      lines.push(...fusionReport(cm.graph, cm.stats.kernels), ...formatFusions(cm.fusions));
       lines.push(`arena: ${fmtBytes(cm.stats.arenaBytes)}   weights: ${fmtBytes(cm.stats.weightBytes)}   kernels: ${cm.stats.kernels}   artifact: ${fmtBytes(bytes.length)}`);
       lines.push(`compile time: ${(ms / 1000).toFixed(2)} s`);
       console.log(lines.join('\n'));
@@ -268,12 +288,13 @@ export function buildProgram(): Command {
     .option('--after <pass>', "draw the graph after this pass of the target's pipeline, or after a whole level (O0..O3)")
     .addOption(targetOption(TARGET_NAMES, 'target whose pipeline to run'))
     .requiredOption('-o, --output <file>', 'SVG file to write')
-    .action((model: string, o) => {
+    .action(async (model: string, o) => {
       checkOutputPath(o.output);
       let g = loadModel(model);
-      if (o.after) g = graphAfter(g, o.target, o.after);
-      writeOutput(o.output, graphToSvg(g));
-      console.log(`wrote ${o.output}: ${g.nodes.length} nodes`);
+      let fusions: Fusion[] = [];
+      if (o.after) ({ graph: g, fusions } = await fusedAfter(g, o.target, o.after));
+      writeOutput(o.output, graphToSvg(g, g.name, fusions));
+      console.log(`wrote ${o.output}: ${g.nodes.length} nodes${fusions.length ? `, ${fusions.length} fusions framed` : ''}`);
     });
 
   program.command('opt')

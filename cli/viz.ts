@@ -4,9 +4,13 @@
  * skip connection goes around the boxes between its ends rather than through them). Graph inputs and
  * outputs are ellipses; each node is one <g class="node"> with its op, fused epilogue, output shape and,
  * for 4-D values, the layout (NCHW or NHWC, followed through Transposes and layout-aware ops).
+ * Fusions (codegen/fusion-report.ts), when given, are drawn as <g class="fusion" data-kind=...>: a
+ * dashed frame around each fused kernel's box (epilogue, dw+pw, elementwise group, ...), and a
+ * dagre cluster around a Concat and the producers that write their slices of it in place.
  */
 import dagre from '@dagrejs/dagre';
 import type { Graph, Node } from '../ir/graph.js';
+import type { Fusion } from '../codegen/fusion-report.js';
 
 const BOX_W = 190, BOX_H = 40, MARGIN = 20, TITLE_H = 30;
 
@@ -54,13 +58,22 @@ export function valueLayouts(g: Graph): Map<string, 'NCHW' | 'NHWC'> {
 
 interface Box { id: string; kind: 'input' | 'node' | 'output'; node?: Node; value?: string }
 
-export function graphToSvg(g: Graph, title = g.name): string {
+const FUSION_COLORS: Record<string, string> = {
+  epilogue: '#c00', 'dw+pw': '#38761d', elementwise: '#b45f06', 'concat-in-place': '#1155cc', 'squeeze-excitation': '#741b47',
+};
+
+/** What a fusion frame says: its kind and what it fused. */
+const fusionText = (f: Fusion) => (f.kind === 'concat-in-place'
+  ? `concat in place: ${f.node}${f.elided ? ' (no kernel)' : ''}`
+  : `${f.kind}: ${f.ops.join(' + ')}`);
+
+export function graphToSvg(g: Graph, title = g.name, fusions: readonly Fusion[] = []): string {
   const layouts = valueLayouts(g);
   const typeLabel = (v: string) => {
     const t = g.type(v);
     return `${t.dtype}[${t.shape.join('×')}]${layouts.has(v) ? ` ${layouts.get(v)}` : ''}`;
   };
-  const dg = new dagre.graphlib.Graph({ multigraph: true });
+  const dg = new dagre.graphlib.Graph({ multigraph: true, compound: true });
   dg.setGraph({ rankdir: 'TB', nodesep: 28, ranksep: 34, edgesep: 12, marginx: MARGIN, marginy: MARGIN });
   dg.setDefaultEdgeLabel(() => ({}));
   const boxes = new Map<string, Box>();
@@ -72,6 +85,15 @@ export function graphToSvg(g: Graph, title = g.name): string {
   const edge = (from: string | undefined, to: string, k: number) => { if (from) dg.setEdge(from, to, {}, `${from}>${to}#${k}`); };
   g.nodes.forEach((n, i) => n.inputs.forEach((v, k) => edge(producer.get(v), `n${i}`, k))); // constants are not drawn
   g.outputs.forEach((v, i) => edge(producer.get(v), `out${i}`, 0));
+  // a concat written in place: a cluster of the Concat and the producers of its in-place parts
+  const boxOf = new Map(g.nodes.map((n, i) => [n.name, `n${i}`]));
+  const clusters = fusions.flatMap((f, k) => {
+    if (f.kind !== 'concat-in-place') return [];
+    const id = `fusion${k}`;
+    dg.setNode(id, { paddingTop: 22 });
+    for (const m of [...(f.members ?? []), f.node]) { const b = boxOf.get(m); if (b) dg.setParent(b, id); }
+    return [{ id, f }];
+  });
   dagre.layout(dg);
 
   const edges = dg.edges().map((e: { v: string; w: string; name?: string }) => {
@@ -95,12 +117,30 @@ export function graphToSvg(g: Graph, title = g.name): string {
       `<text x="${cx}" y="${y + 16}" text-anchor="middle" font-weight="bold">${esc(n.op)}${fused ? ` ${esc(fused)}` : ''}</text>` +
       `<text x="${cx}" y="${y + 32}" text-anchor="middle" fill="#444">${esc(out ? typeLabel(out) : '')}</text></g>`;
   });
+  const frame = (f: Fusion, x: number, y: number, w: number, h: number, labelAbove: boolean) => {
+    const color = FUSION_COLORS[f.kind] ?? '#c00';
+    return `<g class="fusion" data-kind="${esc(f.kind)}" data-node="${esc(f.node)}"><title>${esc(fusionText(f))}</title>` +
+      `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${w.toFixed(1)}" height="${h.toFixed(1)}" rx="8" fill="none" stroke="${color}" stroke-width="1.5" stroke-dasharray="5,3"/>` +
+      (labelAbove ? `<text x="${(x + 6).toFixed(1)}" y="${(y + 14).toFixed(1)}" fill="${color}">${esc(fusionText(f))}</text>` : '') + '</g>';
+  };
+  const frames = [
+    ...clusters.map(({ id, f }) => {
+      const c = dg.node(id);
+      return frame(f, c.x - c.width / 2, c.y - c.height / 2 + TITLE_H, c.width, c.height, true);
+    }),
+    ...fusions.flatMap((f) => {
+      const b = f.kind === 'concat-in-place' ? undefined : boxOf.get(f.node);
+      if (!b) return [];
+      const { x, y } = dg.node(b);
+      return [frame(f, x - BOX_W / 2 - 4, y + TITLE_H - BOX_H / 2 - 4, BOX_W + 8, BOX_H + 8, false)];
+    }),
+  ];
   const { width = 0, height = 0 } = dg.graph();
   const w = Math.ceil(Math.max(width, 300)), h = Math.ceil(height + TITLE_H);
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="sans-serif" font-size="11">`,
     `<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#888"/></marker></defs>`,
     `<text x="${MARGIN}" y="${MARGIN + 8}" font-size="14" font-weight="bold">${esc(title)} (${g.nodes.length} nodes)</text>`,
-    ...edges, ...shapes, '</svg>',
+    ...frames, ...edges, ...shapes, '</svg>',
   ].join('\n');
 }

@@ -11,6 +11,8 @@
  *   input nor a graph output). The two share one buffer, reported in `inPlace`.
  * - Views (option, wgsl): the outputs of view ops are their input's bytes; they join its buffer,
  *   whether or not the input dies there.
+ * - Concat slices (option; codegen/concat-plan.ts): a Concat input its producer writes in place is
+ *   a slice of the Concat's output; it joins that buffer, which then lives from the first slice on.
  * - Placement: `placeIntervals` packs intervals into one arena at aligned offsets (cuda, wasm —
  *   wasm passes its own buffers, which include layout copies and scratch rows); `shareObjects` packs
  *   them into separate typed buffers (wgsl, whose buffers are GPU objects sized in elements).
@@ -27,7 +29,7 @@
 import type { Graph, Node } from '../ir/graph.js';
 import { getOp } from '../ir/ops/index.js';
 import { OverlapIndex } from '../ir/overlap.js';
-import { typeBytes } from '../ir/types.js';
+import { BYTES_PER_ELEMENT, typeBytes } from '../ir/types.js';
 
 export interface MemoryPlanOptions {
   /** Byte alignment of every offset (default 64: a cache line, and WebGPU's minStorageBufferOffsetAlignment is ≤ 256). */
@@ -38,6 +40,8 @@ export interface MemoryPlanOptions {
   io?: 'arena' | 'separate';
   /** Nodes whose output is a view of input 0 (its bytes, another shape): it shares input 0's buffer (default: none). */
   views?: (n: Node) => boolean;
+  /** Values written into a slice of another value (Concat parts: concat-plan.ts): they share its buffer, at `base` elements in. */
+  slices?: ReadonlyMap<string, { whole: string; base: number }>;
 }
 
 export interface MemoryPlan {
@@ -104,6 +108,19 @@ export function liveBuffers(g: Graph, opts: MemoryPlanOptions = {}): Liveness {
     bufOf.set(v, b);
   };
   for (const v of g.inputs) if (lifetimes.has(v)) newBuffer(v);
+  // a slice opens its whole's buffer (sized for the whole) when the first slice is written
+  const wholeOf = (o: string): LiveBuffer | undefined => {
+    const w = opts.slices?.get(o)?.whole;
+    if (w === undefined) return undefined;
+    if (!lifetimes.has(w)) throw new Error(`memory plan: '${o}' is a slice of '${w}', which has no planned buffer`);
+    let b = bufOf.get(w);
+    if (!b) {
+      b = { values: [], start: lifetimes.get(o)![0], end: 0, bytes: typeBytes(g.type(w)), offset: 0 };
+      buffers.push(b);
+      bufOf.set(w, b);
+    }
+    return b;
+  };
   g.nodes.forEach((n, i) => {
     const t = i + 1;
     const traits = getOp(n.op, n.name).traits;
@@ -111,6 +128,10 @@ export function liveBuffers(g: Graph, opts: MemoryPlanOptions = {}): Liveness {
       if (!lifetimes.has(o)) return;
       const view = viewOf.has(o) ? bufOf.get(viewOf.get(o)!) : undefined;
       if (view) return join(view, o);
+      const slice = wholeOf(o);
+      if (slice) return join(slice, o);
+      const opened = bufOf.get(o); // a whole whose slices came first
+      if (opened) return join(opened, o);
       const src = k === 0 && opts.inPlace !== false && traits.inPlace
         ? n.inputs.find((x) => canReuse(g, bufOf.get(x), x, o, t, !!traits.alias)) : undefined;
       if (src === undefined) return newBuffer(o);
@@ -126,7 +147,8 @@ export function planMemory(g: Graph, opts: MemoryPlanOptions = {}): MemoryPlan {
   const { buffers, lifetimes, inPlace } = liveBuffers(g, opts);
   const arenaBytes = placeIntervals(buffers, opts.align ?? 64);
   const offsets = new Map<string, number>();
-  for (const b of buffers) for (const v of b.values) offsets.set(v, b.offset);
+  const sliceBase = (v: string) => { const s = opts.slices?.get(v); return s ? s.base * BYTES_PER_ELEMENT[g.type(v).dtype] : 0; };
+  for (const b of buffers) for (const v of b.values) offsets.set(v, b.offset + sliceBase(v));
   const unplannedBytes = [...lifetimes.keys()].reduce((s, v) => s + typeBytes(g.type(v)), 0);
   return { arenaBytes, offsets, lowerBound: livenessBound(buffers), unplannedBytes, inPlace, lifetimes };
 }

@@ -11,6 +11,7 @@ import type { OnProgress } from '../ir/progress.js';
 import type { Tensor } from '../runtime/tensor.js';
 import type { WasmCompileOptions } from './wasm/options.js';
 import type { WgslOptions } from './wgsl/index.js';
+import type { ConcatInPlace } from './fusion-report.js';
 
 /** What a target sets when the caller does not (the pipeline's PipelineDefaults has this shape). */
 export interface TargetDefaults {
@@ -50,6 +51,8 @@ export interface CompileStats {
   weightBytes: number;
   /** Kernels (steps) the artifact runs. */
   kernels: number;
+  /** Concats whose parts their producers write in place (codegen/concat-plan.ts), for the fusion report. */
+  concats?: ConcatInPlace[];
 }
 
 /** What a target's compile hands back. */

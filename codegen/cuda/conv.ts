@@ -85,7 +85,7 @@ function convEpilogue(c: Code, ctx: LowerCtx, a: { args: Arg[]; hasB: boolean; h
   const dtOf = (p: string) => a.args.find((x) => x.param === p)!.dtype;
   if (a.hasB) c.line(`${v} += ${load(dtOf('bias'), 'bias', ch)};`);
   if (a.hasR) c.line(`${v} += ${load(dtOf('res'), 'res', idx)};`);
-  c.line(store(a.dt, 'y', idx, epilogueAct(ctx.node.attrs, v, { node: ctx.node.name, op: ctx.node.op })));
+  c.line(store(a.dt, 'y', ctx.outIndex(ctx.node.outputs[0], idx), epilogueAct(ctx.node.attrs, v, { node: ctx.node.name, op: ctx.node.op })));
 }
 
 function geometryOf(ctx: LowerCtx, op: string, wIndex = 1): WindowGeometry {
@@ -267,7 +267,7 @@ export function fusedDwPw(ctx: LowerCtx): Launch {
       const idx = decl(c, 'yi', at(yo, b, m, oz, oy, ox));
       if (bpw) c.line(`${acc} += ${load(bpw.dtype, 'bias', m)};`);
       if (r) c.line(`${acc} += ${load(r.dtype, 'res', idx)};`);
-      c.line(store(yt.dtype, 'y', idx, epilogueAct(ctx.node.attrs, acc, place)));
+      c.line(store(yt.dtype, 'y', ctx.outIndex(y, idx), epilogueAct(ctx.node.attrs, acc, place)));
     },
   });
 }

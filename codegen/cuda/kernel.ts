@@ -70,4 +70,12 @@ export interface LowerCtx {
   readonly node: Node;
   /** Adds a derived constant (folded BN scale, ...) to the weights; returns its value name. */
   addConstant(base: string, t: Tensor): string;
+  /**
+   * Where output `value` stores its dense flat index `idx` (a C int expression): `idx`, or, for a
+   * Concat part written in place (codegen/concat-plan.ts), its place past the pointer, which
+   * already points at the part's first element.
+   */
+  outIndex(value: string, idx: string): string;
+  /** Whether `value` is a Concat part its producer writes in place (the Concat copies it no more). */
+  inPlace(value: string): boolean;
 }

@@ -6,6 +6,7 @@
 import type { Graph, Node } from '../../ir/graph.js';
 import { typeBytes } from '../../ir/types.js';
 import { planMemory } from '../memory-plan.js';
+import { planConcats, sliceIndex } from '../concat-plan.js';
 import { CnncError } from '../../runtime/errors.js';
 import type { Tensor } from '../../runtime/tensor.js';
 import type { BufRef, CudaIO, CudaPlan, CudaStep } from '../../runtime/cuda/plan.js';
@@ -63,6 +64,16 @@ export function generatorOf(op: string): Gen | undefined {
 
 const align = (n: number, a: number) => Math.ceil(n / a) * a;
 
+/**
+ * Producers whose kernels store through `LowerCtx.outIndex`, so that they can write a Concat part
+ * in place (codegen/concat-plan.ts): the conv family (its epilogue) and windowed pooling, in float.
+ */
+const SLICE_WRITERS = new Set(['Conv', 'ConvTranspose', 'FusedDwPw', 'MaxPool', 'AveragePool']);
+export function cudaWritesSlice(p: Node, v: string, _axis: number, g: Graph): boolean {
+  const dt = g.type(v).dtype;
+  return SLICE_WRITERS.has(p.op) && p.outputs.filter(Boolean).length === 1 && (dt === 'f32' || dt === 'f16');
+}
+
 /** A graph output that is a constant: its bytes copied from the weights into its arena place. */
 function constantCopy(o: string, t: Tensor): Launch {
   const n = t.data.byteLength;
@@ -77,7 +88,9 @@ export function lowerCuda(g: Graph): CudaModule {
   // arena offsets from the shared memory planner (256-byte aligned: coalescing and vector loads);
   // an output that is a constant gets its own space after the plan (a copy kernel fills it), one
   // that is an input is read back from the input's place
-  const plan = planMemory(g, { align: 256 });
+  // Concat parts their producers write in place share the Concat's buffer; their offset is their slice's
+  const concats = planConcats(g, cudaWritesSlice);
+  const plan = planMemory(g, { align: 256, slices: concats.slices });
   const offsets = new Map(plan.offsets);
   let arenaBytes = plan.arenaBytes;
   const constOuts = [...new Set(g.outputs.filter((o) => g.constValue(o)))];
@@ -104,6 +117,7 @@ export function lowerCuda(g: Graph): CudaModule {
   const sources = new Map<string, string>();
   const signatures: Record<string, string[]> = {};
   const steps: CudaStep[] = [];
+  const stored = new Set<string>();
   for (const node of g.nodes) {
     // a copy op the planner placed in place (Reshape, Identity) needs no kernel
     if (COPY_OPS.includes(node.op) && offsets.get(node.inputs[0]) === offsets.get(node.outputs[0]) && offsets.has(node.inputs[0])) continue;
@@ -116,8 +130,17 @@ export function lowerCuda(g: Graph): CudaModule {
         extra.set(name, t);
         return name;
       },
+      outIndex: (value, idx) => {
+        const slice = concats.slices.get(value);
+        if (!slice) return idx;
+        stored.add(value);
+        return sliceIndex(slice, idx, String, false);
+      },
+      inPlace: (value) => concats.slices.has(value),
     };
     const out = gen(ctx);
+    const unstored = node.outputs.find((v) => concats.slices.has(v) && !stored.has(v));
+    if (unstored) throw new CnncError('KERNEL_ERROR', `the CUDA kernel of ${node.op} did not store '${unstored}' at its concat slice`, { node: node.name, op: node.op, value: unstored });
     for (const l of Array.isArray(out) ? out : [out]) steps.push(emitLaunch(l, node));
   }
   for (const o of constOuts) steps.push(emitLaunch(constantCopy(o, g.constValue(o)!), { name: `${o}_const`, op: 'Constant', inputs: [], outputs: [o], attrs: {} } as unknown as Node));

@@ -32,8 +32,11 @@ export function copy(ctx: LowerCtx): Launch {
 }
 
 /** Concat: each output element reads the input whose slab along the axis holds it. */
-export function concat(ctx: LowerCtx): Launch {
+export function concat(ctx: LowerCtx): Launch[] {
   const { node, graph } = ctx;
+  // parts their producers wrote in place (codegen/concat-plan.ts) need no copy
+  if (node.inputs.every((v) => ctx.inPlace(v))) return [];
+  if (node.inputs.some((v) => ctx.inPlace(v))) return partialConcat(ctx);
   const yn = node.outputs[0], yt = graph.type(yn);
   const r = yt.shape.length;
   const ax = Number(node.attrs.axis) < 0 ? Number(node.attrs.axis) + r : Number(node.attrs.axis);
@@ -60,7 +63,28 @@ export function concat(ctx: LowerCtx): Launch {
     c.line(last ? (k === 0 ? stmt : `else ${stmt}`) : `${k === 0 ? '' : 'else '}if (a < ${off + Ak}) ${stmt}`);
     off += Ak;
   });
-  return { kind: 'concat', args, body: c.toString(), threads: T, grid: [blocksFor(total, T), 1, 1] };
+  return [{ kind: 'concat', args, body: c.toString(), threads: T, grid: [blocksFor(total, T), 1, 1] }];
+}
+
+/** A Concat some of whose parts were written in place: one copy launch per remaining part into its slice. */
+function partialConcat(ctx: LowerCtx): Launch[] {
+  const { node, graph } = ctx;
+  const yn = node.outputs[0], yt = graph.type(yn);
+  const ax = Number(node.attrs.axis) < 0 ? Number(node.attrs.axis) + yt.shape.length : Number(node.attrs.axis);
+  const inner = yt.shape.slice(ax + 1).reduce((p, q) => p * q, 1);
+  let off = 0;
+  return node.inputs.flatMap((xn) => {
+    const xt = graph.type(xn), A = xt.shape[ax], at = off;
+    off += A;
+    const total = xt.shape.reduce((p, q) => p * q, 1);
+    if (ctx.inPlace(xn) || total === 0) return [];
+    const c = new Code();
+    c.line('const int i = blockIdx.x * blockDim.x + threadIdx.x;');
+    c.line(`if (i >= ${total}) return;`);
+    const dst = sum(mul(`i / ${A * inner}`, yt.shape[ax] * inner), `${at * inner}`, `i % ${A * inner}`);
+    c.line(`y[${dst}] = x[i];`);
+    return [{ kind: 'concat_part', args: [{ param: 'x', value: xn, dtype: xt.dtype }, { param: 'y', value: yn, dtype: yt.dtype, out: true }], body: c.toString(), threads: T, grid: [blocksFor(total, T), 1, 1] }];
+  });
 }
 
 /** For output `k` of the node, the source index of each output element (-1: fill) via the reference on iota. */

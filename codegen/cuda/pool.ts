@@ -46,7 +46,7 @@ export function pool(ctx: LowerCtx): Launch {
     }
   });
   if (!isMax) c.line('v = cnt > 0 ? v / (float)cnt : 0.f;');
-  c.line(store(yt.dtype, 'y', 'i', 'v'));
+  c.line(store(yt.dtype, 'y', ctx.outIndex(yn, 'i'), 'v'));
   return {
     kind: isMax ? 'maxpool' : 'avgpool',
     args: [{ param: 'x', value: xn, dtype: xt.dtype }, { param: 'y', value: yn, dtype: yt.dtype, out: true }],

@@ -2,6 +2,9 @@
 import { weightBytes } from '../../ir/cost.js';
 import type { Backend } from '../target.js';
 import { compileCuda } from './index.js';
+import { cudaWritesSlice } from './lower.js';
+import { planConcats } from '../concat-plan.js';
+import { concatsInPlace } from '../fusion-report.js';
 import { supports, supportsOp } from './supports.js';
 
 export const cudaBackend: Backend = {
@@ -9,6 +12,7 @@ export const cudaBackend: Backend = {
   supports,
   async compile(graph) {
     const c = compileCuda(graph); // PTX is built by nvcc when the artifact is first asked for
-    return { bytes: c.save, run: c.run, stats: { arenaBytes: c.module.plan.arenaBytes, weightBytes: weightBytes(graph), kernels: c.module.plan.steps.length } };
+    const concats = concatsInPlace(planConcats(graph, cudaWritesSlice));
+    return { bytes: c.save, run: c.run, stats: { arenaBytes: c.module.plan.arenaBytes, weightBytes: weightBytes(graph), kernels: c.module.plan.steps.length, concats } };
   },
 };

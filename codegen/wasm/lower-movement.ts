@@ -19,37 +19,43 @@ const view: OpLowering = {
 const concat: OpLowering = {
   lower(s, n) {
     const outV = n.outputs[0];
-    const slice = s.slices.get(outV);
-    if (slice) {
-      // every part already wrote its slice; touch them so the buffer lives from the first part on
-      for (const v of n.inputs) s.loc(n, v);
-      s.define(outV, s.touch(slice));
+    const whole = s.wholes.get(outV);
+    // parts written in place (codegen/concat-plan.ts) are already in their slice: touch them so the
+    // buffer lives from the first part on; the rest are copied in
+    const copied = n.inputs.map((v) => !s.slices.has(v));
+    n.inputs.forEach((v, i) => { if (!copied[i]) s.loc(n, v); });
+    if (whole && !copied.includes(true)) {
+      s.define(outV, s.touch(whole));
       return;
     }
     const out = s.shape(outV);
     const r = out.length;
     const axis = (Number(n.attrs.axis) + r) % r;
-    const isT = r >= 3 && n.inputs.some((v) => s.locs.get(v)?.phys === 'T');
-    const parts = n.inputs.map((v) => (isT ? s.channelsLast(n, v) : s.plain(n, v)));
-    parts.forEach((p, i) => { if (isT && p.ps !== s.shape(n.inputs[i])[1]) unchecked(n, 'needs dense concat inputs'); });
+    const isT = whole ? whole.phys === 'T' : r >= 3 && n.inputs.some((v) => s.locs.get(v)?.phys === 'T');
+    const parts = n.inputs.map((v, i) => (!copied[i] ? undefined : isT ? s.channelsLast(n, v) : s.plain(n, v)));
+    parts.forEach((p, i) => { if (p && isT && p.ps !== s.shape(n.inputs[i])[1]) unchecked(n, 'needs dense concat inputs'); });
     const dims = isT ? tPerm(r).map((p) => out[p]) : [...out];
     const ax = isT ? tPerm(r).indexOf(axis) : axis;
-    const y = s.dense(sizeOf(out), isT ? 'T' : 'plain', isT ? out[1] : 0);
+    const y = whole ?? s.dense(sizeOf(out), isT ? 'T' : 'plain', isT ? out[1] : 0);
     s.define(outV, y);
     const outer = sizeOf(dims.slice(0, ax)), innerOut = sizeOf(dims.slice(ax));
-    s.step(n, 'concat', 'copy', 0, (m, a, fn) => {
+    const reads = parts.filter((p): p is NonNullable<typeof p> => !!p);
+    s.step(n, 'concat', whole ? 'copy, rest in place' : 'copy', 0, (m, a, fn) => {
       let off = 0;
       const names: string[] = [];
       n.inputs.forEach((v, i) => {
         const sh = s.shape(v), pd = isT ? tPerm(r).map((p) => sh[p]) : [...sh];
         const inner = sizeOf(pd.slice(ax));
-        const name = `${fn}_in${i}`;
-        names.push(name);
-        emitCopy(m, name, a(parts[i]), a(y) + off * 4, outer, inner * 4, inner * 4, innerOut * 4);
+        const p = parts[i];
+        if (p) {
+          const name = `${fn}_in${i}`;
+          names.push(name);
+          emitCopy(m, name, a(p), a(y) + off * 4, outer, inner * 4, inner * 4, innerOut * 4);
+        }
         off += inner;
       });
       addSequence(m, fn, names);
-    }, parts, [y]);
+    }, reads, [y]);
   },
 };
 

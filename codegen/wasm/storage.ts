@@ -8,7 +8,8 @@
  * N,C,H,W stored as N,H,W,C), so convs, pools and the channel concat need no transposes in between;
  * ops that care about element order get a converted copy, and graph outputs are stored in logical
  * order. Values in NHWC graphs (after the layout pass) are already channels-last in logical order.
- * Channel concats of conv outputs get one buffer that the convs write their slices of.
+ * Channel concats get one buffer that convs and pools write their slices of (the plan is shared with
+ * the other targets: codegen/concat-plan.ts).
  *
  * Buffers here hold sizes and lifetimes (the step indices that touch them); compileWasm gives them
  * offsets afterwards, and every step then emits its function with absolute addresses.
@@ -19,6 +20,7 @@ import type { Graph, Node } from '../../ir/graph.js';
 import { BYTES_PER_ELEMENT, sizeOf } from '../../ir/types.js';
 import type { DType } from '../../runtime/tensor.js';
 import { emitStrided } from './kernels.js';
+import { planConcats } from '../concat-plan.js';
 import type { TileOptions } from './options.js';
 export type { TileOptions } from './options.js';
 
@@ -67,6 +69,19 @@ export interface OpLowering {
 
 export const WEIGHTS_OFFSET = 64;
 
+/**
+ * Producers that write a Concat part in place (codegen/concat-plan.ts): convs and windowed pools
+ * store channels-last pixels of `ps` floats (spatialOut), so a channel slice is an offset into the
+ * pixel: the concat must be over the channel axis of the producer's layout (1 for NCHW graphs,
+ * whose 4-D values live channels-last; 3 for NHWC), 4-D, f32.
+ */
+const SLICE_WRITERS = new Set(['Conv', 'FusedDwPw', 'MaxPool', 'AveragePool']);
+export function wasmWritesSlice(p: Node, v: string, axis: number, g: Graph): boolean {
+  const t = g.type(v);
+  if (!SLICE_WRITERS.has(p.op) || t.shape.length !== 4 || t.dtype !== 'f32' || p.outputs.filter(Boolean).length !== 1) return false;
+  return axis === (String(p.attrs.layout ?? 'NCHW') === 'NHWC' ? 3 : 1);
+}
+
 export const stridesOf = (shape: readonly number[]) => shape.map((_, i) => sizeOf(shape.slice(i + 1)));
 /** Storage order of a channels-last value: N, spatial..., C. */
 export const tPerm = (rank: number) => [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2), 1];
@@ -114,6 +129,8 @@ export class Storage {
   private readonly converted = new Map<string, Loc>();
   /** Concat parts written straight into the concat's buffer: value → its slice. */
   readonly slices = new Map<string, Loc>();
+  /** The buffers of the concats with parts written in place: output value → the whole buffer. */
+  readonly wholes = new Map<string, Loc>();
   private readonly names = new Set<string>();
 
   constructor(readonly g: Graph, readonly tile: TileOptions | undefined) {}
@@ -284,29 +301,22 @@ export class Storage {
     return { ...l, ps: l.ps || s[s.length - 1] };
   }
 
-  /** Channel concats whose parts come straight from convs get one buffer the convs write into. */
+  /**
+   * Channel concats: the parts the shared plan (codegen/concat-plan.ts) lets their producers write
+   * in place get their slice of one buffer (pixels of `ps` = all the concat's channels); the concat
+   * copies the rest into it.
+   */
   planConcats(): void {
-    const prod = this.g.producers(), consumers = this.g.consumers();
-    for (const n of this.g.nodes) {
-      if (n.op !== 'Concat') continue;
-      const out = this.shape(n.outputs[0]);
-      if (out.length !== 4 || this.g.type(n.outputs[0]).dtype !== 'f32') continue;
-      const axis = (Number(n.attrs.axis) + 4) % 4;
-      const layouts = n.inputs.map((v) => prod.get(v)).map((p) => (p && (p.op === 'Conv' || p.op === 'FusedDwPw') ? String(p.attrs.layout ?? 'NCHW') : ''));
-      const layout = layouts[0];
-      const chanAxis = layout === 'NCHW' ? 1 : 3;
-      if (!layout || axis !== chanAxis || layouts.some((l) => l !== layout)) continue;
-      if (new Set(n.inputs).size !== n.inputs.length) continue;
-      if (n.inputs.some((v) => this.g.outputs.includes(v) || (consumers.get(v) ?? []).length !== 1)) continue;
-      const C = out[chanAxis];
-      const buf = this.newBuf(sizeOf(out));
-      const phys: Loc['phys'] = layout === 'NCHW' ? 'T' : 'plain';
-      let c0 = 0;
-      for (const v of n.inputs) {
-        this.slices.set(v, { buf, off: c0 * 4, phys, ps: C });
-        c0 += this.shape(v)[chanAxis];
+    const plan = planConcats(this.g, wasmWritesSlice);
+    for (const [v, sl] of plan.slices) {
+      const out = this.shape(sl.whole);
+      let whole = this.wholes.get(sl.whole);
+      if (!whole) {
+        const phys: Loc['phys'] = sl.axis === 1 ? 'T' : 'plain';
+        whole = { buf: this.newBuf(sizeOf(out)), off: 0, phys, ps: out[sl.axis] };
+        this.wholes.set(sl.whole, whole);
       }
-      this.slices.set(n.outputs[0], { buf, off: 0, phys, ps: C });
+      this.slices.set(v, { ...whole, off: sl.offset * 4 });
     }
   }
 

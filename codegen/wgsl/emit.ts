@@ -9,12 +9,24 @@ import { toF64 } from '../../runtime/tensor.js';
 import type { BufferDType, PlanBuffer, PlanRangeChecks } from '../../runtime/webgpu/plan.js';
 import type { Graph, Node } from '../../ir/graph.js';
 import { sizeOf } from '../../ir/types.js';
-import type { Binding, Kernel } from './kernel.js';
+import { u, type Binding, type Kernel } from './kernel.js';
 import { liveBuffers, shareObjects } from '../memory-plan.js';
+import { planConcats, sliceIndex, type ConcatPlan, type ConcatSlice } from '../concat-plan.js';
 import { isBitFloat } from '../minifloat.js';
 
 /** Ops whose output is their first input's bytes under another shape. */
 export const ALIAS_OPS = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout']);
+
+/**
+ * Producers whose kernels store through `Emitter.outIndex`, so that they can write a Concat part in
+ * place (codegen/concat-plan.ts): the conv family (its epilogue) and 1-/2-D pooling, in float.
+ */
+const SLICE_WRITERS = new Set(['Conv', 'ConvTranspose', 'FusedDwPw', 'MaxPool', 'AveragePool']);
+export function wgslWritesSlice(p: Node, v: string, _axis: number, g: Graph): boolean {
+  const dt = g.type(v).dtype;
+  return SLICE_WRITERS.has(p.op) && p.outputs.filter(Boolean).length === 1 && (dt === 'f32' || dt === 'f16')
+    && g.type(p.inputs[0]).shape.length <= 4;
+}
 
 /** Limits shaders are generated for: WebGPU's compatibility-mode defaults unless told otherwise. */
 export interface WgslLimits {
@@ -42,6 +54,8 @@ export interface Operand {
   buffer: number;
   dtype: BufferDType;
   shape: readonly number[];
+  /** Where a Concat part written in place lives in its Concat's buffer: store through Emitter.outIndex. */
+  slice?: ConcatSlice;
 }
 
 /** Integer dtypes carried in i32 buffers: values of the narrow ones always fit; i64 is checked where known. */
@@ -102,9 +116,14 @@ export class Emitter {
 
   /** Threads of a one-thread-per-element kernel: 128, or fewer where the limits say so. */
   readonly wg1d: number;
+  /** Concat parts their producers write in place (codegen/concat-plan.ts). */
+  readonly concats: ConcatPlan;
+  /** Slice values some kernel stored through outIndex (lowerWgsl checks every one was). */
+  readonly slicesStored = new Set<string>();
 
   constructor(readonly graph: Graph, readonly limits: WgslLimits) {
     this.wg1d = 2 ** Math.floor(Math.log2(Math.max(1, Math.min(128, limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX))));
+    this.concats = planConcats(graph, wgslWritesSlice);
     this.planActivations();
   }
 
@@ -124,7 +143,15 @@ export class Emitter {
 
   operand(name: string): Operand {
     const t = this.graph.type(name);
-    return { name, buffer: this.bufferOf(name), dtype: bufferDType(t.dtype, { value: name }), shape: t.shape };
+    const slice = this.concats.slices.get(name);
+    return { name, buffer: this.bufferOf(name), dtype: bufferDType(t.dtype, { value: name }), shape: t.shape, ...(slice ? { slice } : {}) };
+  }
+
+  /** The buffer index where output `o` stores its dense flat index `i` (a u32 expression): `i`, or its place in a Concat's buffer. */
+  outIndex(o: Operand, i: string): string {
+    if (!o.slice) return i;
+    this.slicesStored.add(o.name);
+    return sliceIndex(o.slice, i, u, true);
   }
 
   /** A weight buffer holding `t` (in its bufferDType: see bufferBytes). */
@@ -211,7 +238,7 @@ export class Emitter {
    */
   private planActivations(): void {
     const g = this.graph;
-    const { buffers, viewOf } = liveBuffers(g, { inPlace: false, views: (n) => ALIAS_OPS.has(n.op) });
+    const { buffers, viewOf } = liveBuffers(g, { inPlace: false, views: (n) => ALIAS_OPS.has(n.op), slices: this.concats.slices });
     for (const [v, r] of viewOf) this.root.set(v, r);
     const items = buffers.map((b) => ({
       start: b.start,

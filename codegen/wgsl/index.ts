@@ -45,6 +45,8 @@ export function lowerWgsl(graph: Graph, options: WgslOptions = {}): { plan: Wgsl
     const misfit = carrierMisfit(n, graph);
     if (misfit) throw new CnncError('UNSUPPORTED', misfit, { node: n.name, op: n.op });
     generatorFor(n)!(e, n);
+    const unstored = n.outputs.find((v) => e.concats.slices.has(v) && !e.slicesStored.has(v));
+    if (unstored) throw new CnncError('KERNEL_ERROR', `the wgsl kernel of ${n.op} did not store '${unstored}' at its concat slice`, { node: n.name, op: n.op, value: unstored });
   }
 
   // outputs living in an input's or a constant's buffer, or in another output's, get their own copy

@@ -66,7 +66,7 @@ export function epilogue(e: Emitter, node: Node, y: Operand, bias: string | unde
       bias ? `v += f32(B[${m}]);` : '',
       `let yi = ${idx};`,
       residual ? 'v += f32(R[yi]);' : '',
-      `Y[yi] = T_Y(${act});`,
+      `Y[${e.outIndex(y, 'yi')}] = T_Y(${act});`,
     ].filter(Boolean).join(' '),
   };
 }

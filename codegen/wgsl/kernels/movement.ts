@@ -1,5 +1,6 @@
 /**
- * Data movement, one thread per output element: Concat (one copy per input into its slice),
+ * Data movement, one thread per output element: Concat (one copy per input into its slice, for
+ * the inputs not written there in place),
  * and the per-axis gathers Transpose, Slice, Split, Pad; Gather along one axis.
  */
 import { CnncError } from '../../../runtime/errors.js';
@@ -25,7 +26,8 @@ export function emitConcat(e: Emitter, node: Node): void {
   node.inputs.forEach((v, k) => {
     const X = e.operand(v);
     const A = X.shape[axis];
-    if (sizeOf(X.shape) > 0) {
+    // a part its producer wrote in place (codegen/concat-plan.ts) needs no copy
+    if (sizeOf(X.shape) > 0 && !e.concats.slices.has(v)) {
       simple(e, node, [e.read('X', X), e.write('Y', Y)], sizeOf(X.shape),
         `let outer = i / ${u(A * inner)}; let a = (i / ${u(inner)}) % ${u(A)}; let r = i % ${u(inner)};
 Y[(outer * ${u(Y.shape[axis])} + ${u(off)} + a) * ${u(inner)} + r] = T_Y(X[i]);`, '', `in${k}`);

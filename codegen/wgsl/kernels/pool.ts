@@ -51,7 +51,7 @@ for (var kh = 0u; kh < ${u(w.KH)}; kh++) {
     }
   }
 }
-Y[${index4(L, yd, 'n', 'c', 'oh', 'ow')}] = T_Y(${max ? 'acc' : 'acc / max(count, 1.0)'});`,
+Y[${e.outIndex(Y, index4(L, yd, 'n', 'c', 'oh', 'ow'))}] = T_Y(${max ? 'acc' : 'acc / max(count, 1.0)'});`,
   });
 }
 
