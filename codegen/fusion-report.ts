@@ -5,8 +5,8 @@
  *
  * Kinds: 'epilogue' (bias/residual/activation stored by a Conv/ConvTranspose/Gemm), 'dw+pw'
  * (FusedDwPw), 'elementwise' (a FusedElementwise group), 'concat-in-place' (producers writing their
- * slice of a Concat), 'squeeze-excitation' (for the op a squeeze-excitation fusion makes: it
- * registers its describer with `registerFusedOp`, as any new fused op does).
+ * slice of a Concat), 'squeeze-excitation' (SqueezeExcitationGate: the pooled-vector MLP of an SE
+ * block as one kernel). A fused op added elsewhere registers its describer with `registerFusedOp`.
  */
 import type { Graph, Node } from '../ir/graph.js';
 import type { ConcatPlan } from './concat-plan.js';
@@ -54,6 +54,10 @@ const DESCRIBE = new Map<string, Describe>([
     ops: ['Conv (depthwise)', ...(n.attrs.dw_activation ? [String(n.attrs.dw_activation)] : []), 'Conv (1×1)', ...epilogueOps(n, 5)],
   })],
   ['FusedElementwise', (n) => ({ kind: 'elementwise', node: n.name, ops: [...((n.attrs.ops as string[] | undefined) ?? [])] })],
+  ['SqueezeExcitationGate', (n) => ({
+    kind: 'squeeze-excitation', node: n.name,
+    ops: ['Conv (1×1)', ...(n.attrs.activation ? [String(n.attrs.activation)] : []), 'Conv (1×1)', ...(n.attrs.gate_activation ? [String(n.attrs.gate_activation)] : [])],
+  })],
 ]);
 
 /** The hook for fused ops made elsewhere (squeeze-excitation, ...): how to describe a node of `op`. */

@@ -13,6 +13,7 @@ import { compile, type TargetName } from '../index.js';
 import { formatFusions, graphFusions, registerFusedOp } from '../codegen/fusion-report.js';
 import { graphToSvg } from '../cli/viz.js';
 import { Model } from '../frontends/dsl/model.js';
+import { zoo } from '../models/index.js';
 import type { Graph } from '../ir/graph.js';
 
 /** One of each: a conv with a fused ReLU, depthwise + pointwise, an elementwise group, a concat of two convs. */
@@ -51,7 +52,15 @@ describe('CompiledModel.fusions', () => {
     });
   }
 
-  it('a fused op made elsewhere (squeeze-excitation) reports through registerFusedOp', () => {
+  it('zoo:mobilenet_v3_small on wasm: its 9 squeeze-excitation gates are reported, hidden and gate activations named', async () => {
+    const cm = await compile(zoo('mobilenet_v3_small', { size: 32 }), 'wasm');
+    const se = cm.fusions.filter((f) => f.kind === 'squeeze-excitation');
+    expect(se.length).toBe(9);
+    expect(se.length).toBe(cm.graph.nodes.filter((n) => n.op === 'SqueezeExcitationGate').length);
+    expect(se[0].ops).toEqual(['Conv (1×1)', 'relu', 'Conv (1×1)', 'hard_sigmoid']);
+  });
+
+  it('a fused op made elsewhere reports through registerFusedOp', () => {
     registerFusedOp('TestFusedSE', (n) => ({ kind: 'squeeze-excitation', node: n.name, ops: ['GlobalAveragePool', 'Conv', 'Conv', 'Mul'] }));
     const fake = { nodes: [{ name: 'se1', op: 'TestFusedSE', inputs: [], outputs: ['y'], attrs: {} }] } as unknown as Graph;
     expect(graphFusions(fake)).toEqual([{ kind: 'squeeze-excitation', node: 'se1', ops: ['GlobalAveragePool', 'Conv', 'Conv', 'Mul'] }]);
