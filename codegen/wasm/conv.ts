@@ -73,7 +73,10 @@ function storeEpilogue(fb: FnBuilder, ep: Epilogue, acc: Expr, yAddr: Expr, rAdd
 export function emitConv(m: binaryen.Module, spec: ConvSpec): void {
   const s = flatten1x1(spec);
   const fb = new FnBuilder(m, 1), o = new Ops(m);
-  const { P, V } = s, MB = 4 * V, U = 2; // c-loop unroll: 2 measured best (1: loop overhead, 4: register pressure)
+  // No c-loop unroll: V8's register allocator (15 usable xmm registers) spills accumulators once a
+  // second step's loads are live too; unrolled 2× the 4 × 12 tile ran at 45–50 % of the FMA peak, not
+  // unrolled 4 × 8 at 65–75 % (bench --target layers; docs/benchmarks.md).
+  const { P, V } = s, MB = 4 * V, U = 1;
   const oy0 = 0, oy = fb.local(i32);
   const mb = fb.local(i32), wbase = fb.local(i32), ox = fb.local(i32), ky = fb.local(i32), iy = fb.local(i32);
   const xrow = fb.local(i32), xp = fb.local(i32), wp = fb.local(i32), xend = fb.local(i32);
