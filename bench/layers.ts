@@ -54,6 +54,8 @@ interface Limits {
 }
 
 const PEAK_K = 12, PEAK_UNROLL = 4;
+/** The stream kernel's memory: the largest layer traffic here (ResNet-18's layer4 convs, 9.4 MB of weights) fits. */
+const STREAM_BYTES = 64 << 20;
 
 /** `peak(n)`: n steps of acc_k = acc_k·b + a over K f32x4 chains (a mul+add, or relaxed_madd in a relaxed module). */
 function addPeak(m: binaryen.Module): void {
@@ -171,6 +173,7 @@ async function benchModel(name: string, lim: Limits, rate: number, opt: BenchOpt
     }
     const cost = nodeCost(g, node);
     const rd = cost.bytesRead, wr = cost.bytesWritten;
+    if (rd + wr + 1024 > STREAM_BYTES) throw new Error(`${st.node} moves ${rd + wr} bytes, more than the stream kernel's ${STREAM_BYTES}-byte memory`);
     const k = batchOf(fn, 2);
     const layer = () => { for (let i = 0; i < k; i++) fn(); };
     for (let w = 0; w < 3; w++) layer();
@@ -254,9 +257,7 @@ function writeSection(text: string): void {
 export async function benchLayers(opt: BenchOptions): Promise<string> {
   const load0 = os.loadavg()[0];
   const relaxed = enableRelaxedSimd();
-  // the stream buffers: the largest layer traffic (ResNet-18's layer4 weights: 9.4 MB) fits in 64 MiB
-  const MEM = 64 << 20;
-  const kinds = [await limitsModule(false, MEM), ...(relaxed ? [await limitsModule(true, MEM)] : [])];
+  const kinds = [await limitsModule(false, STREAM_BYTES), ...(relaxed ? [await limitsModule(true, STREAM_BYTES)] : [])];
   const peaks = kinds.map((l) => ({ l, build: l.build, gflops: peakRate(l) }));
   const best = peaks.reduce((a, b) => (b.gflops > a.gflops ? b : a));
   process.stderr.write(`SIMD peak: ${peaks.map((p) => `${p.build} ${p.gflops.toFixed(1)}`).join(', ')} GFLOP/s\n`);
