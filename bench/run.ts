@@ -27,6 +27,12 @@ switch (o.target) {
     console.log(compileLoadTable(await benchCompileLoad(common.models)));
     break;
   }
+  case 'layers': {
+    // per-layer share of the SIMD peak / stream bandwidth, wasm (bench/layers.ts)
+    const { benchLayers } = await import('./layers.js');
+    console.log(await benchLayers(common));
+    break;
+  }
   case 'wasm-threads': {
     const { benchWasmThreads } = await import('./wasm-threads.js');
     console.log(await benchWasmThreads(common));
@@ -58,6 +64,6 @@ switch (o.target) {
     break;
   }
   default:
-    console.error(`no benchmark for target '${o.target}' (targets: wasm, wasm-threads, browser, int8, fusion, wgsl, cuda, compile)`);
+    console.error(`no benchmark for target '${o.target}' (targets: wasm, layers, wasm-threads, browser, int8, fusion, wgsl, cuda, compile)`);
     process.exit(1);
 }

@@ -63,7 +63,7 @@ function oneNode(op: string, ins: (Tensor | undefined)[], attrs: Record<string, 
 async function expectMatches(g: Graph, feeds: Record<string, Tensor>): Promise<void> {
   const ref = interpret(g, feeds);
   // -O0 (NCHW graph), the defaults (NHWC pipeline), and another conv tile with the weight-stationary order
-  const other = { wasm: { tile: { P: 4, V: 2, order: 'weights' } } } as Parameters<typeof compile>[2];
+  const other = { wasm: { tile: { P: 4, V: 3, order: 'weights' } } } as Parameters<typeof compile>[2];
   for (const opts of [{ opt: 'O0' as const }, {}, other]) {
     const a = decodeArtifact((await compile(g, 'wasm', opts)).save());
     for (const simd of BUILDS) {
@@ -83,7 +83,7 @@ const convCase = fc.record({
   N: fc.integer({ min: 1, max: 2 }),
   group: fc.constantFrom(1, 1, 2, 3),
   cg: fc.integer({ min: 1, max: 7 }),
-  mg: fc.integer({ min: 1, max: 27 }), // past 2 blocks of the default 12-channel tile, with a partial one
+  mg: fc.integer({ min: 1, max: 27 }), // past 2 blocks of the 8- and 12-channel tiles, with a partial one
   k: fc.constantFrom(1, 2, 3, 5, 7),
   s: fc.integer({ min: 1, max: 3 }),
   d: fc.integer({ min: 1, max: 2 }),

@@ -82,7 +82,10 @@ export function emitConv(m: binaryen.Module, spec: ConvSpec): number {
   if (rows) return emitPointwiseRows(m, spec, rows);
   const s = flatten1x1(spec);
   const fb = new FnBuilder(m, 1), o = new Ops(m);
-  const { P, V } = s, MB = 4 * V, U = 2; // c-loop unroll: 2 measured best (1: loop overhead, 4: register pressure)
+  // No c-loop unroll: V8's register allocator (15 usable xmm registers) spills accumulators once a
+  // second step's loads are live too; unrolled 2× the 4 × 12 tile ran at 45–50 % of the FMA peak, not
+  // unrolled 4 × 8 at 65–75 % (bench --target layers; docs/benchmarks.md).
+  const { P, V } = s, MB = 4 * V, U = 1;
   const oy0 = 0, oy = fb.local(i32);
   const mb = fb.local(i32), wbase = fb.local(i32), ox = fb.local(i32), ky = fb.local(i32), iy = fb.local(i32);
   const xrow = fb.local(i32), xp = fb.local(i32), wp = fb.local(i32), xend = fb.local(i32);
@@ -349,6 +352,7 @@ export function emitWindow(m: binaryen.Module, s: WindowSpec): number {
   const fb = new FnBuilder(m, 1), o = new Ops(m);
   const oy = 0, V = s.V, CB = 4 * V;
   const ox = fb.local(i32), cb = fb.local(i32), iy0 = fb.local(i32), base = fb.local(i32), yrow = fb.local(i32), rrow = fb.local(i32);
+  const xp = fb.local(i32), wp = fb.local(i32), wend = fb.local(i32);
   const rowCnt = fb.local(i32), scale = fb.local(v128);
   const acc = Array.from({ length: V }, () => fb.local(v128));
   const tmp = fb.local(v128), tmp2 = fb.local(v128);
@@ -377,20 +381,38 @@ export function emitWindow(m: binaryen.Module, s: WindowSpec): number {
     }
     for (let ky = 0; ky < s.kh; ky++) {
       const taps: Expr[] = [];
-      for (let kx = 0; kx < s.kw; kx++) {
-        if (oxC !== undefined) {
-          const x = oxC * s.sw - s.pw + kx * s.dw;
-          if (x < 0 || x >= s.W) continue;
-        }
-        // input address of this tap: base (pixel column ox·sw − pw, channel) + row + kx·dw
-        const colOff = oxC === undefined ? kx * s.dw * xpix : (oxC * s.sw - s.pw + kx * s.dw) * xpix;
-        for (let v = 0; v < nv; v++) {
-          const x = o.vload(o.add(o.add(fb.geti(base), o.mul(iyOf(ky), s.W * xpix)), chE()), colOff + v * 16);
-          let e: Expr;
-          if (s.kind === 'dw') e = o.fmadd(fb.getv(acc[v]), x, o.vload(o.addc(chE(), s.Wd! + (ky * s.kw + kx) * Cp * 4), v * 16));
-          else if (s.kind === 'max') e = m.f32x4.max(fb.getv(acc[v]), x);
-          else e = m.f32x4.add(fb.getv(acc[v]), x);
-          taps.push(fb.set(acc[v], e));
+      if (oxC === undefined && s.kind === 'dw' && s.kw > 1) {
+        // Interior pixels: the kernel row's taps as a run-time loop, one tap per trip. Unrolled, the
+        // row is one basic block whose 2·kw·nv loads TurboFan schedules ahead of the multiply-adds,
+        // spilling them to the stack (dwconv5x5 at 10–16 % of the FMA peak).
+        const l = fb.label('T');
+        taps.push(fb.set(xp, o.add(o.add(fb.geti(base), o.mul(iyOf(ky), s.W * xpix)), chE())));
+        taps.push(fb.set(wp, o.addc(chE(), s.Wd! + ky * s.kw * Cp * 4)));
+        taps.push(fb.set(wend, o.addc(fb.geti(wp), s.kw * Cp * 4)));
+        const body: Expr[] = [];
+        for (let v = 0; v < nv; v++) body.push(fb.set(acc[v], o.fmadd(fb.getv(acc[v]), o.vload(fb.geti(xp), v * 16), o.vload(fb.geti(wp), v * 16))));
+        taps.push(m.loop(l, m.block(null, [
+          ...body,
+          fb.set(xp, o.addc(fb.geti(xp), s.dw * xpix)),
+          fb.set(wp, o.addc(fb.geti(wp), Cp * 4)),
+          m.br(l, m.i32.lt_u(fb.geti(wp), fb.geti(wend))),
+        ])));
+      } else {
+        for (let kx = 0; kx < s.kw; kx++) {
+          if (oxC !== undefined) {
+            const x = oxC * s.sw - s.pw + kx * s.dw;
+            if (x < 0 || x >= s.W) continue;
+          }
+          // input address of this tap: base (pixel column ox·sw − pw, channel) + row + kx·dw
+          const colOff = oxC === undefined ? kx * s.dw * xpix : (oxC * s.sw - s.pw + kx * s.dw) * xpix;
+          for (let v = 0; v < nv; v++) {
+            const x = o.vload(o.add(o.add(fb.geti(base), o.mul(iyOf(ky), s.W * xpix)), chE()), colOff + v * 16);
+            let e: Expr;
+            if (s.kind === 'dw') e = o.fmadd(fb.getv(acc[v]), x, o.vload(o.addc(chE(), s.Wd! + (ky * s.kw + kx) * Cp * 4), v * 16));
+            else if (s.kind === 'max') e = m.f32x4.max(fb.getv(acc[v]), x);
+            else e = m.f32x4.add(fb.getv(acc[v]), x);
+            taps.push(fb.set(acc[v], e));
+          }
         }
       }
       if (taps.length) st.push(m.if(rowValid(ky), m.block(null, taps)));

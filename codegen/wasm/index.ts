@@ -1,7 +1,7 @@
 /**
  * The WASM-SIMD target: graph → one WebAssembly module (binaryen) + packed weights + a plan, in
  * one artifact that runtime/wasm loads. The module exports `memory`, `run` (every step in order)
- * and each step's function, named after its kernel and variant (`conv3x3_s1_nhwc_4x12_relu`,
+ * and each step's function, named after its kernel and variant (`conv3x3_s1_nhwc_4x8_relu`,
  * `dwconv3x3_s2`, `add_bcast`), so a profiler can time layers one by one; the module's name
  * section carries every function's name into profiles and stack traces.
  */

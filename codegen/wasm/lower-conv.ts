@@ -1,8 +1,8 @@
 /**
  * Lowerings of the convolution-like ops: Conv (dense, grouped, depthwise), FusedDwPw,
  * ConvTranspose, and Gemm/MatMul with a constant B (a 1×1 conv over A's rows). Each names its
- * function after kernel and variant, XNNPACK-style: `conv3x3_s2_nhwc_4x12_relu`, `dwconv3x3_s1`,
- * `dwpw3x3_s1_nhwc_4x12`, `gemm_4x12`, `deconv3x3_s2`.
+ * function after kernel and variant, XNNPACK-style: `conv3x3_s2_nhwc_4x8_relu`, `dwconv3x3_s1`,
+ * `dwpw3x3_s1_nhwc_4x8`, `gemm_4x8`, `deconv3x3_s2`.
  */
 import binaryen from 'binaryen';
 import type { Graph, Node } from '../../ir/graph.js';

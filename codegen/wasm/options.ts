@@ -7,7 +7,7 @@
 export interface TileOptions { P: number; V: number; order?: 'weights' | 'tile' }
 
 export interface WasmCompileOptions {
-  /** Register tile of dense convs: P output pixels × V vectors of 4 output channels (default 4 × 3). */
+  /** Register tile of dense convs: P output pixels × V vectors of 4 output channels (default 4 × 2: 4 pixels × 8 channels). */
   tile?: TileOptions;
   /** Run binaryen's optimizer over the module (slower compile, similar speed: V8 optimizes too). */
   optimize?: boolean;

@@ -36,7 +36,7 @@ export interface Loc {
 }
 
 export interface Step {
-  /** The exported function: kernel and variant (`conv3x3_s1_nhwc_4x12_relu`), unique in the module. */
+  /** The exported function: kernel and variant (`conv3x3_s1_nhwc_4x8_relu`), unique in the module. */
   fn: string;
   node: string;
   op: string;
@@ -142,7 +142,7 @@ export class Storage {
    * real channel vectors (emitConv), so even M = 16 runs no slower than with 4 × 8.
    */
   tileFor(): TileOptions {
-    return this.tile ?? { P: 4, V: 3 };
+    return this.tile ?? { P: 4, V: 2 };
   }
 
   get t(): number { return this.steps.length; }
