@@ -8,7 +8,7 @@
  *    input channels (x[c], x[c+1]) with the packed int8 weights of 4 output channels × those 2
  *    input channels (sign-extended by `v128.load8x8_s`) adds 8 products per instruction. A register
  *    tile of P pixels × V blocks of 4 channels, like the f32 conv (conv.ts).
- *    depthwise: 8 channels per step, `i32x4.extmul_{low,high}_i16x8_s` of input and weights.
+ *    depthwise: 8 channels × P pixels per step, the window's taps in pairs through the same dot.
  * 3. the requantizing epilogue, exactly as the reference (ir/ops/quant.ts qEpilogue) computes it:
  *    v = f32(acc · m[c]) (m[c] = fround(x_scale·w_scale[c]); one f32 multiply where that is exact,
  *    f64 otherwise), the activation in f32 (relu,
@@ -52,7 +52,7 @@ export interface QConvSpec {
   /** Bytes between output pixels (the output's channels-last pixel stride). */
   yps: number;
   kh: number; kw: number; sh: number; sw: number; dh: number; dw: number;
-  /** Packed weights: dense [ceil(M/4)][kh][kw][Cp/2][4][2], depthwise [kh][kw][Cp] (int8). */
+  /** Packed weights: dense [ceil(M/4)][kh][kw][Cp/2][4][2], depthwise [kh][ceil(kw/2)][Cp][2] (int8). */
   Wq: number;
   wSigned: boolean;
   depthwise: boolean;
@@ -74,11 +74,16 @@ export function packQConvWeights(w: ArrayLike<number>, M: number, C: number, kh:
   return out;
 }
 
-/** Depthwise weights w [C][1][kh][kw] as [kh][kw][Cp]. */
+/**
+ * Depthwise weights w [C][1][kh][kw] as [kh][ceil(kw/2)][Cp][2]: each window row's taps in pairs
+ * (w[c][kx], w[c][kx+1]) per channel, an odd last tap paired with 0 (depthwiseBody).
+ */
 export function packQDepthwiseWeights(w: ArrayLike<number>, C: number, kh: number, kw: number): Int8Array {
-  const Cp = scratchChannels(C, true);
-  const out = new Int8Array(kh * kw * Cp);
-  for (let c = 0; c < C; c++) for (let k = 0; k < kh * kw; k++) out[k * Cp + c] = w[c * kh * kw + k];
+  const Cp = scratchChannels(C, true), pairs = Math.ceil(kw / 2);
+  const out = new Int8Array(kh * pairs * Cp * 2);
+  for (let c = 0; c < C; c++) for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) {
+    out[((y * pairs + (x >> 1)) * Cp + c) * 2 + (x & 1)] = w[(c * kh + y) * kw + x];
+  }
   return out;
 }
 
@@ -209,20 +214,19 @@ function denseBody(fb: FnBuilder, s: QConvSpec): Expr[] {
     const inner: Expr[] = [
       ...Array.from({ length: Vn }, (_, v) => fb.set(wv[v], wload(v * K2 * 8))),
       ...Array.from({ length: Pn }, (_, p) => [
-        fb.set(sp, m.i32x4.splat(m.i32.load(0, 4, fb.geti(px[p])))),
+        fb.set(sp, m.v128.load32_splat(0, 4, fb.geti(px[p]))),
         ...Array.from({ length: Vn }, (_, v) => fb.set(A(p, v), m.i32x4.add(fb.getv(A(p, v)), m.i32x4.dot_i16x8_s(fb.getv(sp), fb.getv(wv[v]))))),
       ]).flat(),
       ...Array.from({ length: Pn }, (_, p) => fb.set(px[p], o.addc(fb.geti(px[p]), 4))),
       fb.set(wp, o.addc(fb.geti(wp), 8)),
     ];
     const kxEnd = (s.dw - 1) * pixBytes, kyEnd = s.dh * rowBytes - s.kw * s.dw * pixBytes;
-    const loops = fb.loop(ky, o.c(0), s.kh, 1, [
-      fb.loop(kx, o.c(0), s.kw, 1, [
-        fb.loop(c2, o.c(0), s.Cp / 2, 1, inner),
-        ...(kxEnd ? Array.from({ length: Pn }, (_, p) => fb.set(px[p], o.addc(fb.geti(px[p]), kxEnd))) : []),
-      ]),
-      ...(kyEnd ? Array.from({ length: Pn }, (_, p) => fb.set(px[p], o.addc(fb.geti(px[p]), kyEnd))) : []),
-    ]);
+    const step = (bytes: number) => (bytes ? Array.from({ length: Pn }, (_, p) => fb.set(px[p], o.addc(fb.geti(px[p]), bytes))) : []);
+    // undilated columns: a window row is kw·Cp contiguous channels of the scratch and of the packed
+    // weights, so one loop covers it (a 3-channel first conv ran its channel-pair loop 2 trips at a time)
+    const row = s.dw === 1 ? [fb.loop(c2, o.c(0), s.kw * s.Cp / 2, 1, inner)]
+      : [fb.loop(kx, o.c(0), s.kw, 1, [fb.loop(c2, o.c(0), s.Cp / 2, 1, inner), ...step(kxEnd)])];
+    const loops = s.kh === 1 ? row : [fb.loop(ky, o.c(0), s.kh, 1, [...row, ...step(kyEnd)])];
     const stores: Expr[] = [];
     for (let p = 0; p < Pn; p++) for (let v = 0; v < Vn; v++) {
       const blk = o.addc(fb.geti(vb), v);
@@ -234,7 +238,7 @@ function denseBody(fb: FnBuilder, s: QConvSpec): Expr[] {
       ...Array.from({ length: Pn }, (_, p) => Array.from({ length: Vn }, (_, v) => fb.set(A(p, v), m.v128.load(v * 16, 16, o.add(o.c(s.ep.B), o.mul(fb.geti(vb), 16)))))).flat(),
       ...Array.from({ length: Pn }, (_, p) => fb.set(px[p], fb.geti(base[p]))),
       fb.set(wp, o.add(o.c(s.Wq), o.mul(fb.geti(vb), K2 * 8))),
-      loops,
+      ...loops,
       ...stores,
     ];
   };
@@ -255,34 +259,58 @@ function denseBody(fb: FnBuilder, s: QConvSpec): Expr[] {
   ];
 }
 
-/** Depthwise conv over the scratch image: 8 channels per step, the window unrolled. */
+/**
+ * Depthwise conv over the scratch image. The taps of a window row go in pairs (kx, kx+1) (an odd
+ * last tap pairs with a zero weight), so that `i32x4.dot_i16x8_s` does 8 products per instruction:
+ * the two taps' input vectors interleaved per channel (shuffles V8 emits as unpack low/high) against
+ * the packed weights (w[c][kx], w[c][kx+1]). A tile is P output pixels of a row × 8 channels, so the
+ * weights are loaded once per tile.
+ */
 function depthwiseBody(fb: FnBuilder, s: QConvSpec): Expr[] {
   const m = fb.m, o = new Ops(m);
   const oy = fb.local(i32), ox = fb.local(i32), c8 = fb.local(i32), xb = fb.local(i32), wb = fb.local(i32);
-  const a0 = fb.local(v128), a1 = fb.local(v128), xv = fb.local(v128), wv = fb.local(v128);
-  const rowBytes = s.Wp * s.Cp * 2, pixBytes = s.Cp * 2, blocks = s.Cp / 8;
+  const acc = Array.from({ length: 2 * s.P }, () => fb.local(v128));
+  const xa = fb.local(v128), xc = fb.local(v128), w0 = fb.local(v128), w1 = fb.local(v128);
+  const rowBytes = s.Wp * s.Cp * 2, pixBytes = s.Cp * 2, blocks = s.Cp / 8, pairs = Math.ceil(s.kw / 2);
   const partial = s.M % 8 !== 0;
-  const win: Expr[] = [];
-  for (let y = 0; y < s.kh; y++) for (let x = 0; x < s.kw; x++) {
-    win.push(
-      fb.set(xv, m.v128.load((y * s.dh * rowBytes) + x * s.dw * pixBytes, 16, fb.geti(xb))),
-      fb.set(wv, (s.wSigned ? m.v128.load8x8_s : m.v128.load8x8_u)((y * s.kw + x) * s.Cp, 1, fb.geti(wb))),
-      fb.set(a0, m.i32x4.add(fb.getv(a0), m.i32x4.extmul_low_i16x8_s(fb.getv(xv), fb.getv(wv)))),
-      fb.set(a1, m.i32x4.add(fb.getv(a1), m.i32x4.extmul_high_i16x8_s(fb.getv(xv), fb.getv(wv)))),
-    );
-  }
-  const pix = o.add(o.mul(fb.geti(oy), s.OW), fb.geti(ox));
-  const body = [
-    fb.set(xb, o.add(o.add(o.c(s.S), o.add(o.mul(fb.geti(oy), s.sh * rowBytes), o.mul(fb.geti(ox), s.sw * pixBytes))), o.mul(fb.geti(c8), 16))),
-    fb.set(wb, o.add(o.c(s.Wq), o.mul(fb.geti(c8), 8))),
-    fb.set(a0, m.v128.load(0, 16, o.add(o.c(s.ep.B), o.mul(fb.geti(c8), 32)))),
-    fb.set(a1, m.v128.load(16, 16, o.add(o.c(s.ep.B), o.mul(fb.geti(c8), 32)))),
-    ...win,
-    storeBytes(fb, o.add(o.add(o.c(s.Y), o.mul(pix, s.yps)), o.mul(fb.geti(c8), 8)),
-      narrow(m, requant4(fb, fb.getv(a0), o.mul(fb.geti(c8), 2), s.ep), requant4(fb, fb.getv(a1), o.addc(o.mul(fb.geti(c8), 2), 1), s.ep), s.ep.outSigned), 8,
-      partial ? m.i32.sub(o.c(s.M), o.mul(fb.geti(c8), 8)) : undefined),
+  const wload = (off: number) => (s.wSigned ? m.v128.load8x8_s : m.v128.load8x8_u)(off, 1, fb.geti(wb));
+  const LO = [0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23], HI = LO.map((b) => b + 8);
+  const tile = (Pn: number): Expr[] => {
+    const win: Expr[] = [];
+    for (let y = 0; y < s.kh; y++) for (let j = 0; j < pairs; j++) {
+      const wo = (y * pairs + j) * s.Cp * 2;
+      win.push(fb.set(w0, wload(wo)), fb.set(w1, wload(wo + 8)));
+      for (let p = 0; p < Pn; p++) {
+        const at = (kx: number) => y * s.dh * rowBytes + (p * s.sw + kx * s.dw) * pixBytes;
+        const second = 2 * j + 1 < s.kw;
+        win.push(fb.set(xa, m.v128.load(at(2 * j), 16, fb.geti(xb))));
+        win.push(fb.set(xc, second ? m.v128.load(at(2 * j + 1), 16, fb.geti(xb)) : fb.getv(xa)));
+        win.push(
+          fb.set(acc[2 * p], m.i32x4.add(fb.getv(acc[2 * p]), m.i32x4.dot_i16x8_s(m.i8x16.shuffle(fb.getv(xa), fb.getv(xc), LO), fb.getv(w0)))),
+          fb.set(acc[2 * p + 1], m.i32x4.add(fb.getv(acc[2 * p + 1]), m.i32x4.dot_i16x8_s(m.i8x16.shuffle(fb.getv(xa), fb.getv(xc), HI), fb.getv(w1)))),
+        );
+      }
+    }
+    const pix = (p: number) => o.add(o.mul(fb.geti(oy), s.OW), o.addc(fb.geti(ox), p));
+    return [
+      fb.set(xb, o.add(o.add(o.c(s.S), o.add(o.mul(fb.geti(oy), s.sh * rowBytes), o.mul(fb.geti(ox), s.sw * pixBytes))), o.mul(fb.geti(c8), 16))),
+      fb.set(wb, o.add(o.c(s.Wq), o.mul(fb.geti(c8), 16))),
+      ...Array.from({ length: Pn }, (_, p) => [
+        fb.set(acc[2 * p], m.v128.load(0, 16, o.add(o.c(s.ep.B), o.mul(fb.geti(c8), 32)))),
+        fb.set(acc[2 * p + 1], m.v128.load(16, 16, o.add(o.c(s.ep.B), o.mul(fb.geti(c8), 32)))),
+      ]).flat(),
+      ...win,
+      ...Array.from({ length: Pn }, (_, p) => storeBytes(fb, o.add(o.add(o.c(s.Y), o.mul(pix(p), s.yps)), o.mul(fb.geti(c8), 8)),
+        narrow(m, requant4(fb, fb.getv(acc[2 * p]), o.mul(fb.geti(c8), 2), s.ep), requant4(fb, fb.getv(acc[2 * p + 1]), o.addc(o.mul(fb.geti(c8), 2), 1), s.ep), s.ep.outSigned), 8,
+        partial ? m.i32.sub(o.c(s.M), o.mul(fb.geti(c8), 8)) : undefined)),
+    ];
+  };
+  const full = Math.floor(s.OW / s.P), tail = s.OW % s.P;
+  const columns = [
+    ...(full ? [fb.loop(ox, o.c(0), full * s.P, s.P, [fb.loop(c8, o.c(0), blocks, 1, tile(s.P))])] : []),
+    ...(tail ? [fb.set(ox, o.c(full * s.P)), fb.loop(c8, o.c(0), blocks, 1, tile(tail))] : []),
   ];
-  return [fb.loop(oy, o.c(0), s.OH, 1, [fb.loop(ox, o.c(0), s.OW, 1, [fb.loop(c8, o.c(0), blocks, 1, body)])])];
+  return [fb.loop(oy, o.c(0), s.OH, 1, columns)];
 }
 
 /** One image's int8 conv: widen into the scratch, then the dense or depthwise loops with the epilogue. */
