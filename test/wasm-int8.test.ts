@@ -89,9 +89,18 @@ const CASES: Case[] = [
   { name: 'gemm_wide', op: 'QGemm', x: [1, 64], w: [64, 1000], xd: 'u8', out: 'i8' },
 ];
 
+/**
+ * Runs the build twice, the arena filled with junk bytes in between (the kernels' scratch must
+ * zero its own padding, not rely on fresh memory); the second run's output, checked equal to the first.
+ */
 async function runBuild(bytes: Uint8Array, simd: 'simd128' | 'relaxed', x: Tensor): Promise<Tensor> {
   const s = await WasmSession.create(decodeArtifact(bytes), { simd });
-  return Object.values(await s.run({ x }))[0];
+  const first = Object.values(await s.run({ x }))[0];
+  const memory = (s as unknown as { memory: WebAssembly.Memory }).memory;
+  new Uint8Array(memory.buffer, s.plan.arenaOffset, s.plan.arenaBytes).fill(0xa5);
+  const second = Object.values(await s.run({ x }))[0];
+  expect(Array.from(second.data as ArrayLike<number>)).toEqual(Array.from(first.data as ArrayLike<number>));
+  return second;
 }
 
 describe('wasm int8 kernels', () => {

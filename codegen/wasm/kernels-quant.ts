@@ -40,6 +40,8 @@ export interface QEpilogue {
   lo: number; hi: number;
   ys: number; yz: number;
   outSigned: boolean;
+  /** Every sum is known to stay within ±2^24 (from the weights and biases): no per-vector check for the f64 path. */
+  small?: boolean;
 }
 
 export interface QConvSpec {
@@ -87,25 +89,38 @@ export function packQDepthwiseWeights(w: ArrayLike<number>, C: number, kh: numbe
   return out;
 }
 
-/** Step 1: the padded i16 scratch image of x − x_zero_point. */
+/**
+ * Step 1: the padded i16 scratch image of x − x_zero_point. Only the padding is zeroed (border rows,
+ * each row's border columns): filling the whole scratch first doubled the memory traffic of large
+ * early layers. The channels past C stay as they were: their dense weights are 0 and their
+ * depthwise outputs are not stored.
+ */
 function widen(fb: FnBuilder, s: QConvSpec): Expr[] {
   const m = fb.m, o = new Ops(m), x = s.x;
   const y = fb.local(i32), xx = fb.local(i32), c = fb.local(i32), src = fb.local(i32), dst = fb.local(i32);
-  const fill = m.memory.fill(o.c(s.S), o.c(0), o.c(s.Hp * s.Wp * s.Cp * 2));
+  const pix = s.Cp * 2, row = s.Wp * pix;
+  const fill = (at: Expr, bytes: number) => (bytes > 0 ? [m.memory.fill(at, o.c(0), o.c(bytes))] : []);
   const vector = x.sc === 1 && x.C % 8 === 0;
   const inner = vector
-    ? fb.loop(c, o.c(0), x.C / 8, 1, [m.v128.store(0, 1, o.add(fb.geti(dst), o.mul(fb.geti(c), 16)),
+    ? [fb.loop(c, o.c(0), x.C / 8, 1, [m.v128.store(0, 1, o.add(fb.geti(dst), o.mul(fb.geti(c), 16)),
       m.i16x8.sub(x.signed ? m.v128.load8x8_s(0, 1, o.add(fb.geti(src), o.mul(fb.geti(c), 8))) : m.v128.load8x8_u(0, 1, o.add(fb.geti(src), o.mul(fb.geti(c), 8))),
-        m.i16x8.splat(o.c(x.zp))))])
-    : fb.loop(c, o.c(0), x.C, 1, [m.i32.store16(0, 1, o.add(fb.geti(dst), o.mul(fb.geti(c), 2)),
-      m.i32.sub((x.signed ? m.i32.load8_s : m.i32.load8_u)(0, 1, o.add(fb.geti(src), o.mul(fb.geti(c), x.sc))), o.c(x.zp)))]);
-  // no padding: the image covers the whole scratch, nothing to zero
-  const covered = s.ph === 0 && s.pw === 0 && s.Hp === x.H && s.Wp === x.W && (x.C === s.Cp);
-  return [...(covered ? [] : [fill]), fb.loop(y, o.c(0), x.H, 1, [fb.loop(xx, o.c(0), x.W, 1, [
-    fb.set(src, o.add(o.add(o.c(x.X), o.mul(fb.geti(y), x.sh)), o.mul(fb.geti(xx), x.sw))),
-    fb.set(dst, o.add(o.c(s.S + (s.ph * s.Wp + s.pw) * s.Cp * 2), o.add(o.mul(fb.geti(y), s.Wp * s.Cp * 2), o.mul(fb.geti(xx), s.Cp * 2)))),
-    inner,
-  ])])];
+        m.i16x8.splat(o.c(x.zp))))])]
+    : [fb.loop(c, o.c(0), x.C, 1, [m.i32.store16(0, 1, o.add(fb.geti(dst), o.mul(fb.geti(c), 2)),
+      m.i32.sub((x.signed ? m.i32.load8_s : m.i32.load8_u)(0, 1, o.add(fb.geti(src), o.mul(fb.geti(c), x.sc))), o.c(x.zp)))])];
+  const rowStart = () => o.add(o.c(s.S + s.ph * row), o.mul(fb.geti(y), row));
+  return [
+    ...fill(o.c(s.S), s.ph * row),
+    ...fill(o.c(s.S + (s.ph + x.H) * row), (s.Hp - s.ph - x.H) * row),
+    fb.loop(y, o.c(0), x.H, 1, [
+      ...fill(rowStart(), s.pw * pix),
+      ...fill(o.addc(rowStart(), (s.pw + x.W) * pix), (s.Wp - s.pw - x.W) * pix),
+      fb.loop(xx, o.c(0), x.W, 1, [
+        fb.set(src, o.add(o.add(o.c(x.X), o.mul(fb.geti(y), x.sh)), o.mul(fb.geti(xx), x.sw))),
+        fb.set(dst, o.add(o.c(s.S + (s.ph * s.Wp + s.pw) * pix), o.add(o.mul(fb.geti(y), row), o.mul(fb.geti(xx), pix)))),
+        ...inner,
+      ]),
+    ]),
+  ];
 }
 
 /**
@@ -126,7 +141,7 @@ function requant4(fb: FnBuilder, acc: Expr, blk: Expr, ep: QEpilogue): Expr {
   const wide = m.call(wideProduct(m), [A(), o.add(o.c(ep.Mul), o.mul(fb.geti(b), 32))], v128);
   const narrowSum = m.f32x4.mul(m.f32x4.convert_i32x4_s(A()), m.v128.load(0, 16, o.add(o.c(ep.Mul32), o.mul(fb.geti(b), 16))));
   const large = m.v128.any_true(m.i32x4.gt_u(m.i32x4.abs(A()), m.i32x4.splat(m.i32.const(2 ** 24))));
-  const t = m.f32x4.div(m.if(large, wide, narrowSum), m.f32x4.splat(m.f32.const(ep.ys)));
+  const t = m.f32x4.div(ep.small ? narrowSum : m.if(large, wide, narrowSum), m.f32x4.splat(m.f32.const(ep.ys)));
   const f = (x: number) => m.f32x4.splat(m.f32.const(x));
   const clamped = m.f32x4.pmax(m.f32x4.pmin(t, f(2 ** 22)), f(-(2 ** 22)));
   const q = m.i32x4.sub(m.f32x4.add(clamped, f(MAGIC)), m.i32x4.splat(m.i32.const(MAGIC_BITS - ep.yz)));

@@ -31,8 +31,24 @@ function typedInt8(n: Node, g: Graph): string | undefined {
   return bad ? `takes u8/i8 values only ('${bad}' is ${g.type(bad).dtype})` : undefined;
 }
 
+/**
+ * Whether every int32 sum stays within ±2^24 (so the epilogue's f32 multiply is exact and needs no
+ * per-vector check): |bias[c]| + Σ|w[c][k]| · max|x − x_zero_point| per output channel.
+ * `w(c)`: channel c's weights.
+ */
+function sumsWithin24(n: Node, g: Graph, bias: Int32Array, M: number, w: (c: number) => ArrayLike<number>): boolean {
+  const xz = Number(n.attrs.x_zero_point), signed = g.type(n.inputs[0]).dtype === 'i8';
+  const xMax = Math.max(Math.abs((signed ? -128 : 0) - xz), Math.abs((signed ? 127 : 255) - xz));
+  for (let c = 0; c < M; c++) {
+    let sum = 0;
+    for (const v of Array.from(w(c))) sum += Math.abs(v);
+    if (Math.abs(bias[c]) + sum * xMax > 2 ** 24) return false;
+  }
+  return true;
+}
+
 /** The epilogue constants of a QConv/QGemm with `M` output channels, padded to `Mp`, in the weights region. */
-function epilogueOf(s: Storage, n: Node, M: number, Mp: number): QEpilogue {
+function epilogueOf(s: Storage, n: Node, M: number, Mp: number, w: (c: number) => ArrayLike<number>): QEpilogue {
   const bias = new Int32Array(Mp), mul = new Float64Array(Mp);
   const bv = n.inputs[2];
   if (bv) bias.set(s.g.constValue(bv)!.data as Int32Array);
@@ -42,6 +58,7 @@ function epilogueOf(s: Storage, n: Node, M: number, Mp: number): QEpilogue {
   return {
     B: s.weightRaw(bias), Mul: s.weightRaw(mul), Mul32: s.weightRaw(Float32Array.from(mul)), act, lo: Number(n.attrs.act_alpha ?? 0), hi: Number(n.attrs.act_beta ?? 0),
     ys: Number(n.attrs.y_scale), yz: Number(n.attrs.y_zero_point), outSigned: String(n.attrs.out_dtype) === 'i8',
+    small: sumsWithin24(n, s.g, bias, M, w),
   };
 }
 
@@ -71,7 +88,8 @@ const qconv: OpLowering = {
     const HpA = Math.max(Hp, ph + H), WpA = Math.max(Wp, pw + W);
     const w = s.g.constValue(wv)!;
     const Wq = s.weightRaw(depthwise ? packQDepthwiseWeights(w.data as Int8Array, C, kh, kw) : packQConvWeights(w.data as Int8Array, M, C, kh, kw));
-    const ep = epilogueOf(s, n, M, depthwise ? Cp : Math.ceil(M / 4) * 4);
+    const wd = w.data as Int8Array, per = wd.length / M;
+    const ep = epilogueOf(s, n, M, depthwise ? Cp : Math.ceil(M / 4) * 4, (c) => wd.subarray(c * per, (c + 1) * per));
     const scratch = s.dense(Math.ceil((HpA * WpA * Cp * 2) / 4), 'plain', 0);
     const y = s.dense(wordsOf(sizeOf(s.shape(n.outputs[0])), 'u8'), 'T', M);
     s.define(n.outputs[0], y);
@@ -110,7 +128,7 @@ const qgemm: OpLowering = {
     const wt = new Int8Array(N * K);
     for (let k = 0; k < K; k++) for (let j = 0; j < N; j++) wt[j * K + k] = (w.data as Int8Array)[k * N + j];
     const Wq = s.weightRaw(packQConvWeights(wt, N, K, 1, 1));
-    const ep = epilogueOf(s, n, N, Math.ceil(N / 4) * 4);
+    const ep = epilogueOf(s, n, N, Math.ceil(N / 4) * 4, (j) => wt.subarray(j * K, (j + 1) * K));
     const Cp = scratchChannels(K, false);
     const scratch = s.dense(Math.ceil((rows * Cp * 2) / 4), 'plain', 0);
     const y = s.dense(wordsOf(rows * N, 'u8'), 'plain', 0);
