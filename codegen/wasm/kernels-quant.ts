@@ -108,19 +108,50 @@ function widen(fb: FnBuilder, s: QConvSpec): Expr[] {
     : [fb.loop(c, o.c(0), x.C, 1, [m.i32.store16(0, 1, o.add(fb.geti(dst), o.mul(fb.geti(c), 2)),
       m.i32.sub((x.signed ? m.i32.load8_s : m.i32.load8_u)(0, 1, o.add(fb.geti(src), o.mul(fb.geti(c), x.sc))), o.c(x.zp)))])];
   const rowStart = () => o.add(o.c(s.S + s.ph * row), o.mul(fb.geti(y), row));
+  const pixels = planar4(fb, s, y, xx, src, dst);
   return [
     ...fill(o.c(s.S), s.ph * row),
     ...fill(o.c(s.S + (s.ph + x.H) * row), (s.Hp - s.ph - x.H) * row),
     fb.loop(y, o.c(0), x.H, 1, [
       ...fill(rowStart(), s.pw * pix),
       ...fill(o.addc(rowStart(), (s.pw + x.W) * pix), (s.Wp - s.pw - x.W) * pix),
-      fb.loop(xx, o.c(0), x.W, 1, [
+      ...pixels.head,
+      ...(pixels.from < x.W ? [fb.loop(xx, o.c(pixels.from), x.W, 1, [
         fb.set(src, o.add(o.add(o.c(x.X), o.mul(fb.geti(y), x.sh)), o.mul(fb.geti(xx), x.sw))),
         fb.set(dst, o.add(o.c(s.S + (s.ph * s.Wp + s.pw) * pix), o.add(o.mul(fb.geti(y), row), o.mul(fb.geti(xx), pix)))),
         ...inner,
-      ]),
+      ])] : []),
     ]),
   ];
+}
+
+/**
+ * A planar (NCHW) input of 3 or 4 channels (a first conv's image) widened 8 pixels at a time: each
+ * channel's 8 consecutive bytes, interleaved into channels-last by unpack shuffles (the scalar loop
+ * ran one load and store per value). Returns the loop for row `y` and the column where the
+ * per-pixel loop takes over.
+ */
+function planar4(fb: FnBuilder, s: QConvSpec, y: number, xx: number, src: number, dst: number): { head: Expr[]; from: number } {
+  const m = fb.m, o = new Ops(m), x = s.x;
+  const n8 = Math.floor(x.W / 8) * 8;
+  if (s.Cp !== 4 || x.sw !== 1 || x.C < 3 || n8 === 0) return { head: [], from: 0 };
+  const ch = Array.from({ length: 4 }, () => fb.local(v128));
+  const lo16 = [0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23], hi16 = lo16.map((b) => b + 8);
+  const lo32 = [0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23], hi32 = lo32.map((b) => b + 8);
+  const sh = (a: Expr, b: Expr, mask: number[]) => m.i8x16.shuffle(a, b, mask);
+  const C = (c: number) => fb.getv(ch[c]);
+  const ab = (hi: boolean) => sh(C(0), C(1), hi ? hi16 : lo16), cd = (hi: boolean) => sh(C(2), C(3), hi ? hi16 : lo16);
+  const load = (c: number) => m.i16x8.sub((x.signed ? m.v128.load8x8_s : m.v128.load8x8_u)(c * x.sc, 1, fb.geti(src)), m.i16x8.splat(o.c(x.zp)));
+  const body = [
+    fb.set(src, o.add(o.add(o.c(x.X), o.mul(fb.geti(y), x.sh)), fb.geti(xx))),
+    fb.set(dst, o.add(o.c(s.S + (s.ph * s.Wp + s.pw) * 8), o.add(o.mul(fb.geti(y), s.Wp * 8), o.mul(fb.geti(xx), 8)))),
+    ...Array.from({ length: 4 }, (_, c) => fb.set(ch[c], c < x.C ? load(c) : m.v128.const(new Array(16).fill(0)))),
+    m.v128.store(0, 1, fb.geti(dst), sh(ab(false), cd(false), lo32)),
+    m.v128.store(16, 1, fb.geti(dst), sh(ab(false), cd(false), hi32)),
+    m.v128.store(32, 1, fb.geti(dst), sh(ab(true), cd(true), lo32)),
+    m.v128.store(48, 1, fb.geti(dst), sh(ab(true), cd(true), hi32)),
+  ];
+  return { head: [fb.loop(xx, o.c(0), n8, 8, body)], from: n8 };
 }
 
 /**
