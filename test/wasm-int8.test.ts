@@ -86,6 +86,8 @@ const CASES: Case[] = [
   { name: 'conv1x3_s2_pads', op: 'QConv', x: [1, 6, 5, 12], w: [9, 6, 1, 3], xd: 'i8', out: 'i8', conv: { pads: [0, 1, 0, 0], strides: [1, 2] } },
   // planar 3/4-channel inputs are widened 8 pixels at a time, the rest of a row pixel by pixel
   { name: 'conv3x3_planar_C4_i8', op: 'QConv', x: [1, 4, 5, 19], w: [6, 4, 3, 3], xd: 'i8', out: 'u8', conv: { pads: [1, 1, 1, 1] } },
+  // ≥ 16 channels in and out: 2-pixel × 16-channel tiles, a block tail (22 = 16 + 4 + 2) and a pixel tail
+  { name: 'conv3x3_tile2x16_M22', op: 'QConv', x: [1, 18, 7, 5], w: [22, 18, 3, 3], xd: 'u8', out: 'u8', conv: { pads: [1, 1, 1, 1] }, act: { activation: 'relu' } },
   { name: 'conv3x3_C1', op: 'QConv', x: [1, 1, 7, 7], w: [5, 1, 3, 3], xd: 'u8', out: 'u8', conv: { pads: [1, 1, 1, 1] } },
   { name: 'gemm', op: 'QGemm', x: [6, 20], w: [20, 10], xd: 'u8', out: 'u8', act: { activation: 'relu' } },
   { name: 'gemm_wide', op: 'QGemm', x: [1, 64], w: [64, 1000], xd: 'u8', out: 'i8' },

@@ -65,6 +65,14 @@ function epilogueOf(s: Storage, n: Node, M: number, Mp: number, w: (c: number) =
 const geometry = (n: Node, g: Graph): WindowGeometry =>
   windowGeometry('Conv', { ...n.attrs, layout: 'NCHW' }, g.type(n.inputs[0]).shape, g.type(n.inputs[1]).shape, { node: n.name, op: n.op });
 
+/**
+ * Register tile of the int8 conv: P pixels × V blocks of 4 output channels. 2 × 16 channels ran
+ * ResNet-18's 3×3 convs ~15% faster than 4 × 8 (fewer input splats and pixel pointers per dot);
+ * with few channels (a 3-channel first conv, narrow layers) and for depthwise (P pixels × 8
+ * channels), 4 pixels.
+ */
+const denseTile = (depthwise: boolean, C: number, M: number) => (!depthwise && C >= 16 && M >= 16 ? { P: 2, V: 4 } : { P: 4, V: 2 });
+
 const qconv: OpLowering = {
   typed: typedInt8,
   check(n, g) {
@@ -106,7 +114,7 @@ const qconv: OpLowering = {
         };
         emitQConv(m, {
           name, x, S: a(scratch), Hp: HpA, Wp: WpA, Cp, ph, pw, Y: a(y) + i * OH * OW * M, OH, OW, M, yps: M,
-          kh, kw, sh, sw, dh, dw, Wq, wSigned: w.dtype === 'i8', depthwise, P: 4, V: 2, ep,
+          kh, kw, sh, sw, dh, dw, Wq, wSigned: w.dtype === 'i8', depthwise, ...denseTile(depthwise, C, M), ep,
         });
       }
       if (N > 1) m.addFunction(fn, 0, 0, [], m.block(null, parts.map((p) => m.call(p, [], 0))));
@@ -137,7 +145,7 @@ const qgemm: OpLowering = {
     s.step(n, 'qgemm_i8', 'int8', 2 * rows * N * K, (m, a, fn) => emitQConv(m, {
       name: fn, x: { X: a(x), H: 1, W: rows, C: K, sc: 1, sh: 0, sw: K, signed: xd === 'i8', zp: Number(n.attrs.x_zero_point) },
       S: a(scratch), Hp: 1, Wp: rows, Cp, ph: 0, pw: 0, Y: a(y), OH: 1, OW: rows, M: N, yps: N,
-      kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, Wq, wSigned: w.dtype === 'i8', depthwise: false, P: 4, V: 2, ep,
+      kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, Wq, wSigned: w.dtype === 'i8', depthwise: false, ...denseTile(false, K, N), ep,
     }), [x], [y, scratch]);
   },
 };
