@@ -77,13 +77,34 @@ const CASES: Case[] = [
   // bounds inside the output range: the epilogue's integer clamps for clip/relu (kernels-quant.ts activationBounds)
   { name: 'conv1x1_clip_inside_i8', op: 'QConv', x: [1, 16, 5, 6], w: [16, 16, 1, 1], xd: 'u8', out: 'i8', act: { activation: 'clip', act_alpha: -1, act_beta: 1.5 } },
   { name: 'conv3x3_relu_i8', op: 'QConv', x: [1, 8, 6, 6], w: [8, 8, 3, 3], xd: 'i8', out: 'i8', conv: { pads: [1, 1, 1, 1] }, act: { activation: 'relu' } },
+  // depthwise taps go in pairs (an odd last tap pairs with a zero weight), P pixels per tile with a tail
+  { name: 'dw5x5_pad2_C20_tail', op: 'QConv', x: [1, 20, 9, 7], w: [20, 1, 5, 5], xd: 'u8', out: 'u8', conv: { pads: [2, 2, 2, 2], group: 20 }, act: { activation: 'relu' } },
+  { name: 'dw2x2_even_taps', op: 'QConv', x: [1, 8, 6, 11], w: [8, 1, 2, 2], xd: 'i8', out: 'u8', conv: { group: 8 } },
+  { name: 'dw3x3_dilated2_s2', op: 'QConv', x: [1, 16, 11, 13], w: [16, 1, 3, 3], xd: 'u8', out: 'i8', conv: { pads: [2, 2, 2, 2], dilations: [2, 2], strides: [2, 2], group: 16 } },
+  // dense: a dilated window row (kx loop), a 1×3 row without the ky loop, asymmetric padding, 5 channels
+  { name: 'conv3x3_dilated2_C5', op: 'QConv', x: [1, 5, 10, 9], w: [7, 5, 3, 3], xd: 'u8', out: 'u8', conv: { pads: [2, 2, 2, 2], dilations: [2, 2] }, act: { activation: 'relu' } },
+  { name: 'conv1x3_s2_pads', op: 'QConv', x: [1, 6, 5, 12], w: [9, 6, 1, 3], xd: 'i8', out: 'i8', conv: { pads: [0, 1, 0, 0], strides: [1, 2] } },
+  // planar 3/4-channel inputs are widened 8 pixels at a time, the rest of a row pixel by pixel
+  { name: 'conv3x3_planar_C4_i8', op: 'QConv', x: [1, 4, 5, 19], w: [6, 4, 3, 3], xd: 'i8', out: 'u8', conv: { pads: [1, 1, 1, 1] } },
+  // ≥ 16 channels in and out: 2-pixel × 16-channel tiles, a block tail (22 = 16 + 4 + 2) and a pixel tail
+  { name: 'conv3x3_tile2x16_M22', op: 'QConv', x: [1, 18, 7, 5], w: [22, 18, 3, 3], xd: 'u8', out: 'u8', conv: { pads: [1, 1, 1, 1] }, act: { activation: 'relu' } },
+  { name: 'conv3x3_C1', op: 'QConv', x: [1, 1, 7, 7], w: [5, 1, 3, 3], xd: 'u8', out: 'u8', conv: { pads: [1, 1, 1, 1] } },
   { name: 'gemm', op: 'QGemm', x: [6, 20], w: [20, 10], xd: 'u8', out: 'u8', act: { activation: 'relu' } },
   { name: 'gemm_wide', op: 'QGemm', x: [1, 64], w: [64, 1000], xd: 'u8', out: 'i8' },
 ];
 
+/**
+ * Runs the build twice, the arena filled with junk bytes in between (the kernels' scratch must
+ * zero its own padding, not rely on fresh memory); the second run's output, checked equal to the first.
+ */
 async function runBuild(bytes: Uint8Array, simd: 'simd128' | 'relaxed', x: Tensor): Promise<Tensor> {
   const s = await WasmSession.create(decodeArtifact(bytes), { simd });
-  return Object.values(await s.run({ x }))[0];
+  const first = Object.values(await s.run({ x }))[0];
+  const memory = (s as unknown as { memory: WebAssembly.Memory }).memory;
+  new Uint8Array(memory.buffer, s.plan.arenaOffset, s.plan.arenaBytes).fill(0xa5);
+  const second = Object.values(await s.run({ x }))[0];
+  expect(Array.from(second.data as ArrayLike<number>)).toEqual(Array.from(first.data as ArrayLike<number>));
+  return second;
 }
 
 describe('wasm int8 kernels', () => {
@@ -104,6 +125,23 @@ describe('wasm int8 kernels', () => {
       }
     });
   }
+
+  it('QuantizeLinear per tensor (4 lanes a step, a scalar tail): bit-identical to the reference on both builds, ties, NaN, ±Inf, saturation', async () => {
+    const r = rng(99);
+    const special = [0.5, 1.5, 2.5, -0.5, -1.5, 254.5, 255.5, -128.5, 127.5, NaN, Infinity, -Infinity, 1e30, -1e30, 2 ** 22 + 1, -0];
+    for (const [dtype, zp, n] of [['u8', 7, 4 * 37 + 3], ['i8', -5, 4 * 37], ['u8', 0, 3]] as const) {
+      const v = Array.from({ length: n }, (_, i) => (i < special.length && i < n ? special[i] : (r() - 0.5) * 700));
+      const g = new Graph('q');
+      g.addInput('x', { dtype: 'f32', shape: [1, n] });
+      const sc = g.addConstant('s', tensor('f32', [], Float32Array.of(1.25)));
+      const z = g.addConstant('z', int8(dtype, [], [zp]));
+      g.setOutputs([g.add('QuantizeLinear', ['x', sc, z], {})]);
+      const x = tensor('f32', [1, n], Float32Array.from(v.map((e) => e * 1.25)));
+      const want = Array.from(interpret(g, { x })[g.outputs[0]].data as ArrayLike<number>);
+      const c = await compile(g, 'wasm');
+      for (const simd of ['simd128', 'relaxed'] as const) expect(Array.from((await runBuild(c.save(), simd, x)).data as ArrayLike<number>)).toEqual(want);
+    }
+  });
 
   it('stores the int8 weights as int8: the artifact weighs about a quarter of the f32 conv’s', async () => {
     const c = CASES[0];

@@ -8,7 +8,7 @@
  *    input channels (x[c], x[c+1]) with the packed int8 weights of 4 output channels × those 2
  *    input channels (sign-extended by `v128.load8x8_s`) adds 8 products per instruction. A register
  *    tile of P pixels × V blocks of 4 channels, like the f32 conv (conv.ts).
- *    depthwise: 8 channels per step, `i32x4.extmul_{low,high}_i16x8_s` of input and weights.
+ *    depthwise: 8 channels × P pixels per step, the window's taps in pairs through the same dot.
  * 3. the requantizing epilogue, exactly as the reference (ir/ops/quant.ts qEpilogue) computes it:
  *    v = f32(acc · m[c]) (m[c] = fround(x_scale·w_scale[c]); one f32 multiply where that is exact,
  *    f64 otherwise), the activation in f32 (relu,
@@ -40,6 +40,8 @@ export interface QEpilogue {
   lo: number; hi: number;
   ys: number; yz: number;
   outSigned: boolean;
+  /** Every sum is known to stay within ±2^24 (from the weights and biases): no per-vector check for the f64 path. */
+  small?: boolean;
 }
 
 export interface QConvSpec {
@@ -52,7 +54,7 @@ export interface QConvSpec {
   /** Bytes between output pixels (the output's channels-last pixel stride). */
   yps: number;
   kh: number; kw: number; sh: number; sw: number; dh: number; dw: number;
-  /** Packed weights: dense [ceil(M/4)][kh][kw][Cp/2][4][2], depthwise [kh][kw][Cp] (int8). */
+  /** Packed weights: dense [ceil(M/4)][kh][kw][Cp/2][4][2], depthwise [kh][ceil(kw/2)][Cp][2] (int8). */
   Wq: number;
   wSigned: boolean;
   depthwise: boolean;
@@ -74,33 +76,82 @@ export function packQConvWeights(w: ArrayLike<number>, M: number, C: number, kh:
   return out;
 }
 
-/** Depthwise weights w [C][1][kh][kw] as [kh][kw][Cp]. */
+/**
+ * Depthwise weights w [C][1][kh][kw] as [kh][ceil(kw/2)][Cp][2]: each window row's taps in pairs
+ * (w[c][kx], w[c][kx+1]) per channel, an odd last tap paired with 0 (depthwiseBody).
+ */
 export function packQDepthwiseWeights(w: ArrayLike<number>, C: number, kh: number, kw: number): Int8Array {
-  const Cp = scratchChannels(C, true);
-  const out = new Int8Array(kh * kw * Cp);
-  for (let c = 0; c < C; c++) for (let k = 0; k < kh * kw; k++) out[k * Cp + c] = w[c * kh * kw + k];
+  const Cp = scratchChannels(C, true), pairs = Math.ceil(kw / 2);
+  const out = new Int8Array(kh * pairs * Cp * 2);
+  for (let c = 0; c < C; c++) for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) {
+    out[((y * pairs + (x >> 1)) * Cp + c) * 2 + (x & 1)] = w[(c * kh + y) * kw + x];
+  }
   return out;
 }
 
-/** Step 1: the padded i16 scratch image of x − x_zero_point. */
+/**
+ * Step 1: the padded i16 scratch image of x − x_zero_point. Only the padding is zeroed (border rows,
+ * each row's border columns): filling the whole scratch first doubled the memory traffic of large
+ * early layers. The channels past C stay as they were: their dense weights are 0 and their
+ * depthwise outputs are not stored.
+ */
 function widen(fb: FnBuilder, s: QConvSpec): Expr[] {
   const m = fb.m, o = new Ops(m), x = s.x;
   const y = fb.local(i32), xx = fb.local(i32), c = fb.local(i32), src = fb.local(i32), dst = fb.local(i32);
-  const fill = m.memory.fill(o.c(s.S), o.c(0), o.c(s.Hp * s.Wp * s.Cp * 2));
+  const pix = s.Cp * 2, row = s.Wp * pix;
+  const fill = (at: Expr, bytes: number) => (bytes > 0 ? [m.memory.fill(at, o.c(0), o.c(bytes))] : []);
   const vector = x.sc === 1 && x.C % 8 === 0;
   const inner = vector
-    ? fb.loop(c, o.c(0), x.C / 8, 1, [m.v128.store(0, 1, o.add(fb.geti(dst), o.mul(fb.geti(c), 16)),
+    ? [fb.loop(c, o.c(0), x.C / 8, 1, [m.v128.store(0, 1, o.add(fb.geti(dst), o.mul(fb.geti(c), 16)),
       m.i16x8.sub(x.signed ? m.v128.load8x8_s(0, 1, o.add(fb.geti(src), o.mul(fb.geti(c), 8))) : m.v128.load8x8_u(0, 1, o.add(fb.geti(src), o.mul(fb.geti(c), 8))),
-        m.i16x8.splat(o.c(x.zp))))])
-    : fb.loop(c, o.c(0), x.C, 1, [m.i32.store16(0, 1, o.add(fb.geti(dst), o.mul(fb.geti(c), 2)),
-      m.i32.sub((x.signed ? m.i32.load8_s : m.i32.load8_u)(0, 1, o.add(fb.geti(src), o.mul(fb.geti(c), x.sc))), o.c(x.zp)))]);
-  // no padding: the image covers the whole scratch, nothing to zero
-  const covered = s.ph === 0 && s.pw === 0 && s.Hp === x.H && s.Wp === x.W && (x.C === s.Cp);
-  return [...(covered ? [] : [fill]), fb.loop(y, o.c(0), x.H, 1, [fb.loop(xx, o.c(0), x.W, 1, [
-    fb.set(src, o.add(o.add(o.c(x.X), o.mul(fb.geti(y), x.sh)), o.mul(fb.geti(xx), x.sw))),
-    fb.set(dst, o.add(o.c(s.S + (s.ph * s.Wp + s.pw) * s.Cp * 2), o.add(o.mul(fb.geti(y), s.Wp * s.Cp * 2), o.mul(fb.geti(xx), s.Cp * 2)))),
-    inner,
-  ])])];
+        m.i16x8.splat(o.c(x.zp))))])]
+    : [fb.loop(c, o.c(0), x.C, 1, [m.i32.store16(0, 1, o.add(fb.geti(dst), o.mul(fb.geti(c), 2)),
+      m.i32.sub((x.signed ? m.i32.load8_s : m.i32.load8_u)(0, 1, o.add(fb.geti(src), o.mul(fb.geti(c), x.sc))), o.c(x.zp)))])];
+  const rowStart = () => o.add(o.c(s.S + s.ph * row), o.mul(fb.geti(y), row));
+  const pixels = planar4(fb, s, y, xx, src, dst);
+  return [
+    ...fill(o.c(s.S), s.ph * row),
+    ...fill(o.c(s.S + (s.ph + x.H) * row), (s.Hp - s.ph - x.H) * row),
+    fb.loop(y, o.c(0), x.H, 1, [
+      ...fill(rowStart(), s.pw * pix),
+      ...fill(o.addc(rowStart(), (s.pw + x.W) * pix), (s.Wp - s.pw - x.W) * pix),
+      ...pixels.head,
+      ...(pixels.from < x.W ? [fb.loop(xx, o.c(pixels.from), x.W, 1, [
+        fb.set(src, o.add(o.add(o.c(x.X), o.mul(fb.geti(y), x.sh)), o.mul(fb.geti(xx), x.sw))),
+        fb.set(dst, o.add(o.c(s.S + (s.ph * s.Wp + s.pw) * pix), o.add(o.mul(fb.geti(y), row), o.mul(fb.geti(xx), pix)))),
+        ...inner,
+      ])] : []),
+    ]),
+  ];
+}
+
+/**
+ * A planar (NCHW) input of 3 or 4 channels (a first conv's image) widened 8 pixels at a time: each
+ * channel's 8 consecutive bytes, interleaved into channels-last by unpack shuffles (the scalar loop
+ * ran one load and store per value). Returns the loop for row `y` and the column where the
+ * per-pixel loop takes over.
+ */
+function planar4(fb: FnBuilder, s: QConvSpec, y: number, xx: number, src: number, dst: number): { head: Expr[]; from: number } {
+  const m = fb.m, o = new Ops(m), x = s.x;
+  const n8 = Math.floor(x.W / 8) * 8;
+  if (s.Cp !== 4 || x.sw !== 1 || x.C < 3 || n8 === 0) return { head: [], from: 0 };
+  const ch = Array.from({ length: 4 }, () => fb.local(v128));
+  const lo16 = [0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23], hi16 = lo16.map((b) => b + 8);
+  const lo32 = [0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23], hi32 = lo32.map((b) => b + 8);
+  const sh = (a: Expr, b: Expr, mask: number[]) => m.i8x16.shuffle(a, b, mask);
+  const C = (c: number) => fb.getv(ch[c]);
+  const ab = (hi: boolean) => sh(C(0), C(1), hi ? hi16 : lo16), cd = (hi: boolean) => sh(C(2), C(3), hi ? hi16 : lo16);
+  const load = (c: number) => m.i16x8.sub((x.signed ? m.v128.load8x8_s : m.v128.load8x8_u)(c * x.sc, 1, fb.geti(src)), m.i16x8.splat(o.c(x.zp)));
+  const body = [
+    fb.set(src, o.add(o.add(o.c(x.X), o.mul(fb.geti(y), x.sh)), fb.geti(xx))),
+    fb.set(dst, o.add(o.c(s.S + (s.ph * s.Wp + s.pw) * 8), o.add(o.mul(fb.geti(y), s.Wp * 8), o.mul(fb.geti(xx), 8)))),
+    ...Array.from({ length: 4 }, (_, c) => fb.set(ch[c], c < x.C ? load(c) : m.v128.const(new Array(16).fill(0)))),
+    m.v128.store(0, 1, fb.geti(dst), sh(ab(false), cd(false), lo32)),
+    m.v128.store(16, 1, fb.geti(dst), sh(ab(false), cd(false), hi32)),
+    m.v128.store(32, 1, fb.geti(dst), sh(ab(true), cd(true), lo32)),
+    m.v128.store(48, 1, fb.geti(dst), sh(ab(true), cd(true), hi32)),
+  ];
+  return { head: [fb.loop(xx, o.c(0), n8, 8, body)], from: n8 };
 }
 
 /**
@@ -121,7 +172,7 @@ function requant4(fb: FnBuilder, acc: Expr, blk: Expr, ep: QEpilogue): Expr {
   const wide = m.call(wideProduct(m), [A(), o.add(o.c(ep.Mul), o.mul(fb.geti(b), 32))], v128);
   const narrowSum = m.f32x4.mul(m.f32x4.convert_i32x4_s(A()), m.v128.load(0, 16, o.add(o.c(ep.Mul32), o.mul(fb.geti(b), 16))));
   const large = m.v128.any_true(m.i32x4.gt_u(m.i32x4.abs(A()), m.i32x4.splat(m.i32.const(2 ** 24))));
-  const t = m.f32x4.div(m.if(large, wide, narrowSum), m.f32x4.splat(m.f32.const(ep.ys)));
+  const t = m.f32x4.div(ep.small ? narrowSum : m.if(large, wide, narrowSum), m.f32x4.splat(m.f32.const(ep.ys)));
   const f = (x: number) => m.f32x4.splat(m.f32.const(x));
   const clamped = m.f32x4.pmax(m.f32x4.pmin(t, f(2 ** 22)), f(-(2 ** 22)));
   const q = m.i32x4.sub(m.f32x4.add(clamped, f(MAGIC)), m.i32x4.splat(m.i32.const(MAGIC_BITS - ep.yz)));
@@ -209,20 +260,19 @@ function denseBody(fb: FnBuilder, s: QConvSpec): Expr[] {
     const inner: Expr[] = [
       ...Array.from({ length: Vn }, (_, v) => fb.set(wv[v], wload(v * K2 * 8))),
       ...Array.from({ length: Pn }, (_, p) => [
-        fb.set(sp, m.i32x4.splat(m.i32.load(0, 4, fb.geti(px[p])))),
+        fb.set(sp, m.v128.load32_splat(0, 4, fb.geti(px[p]))),
         ...Array.from({ length: Vn }, (_, v) => fb.set(A(p, v), m.i32x4.add(fb.getv(A(p, v)), m.i32x4.dot_i16x8_s(fb.getv(sp), fb.getv(wv[v]))))),
       ]).flat(),
       ...Array.from({ length: Pn }, (_, p) => fb.set(px[p], o.addc(fb.geti(px[p]), 4))),
       fb.set(wp, o.addc(fb.geti(wp), 8)),
     ];
     const kxEnd = (s.dw - 1) * pixBytes, kyEnd = s.dh * rowBytes - s.kw * s.dw * pixBytes;
-    const loops = fb.loop(ky, o.c(0), s.kh, 1, [
-      fb.loop(kx, o.c(0), s.kw, 1, [
-        fb.loop(c2, o.c(0), s.Cp / 2, 1, inner),
-        ...(kxEnd ? Array.from({ length: Pn }, (_, p) => fb.set(px[p], o.addc(fb.geti(px[p]), kxEnd))) : []),
-      ]),
-      ...(kyEnd ? Array.from({ length: Pn }, (_, p) => fb.set(px[p], o.addc(fb.geti(px[p]), kyEnd))) : []),
-    ]);
+    const step = (bytes: number) => (bytes ? Array.from({ length: Pn }, (_, p) => fb.set(px[p], o.addc(fb.geti(px[p]), bytes))) : []);
+    // undilated columns: a window row is kw·Cp contiguous channels of the scratch and of the packed
+    // weights, so one loop covers it (a 3-channel first conv ran its channel-pair loop 2 trips at a time)
+    const row = s.dw === 1 ? [fb.loop(c2, o.c(0), s.kw * s.Cp / 2, 1, inner)]
+      : [fb.loop(kx, o.c(0), s.kw, 1, [fb.loop(c2, o.c(0), s.Cp / 2, 1, inner), ...step(kxEnd)])];
+    const loops = s.kh === 1 ? row : [fb.loop(ky, o.c(0), s.kh, 1, [...row, ...step(kyEnd)])];
     const stores: Expr[] = [];
     for (let p = 0; p < Pn; p++) for (let v = 0; v < Vn; v++) {
       const blk = o.addc(fb.geti(vb), v);
@@ -234,7 +284,7 @@ function denseBody(fb: FnBuilder, s: QConvSpec): Expr[] {
       ...Array.from({ length: Pn }, (_, p) => Array.from({ length: Vn }, (_, v) => fb.set(A(p, v), m.v128.load(v * 16, 16, o.add(o.c(s.ep.B), o.mul(fb.geti(vb), 16)))))).flat(),
       ...Array.from({ length: Pn }, (_, p) => fb.set(px[p], fb.geti(base[p]))),
       fb.set(wp, o.add(o.c(s.Wq), o.mul(fb.geti(vb), K2 * 8))),
-      loops,
+      ...loops,
       ...stores,
     ];
   };
@@ -255,34 +305,58 @@ function denseBody(fb: FnBuilder, s: QConvSpec): Expr[] {
   ];
 }
 
-/** Depthwise conv over the scratch image: 8 channels per step, the window unrolled. */
+/**
+ * Depthwise conv over the scratch image. The taps of a window row go in pairs (kx, kx+1) (an odd
+ * last tap pairs with a zero weight), so that `i32x4.dot_i16x8_s` does 8 products per instruction:
+ * the two taps' input vectors interleaved per channel (shuffles V8 emits as unpack low/high) against
+ * the packed weights (w[c][kx], w[c][kx+1]). A tile is P output pixels of a row × 8 channels, so the
+ * weights are loaded once per tile.
+ */
 function depthwiseBody(fb: FnBuilder, s: QConvSpec): Expr[] {
   const m = fb.m, o = new Ops(m);
   const oy = fb.local(i32), ox = fb.local(i32), c8 = fb.local(i32), xb = fb.local(i32), wb = fb.local(i32);
-  const a0 = fb.local(v128), a1 = fb.local(v128), xv = fb.local(v128), wv = fb.local(v128);
-  const rowBytes = s.Wp * s.Cp * 2, pixBytes = s.Cp * 2, blocks = s.Cp / 8;
+  const acc = Array.from({ length: 2 * s.P }, () => fb.local(v128));
+  const xa = fb.local(v128), xc = fb.local(v128), w0 = fb.local(v128), w1 = fb.local(v128);
+  const rowBytes = s.Wp * s.Cp * 2, pixBytes = s.Cp * 2, blocks = s.Cp / 8, pairs = Math.ceil(s.kw / 2);
   const partial = s.M % 8 !== 0;
-  const win: Expr[] = [];
-  for (let y = 0; y < s.kh; y++) for (let x = 0; x < s.kw; x++) {
-    win.push(
-      fb.set(xv, m.v128.load((y * s.dh * rowBytes) + x * s.dw * pixBytes, 16, fb.geti(xb))),
-      fb.set(wv, (s.wSigned ? m.v128.load8x8_s : m.v128.load8x8_u)((y * s.kw + x) * s.Cp, 1, fb.geti(wb))),
-      fb.set(a0, m.i32x4.add(fb.getv(a0), m.i32x4.extmul_low_i16x8_s(fb.getv(xv), fb.getv(wv)))),
-      fb.set(a1, m.i32x4.add(fb.getv(a1), m.i32x4.extmul_high_i16x8_s(fb.getv(xv), fb.getv(wv)))),
-    );
-  }
-  const pix = o.add(o.mul(fb.geti(oy), s.OW), fb.geti(ox));
-  const body = [
-    fb.set(xb, o.add(o.add(o.c(s.S), o.add(o.mul(fb.geti(oy), s.sh * rowBytes), o.mul(fb.geti(ox), s.sw * pixBytes))), o.mul(fb.geti(c8), 16))),
-    fb.set(wb, o.add(o.c(s.Wq), o.mul(fb.geti(c8), 8))),
-    fb.set(a0, m.v128.load(0, 16, o.add(o.c(s.ep.B), o.mul(fb.geti(c8), 32)))),
-    fb.set(a1, m.v128.load(16, 16, o.add(o.c(s.ep.B), o.mul(fb.geti(c8), 32)))),
-    ...win,
-    storeBytes(fb, o.add(o.add(o.c(s.Y), o.mul(pix, s.yps)), o.mul(fb.geti(c8), 8)),
-      narrow(m, requant4(fb, fb.getv(a0), o.mul(fb.geti(c8), 2), s.ep), requant4(fb, fb.getv(a1), o.addc(o.mul(fb.geti(c8), 2), 1), s.ep), s.ep.outSigned), 8,
-      partial ? m.i32.sub(o.c(s.M), o.mul(fb.geti(c8), 8)) : undefined),
+  const wload = (off: number) => (s.wSigned ? m.v128.load8x8_s : m.v128.load8x8_u)(off, 1, fb.geti(wb));
+  const LO = [0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23], HI = LO.map((b) => b + 8);
+  const tile = (Pn: number): Expr[] => {
+    const win: Expr[] = [];
+    for (let y = 0; y < s.kh; y++) for (let j = 0; j < pairs; j++) {
+      const wo = (y * pairs + j) * s.Cp * 2;
+      win.push(fb.set(w0, wload(wo)), fb.set(w1, wload(wo + 8)));
+      for (let p = 0; p < Pn; p++) {
+        const at = (kx: number) => y * s.dh * rowBytes + (p * s.sw + kx * s.dw) * pixBytes;
+        const second = 2 * j + 1 < s.kw;
+        win.push(fb.set(xa, m.v128.load(at(2 * j), 16, fb.geti(xb))));
+        win.push(fb.set(xc, second ? m.v128.load(at(2 * j + 1), 16, fb.geti(xb)) : fb.getv(xa)));
+        win.push(
+          fb.set(acc[2 * p], m.i32x4.add(fb.getv(acc[2 * p]), m.i32x4.dot_i16x8_s(m.i8x16.shuffle(fb.getv(xa), fb.getv(xc), LO), fb.getv(w0)))),
+          fb.set(acc[2 * p + 1], m.i32x4.add(fb.getv(acc[2 * p + 1]), m.i32x4.dot_i16x8_s(m.i8x16.shuffle(fb.getv(xa), fb.getv(xc), HI), fb.getv(w1)))),
+        );
+      }
+    }
+    const pix = (p: number) => o.add(o.mul(fb.geti(oy), s.OW), o.addc(fb.geti(ox), p));
+    return [
+      fb.set(xb, o.add(o.add(o.c(s.S), o.add(o.mul(fb.geti(oy), s.sh * rowBytes), o.mul(fb.geti(ox), s.sw * pixBytes))), o.mul(fb.geti(c8), 16))),
+      fb.set(wb, o.add(o.c(s.Wq), o.mul(fb.geti(c8), 16))),
+      ...Array.from({ length: Pn }, (_, p) => [
+        fb.set(acc[2 * p], m.v128.load(0, 16, o.add(o.c(s.ep.B), o.mul(fb.geti(c8), 32)))),
+        fb.set(acc[2 * p + 1], m.v128.load(16, 16, o.add(o.c(s.ep.B), o.mul(fb.geti(c8), 32)))),
+      ]).flat(),
+      ...win,
+      ...Array.from({ length: Pn }, (_, p) => storeBytes(fb, o.add(o.add(o.c(s.Y), o.mul(pix(p), s.yps)), o.mul(fb.geti(c8), 8)),
+        narrow(m, requant4(fb, fb.getv(acc[2 * p]), o.mul(fb.geti(c8), 2), s.ep), requant4(fb, fb.getv(acc[2 * p + 1]), o.addc(o.mul(fb.geti(c8), 2), 1), s.ep), s.ep.outSigned), 8,
+        partial ? m.i32.sub(o.c(s.M), o.mul(fb.geti(c8), 8)) : undefined)),
+    ];
+  };
+  const full = Math.floor(s.OW / s.P), tail = s.OW % s.P;
+  const columns = [
+    ...(full ? [fb.loop(ox, o.c(0), full * s.P, s.P, [fb.loop(c8, o.c(0), blocks, 1, tile(s.P))])] : []),
+    ...(tail ? [fb.set(ox, o.c(full * s.P)), fb.loop(c8, o.c(0), blocks, 1, tile(tail))] : []),
   ];
-  return [fb.loop(oy, o.c(0), s.OH, 1, [fb.loop(ox, o.c(0), s.OW, 1, [fb.loop(c8, o.c(0), blocks, 1, body)])])];
+  return [fb.loop(oy, o.c(0), s.OH, 1, columns)];
 }
 
 /** One image's int8 conv: widen into the scratch, then the dense or depthwise loops with the epilogue. */

@@ -96,11 +96,49 @@ const quantizeLinear: OpLowering = {
         ? [fb.set(v, m.f64.convert_s.i32(saturateF64(m, m.f64.promote(m.f32.demote(m.f64.div(xe, sc))), z, lo, hi))), store(fb, yPtr, v, od, false)]
         : [fb.set(v, m.f64.mul(m.f64.promote(m.f32.demote(m.f64.sub(xe, z))), sc)), store(fb, yPtr, v, 'f32', false)];
       const inner = [fb.set(p, pIdx), ...body, fb.set(e, o.addc(fb.geti(e), 1))];
+      const n = sizeOf(sh);
+      // per tensor f32 → 8 bits: 4 lanes at a time, the scalar loop for the last n % 4
+      const simd = quant && gr.kind === 'tensor' && xd === 'f32' && (od === 'u8' || od === 'i8') ? n - (n % 4) : 0;
+      if (simd) {
+        const zp = Z ? (zd === 'i8' ? m.i32.load8_s : m.i32.load8_u)(0, 1, o.c(a(Z))) : o.c(0);
+        const tail = n > simd ? [fb.loop(ir, o.c(simd), n, 1, [fb.set(e, fb.geti(ir)), fb.set(p, o.c(0)), ...body])] : [];
+        m.addFunction(fn, none, none, fb.vars, m.block(null, [quantize4(fb, a(x), a(y), a(S), zp, simd, od === 'i8'), ...tail]));
+        return;
+      }
       const loops = fb.loop(io, o.c(0), gr.outer, 1, [fb.loop(id, o.c(0), gr.D, 1, [fb.loop(ir, o.c(0), gr.inner, 1, inner)])]);
-      m.addFunction(fn, none, none, fb.vars, m.block(null, sizeOf(sh) === 0 ? [] : [fb.set(e, o.c(0)), loops]));
+      m.addFunction(fn, none, none, fb.vars, m.block(null, n === 0 ? [] : [fb.set(e, o.c(0)), loops]));
     }, [x, S, ...(Z ? [Z] : [])], [y]);
   },
 };
+
+const MAGIC = 1.5 * 2 ** 23, MAGIC_BITS = 0x4b400000;
+
+/**
+ * QuantizeLinear per tensor of `count` (a multiple of 4) f32 values at X into 8 bits at Y, 4 lanes a
+ * step, as the reference computes: f32x4.div is the f64 quotient rounded to f32 (double rounding is
+ * innocuous for a division of f32s); adding 1.5·2^23 to |t| ≤ 2^22 rounds half to even (larger |t|
+ * saturate anyway); NaN lanes give 0, as the reference's store does.
+ */
+function quantize4(fb: FnBuilder, X: number, Y: number, S: number, zp: Expr, count: number, signed: boolean): Expr {
+  const m = fb.m, o = new Ops(m);
+  const e = fb.local(i32), sv = fb.local(binaryen.v128), zv = fb.local(binaryen.v128), t = fb.local(binaryen.v128);
+  const f = (x: number) => m.f32x4.splat(m.f32.const(x));
+  const [lo, hi] = signed ? [-128, 127] : [0, 255];
+  const T = () => fb.getv(t);
+  const clamped = m.f32x4.pmax(m.f32x4.pmin(T(), f(2 ** 22)), f(-(2 ** 22)));
+  const q = m.i32x4.add(m.i32x4.sub(m.f32x4.add(clamped, f(MAGIC)), m.i32x4.splat(o.c(MAGIC_BITS))), fb.getv(zv));
+  const sat = m.v128.and(m.i32x4.min_s(m.i32x4.max_s(q, m.i32x4.splat(o.c(lo))), m.i32x4.splat(o.c(hi))), m.f32x4.eq(T(), T()));
+  const h = m.i16x8.narrow_i32x4_s(sat, sat);
+  const bytes = signed ? m.i8x16.narrow_i16x8_s(h, h) : m.i8x16.narrow_i16x8_u(h, h);
+  return m.block(null, [
+    fb.set(sv, m.v128.load32_splat(0, 4, o.c(S))),
+    fb.set(zv, m.i32x4.splat(zp)),
+    fb.loop(e, o.c(0), count, 4, [
+      fb.set(t, m.f32x4.div(m.v128.load(0, 4, o.add(o.c(X), o.mul(fb.geti(e), 4))), fb.getv(sv))),
+      m.i32.store(0, 1, o.add(o.c(Y), fb.geti(e)), m.i32x4.extract_lane(bytes, 0)),
+    ]),
+  ]);
+}
 
 // ---- DynamicQuantizeLinear ----
 
