@@ -39,6 +39,12 @@ export interface QuantizeOptions {
   method?: Calibration;
   /** What runs the f32 model on the calibration inputs: cnnc's wasm build (default, seconds) or the float64 reference interpreter (minutes for MobileNetV2). */
   engine?: 'wasm' | 'reference';
+  /**
+   * Which layer outputs get a QuantizeLinear: 'read' (default) only those a quantized layer reads
+   * (the rest, e.g. the last Gemm's logits or a conv feeding a residual Add, stay f32: compilers
+   * make them int8 layers with f32 output, no requantization); 'all' every layer's output.
+   */
+  outputs?: 'read' | 'all';
 }
 
 /** min-max: the whole range seen; percentile: outliers beyond the p-th percentile of |x| clipped. */
@@ -91,10 +97,9 @@ export async function quantizeOnnx(bytes: Uint8Array, opts: QuantizeOptions): Pr
   const sites = all.filter((_, i) => !(keep.includes('first') && i === 0) && !(keep.includes('last') && i === all.length - 1));
   const consumers = new Map<string, NodeProto[]>();
   for (const n of graph.node ?? []) for (const i of n.input ?? []) consumers.set(i, [...(consumers.get(i) ?? []), n]);
-  // Activations to quantize: each site's input, and its output (after a following activation).
-  const acts = new Set<string>();
-  for (const s of sites) {
-    acts.add(s.node.input![0]);
+  // Activations to quantize: each site's input, and with outputs 'all' its output (after a following activation).
+  const acts = new Set<string>(sites.map((s) => s.node.input![0]));
+  for (const s of (opts.outputs ?? 'read') === 'all' ? sites : []) {
     let out = s.node.output![0];
     const next = consumers.get(out) ?? [];
     if (next.length === 1 && ACTS.has(next[0].opType ?? '')) out = next[0].output![0];

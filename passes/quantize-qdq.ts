@@ -144,7 +144,8 @@ function hostChain(view: GraphView, v: string): Chain | null {
     v = between.inputs[0];
   }
   const host = view.producer.get(v);
-  if (!host || !HOSTS.has(host.op) || !view.single(v) || g.type(v).dtype !== 'f32') return null;
+  // the host's output must have no other reader, unless it is the chain's end (its new node writes it)
+  if (!host || !HOSTS.has(host.op) || (!view.single(v) && host !== between) || g.type(v).dtype !== 'f32') return null;
   if (host.attrs.activation || (host.inputs[3] ?? '') !== '' || (host.attrs.layout ?? 'NCHW') !== 'NCHW') return null;
   const xp = dqActivation(view, host.inputs[0]);
   return xp ? { host, act, xp } : null;

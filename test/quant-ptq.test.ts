@@ -24,6 +24,8 @@ const ROOT = resolve(__dirname, '..');
 const LENET = join(ROOT, '../shared/models/lenet5/model.onnx');
 const f32Bytes = readFileSync(LENET);
 const int8Bytes = await quantizeOnnx(f32Bytes, { calibration: randomCalibration(f32Bytes, 8) });
+// every layer's output requantized (the last one's too): the graph output is a DequantizeLinear
+const int8AllBytes = await quantizeOnnx(f32Bytes, { calibration: randomCalibration(f32Bytes, 8), outputs: 'all' });
 const inputs: Tensor[] = [0, 1, 2, 3].map((k) => randomInput('f32', [1, 1, 32, 32], 500 + k));
 
 /** onnxruntime's output; `literal`: graph optimizations off, so Q/DQ run as the spec ops (not fused int8 kernels). */
@@ -70,17 +72,35 @@ describe('cnnc quantize (post-training, QDQ)', () => {
   // differs from the spec ops; over lenet5's five layers (with Tanh between) that drifts by several
   // output steps, so the comparison is with the spec ops (graph optimizations off).
   it('cnnc imports it; the reference matches onnxruntime (spec ops) within one output quantization step, also after quantize-qdq', async () => {
-    const step = outputStep(int8Bytes);
+    const step = outputStep(int8AllBytes);
     expect(step).toBeGreaterThan(0);
-    const g = importOnnx(int8Bytes);
+    const g = importOnnx(int8AllBytes);
     const q = quantizeQdq(g);
     expect(q.nodes.filter((n) => n.op === 'QConv' || n.op === 'QGemm').length).toBeGreaterThanOrEqual(2);
     for (const x of inputs) {
-      const want = await ortRun(int8Bytes, x, true);
+      const want = await ortRun(int8AllBytes, x, true);
       for (const graph of [g, q]) {
         const got = toF64(interpret(graph, { [graph.inputs[0]]: x })[graph.outputs[0]]);
         for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(step * 1.0001);
       }
+    }
+  });
+
+  it('by default the last layer\'s output is not requantized: quantize-qdq makes an int8 Gemm with f32 output, close to onnxruntime', async () => {
+    const g = decodeModel(int8Bytes).graph!;
+    const out = g.output![0].name;
+    expect(g.node!.find((n) => n.output!.includes(out!))!.opType).toBe('Gemm');
+    // only the layers' inputs are quantized: one QuantizeLinear per quantized layer
+    expect(g.node!.filter((n) => n.opType === 'QuantizeLinear')).toHaveLength(5);
+    const q = quantizeQdq(importOnnx(int8Bytes));
+    const last = q.nodes.find((n) => n.outputs.includes(q.outputs[0]))!;
+    expect([last.op, last.attrs.out_dtype]).toEqual(['QGemm', 'f32']);
+    for (const x of inputs) {
+      const want = await ortRun(int8Bytes, x, true);
+      const got = toF64(interpret(q, { [q.inputs[0]]: x })[q.outputs[0]]);
+      const range = Math.max(...want) - Math.min(...want);
+      expect(range).toBeGreaterThan(0);
+      for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i]), `output ${i}`).toBeLessThanOrEqual(1e-3 * range);
     }
   });
 
