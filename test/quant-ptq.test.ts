@@ -167,7 +167,7 @@ describe('cnnc quantize (post-training, QDQ)', () => {
     expect(decodeModel(readFileSync(out)).graph!.node!.some((n) => n.opType === 'QuantizeLinear')).toBe(true);
     const badMethod = cli('--calibration', 'entropy');
     expect(badMethod.status).not.toBe(0);
-    expect(badMethod.stderr).toContain("--calibration takes minmax or percentile; got 'entropy'");
+    expect(badMethod.stderr).toContain("--calibration takes minmax, percentile or mse; got 'entropy'");
     const badP = cli('--calibration', 'percentile', '--percentile', '0');
     expect(badP.status).not.toBe(0);
     expect(badP.stderr).toContain('--percentile takes a number in (0, 100]');
