@@ -31,20 +31,27 @@ function withOutputs(bytes: Uint8Array, names: string[]): Uint8Array {
 const qm = decodeModel(q);
 // the dequantized activations: DequantizeLinear outputs of non-constant values
 const inits = new Set(qm.graph!.initializer!.map((t) => t.name));
-const acts = qm.graph!.node!.filter((n) => n.opType === 'DequantizeLinear' && !inits.has(n.input![0])).map((n) => n.output![0]!);
+// a graph input's dequantized copy is '<input>_dequantized' in the QDQ model: compare it with the input
+const inputs = new Set(qm.graph!.input!.map((v) => v.name));
+const pairs = qm.graph!.node!.filter((n) => n.opType === 'DequantizeLinear' && !inits.has(n.input![0])).map((n) => {
+  const q0 = qm.graph!.node!.find((p) => p.output![0] === n.input![0]);
+  const src = q0?.input![0] ?? '';
+  return [inputs.has(src) ? src : n.output![0]!, n.output![0]!] as const;
+});
 const out = qm.graph!.output![0].name!;
-const names = [...acts, out];
-const cf = await compile(withOutputs(f32, names), 'wasm'), cq = await compile(withOutputs(q, names), 'wasm');
+pairs.push([out, out]);
+const names = pairs.map(([a, b]) => `${a} / ${b}`);
+const cf = await compile(withOutputs(f32, pairs.map((p) => p[0]).filter((n) => !inputs.has(n))), 'wasm'), cq = await compile(withOutputs(q, pairs.map((p) => p[1])), 'wasm');
 const cos = new Float64Array(names.length), rel = new Float64Array(names.length);
 for (let k = 0; k < N; k++) {
   const x = randomInput('f32', cf.inputs[0].shape, 500000 + k);
   const a = await cf.run({ [cf.inputs[0].name]: x }), b = await cq.run({ [cq.inputs[0].name]: x });
-  names.forEach((v, i) => {
-    const p = a[v].data as Float32Array, r = b[v].data as Float32Array;
+  pairs.forEach(([fa, qb], i) => {
+    const p = (inputs.has(fa) ? x : a[fa]).data as Float32Array, r = b[qb].data as Float32Array;
     let d = 0, na = 0, nb = 0, e = 0;
     for (let j = 0; j < p.length; j++) { d += p[j] * r[j]; na += p[j] ** 2; nb += r[j] ** 2; e += (p[j] - r[j]) ** 2; }
     cos[i] += d / Math.sqrt(na * nb) / N;
     rel[i] += Math.sqrt(e / na) / N;
   });
 }
-names.forEach((v, i) => console.log(`${String(i).padStart(3)} ${v.padEnd(40)} cos ${cos[i].toFixed(5)}  rel.rms ${rel[i].toFixed(4)}`));
+names.forEach((v, i) => console.log(`${String(i).padStart(3)} ${v.padEnd(50)} cos ${cos[i].toFixed(5)}  rel.rms ${rel[i].toFixed(4)}`));

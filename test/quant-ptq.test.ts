@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { folderCalibration, quantizeOnnx, randomCalibration } from '../cli/quantize.js';
+import { folderCalibration, mseClip, quantizeOnnx, randomCalibration } from '../cli/quantize.js';
 import { writeNpy } from '../cli/npy.js';
 import { randomInput } from '../cli/util.js';
 import { decodeModel, importOnnx } from '../frontends/onnx/import.js';
@@ -145,7 +145,7 @@ describe('cnnc quantize (post-training, QDQ)', () => {
 
   it('percentile calibration clips outliers: scales ≤ min-max’s, some smaller; the 100th percentile is min-max', async () => {
     const calibration = randomCalibration(f32Bytes, 4);
-    const minmax = await quantizeOnnx(f32Bytes, { calibration });
+    const minmax = await quantizeOnnx(f32Bytes, { calibration, method: { kind: 'minmax' } });
     const pct = activationScales(await quantizeOnnx(f32Bytes, { calibration, method: { kind: 'percentile', percentile: 99 } }));
     const mm = activationScales(minmax);
     let smaller = 0;
@@ -156,6 +156,28 @@ describe('cnnc quantize (post-training, QDQ)', () => {
     expect(smaller).toBeGreaterThan(mm.size / 2);
     const all = await quantizeOnnx(f32Bytes, { calibration, method: { kind: 'percentile', percentile: 100 } });
     expect(Buffer.from(all).equals(Buffer.from(minmax))).toBe(true);
+  });
+
+  it('mse calibration: ranges within min-max’s; a Gaussian with far outliers is clipped near ±4σ, a uniform one hardly', async () => {
+    const calibration = randomCalibration(f32Bytes, 4);
+    const mm = activationScales(await quantizeOnnx(f32Bytes, { calibration, method: { kind: 'minmax' } }));
+    const mse = activationScales(await quantizeOnnx(f32Bytes, { calibration, method: { kind: 'mse' } }));
+    expect([...mse.keys()]).toEqual([...mm.keys()]);
+    for (const [name, s] of mm) {
+      expect(mse.get(name)!, name).toBeLessThanOrEqual(s * (1 + 1e-6));
+      expect(mse.get(name)!, name).toBeGreaterThanOrEqual(0.2 * s);
+    }
+    // histograms over [-10, 10] (4096 bins): 10^6 standard-normal values plus one at each end; then uniform
+    const bins = 4096, gauss = new Float64Array(bins), uniform = new Float64Array(bins).fill(100);
+    for (let i = 0; i < bins; i++) { const v = -10 + (i + 0.5) * (20 / bins); gauss[i] = 1e6 * (20 / bins) * Math.exp(-v * v / 2) / Math.sqrt(2 * Math.PI); }
+    gauss[0] += 1; gauss[bins - 1] += 1;
+    const [a, b] = mseClip(gauss, [-10, 10]);
+    expect(b).toBeGreaterThan(3);
+    expect(b).toBeLessThan(5);
+    expect(a).toBeCloseTo(-b, 10);
+    const [u0, u1] = mseClip(uniform, [-1, 3]);
+    expect(u0).toBeLessThanOrEqual(-0.99);
+    expect(u1).toBeGreaterThanOrEqual(0.99 * 3);
   });
 
   it('`cnnc quantize --calibration percentile` writes the model; a bad method or percentile is a typed error', () => {
