@@ -7,7 +7,10 @@
  *
  * becomes one QConv / QGemm node (ir/ops/quant.ts): int32 accumulation of (x − xz)(w − wz) plus the
  * int32 bias, then the requantizing epilogue (scale, activation, output scale and zero point). The
- * output keeps its name and type (u8/i8). Only fully constant, per-tensor activation parameters and
+ * output keeps its name and type (u8/i8). Where no QuantizeLinear takes the host's (or its
+ * activation's) f32 output, the node has out_dtype f32: the output straight from the int32
+ * accumulator, not requantized (an f32 bias is then rounded to the accumulator's units, within half a
+ * unit of x_scale·w_scale). Only fully constant, per-tensor activation parameters and
  * per-tensor or per-output-channel weight parameters are taken; anything else stays as it is (f32).
  *
  * Numerics: QConv's epilogue rounds where the float graph rounds (f32 products and quotients), so
