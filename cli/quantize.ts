@@ -39,10 +39,20 @@ export interface QuantizeOptions {
   method?: Calibration;
   /** What runs the f32 model on the calibration inputs: cnnc's wasm build (default, seconds) or the float64 reference interpreter (minutes for MobileNetV2). */
   engine?: 'wasm' | 'reference';
+  /**
+   * Which layer outputs get a QuantizeLinear: 'read' (default) only those a quantized layer reads
+   * (the rest, e.g. the last Gemm's logits or a conv feeding a residual Add, stay f32: compilers
+   * make them int8 layers with f32 output, no requantization); 'all' every layer's output.
+   */
+  outputs?: 'read' | 'all';
 }
 
-/** min-max: the whole range seen; percentile: outliers beyond the p-th percentile of |x| clipped. */
-export type Calibration = { kind: 'minmax' } | { kind: 'percentile'; percentile: number };
+/**
+ * min-max: the whole range seen; percentile: outliers beyond the p-th percentile of |x| clipped;
+ * mse: the range [t·min, t·max] (0 < t ≤ 1) whose u8 quantization has the least expected squared
+ * error over the calibration values (clipping error beyond it plus step²/12 inside it).
+ */
+export type Calibration = { kind: 'minmax' } | { kind: 'percentile'; percentile: number } | { kind: 'mse' };
 
 /** N seeded standard-normal inputs for every graph input of the model. */
 export function randomCalibration(bytes: Uint8Array, n: number): Record<string, Tensor>[] {
@@ -91,10 +101,9 @@ export async function quantizeOnnx(bytes: Uint8Array, opts: QuantizeOptions): Pr
   const sites = all.filter((_, i) => !(keep.includes('first') && i === 0) && !(keep.includes('last') && i === all.length - 1));
   const consumers = new Map<string, NodeProto[]>();
   for (const n of graph.node ?? []) for (const i of n.input ?? []) consumers.set(i, [...(consumers.get(i) ?? []), n]);
-  // Activations to quantize: each site's input, and its output (after a following activation).
-  const acts = new Set<string>();
-  for (const s of sites) {
-    acts.add(s.node.input![0]);
+  // Activations to quantize: each site's input, and with outputs 'all' its output (after a following activation).
+  const acts = new Set<string>(sites.map((s) => s.node.input![0]));
+  for (const s of (opts.outputs ?? 'read') === 'all' ? sites : []) {
     let out = s.node.output![0];
     const next = consumers.get(out) ?? [];
     if (next.length === 1 && ACTS.has(next[0].opType ?? '')) out = next[0].output![0];
@@ -155,6 +164,7 @@ async function calibrate(model: ModelProto, names: string[], inputs: Record<stri
     }
   }
   if (method.kind === 'minmax') return ranges;
+  if (method.kind === 'mse') return mseRanges(run, inputs, ranges);
   const BINS = 1 << 14;
   const hist = new Map(names.map((n) => [n, new Float64Array(BINS)]));
   for (const feed of inputs) {
@@ -174,6 +184,41 @@ async function calibrate(model: ModelProto, names: string[], inputs: Record<stri
     ranges.set(name, [Math.max(r[0], -P), Math.min(r[1], P)]);
   }
   return ranges;
+}
+
+/** The MSE-optimal ranges (see Calibration) from a histogram of each value over its min-max range. */
+async function mseRanges(run: (feed: Record<string, Tensor>) => Promise<Record<string, Tensor>>, inputs: Record<string, Tensor>[], ranges: Map<string, [number, number]>): Promise<Map<string, [number, number]>> {
+  const BINS = 1 << 12;
+  const hist = new Map([...ranges.keys()].map((n) => [n, new Float64Array(BINS)]));
+  for (const feed of inputs) {
+    const res = await run(feed);
+    for (const [name, [lo, hi]] of ranges) {
+      const h = hist.get(name)!, k = hi > lo ? BINS / (hi - lo) : 0;
+      const d = res[name].data as ArrayLike<number>;
+      for (let i = 0; i < d.length; i++) h[Math.min(BINS - 1, Math.floor((d[i] - lo) * k))]++;
+    }
+  }
+  return new Map([...ranges].map(([name, r]) => [name, mseClip(hist.get(name)!, r)]));
+}
+
+/**
+ * The range [t·lo, t·hi] (t from 1 down to 0.2) whose u8 quantization has the least expected squared
+ * error over the values counted in `hist` (equal bins over [lo, hi]): clipping error outside, step²/12 inside.
+ */
+export function mseClip(hist: Float64Array, [lo, hi]: [number, number]): [number, number] {
+  const w = (hi - lo) / hist.length;
+  let best = Infinity, bestT = 1;
+  for (let k = 0; k <= 160; k++) {
+    const t = 1 - k * 0.005, a = t * lo, b = t * hi, step = (b - a) / 255;
+    let err = 0;
+    for (let i = 0; i < hist.length; i++) {
+      if (!hist[i]) continue;
+      const v = lo + (i + 0.5) * w;
+      err += hist[i] * (v < a ? (a - v) ** 2 : v > b ? (v - b) ** 2 : step * step / 12);
+    }
+    if (err < best) { best = err; bestT = t; }
+  }
+  return [bestT * lo, bestT * hi];
 }
 
 /** u8 asymmetric parameters of a range that includes 0. */
@@ -267,9 +312,9 @@ function writeQdq(model: ModelProto, sites: Site[], ranges: Map<string, [number,
 
 /** The --calibration/--percentile options as a Calibration, or a typed error. */
 export function calibrationMethod(kind: string, percentile: string): Calibration {
-  if (kind === 'minmax') return { kind };
+  if (kind === 'minmax' || kind === 'mse') return { kind };
   const p = Number(percentile);
-  if (kind !== 'percentile') throw new CnncError('BAD_ATTRIBUTE', `--calibration takes minmax or percentile; got '${kind}'`, { value: kind });
+  if (kind !== 'percentile') throw new CnncError('BAD_ATTRIBUTE', `--calibration takes minmax, percentile or mse; got '${kind}'`, { value: kind });
   if (!(p > 0 && p <= 100)) throw new CnncError('BAD_ATTRIBUTE', `--percentile takes a number in (0, 100]; got '${percentile}'`, { value: percentile });
   return { kind, percentile: p };
 }
@@ -282,7 +327,7 @@ export function addQuantizeCommand(program: Command): void {
     .requiredOption('--calibrate <source>', 'calibration inputs: a folder of .npy/.pb inputs, or random:N (N seeded standard-normal inputs)')
     .requiredOption('-o, --output <file>', 'the QDQ .onnx file to write')
     .option('--keep-f32 <layers>', 'leave these quantizable layers in f32: first, last or first,last')
-    .option('--calibration <method>', 'activation ranges: minmax (the whole range seen) or percentile (|x| beyond --percentile clipped)', 'minmax')
+    .option('--calibration <method>', 'activation ranges: minmax (the whole range seen), percentile (|x| beyond --percentile clipped) or mse (the clipping with the least squared error)', 'minmax')
     .option('--percentile <p>', 'the percentile of |x| for --calibration percentile', '99.99')
     .action(async (file: string, o: { calibrate: string; output: string; keepF32?: string; calibration: string; percentile: string }) => {
       const keepFloat = (o.keepF32 ?? '').split(',').filter(Boolean);

@@ -7,7 +7,10 @@
  *
  * becomes one QConv / QGemm node (ir/ops/quant.ts): int32 accumulation of (x − xz)(w − wz) plus the
  * int32 bias, then the requantizing epilogue (scale, activation, output scale and zero point). The
- * output keeps its name and type (u8/i8). Only fully constant, per-tensor activation parameters and
+ * output keeps its name and type (u8/i8). Where no QuantizeLinear takes the host's (or its
+ * activation's) f32 output, the node has out_dtype f32: the output straight from the int32
+ * accumulator, not requantized (an f32 bias is then rounded to the accumulator's units, within half a
+ * unit of x_scale·w_scale). Only fully constant, per-tensor activation parameters and
  * per-tensor or per-output-channel weight parameters are taken; anything else stays as it is (f32).
  *
  * Numerics: QConv's epilogue rounds where the float graph rounds (f32 products and quotients), so
@@ -119,34 +122,62 @@ function rule(q: Node, view: GraphView, accept: Accept): Node[] | null {
 }
 
 function match(q: Node, view: GraphView): Node[] | null {
-  if (q.op !== 'QuantizeLinear') return null;
+  if (q.op !== 'QuantizeLinear') return matchFloat(q, view);
   const g = view.g;
   const yp = qparams(g, q);
   if (!yp || !isInt8(yp.dtype) || yp.axis !== -1) return null;
   // QConv's epilogue divides by y_scale in f32: the QuantizeLinear must do the same.
   if (g.type(q.inputs[1]).dtype !== 'f32' || (q.attrs.precision !== '' && q.attrs.precision !== 'f32')) return null;
-  let v = q.inputs[0];
+  const chain = view.single(q.inputs[0]) ? hostChain(view, q.inputs[0]) : null;
+  if (!chain) return null;
+  return quantized(view, chain, q.outputs, { y_scale: yp.scale[0], y_zero_point: yp.zp[0], out_dtype: yp.dtype });
+}
+
+/** A host (Conv/Gemm/MatMul of dequantized operands) and the activation after it, ending in value `v`. */
+interface Chain { host: Node; act: Attrs; xp: QParams }
+
+function hostChain(view: GraphView, v: string): Chain | null {
+  const g = view.g;
   let act: Attrs = { activation: '', act_alpha: 0, act_beta: 0 };
   const between = view.producer.get(v);
   if (between && !HOSTS.has(between.op)) {
     const a = activationOf(between);
-    if (!a || !view.single(v)) return null;
+    if (!a) return null;
     act = a;
     v = between.inputs[0];
   }
   const host = view.producer.get(v);
-  if (!host || !HOSTS.has(host.op) || !view.single(v) || g.type(v).dtype !== 'f32') return null;
+  // the host's output must have no other reader, unless it is the chain's end (its new node writes it)
+  if (!host || !HOSTS.has(host.op) || (!view.single(v) && host !== between) || g.type(v).dtype !== 'f32') return null;
   if (host.attrs.activation || (host.inputs[3] ?? '') !== '' || (host.attrs.layout ?? 'NCHW') !== 'NCHW') return null;
   const xp = dqActivation(view, host.inputs[0]);
-  if (!xp) return null;
-  const common = {
-    x_scale: xp.scale[0], x_zero_point: xp.zp[0], y_scale: yp.scale[0], y_zero_point: yp.zp[0], out_dtype: yp.dtype, ...act,
-  };
-  if (host.op === 'Conv') return qconv(view, q, host, xp, common);
-  return qgemm(view, q, host, xp, common);
+  return xp ? { host, act, xp } : null;
 }
 
-function qconv(view: GraphView, q: Node, host: Node, xp: QParams, common: Attrs): Node[] | null {
+/**
+ * A host (and its activation) whose f32 output is not requantized (no QuantizeLinear takes it
+ * alone): a QConv/QGemm with f32 output, straight from the int32 accumulator (the last layer of a
+ * quantized classifier, a conv feeding a residual Add). Triggered on the chain's last node; a chain
+ * that one QuantizeLinear consumes is left to `match` on that node.
+ */
+function matchFloat(n: Node, view: GraphView): Node[] | null {
+  const out = n.outputs[0];
+  if (n.outputs.length !== 1 || view.g.type(out).dtype !== 'f32') return null;
+  const next = view.consumers.get(out) ?? [];
+  if (view.single(out) && next.length === 1 && (next[0].op === 'QuantizeLinear' || (HOSTS.has(n.op) && activationOf(next[0])))) return null;
+  if (!HOSTS.has(n.op) && !activationOf(n)) return null;
+  const chain = hostChain(view, out);
+  if (!chain) return null;
+  return quantized(view, chain, n.outputs, { y_scale: 1, y_zero_point: 0, out_dtype: 'f32' });
+}
+
+function quantized(view: GraphView, { host, act, xp }: Chain, outputs: readonly string[], y: Attrs): Node[] | null {
+  const common = { x_scale: xp.scale[0], x_zero_point: xp.zp[0], ...y, ...act };
+  if (host.op === 'Conv') return qconv(view, outputs, host, xp, common);
+  return qgemm(view, outputs, host, xp, common);
+}
+
+function qconv(view: GraphView, outputs: readonly string[], host: Node, xp: QParams, common: Attrs): Node[] | null {
   const wp = dqWeight(view, host.inputs[1], 0);
   if (!wp) return null;
   const M = wp.w.shape[0];
@@ -155,10 +186,10 @@ function qconv(view: GraphView, q: Node, host: Node, xp: QParams, common: Attrs)
   if (host.inputs[2] && !b) return null;
   const attrs: Attrs = { ...Object.fromEntries(CONV_KEYS.map((k) => [k, host.attrs[k]])), ...common, w_scale: wp.scale, w_zero_point: wp.zp };
   const ins = [xp.q, wp.q, b ? view.g.addConstant(`${host.name}_bias_i32`, b) : ''];
-  return [makeNode(view.g, 'QConv', trim(ins), attrs, { name: `${host.name}_q`, outputs: q.outputs })];
+  return [makeNode(view.g, 'QConv', trim(ins), attrs, { name: `${host.name}_q`, outputs })];
 }
 
-function qgemm(view: GraphView, q: Node, host: Node, xp: QParams, common: Attrs): Node[] | null {
+function qgemm(view: GraphView, outputs: readonly string[], host: Node, xp: QParams, common: Attrs): Node[] | null {
   const a = host.attrs;
   const gemm = host.op === 'Gemm';
   if (gemm && (Number(a.transA) !== 0 || Number(a.alpha) !== 1 || (host.inputs[2] && Number(a.beta) !== 1))) return null;
@@ -175,7 +206,7 @@ function qgemm(view: GraphView, q: Node, host: Node, xp: QParams, common: Attrs)
   const attrs: Attrs = { ...common, w_scale: wp.scale, w_zero_point: wp.zp };
   const wName = transB ? view.g.addConstant(`${host.name}_w_kn`, w) : wp.q;
   const ins = [xp.q, wName, b ? view.g.addConstant(`${host.name}_bias_i32`, b) : ''];
-  return [makeNode(view.g, 'QGemm', trim(ins), attrs, { name: `${host.name}_q`, outputs: q.outputs })];
+  return [makeNode(view.g, 'QGemm', trim(ins), attrs, { name: `${host.name}_q`, outputs })];
 }
 
 const trim = (ins: string[]) => (ins[ins.length - 1] === '' ? ins.slice(0, -1) : ins);

@@ -149,6 +149,19 @@ describe('integer conv and matmul', () => {
     const g = runOp('QGemm', [t('u8', [2, 1], [10, 20]), t('i8', [1, 2], [2, -3]), t('i32', [2], [4, 8])], q);
     expect(vals(g)).toEqual([102, 101, 112, 97]);
   });
+
+  it('QConv / QGemm with out_dtype f32: x_scale·w_scale[c]·(acc + bias) after the activation, not requantized', () => {
+    const q = { x_scale: 0.5, x_zero_point: 10, w_scale: [1, 0.25], w_zero_point: [0, 0], y_scale: 1, y_zero_point: 0, out_dtype: 'f32' };
+    const x = t('u8', [1, 1, 2, 2], [10, 21, 30, 40]), w = t('i8', [2, 1, 1, 1], [2, -3]), b = t('i32', [2], [4, 8]);
+    // channel 0: 0.5·(2·(x − 10) + 4); channel 1: 0.125·(−3·(x − 10) + 8)
+    const y = runOp('QConv', [x, w, b], q);
+    expect(y.dtype).toBe('f32');
+    expect(vals(y)).toEqual([2, 13, 22, 32, 1, -3.125, -6.5, -10.25]);
+    expect(vals(runOp('QConv', [x, w, b], { ...q, activation: 'relu' }))).toEqual([2, 13, 22, 32, 1, 0, 0, 0]);
+    const g = runOp('QGemm', [t('u8', [2, 1], [10, 21]), t('i8', [1, 2], [2, -3]), t('i32', [2], [4, 8])], q);
+    expect(vals(g)).toEqual([2, 1, 13, -3.125]);
+    expect(errorOf(() => runOp('QGemm', [t('u8', [2, 1], [10, 21]), t('i8', [1, 2], [2, -3])], { ...q, out_dtype: 'f16' })).code).toBe('BAD_ATTRIBUTE');
+  });
 });
 
 describe('hostile quantization parameters give typed errors naming the node', () => {

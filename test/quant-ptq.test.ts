@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { folderCalibration, quantizeOnnx, randomCalibration } from '../cli/quantize.js';
+import { folderCalibration, mseClip, quantizeOnnx, randomCalibration } from '../cli/quantize.js';
 import { writeNpy } from '../cli/npy.js';
 import { randomInput } from '../cli/util.js';
 import { decodeModel, importOnnx } from '../frontends/onnx/import.js';
@@ -24,6 +24,8 @@ const ROOT = resolve(__dirname, '..');
 const LENET = join(ROOT, '../shared/models/lenet5/model.onnx');
 const f32Bytes = readFileSync(LENET);
 const int8Bytes = await quantizeOnnx(f32Bytes, { calibration: randomCalibration(f32Bytes, 8) });
+// every layer's output requantized (the last one's too): the graph output is a DequantizeLinear
+const int8AllBytes = await quantizeOnnx(f32Bytes, { calibration: randomCalibration(f32Bytes, 8), outputs: 'all' });
 const inputs: Tensor[] = [0, 1, 2, 3].map((k) => randomInput('f32', [1, 1, 32, 32], 500 + k));
 
 /** onnxruntime's output; `literal`: graph optimizations off, so Q/DQ run as the spec ops (not fused int8 kernels). */
@@ -70,17 +72,35 @@ describe('cnnc quantize (post-training, QDQ)', () => {
   // differs from the spec ops; over lenet5's five layers (with Tanh between) that drifts by several
   // output steps, so the comparison is with the spec ops (graph optimizations off).
   it('cnnc imports it; the reference matches onnxruntime (spec ops) within one output quantization step, also after quantize-qdq', async () => {
-    const step = outputStep(int8Bytes);
+    const step = outputStep(int8AllBytes);
     expect(step).toBeGreaterThan(0);
-    const g = importOnnx(int8Bytes);
+    const g = importOnnx(int8AllBytes);
     const q = quantizeQdq(g);
     expect(q.nodes.filter((n) => n.op === 'QConv' || n.op === 'QGemm').length).toBeGreaterThanOrEqual(2);
     for (const x of inputs) {
-      const want = await ortRun(int8Bytes, x, true);
+      const want = await ortRun(int8AllBytes, x, true);
       for (const graph of [g, q]) {
         const got = toF64(interpret(graph, { [graph.inputs[0]]: x })[graph.outputs[0]]);
         for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(step * 1.0001);
       }
+    }
+  });
+
+  it('by default the last layer\'s output is not requantized: quantize-qdq makes an int8 Gemm with f32 output, close to onnxruntime', async () => {
+    const g = decodeModel(int8Bytes).graph!;
+    const out = g.output![0].name;
+    expect(g.node!.find((n) => n.output!.includes(out!))!.opType).toBe('Gemm');
+    // only the layers' inputs are quantized: one QuantizeLinear per quantized layer
+    expect(g.node!.filter((n) => n.opType === 'QuantizeLinear')).toHaveLength(5);
+    const q = quantizeQdq(importOnnx(int8Bytes));
+    const last = q.nodes.find((n) => n.outputs.includes(q.outputs[0]))!;
+    expect([last.op, last.attrs.out_dtype]).toEqual(['QGemm', 'f32']);
+    for (const x of inputs) {
+      const want = await ortRun(int8Bytes, x, true);
+      const got = toF64(interpret(q, { [q.inputs[0]]: x })[q.outputs[0]]);
+      const range = Math.max(...want) - Math.min(...want);
+      expect(range).toBeGreaterThan(0);
+      for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i]), `output ${i}`).toBeLessThanOrEqual(1e-3 * range);
     }
   });
 
@@ -125,7 +145,7 @@ describe('cnnc quantize (post-training, QDQ)', () => {
 
   it('percentile calibration clips outliers: scales ≤ min-max’s, some smaller; the 100th percentile is min-max', async () => {
     const calibration = randomCalibration(f32Bytes, 4);
-    const minmax = await quantizeOnnx(f32Bytes, { calibration });
+    const minmax = await quantizeOnnx(f32Bytes, { calibration, method: { kind: 'minmax' } });
     const pct = activationScales(await quantizeOnnx(f32Bytes, { calibration, method: { kind: 'percentile', percentile: 99 } }));
     const mm = activationScales(minmax);
     let smaller = 0;
@@ -138,6 +158,28 @@ describe('cnnc quantize (post-training, QDQ)', () => {
     expect(Buffer.from(all).equals(Buffer.from(minmax))).toBe(true);
   });
 
+  it('mse calibration: ranges within min-max’s; a Gaussian with far outliers is clipped near ±4σ, a uniform one hardly', async () => {
+    const calibration = randomCalibration(f32Bytes, 4);
+    const mm = activationScales(await quantizeOnnx(f32Bytes, { calibration, method: { kind: 'minmax' } }));
+    const mse = activationScales(await quantizeOnnx(f32Bytes, { calibration, method: { kind: 'mse' } }));
+    expect([...mse.keys()]).toEqual([...mm.keys()]);
+    for (const [name, s] of mm) {
+      expect(mse.get(name)!, name).toBeLessThanOrEqual(s * (1 + 1e-6));
+      expect(mse.get(name)!, name).toBeGreaterThanOrEqual(0.2 * s);
+    }
+    // histograms over [-10, 10] (4096 bins): 10^6 standard-normal values plus one at each end; then uniform
+    const bins = 4096, gauss = new Float64Array(bins), uniform = new Float64Array(bins).fill(100);
+    for (let i = 0; i < bins; i++) { const v = -10 + (i + 0.5) * (20 / bins); gauss[i] = 1e6 * (20 / bins) * Math.exp(-v * v / 2) / Math.sqrt(2 * Math.PI); }
+    gauss[0] += 1; gauss[bins - 1] += 1;
+    const [a, b] = mseClip(gauss, [-10, 10]);
+    expect(b).toBeGreaterThan(3);
+    expect(b).toBeLessThan(5);
+    expect(a).toBeCloseTo(-b, 10);
+    const [u0, u1] = mseClip(uniform, [-1, 3]);
+    expect(u0).toBeLessThanOrEqual(-0.99);
+    expect(u1).toBeGreaterThanOrEqual(0.99 * 3);
+  });
+
   it('`cnnc quantize --calibration percentile` writes the model; a bad method or percentile is a typed error', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'cnnc-quant-')), 'lenet5.int8.onnx');
     const cli = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/cnnc.js'), 'quantize', LENET, '--calibrate', 'random:2', '-o', out, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
@@ -147,7 +189,7 @@ describe('cnnc quantize (post-training, QDQ)', () => {
     expect(decodeModel(readFileSync(out)).graph!.node!.some((n) => n.opType === 'QuantizeLinear')).toBe(true);
     const badMethod = cli('--calibration', 'entropy');
     expect(badMethod.status).not.toBe(0);
-    expect(badMethod.stderr).toContain("--calibration takes minmax or percentile; got 'entropy'");
+    expect(badMethod.stderr).toContain("--calibration takes minmax, percentile or mse; got 'entropy'");
     const badP = cli('--calibration', 'percentile', '--percentile', '0');
     expect(badP.status).not.toBe(0);
     expect(badP.stderr).toContain('--percentile takes a number in (0, 100]');

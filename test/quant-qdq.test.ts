@@ -26,7 +26,8 @@ function rng(seed: number): () => number {
 interface Scales { sx: number; sy: number; sw: number[]; s2: number; sw2: number[]; s3: number }
 
 /** x f32 [1,3,6,6] → Q/DQ → Conv(3→4, 3×3, pad 1)+bias → Relu → Q (y1, u8) → DQ → Flatten → Q/DQ → Gemm(transB, 144→5)+bias → Q (y2, u8). */
-function qdqModel(sc: Scales, seed: number, gemmHost: 'Gemm' | 'MatMul' = 'Gemm'): Uint8Array {
+/** floatOut: no QuantizeLinear after the Gemm (its f32 output g is the graph output). */
+function qdqModel(sc: Scales, seed: number, gemmHost: 'Gemm' | 'MatMul' = 'Gemm', floatOut = false): Uint8Array {
   const r = rng(seed);
   const ints = (n: number, lo: number, hi: number) => Array.from({ length: n }, () => lo + Math.floor(r() * (hi - lo + 1)));
   const init = (name: string, dataType: number, dims: number[], v: number[]) =>
@@ -56,12 +57,12 @@ function qdqModel(sc: Scales, seed: number, gemmHost: 'Gemm' | 'MatMul' = 'Gemm'
     gemmHost === 'Gemm'
       ? n('Gemm', ['fd', 'w2d', 'b2d'], ['g'], [{ name: 'transB', type: A.INT, i: 1 }])
       : n('MatMul', ['fd', 'w2d'], ['g']),
-    n('QuantizeLinear', ['g', 's3', 'z3'], ['y2']),
+    ...(floatOut ? [] : [n('QuantizeLinear', ['g', 's3', 'z3'], ['y2'])]),
   ];
   const vi = (name: string, elemType: number, dims: number[]) => ({ name, type: { tensorType: { elemType, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
   return onnx.ModelProto.encode(onnx.ModelProto.create({
     irVersion: 8, opsetImport: [{ domain: '', version: 13 }],
-    graph: { name: 'qdq', node: nodes, input: [vi('x', DT.FLOAT, [1, 3, 6, 6])], output: [vi('y1', DT.UINT8, [1, 4, 6, 6]), vi('y2', DT.UINT8, [1, 5])], initializer: inits },
+    graph: { name: 'qdq', node: nodes, input: [vi('x', DT.FLOAT, [1, 3, 6, 6])], output: [vi('y1', DT.UINT8, [1, 4, 6, 6]), floatOut ? vi('g', DT.FLOAT, [1, 5]) : vi('y2', DT.UINT8, [1, 5])], initializer: inits },
   })).finish();
 }
 
@@ -128,6 +129,19 @@ describe('quantize-qdq', () => {
     expect(ops(after)).toContain('QGemm');
     expect(ops(after)).not.toContain('MatMul');
     expect(Array.from(b[1])).toEqual(Array.from(a[1]));
+  });
+
+  it('a Gemm whose f32 output is not requantized (a graph output) becomes a QGemm with f32 output: same values (power-of-two scales)', () => {
+    const sc: Scales = { sx: 2 ** -6, sy: 2 ** -3, sw: [2 ** -7, 2 ** -8, 2 ** -6, 2 ** -7], s2: 2 ** -3, sw2: [2 ** -9, 2 ** -8, 2 ** -9, 2 ** -10, 2 ** -8], s3: 2 ** -2 };
+    for (const host of ['Gemm', 'MatMul'] as const) {
+      const { after, a, b } = runBoth(qdqModel(sc, 3, host, true), inputOf(13));
+      const q = after.nodes.find((n) => n.op === 'QGemm');
+      expect(q?.attrs.out_dtype).toBe('f32');
+      expect(ops(after)).not.toContain(host);
+      expect(after.type('g').dtype).toBe('f32');
+      expect(new Set(a[1]).size).toBe(5);
+      expect(Array.from(b[1])).toEqual(Array.from(a[1]));
+    }
   });
 
   it('leaves float convs alone (f32 weights, no QuantizeLinear after)', () => {

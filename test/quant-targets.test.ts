@@ -54,8 +54,10 @@ function model(nodes: object[], inits: Init[], inputs: object[], outputs: object
  * x f32 [1,3,8,8] → Q u8 → conv1 (3→8, 3×3 pad 1, i8 per-channel, bias) → Relu → Q u8 (y1)
  *   → conv2 (8→8, 3×3 pad 1, u8 weights with per-channel zero points, bias) → Q u8 → DQ, + DQ(y1), Relu → Q i8 (y3)
  *   → conv3 (8→4, 3×3 stride 2 pad 1, group 2, i8 x, bias) → Q u8 (y4) → Flatten → Gemm(transB, 64→6, bias) → Q i8 (y5)
+ * floatOut: conv2's output goes to the Add unquantized, and the Gemm → Relu output (yf, f32) is not
+ * quantized either: QConv/QGemm with f32 output.
  */
-function qdqNet(seed: number): Uint8Array {
+function qdqNet(seed: number, floatOut = false): Uint8Array {
   const r = rng(seed);
   const rand = (n: number, lo: number, hi: number) => Array.from({ length: n }, () => lo + Math.floor(r() * (hi - lo + 1)));
   const scales = (n: number, base: number) => Array.from({ length: n }, () => Math.fround(base * (0.6 + 0.8 * r())));
@@ -86,8 +88,8 @@ function qdqNet(seed: number): Uint8Array {
   q('r1', 's1', 'z1', 'y1'); dq('y1', 's1', 'z1', 'y1d');
   weights('c2', [8, 8, 3, 3], DT.UINT8, rand(8, 100, 150), sw2, s1);
   nodes.push(node('Conv', ['y1d', 'c2_wd', 'c2_bd'], ['c2'], [ints('pads', [1, 1, 1, 1])]));
-  q('c2', 's2', 'z2', 'c2q'); dq('c2q', 's2', 'z2', 'c2d');
-  nodes.push(node('Add', ['c2d', 'y1d'], ['sum']), node('Relu', ['sum'], ['r3']));
+  if (!floatOut) { q('c2', 's2', 'z2', 'c2q'); dq('c2q', 's2', 'z2', 'c2d'); }
+  nodes.push(node('Add', [floatOut ? 'c2' : 'c2d', 'y1d'], ['sum']), node('Relu', ['sum'], ['r3']));
   q('r3', 's3', 'z3', 'y3'); dq('y3', 's3', 'z3', 'y3d');
   weights('c3', [4, 4, 3, 3], DT.INT8, sw3.map(() => 0), sw3, s3);
   nodes.push(node('Conv', ['y3d', 'c3_wd', 'c3_bd'], ['c3'], [ints('pads', [1, 1, 1, 1]), ints('strides', [2, 2]), int('group', 2)]));
@@ -96,9 +98,10 @@ function qdqNet(seed: number): Uint8Array {
   q('flat', 's4', 'z4', 'fq'); dq('fq', 's4', 'z4', 'fd');
   weights('g', [6, 64], DT.INT8, sw5.map(() => 0), sw5, s4);
   nodes.push(node('Gemm', ['fd', 'g_wd', 'g_bd'], ['g'], [int('transB', 1)]));
-  q('g', 's5', 'z5', 'y5');
+  if (floatOut) nodes.push(node('Relu', ['g'], ['yf']));
+  else q('g', 's5', 'z5', 'y5');
   return model(nodes, inits, [vi('x', DT.FLOAT, [1, 3, 8, 8])],
-    [vi('y1', DT.UINT8, [1, 8, 8, 8]), vi('y3', DT.INT8, [1, 8, 8, 8]), vi('y4', DT.UINT8, [1, 4, 4, 4]), vi('y5', DT.INT8, [1, 6])]);
+    [vi('y1', DT.UINT8, [1, 8, 8, 8]), vi('y3', DT.INT8, [1, 8, 8, 8]), vi('y4', DT.UINT8, [1, 4, 4, 4]), floatOut ? vi('yf', DT.FLOAT, [1, 6]) : vi('y5', DT.INT8, [1, 6])]);
 }
 
 function inputX(seed: number): Tensor {
@@ -186,6 +189,19 @@ describe.each(TARGETS)('quantization kernels on %s vs the reference, bit-exact',
       // not a degenerate net: the outputs spread over many levels
       expect(new Set(toF64(ref.y3)).size).toBeGreaterThan(20);
     }
+  }, 300_000);
+
+  it('QDQ net with unquantized outputs → QConv/QGemm with f32 output (no requantization), bit-exact', async () => {
+    const g = quantizeQdq(importOnnx(qdqNet(5, true)));
+    const f32Out = g.nodes.filter((n) => (n.op === 'QConv' || n.op === 'QGemm') && n.attrs.out_dtype === 'f32');
+    expect(f32Out.map((n) => n.op).sort()).toEqual(['QConv', 'QGemm']);
+    expect(g.nodes.filter((n) => n.op === 'QConv')).toHaveLength(3);
+    expect(f32Out.find((n) => n.op === 'QGemm')!.attrs.activation).toBe('relu');
+    const feed = { x: inputX(1) };
+    const ref = interpret(g, feed);
+    expect(ref.yf.dtype).toBe('f32');
+    expect(toF64(ref.yf).some((v) => v > 0)).toBe(true);
+    expectExact(await runOn(g, target, feed), ref);
   }, 300_000);
 
   it('QuantizeLinear per axis and DynamicQuantizeLinear on 4096 seeded values (scales not powers of two)', async () => {

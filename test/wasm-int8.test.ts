@@ -33,7 +33,7 @@ const int8 = (dtype: 'u8' | 'i8', shape: number[], v: number[]): Tensor => tenso
 interface Case {
   name: string;
   op: 'QConv' | 'QGemm';
-  x: number[]; w: number[]; xd: 'u8' | 'i8'; out: 'u8' | 'i8';
+  x: number[]; w: number[]; xd: 'u8' | 'i8'; out: 'u8' | 'i8' | 'f32';
   conv?: Attrs;
   act?: Attrs;
   perChannel?: boolean;
@@ -58,7 +58,7 @@ function build(c: Case, seed: number): { g: Graph; x: Tensor } {
   const attrs: Attrs = {
     ...(c.conv ?? {}), ...(c.act ?? {}),
     x_scale: xs, x_zero_point: c.xd === 'u8' ? 131 : -3, w_scale: ws, w_zero_point: [],
-    y_scale: ys, y_zero_point: c.out === 'u8' ? 120 : 5, out_dtype: c.out,
+    y_scale: c.out === 'f32' ? 1 : ys, y_zero_point: c.out === 'u8' ? 120 : c.out === 'i8' ? 5 : 0, out_dtype: c.out,
   };
   g.setOutputs([g.add(c.op, ['x', w, b], attrs)]);
   const n = c.x.reduce((a, v) => a * v, 1);
@@ -91,6 +91,12 @@ const CASES: Case[] = [
   { name: 'conv3x3_C1', op: 'QConv', x: [1, 1, 7, 7], w: [5, 1, 3, 3], xd: 'u8', out: 'u8', conv: { pads: [1, 1, 1, 1] } },
   { name: 'gemm', op: 'QGemm', x: [6, 20], w: [20, 10], xd: 'u8', out: 'u8', act: { activation: 'relu' } },
   { name: 'gemm_wide', op: 'QGemm', x: [1, 64], w: [64, 1000], xd: 'u8', out: 'i8' },
+  // f32 output straight from the accumulator (no requantization): partial channel blocks, activations, the f64 path
+  { name: 'gemm_f32_out', op: 'QGemm', x: [3, 40], w: [40, 1001], xd: 'u8', out: 'f32' },
+  { name: 'conv3x3_f32_out_relu_oddM', op: 'QConv', x: [1, 8, 7, 6], w: [7, 8, 3, 3], xd: 'u8', out: 'f32', conv: { pads: [1, 1, 1, 1] }, act: { activation: 'relu' } },
+  { name: 'conv1x1_f32_out_batch2', op: 'QConv', x: [2, 16, 3, 3], w: [20, 16, 1, 1], xd: 'i8', out: 'f32', perChannel: false },
+  { name: 'dw3x3_f32_out_clip_oddC', op: 'QConv', x: [1, 12, 9, 9], w: [12, 1, 3, 3], xd: 'u8', out: 'f32', conv: { pads: [1, 1, 1, 1], strides: [2, 2], group: 12 }, act: { activation: 'clip', act_alpha: -0.5, act_beta: 0.75 } },
+  { name: 'conv1x1_f32_out_big_sums', op: 'QConv', x: [1, 16, 4, 4], w: [32, 16, 1, 1], xd: 'u8', out: 'f32', perChannel: false, bigBias: true },
 ];
 
 /**
@@ -114,8 +120,9 @@ describe('wasm int8 kernels', () => {
       const want = Array.from(interpret(g, { x })[g.outputs[0]].data as ArrayLike<number>);
       // not trivial: the outputs spread over many levels, and few saturate
       expect(new Set(want).size).toBeGreaterThan(Math.min(20, want.length / 4));
-      const lo = c.out === 'u8' ? 0 : -128, hi = c.out === 'u8' ? 255 : 127;
-      expect(want.filter((v) => v === lo || v === hi).length / want.length).toBeLessThan(0.3);
+      const lo = c.out === 'u8' ? 0 : c.out === 'i8' ? -128 : c.act ? Number(c.act.act_alpha ?? 0) : -Infinity;
+      const hi = c.out === 'u8' ? 255 : c.out === 'i8' ? 127 : c.act?.activation === 'clip' ? Number(c.act.act_beta) : Infinity;
+      expect(want.filter((v) => v === lo || v === hi).length / want.length).toBeLessThan(c.out === 'f32' && c.act ? 0.7 : 0.3);
       const compiled = await compile(g, 'wasm');
       expect(compiled.graph.nodes.map((n) => n.op)).toEqual([c.op]);
       for (const simd of ['simd128', 'relaxed'] as const) {

@@ -174,18 +174,17 @@ export function convInteger(ctx: LowerCtx): Launch {
 
 /**
  * The requantizing epilogue of QConv/QGemm on `acc` (channel `ch`), as the reference: f32 of the
- * double product, the activation in f32, the IEEE f32 quotient by y_scale, rint, zero point, saturate.
+ * double product, the activation in f32, the IEEE f32 quotient by y_scale, rint, zero point, saturate
+ * (f32 output: the activation's value).
  */
 function qEpilogueLines(ctx: LowerCtx, ch: string, multArg: string | undefined): string[] {
   const q = qAttrs(ctx.node);
   const mult = multArg ? `(double)${multArg}[${ch}]` : `${Math.fround(q.mult[0])}`;
   const act = epilogueAct(ctx.node.attrs, 'v', { node: ctx.node.name, op: ctx.node.op });
-  return [
-    `float v = (float)((double)acc * ${mult});`,
-    `v = ${act};`,
-    `const float q = rintf(v / ${fl(q.ys)}) + ${fl(q.yz)};`,
-    `y[i] = ${saturate('q', q.out)};`,
-  ];
+  const head = [`float v = (float)((double)acc * ${mult});`, `v = ${act};`];
+  // f32 output: not requantized
+  if (q.out === 'f32') return [...head, 'y[i] = v;'];
+  return [...head, `const float q = rintf(v / ${fl(q.ys)}) + ${fl(q.yz)};`, `y[i] = ${saturate('q', q.out)};`];
 }
 
 /** The packed-dot-product loop: `lane(l)` gives statements setting `b<l>`, lane l's signed x byte (xz' when padding). */

@@ -14,6 +14,8 @@
  *    f64 otherwise), the activation in f32 (relu,
  *    clip: exact), q = rint_even(v / y_scale) + y_zero_point, saturated by the narrowing stores.
  *    Integer sums are exact in any order, so both SIMD builds give the reference's bits.
+ *    With f32 output (out_dtype f32: nothing requantizes it) the epilogue stops at v (activation
+ *    applied) and stores the f32 lanes.
  */
 import binaryen from 'binaryen';
 import { roundHalfEven } from '../../ir/scalar.js';
@@ -42,6 +44,8 @@ export interface QEpilogue {
   outSigned: boolean;
   /** Every sum is known to stay within ±2^24 (from the weights and biases): no per-vector check for the f64 path. */
   small?: boolean;
+  /** f32 output: v = f32(acc · m[c]) after the activation, not requantized (ys, yz, outSigned unused). */
+  f32Out: boolean;
 }
 
 export interface QConvSpec {
@@ -172,8 +176,14 @@ function requant4(fb: FnBuilder, acc: Expr, blk: Expr, ep: QEpilogue): Expr {
   const wide = m.call(wideProduct(m), [A(), o.add(o.c(ep.Mul), o.mul(fb.geti(b), 32))], v128);
   const narrowSum = m.f32x4.mul(m.f32x4.convert_i32x4_s(A()), m.v128.load(0, 16, o.add(o.c(ep.Mul32), o.mul(fb.geti(b), 16))));
   const large = m.v128.any_true(m.i32x4.gt_u(m.i32x4.abs(A()), m.i32x4.splat(m.i32.const(2 ** 24))));
-  const t = m.f32x4.div(ep.small ? narrowSum : m.if(large, wide, narrowSum), m.f32x4.splat(m.f32.const(ep.ys)));
   const f = (x: number) => m.f32x4.splat(m.f32.const(x));
+  if (ep.f32Out) {
+    // relu/clip of an f32 that is never NaN or −0 (acc · m with m > 0): pmax/pmin give the reference's bits
+    const v = ep.small ? narrowSum : m.if(large, wide, narrowSum);
+    const act = ep.act === 'relu' ? m.f32x4.pmax(v, f(0)) : ep.act === 'clip' ? m.f32x4.pmin(m.f32x4.pmax(v, f(ep.lo)), f(ep.hi)) : v;
+    return m.block(null, [fb.set(a, acc), fb.set(b, blk), act], v128);
+  }
+  const t = m.f32x4.div(ep.small ? narrowSum : m.if(large, wide, narrowSum), m.f32x4.splat(m.f32.const(ep.ys)));
   const clamped = m.f32x4.pmax(m.f32x4.pmin(t, f(2 ** 22)), f(-(2 ** 22)));
   const q = m.i32x4.sub(m.f32x4.add(clamped, f(MAGIC)), m.i32x4.splat(m.i32.const(MAGIC_BITS - ep.yz)));
   const [lo, hi] = activationBounds(ep);
@@ -220,6 +230,24 @@ function wideProduct(m: binaryen.Module): string {
 function narrow(m: binaryen.Module, a: Expr, b: Expr, signed: boolean): Expr {
   const h = m.i16x8.narrow_i32x4_s(a, b);
   return signed ? m.i8x16.narrow_i16x8_s(h, h) : m.i8x16.narrow_i16x8_u(h, h);
+}
+
+/** Stores the 4 f32 lanes of v at ptr; `limit` (run-time count) guards each lane when given. */
+function storeF32(fb: FnBuilder, ptr: Expr, v: Expr, limit?: Expr): Expr {
+  const m = fb.m;
+  if (!limit) return m.v128.store(0, 4, ptr, v);
+  const t = fb.local(v128), p = fb.local(i32), lim = fb.local(i32);
+  const lanes = Array.from({ length: 4 }, (_, k) => m.if(m.i32.lt_s(m.i32.const(k), fb.geti(lim)),
+    m.f32.store(k * 4, 4, fb.geti(p), m.f32x4.extract_lane(fb.getv(t), k))));
+  return m.block(null, [fb.set(t, v), fb.set(p, ptr), fb.set(lim, limit), ...lanes]);
+}
+
+/** The epilogue's stores of 4·k channels (k i32x4 accumulators at `blks`) at ptr: 8-bit or f32 values. */
+function storeOut(fb: FnBuilder, ptr: () => Expr, accs: Expr[], blks: Expr[], ep: QEpilogue, limit?: () => Expr): Expr {
+  const m = fb.m, o = new Ops(m);
+  const qs = accs.map((a, k) => requant4(fb, a, blks[k], ep));
+  if (ep.f32Out) return m.block(null, qs.map((q, k) => storeF32(fb, o.addc(ptr(), 16 * k), q, limit && (k ? m.i32.sub(limit(), o.c(4 * k)) : limit()))));
+  return storeBytes(fb, ptr(), narrow(m, qs[0], qs[qs.length - 1], ep.outSigned), qs.length === 1 ? 4 : 8, limit?.());
 }
 
 /** Stores `n` (compile-time) bytes of v's low lanes at ptr; `limit` (run-time count) guards each byte when given. */
@@ -276,9 +304,8 @@ function denseBody(fb: FnBuilder, s: QConvSpec): Expr[] {
     const stores: Expr[] = [];
     for (let p = 0; p < Pn; p++) for (let v = 0; v < Vn; v++) {
       const blk = o.addc(fb.geti(vb), v);
-      const q = requant4(fb, fb.getv(A(p, v)), blk, s.ep);
-      const ptr = o.add(o.add(o.c(s.Y), o.mul(o.addc(fb.geti(q0), p), s.yps)), o.mul(o.addc(fb.geti(vb), v), 4));
-      stores.push(storeBytes(fb, ptr, narrow(m, q, q, s.ep.outSigned), 4, partial ? m.i32.sub(o.c(s.M), o.mul(o.addc(fb.geti(vb), v), 4)) : undefined));
+      const ptr = () => o.add(o.add(o.c(s.Y), o.mul(o.addc(fb.geti(q0), p), s.yps)), o.mul(o.addc(fb.geti(vb), v), s.ep.f32Out ? 16 : 4));
+      stores.push(storeOut(fb, ptr, [fb.getv(A(p, v))], [blk], s.ep, partial ? () => m.i32.sub(o.c(s.M), o.mul(o.addc(fb.geti(vb), v), 4)) : undefined));
     }
     return [
       ...Array.from({ length: Pn }, (_, p) => Array.from({ length: Vn }, (_, v) => fb.set(A(p, v), m.v128.load(v * 16, 16, o.add(o.c(s.ep.B), o.mul(fb.geti(vb), 16)))))).flat(),
@@ -346,9 +373,9 @@ function depthwiseBody(fb: FnBuilder, s: QConvSpec): Expr[] {
         fb.set(acc[2 * p + 1], m.v128.load(16, 16, o.add(o.c(s.ep.B), o.mul(fb.geti(c8), 32)))),
       ]).flat(),
       ...win,
-      ...Array.from({ length: Pn }, (_, p) => storeBytes(fb, o.add(o.add(o.c(s.Y), o.mul(pix(p), s.yps)), o.mul(fb.geti(c8), 8)),
-        narrow(m, requant4(fb, fb.getv(acc[2 * p]), o.mul(fb.geti(c8), 2), s.ep), requant4(fb, fb.getv(acc[2 * p + 1]), o.addc(o.mul(fb.geti(c8), 2), 1), s.ep), s.ep.outSigned), 8,
-        partial ? m.i32.sub(o.c(s.M), o.mul(fb.geti(c8), 8)) : undefined)),
+      ...Array.from({ length: Pn }, (_, p) => storeOut(fb, () => o.add(o.add(o.c(s.Y), o.mul(pix(p), s.yps)), o.mul(fb.geti(c8), s.ep.f32Out ? 32 : 8)),
+        [fb.getv(acc[2 * p]), fb.getv(acc[2 * p + 1])], [o.mul(fb.geti(c8), 2), o.addc(o.mul(fb.geti(c8), 2), 1)], s.ep,
+        partial ? () => m.i32.sub(o.c(s.M), o.mul(fb.geti(c8), 8)) : undefined)),
     ];
   };
   const full = Math.floor(s.OW / s.P), tail = s.OW % s.P;

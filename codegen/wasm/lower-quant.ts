@@ -27,8 +27,10 @@ function qattrProblem(n: Node): string | undefined {
 }
 
 function typedInt8(n: Node, g: Graph): string | undefined {
-  const bad = [n.inputs[0], n.inputs[1], n.outputs[0]].find((v) => !INT8.includes(g.type(v).dtype));
-  return bad ? `takes u8/i8 values only ('${bad}' is ${g.type(bad).dtype})` : undefined;
+  const bad = [n.inputs[0], n.inputs[1]].find((v) => !INT8.includes(g.type(v).dtype));
+  if (bad) return `takes u8/i8 values only ('${bad}' is ${g.type(bad).dtype})`;
+  const y = g.type(n.outputs[0]).dtype;
+  return INT8.includes(y) || y === 'f32' ? undefined : `writes u8, i8 or f32 only ('${n.outputs[0]}' is ${y})`;
 }
 
 /**
@@ -57,7 +59,7 @@ function epilogueOf(s: Storage, n: Node, M: number, Mp: number, w: (c: number) =
   const act = String(n.attrs.activation ?? '') as QEpilogue['act'];
   return {
     B: s.weightRaw(bias), Mul: s.weightRaw(mul), Mul32: s.weightRaw(Float32Array.from(mul)), act, lo: Number(n.attrs.act_alpha ?? 0), hi: Number(n.attrs.act_beta ?? 0),
-    ys: Number(n.attrs.y_scale), yz: Number(n.attrs.y_zero_point), outSigned: String(n.attrs.out_dtype) === 'i8',
+    ys: Number(n.attrs.y_scale), yz: Number(n.attrs.y_zero_point), outSigned: String(n.attrs.out_dtype) === 'i8', f32Out: String(n.attrs.out_dtype) === 'f32',
     small: sumsWithin24(n, s.g, bias, M, w),
   };
 }
@@ -99,7 +101,8 @@ const qconv: OpLowering = {
     const wd = w.data as Int8Array, per = wd.length / M;
     const ep = epilogueOf(s, n, M, depthwise ? Cp : Math.ceil(M / 4) * 4, (c) => wd.subarray(c * per, (c + 1) * per));
     const scratch = s.dense(Math.ceil((HpA * WpA * Cp * 2) / 4), 'plain', 0);
-    const y = s.dense(wordsOf(sizeOf(s.shape(n.outputs[0])), 'u8'), 'T', M);
+    const yd = s.g.type(n.outputs[0]).dtype, yb = yd === 'f32' ? 4 : 1;
+    const y = s.dense(wordsOf(sizeOf(s.shape(n.outputs[0])), yd), 'T', M);
     s.define(n.outputs[0], y);
     const xd = s.g.type(xv).dtype;
     const flops = 2 * N * OH * OW * M * (depthwise ? 1 : C) * kh * kw;
@@ -113,7 +116,7 @@ const qconv: OpLowering = {
           X: a(xl) + i * ls[0], H, W, C, sc: ls[1], sh: oneD ? 0 : ls[2], sw: ls[oneD ? 2 : 3], signed: xd === 'i8', zp: Number(n.attrs.x_zero_point),
         };
         emitQConv(m, {
-          name, x, S: a(scratch), Hp: HpA, Wp: WpA, Cp, ph, pw, Y: a(y) + i * OH * OW * M, OH, OW, M, yps: M,
+          name, x, S: a(scratch), Hp: HpA, Wp: WpA, Cp, ph, pw, Y: a(y) + i * OH * OW * M * yb, OH, OW, M, yps: M * yb,
           kh, kw, sh, sw, dh, dw, Wq, wSigned: w.dtype === 'i8', depthwise, ...denseTile(depthwise, C, M), ep,
         });
       }
@@ -139,12 +142,13 @@ const qgemm: OpLowering = {
     const ep = epilogueOf(s, n, N, Math.ceil(N / 4) * 4, (j) => wt.subarray(j * K, (j + 1) * K));
     const Cp = scratchChannels(K, false);
     const scratch = s.dense(Math.ceil((rows * Cp * 2) / 4), 'plain', 0);
-    const y = s.dense(wordsOf(rows * N, 'u8'), 'plain', 0);
+    const yd = s.g.type(n.outputs[0]).dtype, yb = yd === 'f32' ? 4 : 1;
+    const y = s.dense(wordsOf(rows * N, yd), 'plain', 0);
     s.define(n.outputs[0], y);
     const xd = s.g.type(xv).dtype;
     s.step(n, 'qgemm_i8', 'int8', 2 * rows * N * K, (m, a, fn) => emitQConv(m, {
       name: fn, x: { X: a(x), H: 1, W: rows, C: K, sc: 1, sh: 0, sw: K, signed: xd === 'i8', zp: Number(n.attrs.x_zero_point) },
-      S: a(scratch), Hp: 1, Wp: rows, Cp, ph: 0, pw: 0, Y: a(y), OH: 1, OW: rows, M: N, yps: N,
+      S: a(scratch), Hp: 1, Wp: rows, Cp, ph: 0, pw: 0, Y: a(y), OH: 1, OW: rows, M: N, yps: N * yb,
       kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, Wq, wSigned: w.dtype === 'i8', depthwise: false, ...denseTile(false, K, N), ep,
     }), [x], [y, scratch]);
   },

@@ -491,12 +491,13 @@ const QPARAM_ATTRS = {
 function checkQAttrs(node: NodeInfo, xDtype: DType, wDtype: DType, channels: number): DType {
   const a = node.attrs;
   const out = attrString(a, 'out_dtype', node) as DType;
-  if (!INT8.includes(out)) fail(node, 'BAD_ATTRIBUTE', `out_dtype must be u8 or i8, got '${out}'`);
+  if (!INT8.includes(out) && out !== 'f32') fail(node, 'BAD_ATTRIBUTE', `out_dtype must be u8, i8 or f32, got '${out}'`);
   const ws = a.w_scale, wz = a.w_zero_point;
   if (!Array.isArray(ws) || (ws.length !== 1 && ws.length !== channels)) fail(node, 'SHAPE_MISMATCH', `w_scale must have 1 or ${channels} values, got ${JSON.stringify(ws)}`);
   if (!Array.isArray(wz) || (wz.length !== 0 && wz.length !== ws.length)) fail(node, 'SHAPE_MISMATCH', `w_zero_point must have 0 or ${ws.length} values, got ${JSON.stringify(wz)}`);
   for (const s of [a.x_scale, a.y_scale, ...ws]) if (!(typeof s === 'number' && s > 0 && Number.isFinite(s))) fail(node, 'BAD_ATTRIBUTE', `scale ${String(s)} must be finite and > 0`);
-  for (const [z, d] of [[a.x_zero_point, xDtype], [a.y_zero_point, out], ...(wz as number[]).map((v) => [v, wDtype] as const)] as const) {
+  const yzCheck = out === 'f32' ? [] : [[a.y_zero_point, out] as const];
+  for (const [z, d] of [[a.x_zero_point, xDtype], ...yzCheck, ...(wz as number[]).map((v) => [v, wDtype] as const)] as const) {
     const [lo, hi] = QUANT_RANGE[d]!;
     if (!(typeof z === 'number' && Number.isInteger(z) && z >= lo && z <= hi)) fail(node, 'BAD_ATTRIBUTE', `zero point ${String(z)} is outside [${lo},${hi}] of ${d}`);
   }
@@ -521,6 +522,7 @@ function checkBias(node: NodeInfo, i: number, channels: number): void {
 /**
  * The requantizing epilogue of QConv/QGemm, as the float graph it replaces computes it:
  * real = fround(acc · fround(xs·ws[c])), y = fround(act(real)), q = saturate(rint(fround(y / ys)) + yz).
+ * out_dtype f32 (the output is not requantized): y itself (y_scale and y_zero_point unused).
  */
 function qEpilogue(acc: Float64Array, channelOf: (i: number) => number, attrs: Attrs, out: DType): Float64Array {
   const xs = Number(attrs.x_scale), ys = Number(attrs.y_scale), yz = Number(attrs.y_zero_point);
@@ -531,9 +533,9 @@ function qEpilogue(acc: Float64Array, channelOf: (i: number) => number, attrs: A
   for (let i = 0; i < y.length; i++) {
     let v = Math.fround(acc[i] * mult[ws.length === 1 ? 0 : channelOf(i)]);
     if (kind) v = Math.fround(activate(kind, v, alpha, beta));
-    y[i] = roundHalfEven(Math.fround(v / ys)) + yz;
+    y[i] = out === 'f32' ? v : roundHalfEven(Math.fround(v / ys)) + yz;
   }
-  saturate(y, out);
+  if (out !== 'f32') saturate(y, out);
   return y;
 }
 
@@ -543,7 +545,7 @@ const vectorTensor = (dtype: DType, v: readonly number[]): Tensor => store(dtype
 const QConv: OpDef = {
   name: 'QConv',
   traits: { category: 'conv' },
-  doc: 'int8 conv, int32 accumulation, requantizing epilogue act((x−xz)⊛(w−wz)+B)·xs·ws → /ys + yz',
+  doc: 'int8 conv, int32 accumulation, requantizing epilogue act((x−xz)⊛(w−wz)+B)·xs·ws → /ys + yz (out_dtype f32: no requantization)',
   inputs: [2, 3],
   attrs: { ...CONV_ATTRS, ...QPARAM_ATTRS, ...EPILOGUE_ATTRS },
   infer(node) {
@@ -565,7 +567,7 @@ const QConv: OpDef = {
 const QGemm: OpDef = {
   name: 'QGemm',
   traits: { category: 'matmul' },
-  doc: 'int8 x[...,K] @ w[K,N], int32 accumulation, requantizing epilogue (bias, activation, output scale)',
+  doc: 'int8 x[...,K] @ w[K,N], int32 accumulation, requantizing epilogue (bias, activation, output scale; out_dtype f32: none)',
   inputs: [2, 3],
   attrs: { ...QPARAM_ATTRS, ...EPILOGUE_ATTRS },
   infer(node) {

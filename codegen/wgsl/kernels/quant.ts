@@ -263,17 +263,15 @@ export function emitConvInteger(e: Emitter, node: Node): void {
   simple(e, node, bindings, sizeOf(Y.shape), lines.join('\n'), Q_HELPERS);
 }
 
-/** QConv/QGemm's requantizing epilogue on `acc` (channel `ch`), as the reference's f32 steps. */
+/** QConv/QGemm's requantizing epilogue on `acc` (channel `ch`), as the reference's f32 steps (f32 output: no requantization). */
 function qEpilogue(e: Emitter, node: Node, ch: string, multW: string | undefined): { lines: string[]; helpers: string } {
   const q = qAttrs(node);
   const r = wgslRenderer();
   const act = r.render(epilogueScalar(node.attrs, { node: node.name, op: node.op }), ['v0']);
-  const lines = [
-    `let v0 = q_mulf(acc, ${multW ? `MULT[${ch}]` : f(q.mult[0])});`,
-    `let v = ${act};`,
-    `let q = round(q_div(v, ${f(q.ys)})) + ${f(q.yz)};`,
-    `Y[ii] = ${saturate('q', node, e)};`,
-  ];
+  const head = [`let v0 = q_mulf(acc, ${multW ? `MULT[${ch}]` : f(q.mult[0])});`, `let v = ${act};`];
+  // f32 output: not requantized
+  const lines = q.out === 'f32' ? [...head, 'Y[ii] = v;']
+    : [...head, `let q = round(q_div(v, ${f(q.ys)})) + ${f(q.yz)};`, `Y[ii] = ${saturate('q', node, e)};`];
   return { lines, helpers: `${Q_HELPERS}\n${r.helpers()}` };
 }
 

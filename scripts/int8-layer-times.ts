@@ -1,5 +1,5 @@
 /**
- * Per-step timing of cnnc's int8 wasm build against its f32 build (`tsx scripts/int8-layers.ts
+ * Per-step timing of cnnc's int8 wasm build against its f32 build (`tsx scripts/int8-layer-times.ts
  * [model ...]`): quantizes ../shared/models/<model> with `cnnc quantize` (8 seeded calibration
  * inputs; the quantized file is cached under $TMPDIR), then times every step function of both
  * modules alone, interleaved round by round (medians), and prints the conv/gemm steps side by side
