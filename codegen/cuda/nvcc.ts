@@ -25,7 +25,12 @@ export const NVCC_FLAGS = ['-O3', '-std=c++17'];
 /** What cnnc's own checks add: any warning fails the build. */
 export const STRICT_FLAGS = ['-Werror', 'all-warnings'];
 
-export function gencode(archs: readonly number[]): string[] {
+/**
+ * -gencode flags: each arch from its own PTX (compute_a → sm_a); with `ptxArch`, one compute_<ptxArch>
+ * PTX assembled for every arch — what a GPU does with the artifact's PTX (compilePtx, compute_80).
+ */
+export function gencode(archs: readonly number[], ptxArch?: number): string[] {
+  if (ptxArch !== undefined) return ['-gencode', `arch=compute_${ptxArch},code=[${archs.map((a) => `sm_${a}`).join(',')}]`];
   return archs.flatMap((a) => ['-gencode', `arch=compute_${a},code=sm_${a}`]);
 }
 
@@ -67,13 +72,13 @@ export function checkCompiles(source: string, archs: readonly number[] = [80, 90
 }
 
 
-/** checkCompiles without blocking: several units can compile side by side. */
-export async function checkCompilesAsync(source: string, archs: readonly number[] = [80, 90]): Promise<void> {
+/** checkCompiles without blocking: several units can compile side by side. `ptxArch`: see gencode. */
+export async function checkCompilesAsync(source: string, archs: readonly number[] = [80, 90], ptxArch?: number): Promise<void> {
   const nvcc = requireNvcc();
   const dir = await mkdtemp(join(tmpdir(), 'cnnc-cuda-'));
   try {
     await writeFile(join(dir, 'k.cu'), source);
-    const args = [...NVCC_FLAGS, ...STRICT_FLAGS, ...gencode(archs), '--fatbin', join(dir, 'k.cu'), '-o', join(dir, 'k.fatbin')];
+    const args = [...NVCC_FLAGS, ...STRICT_FLAGS, ...gencode(archs, ptxArch), '--fatbin', join(dir, 'k.cu'), '-o', join(dir, 'k.fatbin')];
     const { status, out } = await new Promise<{ status: number | null; out: string }>((resolve, reject) => {
       const p = spawn(nvcc, args);
       let out = '';

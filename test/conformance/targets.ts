@@ -21,7 +21,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { compile } from '../../index.js';
-import { EMU_HEADER, cudaInclude, emulationAvailable } from '../../codegen/cuda/emu.js';
+import { emuFlags, emulationAvailable, precompiledHeader } from '../../codegen/cuda/emu.js';
 import { writeStandalone } from '../../codegen/cuda/standalone.js';
 import { lowerCuda } from '../../codegen/cuda/lower.js';
 import { decodeModel, importOnnx } from '../../frontends/onnx/import.js';
@@ -65,27 +65,6 @@ async function compileFor(g: Graph, target: ConfTarget) {
   }
 }
 
-/**
- * The emulation header precompiled once (g++ finds `cuda_emu.h.gch` beside the `-include`d copy):
- * it saves about a second of every build. Keyed by the header's hash, so an edited header is rebuilt.
- */
-function precompiledHeader(): string {
-  const src = fs.readFileSync(EMU_HEADER);
-  const dir = path.join(CACHE, `pch-${createHash('sha256').update(src).digest('hex').slice(0, 12)}`);
-  const header = path.join(dir, 'cuda_emu.h');
-  if (!fs.existsSync(`${header}.gch`)) {
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(header, src);
-    const tmp = `${header}.gch.${process.pid}`;
-    gxx([...EMU_FLAGS(header).filter((f) => f !== '-include' && f !== header), '-x', 'c++-header', header, '-o', tmp], dir);
-    fs.renameSync(tmp, `${header}.gch`);
-  }
-  return header;
-}
-
-/** codegen/cuda/emu.ts's flags (same standard, optimisation and defines), with `header` as the emulation header. */
-const EMU_FLAGS = (header: string) => ['-std=c++17', '-O1', '-w', '-DCNNC_EMU', '-include', header, `-I${cudaInclude()}`];
-
 function gxx(args: string[], cwd: string): void {
   const r = spawnSync('g++', args, { cwd, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 300_000 });
   if (r.status !== 0) throw new CnncError('KERNEL_ERROR', `g++ failed: ${(r.stderr || String(r.error ?? '')).slice(0, 2000)}`);
@@ -103,7 +82,7 @@ function emulatedBinary(g: Graph): { bin: string; dir: string; plan: CudaPlan } 
     const key = createHash('sha256').update(main).update(kernels).digest('hex').slice(0, 24);
     const bin = path.join(CACHE, `${key}.bin`);
     if (!fs.existsSync(bin)) {
-      gxx([...EMU_FLAGS(precompiledHeader()), '-x', 'c++', 'main.cu', '-o', 'model_emu'], dir);
+      gxx([...emuFlags(precompiledHeader()), '-x', 'c++', 'main.cu', '-o', 'model_emu'], dir);
       fs.renameSync(path.join(dir, 'model_emu'), bin);
     }
     return { bin, dir, plan: mod.plan }; // dir holds weights.bin (writeStandalone)
