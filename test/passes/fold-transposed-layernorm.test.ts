@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { getTarget } from '../../codegen/targets.js';
 import type { Graph } from '../../ir/graph.js';
+import { exportOnnx } from '../../frontends/onnx/export.js';
+import { importOnnx } from '../../frontends/onnx/import.js';
 import { foldTransposedLayerNorm } from '../../passes/fold-transposed-layernorm.js';
 import { runPipeline, type PassContext } from '../../passes/pipeline.js';
 import { channelLnGraph } from '../channel-ln-graph.js';
@@ -34,6 +36,14 @@ describe('fold-transposed-layernorm', () => {
     expect(ops(h)).toEqual({ Neg: 1, ChannelLayerNorm: 1, Transpose: 1, Relu: 1 });
     expect(h.nodes.find((n) => n.op === 'Transpose')!.attrs.perm).toEqual([0, 1, 3, 2]);
     expectSameOutputs(g, h, 1e-12);
+  });
+
+  it('exports to ONNX as Transpose → LayerNormalization → Transpose (here then the composed Transpose), with the same values', () => {
+    const h = fold(channelLnGraph({ back: [0, 3, 2, 1] }));
+    expect(ops(h).ChannelLayerNorm).toBe(1);
+    const back = importOnnx(exportOnnx(h));
+    expect(ops(back)).toMatchObject({ Transpose: 3, LayerNormalization: 1 });
+    expectSameOutputs(h, back, 1e-6);
   });
 
   it('leaves the chain when the LN is not over the last axis alone, a value has another reader, or the target refuses the op', () => {
