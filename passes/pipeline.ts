@@ -19,6 +19,7 @@ import { fp16Pass } from './fp16.js';
 import { fuseDwPwPass } from './fuse-dwpw.js';
 import { fuseElementwisePass } from './fuse-elementwise.js';
 import { fuseEpiloguePass } from './fuse-epilogue.js';
+import { foldTransposedLayerNormPass } from './fold-transposed-layernorm.js';
 import { fuseSqueezeExcitationPass } from './fuse-squeeze-excitation.js';
 import { layoutPass } from './layout.js';
 import { DEFAULTS, type CompileOptions, type OptLevel, type PipelineDefaults, type PipelineTarget } from './options.js';
@@ -38,7 +39,7 @@ export interface PassReport {
 
 /** Every pass by name. */
 export const PASSES: Readonly<Record<string, Pass>> = Object.fromEntries(
-  [foldConstantsPass, simplifyPass, dcePass, csePass, canonicalizePass, absorbPadPass, foldBatchNormPass, fuseEpiloguePass, fuseDwPwPass, fuseSqueezeExcitationPass, fuseElementwisePass, layoutPass, fp16Pass, quantizeQdqPass]
+  [foldConstantsPass, simplifyPass, dcePass, csePass, canonicalizePass, absorbPadPass, foldBatchNormPass, fuseEpiloguePass, fuseDwPwPass, foldTransposedLayerNormPass, fuseSqueezeExcitationPass, fuseElementwisePass, layoutPass, fp16Pass, quantizeQdqPass]
     .map((p) => [p.name, p]),
 );
 
@@ -49,8 +50,8 @@ export const PASSES: Readonly<Record<string, Pass>> = Object.fromEntries(
 export const PIPELINES: Readonly<Record<OptLevel, readonly string[]>> = {
   O0: [],
   O1: ['fold-constants', 'simplify', 'dce'],
-  O2: ['quantize-qdq', 'fold-constants', 'simplify', 'dce', 'canonicalize', 'absorb-pad', 'fold-batchnorm', 'fuse-epilogue', 'cse', 'dce', 'layout-nhwc', 'fuse-squeeze-excitation', 'fp16', 'fuse-elementwise', 'dce'],
-  O3: ['quantize-qdq', 'fold-constants', 'simplify', 'cse', 'dce', 'canonicalize', 'absorb-pad', 'fold-batchnorm', 'fuse-epilogue', 'fuse-dwpw', 'layout-nhwc', 'simplify', 'cse', 'fuse-squeeze-excitation', 'fp16', 'fuse-elementwise', 'dce'],
+  O2: ['quantize-qdq', 'fold-constants', 'simplify', 'dce', 'canonicalize', 'absorb-pad', 'fold-batchnorm', 'fuse-epilogue', 'cse', 'dce', 'layout-nhwc', 'fold-transposed-layernorm', 'fuse-squeeze-excitation', 'fp16', 'fuse-elementwise', 'dce'],
+  O3: ['quantize-qdq', 'fold-constants', 'simplify', 'cse', 'dce', 'canonicalize', 'absorb-pad', 'fold-batchnorm', 'fuse-epilogue', 'fuse-dwpw', 'layout-nhwc', 'simplify', 'cse', 'fold-transposed-layernorm', 'fuse-squeeze-excitation', 'fp16', 'fuse-elementwise', 'dce'],
 };
 
 const targetName = (t: PipelineTarget): string => (typeof t === 'string' ? t : t.name);

@@ -15,7 +15,7 @@ import { ctype, hash, ident } from './emit.js';
 import { PRELUDE, kernelSource, type Launch, type LowerCtx } from './kernel.js';
 import { gemm, matmul } from './matmul.js';
 import { COPY_OPS, GATHER_OPS, concat, copy, gather } from './movement.js';
-import { batchNorm, cast, elementwise, fusedElementwise, instanceNorm, layerNorm, lrn, reduce, softmax } from './pointwise.js';
+import { batchNorm, cast, channelLayerNorm, elementwise, fusedElementwise, instanceNorm, layerNorm, lrn, reduce, softmax } from './pointwise.js';
 import { getOp, hasOp } from '../../ir/ops/index.js';
 import { globalPool, pool } from './pool.js';
 import { resize } from './resize.js';
@@ -46,7 +46,7 @@ const GENERATORS: Record<string, Gen> = {
   Gemm: gemm, MatMul: matmul, SqueezeExcitationGate: squeezeExcitationGate,
   MaxPool: pool, AveragePool: pool, GlobalAveragePool: globalPool, GlobalMaxPool: globalPool,
   BatchNormalization: batchNorm, FusedElementwise: fusedElementwise, Cast: cast, Softmax: softmax, LogSoftmax: softmax, LayerNormalization: layerNorm,
-  InstanceNormalization: instanceNorm, LRN: lrn,
+  ChannelLayerNorm: channelLayerNorm, InstanceNormalization: instanceNorm, LRN: lrn,
   ReduceMean: reduce, ReduceSum: reduce, ReduceMax: reduce, ReduceMin: reduce,
   Concat: concat,
   ...Object.fromEntries(GATHER_OPS.map((o) => [o, gather])),

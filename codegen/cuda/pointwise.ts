@@ -1,7 +1,7 @@
 /**
  * Elementwise kernels (one thread per element, or per half2 pair in f16 where no input broadcasts),
  * BatchNormalization as a folded per-channel affine, Cast, and the row kernels: Softmax,
- * LayerNormalization and the Reduce ops (one thread per output row).
+ * LayerNormalization, ChannelLayerNorm and the Reduce ops (one thread per output row).
  */
 import { layoutOf } from '../../ir/ops/geometry.js';
 import { CnncError } from '../../runtime/errors.js';
@@ -374,6 +374,45 @@ export function layerNorm(ctx: LowerCtx): Launch {
   if (bt) args.push({ param: 'shift', value: bn, dtype: bt.dtype });
   args.push({ param: 'y', value: yn, dtype: yt.dtype, out: true });
   return { kind: 'layernorm', args, body: c.toString(), threads: T, grid: [blocksFor(rows, T), 1, 1] };
+}
+
+/**
+ * ChannelLayerNorm over the one axis `axis`: one thread per position along the other axes, reading
+ * its C elements at stride `inner` (neighbouring threads read neighbouring addresses, coalesced);
+ * two passes for mean and variance, as layerNorm.
+ */
+export function channelLayerNorm(ctx: LowerCtx): Launch {
+  const { node, graph } = ctx;
+  const [xn, sn, bn] = node.inputs;
+  const yn = node.outputs[0];
+  const xt = graph.type(xn), yt = graph.type(yn), st = graph.type(sn), bt = bn ? graph.type(bn) : undefined;
+  checkFloat(yt.dtype, node.name, node.op);
+  const { outer, len, inner } = around(xt.shape, Number(node.attrs.axis));
+  const rows = outer * inner;
+  const eps = Number(node.attrs.epsilon ?? 1e-5);
+  const c = new Code();
+  c.line('const int r = blockIdx.x * blockDim.x + threadIdx.x;');
+  c.line(`if (r >= ${rows}) return;`);
+  c.line(`const int base = ${sum(mul(inner === 1 ? 'r' : `(r / ${inner})`, len * inner), inner === 1 ? '0' : `r % ${inner}`)};`);
+  const at = (j: string) => sum('base', mul(j, inner));
+  c.line('float mean = 0.f;');
+  c.line(`for (int j = 0; j < ${len}; ++j) mean += ${load(xt.dtype, 'x', at('j'))};`);
+  c.line(`mean *= ${fl(1 / len)};`);
+  c.line('float var = 0.f;');
+  c.block(`for (int j = 0; j < ${len}; ++j)`, () => {
+    c.line(`const float d = ${load(xt.dtype, 'x', at('j'))} - mean;`);
+    c.line('var = fmaf(d, d, var);');
+  });
+  c.line(`const float inv = rsqrtf(var * ${fl(1 / len)} + ${fl(eps)});`);
+  c.block(`for (int j = 0; j < ${len}; ++j)`, () => {
+    const bv = bt ? ` + ${load(bt.dtype, 'shift', 'j')}` : '';
+    c.line(`const float v = (${load(xt.dtype, 'x', at('j'))} - mean) * inv * ${load(st.dtype, 'scale', 'j')}${bv};`);
+    c.line(store(yt.dtype, 'y', at('j'), 'v'));
+  });
+  const args: Arg[] = [{ param: 'x', value: xn, dtype: xt.dtype }, { param: 'scale', value: sn, dtype: st.dtype }];
+  if (bt) args.push({ param: 'shift', value: bn, dtype: bt.dtype });
+  args.push({ param: 'y', value: yn, dtype: yt.dtype, out: true });
+  return { kind: 'channel_layernorm', args, body: c.toString(), threads: T, grid: [blocksFor(rows, T), 1, 1] };
 }
 
 /** ReduceMean/Sum/Max/Min: one thread per output element, a loop over the reduced elements. */

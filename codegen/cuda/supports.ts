@@ -14,7 +14,7 @@ import { floatKernelDtype } from './emit.js';
 import { generatorOf } from './lower.js';
 import { gemm, matmul } from './matmul.js';
 import { concat, dynamicGather, gather } from './movement.js';
-import { BITS_ONLY, batchNorm, cast, castReason, elementwise, fusedElementwise, typedFormula, instanceNorm, layerNorm, lrn, reduce, softmax } from './pointwise.js';
+import { BITS_ONLY, batchNorm, cast, castReason, elementwise, fusedElementwise, typedFormula, instanceNorm, layerNorm, channelLayerNorm, lrn, reduce, softmax } from './pointwise.js';
 import { globalPool, pool } from './pool.js';
 import { resize, resizeReason } from './resize.js';
 import { SE_MAX_HIDDEN, squeezeExcitationGate } from './squeeze-excitation.js';
@@ -29,7 +29,7 @@ type Gen = NonNullable<ReturnType<typeof generatorOf>>;
 type Check = (node: Node, graph: Graph) => string | undefined;
 
 /** Generators that compute in f32 (f16 storage): their output must be a float (emit.ts `checkFloat`). */
-const FLOAT_KERNELS = new Set<Gen>([fusedElementwise, conv, convTranspose, fusedDwPw, gemm, matmul, squeezeExcitationGate, pool, globalPool, batchNorm, softmax, layerNorm, reduce, instanceNorm, lrn]);
+const FLOAT_KERNELS = new Set<Gen>([fusedElementwise, conv, convTranspose, fusedDwPw, gemm, matmul, squeezeExcitationGate, pool, globalPool, batchNorm, softmax, layerNorm, channelLayerNorm, reduce, instanceNorm, lrn]);
 
 const notFloat = (op: string, d: DType) => `the CUDA target computes ${op} in f32 or f16, not ${d}`;
 

@@ -41,7 +41,7 @@ const U64_OPS = new Set([...ALIAS_OPS, ...MOVES, ...SELECTS, 'Abs', 'Div', 'Cast
 const F32_SELECTS = new Set(['ReduceMax', 'ReduceMin', 'MaxPool', 'GlobalMaxPool']);
 const F32_ACCUMULATORS = new Set([
   'ReduceSum', 'ReduceMean', 'MatMul', 'Gemm', 'Conv', 'ConvTranspose', 'FusedDwPw', 'AveragePool', 'GlobalAveragePool',
-  'BatchNormalization', 'Softmax', 'LogSoftmax', 'LayerNormalization', 'InstanceNormalization', 'LRN', 'Resize',
+  'BatchNormalization', 'Softmax', 'LogSoftmax', 'LayerNormalization', 'ChannelLayerNorm', 'InstanceNormalization', 'LRN', 'Resize',
 ]);
 /** Integer dtypes whose values can reach 2^24 and beyond (f32 holds every 8- and 16-bit value exactly). */
 const WIDE_INTS: readonly DType[] = ['i32', 'u32', 'i64', 'u64'];

@@ -10,7 +10,7 @@ import { emitBatchNorm, emitCopyOp, emitElementwise, emitFusedElementwise } from
 import { emitCast } from './kernels/cast.js';
 import { emitGemm, emitMatMul } from './kernels/linear.js';
 import { emitConcat, emitGather, emitIndexMap, emitKnownValue, emitPad, emitResize, emitSlice, emitSplit, emitTranspose } from './kernels/movement.js';
-import { emitInstanceNorm, emitLayerNorm, emitLRN, emitSoftmax } from './kernels/norm.js';
+import { emitChannelLayerNorm, emitInstanceNorm, emitLayerNorm, emitLRN, emitSoftmax } from './kernels/norm.js';
 import { emitGlobalPool, emitPool, emitReduce, type Reducer } from './kernels/pool.js';
 import { emitSqueezeExcitationGate } from './kernels/squeeze-excitation.js';
 import { emitConvInteger, emitDequantizeLinear, emitDynamicQuantizeLinear, emitMatMulInteger, emitQConv, emitQGemm, emitQuantizeLinear } from './kernels/quant.js';
@@ -43,6 +43,7 @@ export const GENERATORS: Readonly<Record<string, Generator>> = {
   Softmax: emitSoftmax,
   LogSoftmax: emitSoftmax,
   LayerNormalization: emitLayerNorm,
+  ChannelLayerNorm: emitChannelLayerNorm,
   InstanceNormalization: emitInstanceNorm,
   LRN: emitLRN,
   Expand: emitCopyOp,

@@ -1,8 +1,8 @@
 /**
  * ir.Graph → ONNX ModelProto (opset 17), before or after passes, for onnxruntime and Netron.
  * IR attributes that ONNX takes as inputs (Reshape shape, Slice starts, Clip bounds...) become
- * initializers; fused epilogues (activation, residual input) and FusedDwPw are expanded back into
- * standard ops; NHWC nodes are wrapped in Transposes around their NCHW ONNX form.
+ * initializers; fused epilogues (activation, residual input), FusedDwPw and ChannelLayerNorm are
+ * expanded back into standard ops; NHWC nodes are wrapped in Transposes around their NCHW ONNX form.
  */
 import { CnncError } from '../../runtime/errors.js';
 import { tensor, type DType, type Tensor } from '../../runtime/tensor.js';
@@ -167,6 +167,8 @@ class Exporter {
         return this.fusedDwPw(n, inputs, out, dtype);
       case 'SqueezeExcitationGate':
         return this.squeezeExcitationGate(n, inputs, out, dtype);
+      case 'ChannelLayerNorm':
+        return this.channelLayerNorm(n, inputs, out);
       case 'Clip': {
         const lo = Number(a.min), hi = Number(a.max);
         const min = Number.isFinite(lo) ? this.scalar(`${n.name}_min`, dtype, lo) : '';
@@ -294,6 +296,16 @@ class Exporter {
     this.withEpilogue(conv('fc1', { activation: n.attrs.activation, act_alpha: n.attrs.act_alpha, act_beta: n.attrs.act_beta }), [x, w1, b1], '', h, dtype);
     this.withEpilogue(conv('fc2', { activation: n.attrs.gate_activation, act_alpha: n.attrs.gate_alpha, act_beta: n.attrs.gate_beta }), [h, w2, b2], '', y, dtype);
     this.emit('Reshape', [y, this.i64(`${n.name}_shape`, ps)], [out]);
+  }
+
+  /** ChannelLayerNorm as LayerNorm2d writes it: Transpose the axis last, LayerNormalization over it, Transpose back. */
+  private channelLayerNorm(n: Node, inputs: readonly string[], out: string): void {
+    const r = this.g.type(inputs[0]).shape.length, k = (Number(n.attrs.axis) + r) % r;
+    const perm = [...Array(r).keys()].filter((a) => a !== k).concat(k);
+    const [t, y] = [this.tmp(`${out}_last`), this.tmp(`${out}_ln`)];
+    this.emit('Transpose', [inputs[0]], [t], { perm });
+    this.emit('LayerNormalization', [t, ...inputs.slice(1)], [y], { axis: -1, epsilon: n.attrs.epsilon }, n.name);
+    this.emit('Transpose', [y], [out], { perm: perm.map((_, i) => perm.indexOf(i)) });
   }
 
   /** One epilogue activation from `x` into `out`, as standard ONNX ops: one op (ACTIVATION_OPS), or the expansions below. */

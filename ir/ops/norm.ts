@@ -1,5 +1,6 @@
 /**
- * Normalizations: BatchNormalization (inference form), InstanceNormalization, LayerNormalization and
+ * Normalizations: BatchNormalization (inference form), InstanceNormalization, LayerNormalization,
+ * ChannelLayerNorm (LayerNormalization over one inner axis: passes/fold-transposed-layernorm.ts) and
  * LRN. Statistics are taken in float64 whatever stash_type says (at least as precise as asked).
  */
 import { fromF64, sizeOf, toF64 } from '../../runtime/tensor.js';
@@ -61,6 +62,23 @@ function normalizeBlocks(x: Float64Array, count: number, eps: number): Float64Ar
     for (let i = b; i < b + count; i++) variance += (x[i] - mean) ** 2;
     const inv = 1 / Math.sqrt(variance / count + eps);
     for (let i = b; i < b + count; i++) y[i] = (x[i] - mean) * inv;
+  }
+  return y;
+}
+
+/** Normalizes x over axis `axis` alone (stride: the product of the later axes): y = (x − mean)/√(var + ε). */
+function normalizeAlong(x: Float64Array, shape: readonly number[], axis: number, eps: number): Float64Array {
+  const C = shape[axis], inner = sizeOf(shape.slice(axis + 1)), y = new Float64Array(x.length);
+  for (let base = 0; base < x.length; base += C * inner) {
+    for (let p = base; p < base + inner; p++) {
+      let mean = 0;
+      for (let c = 0; c < C; c++) mean += x[p + c * inner];
+      mean /= C;
+      let variance = 0;
+      for (let c = 0; c < C; c++) variance += (x[p + c * inner] - mean) ** 2;
+      const inv = 1 / Math.sqrt(variance / C + eps);
+      for (let c = 0; c < C; c++) y[p + c * inner] = (x[p + c * inner] - mean) * inv;
+    }
   }
   return y;
 }
@@ -165,6 +183,30 @@ export const NORM_OPS: OpDef[] = [
       flops: 7 * sizeOf(out.shape),
       params: sizeOf(input(node, 1).type.shape) + (node.inputs[2] ? sizeOf(node.inputs[2].type.shape) : 0),
     }),
+  },
+  {
+    name: 'ChannelLayerNorm',
+    traits: { category: 'normalization' },
+    doc: 'LayerNormalization over the one axis `axis` (NCHW channels: LayerNorm2d without its Transposes), ·Scale + B along it',
+    inputs: [2, 3],
+    attrs: { axis: 1, epsilon: 1e-5 },
+    infer(node) {
+      const x = floatInput(node, 1);
+      checkChannelParams(node, 1, node.inputs[2] ? 3 : 2, x.shape[layerNormAxis(node, x.shape.length)]);
+      return [x];
+    },
+    reference([x, scale, bias], attrs, [out]) {
+      const axis = Number(attrs.axis) < 0 ? Number(attrs.axis) + x!.shape.length : Number(attrs.axis);
+      const y = normalizeAlong(toF64(x!), x!.shape, axis, attrFloat(attrs, 'epsilon'));
+      const C = x!.shape[axis], inner = sizeOf(x!.shape.slice(axis + 1));
+      const s = toF64(scale!), b = bias ? toF64(bias) : undefined;
+      for (let i = 0; i < y.length; i++) {
+        const c = Math.floor(i / inner) % C;
+        y[i] = y[i] * s[c] + (b ? b[c] : 0);
+      }
+      return [fromF64(out.dtype, out.shape, y)];
+    },
+    cost: (node, [out]) => ({ flops: 7 * sizeOf(out.shape), params: sizeOf(input(node, 1).type.shape) + (node.inputs[2] ? sizeOf(node.inputs[2].type.shape) : 0) }),
   },
   {
     name: 'LRN',

@@ -1,4 +1,4 @@
-/** Normalizations, one thread per normalized row: Softmax/LogSoftmax, LayerNormalization, LRN. */
+/** Normalizations, one thread per normalized row: Softmax/LogSoftmax, LayerNormalization, ChannelLayerNorm, LRN. */
 import { CnncError } from '../../../runtime/errors.js';
 import type { Node } from '../../../ir/graph.js';
 import { layoutOf } from '../../../ir/ops/geometry.js';
@@ -47,6 +47,31 @@ for (var k = 0u; k < ${u(D)}; k++) { let d = f32(X[base + k]) - m; v += d * d; }
 let r = inverseSqrt(v / ${f(D)} + ${f(Number(node.attrs.epsilon ?? 1e-5))});
 for (var k = 0u; k < ${u(D)}; k++) {
   Y[base + k] = T_Y((f32(X[base + k]) - m) * r * f32(S[${ss === 1 ? '0u' : 'k'}])${b ? ` + f32(B[${bs === 1 ? '0u' : 'k'}])` : ''});
+}`);
+}
+
+/**
+ * ChannelLayerNorm(X, Scale, B?) over the one axis `axis`: one thread per position along the other
+ * axes, reading its C elements at stride `inner` (neighbouring threads read neighbouring addresses).
+ * Two passes for mean and variance, as LayerNormalization.
+ */
+export function emitChannelLayerNorm(e: Emitter, node: Node): void {
+  const X = e.operand(node.inputs[0]), Y = e.operand(node.outputs[0]);
+  const axis = norm(Number(node.attrs.axis), X.shape.length);
+  const C = X.shape[axis], inner = sizeOf(X.shape.slice(axis + 1)), rows = sizeOf(X.shape) / C;
+  const b = opt(node, 2);
+  const bindings = [e.read('X', X), e.read('S', e.operand(node.inputs[1])), ...(b ? [e.read('B', e.operand(b))] : []), e.write('Y', Y)];
+  const at = `base + k * ${u(inner)}`;
+  simple(e, node, bindings, rows, `
+let base = (i / ${u(inner)}) * ${u(C * inner)} + i % ${u(inner)};
+var m = 0.0;
+for (var k = 0u; k < ${u(C)}; k++) { m += f32(X[${at}]); }
+m = m / ${f(C)};
+var v = 0.0;
+for (var k = 0u; k < ${u(C)}; k++) { let d = f32(X[${at}]) - m; v += d * d; }
+let r = inverseSqrt(v / ${f(C)} + ${f(Number(node.attrs.epsilon ?? 1e-5))});
+for (var k = 0u; k < ${u(C)}; k++) {
+  Y[${at}] = T_Y((f32(X[${at}]) - m) * r * f32(S[k])${b ? ' + f32(B[k])' : ''});
 }`);
 }
 
