@@ -45,6 +45,12 @@ export interface QuantizeOptions {
    * make them int8 layers with f32 output, no requantization); 'all' every layer's output.
    */
   outputs?: 'read' | 'all';
+  /**
+   * Bias correction (Nagel et al. 2019, "Data-Free Quantization", the empirical-mean form): each
+   * layer's bias minus the mean output shift its weight rounding introduces, Σ (W_q − W)·E[x], with
+   * E[x] per input channel from the calibration pass (default on; see `biasShift`).
+   */
+  biasCorrection?: boolean;
 }
 
 /**
@@ -109,8 +115,9 @@ export async function quantizeOnnx(bytes: Uint8Array, opts: QuantizeOptions): Pr
     if (next.length === 1 && ACTS.has(next[0].opType ?? '')) out = next[0].output![0];
     acts.add(out);
   }
-  const ranges = await calibrate(model, [...acts], opts.calibration, opts.method ?? { kind: 'minmax' }, opts.engine ?? 'wasm');
-  return writeQdq(model, sites, ranges, f32Init);
+  const meanOf = (opts.biasCorrection ?? true) ? new Set(sites.map((s) => s.node.input![0])) : new Set<string>();
+  const { ranges, means } = await calibrate(model, [...acts], meanOf, opts.calibration, opts.method ?? { kind: 'minmax' }, opts.engine ?? 'wasm');
+  return writeQdq(model, sites, ranges, means, f32Init);
 }
 
 function findSites(nodes: readonly NodeProto[], f32Init: (name: string) => Tensor | undefined): Site[] {
@@ -152,19 +159,39 @@ async function observer(model: ModelProto, names: string[], engine: 'wasm' | 're
  * `percentile` p the p-th percentile P of |x| over all values of all inputs, as [max(min, −P),
  * min(max, P)] (outliers clipped). P comes from a second pass: a histogram of |x| over [0, max|x|].
  */
-async function calibrate(model: ModelProto, names: string[], inputs: Record<string, Tensor>[], method: Calibration, engine: 'wasm' | 'reference'): Promise<Map<string, [number, number]>> {
+async function calibrate(model: ModelProto, names: string[], meanOf: Set<string>, inputs: Record<string, Tensor>[], method: Calibration, engine: 'wasm' | 'reference'): Promise<{ ranges: Map<string, [number, number]>; means: Map<string, ChannelMean> }> {
   if (inputs.length === 0) throw new CnncError('BAD_ATTRIBUTE', 'calibration needs at least one input');
   const run = await observer(model, names, engine);
   const ranges = new Map<string, [number, number]>(names.map((n) => [n, [0, 0]]));
+  const sums = new Map<string, ChannelMean>();
   for (const feed of inputs) {
     const res = await run(feed);
     for (const [name, r] of ranges) {
       const d = res[name].data as ArrayLike<number>;
       for (let i = 0; i < d.length; i++) { const v = d[i]; if (v < r[0]) r[0] = v; if (v > r[1]) r[1] = v; }
+      if (meanOf.has(name)) addChannelSums(sums, name, res[name]);
     }
   }
-  if (method.kind === 'minmax') return ranges;
-  if (method.kind === 'mse') return mseRanges(run, inputs, ranges);
+  for (const m of sums.values()) m.mean.forEach((v, c) => { m.mean[c] = v / m.count; });
+  return { ranges: method.kind === 'minmax' ? ranges : method.kind === 'mse' ? await mseRanges(run, inputs, ranges) : await percentileRanges(run, inputs, ranges, method.percentile), means: sums };
+}
+
+/** E[x] per channel (axis 1: NCHW, or the K of a 2-D [M, K]) of a layer input, and its shape. */
+interface ChannelMean { mean: Float64Array; count: number; shape: readonly number[] }
+
+/** Adds t's values, summed per channel (axis 1), to the running sums under `name`. */
+function addChannelSums(sums: Map<string, ChannelMean>, name: string, t: Tensor): void {
+  const C = t.shape[1] ?? 1, inner = t.shape.slice(2).reduce((a, b) => a * b, 1);
+  const m = sums.get(name) ?? { mean: new Float64Array(C), count: 0, shape: t.shape };
+  sums.set(name, m);
+  const d = t.data as ArrayLike<number>;
+  for (let i = 0; i < d.length; i++) m.mean[Math.floor(i / inner) % C] += d[i];
+  m.count += d.length / C;
+}
+
+/** The percentile ranges (see calibrate) from a second pass: a histogram of |x| over [0, max|x|]. */
+async function percentileRanges(run: (feed: Record<string, Tensor>) => Promise<Record<string, Tensor>>, inputs: Record<string, Tensor>[], ranges: Map<string, [number, number]>, percentile: number): Promise<Map<string, [number, number]>> {
+  const names = [...ranges.keys()];
   const BINS = 1 << 14;
   const hist = new Map(names.map((n) => [n, new Float64Array(BINS)]));
   for (const feed of inputs) {
@@ -177,7 +204,7 @@ async function calibrate(model: ModelProto, names: string[], inputs: Record<stri
   }
   for (const [name, r] of ranges) {
     const h = hist.get(name)!, amax = Math.max(-r[0], r[1]);
-    const total = h.reduce((a, b) => a + b, 0), tail = total * (1 - method.percentile / 100);
+    const total = h.reduce((a, b) => a + b, 0), tail = total * (1 - percentile / 100);
     let above = 0, bin = BINS - 1;
     while (bin > 0 && above + h[bin] <= tail) above += h[bin--];
     const P = ((bin + 1) / BINS) * amax;
@@ -239,7 +266,70 @@ function quantizeWeight(w: Tensor, axis: number): { q: Tensor; scales: number[] 
   return { q: tensor('i8', w.shape, q), scales };
 }
 
-function writeQdq(model: ModelProto, sites: Site[], ranges: Map<string, [number, number]>, f32Init: (name: string) => Tensor | undefined): Uint8Array {
+/** The integer attribute `name` of a node (ints), or `def`. */
+function intsAttr(n: NodeProto, name: string, def: number[]): number[] {
+  const a = (n.attribute ?? []).find((x) => x.name === name);
+  return a ? (a.ints?.length ? a.ints.map(Number) : [Number(a.i)]) : def;
+}
+
+/**
+ * The mean output shift per output channel that quantizing the weights introduces,
+ * Σ_k,taps (W_q − W)[c, k, taps]·E[x_k], to subtract from the bias (bias correction).
+ *
+ * Conv: each tap's term is weighted by the fraction of output positions at which that tap reads
+ * inside the input (zero padding reads 0), so the shift is the mean over output positions, exactly
+ * when each input channel has the same mean at every position; that is the approximation (the
+ * calibration keeps E[x] per channel, not per position). Grouped/depthwise convs read channel
+ * g·(C_in/group) + k. Gemm: Σ_k ΔW[k, n]·E[x_k] (ΔW[n, k] with transB). Undefined for other layers.
+ */
+export function biasShift(node: NodeProto, dw: Float64Array, wShape: readonly number[], mean: Float64Array, xShape: readonly number[]): Float64Array | undefined {
+  if (node.opType === 'Gemm') {
+    const transB = intsAttr(node, 'transB', [0])[0] === 1;
+    const [K, N] = transB ? [wShape[1], wShape[0]] : wShape;
+    const out = new Float64Array(N);
+    for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) out[n] += dw[transB ? n * K + k : k * N + n] * mean[k];
+    return out;
+  }
+  if (node.opType !== 'Conv') return undefined;
+  const [Co, Cg, ...ks] = wShape, spatial = xShape.slice(2), r = ks.length;
+  const group = intsAttr(node, 'group', [1])[0], strides = intsAttr(node, 'strides', ks.map(() => 1)), dil = intsAttr(node, 'dilations', ks.map(() => 1));
+  const autoPad = (node.attribute ?? []).find((a) => a.name === 'auto_pad')?.s;
+  const mode = autoPad ? new TextDecoder().decode(autoPad) : 'NOTSET';
+  let pads = intsAttr(node, 'pads', Array(2 * r).fill(0));
+  if (mode === 'SAME_UPPER' || mode === 'SAME_LOWER') {
+    pads = Array(2 * r).fill(0);
+    spatial.forEach((D, i) => {
+      const total = Math.max(0, (Math.ceil(D / strides[i]) - 1) * strides[i] + dil[i] * (ks[i] - 1) + 1 - D);
+      pads[i] = mode === 'SAME_UPPER' ? Math.floor(total / 2) : Math.ceil(total / 2);
+      pads[i + r] = total - pads[i];
+    });
+  }
+  // frac[i][t]: the share of output positions along spatial axis i whose tap t lands inside the input
+  const frac = spatial.map((D, i) => {
+    const O = Math.floor((D + pads[i] + pads[i + r] - dil[i] * (ks[i] - 1) - 1) / strides[i]) + 1;
+    return Array.from({ length: ks[i] }, (_, t) => {
+      let inside = 0;
+      for (let o = 0; o < O; o++) { const x = o * strides[i] - pads[i] + t * dil[i]; if (x >= 0 && x < D) inside++; }
+      return O > 0 ? inside / O : 0;
+    });
+  });
+  const taps = ks.reduce((a, b) => a * b, 1);
+  const tapFrac = Float64Array.from({ length: taps }, (_, t) => {
+    let f = 1;
+    for (let i = r - 1, rest = t; i >= 0; i--) { f *= frac[i][rest % ks[i]]; rest = Math.floor(rest / ks[i]); }
+    return f;
+  });
+  const out = new Float64Array(Co), perGroup = Co / group;
+  for (let c = 0; c < Co; c++) {
+    for (let k = 0; k < Cg; k++) {
+      const m = mean[Math.floor(c / perGroup) * Cg + k], base = (c * Cg + k) * taps;
+      for (let t = 0; t < taps; t++) out[c] += dw[base + t] * tapFrac[t] * m;
+    }
+  }
+  return out;
+}
+
+function writeQdq(model: ModelProto, sites: Site[], ranges: Map<string, [number, number]>, means: Map<string, ChannelMean>, f32Init: (name: string) => Tensor | undefined): Uint8Array {
   const graph = model.graph!;
   const newInits: ReturnType<typeof tensorToProto>[] = [];
   const used = new Set<string>([...(graph.node ?? []).flatMap((n) => [...(n.input ?? []), ...(n.output ?? [])]), ...(graph.initializer ?? []).map((t) => t.name ?? '')]);
@@ -288,13 +378,16 @@ function writeQdq(model: ModelProto, sites: Site[], ranges: Map<string, [number,
     before.push(mk('DequantizeLinear', [init(`${wName}_quantized`, q), ws, wz], [wdq], [{ name: 'axis', i: s.weightAxis }]));
     const inputs = [...n.input!];
     inputs[1] = wdq;
-    if (s.bias) {
-      const b = toF64(f32Init(s.bias)!);
+    const shift = correction(s, w, q, scales, means.get(n.input![0]));
+    if (s.bias || shift) {
+      const bName = s.bias ?? `${n.output![0]}_bias`;
+      const b = s.bias ? toF64(f32Init(s.bias)!) : new Float64Array(scales.length);
+      if (shift) b.forEach((v, c) => { b[c] = v - shift[c]; });
       const bs = scales.map((sw) => Math.fround(x.s * sw));
       const bq = Int32Array.from(b, (v, c) => Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, roundHalfEven(v / bs[c]))));
-      const bdq = fresh(`${s.bias}_dequantized`);
-      before.push(mk('DequantizeLinear', [init(`${s.bias}_quantized`, tensor('i32', [bq.length], bq)),
-        init(`${s.bias}_scale`, tensor('f32', [bs.length], bs)), init(`${s.bias}_zero_point`, tensor('i32', [bq.length], new Int32Array(bq.length)))], [bdq], [{ name: 'axis', i: 0 }]));
+      const bdq = fresh(`${bName}_dequantized`);
+      before.push(mk('DequantizeLinear', [init(`${bName}_quantized`, tensor('i32', [bq.length], bq)),
+        init(`${bName}_scale`, tensor('f32', [bs.length], bs)), init(`${bName}_zero_point`, tensor('i32', [bq.length], new Int32Array(bq.length)))], [bdq], [{ name: 'axis', i: 0 }]));
       inputs[2] = bdq;
     }
     n.input = inputs;
@@ -308,6 +401,15 @@ function writeQdq(model: ModelProto, sites: Site[], ranges: Map<string, [number,
   const usedNames = new Set(nodes.flatMap((n) => n.input ?? []));
   graph.initializer = [...(graph.initializer ?? []).filter((t) => usedNames.has(t.name ?? '')), ...newInits];
   return onnx.ModelProto.encode(model).finish();
+}
+
+/** A site's bias shift (biasShift) from its f32 and quantized weights, when its input's channel means were collected. */
+function correction(s: Site, w: Tensor, q: Tensor, scales: number[], m: ChannelMean | undefined): Float64Array | undefined {
+  if (!m) return undefined;
+  const C = w.shape[s.weightAxis], inner = w.shape.slice(s.weightAxis + 1).reduce((a, b) => a * b, 1);
+  const wf = toF64(w), qi = q.data as Int8Array;
+  const dw = Float64Array.from(wf, (v, i) => Math.fround(qi[i] * scales[Math.floor(i / inner) % C]) - v);
+  return biasShift(s.node, dw, w.shape, m.mean, m.shape);
 }
 
 /** The --calibration/--percentile options as a Calibration, or a typed error. */
