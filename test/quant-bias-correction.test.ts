@@ -72,7 +72,6 @@ describe('bias correction (cnnc quantize)', () => {
     const off = await quantizeOnnx(f32, { calibration, engine: 'reference', biasCorrection: false });
     const on = await quantizeOnnx(f32, { calibration, engine: 'reference' });
     const before = meanError(off, f32, heldBack, 4), after = meanError(on, f32, heldBack, 4);
-    console.log(before, after);
     for (let c = 0; c < 4; c++) {
       expect(Math.abs(before[c]), `channel ${c} before`).toBeGreaterThan(0.1);
       expect(Math.sign(before[c])).toBe(c % 2 ? 1 : -1);
