@@ -9,7 +9,9 @@
  * - Activations (the inputs of those ops, and their outputs, after a following Relu/Clip when
  *   there is one): u8, asymmetric, per tensor, from the min and max (0 included) seen over the
  *   calibration inputs (a folder of .npy/.pb inputs, or `random:N`: N seeded standard-normal inputs).
- * - Biases: int32 in units of x_scale·w_scale[c], zero point 0.
+ * - Biases: int32 in units of x_scale·w_scale[c], zero point 0; by default bias-corrected first
+ *   (`biasShift`: minus the mean output shift of the weight rounding, E[x] per channel from the
+ *   calibration pass; `--no-bias-correction` leaves them as they are).
  * - `--keep-f32 first,last` leaves the first and/or last of those layers in f32.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -431,7 +433,9 @@ export function addQuantizeCommand(program: Command): void {
     .option('--keep-f32 <layers>', 'leave these quantizable layers in f32: first, last or first,last')
     .option('--calibration <method>', 'activation ranges: minmax (the whole range seen), percentile (|x| beyond --percentile clipped) or mse (the clipping with the least squared error)', 'minmax')
     .option('--percentile <p>', 'the percentile of |x| for --calibration percentile', '99.99')
-    .action(async (file: string, o: { calibrate: string; output: string; keepF32?: string; calibration: string; percentile: string }) => {
+    .option('--bias-correction', 'subtract from each bias the mean output shift of its weights\' int8 rounding (the default)')
+    .option('--no-bias-correction', 'leave the biases as they are')
+    .action(async (file: string, o: { calibrate: string; output: string; keepF32?: string; calibration: string; percentile: string; biasCorrection?: boolean }) => {
       const keepFloat = (o.keepF32 ?? '').split(',').filter(Boolean);
       const bad = keepFloat.find((k) => k !== 'first' && k !== 'last');
       if (bad) throw new CnncError('BAD_ATTRIBUTE', `--keep-f32 takes first, last or first,last; got '${bad}'`);
@@ -440,7 +444,7 @@ export function addQuantizeCommand(program: Command): void {
       if (o.calibrate.startsWith('random:') && !(m && Number(m[1]) >= 1)) throw new CnncError('BAD_ATTRIBUTE', `--calibrate random:N needs N ≥ 1, got '${o.calibrate}'`);
       if (!m && !existsSync(o.calibrate)) throw new CnncError('BAD_ATTRIBUTE', `--calibrate takes a folder of .npy/.pb inputs or random:N; '${o.calibrate}' is neither`);
       const calibration = m ? randomCalibration(bytes, Number(m[1])) : folderCalibration(bytes, o.calibrate);
-      const out = await quantizeOnnx(bytes, { calibration, keepFloat: keepFloat as ('first' | 'last')[], method: calibrationMethod(o.calibration, o.percentile) });
+      const out = await quantizeOnnx(bytes, { calibration, keepFloat: keepFloat as ('first' | 'last')[], method: calibrationMethod(o.calibration, o.percentile), biasCorrection: o.biasCorrection ?? true });
       writeFileSync(o.output, out);
       console.log(`wrote ${o.output} (${out.length} bytes, f32 model ${bytes.length} bytes)`);
     });

@@ -5,8 +5,12 @@
  * channel has a clear mean output error without it; with it, that error mostly goes. The shift's
  * padding/stride/group handling is exact for inputs whose channel means are the same everywhere.
  */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { biasShift, quantizeOnnx } from '../cli/quantize.js';
+import { biasShift, quantizeOnnx, randomCalibration } from '../cli/quantize.js';
 import { decodeModel, importOnnx } from '../frontends/onnx/import.js';
 import { onnx } from '../frontends/onnx/proto.js';
 import { interpret } from '../ir/interpreter.js';
@@ -86,6 +90,23 @@ describe('bias correction (cnnc quantize)', () => {
     const off = await quantizeOnnx(noBias, { calibration, engine: 'reference', biasCorrection: false });
     const before = meanError(off, noBias, heldBack, 4), after = meanError(on, noBias, heldBack, 4);
     for (let c = 0; c < 4; c++) expect(Math.abs(after[c])).toBeLessThan(0.05 * Math.abs(before[c]));
+  });
+
+  it('`cnnc quantize` corrects by default; --no-bias-correction writes the uncorrected biases, like the library call', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cnnc-bc-'));
+    writeFileSync(join(dir, 'conv.onnx'), f32);
+    const ROOT = resolve(__dirname, '..');
+    const cli = (out: string, ...args: string[]) => {
+      const r = spawnSync(process.execPath, [join(ROOT, 'bin/cnnc.js'), 'quantize', join(dir, 'conv.onnx'), '--calibrate', 'random:2', '-o', join(dir, out), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      return readFileSync(join(dir, out));
+    };
+    const randomCal = randomCalibration(f32, 2);
+    const on = cli('on.onnx'), off = cli('off.onnx', '--no-bias-correction');
+    expect(Buffer.from(on).equals(Buffer.from(await quantizeOnnx(f32, { calibration: randomCal })))).toBe(true);
+    expect(Buffer.from(off).equals(Buffer.from(await quantizeOnnx(f32, { calibration: randomCal, biasCorrection: false })))).toBe(true);
+    expect(on.equals(off)).toBe(false);
   });
 
   it('the shift equals the mean over output positions of Conv(E[x], ΔW): padding, strides and groups', () => {
