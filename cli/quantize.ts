@@ -48,11 +48,14 @@ export interface QuantizeOptions {
    */
   outputs?: 'read' | 'all';
   /**
-   * Bias correction (Nagel et al. 2019, "Data-Free Quantization", the empirical-mean form): each
-   * layer's bias minus the mean output shift its weight rounding introduces, Σ (W_q − W)·E[x], with
-   * E[x] per input channel from the calibration pass (default on; see `biasShift`).
+   * Bias correction (Nagel et al. 2019, "Data-Free Quantization"): each layer's bias minus the mean
+   * output shift that quantization introduces there. true (default): the weight rounding's,
+   * Σ (W_q − W)·E[x], with E[x] per input channel of the f32 model from the calibration pass.
+   * 'empirical': the layer's whole local shift, Σ W_q·E[x̂] − W·E[x̃], where x̃ is the layer's input
+   * in the quantized model before its QuantizeLinear and x̂ after it (so the input's rounding and
+   * clipping too), both from a second calibration pass through the quantized model. See `biasShift`.
    */
-  biasCorrection?: boolean;
+  biasCorrection?: boolean | 'empirical';
 }
 
 /**
@@ -104,9 +107,12 @@ export async function quantizeOnnx(bytes: Uint8Array, opts: QuantizeOptions): Pr
     const t = inits.get(name);
     return t && t.dataType === 1 ? tensorFromProto(t, { maxTensorBytes: 2 ** 31 }) : undefined;
   };
-  const all = findSites(graph.node ?? [], f32Init);
   const keep = opts.keepFloat ?? [];
-  const sites = all.filter((_, i) => !(keep.includes('first') && i === 0) && !(keep.includes('last') && i === all.length - 1));
+  const pick = (m: ModelProto) => {
+    const all = findSites(m.graph!.node ?? [], f32Init);
+    return all.filter((_, i) => !(keep.includes('first') && i === 0) && !(keep.includes('last') && i === all.length - 1));
+  };
+  const sites = pick(model);
   const consumers = new Map<string, NodeProto[]>();
   for (const n of graph.node ?? []) for (const i of n.input ?? []) consumers.set(i, [...(consumers.get(i) ?? []), n]);
   // Activations to quantize: each site's input, and with outputs 'all' its output (after a following activation).
@@ -117,9 +123,21 @@ export async function quantizeOnnx(bytes: Uint8Array, opts: QuantizeOptions): Pr
     if (next.length === 1 && ACTS.has(next[0].opType ?? '')) out = next[0].output![0];
     acts.add(out);
   }
-  const meanOf = (opts.biasCorrection ?? true) ? new Set(sites.map((s) => s.node.input![0])) : new Set<string>();
-  const { ranges, means } = await calibrate(model, [...acts], meanOf, opts.calibration, opts.method ?? { kind: 'minmax' }, opts.engine ?? 'wasm');
-  return writeQdq(model, sites, ranges, means, f32Init);
+  const mode = opts.biasCorrection ?? true, engine = opts.engine ?? 'wasm';
+  const meanOf = mode === true ? new Set(sites.map((s) => s.node.input![0])) : new Set<string>();
+  const { ranges, means } = await calibrate(model, [...acts], meanOf, opts.calibration, opts.method ?? { kind: 'minmax' }, engine);
+  let shifts = sites.map((s) => { const m = means.get(s.node.input![0]); return m && weightTimesMean(s, f32Init, true, m, m); });
+  if (mode === 'empirical') {
+    const copy = decodeModel(onnx.ModelProto.encode(model).finish());
+    const { bytes: plain, taps } = writeQdq(copy, pick(copy), ranges, [], f32Init);
+    const names = [...taps.values()].flat();
+    const run = await observer(decodeModel(plain), names, engine);
+    const sums = new Map<string, ChannelMean>();
+    for (const feed of opts.calibration) { const res = await run(feed); for (const n of names) addChannelSums(sums, n, res[n]); }
+    for (const m of sums.values()) m.mean.forEach((v, c) => { m.mean[c] = v / m.count; });
+    shifts = sites.map((s) => { const [pre, dq] = taps.get(s.node.input![0])!; return weightTimesMean(s, f32Init, false, sums.get(pre)!, sums.get(dq)!); });
+  }
+  return writeQdq(model, sites, ranges, shifts, f32Init).bytes;
 }
 
 function findSites(nodes: readonly NodeProto[], f32Init: (name: string) => Tensor | undefined): Site[] {
@@ -331,7 +349,11 @@ export function biasShift(node: NodeProto, dw: Float64Array, wShape: readonly nu
   return out;
 }
 
-function writeQdq(model: ModelProto, sites: Site[], ranges: Map<string, [number, number]>, means: Map<string, ChannelMean>, f32Init: (name: string) => Tensor | undefined): Uint8Array {
+/**
+ * The QDQ model, biases minus `shifts[i]` for sites[i]; `taps`: for each quantized activation v, the
+ * names of its value before its QuantizeLinear and after its DequantizeLinear.
+ */
+function writeQdq(model: ModelProto, sites: Site[], ranges: Map<string, [number, number]>, shifts: (Float64Array | undefined)[], f32Init: (name: string) => Tensor | undefined): { bytes: Uint8Array; taps: Map<string, [string, string]> } {
   const graph = model.graph!;
   const newInits: ReturnType<typeof tensorToProto>[] = [];
   const used = new Set<string>([...(graph.node ?? []).flatMap((n) => [...(n.input ?? []), ...(n.output ?? [])]), ...(graph.initializer ?? []).map((t) => t.name ?? '')]);
@@ -351,6 +373,7 @@ function writeQdq(model: ModelProto, sites: Site[], ranges: Map<string, [number,
   const before: NodeProto[] = [];
   const after = new Map<NodeProto, NodeProto[]>();
   const rename = new Map<string, string>();
+  const taps = new Map<string, [string, string]>();
   const producers = new Map<string, NodeProto>();
   for (const n of graph.node ?? []) for (const o of n.output ?? []) producers.set(o, n);
   for (const v of ranges.keys()) {
@@ -360,15 +383,17 @@ function writeQdq(model: ModelProto, sites: Site[], ranges: Map<string, [number,
       const dq = fresh(`${v}_dequantized`);
       before.push(mk('QuantizeLinear', [v, p.scale, p.zp], [q]), mk('DequantizeLinear', [q, p.scale, p.zp], [dq]));
       rename.set(v, dq);
+      taps.set(v, [v, dq]);
     } else {
       const prod = producers.get(v)!;
       const raw = fresh(`${v}_f32`);
       prod.output = prod.output!.map((o) => (o === v ? raw : o));
+      taps.set(v, [raw, v]);
       after.set(prod, [...(after.get(prod) ?? []), mk('QuantizeLinear', [raw, p.scale, p.zp], [q]), mk('DequantizeLinear', [q, p.scale, p.zp], [v])]);
     }
   }
   // Weights and biases: int8/int32 constants behind DequantizeLinear.
-  for (const s of sites) {
+  for (const [si, s] of sites.entries()) {
     const n = s.node;
     const x = params.get(n.input![0])!;
     const w = f32Init(n.input![1])!;
@@ -380,7 +405,7 @@ function writeQdq(model: ModelProto, sites: Site[], ranges: Map<string, [number,
     before.push(mk('DequantizeLinear', [init(`${wName}_quantized`, q), ws, wz], [wdq], [{ name: 'axis', i: s.weightAxis }]));
     const inputs = [...n.input!];
     inputs[1] = wdq;
-    const shift = correction(s, w, q, scales, means.get(n.input![0]));
+    const shift = shifts[si];
     if (s.bias || shift) {
       const bName = s.bias ?? `${n.output![0]}_bias`;
       const b = s.bias ? toF64(f32Init(s.bias)!) : new Float64Array(scales.length);
@@ -402,16 +427,22 @@ function writeQdq(model: ModelProto, sites: Site[], ranges: Map<string, [number,
   graph.node = nodes;
   const usedNames = new Set(nodes.flatMap((n) => n.input ?? []));
   graph.initializer = [...(graph.initializer ?? []).filter((t) => usedNames.has(t.name ?? '')), ...newInits];
-  return onnx.ModelProto.encode(model).finish();
+  return { bytes: onnx.ModelProto.encode(model).finish(), taps };
 }
 
-/** A site's bias shift (biasShift) from its f32 and quantized weights, when its input's channel means were collected. */
-function correction(s: Site, w: Tensor, q: Tensor, scales: number[], m: ChannelMean | undefined): Float64Array | undefined {
-  if (!m) return undefined;
+/**
+ * A site's bias shift: biasShift(W_q, E[x̂]) − biasShift(W, E[x̃]) (biasShift is linear in both),
+ * W_q the int8 weights dequantized; with x̂ = x̃ (`same`) that is biasShift(W_q − W, E[x]).
+ */
+function weightTimesMean(s: Site, f32Init: (name: string) => Tensor | undefined, same: boolean, pre: ChannelMean, dq: ChannelMean): Float64Array | undefined {
+  const w = f32Init(s.node.input![1])!;
+  const { q, scales } = quantizeWeight(w, s.weightAxis);
   const C = w.shape[s.weightAxis], inner = w.shape.slice(s.weightAxis + 1).reduce((a, b) => a * b, 1);
   const wf = toF64(w), qi = q.data as Int8Array;
-  const dw = Float64Array.from(wf, (v, i) => Math.fround(qi[i] * scales[Math.floor(i / inner) % C]) - v);
-  return biasShift(s.node, dw, w.shape, m.mean, m.shape);
+  const wq = Float64Array.from(wf, (_, i) => Math.fround(qi[i] * scales[Math.floor(i / inner) % C]));
+  if (same) return biasShift(s.node, wq.map((v, i) => v - wf[i]), w.shape, pre.mean, pre.shape);
+  const a = biasShift(s.node, wq, w.shape, dq.mean, dq.shape), b = biasShift(s.node, wf, w.shape, pre.mean, pre.shape);
+  return a && b && a.map((v, c) => v - b[c]);
 }
 
 /** The --calibration/--percentile options as a Calibration, or a typed error. */
@@ -433,18 +464,19 @@ export function addQuantizeCommand(program: Command): void {
     .option('--keep-f32 <layers>', 'leave these quantizable layers in f32: first, last or first,last')
     .option('--calibration <method>', 'activation ranges: minmax (the whole range seen), percentile (|x| beyond --percentile clipped) or mse (the clipping with the least squared error)', 'minmax')
     .option('--percentile <p>', 'the percentile of |x| for --calibration percentile', '99.99')
-    .option('--bias-correction', 'subtract from each bias the mean output shift of its weights\' int8 rounding (the default)')
+    .option('--bias-correction [mode]', 'subtract from each bias the mean output shift of its weights\' int8 rounding (the default); empirical: of the layer\'s whole quantization, measured by a second calibration pass')
     .option('--no-bias-correction', 'leave the biases as they are')
-    .action(async (file: string, o: { calibrate: string; output: string; keepF32?: string; calibration: string; percentile: string; biasCorrection?: boolean }) => {
+    .action(async (file: string, o: { calibrate: string; output: string; keepF32?: string; calibration: string; percentile: string; biasCorrection?: boolean | string }) => {
       const keepFloat = (o.keepF32 ?? '').split(',').filter(Boolean);
       const bad = keepFloat.find((k) => k !== 'first' && k !== 'last');
       if (bad) throw new CnncError('BAD_ATTRIBUTE', `--keep-f32 takes first, last or first,last; got '${bad}'`);
+      if (typeof o.biasCorrection === 'string' && o.biasCorrection !== 'empirical') throw new CnncError('BAD_ATTRIBUTE', `--bias-correction takes no value or 'empirical'; got '${o.biasCorrection}'`, { value: o.biasCorrection });
       const bytes = readFileSync(file);
       const m = /^random:(\d+)$/.exec(o.calibrate);
       if (o.calibrate.startsWith('random:') && !(m && Number(m[1]) >= 1)) throw new CnncError('BAD_ATTRIBUTE', `--calibrate random:N needs N ≥ 1, got '${o.calibrate}'`);
       if (!m && !existsSync(o.calibrate)) throw new CnncError('BAD_ATTRIBUTE', `--calibrate takes a folder of .npy/.pb inputs or random:N; '${o.calibrate}' is neither`);
       const calibration = m ? randomCalibration(bytes, Number(m[1])) : folderCalibration(bytes, o.calibrate);
-      const out = await quantizeOnnx(bytes, { calibration, keepFloat: keepFloat as ('first' | 'last')[], method: calibrationMethod(o.calibration, o.percentile), biasCorrection: o.biasCorrection ?? true });
+      const out = await quantizeOnnx(bytes, { calibration, keepFloat: keepFloat as ('first' | 'last')[], method: calibrationMethod(o.calibration, o.percentile), biasCorrection: (o.biasCorrection ?? true) as boolean | 'empirical' });
       writeFileSync(o.output, out);
       console.log(`wrote ${o.output} (${out.length} bytes, f32 model ${bytes.length} bytes)`);
     });

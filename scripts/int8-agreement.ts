@@ -2,7 +2,7 @@
  * Top-1 agreement of `cnnc quantize`d models with their f32 versions, the int8 bench's protocol
  * (bench/int8.ts): 32 seeded calibration inputs, 200 held-back seeded inputs (seeds 500000 + k),
  * both models on cnnc's wasm build. Also counts held-back inputs whose top int8 logits tie.
- *   npx tsx scripts/int8-agreement.ts [model ...] [--outputs all|read] [--percentile P | --mse] [--keep first,last] [--n 200] [--bias-correction on|off]
+ *   npx tsx scripts/int8-agreement.ts [model ...] [--outputs all|read] [--percentile P | --mse] [--keep first,last] [--n 200] [--bias-correction on|off|empirical]
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -30,7 +30,7 @@ for (const name of names) {
     calibration: randomCalibration(f32, 32), outputs,
     ...(percentile ? { method: { kind: 'percentile', percentile: Number(percentile) } } : mse ? { method: { kind: 'mse' } } : {}),
     ...(keep ? { keepFloat: keep.split(',') as ('first' | 'last')[] } : {}),
-    ...(bc ? { biasCorrection: bc === 'on' } : {}),
+    ...(bc ? { biasCorrection: bc === 'empirical' ? 'empirical' as const : bc === 'on' } : {}),
   };
   const q = await quantizeOnnx(f32, o);
   const cf = await compile(f32, 'wasm'), cq = await compile(q, 'wasm');
