@@ -83,6 +83,13 @@ describe('bias correction (cnnc quantize)', () => {
     }
   });
 
+  it('empirical: the shift measured through the quantized model (weights and input rounding) goes too', async () => {
+    const off = await quantizeOnnx(f32, { calibration, engine: 'reference', biasCorrection: false });
+    const emp = await quantizeOnnx(f32, { calibration, engine: 'reference', biasCorrection: 'empirical' });
+    const before = meanError(off, f32, heldBack, 4), after = meanError(emp, f32, heldBack, 4);
+    for (let c = 0; c < 4; c++) expect(Math.abs(after[c]), `channel ${c} after (before ${before[c]})`).toBeLessThan(0.05 * Math.abs(before[c]));
+  });
+
   it('adds a bias to a conv that has none when there is a shift to correct', async () => {
     const noBias = convModel({ ...spec, bias: false }, w, []);
     const on = await quantizeOnnx(noBias, { calibration, engine: 'reference' });
