@@ -126,18 +126,26 @@ export async function quantizeOnnx(bytes: Uint8Array, opts: QuantizeOptions): Pr
   const mode = opts.biasCorrection ?? true, engine = opts.engine ?? 'wasm';
   const meanOf = mode === true ? new Set(sites.map((s) => s.node.input![0])) : new Set<string>();
   const { ranges, means } = await calibrate(model, [...acts], meanOf, opts.calibration, opts.method ?? { kind: 'minmax' }, engine);
-  let shifts = sites.map((s) => { const m = means.get(s.node.input![0]); return m && weightTimesMean(s, f32Init, true, m, m); });
-  if (mode === 'empirical') {
-    const copy = decodeModel(onnx.ModelProto.encode(model).finish());
-    const { bytes: plain, taps } = writeQdq(copy, pick(copy), ranges, [], f32Init);
-    const names = [...taps.values()].flat();
-    const run = await observer(decodeModel(plain), names, engine);
-    const sums = new Map<string, ChannelMean>();
-    for (const feed of opts.calibration) { const res = await run(feed); for (const n of names) addChannelSums(sums, n, res[n]); }
-    for (const m of sums.values()) m.mean.forEach((v, c) => { m.mean[c] = v / m.count; });
-    shifts = sites.map((s) => { const [pre, dq] = taps.get(s.node.input![0])!; return weightTimesMean(s, f32Init, false, sums.get(pre)!, sums.get(dq)!); });
-  }
+  const shifts = mode === 'empirical'
+    ? await empiricalShifts(model, pick, ranges, opts.calibration, engine, f32Init)
+    : sites.map((s) => { const m = means.get(s.node.input![0]); return m && weightTimesMean(s, f32Init, true, m, m); });
   return writeQdq(model, sites, ranges, shifts, f32Init).bytes;
+}
+
+/**
+ * Empirical bias correction: the uncorrected QDQ model (written from a copy) run on the calibration
+ * inputs gives E[x̃] and E[x̂] per channel of each site's input, before its QuantizeLinear and after
+ * its DequantizeLinear; the shift is Σ W_q·E[x̂] − W·E[x̃] (weightTimesMean).
+ */
+async function empiricalShifts(model: ModelProto, pick: (m: ModelProto) => Site[], ranges: Map<string, [number, number]>, calibration: Record<string, Tensor>[], engine: 'wasm' | 'reference', f32Init: (name: string) => Tensor | undefined): Promise<(Float64Array | undefined)[]> {
+  const copy = decodeModel(onnx.ModelProto.encode(model).finish());
+  const { bytes, taps } = writeQdq(copy, pick(copy), ranges, [], f32Init);
+  const names = [...taps.values()].flat();
+  const run = await observer(decodeModel(bytes), names, engine);
+  const sums = new Map<string, ChannelMean>();
+  for (const feed of calibration) { const res = await run(feed); for (const n of names) addChannelSums(sums, n, res[n]); }
+  finishMeans(sums);
+  return pick(model).map((s) => { const [pre, dq] = taps.get(s.node.input![0])!; return weightTimesMean(s, f32Init, false, sums.get(pre)!, sums.get(dq)!); });
 }
 
 function findSites(nodes: readonly NodeProto[], f32Init: (name: string) => Tensor | undefined): Site[] {
@@ -175,7 +183,8 @@ async function observer(model: ModelProto, names: string[], engine: 'wasm' | 're
 }
 
 /**
- * [lo, hi] of each named value over the calibration inputs, 0 included: min-max, or with
+ * [lo, hi] of each named value over the calibration inputs, 0 included (and the per-channel means
+ * of those in `meanOf`, for bias correction): min-max, or with
  * `percentile` p the p-th percentile P of |x| over all values of all inputs, as [max(min, −P),
  * min(max, P)] (outliers clipped). P comes from a second pass: a histogram of |x| over [0, max|x|].
  */
@@ -192,12 +201,17 @@ async function calibrate(model: ModelProto, names: string[], meanOf: Set<string>
       if (meanOf.has(name)) addChannelSums(sums, name, res[name]);
     }
   }
-  for (const m of sums.values()) m.mean.forEach((v, c) => { m.mean[c] = v / m.count; });
+  finishMeans(sums);
   return { ranges: method.kind === 'minmax' ? ranges : method.kind === 'mse' ? await mseRanges(run, inputs, ranges) : await percentileRanges(run, inputs, ranges, method.percentile), means: sums };
 }
 
 /** E[x] per channel (axis 1: NCHW, or the K of a 2-D [M, K]) of a layer input, and its shape. */
 interface ChannelMean { mean: Float64Array; count: number; shape: readonly number[] }
+
+/** Running sums → means. */
+function finishMeans(sums: Map<string, ChannelMean>): void {
+  for (const m of sums.values()) m.mean.forEach((v, c) => { m.mean[c] = v / m.count; });
+}
 
 /** Adds t's values, summed per channel (axis 1), to the running sums under `name`. */
 function addChannelSums(sums: Map<string, ChannelMean>, name: string, t: Tensor): void {
