@@ -114,6 +114,10 @@ describe('bias correction (cnnc quantize)', () => {
     expect(Buffer.from(on).equals(Buffer.from(await quantizeOnnx(f32, { calibration: randomCal })))).toBe(true);
     expect(Buffer.from(off).equals(Buffer.from(await quantizeOnnx(f32, { calibration: randomCal, biasCorrection: false })))).toBe(true);
     expect(on.equals(off)).toBe(false);
+    expect(decodeModel(cli('emp.onnx', '--bias-correction', 'empirical')).graph!.node!.some((n) => n.opType === 'QuantizeLinear')).toBe(true);
+    const bad = spawnSync(process.execPath, [join(ROOT, 'bin/cnnc.js'), 'quantize', join(dir, 'conv.onnx'), '--calibrate', 'random:2', '-o', join(dir, 'bad.onnx'), '--bias-correction', 'exact'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain("--bias-correction takes no value or 'empirical'; got 'exact'");
   });
 
   it('the shift equals the mean over output positions of Conv(E[x], ΔW): padding, strides and groups', () => {
