@@ -9,7 +9,9 @@
  * - Activations (the inputs of those ops, and their outputs, after a following Relu/Clip when
  *   there is one): u8, asymmetric, per tensor, from the min and max (0 included) seen over the
  *   calibration inputs (a folder of .npy/.pb inputs, or `random:N`: N seeded standard-normal inputs).
- * - Biases: int32 in units of x_scale·w_scale[c], zero point 0.
+ * - Biases: int32 in units of x_scale·w_scale[c], zero point 0; by default bias-corrected first
+ *   (`biasShift`: minus the mean output shift of the weight rounding, E[x] per channel from the
+ *   calibration pass; `--no-bias-correction` leaves them as they are).
  * - `--keep-f32 first,last` leaves the first and/or last of those layers in f32.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -45,6 +47,15 @@ export interface QuantizeOptions {
    * make them int8 layers with f32 output, no requantization); 'all' every layer's output.
    */
   outputs?: 'read' | 'all';
+  /**
+   * Bias correction (Nagel et al. 2019, "Data-Free Quantization"): each layer's bias minus the mean
+   * output shift that quantization introduces there. true (default): the weight rounding's,
+   * Σ (W_q − W)·E[x], with E[x] per input channel of the f32 model from the calibration pass.
+   * 'empirical': the layer's whole local shift, Σ W_q·E[x̂] − W·E[x̃], where x̃ is the layer's input
+   * in the quantized model before its QuantizeLinear and x̂ after it (so the input's rounding and
+   * clipping too), both from a second calibration pass through the quantized model. See `biasShift`.
+   */
+  biasCorrection?: boolean | 'empirical';
 }
 
 /**
@@ -96,9 +107,12 @@ export async function quantizeOnnx(bytes: Uint8Array, opts: QuantizeOptions): Pr
     const t = inits.get(name);
     return t && t.dataType === 1 ? tensorFromProto(t, { maxTensorBytes: 2 ** 31 }) : undefined;
   };
-  const all = findSites(graph.node ?? [], f32Init);
   const keep = opts.keepFloat ?? [];
-  const sites = all.filter((_, i) => !(keep.includes('first') && i === 0) && !(keep.includes('last') && i === all.length - 1));
+  const pick = (m: ModelProto) => {
+    const all = findSites(m.graph!.node ?? [], f32Init);
+    return all.filter((_, i) => !(keep.includes('first') && i === 0) && !(keep.includes('last') && i === all.length - 1));
+  };
+  const sites = pick(model);
   const consumers = new Map<string, NodeProto[]>();
   for (const n of graph.node ?? []) for (const i of n.input ?? []) consumers.set(i, [...(consumers.get(i) ?? []), n]);
   // Activations to quantize: each site's input, and with outputs 'all' its output (after a following activation).
@@ -109,8 +123,29 @@ export async function quantizeOnnx(bytes: Uint8Array, opts: QuantizeOptions): Pr
     if (next.length === 1 && ACTS.has(next[0].opType ?? '')) out = next[0].output![0];
     acts.add(out);
   }
-  const ranges = await calibrate(model, [...acts], opts.calibration, opts.method ?? { kind: 'minmax' }, opts.engine ?? 'wasm');
-  return writeQdq(model, sites, ranges, f32Init);
+  const mode = opts.biasCorrection ?? true, engine = opts.engine ?? 'wasm';
+  const meanOf = mode === true ? new Set(sites.map((s) => s.node.input![0])) : new Set<string>();
+  const { ranges, means } = await calibrate(model, [...acts], meanOf, opts.calibration, opts.method ?? { kind: 'minmax' }, engine);
+  const shifts = mode === 'empirical'
+    ? await empiricalShifts(model, pick, ranges, opts.calibration, engine, f32Init)
+    : sites.map((s) => { const m = means.get(s.node.input![0]); return m && weightTimesMean(s, f32Init, true, m, m); });
+  return writeQdq(model, sites, ranges, shifts, f32Init).bytes;
+}
+
+/**
+ * Empirical bias correction: the uncorrected QDQ model (written from a copy) run on the calibration
+ * inputs gives E[x̃] and E[x̂] per channel of each site's input, before its QuantizeLinear and after
+ * its DequantizeLinear; the shift is Σ W_q·E[x̂] − W·E[x̃] (weightTimesMean).
+ */
+async function empiricalShifts(model: ModelProto, pick: (m: ModelProto) => Site[], ranges: Map<string, [number, number]>, calibration: Record<string, Tensor>[], engine: 'wasm' | 'reference', f32Init: (name: string) => Tensor | undefined): Promise<(Float64Array | undefined)[]> {
+  const copy = decodeModel(onnx.ModelProto.encode(model).finish());
+  const { bytes, taps } = writeQdq(copy, pick(copy), ranges, [], f32Init);
+  const names = [...taps.values()].flat();
+  const run = await observer(decodeModel(bytes), names, engine);
+  const sums = new Map<string, ChannelMean>();
+  for (const feed of calibration) { const res = await run(feed); for (const n of names) addChannelSums(sums, n, res[n]); }
+  finishMeans(sums);
+  return pick(model).map((s) => { const [pre, dq] = taps.get(s.node.input![0])!; return weightTimesMean(s, f32Init, false, sums.get(pre)!, sums.get(dq)!); });
 }
 
 function findSites(nodes: readonly NodeProto[], f32Init: (name: string) => Tensor | undefined): Site[] {
@@ -148,23 +183,49 @@ async function observer(model: ModelProto, names: string[], engine: 'wasm' | 're
 }
 
 /**
- * [lo, hi] of each named value over the calibration inputs, 0 included: min-max, or with
+ * [lo, hi] of each named value over the calibration inputs, 0 included (and the per-channel means
+ * of those in `meanOf`, for bias correction): min-max, or with
  * `percentile` p the p-th percentile P of |x| over all values of all inputs, as [max(min, −P),
  * min(max, P)] (outliers clipped). P comes from a second pass: a histogram of |x| over [0, max|x|].
  */
-async function calibrate(model: ModelProto, names: string[], inputs: Record<string, Tensor>[], method: Calibration, engine: 'wasm' | 'reference'): Promise<Map<string, [number, number]>> {
+async function calibrate(model: ModelProto, names: string[], meanOf: Set<string>, inputs: Record<string, Tensor>[], method: Calibration, engine: 'wasm' | 'reference'): Promise<{ ranges: Map<string, [number, number]>; means: Map<string, ChannelMean> }> {
   if (inputs.length === 0) throw new CnncError('BAD_ATTRIBUTE', 'calibration needs at least one input');
   const run = await observer(model, names, engine);
   const ranges = new Map<string, [number, number]>(names.map((n) => [n, [0, 0]]));
+  const sums = new Map<string, ChannelMean>();
   for (const feed of inputs) {
     const res = await run(feed);
     for (const [name, r] of ranges) {
       const d = res[name].data as ArrayLike<number>;
       for (let i = 0; i < d.length; i++) { const v = d[i]; if (v < r[0]) r[0] = v; if (v > r[1]) r[1] = v; }
+      if (meanOf.has(name)) addChannelSums(sums, name, res[name]);
     }
   }
-  if (method.kind === 'minmax') return ranges;
-  if (method.kind === 'mse') return mseRanges(run, inputs, ranges);
+  finishMeans(sums);
+  return { ranges: method.kind === 'minmax' ? ranges : method.kind === 'mse' ? await mseRanges(run, inputs, ranges) : await percentileRanges(run, inputs, ranges, method.percentile), means: sums };
+}
+
+/** E[x] per channel (axis 1: NCHW, or the K of a 2-D [M, K]) of a layer input, and its shape. */
+interface ChannelMean { mean: Float64Array; count: number; shape: readonly number[] }
+
+/** Running sums → means. */
+function finishMeans(sums: Map<string, ChannelMean>): void {
+  for (const m of sums.values()) m.mean.forEach((v, c) => { m.mean[c] = v / m.count; });
+}
+
+/** Adds t's values, summed per channel (axis 1), to the running sums under `name`. */
+function addChannelSums(sums: Map<string, ChannelMean>, name: string, t: Tensor): void {
+  const C = t.shape[1] ?? 1, inner = t.shape.slice(2).reduce((a, b) => a * b, 1);
+  const m = sums.get(name) ?? { mean: new Float64Array(C), count: 0, shape: t.shape };
+  sums.set(name, m);
+  const d = t.data as ArrayLike<number>;
+  for (let i = 0; i < d.length; i++) m.mean[Math.floor(i / inner) % C] += d[i];
+  m.count += d.length / C;
+}
+
+/** The percentile ranges (see calibrate) from a second pass: a histogram of |x| over [0, max|x|]. */
+async function percentileRanges(run: (feed: Record<string, Tensor>) => Promise<Record<string, Tensor>>, inputs: Record<string, Tensor>[], ranges: Map<string, [number, number]>, percentile: number): Promise<Map<string, [number, number]>> {
+  const names = [...ranges.keys()];
   const BINS = 1 << 14;
   const hist = new Map(names.map((n) => [n, new Float64Array(BINS)]));
   for (const feed of inputs) {
@@ -177,7 +238,7 @@ async function calibrate(model: ModelProto, names: string[], inputs: Record<stri
   }
   for (const [name, r] of ranges) {
     const h = hist.get(name)!, amax = Math.max(-r[0], r[1]);
-    const total = h.reduce((a, b) => a + b, 0), tail = total * (1 - method.percentile / 100);
+    const total = h.reduce((a, b) => a + b, 0), tail = total * (1 - percentile / 100);
     let above = 0, bin = BINS - 1;
     while (bin > 0 && above + h[bin] <= tail) above += h[bin--];
     const P = ((bin + 1) / BINS) * amax;
@@ -239,7 +300,74 @@ function quantizeWeight(w: Tensor, axis: number): { q: Tensor; scales: number[] 
   return { q: tensor('i8', w.shape, q), scales };
 }
 
-function writeQdq(model: ModelProto, sites: Site[], ranges: Map<string, [number, number]>, f32Init: (name: string) => Tensor | undefined): Uint8Array {
+/** The integer attribute `name` of a node (ints), or `def`. */
+function intsAttr(n: NodeProto, name: string, def: number[]): number[] {
+  const a = (n.attribute ?? []).find((x) => x.name === name);
+  return a ? (a.ints?.length ? a.ints.map(Number) : [Number(a.i)]) : def;
+}
+
+/**
+ * The mean output shift per output channel that quantizing the weights introduces,
+ * Σ_k,taps (W_q − W)[c, k, taps]·E[x_k], to subtract from the bias (bias correction).
+ *
+ * Conv: each tap's term is weighted by the fraction of output positions at which that tap reads
+ * inside the input (zero padding reads 0), so the shift is the mean over output positions, exactly
+ * when each input channel has the same mean at every position; that is the approximation (the
+ * calibration keeps E[x] per channel, not per position). Grouped/depthwise convs read channel
+ * g·(C_in/group) + k. Gemm: Σ_k ΔW[k, n]·E[x_k] (ΔW[n, k] with transB). Undefined for other layers.
+ */
+export function biasShift(node: NodeProto, dw: Float64Array, wShape: readonly number[], mean: Float64Array, xShape: readonly number[]): Float64Array | undefined {
+  if (node.opType === 'Gemm') {
+    const transB = intsAttr(node, 'transB', [0])[0] === 1;
+    const [K, N] = transB ? [wShape[1], wShape[0]] : wShape;
+    const out = new Float64Array(N);
+    for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) out[n] += dw[transB ? n * K + k : k * N + n] * mean[k];
+    return out;
+  }
+  if (node.opType !== 'Conv') return undefined;
+  const [Co, Cg, ...ks] = wShape, spatial = xShape.slice(2), r = ks.length;
+  const group = intsAttr(node, 'group', [1])[0], strides = intsAttr(node, 'strides', ks.map(() => 1)), dil = intsAttr(node, 'dilations', ks.map(() => 1));
+  const autoPad = (node.attribute ?? []).find((a) => a.name === 'auto_pad')?.s;
+  const mode = autoPad ? new TextDecoder().decode(autoPad) : 'NOTSET';
+  let pads = intsAttr(node, 'pads', Array(2 * r).fill(0));
+  if (mode === 'SAME_UPPER' || mode === 'SAME_LOWER') {
+    pads = Array(2 * r).fill(0);
+    spatial.forEach((D, i) => {
+      const total = Math.max(0, (Math.ceil(D / strides[i]) - 1) * strides[i] + dil[i] * (ks[i] - 1) + 1 - D);
+      pads[i] = mode === 'SAME_UPPER' ? Math.floor(total / 2) : Math.ceil(total / 2);
+      pads[i + r] = total - pads[i];
+    });
+  }
+  // frac[i][t]: the share of output positions along spatial axis i whose tap t lands inside the input
+  const frac = spatial.map((D, i) => {
+    const O = Math.floor((D + pads[i] + pads[i + r] - dil[i] * (ks[i] - 1) - 1) / strides[i]) + 1;
+    return Array.from({ length: ks[i] }, (_, t) => {
+      let inside = 0;
+      for (let o = 0; o < O; o++) { const x = o * strides[i] - pads[i] + t * dil[i]; if (x >= 0 && x < D) inside++; }
+      return O > 0 ? inside / O : 0;
+    });
+  });
+  const taps = ks.reduce((a, b) => a * b, 1);
+  const tapFrac = Float64Array.from({ length: taps }, (_, t) => {
+    let f = 1;
+    for (let i = r - 1, rest = t; i >= 0; i--) { f *= frac[i][rest % ks[i]]; rest = Math.floor(rest / ks[i]); }
+    return f;
+  });
+  const out = new Float64Array(Co), perGroup = Co / group;
+  for (let c = 0; c < Co; c++) {
+    for (let k = 0; k < Cg; k++) {
+      const m = mean[Math.floor(c / perGroup) * Cg + k], base = (c * Cg + k) * taps;
+      for (let t = 0; t < taps; t++) out[c] += dw[base + t] * tapFrac[t] * m;
+    }
+  }
+  return out;
+}
+
+/**
+ * The QDQ model, biases minus `shifts[i]` for sites[i]; `taps`: for each quantized activation v, the
+ * names of its value before its QuantizeLinear and after its DequantizeLinear.
+ */
+function writeQdq(model: ModelProto, sites: Site[], ranges: Map<string, [number, number]>, shifts: (Float64Array | undefined)[], f32Init: (name: string) => Tensor | undefined): { bytes: Uint8Array; taps: Map<string, [string, string]> } {
   const graph = model.graph!;
   const newInits: ReturnType<typeof tensorToProto>[] = [];
   const used = new Set<string>([...(graph.node ?? []).flatMap((n) => [...(n.input ?? []), ...(n.output ?? [])]), ...(graph.initializer ?? []).map((t) => t.name ?? '')]);
@@ -259,6 +387,7 @@ function writeQdq(model: ModelProto, sites: Site[], ranges: Map<string, [number,
   const before: NodeProto[] = [];
   const after = new Map<NodeProto, NodeProto[]>();
   const rename = new Map<string, string>();
+  const taps = new Map<string, [string, string]>();
   const producers = new Map<string, NodeProto>();
   for (const n of graph.node ?? []) for (const o of n.output ?? []) producers.set(o, n);
   for (const v of ranges.keys()) {
@@ -268,15 +397,17 @@ function writeQdq(model: ModelProto, sites: Site[], ranges: Map<string, [number,
       const dq = fresh(`${v}_dequantized`);
       before.push(mk('QuantizeLinear', [v, p.scale, p.zp], [q]), mk('DequantizeLinear', [q, p.scale, p.zp], [dq]));
       rename.set(v, dq);
+      taps.set(v, [v, dq]);
     } else {
       const prod = producers.get(v)!;
       const raw = fresh(`${v}_f32`);
       prod.output = prod.output!.map((o) => (o === v ? raw : o));
+      taps.set(v, [raw, v]);
       after.set(prod, [...(after.get(prod) ?? []), mk('QuantizeLinear', [raw, p.scale, p.zp], [q]), mk('DequantizeLinear', [q, p.scale, p.zp], [v])]);
     }
   }
   // Weights and biases: int8/int32 constants behind DequantizeLinear.
-  for (const s of sites) {
+  for (const [si, s] of sites.entries()) {
     const n = s.node;
     const x = params.get(n.input![0])!;
     const w = f32Init(n.input![1])!;
@@ -288,13 +419,16 @@ function writeQdq(model: ModelProto, sites: Site[], ranges: Map<string, [number,
     before.push(mk('DequantizeLinear', [init(`${wName}_quantized`, q), ws, wz], [wdq], [{ name: 'axis', i: s.weightAxis }]));
     const inputs = [...n.input!];
     inputs[1] = wdq;
-    if (s.bias) {
-      const b = toF64(f32Init(s.bias)!);
+    const shift = shifts[si];
+    if (s.bias || shift) {
+      const bName = s.bias ?? `${n.output![0]}_bias`;
+      const b = s.bias ? toF64(f32Init(s.bias)!) : new Float64Array(scales.length);
+      if (shift) b.forEach((v, c) => { b[c] = v - shift[c]; });
       const bs = scales.map((sw) => Math.fround(x.s * sw));
       const bq = Int32Array.from(b, (v, c) => Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, roundHalfEven(v / bs[c]))));
-      const bdq = fresh(`${s.bias}_dequantized`);
-      before.push(mk('DequantizeLinear', [init(`${s.bias}_quantized`, tensor('i32', [bq.length], bq)),
-        init(`${s.bias}_scale`, tensor('f32', [bs.length], bs)), init(`${s.bias}_zero_point`, tensor('i32', [bq.length], new Int32Array(bq.length)))], [bdq], [{ name: 'axis', i: 0 }]));
+      const bdq = fresh(`${bName}_dequantized`);
+      before.push(mk('DequantizeLinear', [init(`${bName}_quantized`, tensor('i32', [bq.length], bq)),
+        init(`${bName}_scale`, tensor('f32', [bs.length], bs)), init(`${bName}_zero_point`, tensor('i32', [bq.length], new Int32Array(bq.length)))], [bdq], [{ name: 'axis', i: 0 }]));
       inputs[2] = bdq;
     }
     n.input = inputs;
@@ -307,7 +441,22 @@ function writeQdq(model: ModelProto, sites: Site[], ranges: Map<string, [number,
   graph.node = nodes;
   const usedNames = new Set(nodes.flatMap((n) => n.input ?? []));
   graph.initializer = [...(graph.initializer ?? []).filter((t) => usedNames.has(t.name ?? '')), ...newInits];
-  return onnx.ModelProto.encode(model).finish();
+  return { bytes: onnx.ModelProto.encode(model).finish(), taps };
+}
+
+/**
+ * A site's bias shift: biasShift(W_q, E[x̂]) − biasShift(W, E[x̃]) (biasShift is linear in both),
+ * W_q the int8 weights dequantized; with x̂ = x̃ (`same`) that is biasShift(W_q − W, E[x]).
+ */
+function weightTimesMean(s: Site, f32Init: (name: string) => Tensor | undefined, same: boolean, pre: ChannelMean, dq: ChannelMean): Float64Array | undefined {
+  const w = f32Init(s.node.input![1])!;
+  const { q, scales } = quantizeWeight(w, s.weightAxis);
+  const C = w.shape[s.weightAxis], inner = w.shape.slice(s.weightAxis + 1).reduce((a, b) => a * b, 1);
+  const wf = toF64(w), qi = q.data as Int8Array;
+  const wq = Float64Array.from(wf, (_, i) => Math.fround(qi[i] * scales[Math.floor(i / inner) % C]));
+  if (same) return biasShift(s.node, wq.map((v, i) => v - wf[i]), w.shape, pre.mean, pre.shape);
+  const a = biasShift(s.node, wq, w.shape, dq.mean, dq.shape), b = biasShift(s.node, wf, w.shape, pre.mean, pre.shape);
+  return a && b && a.map((v, c) => v - b[c]);
 }
 
 /** The --calibration/--percentile options as a Calibration, or a typed error. */
@@ -329,16 +478,19 @@ export function addQuantizeCommand(program: Command): void {
     .option('--keep-f32 <layers>', 'leave these quantizable layers in f32: first, last or first,last')
     .option('--calibration <method>', 'activation ranges: minmax (the whole range seen), percentile (|x| beyond --percentile clipped) or mse (the clipping with the least squared error)', 'minmax')
     .option('--percentile <p>', 'the percentile of |x| for --calibration percentile', '99.99')
-    .action(async (file: string, o: { calibrate: string; output: string; keepF32?: string; calibration: string; percentile: string }) => {
+    .option('--bias-correction [mode]', 'subtract from each bias the mean output shift of its weights\' int8 rounding (the default); empirical: of the layer\'s whole quantization, measured by a second calibration pass')
+    .option('--no-bias-correction', 'leave the biases as they are')
+    .action(async (file: string, o: { calibrate: string; output: string; keepF32?: string; calibration: string; percentile: string; biasCorrection?: boolean | string }) => {
       const keepFloat = (o.keepF32 ?? '').split(',').filter(Boolean);
       const bad = keepFloat.find((k) => k !== 'first' && k !== 'last');
       if (bad) throw new CnncError('BAD_ATTRIBUTE', `--keep-f32 takes first, last or first,last; got '${bad}'`);
+      if (typeof o.biasCorrection === 'string' && o.biasCorrection !== 'empirical') throw new CnncError('BAD_ATTRIBUTE', `--bias-correction takes no value or 'empirical'; got '${o.biasCorrection}'`, { value: o.biasCorrection });
       const bytes = readFileSync(file);
       const m = /^random:(\d+)$/.exec(o.calibrate);
       if (o.calibrate.startsWith('random:') && !(m && Number(m[1]) >= 1)) throw new CnncError('BAD_ATTRIBUTE', `--calibrate random:N needs N ≥ 1, got '${o.calibrate}'`);
       if (!m && !existsSync(o.calibrate)) throw new CnncError('BAD_ATTRIBUTE', `--calibrate takes a folder of .npy/.pb inputs or random:N; '${o.calibrate}' is neither`);
       const calibration = m ? randomCalibration(bytes, Number(m[1])) : folderCalibration(bytes, o.calibrate);
-      const out = await quantizeOnnx(bytes, { calibration, keepFloat: keepFloat as ('first' | 'last')[], method: calibrationMethod(o.calibration, o.percentile) });
+      const out = await quantizeOnnx(bytes, { calibration, keepFloat: keepFloat as ('first' | 'last')[], method: calibrationMethod(o.calibration, o.percentile), biasCorrection: (o.biasCorrection ?? true) as boolean | 'empirical' });
       writeFileSync(o.output, out);
       console.log(`wrote ${o.output} (${out.length} bytes, f32 model ${bytes.length} bytes)`);
     });

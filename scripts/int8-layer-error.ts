@@ -2,7 +2,7 @@
  * Where the int8 error enters: for each quantized activation of a `cnnc quantize`d model (the input
  * of each int8 layer, dequantized), its cosine similarity and relative RMS error against the same
  * value of the f32 model, averaged over a few held-back seeded inputs; plus the logits'.
- *   npx tsx scripts/int8-layer-error.ts resnet18|mobilenet_v2 [--n 4] [--percentile P]
+ *   npx tsx scripts/int8-layer-error.ts resnet18|mobilenet_v2 [--n 4] [--percentile P | --mse] [--bias-correction on|off|empirical]
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -16,9 +16,12 @@ const args = process.argv.slice(2);
 const opt = (name: string) => { const i = args.indexOf(`--${name}`); return i >= 0 ? args.splice(i, 2)[1] : undefined; };
 const N = Number(opt('n') ?? 4);
 const percentile = opt('percentile');
+const mse = args.includes('--mse') ? (args.splice(args.indexOf('--mse'), 1), true) : false;
+const bc = opt('bias-correction');
 const name = args[0] ?? 'resnet18';
 const f32 = readFileSync(path.resolve(import.meta.dirname, '../../shared/models', name, 'model.onnx'));
-const q = await quantizeOnnx(f32, { calibration: randomCalibration(f32, 32), ...(percentile ? { method: { kind: 'percentile', percentile: Number(percentile) } } : {}) });
+const q = await quantizeOnnx(f32, { calibration: randomCalibration(f32, 32), ...(percentile ? { method: { kind: 'percentile', percentile: Number(percentile) } } : mse ? { method: { kind: 'mse' } } : {}),
+  ...(bc ? { biasCorrection: bc === 'empirical' ? 'empirical' as const : bc === 'on' } : {}) });
 
 /** The model with `names` added as graph outputs. */
 function withOutputs(bytes: Uint8Array, names: string[]): Uint8Array {
