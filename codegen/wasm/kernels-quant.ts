@@ -81,15 +81,13 @@ export function packQConvWeights(w: ArrayLike<number>, M: number, C: number, kh:
 }
 
 /**
- * Depthwise weights w [C][1][kh][kw] as [kh][ceil(kw/2)][Cp][2]: each window row's taps in pairs
- * (w[c][kx], w[c][kx+1]) per channel, an odd last tap paired with 0 (depthwiseBody).
+ * Depthwise weights w [C][1][kh][kw] as [kh][kw][Cp]: 8 channels of a tap are one 8-byte load;
+ * depthwiseBody interleaves a pair of taps per channel once per tile.
  */
 export function packQDepthwiseWeights(w: ArrayLike<number>, C: number, kh: number, kw: number): Int8Array {
-  const Cp = scratchChannels(C, true), pairs = Math.ceil(kw / 2);
-  const out = new Int8Array(kh * pairs * Cp * 2);
-  for (let c = 0; c < C; c++) for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) {
-    out[((y * pairs + (x >> 1)) * Cp + c) * 2 + (x & 1)] = w[(c * kh + y) * kw + x];
-  }
+  const Cp = scratchChannels(C, true);
+  const out = new Int8Array(kh * kw * Cp);
+  for (let c = 0; c < C; c++) for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) out[(y * kw + x) * Cp + c] = w[(c * kh + y) * kw + x];
   return out;
 }
 
@@ -343,7 +341,7 @@ function depthwiseBody(fb: FnBuilder, s: QConvSpec): Expr[] {
   const m = fb.m, o = new Ops(m);
   const oy = fb.local(i32), ox = fb.local(i32), c8 = fb.local(i32), xb = fb.local(i32), wb = fb.local(i32);
   const acc = Array.from({ length: 2 * s.P }, () => fb.local(v128));
-  const xa = fb.local(v128), xc = fb.local(v128), w0 = fb.local(v128), w1 = fb.local(v128);
+  const xa = fb.local(v128), xc = fb.local(v128), w0 = fb.local(v128), w1 = fb.local(v128), wa = fb.local(v128), wc = fb.local(v128);
   const rowBytes = s.Wp * s.Cp * 2, pixBytes = s.Cp * 2, blocks = s.Cp / 8, pairs = Math.ceil(s.kw / 2);
   const partial = s.M % 8 !== 0;
   const wload = (off: number) => (s.wSigned ? m.v128.load8x8_s : m.v128.load8x8_u)(off, 1, fb.geti(wb));
@@ -351,8 +349,11 @@ function depthwiseBody(fb: FnBuilder, s: QConvSpec): Expr[] {
   const tile = (Pn: number): Expr[] => {
     const win: Expr[] = [];
     for (let y = 0; y < s.kh; y++) for (let j = 0; j < pairs; j++) {
-      const wo = (y * pairs + j) * s.Cp * 2;
-      win.push(fb.set(w0, wload(wo)), fb.set(w1, wload(wo + 8)));
+      // the pair's weights interleaved per channel (w[c][2j], w[c][2j+1]) once per tile, from the compact
+      // [kh][kw][Cp] layout the artifact stores (a paired layout would store a third more for 3×3)
+      const wo = (y * s.kw + 2 * j) * s.Cp;
+      win.push(fb.set(wa, wload(wo)), fb.set(wc, 2 * j + 1 < s.kw ? wload(wo + s.Cp) : m.v128.const(new Array(16).fill(0))));
+      win.push(fb.set(w0, m.i8x16.shuffle(fb.getv(wa), fb.getv(wc), LO)), fb.set(w1, m.i8x16.shuffle(fb.getv(wa), fb.getv(wc), HI)));
       for (let p = 0; p < Pn; p++) {
         const at = (kx: number) => y * s.dh * rowBytes + (p * s.sw + kx * s.dw) * pixBytes;
         const second = 2 * j + 1 < s.kw;
@@ -367,7 +368,7 @@ function depthwiseBody(fb: FnBuilder, s: QConvSpec): Expr[] {
     const pix = (p: number) => o.add(o.mul(fb.geti(oy), s.OW), o.addc(fb.geti(ox), p));
     return [
       fb.set(xb, o.add(o.add(o.c(s.S), o.add(o.mul(fb.geti(oy), s.sh * rowBytes), o.mul(fb.geti(ox), s.sw * pixBytes))), o.mul(fb.geti(c8), 16))),
-      fb.set(wb, o.add(o.c(s.Wq), o.mul(fb.geti(c8), 16))),
+      fb.set(wb, o.add(o.c(s.Wq), o.mul(fb.geti(c8), 8))),
       ...Array.from({ length: Pn }, (_, p) => [
         fb.set(acc[2 * p], m.v128.load(0, 16, o.add(o.c(s.ep.B), o.mul(fb.geti(c8), 32)))),
         fb.set(acc[2 * p + 1], m.v128.load(16, 16, o.add(o.c(s.ep.B), o.mul(fb.geti(c8), 32)))),
