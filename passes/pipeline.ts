@@ -79,7 +79,8 @@ export function describePipeline(target: PipelineTarget, options: CompileOptions
   const o = resolveOptions(target, options);
   const fp16 = !o.fp16 ? '' : o.fp16Mode === 'storage' ? ', fp16 weights' : ', fp16';
   const head = `pipeline for ${targetName(target)} (-${o.opt}, ${o.layout}${fp16}):`;
-  return [head, ...list.map((p, i) => `  ${String(i + 1).padStart(2)}. ${p.padEnd(15)} ${PASSES[p].doc}`)].join('\n');
+  const width = Math.max(...list.map((p) => p.length));
+  return [head, ...list.map((p, i) => `  ${String(i + 1).padStart(2)}. ${p.padEnd(width)} ${PASSES[p].doc}`)].join('\n');
 }
 
 export function runPipeline(graph: Graph, target: PipelineTarget, options: CompileOptions): { graph: Graph; report: PassReport[] } {
