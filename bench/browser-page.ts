@@ -35,7 +35,12 @@ async function timeInterleaved(fns: (() => Promise<unknown>)[]): Promise<number[
   for (const f of fns) for (let i = 0; i < warmup; i++) await f();
   const ts: number[][] = fns.map(() => []);
   for (let r = 0; r < runs; r++) {
-    for (const [k, f] of fns.entries()) {
+    for (let j = 0; j < fns.length; j++) {
+      // the order rotates every round; with threads, a pause first: the runtimes' worker pools spin for a while
+      // after a run (XNNPACK's pthreadpool, emscripten's pthreads, cnnc's barrier), and on a 2-core machine a
+      // peer still spinning would take a core from the runtime timed next
+      const k = (r + j) % fns.length, f = fns[k];
+      if (threads > 1) await new Promise((done) => setTimeout(done, 30));
       const t0 = performance.now();
       await f();
       ts[k].push(performance.now() - t0);
