@@ -7,7 +7,7 @@
  * interleaved per round, medians, every output checked against PyTorch's.
  * Writes its table into docs/benchmarks.md (own section).
  */
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -19,6 +19,7 @@ import { serve } from '../examples/web/serve.js';
 import type { PageResult } from './browser-page.js';
 import { LITERT_MODELS } from './litert.js';
 import type { BenchOptions } from './wasm.js';
+import { writeDocSection } from './common.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const MODELS = path.resolve(ROOT, '../shared/models');
@@ -78,7 +79,7 @@ export async function benchBrowser(opt: BenchOptions): Promise<string> {
     rmSync(dir, { recursive: true, force: true });
   }
   const text = table(pages, names, opt, load0, os.loadavg()[0]);
-  if (opt.write) writeSection(text);
+  if (opt.write) writeDocSection('browser-bench', `## WebAssembly in headless Chromium: cnnc vs LiteRT.js vs onnxruntime-web, 1 and 2 threads\n\n\`npm run bench -- --target browser\` (bench/browser.ts).\n\n${text}`);
   return text;
 }
 
@@ -111,15 +112,3 @@ function table(pages: PageResult[], names: string[], opt: BenchOptions, load0: n
   return out.join('\n');
 }
 
-const START = '<!-- browser-bench:start -->', END = '<!-- browser-bench:end -->';
-
-/** Replaces this benchmark's section of docs/benchmarks.md (other sections are left alone). */
-function writeSection(text: string): void {
-  const file = path.join(ROOT, 'docs/benchmarks.md');
-  const section = `${START}\n## WebAssembly in headless Chromium: cnnc vs LiteRT.js vs onnxruntime-web, 1 and 2 threads\n\n` +
-    `\`npm run bench -- --target browser\` (bench/browser.ts).\n\n${text}\n${END}`;
-  let doc = readFileSync(file, 'utf8');
-  const a = doc.indexOf(START), b = doc.indexOf(END);
-  doc = a >= 0 && b > a ? doc.slice(0, a) + section + doc.slice(b + END.length) : `${doc.trimEnd()}\n\n${section}\n`;
-  writeFileSync(file, doc);
-}

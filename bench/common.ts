@@ -1,5 +1,6 @@
 /** What every benchmark shares: medians, interleaved timing, the error measure, raw f32 files. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { median } from '../cli/util.js';
 
 export { median };
@@ -36,3 +37,19 @@ export const f32File = (p: string): Float32Array => {
   const b = readFileSync(p);
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 };
+
+/**
+ * Replaces one benchmark's block of docs/benchmarks.md, `<!-- NAME:start -->` … `<!-- NAME:end -->` (other
+ * sections are left alone); `section` is the block's text. A missing block goes after the `after` marker
+ * if given and present, else at the end.
+ */
+export function writeDocSection(name: string, section: string, after?: string): void {
+  const file = path.resolve(import.meta.dirname, '../docs/benchmarks.md');
+  const start = `<!-- ${name}:start -->`, end = `<!-- ${name}:end -->`;
+  const block = `${start}\n${section}\n${end}`;
+  const doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\n';
+  const a = doc.indexOf(start), b = doc.indexOf(end);
+  if (a >= 0 && b > a) return writeFileSync(file, doc.slice(0, a) + block + doc.slice(b + end.length));
+  const at = after && doc.includes(after) ? doc.indexOf(after) + after.length : -1;
+  writeFileSync(file, at >= 0 ? `${doc.slice(0, at)}\n\n${block}\n${doc.slice(at)}` : `${doc.trimEnd()}\n\n${block}\n`);
+}

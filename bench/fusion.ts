@@ -7,7 +7,7 @@
  * squeeze-excitation blocks, ConvNeXt-Tiny exported at opset 13 with its LayerNorms and GELUs
  * written out) and two controls the passes leave alone.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ortWeb from 'onnxruntime-web';
@@ -19,7 +19,7 @@ import { load } from '../runtime/index.js';
 import { tensor } from '../runtime/tensor.js';
 import { opset13Bytes } from '../test/decomposed.js';
 import { enableRelaxedSimd } from './litert.js';
-import { relErr, timeInterleaved } from './common.js';
+import { relErr, timeInterleaved, writeDocSection } from './common.js';
 import type { BenchOptions } from './wasm.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -79,17 +79,7 @@ export async function benchFusion(opt: BenchOptions): Promise<string> {
     '|---|---|---:|---:|---:|---:|---:|---:|---|',
     ...rows.map((r) => `| ${r.model} | ${r.kBefore} → ${r.kAfter} | ${f(r.before)} | ${f(r.after)} | ${f(r.after / r.before)}× | ${f(r.web)} | ${f(r.before / r.web)}× | ${f(r.after / r.web)}× | ${r.errBefore.toExponential(1)} / ${r.errAfter.toExponential(1)} |`),
   ].join('\n');
-  if (opt.write) writeSection(out);
+  if (opt.write) writeDocSection('fusion-bench', `## Fusion and latency (wasm)\n\n${out}`);
   return out;
 }
 
-const START = '<!-- fusion-bench:start -->', END = '<!-- fusion-bench:end -->';
-
-function writeSection(text: string): void {
-  const file = path.join(ROOT, 'docs/benchmarks.md');
-  const section = `${START}\n## Fusion and latency (wasm)\n\n${text}\n${END}`;
-  let doc = readFileSync(file, 'utf8');
-  const a = doc.indexOf(START), b = doc.indexOf(END);
-  doc = a >= 0 && b > a ? doc.slice(0, a) + section + doc.slice(b + END.length) : `${doc.trimEnd()}\n\n${section}\n`;
-  writeFileSync(file, doc);
-}

@@ -12,7 +12,7 @@
  * held-back: 200 seeded standard-normal inputs (seeds 500000 + k), none of them in the calibration.
  * Writes its table into docs/benchmarks.md (the int8 section).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ortWeb from 'onnxruntime-web';
@@ -22,7 +22,7 @@ import { compile } from '../index.js';
 import { load } from '../runtime/index.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { enableRelaxedSimd } from './litert.js';
-import { timeInterleaved } from './common.js';
+import { timeInterleaved, writeDocSection } from './common.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const MODELS = path.resolve(ROOT, '../shared/models');
@@ -84,16 +84,6 @@ function table(rows: Row[], load0: number, load1: number): string {
   return lines.join('\n');
 }
 
-const START = '<!-- int8-bench:start -->', END = '<!-- int8-bench:end -->';
-
-function writeSection(text: string): void {
-  const file = path.join(ROOT, 'docs/benchmarks.md');
-  const section = `${START}\n## int8 on WebAssembly (cnnc quantize → wasm)\n\n${text}\n${END}`;
-  let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\n';
-  const a = doc.indexOf(START), b = doc.indexOf(END);
-  doc = a >= 0 && b > a ? doc.slice(0, a) + section + doc.slice(b + END.length) : `${doc.trimEnd()}\n\n${section}\n`;
-  writeFileSync(file, doc);
-}
 
 export async function benchInt8(opt: Int8BenchOptions): Promise<string> {
   const load0 = os.loadavg()[0];
@@ -102,6 +92,6 @@ export async function benchInt8(opt: Int8BenchOptions): Promise<string> {
   const rows: Row[] = [];
   for (const name of opt.models ?? NAMES) rows.push(await benchModel(name, opt));
   const text = table(rows, load0, os.loadavg()[0]);
-  if (opt.write) writeSection(text);
+  if (opt.write) writeDocSection('int8-bench', `## int8 on WebAssembly (cnnc quantize → wasm)\n\n${text}`);
   return text;
 }

@@ -18,7 +18,6 @@
  * squeeze-excitation 1×1 convs on one pixel — to the bandwidth). Writes docs/benchmarks.md's
  * layers section.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import binaryen from 'binaryen';
@@ -30,7 +29,7 @@ import { tensor } from '../runtime/tensor.js';
 import { WasmSession } from '../runtime/wasm/index.js';
 import { FnBuilder, Ops, newModule } from '../codegen/wasm/builder.js';
 import { enableRelaxedSimd } from './litert.js';
-import { f32File, median } from './common.js';
+import { f32File, median, writeDocSection } from './common.js';
 import type { BenchOptions } from './wasm.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -237,22 +236,6 @@ function report(models: { name: string; rows: LayerRow[]; otherMs: number; total
   return out.join('\n');
 }
 
-const START = '<!-- layers-bench:start -->', END = '<!-- layers-bench:end -->';
-
-/** Replaces the layers section of docs/benchmarks.md (after the WASM section when new). */
-function writeSection(text: string): void {
-  const file = path.join(ROOT, 'docs/benchmarks.md');
-  const section = `${START}\n## WebAssembly per layer: share of the SIMD peak and of the stream bandwidth\n\n\`npm run bench -- --target layers\` (bench/layers.ts).\n\n${text}\n${END}`;
-  let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\n';
-  const a = doc.indexOf(START), b = doc.indexOf(END);
-  if (a >= 0 && b > a) doc = doc.slice(0, a) + section + doc.slice(b + END.length);
-  else {
-    const after = doc.indexOf('<!-- wasm-bench:end -->');
-    const at = after >= 0 ? after + '<!-- wasm-bench:end -->'.length : doc.length;
-    doc = `${doc.slice(0, at)}\n\n${section}\n${doc.slice(at)}`;
-  }
-  writeFileSync(file, doc);
-}
 
 export async function benchLayers(opt: BenchOptions): Promise<string> {
   const load0 = os.loadavg()[0];
@@ -264,6 +247,6 @@ export async function benchLayers(opt: BenchOptions): Promise<string> {
   const models = [];
   for (const name of opt.models ?? NAMES) models.push({ name, ...(await benchModel(name, best.l, best.gflops, opt)) });
   const text = report(models, peaks, best.build, [load0, os.loadavg()[0]], opt);
-  if (opt.write) writeSection(text);
+  if (opt.write) writeDocSection('layers-bench', `## WebAssembly per layer: share of the SIMD peak and of the stream bandwidth\n\n\`npm run bench -- --target layers\` (bench/layers.ts).\n\n${text}`, '<!-- wasm-bench:end -->');
   return text;
 }

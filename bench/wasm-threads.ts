@@ -6,7 +6,7 @@
  * one thread's CPU time spent in steps that run serially, and the speed-up bound it leaves on 2
  * threads. Outputs checked against PyTorch's. Writes its table into docs/benchmarks.md (own section).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { compile } from '../index.js';
@@ -17,7 +17,7 @@ import { WasmSession } from '../runtime/wasm/index.js';
 import { phasesOf } from '../runtime/wasm/threads.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { enableRelaxedSimd } from './litert.js';
-import { f32File, relErr, timeInterleaved } from './common.js';
+import { f32File, relErr, timeInterleaved, writeDocSection } from './common.js';
 import type { BenchOptions } from './wasm.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -110,17 +110,7 @@ export async function benchWasmThreads(opt: BenchOptions): Promise<string> {
     ...rows,
   ];
   const text = out.join('\n');
-  if (opt.write) writeSection(text);
+  if (opt.write) writeDocSection('wasm-threads-bench', `## WebAssembly: relaxed SIMD and threads (cnnc against itself)\n\n${text}`);
   return text;
 }
 
-const START = '<!-- wasm-threads-bench:start -->', END = '<!-- wasm-threads-bench:end -->';
-
-function writeSection(text: string): void {
-  const file = path.join(ROOT, 'docs/benchmarks.md');
-  const section = `${START}\n## WebAssembly: relaxed SIMD and threads (cnnc against itself)\n\n${text}\n${END}`;
-  let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\n';
-  const a = doc.indexOf(START), b = doc.indexOf(END);
-  doc = a >= 0 && b > a ? doc.slice(0, a) + section + doc.slice(b + END.length) : `${doc.trimEnd()}\n\n${section}\n`;
-  writeFileSync(file, doc);
-}

@@ -10,7 +10,7 @@
  *   - the runtime's bundled, minified size (esbuild).
  * Writes the tables into docs/benchmarks.md (the WASM section) and prints them.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -27,7 +27,7 @@ import { WasmSession } from '../runtime/wasm/index.js';
 import { FnBuilder, newModule } from '../codegen/wasm/builder.js';
 import { tfjsPeer, type TfjsModelName } from './tfjs.js';
 import { LITERT_MODELS, enableRelaxedSimd, litertPeer } from './litert.js';
-import { f32File, median, relErr, timeInterleaved } from './common.js';
+import { f32File, median, relErr, timeInterleaved, writeDocSection } from './common.js';
 import { benchCompileLoad, compileLoadTable } from './compile-load.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -168,7 +168,7 @@ export async function benchWasm(opt: BenchOptions): Promise<string> {
   const tools = compileLoadTable(await benchCompileLoad());
   const load1 = os.loadavg()[0];
   const text = `${report(rows, layers, peak, size, { load0, load1 }, opt)}\n\n${tools}`;
-  if (opt.write) writeSection(text);
+  if (opt.write) writeDocSection('wasm-bench', `## WebAssembly SIMD (cnnc wasm target)\n\n${text}`);
   return text;
 }
 
@@ -246,14 +246,3 @@ function report(rows: Row[], layers: Layer[], peak: { gflops: number; accumulato
   return out.join('\n');
 }
 
-const START = '<!-- wasm-bench:start -->', END = '<!-- wasm-bench:end -->';
-
-/** Replaces the WASM section of docs/benchmarks.md (other targets' sections are left alone). */
-function writeSection(text: string): void {
-  const file = path.join(ROOT, 'docs/benchmarks.md');
-  const section = `${START}\n## WebAssembly SIMD (cnnc wasm target)\n\n${text}\n${END}`;
-  let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\n';
-  const a = doc.indexOf(START), b = doc.indexOf(END);
-  doc = a >= 0 && b > a ? doc.slice(0, a) + section + doc.slice(b + END.length) : `${doc.trimEnd()}\n\n${section}\n`;
-  writeFileSync(file, doc);
-}

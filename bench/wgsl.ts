@@ -9,7 +9,7 @@
  * why); CNNC_BENCH_ORT_WEBGPU=1 probes it on LeNet-5 with the workarounds it needs in Node.
  * Writes the tables into docs/benchmarks.md (the WebGPU section) and prints them.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { compile } from '../index.js';
@@ -17,7 +17,7 @@ import { loadOnnxFile } from '../frontends/onnx/import.js';
 import { load } from '../runtime/index.js';
 import { tensor } from '../runtime/tensor.js';
 import { gpuContext, WebGpuModel } from '../runtime/webgpu/index.js';
-import { f32File, median, relErr, timeInterleaved } from './common.js';
+import { f32File, median, relErr, timeInterleaved, writeDocSection } from './common.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const MODELS = path.resolve(ROOT, '../shared/models');
@@ -59,7 +59,7 @@ export async function benchWgsl(opt: BenchOptions): Promise<string> {
   }
   const ort = process.env.CNNC_BENCH_ORT_WEBGPU ? await ortWebGpuProbe() : undefined;
   const text = report(rows, profile, ctx.adapterName, ctx.hasF16, { load0, load1: os.loadavg()[0] }, opt.runs, warmup, ort);
-  if (opt.write) writeSection(text);
+  if (opt.write) writeDocSection('wgsl-bench', text);
   return text;
 }
 
@@ -128,13 +128,4 @@ function report(rows: Row[], profile: { kernel: string; op: string; ms: number }
   return lines.join('\n');
 }
 
-const START = '<!-- wgsl-bench:start -->';
-const END = '<!-- wgsl-bench:end -->';
 
-function writeSection(text: string): void {
-  const file = path.join(ROOT, 'docs/benchmarks.md');
-  const doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
-  const a = doc.indexOf(START), b = doc.indexOf(END);
-  const block = `${START}\n${text}\n${END}`;
-  writeFileSync(file, a >= 0 && b > a ? doc.slice(0, a) + block + doc.slice(b + END.length) : `${doc.trimEnd()}\n\n${block}\n`);
-}
