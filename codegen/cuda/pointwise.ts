@@ -309,19 +309,27 @@ function around(shape: readonly number[], axis: number) {
   return { a, outer, len: shape[a], inner };
 }
 
+/**
+ * The prologue of a kernel with one thread per row along `axis` (every position of the other axes):
+ * it returns when the thread has no row; `at(j)` indexes element j of the thread's row.
+ */
+function axisRows(c: Code, shape: readonly number[], axis: number): { rows: number; len: number; at: (j: string) => string } {
+  const { outer, len, inner } = around(shape, axis);
+  const rows = outer * inner;
+  c.line('const int r = blockIdx.x * blockDim.x + threadIdx.x;');
+  c.line(`if (r >= ${rows}) return;`);
+  c.line(`const int base = ${sum(mul(inner === 1 ? 'r' : `(r / ${inner})`, len * inner), inner === 1 ? '0' : `r % ${inner}`)};`);
+  return { rows, len, at: (j) => sum('base', mul(j, inner)) };
+}
+
 /** Softmax / LogSoftmax along one axis: one thread per row, max-shifted, f32 throughout. */
 export function softmax(ctx: LowerCtx): Launch {
   const { node, graph } = ctx;
   const xn = node.inputs[0], yn = node.outputs[0];
   const xt = graph.type(xn), yt = graph.type(yn);
   checkFloat(yt.dtype, node.name, node.op);
-  const { outer, len, inner } = around(xt.shape, Number(node.attrs.axis ?? -1));
-  const rows = outer * inner;
   const c = new Code();
-  c.line('const int r = blockIdx.x * blockDim.x + threadIdx.x;');
-  c.line(`if (r >= ${rows}) return;`);
-  c.line(`const int base = ${sum(mul(inner === 1 ? 'r' : `(r / ${inner})`, len * inner), inner === 1 ? '0' : `r % ${inner}`)};`);
-  const at = (j: string) => sum('base', mul(j, inner));
+  const { rows, len, at } = axisRows(c, xt.shape, Number(node.attrs.axis ?? -1));
   c.line('float mx = -INFINITY;');
   c.line(`for (int j = 0; j < ${len}; ++j) mx = cnnc_max(mx, ${load(xt.dtype, 'x', at('j'))});`);
   c.line('float s = 0.f;');
@@ -387,14 +395,9 @@ export function channelLayerNorm(ctx: LowerCtx): Launch {
   const yn = node.outputs[0];
   const xt = graph.type(xn), yt = graph.type(yn), st = graph.type(sn), bt = bn ? graph.type(bn) : undefined;
   checkFloat(yt.dtype, node.name, node.op);
-  const { outer, len, inner } = around(xt.shape, Number(node.attrs.axis));
-  const rows = outer * inner;
   const eps = Number(node.attrs.epsilon ?? 1e-5);
   const c = new Code();
-  c.line('const int r = blockIdx.x * blockDim.x + threadIdx.x;');
-  c.line(`if (r >= ${rows}) return;`);
-  c.line(`const int base = ${sum(mul(inner === 1 ? 'r' : `(r / ${inner})`, len * inner), inner === 1 ? '0' : `r % ${inner}`)};`);
-  const at = (j: string) => sum('base', mul(j, inner));
+  const { rows, len, at } = axisRows(c, xt.shape, Number(node.attrs.axis));
   c.line('float mean = 0.f;');
   c.line(`for (int j = 0; j < ${len}; ++j) mean += ${load(xt.dtype, 'x', at('j'))};`);
   c.line(`mean *= ${fl(1 / len)};`);
