@@ -11,12 +11,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ortWeb from 'onnxruntime-web';
+import { randomInput } from '../cli/util.js';
 import { compile } from '../index.js';
 import { importOnnx } from '../frontends/onnx/import.js';
 import { PASSES } from '../passes/pipeline.js';
 import { zoo } from '../models/index.js';
 import { load } from '../runtime/index.js';
-import { tensor } from '../runtime/tensor.js';
 import { opset13Bytes } from '../test/decomposed.js';
 import { enableRelaxedSimd } from './litert.js';
 import { relErr, timeInterleaved, writeDocSection } from './common.js';
@@ -37,14 +37,6 @@ const SOURCES: Record<string, () => Uint8Array> = {
 
 interface Row { model: string; kBefore: number; kAfter: number; before: number; after: number; web: number; errBefore: number; errAfter: number }
 
-/** Seeded values in [−1, 1). */
-function seeded(n: number, seed = 7): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; a[i] = s / 2 ** 31 - 1; }
-  return a;
-}
-
 export async function benchFusion(opt: BenchOptions): Promise<string> {
   enableRelaxedSimd();
   ortWeb.env.wasm.numThreads = 1;
@@ -57,8 +49,8 @@ export async function benchFusion(opt: BenchOptions): Promise<string> {
     const after = await compile(importOnnx(bytes), 'wasm');
     const before = await compile(importOnnx(bytes), 'wasm', { disable: FUSION_PASSES });
     const spec = after.inputs[0];
-    const xs = seeded(spec.shape.reduce((a, b) => a * b, 1));
-    const x = tensor('f32', spec.shape, xs);
+    const x = randomInput('f32', spec.shape, 7);
+    const xs = x.data as Float32Array;
     const sA = await load(after.save(), { threads: 1 }), sB = await load(before.save(), { threads: 1 });
     const web = await ortWeb.InferenceSession.create(new Uint8Array(bytes), { executionProviders: ['wasm'] });
     const feeds = { [spec.name]: new ortWeb.Tensor('float32', xs, spec.shape) };
@@ -73,7 +65,7 @@ export async function benchFusion(opt: BenchOptions): Promise<string> {
   const f = (v: number, d = 2) => v.toFixed(d);
   const out = [
     `\`npm run bench -- --target fusion\` (bench/fusion.ts), ${new Date().toISOString().slice(0, 16)}Z, Node ${process.version}, ${os.cpus().length} cores, load average ${f(load0, 1)} → ${f(os.loadavg()[0], 1)}.`,
-    `wasm, batch 1, one thread everywhere, relaxed SIMD where available; medians of ${opt.runs} interleaved rounds after ${opt.warmup} warm-up runs. "Unfused": the default pipeline with ${FUSION_PASSES.map((p) => `\`${p}\``).join(', ')} disabled. Errors: max |cnnc − onnxruntime-web| / max |onnxruntime-web| on one seeded input.`,
+    `wasm, batch 1, one thread everywhere, relaxed SIMD where available; medians of ${opt.runs} interleaved rounds after ${opt.warmup} warm-up runs. "Unfused": the default pipeline with ${FUSION_PASSES.map((p) => `\`${p}\``).join(', ')} disabled. Errors: max |cnnc − onnxruntime-web| / max |onnxruntime-web| on one seeded standard-normal input.`,
     '',
     '| model | kernels unfused → fused | unfused ms | fused ms | fused / unfused | onnxruntime-web ms | unfused / ort-web | fused / ort-web | max rel. error unfused / fused |',
     '|---|---|---:|---:|---:|---:|---:|---:|---|',
