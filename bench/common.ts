@@ -8,15 +8,19 @@ export { median };
 /**
  * Median ms of each function, warmed up, then timed in rounds that run each once: on a shared
  * machine the load then falls on every runtime alike, which keeps the ratios comparable. The order
- * rotates from round to round.
+ * rotates from round to round. `pauseMs` (for runtimes with threads) waits that long before each
+ * timed run: worker pools spin for a while after a run (XNNPACK's pthreadpool, onnxruntime's,
+ * cnnc's barrier), and on a 2-core machine a pool still spinning would take a core from the runtime
+ * timed next (the browser page, bench/browser-page.ts, pauses 30 ms likewise).
  */
-export async function timeInterleaved(fs: (() => unknown)[], runs: number, warmup: number): Promise<number[]> {
+export async function timeInterleaved(fs: (() => unknown)[], runs: number, warmup: number, pauseMs = 0): Promise<number[]> {
   for (const f of fs) for (let i = 0; i < warmup; i++) await f();
   const ts: number[][] = fs.map(() => []);
   for (let r = 0; r < runs; r++) {
     // each round starts with the next runtime: whatever the previous run leaves behind (GC, caches) falls on all alike
     for (let j = 0; j < fs.length; j++) {
       const k = (r + j) % fs.length;
+      if (pauseMs > 0) await sleep(pauseMs);
       const t0 = performance.now();
       await fs[k]();
       ts[k].push(performance.now() - t0);
@@ -24,6 +28,8 @@ export async function timeInterleaved(fs: (() => unknown)[], runs: number, warmu
   }
   return ts.map(median);
 }
+
+export const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
 /** max |want − got| / max |want|. */
 export function relErr(want: ArrayLike<number>, got: ArrayLike<number>): number {

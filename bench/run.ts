@@ -38,6 +38,12 @@ switch (o.target) {
     console.log(await benchWasmThreads(common));
     break;
   }
+  case 'wasm-peers-threads': {
+    // cnnc vs LiteRT.js vs onnxruntime-web in Node at 1 and 2 threads, one interleaved run (bench/wasm-peers.ts)
+    const { benchWasmPeers } = await import('./wasm-peers.js');
+    console.log(await benchWasmPeers(common));
+    break;
+  }
   case 'browser': {
     const { benchBrowser } = await import('./browser.js');
     console.log(await benchBrowser(common));
@@ -64,6 +70,6 @@ switch (o.target) {
     break;
   }
   default:
-    console.error(`no benchmark for target '${o.target}' (targets: wasm, layers, wasm-threads, browser, int8, fusion, wgsl, cuda, compile)`);
+    console.error(`no benchmark for target '${o.target}' (targets: wasm, layers, wasm-threads, wasm-peers-threads, browser, int8, fusion, wgsl, cuda, compile)`);
     process.exit(1);
 }
