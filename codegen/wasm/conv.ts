@@ -10,7 +10,8 @@
  * and at run time per kernel row (the row `oy` is a parameter). Splitting a layer into row calls
  * keeps the function hot, so V8 tiers it up to TurboFan within the first inference.
  *
- * Depthwise conv and pooling: vectorised over channels, one output pixel at a time.
+ * Pooling (and depthwise convs over large stride-2 inputs; the others: dwconv.ts): vectorised over
+ * channels, one output pixel at a time.
  */
 import binaryen from 'binaryen';
 import { FnBuilder, Ops, i32, none, v128, type Expr } from './builder.js';
@@ -61,7 +62,7 @@ export function packConvWeights(w: Float32Array, bias: Float32Array | undefined,
 }
 
 /** Stores an epilogue'd vector: residual add, activation, then a full or lane-masked store. */
-function storeEpilogue(fb: FnBuilder, ep: Epilogue, acc: Expr, yAddr: Expr, rAddr: Expr | undefined, lanes: number, tmp: number, tmp2: number): Expr[] {
+export function storeEpilogue(fb: FnBuilder, ep: Epilogue, acc: Expr, yAddr: Expr, rAddr: Expr | undefined, lanes: number, tmp: number, tmp2: number): Expr[] {
   const m = fb.m, o = new Ops(m);
   if (lanes <= 0) return [];
   const val = rAddr !== undefined ? m.f32x4.add(acc, o.vload(rAddr)) : acc;

@@ -75,14 +75,23 @@ const LN2_HI = 0.693359375, LN2_LO = -2.12194440e-4;
 /** Cephes expf: e^r ≈ 1 + r + r²·P(r) on |r| ≤ ln2/2. */
 const EXP_P = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
 
-/** e^x = 2ⁿ·e^r, r = x − n·ln2 (|r| ≤ ln2/2); `scale(n, p)` applies 2ⁿ to p = e^r. */
-function expCore(v: Vec, x: Expr, lo: number, hi: number, scale: (n: number, p: Expr) => Expr): Expr {
+/** 1.5·2²³: adding it rounds a float below 2²² in magnitude to an integer (ties to even, as f32x4.nearest), which its low bits then hold. */
+const ROUND_MAGIC = 12582912, ROUND_MAGIC_BITS = 0x4b400000;
+
+/**
+ * e^x = 2ⁿ·e^r, r = x − n·ln2 (|r| ≤ ln2/2); `scale(ni, p)` applies 2ⁿ (ni: n in i32 lanes) to p = e^r.
+ * n comes from the round-to-integer magic number: the same n as nearest(x·log2e) for |x| < 2²¹, and
+ * its i32 lanes by one integer subtract (trunc_sat is a long sequence on x64).
+ */
+function expCore(v: Vec, x: Expr, lo: number, hi: number, scale: (ni: () => Expr, p: Expr) => Expr): Expr {
   const m = v.m;
   // variable first: pmax(x, c) = x < c ? c : x keeps NaN (pmax(c, x) would turn it into c)
   return v.let(m.f32x4.pmin(m.f32x4.pmax(x, v.k(lo)), v.k(hi)), (xc) =>
-    v.let(m.f32x4.nearest(v.mul(v.get(xc), v.k(LOG2E))), (n) =>
-      v.let(v.sub(v.sub(v.get(xc), v.mul(v.get(n), v.k(LN2_HI))), v.mul(v.get(n), v.k(LN2_LO))), (r) =>
-        scale(n, v.add(v.add(v.mul(v.poly(r, EXP_P), v.mul(v.get(r), v.get(r))), v.get(r)), v.k(1))))));
+    v.let(v.add(v.mul(v.get(xc), v.k(LOG2E)), v.k(ROUND_MAGIC)), (t) =>
+      v.let(v.sub(v.get(t), v.k(ROUND_MAGIC)), (n) =>
+        v.let(v.sub(v.sub(v.get(xc), v.mul(v.get(n), v.k(LN2_HI))), v.mul(v.get(n), v.k(LN2_LO))), (r) =>
+          scale(() => m.i32x4.sub(v.get(t), v.ki(ROUND_MAGIC_BITS)),
+            v.add(v.add(v.mul(v.poly(r, EXP_P), v.mul(v.get(r), v.get(r))), v.get(r)), v.k(1)))))));
 }
 
 /** 2ⁿ as f32 bits for n in [-126, 128] (128 gives +Inf). */
@@ -95,7 +104,7 @@ const pow2 = (v: Vec, n: Expr) => v.m.i32x4.shl(v.m.i32x4.add(n, v.ki(127)), v.m
 export function exp(fb: FnBuilder, x: Expr): Expr {
   const v = new Vec(fb), m = v.m;
   // (p·2ʰ)·2ⁿ⁻ʰ: 2ⁿ itself would overflow at n = 128 and underflow below −126
-  return expCore(v, x, -105, 89, (n, p) => v.let(m.i32x4.trunc_sat_f32x4_s(v.get(n)), (ni) =>
+  return expCore(v, x, -105, 89, (nE, p) => v.let(nE(), (ni) =>
     v.let(m.i32x4.shr_s(v.get(ni), m.i32.const(1)), (h) =>
       v.mul(v.mul(p, pow2(v, v.get(h))), pow2(v, m.i32x4.sub(v.get(ni), v.get(h)))))));
 }
@@ -106,7 +115,7 @@ export function exp(fb: FnBuilder, x: Expr): Expr {
  */
 export function expSaturating(fb: FnBuilder, x: Expr): Expr {
   const v = new Vec(fb);
-  return expCore(v, x, -87.3, 88.5, (n, p) => v.mul(p, pow2(v, v.m.i32x4.trunc_sat_f32x4_s(v.get(n)))));
+  return expCore(v, x, -87.3, 88.5, (ni, p) => v.mul(p, pow2(v, ni())));
 }
 
 /** 1/(1 + e^−x): 0 at −Inf (e^Inf = Inf), 1 at +Inf, NaN at NaN. */
