@@ -15,10 +15,11 @@ import { layerNormRule } from './canonicalize-layernorm.js';
 import { mishRule } from './canonicalize-mish.js';
 import { shuffleRule } from './canonicalize-shuffle.js';
 import { softmaxRule } from './canonicalize-softmax.js';
+import { vectorMlpRule } from './canonicalize-vector-mlp.js';
 import { removeUnusedConstants, sweepRewrite, type Pass } from './pass.js';
 
 /** The rules the pipeline runs: each writes an op that wasm, wgsl and cuda all lower. */
-export const CANONICAL_RULES: readonly CanonicalRule[] = [layerNormRule, geluRule, hardSwishRule, hardSigmoidRule, softmaxRule, mishRule, shuffleRule];
+export const CANONICAL_RULES: readonly CanonicalRule[] = [layerNormRule, geluRule, hardSwishRule, hardSigmoidRule, softmaxRule, mishRule, shuffleRule, vectorMlpRule];
 
 /**
  * Rules whose op not every target lowers yet (InstanceNormalization: cuda only): run them with
@@ -42,6 +43,6 @@ export function canonicalize(graph: Graph, rules: readonly CanonicalRule[] = CAN
 
 export const canonicalizePass: Pass = {
   name: 'canonicalize',
-  doc: 'decomposed LayerNorm, GELU, HardSwish, HardSigmoid, Softmax spellings → those ops; channel shuffles → Gather',
+  doc: 'decomposed LayerNorm, GELU, HardSwish, HardSigmoid, Softmax spellings → those ops; channel shuffles → Gather; Gemm MLPs on a pooled vector → 1×1 Convs',
   run: (g) => canonicalize(g),
 };
