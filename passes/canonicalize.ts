@@ -13,11 +13,13 @@ import { hardSwishRule } from './canonicalize-hardswish.js';
 import { instanceNormRule } from './canonicalize-instancenorm.js';
 import { layerNormRule } from './canonicalize-layernorm.js';
 import { mishRule } from './canonicalize-mish.js';
+import { shuffleRule } from './canonicalize-shuffle.js';
 import { softmaxRule } from './canonicalize-softmax.js';
+import { vectorMlpRule } from './canonicalize-vector-mlp.js';
 import { removeUnusedConstants, sweepRewrite, type Pass } from './pass.js';
 
 /** The rules the pipeline runs: each writes an op that wasm, wgsl and cuda all lower. */
-export const CANONICAL_RULES: readonly CanonicalRule[] = [layerNormRule, geluRule, hardSwishRule, hardSigmoidRule, softmaxRule, mishRule];
+export const CANONICAL_RULES: readonly CanonicalRule[] = [layerNormRule, geluRule, hardSwishRule, hardSigmoidRule, softmaxRule, mishRule, shuffleRule, vectorMlpRule];
 
 /**
  * Rules whose op not every target lowers yet (InstanceNormalization: cuda only): run them with
@@ -41,6 +43,6 @@ export function canonicalize(graph: Graph, rules: readonly CanonicalRule[] = CAN
 
 export const canonicalizePass: Pass = {
   name: 'canonicalize',
-  doc: 'decomposed LayerNorm, GELU, HardSwish, HardSigmoid, Softmax spellings → those ops',
+  doc: 'decomposed LayerNorm, GELU, HardSwish, HardSigmoid, Softmax spellings → those ops; channel shuffles → Gather; Gemm MLPs on a pooled vector → 1×1 Convs',
   run: (g) => canonicalize(g),
 };

@@ -2,7 +2,7 @@
  * Layout NCHW → NHWC. Every rank-4 layout-aware op (Conv, pools, BN, Resize, FusedDwPw, …) switches
  * its `layout` attribute to NHWC and is wrapped in Transposes: NCHW→NHWC before its activation
  * inputs, NHWC→NCHW after. Then transposes are sunk (pushed towards the outputs) through
- * elementwise ops, Concat (axis remapped), Pad (pads remapped) and reductions, hoisted onto graph
+ * elementwise ops, Concat and Gather (axis remapped), Pad (pads remapped) and reductions, hoisted onto graph
  * inputs through elementwise preprocessing, and pairs that compose to the identity cancel. A transpose that only moves size-1 axes is a Reshape (e.g. after a
  * global pool), and Flatten(NHWC→NCHW transpose) feeding a Gemm is absorbed by re-packing the Gemm's
  * weight rows at compile time. What remains sits at the graph boundaries.
@@ -79,13 +79,15 @@ function stridesOf(shape: readonly number[]): number[] {
  */
 const MOVABLE = (op: string) => {
   const t = getOp(op).traits;
-  return t.elementwise || t.category === 'reduction' || op === 'Concat' || op === 'Pad' || op === 'Softmax';
+  return t.elementwise || t.category === 'reduction' || op === 'Concat' || op === 'Pad' || op === 'Softmax' || op === 'Gather';
 };
+/** A Gather moves only with 1-D indices (its rank is kept), and only its data input is permuted. */
+const fixedOperand = (g: Graph, n: Node, i: number) => n.op === 'Gather' && i === 1 && g.type(n.inputs[1]).shape.length === 1;
 const isReduce = (op: string) => getOp(op).traits.category === 'reduction';
 
 /** The non-constant operands of a movable op. */
 function hoistOperands(g: Graph, n: Node | undefined): string[] | undefined {
-  if (!n || !MOVABLE(n.op)) return undefined;
+  if (!n || !MOVABLE(n.op) || n.op === 'Gather') return undefined;
   return [...new Set(n.inputs.filter((i) => i !== '' && !g.constValue(i)))];
 }
 
@@ -97,7 +99,7 @@ function remapAttrs(n: Node, q: readonly number[]): Node['attrs'] | undefined {
   const rank = q.length;
   const attrs = { ...n.attrs };
   const axis = (a: number) => q[a < 0 ? a + rank : a];
-  if (n.op === 'Concat' || n.op === 'Softmax') attrs.axis = axis(Number(n.attrs.axis));
+  if (n.op === 'Concat' || n.op === 'Softmax' || n.op === 'Gather') attrs.axis = axis(Number(n.attrs.axis));
   if (n.op === 'Pad') {
     const pads = n.attrs.pads as number[];
     if (pads.length !== 2 * rank) return undefined;
@@ -174,8 +176,9 @@ function sink(n: Node, view: GraphView): Node[] | null {
   const rank = view.shape(out).length;
   let perm: number[] | undefined;
   const sources: (string | { c: Tensor } | { reshape: string })[] = [];
-  if (!MOVABLE(n.op)) return null;
-  for (const v of n.inputs) {
+  if (!MOVABLE(n.op) || (n.op === 'Gather' && !fixedOperand(g, n, 1))) return null;
+  for (const [i, v] of n.inputs.entries()) {
+    if (fixedOperand(g, n, i)) { sources.push(v); continue; }
     const t = transposeOf(view, v);
     // only a transpose that moves data of the graph's inside leads; one that is a reshape, or one of a
     // graph input, is moved like the operands below (this is what keeps sinking from ping-ponging)

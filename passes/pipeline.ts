@@ -14,6 +14,7 @@ import { canonicalizePass } from './canonicalize.js';
 import { csePass } from './cse.js';
 import { dcePass } from './dce.js';
 import { foldBatchNormPass } from './fold-batchnorm.js';
+import { foldChannelGatherPass } from './fold-channel-gather.js';
 import { foldConstantsPass } from './fold-constants.js';
 import { fp16Pass } from './fp16.js';
 import { fuseDwPwPass } from './fuse-dwpw.js';
@@ -39,7 +40,7 @@ export interface PassReport {
 
 /** Every pass by name. */
 export const PASSES: Readonly<Record<string, Pass>> = Object.fromEntries(
-  [foldConstantsPass, simplifyPass, dcePass, csePass, canonicalizePass, absorbPadPass, foldBatchNormPass, fuseEpiloguePass, fuseDwPwPass, foldTransposedLayerNormPass, fuseSqueezeExcitationPass, fuseElementwisePass, layoutPass, fp16Pass, quantizeQdqPass]
+  [foldConstantsPass, simplifyPass, dcePass, csePass, canonicalizePass, absorbPadPass, foldBatchNormPass, fuseEpiloguePass, foldChannelGatherPass, fuseDwPwPass, foldTransposedLayerNormPass, fuseSqueezeExcitationPass, fuseElementwisePass, layoutPass, fp16Pass, quantizeQdqPass]
     .map((p) => [p.name, p]),
 );
 
@@ -50,8 +51,8 @@ export const PASSES: Readonly<Record<string, Pass>> = Object.fromEntries(
 export const PIPELINES: Readonly<Record<OptLevel, readonly string[]>> = {
   O0: [],
   O1: ['fold-constants', 'simplify', 'dce'],
-  O2: ['quantize-qdq', 'fold-constants', 'simplify', 'dce', 'canonicalize', 'absorb-pad', 'fold-batchnorm', 'fuse-epilogue', 'cse', 'dce', 'layout-nhwc', 'fold-transposed-layernorm', 'fuse-squeeze-excitation', 'fp16', 'fuse-elementwise', 'dce'],
-  O3: ['quantize-qdq', 'fold-constants', 'simplify', 'cse', 'dce', 'canonicalize', 'absorb-pad', 'fold-batchnorm', 'fuse-epilogue', 'fuse-dwpw', 'layout-nhwc', 'simplify', 'cse', 'fold-transposed-layernorm', 'fuse-squeeze-excitation', 'fp16', 'fuse-elementwise', 'dce'],
+  O2: ['quantize-qdq', 'fold-constants', 'simplify', 'dce', 'canonicalize', 'absorb-pad', 'fold-batchnorm', 'fuse-epilogue', 'fold-channel-gather', 'cse', 'dce', 'layout-nhwc', 'fold-transposed-layernorm', 'fuse-squeeze-excitation', 'fp16', 'fuse-elementwise', 'dce'],
+  O3: ['quantize-qdq', 'fold-constants', 'simplify', 'cse', 'dce', 'canonicalize', 'absorb-pad', 'fold-batchnorm', 'fuse-epilogue', 'fold-channel-gather', 'fuse-dwpw', 'layout-nhwc', 'simplify', 'cse', 'fold-transposed-layernorm', 'fuse-squeeze-excitation', 'fp16', 'fuse-elementwise', 'dce'],
 };
 
 const targetName = (t: PipelineTarget): string => (typeof t === 'string' ? t : t.name);

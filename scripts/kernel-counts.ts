@@ -1,10 +1,11 @@
 /**
- * Kernels per model before and after elementwise group fusion and squeeze-excitation gate fusion,
- * per target: each model compiled with the target's default pipeline, once with `fuse-elementwise`
- * and `fuse-squeeze-excitation` disabled and once as is, and
+ * Kernels per model before and after elementwise group fusion, squeeze-excitation gate fusion and
+ * channel-gather folding, per target: each model compiled with the target's default pipeline, once with
+ * `fuse-elementwise`, `fuse-squeeze-excitation` and `fold-channel-gather` disabled and once as is, and
  * the kernel counts (compile stats) compared. Models: the six in ../shared/models and every zoo
  * model (at 64×64: kernel counts do not depend on the input size; LeNet-5, VGG and AlexNet at their own
- * sizes, which their adaptive pooling needs).
+ * sizes, which their adaptive pooling needs), and the test graphs of a ShuffleNetV2-style network and a
+ * Keras-style (Gemm) squeeze-excitation block.
  *
  *   npx tsx scripts/kernel-counts.ts            # prints the markdown table
  *   npx tsx scripts/kernel-counts.ts --write    # and replaces it in docs/benchmarks.md
@@ -15,6 +16,8 @@ import { join } from 'node:path';
 import { compile, type TargetName } from '../index.js';
 import { importOnnx, loadOnnxFile } from '../frontends/onnx/import.js';
 import { opset13Bytes } from '../test/decomposed.js';
+import { SE_CASES, seGemmGraph } from '../test/se-graph.js';
+import { shuffleNetGraph } from '../test/shuffle-graph.js';
 import type { Graph } from '../ir/graph.js';
 import { zoo, ZOO_NAMES } from '../models/index.js';
 import { fusionSummary } from '../passes/fuse-elementwise.js';
@@ -38,16 +41,19 @@ const models: { label: string; load: () => Graph; disable?: string[] }[] = [
   { label: 'convnext_tiny opset-13 export', load: convnextOpset13 },
   // without the pattern rules: what trait-based fusion alone does with the written-out forms
   { label: 'convnext_tiny opset-13 export, canonicalize disabled', load: convnextOpset13, disable: ['canonicalize'] },
+  { label: 'ShuffleNetV2-style units (test/shuffle-graph.ts)', load: () => shuffleNetGraph(1) },
+  { label: 'SE block with a Gemm gate (test/se-graph.ts)', load: () => seGemmGraph(SE_CASES[0], 1) },
 ].filter((m) => !only || only.some((o) => m.label.includes(o)));
 
 /** "before → after (groups)" for one model on one target. */
 async function counts(g: Graph, target: TargetName, disable: string[] = []): Promise<string> {
   try {
-    const before = (await compile(g, target, { disable: [...disable, 'fuse-elementwise', 'fuse-squeeze-excitation'] })).stats.kernels;
+    const before = (await compile(g, target, { disable: [...disable, 'fuse-elementwise', 'fuse-squeeze-excitation', 'fold-channel-gather'] })).stats.kernels;
     const c = await compile(g, target, { disable });
     const groups = fusionSummary(c.graph).groups.length;
     const gates = c.graph.nodes.filter((n) => n.op === 'SqueezeExcitationGate').length;
-    const formed = [groups ? `${groups} groups` : '', gates ? `${gates} SE gates` : ''].filter(Boolean).join(', ');
+    const gathers = c.graph.nodes.filter((n) => n.op === 'Gather').length;
+    const formed = [groups ? `${groups} groups` : '', gates ? `${gates} SE gates` : '', gathers ? `${gathers} channel gathers left` : ''].filter(Boolean).join(', ');
     return before === c.stats.kernels ? `${before}` : `${before} → **${c.stats.kernels}** (${formed})`;
   } catch (e) {
     return `— (${(e as Error).message.split(':')[0]})`;
