@@ -15,6 +15,7 @@ import { FnBuilder } from './builder.js';
 import { addPartsDriver, addRowDriver, emitConv, emitWindow, packConvWeights, packDepthwiseWeights } from './conv.js';
 import { emitConvTranspose, emitElementwise, packConvTransposeWeights } from './kernels.js';
 import { renderScalar } from './scalar.js';
+import { recordUnitWork, recordWindowRows } from './units.js';
 import { actTag, kxk, needsConstants, pairTag, two, unchecked, type Loc, type OpLowering } from './storage.js';
 
 const geometry = (n: Node, g: Graph): WindowGeometry =>
@@ -62,6 +63,7 @@ const conv: OpLowering = {
             name: N === 1 ? fn : `${fn}_n${i}`, kind: 'dw', X: a(x.l) + i * imgX, H: x.H, W: x.W, xps: x.l.ps, C, Y: a(y) + i * imgY, OH, OW, yps: y.ps,
             kh, kw, sh, sw, dh, dw, ph, pw, Wd, B, V: 4, ...ep, R: r ? a(r) + i * imgR : undefined, rps: r?.ps,
           });
+          recordWindowRows(m, N === 1 ? fn : `${fn}_n${i}`, OH, kh, sh, dh, ph, x.H);
         }
         if (N > 1) addPartsDriver(m, fn, Array.from({ length: N }, (_, i) => `${fn}_n${i}`), OH);
       }, [x.l, ...(r ? [r] : [])], [y]);
@@ -118,6 +120,7 @@ function addBandDriver(m: binaryen.Module, name: string, OH: number, band: numbe
       m.call(`${name}_pw_row`, [fb.geti(r)], binaryen.none),
     ]),
   ]));
+  recordUnitWork(m, name, Array.from({ length: count }, (_, b) => Math.min(band, OH - b * band)));
   addRowDriver(m, name, count);
 }
 
