@@ -285,39 +285,72 @@ function flatten1x1(s: ConvSpec): ConvSpec {
   return isPointwise(s) && s.OH > 1 ? { ...s, H: 1, W: s.H * s.W, OH: 1, OW: s.OH * s.OW } : s;
 }
 
+/** A re-cut pointwise conv: `rows` rows of `width` pixels, a `last` row of the rest, each row in `parts` ranges of channel blocks. */
+interface PointwiseCut { rows: number; width: number; last: number; parts: number }
+
 /**
- * A tile-outer pointwise conv (or Gemm) is re-cut into about 16 rows of a whole number of pixel
- * tiles (and a shorter last row where they do not divide H·W): no edge tiles except in that last
- * row, and rows enough for threads to share (one row of H·W pixels would run on one thread).
+ * A tile-outer pointwise conv (or Gemm) is re-cut into about TARGET_UNITS rows of a whole number of
+ * pixel tiles (and a shorter last row where they do not divide H·W): no edge tiles except in that
+ * last row, and units enough for threads to share evenly. Where the map has too few tiles for that
+ * (14×14: 49 tiles of 4), each row is also cut into up to 4 ranges of output-channel blocks.
  */
-function pointwiseRows(s: ConvSpec): { rows: number; width: number; last: number } | undefined {
+function pointwiseRows(s: ConvSpec): PointwiseCut | undefined {
   if (!isPointwise(s) || !isTileOuter(s)) return undefined;
   const n = s.OH * s.OW;
   if (n < 4 * s.P) return undefined;
-  const width = s.P * Math.max(1, Math.round(n / (16 * s.P)));
-  const rows = Math.floor(n / width);
-  return { rows, width, last: n - rows * width };
+  const width = s.P * Math.max(1, Math.round(n / (TARGET_UNITS * s.P)));
+  const rows = Math.floor(n / width), last = n - rows * width;
+  const units = rows + (last > 0 ? 1 : 0);
+  const parts = Math.min(4, Math.ceil(s.M / (4 * s.V)), Math.ceil(TARGET_UNITS / units));
+  return { rows, width, last, parts };
 }
 
-/** Emits a pointwise conv as `rows` rows of `width` pixels (`<name>_main`) and its short last row (`<name>_last`). */
-function emitPointwiseRows(m: binaryen.Module, s: ConvSpec, r: { rows: number; width: number; last: number }): number {
+/** Emits a pointwise conv as `rows` rows of `width` pixels (`<name>_main`) and its short last row (`<name>_last`), channels cut into `r.parts` ranges. */
+function emitPointwiseRows(m: binaryen.Module, s: ConvSpec, r: PointwiseCut): number {
+  const rowCount = r.rows + (r.last > 0 ? 1 : 0);
+  if (r.parts === 1) {
+    emitPointwiseRowFns(m, s, r);
+    recordUnitWork(m, s.name, Array.from({ length: rowCount }, (_, u) => (u < r.rows ? r.width : r.last)));
+    addRowDriver(m, s.name, rowCount);
+    return rowCount;
+  }
+  // unit u: row ⌊u / parts⌋, channel-block range u mod parts (its weights, bias, outputs and residual start at block b0)
+  const MB = 4 * s.V, nmb = Math.ceil(s.M / MB), work: number[] = [];
+  const ranges = Array.from({ length: r.parts }, (_, k) => [Math.floor(k * nmb / r.parts), Math.floor((k + 1) * nmb / r.parts)]);
+  ranges.forEach(([b0, b1], k) => emitPointwiseRowFns(m, {
+    ...s, name: `${s.name}_c${k}`, M: Math.min(s.M, b1 * MB) - b0 * MB, Wp: s.Wp + b0 * s.Cg * MB * 4, B: s.B + b0 * MB * 4,
+    Y: s.Y + b0 * MB * 4, R: s.R !== undefined ? s.R + b0 * MB * 4 : undefined,
+  }, r));
+  for (let row = 0; row < rowCount; row++) {
+    for (const [b0, b1] of ranges) work.push((row < r.rows ? r.width : r.last) * (Math.ceil(Math.min(s.M, b1 * MB) / 4) - b0 * s.V));
+  }
+  const fb = new FnBuilder(m, 1), o = new Ops(m);
+  const row = fb.local(i32), k = fb.local(i32);
+  m.addFunction(`${s.name}_row`, i32, none, fb.vars, m.block(null, [
+    fb.set(row, m.i32.div_u(fb.geti(0), o.c(r.parts))),
+    fb.set(k, m.i32.rem_u(fb.geti(0), o.c(r.parts))),
+    ...ranges.map((_, p) => m.if(m.i32.eq(fb.geti(k), o.c(p)), m.call(`${s.name}_c${p}_row`, [fb.geti(row)], none))),
+  ]));
+  recordUnitWork(m, s.name, work);
+  addRowDriver(m, s.name, work.length);
+  return work.length;
+}
+
+/** `<name>_row(i)` for a re-cut pointwise conv: row i of `<name>_main`, or the short last row `<name>_last`. */
+function emitPointwiseRowFns(m: binaryen.Module, s: ConvSpec, r: PointwiseCut): void {
   const main = `${s.name}_main`, last = `${s.name}_last`;
   emitConv(m, { ...s, name: main, H: r.rows, W: r.width, OH: r.rows, OW: r.width, part: true });
   if (r.last === 0) {
     m.addFunction(`${s.name}_row`, i32, none, [], m.call(`${main}_row`, [m.local.get(0, i32)], none));
-  } else {
-    const px = r.rows * r.width;
-    emitConv(m, {
-      ...s, name: last, H: 1, W: r.last, OH: 1, OW: r.last, part: true,
-      X: s.X + px * s.xps * 4, Y: s.Y + px * s.yps * 4, R: s.R !== undefined ? s.R + px * s.rps! * 4 : undefined,
-    });
-    m.addFunction(`${s.name}_row`, i32, none, [], m.if(m.i32.lt_u(m.local.get(0, i32), m.i32.const(r.rows)),
-      m.call(`${main}_row`, [m.local.get(0, i32)], none), m.call(`${last}_row`, [m.i32.const(0)], none)));
+    return;
   }
-  const units = r.rows + (r.last > 0 ? 1 : 0);
-  recordUnitWork(m, s.name, Array.from({ length: units }, (_, u) => (u < r.rows ? r.width : r.last)));
-  addRowDriver(m, s.name, units);
-  return units;
+  const px = r.rows * r.width;
+  emitConv(m, {
+    ...s, name: last, H: 1, W: r.last, OH: 1, OW: r.last, part: true,
+    X: s.X + px * s.xps * 4, Y: s.Y + px * s.yps * 4, R: s.R !== undefined ? s.R + px * s.rps! * 4 : undefined,
+  });
+  m.addFunction(`${s.name}_row`, i32, none, [], m.if(m.i32.lt_u(m.local.get(0, i32), m.i32.const(r.rows)),
+    m.call(`${main}_row`, [m.local.get(0, i32)], none), m.call(`${last}_row`, [m.i32.const(0)], none)));
 }
 
 /**
