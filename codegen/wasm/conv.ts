@@ -81,6 +81,11 @@ function storeEpilogue(fb: FnBuilder, ep: Epilogue, acc: Expr, yAddr: Expr, rAdd
 export function emitConv(m: binaryen.Module, spec: ConvSpec): number {
   const rows = pointwiseRows(spec);
   if (rows) return emitPointwiseRows(m, spec, rows);
+  const parts = rowParts(spec);
+  if (parts > 1) {
+    const rowWork = Array.from({ length: spec.OH }, (_, oy) => validKernelRows(oy, spec.kh, spec.sh, spec.dh, spec.ph, spec.H));
+    return emitChannelParts(m, spec, parts, rowWork, (sub) => emitConv(m, { ...sub, part: true }));
+  }
   const s = flatten1x1(spec);
   const fb = new FnBuilder(m, 1), o = new Ops(m);
   // No c-loop unroll: V8's register allocator (15 usable xmm registers) spills accumulators once a
@@ -265,6 +270,15 @@ function rowBands(blocks: number, OH: number): { rows: number; bands: number } {
 }
 
 /**
+ * A tile-outer conv with too few rows for threads to share evenly (SqueezeNet's 55 and 27) is cut
+ * into (row, channel range) units as well: how many ranges (1: not cut).
+ */
+function rowParts(s: ConvSpec): number {
+  if (s.part || s.singleRow || isPointwise(s) || !isTileOuter(s) || 2 * s.OH >= TARGET_UNITS) return 1;
+  return Math.min(4, Math.ceil(s.M / (4 * s.V)), Math.ceil(TARGET_UNITS / s.OH));
+}
+
+/**
  * Tile-outer when the layer's packed weights stay in L2 (each pixel tile's inputs then stay in L1),
  * one row per call; otherwise weight-stationary, one call per output-channel block over all rows.
  */
@@ -314,21 +328,29 @@ function emitPointwiseRows(m: binaryen.Module, s: ConvSpec, r: PointwiseCut): nu
     addRowDriver(m, s.name, rowCount);
     return rowCount;
   }
-  // unit u: row ⌊u / parts⌋, channel-block range u mod parts (its weights, bias, outputs and residual start at block b0)
+  return emitChannelParts(m, s, r.parts, Array.from({ length: rowCount }, (_, u) => (u < r.rows ? r.width : r.last)), (sub) => emitPointwiseRowFns(m, sub, r));
+}
+
+/**
+ * `<name>_row(u)` and its driver for a tile-outer conv cut into (row, channel range) units: row
+ * ⌊u / parts⌋ of the part conv `<name>_c<u mod parts>`, which `emitPart` emits over that range of
+ * output-channel blocks (its weights, bias, outputs and residual start at the range's first block).
+ * `rowWork`: each row's work over all channels. Returns the number of units.
+ */
+function emitChannelParts(m: binaryen.Module, s: ConvSpec, parts: number, rowWork: number[], emitPart: (sub: ConvSpec) => void): number {
   const MB = 4 * s.V, nmb = Math.ceil(s.M / MB), work: number[] = [];
-  const ranges = Array.from({ length: r.parts }, (_, k) => [Math.floor(k * nmb / r.parts), Math.floor((k + 1) * nmb / r.parts)]);
-  ranges.forEach(([b0, b1], k) => emitPointwiseRowFns(m, {
-    ...s, name: `${s.name}_c${k}`, M: Math.min(s.M, b1 * MB) - b0 * MB, Wp: s.Wp + b0 * s.Cg * MB * 4, B: s.B + b0 * MB * 4,
-    Y: s.Y + b0 * MB * 4, R: s.R !== undefined ? s.R + b0 * MB * 4 : undefined,
-  }, r));
-  for (let row = 0; row < rowCount; row++) {
-    for (const [b0, b1] of ranges) work.push((row < r.rows ? r.width : r.last) * (Math.ceil(Math.min(s.M, b1 * MB) / 4) - b0 * s.V));
-  }
+  const ranges = Array.from({ length: parts }, (_, k) => [Math.floor(k * nmb / parts), Math.floor((k + 1) * nmb / parts)]);
+  ranges.forEach(([b0, b1], k) => emitPart({
+    ...s, name: `${s.name}_c${k}`, M: Math.min(s.M, b1 * MB) - b0 * MB, Wp: s.Wp + b0 * s.kh * s.kw * s.Cg * MB * 4, B: s.B + b0 * MB * 4,
+    Y: s.Y + b0 * MB * 4, R: s.R !== undefined ? s.R + b0 * MB * 4 : undefined, order: 'tile',
+  }));
+  const vectors = Math.ceil(s.M / 4);
+  for (const w of rowWork) for (const [b0, b1] of ranges) work.push(w * (Math.ceil(Math.min(s.M, b1 * MB) / 4) - b0 * s.V) / vectors);
   const fb = new FnBuilder(m, 1), o = new Ops(m);
   const row = fb.local(i32), k = fb.local(i32);
   m.addFunction(`${s.name}_row`, i32, none, fb.vars, m.block(null, [
-    fb.set(row, m.i32.div_u(fb.geti(0), o.c(r.parts))),
-    fb.set(k, m.i32.rem_u(fb.geti(0), o.c(r.parts))),
+    fb.set(row, m.i32.div_u(fb.geti(0), o.c(parts))),
+    fb.set(k, m.i32.rem_u(fb.geti(0), o.c(parts))),
     ...ranges.map((_, p) => m.if(m.i32.eq(fb.geti(k), o.c(p)), m.call(`${s.name}_c${p}_row`, [fb.geti(row)], none))),
   ]));
   recordUnitWork(m, s.name, work);
