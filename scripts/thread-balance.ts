@@ -11,7 +11,8 @@ import { compile } from '../index.js';
 import { loadOnnxFile } from '../frontends/onnx/import.js';
 import { decodeArtifact } from '../runtime/artifact.js';
 import { WasmSession } from '../runtime/wasm/index.js';
-import { phasesOf, splitBounds, type Phase } from '../runtime/wasm/threads.js';
+import { phasesOf, type Phase } from '../runtime/wasm/threads.js';
+import { busiestShare } from '../bench/wasm-threads.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -21,17 +22,6 @@ const MODELS = path.resolve(import.meta.dirname, '../../shared/models');
 const names = arg('models', 'resnet18,mobilenet_v2,squeezenet1_1,efficientnet_b0').split(',');
 const counts = arg('threads', '2,3').split(',').map(Number);
 const all = process.argv.includes('--all');
-
-/** The share of a phase's work that its busiest thread does (1 for a serial phase). */
-export function busiestShare(p: Phase, T: number): number {
-  if (p.rows === undefined) return 1;
-  const w = p.work ?? new Array<number>(p.rows).fill(1);
-  const b = splitBounds(p.rows, T, p.work);
-  const total = w.reduce((x, y) => x + y, 0);
-  let most = 0;
-  for (let t = 0; t < T; t++) most = Math.max(most, w.slice(b[t], b[t + 1]).reduce((x, y) => x + y, 0));
-  return total > 0 ? most / total : 1 / T;
-}
 
 const summary: string[] = [];
 for (const name of names) {
