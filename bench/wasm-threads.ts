@@ -14,7 +14,7 @@ import { loadOnnxFile } from '../frontends/onnx/import.js';
 import { decodeArtifact } from '../runtime/artifact.js';
 import { tensor } from '../runtime/tensor.js';
 import { WasmSession } from '../runtime/wasm/index.js';
-import { phasesOf } from '../runtime/wasm/threads.js';
+import { phasesOf, splitBounds, type Phase } from '../runtime/wasm/threads.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { enableRelaxedSimd } from './litert.js';
 import { f32File, relErr, timeInterleaved, writeDocSection } from './common.js';
@@ -29,12 +29,23 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 /** CPU milliseconds of this process (the profiled session runs on this thread alone). */
 const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 
+/** The share of a phase's work that its busiest of T threads does, cut as the pool cuts it (1 for a serial phase). */
+export function busiestShare(p: Phase, T: number): number {
+  if (p.rows === undefined) return 1;
+  const w = p.work ?? new Array<number>(p.rows).fill(1);
+  const b = splitBounds(p.rows, T, p.work);
+  const total = w.reduce((x, y) => x + y, 0);
+  let most = 0;
+  for (let t = 0; t < T; t++) most = Math.max(most, w.slice(b[t], b[t + 1]).reduce((x, y) => x + y, 0));
+  return total > 0 ? most / total : 1 / T;
+}
+
 /**
  * How much of a model the thread pool can share out, from a ONE-thread session `s`, so that the
  * figure does not depend on what else the machine runs: each step is timed alone in CPU time
  * (time this process ran, not time it waited for a core; median of `runs`) and assigned to the
  * phase the pool would run it in (runtime/wasm/threads.ts phasesOf). A serial phase runs on thread
- * 0 while the others wait; a parallel phase of R units takes ⌈R/T⌉ / R of its time on T threads.
+ * 0 while the others wait; a parallel phase takes its busiest thread's share (busiestShare) of its time.
  * Returns the step sum, the serial share, the speed-up bound on T threads (Amdahl with that
  * imbalance; barriers not counted), the number of phases (barriers) and the largest serial steps.
  */
@@ -61,7 +72,7 @@ export function threadProfile(s: WasmSession, feeds: Record<string, Tensor>, run
     }
     const ms = t.get(p.fn)!;
     total += ms;
-    bound += ms * Math.ceil(p.rows! / T) / p.rows!;
+    bound += ms * busiestShare(p, T);
   }
   total += serial;
   bound += serial;

@@ -20,7 +20,7 @@ import { decodeArtifact, type Artifact } from '../runtime/artifact.js';
 import { load } from '../runtime/index.js';
 import { tensor, type Tensor } from '../runtime/tensor.js';
 import { WasmSession } from '../runtime/wasm/index.js';
-import { MIN_PARALLEL_FLOPS, phasesOf } from '../runtime/wasm/threads.js';
+import { MIN_PARALLEL_FLOPS, phasesOf, splitBounds } from '../runtime/wasm/threads.js';
 import { f32File, relErr } from './golden.js';
 
 const F32_TOL = 1e-4;
@@ -150,8 +150,10 @@ describe('wasm threads: the newly split kinds vs reference on 1, 2 and 3 threads
   const conv = (g: Graph, x: string, C: number, M: number, seed: number, attrs = {}) =>
     g.add('Conv', [x, g.addConstant(`w${seed}`, randT([M, C, 3, 3], seed)), g.addConstant(`b${seed}`, randT([M], seed + 1))], { pads: [1, 1, 1, 1], ...attrs });
 
-  it('FusedDwPw by bands of rows, each band its own scratch row (stride 1 and 2, residual, bands of 1-3 rows, a short last band)', async () => {
-    for (const [C, M, H, W, s, resid] of [[6, 9, 5, 7, 1, false], [8, 20, 40, 9, 1, true], [5, 13, 40, 6, 2, false], [4, 4, 17, 3, 1, true], [7, 5, 1, 12, 1, false]] as const) {
+  it('FusedDwPw by bands of rows, each band its own scratch row (stride 1 and 2, residual, bands of 1-3 rows, a short last band, channel parts)', async () => {
+    // 100 rows: bands of 3 rows, a short last one; 7 rows and 150 channels: each band in 2 channel parts
+    for (const [C, M, H, W, s, resid] of [[6, 9, 5, 7, 1, false], [8, 20, 40, 9, 1, true], [5, 13, 40, 6, 2, false], [4, 4, 17, 3, 1, true], [7, 5, 1, 12, 1, false],
+      [3, 6, 100, 3, 1, false], [5, 150, 7, 7, 1, true], [6, 150, 13, 5, 2, false]] as const) {
       const g = new Graph('t');
       g.addInput('x', { dtype: 'f32', shape: [1, C, H, W] });
       const OH = Math.floor((H - 1) / s) + 1, OW = Math.floor((W - 1) / s) + 1;
@@ -199,10 +201,38 @@ describe('wasm threads: the newly split kinds vs reference on 1, 2 and 3 threads
     const dw = g.add('Conv', ['x', g.addConstant('wdw', randT([8, 1, 3, 3], 12))], { group: 8, pads: [1, 1, 1, 1] });
     const g4 = g.add('Conv', ['y', g.addConstant('w4', randT([8, 3, 1, 1], 13))], { group: 4 });
     const pw = g.add('Conv', ['y', g.addConstant('wpw', randT([12, 12, 1, 1], 14)), g.addConstant('bpw', randT([12], 15)), 'y'], { activation: 'relu' });
+    // 169 pixels: 42 rows of one 4-pixel tile and a 1-pixel row, each in 3 ranges of the 21 channels' blocks (the last partial)
+    const pwParts = g.add('Conv', ['y', g.addConstant('wpp', randT([21, 12, 1, 1], 21)), g.addConstant('bpp', randT([21], 22))]);
     const gemm = g.add('Gemm', ['a', g.addConstant('wg', randT([20, 30], 16)), g.addConstant('bg', randT([30], 17))]);
-    g.setOutputs([g2, dw, g4, pw, gemm]);
+    g.setOutputs([g2, dw, g4, pw, pwParts, gemm]);
     const feeds = { x: randT([2, 8, 13, 13], 18), y: randT([1, 12, 13, 13], 19), a: randT([37, 20], 20) };
     await checkSplit(g, feeds, ['Conv (group 2)', 'Conv (group 4)', 'Conv (depthwise)', 'Conv', 'Gemm']);
+  });
+});
+
+describe('wasm threads: splits', () => {
+  const shares = (b: number[], w: number[]) => b.slice(1).map((e, t) => w.slice(b[t], e).reduce((x, y) => x + y, 0));
+
+  it('splitBounds covers every unit once, in order, and cuts where the work (not the unit count) halves', () => {
+    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 1, maxLength: 60 }), fc.integer({ min: 1, max: 5 }), (w, T) => {
+      for (const b of [splitBounds(w.length, T, w), splitBounds(w.length, T)]) {
+        expect(b.length).toBe(T + 1);
+        expect(b[0]).toBe(0);
+        expect(b[T]).toBe(w.length);
+        for (let t = 0; t < T; t++) expect(b[t + 1]).toBeGreaterThanOrEqual(b[t]);
+      }
+    }));
+    // 12 rows of 4 pixels and a 1-pixel row on 3 threads: 16, 16, 17 pixels (by unit count: 5·4 = 20 on one)
+    const w = [...new Array(12).fill(4), 1];
+    expect(shares(splitBounds(13, 3, w), w)).toEqual([16, 16, 17]);
+    expect(splitBounds(7, 2)).toEqual([0, 4, 7]);
+    expect(splitBounds(96, 3)).toEqual([0, 32, 64, 96]);
+  });
+
+  it('a plan whose unit weights do not match the step is BAD_ARTIFACT', () => {
+    const exports = { a_range: () => undefined, a_rows: new WebAssembly.Global({ value: 'i32', mutable: false }, 4) };
+    expect(() => phasesOf([{ fn: 'a', unitWork: [1, 2, 3] }], exports)).toThrow(/3 unit weights for step 'a', which has 4 units/);
+    expect(phasesOf([{ fn: 'a', unitWork: [1, 2, 3, 4] }], exports)).toEqual([{ fn: 'a', rows: 4, work: [1, 2, 3, 4] }]);
   });
 });
 

@@ -16,6 +16,7 @@
 import binaryen from 'binaryen';
 import { FnBuilder, Ops, i32, none, v128, type Expr } from './builder.js';
 import { activation } from './activation.js';
+import { recordUnitWork, unitWorkOf, validKernelRows } from './units.js';
 
 export interface Epilogue {
   act: string;
@@ -81,6 +82,11 @@ export function storeEpilogue(fb: FnBuilder, ep: Epilogue, acc: Expr, yAddr: Exp
 export function emitConv(m: binaryen.Module, spec: ConvSpec): number {
   const rows = pointwiseRows(spec);
   if (rows) return emitPointwiseRows(m, spec, rows);
+  const parts = rowParts(spec);
+  if (parts > 1) {
+    const rowWork = Array.from({ length: spec.OH }, (_, oy) => validKernelRows(oy, spec.kh, spec.sh, spec.dh, spec.ph, spec.H));
+    return emitChannelParts(m, spec, parts, rowWork, (sub) => emitConv(m, { ...sub, part: true }));
+  }
   const s = flatten1x1(spec);
   const fb = new FnBuilder(m, 1), o = new Ops(m);
   // No c-loop unroll: V8's register allocator (15 usable xmm registers) spills accumulators once a
@@ -212,24 +218,65 @@ export function emitConv(m: binaryen.Module, spec: ConvSpec): number {
   // ALL rows, so that big weights (ResNet's layer4: 9.4 MB) stream once per layer, not per row.
   const tileOuter = isTileOuter(s);
   const allRows = !tileOuter && !s.singleRow;
+  const ws = allRows ? rowBands(nmbFull + (tail > 0 ? 1 : 0), s.OH) : { rows: s.OH, bands: 1 };
   const body: Expr[] = [];
   if (tileOuter || s.singleRow) {
     body.push(fb.set(oy, fb.geti(oy0)), ...rowStart());
     if (tileOuter) body.push(...forCols((pix, oxC) => forMb((mbE, lanes) => tile(mbE, lanes, pix, oxC))));
     else body.push(...forMb((mbE, lanes) => forCols((pix, oxC) => tile(mbE, lanes, pix, oxC))));
   } else {
-    // the parameter is the output-channel block: one call per weight block keeps the function hot
+    // the parameter is (output-channel block, band of rows): one call per weight block and band
+    // keeps the function hot, and the bands give threads units enough to share evenly
+    const blk = fb.local(i32), y0 = fb.local(i32), y1 = fb.local(i32);
+    body.push(
+      fb.set(blk, m.i32.div_u(fb.geti(oy0), o.c(ws.bands))),
+      fb.set(y0, o.mul(m.i32.rem_u(fb.geti(oy0), o.c(ws.bands)), ws.rows)),
+      fb.set(y1, o.addc(fb.geti(y0), ws.rows)),
+      fb.set(y1, m.select(m.i32.lt_u(fb.geti(y1), o.c(s.OH)), fb.geti(y1), o.c(s.OH))),
+    );
     const allRowsOf = (mbE: () => Expr, lanes: number): Expr[] => [
       fb.set(wbase, o.addc(o.mul(mbE(), KS), s.Wp)),
-      fb.loop(oy, o.c(0), s.OH, 1, [...rowStart(), ...forCols((pix, oxC) => tile(mbE, lanes, pix, oxC))]),
+      fb.loopDyn(oy, fb.geti(y0), fb.geti(y1), 1, [...rowStart(), ...forCols((pix, oxC) => tile(mbE, lanes, pix, oxC))]),
     ];
-    const full = nmbFull > 0 ? m.block(null, allRowsOf(() => fb.geti(oy0), MB)) : m.nop();
-    body.push(tail > 0 ? m.if(m.i32.eq(fb.geti(oy0), o.c(nmbFull)), m.block(null, allRowsOf(() => o.c(nmbFull), tail)), full) : full);
+    const full = nmbFull > 0 ? m.block(null, allRowsOf(() => fb.geti(blk), MB)) : m.nop();
+    body.push(tail > 0 ? m.if(m.i32.eq(fb.geti(blk), o.c(nmbFull)), m.block(null, allRowsOf(() => o.c(nmbFull), tail)), full) : full);
   }
   m.addFunction(`${s.name}_row`, i32, none, fb.vars, m.block(null, body));
-  const units = allRows ? nmbFull + (tail > 0 ? 1 : 0) : s.OH;
+  const units = allRows ? (nmbFull + (tail > 0 ? 1 : 0)) * ws.bands : s.OH;
+  // channel blocks: the partial last one computes only its real vectors; rows: only unpadded kernel rows
+  const rowWork = (oy: number) => (s.band ? 1 : validKernelRows(oy, s.kh, s.sh, s.dh, s.ph, s.H));
+  const bandWork = (b: number) => Array.from({ length: Math.min(ws.rows, s.OH - b * ws.rows) }, (_, i) => rowWork(b * ws.rows + i)).reduce((x, y) => x + y, 0);
+  recordUnitWork(m, s.name, Array.from({ length: units }, (_, u) => allRows
+    ? (Math.floor(u / ws.bands) < nmbFull ? V : Math.ceil(tail / 4)) * bandWork(u % ws.bands)
+    : rowWork(u)));
   if (!s.part) addRowDriver(m, s.name, units, !s.singleRow);
   return units;
+}
+
+/**
+ * Threads share a layer evenly when it has many units of like work: cut at the nearest unit
+ * (runtime/wasm/threads.ts), 3 threads on 96 units leave the busiest within 1.6% of the mean.
+ */
+export const TARGET_UNITS = 96;
+
+/**
+ * Bands of rows for a weight-stationary conv of `blocks` channel blocks: the fewest bands (of equal
+ * rows; the last may be shorter) that make blocks · bands ≥ TARGET_UNITS, as few as possible
+ * because every band streams the block's weights again (from L1/L2: one block is KS bytes).
+ */
+function rowBands(blocks: number, OH: number): { rows: number; bands: number } {
+  const want = Math.min(OH, Math.ceil(TARGET_UNITS / blocks));
+  const rows = Math.ceil(OH / want);
+  return { rows, bands: Math.ceil(OH / rows) };
+}
+
+/**
+ * A tile-outer conv with too few rows for threads to share evenly (SqueezeNet's 55 and 27) is cut
+ * into (row, channel range) units as well: how many ranges (1: not cut).
+ */
+function rowParts(s: ConvSpec): number {
+  if (s.part || s.singleRow || isPointwise(s) || !isTileOuter(s) || 2 * s.OH >= TARGET_UNITS) return 1;
+  return Math.min(4, Math.ceil(s.M / (4 * s.V)), Math.ceil(TARGET_UNITS / s.OH));
 }
 
 /**
@@ -253,38 +300,80 @@ function flatten1x1(s: ConvSpec): ConvSpec {
   return isPointwise(s) && s.OH > 1 ? { ...s, H: 1, W: s.H * s.W, OH: 1, OW: s.OH * s.OW } : s;
 }
 
+/** A re-cut pointwise conv: `rows` rows of `width` pixels, a `last` row of the rest, each row in `parts` ranges of channel blocks. */
+interface PointwiseCut { rows: number; width: number; last: number; parts: number }
+
 /**
- * A tile-outer pointwise conv (or Gemm) is re-cut into about 16 rows of a whole number of pixel
- * tiles (and a shorter last row where they do not divide H·W): no edge tiles except in that last
- * row, and rows enough for threads to share (one row of H·W pixels would run on one thread).
+ * A tile-outer pointwise conv (or Gemm) is re-cut into about TARGET_UNITS rows of a whole number of
+ * pixel tiles (and a shorter last row where they do not divide H·W): no edge tiles except in that
+ * last row, and units enough for threads to share evenly. Where the map has too few tiles for that
+ * (14×14: 49 tiles of 4), each row is also cut into up to 4 ranges of output-channel blocks.
  */
-function pointwiseRows(s: ConvSpec): { rows: number; width: number; last: number } | undefined {
+function pointwiseRows(s: ConvSpec): PointwiseCut | undefined {
   if (!isPointwise(s) || !isTileOuter(s)) return undefined;
   const n = s.OH * s.OW;
   if (n < 4 * s.P) return undefined;
-  const width = s.P * Math.max(1, Math.round(n / (16 * s.P)));
-  const rows = Math.floor(n / width);
-  return { rows, width, last: n - rows * width };
+  const width = s.P * Math.max(1, Math.round(n / (TARGET_UNITS * s.P)));
+  const rows = Math.floor(n / width), last = n - rows * width;
+  const units = rows + (last > 0 ? 1 : 0);
+  const parts = Math.min(4, Math.ceil(s.M / (4 * s.V)), Math.ceil(TARGET_UNITS / units));
+  return { rows, width, last, parts };
 }
 
-/** Emits a pointwise conv as `rows` rows of `width` pixels (`<name>_main`) and its short last row (`<name>_last`). */
-function emitPointwiseRows(m: binaryen.Module, s: ConvSpec, r: { rows: number; width: number; last: number }): number {
+/** Emits a pointwise conv as `rows` rows of `width` pixels (`<name>_main`) and its short last row (`<name>_last`), channels cut into `r.parts` ranges. */
+function emitPointwiseRows(m: binaryen.Module, s: ConvSpec, r: PointwiseCut): number {
+  const rowCount = r.rows + (r.last > 0 ? 1 : 0);
+  if (r.parts === 1) {
+    emitPointwiseRowFns(m, s, r);
+    recordUnitWork(m, s.name, Array.from({ length: rowCount }, (_, u) => (u < r.rows ? r.width : r.last)));
+    addRowDriver(m, s.name, rowCount);
+    return rowCount;
+  }
+  return emitChannelParts(m, s, r.parts, Array.from({ length: rowCount }, (_, u) => (u < r.rows ? r.width : r.last)), (sub) => emitPointwiseRowFns(m, sub, r));
+}
+
+/**
+ * `<name>_row(u)` and its driver for a tile-outer conv cut into (row, channel range) units: row
+ * ⌊u / parts⌋ of the part conv `<name>_c<u mod parts>`, which `emitPart` emits over that range of
+ * output-channel blocks (its weights, bias, outputs and residual start at the range's first block).
+ * `rowWork`: each row's work over all channels. Returns the number of units.
+ */
+function emitChannelParts(m: binaryen.Module, s: ConvSpec, parts: number, rowWork: number[], emitPart: (sub: ConvSpec) => void): number {
+  const MB = 4 * s.V, nmb = Math.ceil(s.M / MB), work: number[] = [];
+  const ranges = Array.from({ length: parts }, (_, k) => [Math.floor(k * nmb / parts), Math.floor((k + 1) * nmb / parts)]);
+  ranges.forEach(([b0, b1], k) => emitPart({
+    ...s, name: `${s.name}_c${k}`, M: Math.min(s.M, b1 * MB) - b0 * MB, Wp: s.Wp + b0 * s.kh * s.kw * s.Cg * MB * 4, B: s.B + b0 * MB * 4,
+    Y: s.Y + b0 * MB * 4, R: s.R !== undefined ? s.R + b0 * MB * 4 : undefined, order: 'tile',
+  }));
+  const vectors = Math.ceil(s.M / 4);
+  for (const w of rowWork) for (const [b0, b1] of ranges) work.push(w * (Math.ceil(Math.min(s.M, b1 * MB) / 4) - b0 * s.V) / vectors);
+  const fb = new FnBuilder(m, 1), o = new Ops(m);
+  const row = fb.local(i32), k = fb.local(i32);
+  m.addFunction(`${s.name}_row`, i32, none, fb.vars, m.block(null, [
+    fb.set(row, m.i32.div_u(fb.geti(0), o.c(parts))),
+    fb.set(k, m.i32.rem_u(fb.geti(0), o.c(parts))),
+    ...ranges.map((_, p) => m.if(m.i32.eq(fb.geti(k), o.c(p)), m.call(`${s.name}_c${p}_row`, [fb.geti(row)], none))),
+  ]));
+  recordUnitWork(m, s.name, work);
+  addRowDriver(m, s.name, work.length);
+  return work.length;
+}
+
+/** `<name>_row(i)` for a re-cut pointwise conv: row i of `<name>_main`, or the short last row `<name>_last`. */
+function emitPointwiseRowFns(m: binaryen.Module, s: ConvSpec, r: PointwiseCut): void {
   const main = `${s.name}_main`, last = `${s.name}_last`;
   emitConv(m, { ...s, name: main, H: r.rows, W: r.width, OH: r.rows, OW: r.width, part: true });
   if (r.last === 0) {
     m.addFunction(`${s.name}_row`, i32, none, [], m.call(`${main}_row`, [m.local.get(0, i32)], none));
-  } else {
-    const px = r.rows * r.width;
-    emitConv(m, {
-      ...s, name: last, H: 1, W: r.last, OH: 1, OW: r.last, part: true,
-      X: s.X + px * s.xps * 4, Y: s.Y + px * s.yps * 4, R: s.R !== undefined ? s.R + px * s.rps! * 4 : undefined,
-    });
-    m.addFunction(`${s.name}_row`, i32, none, [], m.if(m.i32.lt_u(m.local.get(0, i32), m.i32.const(r.rows)),
-      m.call(`${main}_row`, [m.local.get(0, i32)], none), m.call(`${last}_row`, [m.i32.const(0)], none)));
+    return;
   }
-  const units = r.rows + (r.last > 0 ? 1 : 0);
-  addRowDriver(m, s.name, units);
-  return units;
+  const px = r.rows * r.width;
+  emitConv(m, {
+    ...s, name: last, H: 1, W: r.last, OH: 1, OW: r.last, part: true,
+    X: s.X + px * s.xps * 4, Y: s.Y + px * s.yps * 4, R: s.R !== undefined ? s.R + px * s.rps! * 4 : undefined,
+  });
+  m.addFunction(`${s.name}_row`, i32, none, [], m.if(m.i32.lt_u(m.local.get(0, i32), m.i32.const(r.rows)),
+    m.call(`${main}_row`, [m.local.get(0, i32)], none), m.call(`${last}_row`, [m.i32.const(0)], none)));
 }
 
 /**
@@ -301,6 +390,7 @@ export function addPartsDriver(m: binaryen.Module, name: string, parts: string[]
     fb.set(r, m.i32.rem_u(fb.geti(0), o.c(rows))),
     ...parts.map((part, k) => m.if(m.i32.eq(fb.geti(p), o.c(k)), m.call(`${part}_row`, [fb.geti(r)], none))),
   ]));
+  recordUnitWork(m, name, parts.flatMap((part) => unitWorkOf(m, part, rows)));
   addRowDriver(m, name, parts.length * rows);
 }
 

@@ -9,6 +9,7 @@ import binaryen from 'binaryen';
 import { encodeSections, type Artifact, type ArtifactHeader, type IOSpec } from '../../runtime/artifact.js';
 import { CnncError } from '../../runtime/errors.js';
 import type { WasmPlan } from '../../runtime/wasm/index.js';
+import { recordedUnitWork } from './units.js';
 import { packWeights } from '../../runtime/wasm/weights.js';
 import type { Graph } from '../../ir/graph.js';
 import type { OnProgress } from '../../ir/progress.js';
@@ -124,8 +125,8 @@ export function compileWasm(g: Graph, options: WasmCompileOptions = {}, onProgre
   const builds = options.relaxedSimd === false ? 1 : 2;
   const kernels: KernelCounter = { done: 0, total: builds * low.steps.length, onProgress };
   const emit = (relaxed: boolean) => stage(onProgress, 'module', () => emitModule(low.steps, addr, pages, relaxed, options.optimize ?? false, kernels), buildName(relaxed));
-  const wasm = emit(false);
-  const relaxed = builds === 2 ? emit(true) : undefined;
+  const { wasm, unitWork } = emit(false);
+  const relaxed = builds === 2 ? emit(true).wasm : undefined;
   const packed = stage(onProgress, 'pack weights', () => packWeights(joinParts(low.weights, low.weightBytes)));
   const plan: WasmPlan = {
     memoryBytes,
@@ -136,7 +137,7 @@ export function compileWasm(g: Graph, options: WasmCompileOptions = {}, onProgre
     arenaBytes,
     inputs: low.inputs.map((x) => ({ name: x.name, offset: addr(x.loc) })),
     outputs: low.outputs.map((x) => ({ name: x.name, offset: addr(x.loc) })),
-    steps: low.steps.map((s) => ({ fn: s.fn, node: s.node, op: s.op, flops: s.flops })),
+    steps: low.steps.map((s) => ({ fn: s.fn, node: s.node, op: s.op, flops: s.flops, ...(unitWork.has(s.fn) ? { unitWork: unitWork.get(s.fn) } : {}) })),
   };
   const header: ArtifactHeader = { version: 1, target: 'wasm', inputs: io(g, g.inputs), outputs: io(g, g.outputs), plan, meta: { model: g.name } };
   const parts = { module: wasm, ...(relaxed ? { module_relaxed: relaxed } : {}), weights: packed.section };
@@ -162,15 +163,18 @@ interface KernelCounter { done: number; total: number; onProgress?: OnProgress }
  * relaxed build differs only in its multiply-adds (`f32x4.relaxed_madd`); the runtime picks it
  * where the engine validates relaxed SIMD.
  */
-function emitModule(steps: ReturnType<typeof lower>['steps'], addr: (l: Loc) => number, pages: number, relaxed: boolean, optimize: boolean, kernels: KernelCounter): Uint8Array {
+function emitModule(steps: ReturnType<typeof lower>['steps'], addr: (l: Loc) => number, pages: number, relaxed: boolean, optimize: boolean, kernels: KernelCounter): { wasm: Uint8Array; unitWork: Map<string, number[]> } {
   const m = newModule({ relaxed });
   try {
     // imported (and re-exported): the runtime makes it, shared between worker threads when threaded
     m.setMemory(pages, pages, 'memory', [], false, false, 'mem');
     m.addMemoryImport('mem', 'env', 'memory');
+    const unitWork = new Map<string, number[]>();
     for (const s of steps) {
       const t0 = performance.now();
       s.emit(m, addr);
+      const work = recordedUnitWork(m, s.fn);
+      if (work) unitWork.set(s.fn, work);
       m.addFunctionExport(s.fn, s.fn);
       kernels.onProgress?.({ kind: 'kernel', name: s.fn, node: s.node, build: buildName(relaxed), done: ++kernels.done, total: kernels.total, ms: performance.now() - t0 });
     }
@@ -182,7 +186,7 @@ function emitModule(steps: ReturnType<typeof lower>['steps'], addr: (l: Loc) => 
       binaryen.setOptimizeLevel(2);
       m.optimize();
     }
-    return emitWithNames(m);
+    return { wasm: emitWithNames(m), unitWork };
   } finally {
     m.dispose();
   }

@@ -7,6 +7,7 @@
 import binaryen from 'binaryen';
 import { FnBuilder, Ops, f32, i32, none, v128, type Expr } from './builder.js';
 import { exp, withScratch } from './math.js';
+import { recordUnitWork } from './units.js';
 
 /** One elementwise operand: byte address and element strides over the output's (collapsed) dims; 0 = broadcast. */
 export interface Operand { addr: number; strides: number[] }
@@ -99,6 +100,7 @@ export function emitElementwise(m: binaryen.Module, s: ElementwiseSpec): void {
   let units: number, body: Expr;
   if (r === 1) {
     units = Math.ceil(inner / ELEMENTWISE_CHUNK);
+    recordUnitWork(m, s.name, Array.from({ length: units }, (_, u) => Math.min(ELEMENTWISE_CHUNK, inner - u * ELEMENTWISE_CHUNK)));
     body = flatRange(fb, inner, vector, strides.map((st) => st[0]), addrs, ptr, compute, storeAll);
   } else {
     const innerBody: Expr[] = strides.map((_, k) => fb.set(ptr[k], rowStart(k)));
@@ -213,6 +215,7 @@ export function emitGlobalPool(m: binaryen.Module, s: GlobalPoolSpec): void {
   }
   m.addFunction(`${s.name}_range`, binaryen.createType([i32, i32]), none, fb.vars, m.block(null, body));
   m.addFunction(s.name, none, none, [], m.call(`${s.name}_range`, [o.c(0), o.c(units)], none));
+  recordUnitWork(m, s.name, Array.from({ length: units }, (_, u) => Math.min(4, nv - 4 * u)));
   exportUnits(m, s.name, units);
 }
 

@@ -16,6 +16,7 @@ import { addPartsDriver, addRowDriver, emitConv, emitWindow, packConvWeights } f
 import { emitDepthwise, packDepthwiseWeights, type DepthwiseSpec } from './dwconv.js';
 import { emitConvTranspose, emitElementwise, packConvTransposeWeights } from './kernels.js';
 import { renderScalar } from './scalar.js';
+import { recordUnitWork, recordWindowRows } from './units.js';
 import { actTag, kxk, needsConstants, pairTag, two, unchecked, type Loc, type OpLowering } from './storage.js';
 
 /**
@@ -77,6 +78,7 @@ const conv: OpLowering = {
             name: N === 1 ? fn : `${fn}_n${i}`, X: a(x.l) + i * imgX, H: x.H, W: x.W, xps: x.l.ps, C, Y: a(y) + i * imgY, OH, OW, yps: y.ps,
             kh, kw, sh, sw, dh, dw, ph, pw, Wd, B, ...ep, R: r ? a(r) + i * imgR : undefined, rps: r?.ps,
           });
+          recordWindowRows(m, N === 1 ? fn : `${fn}_n${i}`, OH, kh, sh, dh, ph, x.H);
         }
         if (N > 1) addPartsDriver(m, fn, Array.from({ length: N }, (_, i) => `${fn}_n${i}`), OH);
       }, [x.l, ...(r ? [r] : [])], [y]);
@@ -107,33 +109,45 @@ const conv: OpLowering = {
   },
 };
 
-/** At most this many bands per FusedDwPw (scratch rows): enough for threads to share, little memory (one row each). */
-const MAX_BANDS = 16;
+/** At most this many bands per FusedDwPw (scratch rows): units enough for threads to share evenly, little memory (one row each). */
+const MAX_BANDS = 48;
 
-/** FusedDwPw's bands: `rows` consecutive output rows each (the last may be shorter), `count` of them. */
-export function dwpwBands(OH: number): { rows: number; count: number } {
+/**
+ * FusedDwPw's units: bands of `rows` consecutive output rows (the last may be shorter), `count` of
+ * them, each band's pointwise channel blocks in `parts` ranges. Parts recompute the band's depthwise
+ * rows (each part its own scratch rows), so they are used only where the map has too few rows to
+ * share evenly (an odd count under 12: ResNet-style 7×7 maps, 7 rows on 2 threads is 4/3) and the
+ * depthwise conv is a small share of the work (kh·kw ≤ M/16: at most 6% more work).
+ */
+export function dwpwBands(OH: number, taps = 9, M = 0): { rows: number; count: number; parts: number } {
   const rows = Math.ceil(OH / Math.min(OH, MAX_BANDS));
-  return { rows, count: Math.ceil(OH / rows) };
+  const count = Math.ceil(OH / rows);
+  return { rows, count, parts: count % 2 === 1 && count < 12 && 16 * taps <= M ? 2 : 1 };
 }
 
 /**
- * `name_row(b)` for FusedDwPw: for each output row of band b, the depthwise row into the band's
- * scratch row, then the pointwise conv over it; `name()` and `name_range` over bands. Bands share
- * nothing (the pointwise row r reads only depthwise row r), so threads take whole bands.
+ * `name_row(u)` for FusedDwPw: for each output row of band ⌊u / parts⌋, the depthwise row into unit
+ * u's scratch row (part k's scratch row of that band: `name_dw<k>`), then the pointwise conv of channel range k = u mod parts over it
+ * (`name_pw<k>`); `name()` and `name_range` over units. Units share nothing (pointwise row r reads
+ * only depthwise row r, from its own scratch row), so threads take whole units.
  */
-function addBandDriver(m: binaryen.Module, name: string, OH: number, band: number, count: number): void {
+function addBandDriver(m: binaryen.Module, name: string, OH: number, bands: { rows: number; count: number; parts: number }, partWork: number[]): void {
   const fb = new FnBuilder(m, 1);
-  const r = fb.local(binaryen.i32), end = fb.local(binaryen.i32);
-  const start = m.i32.mul(fb.geti(0), m.i32.const(band));
-  const endE = m.i32.add(m.i32.mul(fb.geti(0), m.i32.const(band)), m.i32.const(band));
+  const r = fb.local(binaryen.i32), end = fb.local(binaryen.i32), b = fb.local(binaryen.i32), k = fb.local(binaryen.i32);
+  const { rows: band, count, parts } = bands;
+  const endE = m.i32.add(m.i32.mul(fb.geti(b), m.i32.const(band)), m.i32.const(band));
+  const rowsOf = (p: number) => fb.loopDyn(r, m.i32.mul(fb.geti(b), m.i32.const(band)), fb.geti(end), 1, [
+    m.call(`${name}_dw${p}_row`, [fb.geti(r)], binaryen.none),
+    m.call(`${name}_pw${p}_row`, [fb.geti(r)], binaryen.none),
+  ]);
   m.addFunction(`${name}_row`, binaryen.i32, binaryen.none, fb.vars, m.block(null, [
+    fb.set(b, m.i32.div_u(fb.geti(0), m.i32.const(parts))),
+    fb.set(k, m.i32.rem_u(fb.geti(0), m.i32.const(parts))),
     fb.set(end, m.select(m.i32.lt_u(endE, m.i32.const(OH)), endE, m.i32.const(OH))),
-    fb.loopDyn(r, start, fb.geti(end), 1, [
-      m.call(`${name}_dw_row`, [fb.geti(r)], binaryen.none),
-      m.call(`${name}_pw_row`, [fb.geti(r)], binaryen.none),
-    ]),
+    ...partWork.map((_, p) => (parts === 1 ? rowsOf(p) : m.if(m.i32.eq(fb.geti(k), m.i32.const(p)), rowsOf(p)))),
   ]));
-  addRowDriver(m, name, count);
+  recordUnitWork(m, name, Array.from({ length: count * parts }, (_, u) => Math.min(band, OH - Math.floor(u / parts) * band) * partWork[u % parts]));
+  addRowDriver(m, name, count * parts);
 }
 
 const fusedDwPw: OpLowering = {
@@ -153,27 +167,36 @@ const fusedDwPw: OpLowering = {
     const pk = packConvWeights(s.constF32(n, wpv), bpv ? s.constF32(n, bpv) : undefined, M, C, 1, 1, tile.V);
     const Wd = s.weight(dk.weights), Bd = s.weight(dk.bias), Wp = s.weight(pk.weights), Bp = s.weight(pk.bias);
     const dwAct = String(n.attrs.dw_activation ?? '');
-    // the depthwise result of one output row at a time lives in a small scratch row, one per band
-    const bands = dwpwBands(OH);
-    const mid = s.dense(bands.count * OW * C, 'T', C);
+    // the depthwise result of one output row at a time lives in a small scratch row, one per unit
+    const bands = dwpwBands(OH, kh * kw, M);
+    const mid = s.dense(bands.count * bands.parts * OW * C, 'T', C);
     const y = s.spatialOut(n, n.outputs[0], M);
     const r = s.residual(n, rv);
     const ep = epilogue(n);
-    const flops = 2 * OH * OW * C * (kh * kw + M);
+    const flops = 2 * OH * OW * C * (kh * kw * bands.parts + M);
+    // channel ranges of the pointwise conv: whole blocks of 4V, the last one partial
+    const MB = 4 * tile.V, nmb = Math.ceil(M / MB);
+    const ranges = Array.from({ length: bands.parts }, (_, k) => [Math.floor(k * nmb / bands.parts), Math.floor((k + 1) * nmb / bands.parts)]);
+    const partWork = ranges.map(([b0, b1]) => C * (kh * kw + Math.min(M, b1 * MB) - b0 * MB));
     const kernel = `dwpw${kxk(kh, kw)}${pairTag('s', sh, sw, 0)}${pairTag('d', dh, dw, 1)}_nhwc_${tile.P}x${4 * tile.V}${actTag(ep.act)}`;
     s.step(n, kernel, 'row by row', flops, (m, a, f) => {
-      emitDepthwiseConv(m, {
-        name: `${f}_dw`, X: a(x.l), H: x.H, W: x.W, xps: x.l.ps, C, Y: a(mid), OH, OW, yps: C,
-        kh, kw, sh, sw, dh, dw, ph, pw, Wd, B: Bd, act: dwAct, alpha: Number(n.attrs.dw_alpha ?? 0), beta: Number(n.attrs.dw_beta ?? 0),
-        band: bands.rows,
+      ranges.forEach(([b0, b1], k) => {
+        // part k's scratch rows (one per band) follow part k − 1's: unit (band, k) writes only its own
+        const scratch = a(mid) + k * bands.count * OW * C * 4;
+        emitDepthwiseConv(m, {
+          name: `${f}_dw${k}`, X: a(x.l), H: x.H, W: x.W, xps: x.l.ps, C, Y: scratch, OH, OW, yps: C,
+          kh, kw, sh, sw, dh, dw, ph, pw, Wd, B: Bd, act: dwAct, alpha: Number(n.attrs.dw_alpha ?? 0), beta: Number(n.attrs.dw_beta ?? 0),
+          band: bands.rows,
+        });
+        // output row oy reads its unit's scratch row
+        emitConv(m, {
+          name: `${f}_pw${k}`, X: scratch, H: bands.count, W: OW, xps: C, Cg: C, Y: a(y) + b0 * MB * 4, OH, OW, yps: y.ps,
+          M: Math.min(M, b1 * MB) - b0 * MB, kh: 1, kw: 1, sh: 0, sw: 1, dh: 1, dw: 1, ph: 0, pw: 0,
+          Wp: Wp + b0 * C * MB * 4, B: Bp + b0 * MB * 4, P: tile.P, V: tile.V, order: tile.order,
+          ...ep, R: r ? a(r) + b0 * MB * 4 : undefined, rps: r?.ps, singleRow: true, band: bands.rows,
+        });
       });
-      // output row oy reads its band's scratch row
-      emitConv(m, {
-        name: `${f}_pw`, X: a(mid), H: bands.count, W: OW, xps: C, Cg: C, Y: a(y), OH, OW, yps: y.ps, M,
-        kh: 1, kw: 1, sh: 0, sw: 1, dh: 1, dw: 1, ph: 0, pw: 0, Wp, B: Bp, P: tile.P, V: tile.V, order: tile.order,
-        ...ep, R: r ? a(r) : undefined, rps: r?.ps, singleRow: true, band: bands.rows,
-      });
-      addBandDriver(m, f, OH, bands.rows, bands.count);
+      addBandDriver(m, f, OH, bands, partWork);
     }, [x.l, mid, ...(r ? [r] : [])], [y]);
   },
 };

@@ -6,6 +6,7 @@ import type { Graph, Node } from '../../ir/graph.js';
 import { windowGeometry } from '../../ir/ops/geometry.js';
 import { emitWindow } from './conv.js';
 import { emitGlobalPool } from './kernels.js';
+import { recordWindowRows } from './units.js';
 import { kxk, pairTag, two, type OpLowering, type Storage } from './storage.js';
 
 const geometry = (n: Node, g: Graph) => windowGeometry(n.op, n.attrs, g.type(n.inputs[0]).shape, undefined, { node: n.name, op: n.op });
@@ -25,11 +26,14 @@ const pool: OpLowering = {
     const y = s.spatialOut(n, n.outputs[0], geo.C);
     const avg = n.op === 'AveragePool';
     const kernel = `${avg ? 'avg' : 'max'}pool${kxk(kh, kw)}${pairTag('s', sh, sw, 0)}${pairTag('d', dh, dw, 1)}`;
-    s.step(n, kernel, '', geo.C * OH * OW * kh * kw, (m, a, fn) => emitWindow(m, {
-      name: fn, kind: avg ? 'avg' : 'max', X: a(x.l), H: x.H, W: x.W, xps: x.l.ps, C: geo.C, Y: a(y), OH, OW, yps: y.ps,
-      kh, kw, sh, sw, dh, dw, ph, pw, V: 4, act: '', alpha: 0, beta: 0,
-      countPad: avg && Number(n.attrs.count_include_pad) === 1, padEndH: peh, padEndW: pew,
-    }), [x.l], [y]);
+    s.step(n, kernel, '', geo.C * OH * OW * kh * kw, (m, a, fn) => {
+      emitWindow(m, {
+        name: fn, kind: avg ? 'avg' : 'max', X: a(x.l), H: x.H, W: x.W, xps: x.l.ps, C: geo.C, Y: a(y), OH, OW, yps: y.ps,
+        kh, kw, sh, sw, dh, dw, ph, pw, V: 4, act: '', alpha: 0, beta: 0,
+        countPad: avg && Number(n.attrs.count_include_pad) === 1, padEndH: peh, padEndW: pew,
+      });
+      recordWindowRows(m, fn, OH, kh, sh, dh, ph, x.H);
+    }, [x.l], [y]);
   },
 };
 

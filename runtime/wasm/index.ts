@@ -42,8 +42,11 @@ export interface WasmPlan {
   arenaBytes: number;
   inputs: { name: string; offset: number }[];
   outputs: { name: string; offset: number }[];
-  /** One entry per exported step function, in run order. */
-  steps: { fn: string; node: string; op: string; flops: number }[];
+  /**
+   * One entry per exported step function, in run order; `unitWork`: the relative work of each unit
+   * of its `<fn>_range` where they differ (threads then share the work, not the unit count, evenly).
+   */
+  steps: { fn: string; node: string; op: string; flops: number; unitWork?: number[] }[];
 }
 
 /** Dtypes copied in and out byte for byte (one typed-array element per tensor element). */
@@ -78,7 +81,8 @@ function checkPlan(p: unknown, a: Artifact, maxMemoryBytes: number): WasmPlan {
   if (plan.weightsOffset % 4 !== 0) bad(`the weights offset ${plan.weightsOffset} is not 4-byte aligned`);
   if (plan.weightsOffset + weightsRegionBytes(a.sections.weights.length, plan.weightsHalf) > plan.arenaOffset) bad('weights overlap the arena in the plan');
   if (plan.arenaOffset + plan.arenaBytes > plan.memoryBytes) bad('the arena does not fit the planned memory');
-  if (!plan.steps.every((s) => s && typeof s === 'object' && typeof s.fn === 'string')) bad('wasm plan steps are malformed');
+  if (!plan.steps.every((s) => s && typeof s === 'object' && typeof s.fn === 'string'
+    && (s.unitWork === undefined || (Array.isArray(s.unitWork) && s.unitWork.every((w) => Number.isFinite(w) && w >= 0))))) bad('wasm plan steps are malformed');
   const ios = (specs: IOSpec[], placed: { name: string; offset: number }[], isInput: boolean) => {
     if (specs.length !== placed.length) bad('plan and header disagree on inputs/outputs');
     return specs.map((s, i) => {

@@ -5,7 +5,8 @@
  *
  * The worker gets { module, memory, ctl, tid, threads, spin, phases } once, instantiates the module on
  * the shared memory, says 'ready', then per run: waits for ctl[GEN] to change, runs its share of
- * each phase (rows [tid·R/T, (tid+1)·R/T) of a parallel step; serial phases run on thread 0 only),
+ * each phase (its units [a, b) of a parallel step, cut by runtime/wasm/threads.ts splitBounds;
+ * none in serial phases, which run on thread 0),
  * and meets the others at the barrier after each phase. Control words (Int32Array on a
  * SharedArrayBuffer): GEN (run counter), COUNT and PHASE (the barrier), ERR (a worker trapped),
  * STOP (exit).
@@ -37,10 +38,7 @@ async function start(d, post) {
     for (const p of d.phases) {
       if (!Atomics.load(ctl, ERR)) {
         try {
-          if (p.rows !== undefined) {
-            const a = Math.floor(d.tid * p.rows / d.threads), b = Math.floor((d.tid + 1) * p.rows / d.threads);
-            if (b > a) ex[p.fn + '_range'](a, b);
-          }
+          if (p.b > p.a) ex[p.fn + '_range'](p.a, p.b);
         } catch (e) {
           Atomics.store(ctl, ERR, 1);
         }

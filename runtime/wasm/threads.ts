@@ -12,8 +12,8 @@
 import { CnncError } from '../errors.js';
 import { WORKER_SOURCE } from './thread-worker.js';
 
-/** A run of the plan: one parallel step (`rows` set) or serial steps on thread 0. */
-export interface Phase { fn: string; rows?: number; serial?: string[] }
+/** A run of the plan: one parallel step (`rows` units, of `work` each where they differ) or serial steps on thread 0. */
+export interface Phase { fn: string; rows?: number; work?: number[]; serial?: string[] }
 
 const GEN = 0, COUNT = 1, PHASE = 2, ERR = 3, STOP = 4;
 /** Barrier polls before blocking: a few microseconds, less than a futex wake-up costs. */
@@ -21,8 +21,32 @@ export const SPIN = 4000;
 /** Steps below this many flops (plan `flops`: 2·MACs, or elements) stay serial: tens of microseconds of work at most. */
 export const MIN_PARALLEL_FLOPS = 1 << 16;
 
-/** A step as the pool sees it: its function and its work. */
-export interface PoolStep { fn: string; flops?: number }
+/** A step as the pool sees it: its function, its work, and its units' relative work where they differ. */
+export interface PoolStep { fn: string; flops?: number; unitWork?: number[] }
+
+/**
+ * Where `threads` threads cut `rows` units (of `work` each; default 1): thread t runs units
+ * [b[t], b[t + 1]). Each cut is the unit boundary nearest to t/threads of the total work, so a
+ * shorter last row or a partial channel block does not count as a whole one.
+ */
+export function splitBounds(rows: number, threads: number, work?: readonly number[]): number[] {
+  const b = [0];
+  if (!work) {
+    for (let t = 1; t < threads; t++) b.push(Math.round(t * rows / threads));
+  } else {
+    const cum = [0];
+    for (const w of work) cum.push(cum[cum.length - 1] + w);
+    const total = cum[rows];
+    let i = 0;
+    for (let t = 1; t < threads; t++) {
+      const target = t * total / threads;
+      while (i < rows && Math.abs(cum[i + 1] - target) < Math.abs(cum[i] - target)) i++;
+      b.push(i);
+    }
+  }
+  b.push(rows);
+  return b;
+}
 
 /** Why threads cannot run here, or undefined where they can. */
 export function threadsUnavailable(): string | undefined {
@@ -51,11 +75,13 @@ export async function cores(): Promise<number> {
  */
 export function phasesOf(steps: readonly PoolStep[], exports: Record<string, unknown>, minFlops = MIN_PARALLEL_FLOPS): Phase[] {
   const phases: Phase[] = [];
-  for (const { fn, flops } of steps) {
+  for (const { fn, flops, unitWork } of steps) {
     const rows = exports[`${fn}_rows`] as WebAssembly.Global | undefined;
     const big = flops === undefined || flops >= minFlops;
     if (big && typeof exports[`${fn}_range`] === 'function' && rows instanceof WebAssembly.Global && (rows.value as number) > 1) {
-      phases.push({ fn, rows: rows.value as number });
+      const n = rows.value as number;
+      if (unitWork && unitWork.length !== n) throw new CnncError('BAD_ARTIFACT', `the plan gives ${unitWork.length} unit weights for step '${fn}', which has ${n} units`);
+      phases.push({ fn, rows: n, ...(unitWork ? { work: unitWork } : {}) });
     } else {
       const last = phases[phases.length - 1];
       if (last?.serial) last.serial.push(fn);
@@ -73,6 +99,8 @@ export class ThreadPool {
     private readonly ctl: Int32Array,
     private readonly workers: AnyWorker[],
     private readonly phases: Phase[],
+    /** Per phase, thread 0's units [0, end) (0 for serial phases, which thread 0 runs whole). */
+    private readonly ends: number[],
     private readonly exports: Record<string, unknown>,
   ) {}
 
@@ -80,10 +108,12 @@ export class ThreadPool {
   static async start(threads: number, module: WebAssembly.Module, memory: WebAssembly.Memory, exports: Record<string, unknown>, steps: readonly PoolStep[], minFlops?: number): Promise<ThreadPool> {
     const ctl = new Int32Array(new SharedArrayBuffer(64));
     const phases = phasesOf(steps, exports, minFlops);
+    const bounds = phases.map((p) => (p.rows === undefined ? undefined : splitBounds(p.rows, threads, p.work)));
     const workers: AnyWorker[] = [];
     const ready: Promise<void>[] = [];
     for (let tid = 1; tid < threads; tid++) {
-      const data = { module, memory, ctl, tid, threads, spin: SPIN, phases: phases.map((p) => ({ fn: p.fn, rows: p.rows })) };
+      // each worker gets its own units [a, b) of every parallel phase (b = a: none), and nothing to do in serial ones
+      const data = { module, memory, ctl, tid, spin: SPIN, threads, phases: phases.map((p, i) => ({ fn: p.fn, a: bounds[i]?.[tid] ?? 0, b: bounds[i]?.[tid + 1] ?? 0 })) };
       const { worker, started } = await spawn(data);
       workers.push(worker);
       ready.push(started);
@@ -94,7 +124,7 @@ export class ThreadPool {
       for (const w of workers) w.terminate();
       throw new CnncError('KERNEL_ERROR', `a wasm worker thread failed to start: ${(e as Error).message}`);
     }
-    return new ThreadPool(threads, ctl, workers, phases, exports);
+    return new ThreadPool(threads, ctl, workers, phases, bounds.map((b) => b?.[1] ?? 0), exports);
   }
 
   /** One run of every step: wakes the workers, runs thread 0's share, meets them at each barrier. */
@@ -104,14 +134,12 @@ export class ThreadPool {
     Atomics.add(ctl, GEN, 1);
     Atomics.notify(ctl, GEN);
     let error: unknown;
-    for (const p of this.phases) {
+    for (let i = 0; i < this.phases.length; i++) {
+      const p = this.phases[i];
       if (error === undefined && !Atomics.load(ctl, ERR)) {
         try {
           if (p.serial) for (const fn of p.serial) (this.exports[fn] as () => void)();
-          else {
-            const end = Math.floor(p.rows! / this.threads);
-            if (end > 0) (this.exports[`${p.fn}_range`] as (a: number, b: number) => void)(0, end);
-          }
+          else if (this.ends[i] > 0) (this.exports[`${p.fn}_range`] as (a: number, b: number) => void)(0, this.ends[i]);
         } catch (e) {
           error = e;
           Atomics.store(ctl, ERR, 1);
