@@ -49,7 +49,7 @@ async function main() {
     }
     const ms = times.map(median);
     const rows = (s: WasmSession) => steps.map((x, i) => ({ ...x, ms: ms[i] })).filter((x) => x.s === s);
-    const conv = (op: string) => /^(Conv|Gemm|QConv|QGemm|FusedConv)/.test(op);
+    const conv = (op: string) => /^(Conv|Gemm|QConv|QGemm|FusedConv|FusedDwPw)/.test(op);
     const f = rows(sf), q = rows(sq);
     const fc = f.filter((x) => conv(x.st.op)), qc = q.filter((x) => conv(x.st.op));
     console.log(`\n${name}: f32 total ${f.reduce((a, x) => a + x.ms, 0).toFixed(2)} ms, int8 total ${q.reduce((a, x) => a + x.ms, 0).toFixed(2)} ms`);
