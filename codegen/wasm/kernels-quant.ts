@@ -46,8 +46,6 @@ export interface QEpilogue {
   small?: boolean;
   /** f32 output: v = f32(acc · m[c]) after the activation, not requantized (ys, yz, outSigned unused). */
   f32Out: boolean;
-  /** Address of epilogueTable(this). */
-  K: number;
 }
 
 export interface QConvSpec {
@@ -190,6 +188,28 @@ function requant4(fb: FnBuilder, acc: Expr, blk: Expr, ep: QEpilogue, k: Splats)
   return m.block(null, [fb.set(a, acc), fb.set(b, blk), m.i32x4.min_s(m.i32x4.max_s(q, k.i(lo)), k.i(hi))], v128);
 }
 
+/**
+ * The epilogue's splatted constants, each in a v128 local set once at the function's start: V8
+ * rematerialised every inline splat (a scalar move and a shuffle) per 4 outputs, which cost more
+ * than the integer dot products of a layer with few input channels.
+ */
+class Splats {
+  readonly inits: Expr[] = [];
+  private readonly locals = new Map<string, number>();
+  constructor(private readonly fb: FnBuilder) {}
+  f(x: number): Expr { return this.get(`f${x}`, () => this.fb.m.f32x4.splat(this.fb.m.f32.const(x))); }
+  i(x: number): Expr { return this.get(`i${x}`, () => this.fb.m.i32x4.splat(this.fb.m.i32.const(x))); }
+  private get(key: string, make: () => Expr): Expr {
+    let l = this.locals.get(key);
+    if (l === undefined) {
+      l = this.fb.local(v128);
+      this.locals.set(key, l);
+      this.inits.push(this.fb.set(l, make()));
+    }
+    return this.fb.getv(l);
+  }
+}
+
 const MAGIC = 1.5 * 2 ** 23, MAGIC_BITS = 0x4b400000;
 
 /**
@@ -204,42 +224,6 @@ export function activationBounds(ep: Pick<QEpilogue, 'act' | 'lo' | 'hi' | 'ys' 
   if (ep.act === 'relu') return [sat(G(0)), S1];
   if (ep.act === 'clip') return [sat(G(ep.lo)), sat(G(ep.hi))];
   return [S0, S1];
-}
-
-/** The epilogue's vector constants, one 16-byte slot each: f32 or i32 lanes splatted. */
-const tableEntries = (ep: Omit<QEpilogue, 'K'>): ['f' | 'i', number][] => {
-  const [lo, hi] = activationBounds(ep);
-  return [['f', ep.ys], ['f', 2 ** 22], ['f', -(2 ** 22)], ['f', MAGIC], ['f', 0], ['f', ep.lo], ['f', ep.hi],
-    ['i', 2 ** 24], ['i', MAGIC_BITS - ep.yz], ['i', lo], ['i', hi], ['i', 0xffff], ['i', -0x10000]];
-};
-
-/** The lanes of an f32 or i32 splat of x, as i32 bits. */
-function splatBits(kind: 'f' | 'i', x: number): number {
-  return kind === 'f' ? new Int32Array(Float32Array.of(x).buffer)[0] : x | 0;
-}
-
-/**
- * The table of the epilogue's vector constants (QEpilogue.K), stored with the weights. The kernels
- * load them from memory where used: as splats in locals they occupied registers across the whole
- * function and V8 spilled the accumulators; inline splats were rebuilt (a move and a shuffle) per use.
- */
-export function epilogueTable(ep: Omit<QEpilogue, 'K'>): Int32Array {
-  return Int32Array.from(tableEntries(ep).flatMap(([k, x]) => new Array(4).fill(splatBits(k, x))));
-}
-
-/** Loads of the epilogue table's slots. */
-class Splats {
-  private readonly slots = new Map<number, number>();
-  constructor(private readonly m: binaryen.Module, private readonly ep: QEpilogue) {
-    tableEntries(ep).forEach(([k, x], i) => { const b = splatBits(k, x); if (!this.slots.has(b)) this.slots.set(b, i); });
-  }
-  f(x: number): Expr { return this.load(splatBits('f', x)); }
-  i(x: number): Expr { return this.load(splatBits('i', x)); }
-  private load(bits: number): Expr {
-    const slot = this.slots.get(bits);
-    if (slot === undefined) throw new Error(`int8 epilogue table has no constant ${bits}`);
-    return this.m.v128.load(slot * 16, 16, this.m.i32.const(this.ep.K));
-  }
 }
 
 const WIDE = 'qrequant_wide';
@@ -288,41 +272,11 @@ function storeF32(fb: FnBuilder, ptr: Expr, v: Expr, limit?: Expr): Expr {
 }
 
 /** The epilogue's stores of 4·k channels (k i32x4 accumulators at `blks`) at ptr: 8-bit or f32 values. */
-function storeOut(fb: FnBuilder, ptr: () => Expr, accs: Expr[], blks: Expr[], ep: QEpilogue, ks: Splats, limit?: () => Expr, evenOdd = false): Expr {
+function storeOut(fb: FnBuilder, ptr: () => Expr, accs: Expr[], blks: Expr[], ep: QEpilogue, ks: Splats, limit?: () => Expr): Expr {
   const m = fb.m, o = new Ops(m);
-  let qs = accs.map((a, k) => requant4(fb, a, blks[k], ep, ks));
-  if (evenOdd) return storeEvenOdd(fb, ptr, qs[0], qs[1], ep, ks, limit);
+  const qs = accs.map((a, k) => requant4(fb, a, blks[k], ep, ks));
   if (ep.f32Out) return m.block(null, qs.map((q, k) => storeF32(fb, o.addc(ptr(), 16 * k), q, limit && (k ? m.i32.sub(limit(), o.c(4 * k)) : limit()))));
   return storeBytes(fb, ptr(), narrow(fb, qs[0], qs[1], ep.outSigned), qs.length === 1 ? 4 : 8, limit?.());
-}
-
-/**
- * The stores of 8 channels from the epilogue's even-channel lanes `e` and odd-channel lanes `od`
- * (depthwise): 8-bit values as i16 lanes e[k] | od[k] << 16 (in range already, so the low 16 bits
- * are the value), narrowed; f32 values interleaved by two shuffles.
- */
-function storeEvenOdd(fb: FnBuilder, ptr: () => Expr, e: Expr, od: Expr, ep: QEpilogue, ks: Splats, limit?: () => Expr): Expr {
-  const m = fb.m, o = new Ops(m);
-  const te = fb.local(v128), to = fb.local(v128), h = fb.local(v128);
-  const set = [fb.set(te, e), fb.set(to, od)];
-  if (ep.f32Out) {
-    const lo = [0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23], hi = lo.map((b) => b + 8);
-    const half = (mask: number[]) => m.i8x16.shuffle(fb.getv(te), fb.getv(to), mask);
-    return m.block(null, [...set, storeF32(fb, ptr(), half(lo), limit?.()), storeF32(fb, o.addc(ptr(), 16), half(hi), limit && m.i32.sub(limit(), o.c(4)))]);
-  }
-  const bytes = ep.outSigned ? m.i8x16.narrow_i16x8_s(fb.getv(h), fb.getv(h)) : m.i8x16.narrow_i16x8_u(fb.getv(h), fb.getv(h));
-  return m.block(null, [...set, fb.set(h, m.v128.or(m.v128.and(fb.getv(te), ks.i(0xffff)), m.i32x4.shl(fb.getv(to), o.c(16)))),
-    storeBytes(fb, ptr(), bytes, 8, limit?.())]);
-}
-
-/**
- * Per-channel epilogue constants of a depthwise conv in the order its accumulators hold them: in each
- * block of 8 channels, the even ones, then the odd ones.
- */
-export function evenOddOrder<T extends Int32Array | Float64Array>(a: T): T {
-  const out = a.slice() as T;
-  for (let c = 0; c < a.length; c++) out[(c & ~7) + ((c & 1) << 2) + ((c & 7) >> 1)] = a[c];
-  return out;
 }
 
 /** Stores `n` (compile-time) bytes of v's low lanes at ptr; `limit` (run-time count) guards each byte when given. */
@@ -408,33 +362,37 @@ function denseBody(fb: FnBuilder, s: QConvSpec, ks: Splats): Expr[] {
 }
 
 /**
- * Depthwise conv over the scratch image, tap by tap, 8 channels (one i16x8 load) a step and no
- * shuffles: `i32x4.dot_i16x8_s` against the tap's weights masked to the even i16 lanes, (w[2k], 0),
- * adds x[2k]·w[2k] to lane k of the even-channel accumulator; masked to the odd lanes, x[2k+1]·w[2k+1]
- * to the odd one. The former pairing of two taps per dot needed their inputs interleaved per
- * channel, and V8 emitted each such shuffle as two pshufb with their masks rebuilt every time.
- * The epilogue's bias and multipliers are stored in that order (evenOddOrder); the store interleaves
- * the two halves back. A tile is P output pixels of a row × 8 channels, so the weights are loaded
- * once per tile.
+ * Depthwise conv over the scratch image. The taps of a window row go in pairs (kx, kx+1) (an odd
+ * last tap pairs with a zero weight), so that `i32x4.dot_i16x8_s` does 8 products per instruction:
+ * the two taps' input vectors interleaved per channel (shuffles V8 emits as unpack low/high) against
+ * the packed weights (w[c][kx], w[c][kx+1]). A tile is P output pixels of a row × 8 channels, so the
+ * weights are loaded once per tile.
  */
 function depthwiseBody(fb: FnBuilder, s: QConvSpec, ks: Splats): Expr[] {
   const m = fb.m, o = new Ops(m);
   const oy = fb.local(i32), ox = fb.local(i32), c8 = fb.local(i32), xb = fb.local(i32), wb = fb.local(i32);
   const acc = Array.from({ length: 2 * s.P }, () => fb.local(v128));
-  const xa = fb.local(v128), wv = fb.local(v128), we = fb.local(v128), wo = fb.local(v128);
-  const rowBytes = s.Wp * s.Cp * 2, pixBytes = s.Cp * 2, blocks = s.Cp / 8, taps = s.kh * s.kw;
+  const xa = fb.local(v128), xc = fb.local(v128), w0 = fb.local(v128), w1 = fb.local(v128), wa = fb.local(v128), wc = fb.local(v128);
+  const rowBytes = s.Wp * s.Cp * 2, pixBytes = s.Cp * 2, blocks = s.Cp / 8, pairs = Math.ceil(s.kw / 2);
   const partial = s.M % 8 !== 0;
   const wload = (off: number) => (s.wSigned ? m.v128.load8x8_s : m.v128.load8x8_u)(off, 1, fb.geti(wb));
+  const LO = [0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23], HI = LO.map((b) => b + 8);
   const tile = (Pn: number): Expr[] => {
     const win: Expr[] = [];
-    for (let t = 0; t < taps; t++) {
-      win.push(fb.set(wv, wload(t * s.Cp)), fb.set(we, m.v128.and(fb.getv(wv), ks.i(0xffff))), fb.set(wo, m.v128.and(fb.getv(wv), ks.i(-0x10000))));
+    for (let y = 0; y < s.kh; y++) for (let j = 0; j < pairs; j++) {
+      // the pair's weights interleaved per channel (w[c][2j], w[c][2j+1]) once per tile, from the compact
+      // [kh][kw][Cp] layout the artifact stores (a paired layout would store a third more for 3×3)
+      const wo = (y * s.kw + 2 * j) * s.Cp;
+      win.push(fb.set(wa, wload(wo)), fb.set(wc, 2 * j + 1 < s.kw ? wload(wo + s.Cp) : m.v128.const(new Array(16).fill(0))));
+      win.push(fb.set(w0, m.i8x16.shuffle(fb.getv(wa), fb.getv(wc), LO)), fb.set(w1, m.i8x16.shuffle(fb.getv(wa), fb.getv(wc), HI)));
       for (let p = 0; p < Pn; p++) {
-        const at = Math.floor(t / s.kw) * s.dh * rowBytes + (p * s.sw + (t % s.kw) * s.dw) * pixBytes;
+        const at = (kx: number) => y * s.dh * rowBytes + (p * s.sw + kx * s.dw) * pixBytes;
+        const second = 2 * j + 1 < s.kw;
+        win.push(fb.set(xa, m.v128.load(at(2 * j), 16, fb.geti(xb))));
+        win.push(fb.set(xc, second ? m.v128.load(at(2 * j + 1), 16, fb.geti(xb)) : fb.getv(xa)));
         win.push(
-          fb.set(xa, m.v128.load(at, 16, fb.geti(xb))),
-          fb.set(acc[2 * p], m.i32x4.add(fb.getv(acc[2 * p]), m.i32x4.dot_i16x8_s(fb.getv(xa), fb.getv(we)))),
-          fb.set(acc[2 * p + 1], m.i32x4.add(fb.getv(acc[2 * p + 1]), m.i32x4.dot_i16x8_s(fb.getv(xa), fb.getv(wo)))),
+          fb.set(acc[2 * p], m.i32x4.add(fb.getv(acc[2 * p]), m.i32x4.dot_i16x8_s(m.i8x16.shuffle(fb.getv(xa), fb.getv(xc), LO), fb.getv(w0)))),
+          fb.set(acc[2 * p + 1], m.i32x4.add(fb.getv(acc[2 * p + 1]), m.i32x4.dot_i16x8_s(m.i8x16.shuffle(fb.getv(xa), fb.getv(xc), HI), fb.getv(w1)))),
         );
       }
     }
@@ -449,7 +407,7 @@ function depthwiseBody(fb: FnBuilder, s: QConvSpec, ks: Splats): Expr[] {
       ...win,
       ...Array.from({ length: Pn }, (_, p) => storeOut(fb, () => o.add(o.add(o.c(s.Y), o.mul(pix(p), s.yps)), o.mul(fb.geti(c8), s.ep.f32Out ? 32 : 8)),
         [fb.getv(acc[2 * p]), fb.getv(acc[2 * p + 1])], [o.mul(fb.geti(c8), 2), o.addc(o.mul(fb.geti(c8), 2), 1)], s.ep, ks,
-        partial ? () => m.i32.sub(o.c(s.M), o.mul(fb.geti(c8), 8)) : undefined, true)),
+        partial ? () => m.i32.sub(o.c(s.M), o.mul(fb.geti(c8), 8)) : undefined)),
     ];
   };
   const full = Math.floor(s.OW / s.P), tail = s.OW % s.P;
@@ -462,7 +420,7 @@ function depthwiseBody(fb: FnBuilder, s: QConvSpec, ks: Splats): Expr[] {
 
 /** One image's int8 conv: widen into the scratch, then the dense or depthwise loops with the epilogue. */
 export function emitQConv(m: binaryen.Module, s: QConvSpec): void {
-  const fb = new FnBuilder(m, 0), ks = new Splats(m, s.ep);
+  const fb = new FnBuilder(m, 0), ks = new Splats(fb);
   const body = [...widen(fb, s), ...(s.depthwise ? depthwiseBody(fb, s, ks) : denseBody(fb, s, ks))];
-  m.addFunction(s.name, none, none, fb.vars, m.block(null, body));
+  m.addFunction(s.name, none, none, fb.vars, m.block(null, [...ks.inits, ...body]));
 }

@@ -8,7 +8,7 @@
 import type { Graph, Node } from '../../ir/graph.js';
 import { windowGeometry, type WindowGeometry } from '../../ir/ops/geometry.js';
 import { sizeOf } from '../../ir/types.js';
-import { emitQConv, epilogueTable, evenOddOrder, packQConvWeights, packQDepthwiseWeights, scratchChannels, type QEpilogue, type QImage } from './kernels-quant.js';
+import { emitQConv, packQConvWeights, packQDepthwiseWeights, scratchChannels, type QEpilogue, type QImage } from './kernels-quant.js';
 import { needsConstants, two, wordsOf, type Loc, type OpLowering, type Storage } from './storage.js';
 import { SCALAR_QUANT_LOWERINGS } from './lower-quant-scalar.js';
 
@@ -50,22 +50,18 @@ function sumsWithin24(n: Node, g: Graph, bias: Int32Array, M: number, w: (c: num
 }
 
 /** The epilogue constants of a QConv/QGemm with `M` output channels, padded to `Mp`, in the weights region. */
-function epilogueOf(s: Storage, n: Node, M: number, Mp: number, w: (c: number) => ArrayLike<number>, depthwise = false): QEpilogue {
+function epilogueOf(s: Storage, n: Node, M: number, Mp: number, w: (c: number) => ArrayLike<number>): QEpilogue {
   const bias = new Int32Array(Mp), mul = new Float64Array(Mp);
   const bv = n.inputs[2];
   if (bv) bias.set(s.g.constValue(bv)!.data as Int32Array);
   const xs = Number(n.attrs.x_scale), ws = n.attrs.w_scale as number[];
   for (let c = 0; c < M; c++) mul[c] = Math.fround(xs * ws[ws.length === 1 ? 0 : c]);
   const act = String(n.attrs.activation ?? '') as QEpilogue['act'];
-  // the depthwise kernel's accumulators hold each block of 8 channels as even, then odd channels
-  const order = <T extends Int32Array | Float64Array>(a: T) => (depthwise ? evenOddOrder(a) : a);
-  const mulOrdered = order(mul);
-  const ep: Omit<QEpilogue, 'K'> = {
-    B: s.weightRaw(order(bias)), Mul: s.weightRaw(mulOrdered), Mul32: s.weightRaw(Float32Array.from(mulOrdered)), act, lo: Number(n.attrs.act_alpha ?? 0), hi: Number(n.attrs.act_beta ?? 0),
+  return {
+    B: s.weightRaw(bias), Mul: s.weightRaw(mul), Mul32: s.weightRaw(Float32Array.from(mul)), act, lo: Number(n.attrs.act_alpha ?? 0), hi: Number(n.attrs.act_beta ?? 0),
     ys: Number(n.attrs.y_scale), yz: Number(n.attrs.y_zero_point), outSigned: String(n.attrs.out_dtype) === 'i8', f32Out: String(n.attrs.out_dtype) === 'f32',
     small: sumsWithin24(n, s.g, bias, M, w),
   };
-  return { ...ep, K: s.weightRaw(epilogueTable(ep)) };
 }
 
 const geometry = (n: Node, g: Graph): WindowGeometry =>
@@ -103,7 +99,7 @@ const qconv: OpLowering = {
     const w = s.g.constValue(wv)!;
     const Wq = s.weightRaw(depthwise ? packQDepthwiseWeights(w.data as Int8Array, C, kh, kw) : packQConvWeights(w.data as Int8Array, M, C, kh, kw));
     const wd = w.data as Int8Array, per = wd.length / M;
-    const ep = epilogueOf(s, n, M, depthwise ? Cp : Math.ceil(M / 4) * 4, (c) => wd.subarray(c * per, (c + 1) * per), depthwise);
+    const ep = epilogueOf(s, n, M, depthwise ? Cp : Math.ceil(M / 4) * 4, (c) => wd.subarray(c * per, (c + 1) * per));
     const scratch = s.dense(Math.ceil((HpA * WpA * Cp * 2) / 4), 'plain', 0);
     const yd = s.g.type(n.outputs[0]).dtype, yb = yd === 'f32' ? 4 : 1;
     const y = s.dense(wordsOf(sizeOf(s.shape(n.outputs[0])), yd), 'T', M);
