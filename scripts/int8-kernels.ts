@@ -1,6 +1,7 @@
 /**
  * One int8 conv (QConv) against the same f32 conv, each as a single wasm step timed alone,
- * interleaved, medians (`tsx scripts/int8-kernels.ts`). The conv's input comes from a 1×1 conv
+ * interleaved, medians of process CPU time (user + system: on a shared machine, wall time counts the
+ * other jobs' slices) (`tsx scripts/int8-kernels.ts`). The conv's input comes from a 1×1 conv
  * before it, so it is channels-last as inside a model (PLAIN=1: the graph input, planar).
  * Env: SHAPES (JSON list of {name, x, w, conv}), ONLY (name filter), N (rounds), CHECK=1 (int8
  * output compared with the reference interpreter first).
@@ -14,6 +15,7 @@ import { tensor } from '../runtime/tensor.js';
 import { WasmSession } from '../runtime/wasm/index.js';
 v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
+const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 let s0 = 7; const r = () => { s0 = (s0 * 1664525 + 1013904223) >>> 0; return s0 / 2 ** 32; };
 const ints = (n: number, lo: number, hi: number) => Array.from({ length: n }, () => lo + Math.floor(r() * (hi - lo + 1)));
 type S = { name: string; x: number[]; w: number[]; conv?: any };
@@ -61,8 +63,8 @@ for (const sh of SH) {
   const fq = await stepFn(q, xq, !!process.env.CHECK), ff = await stepFn(f, xf, false);
   const tq: number[] = [], tf: number[] = [];
   for (let i = 0; i < Number(process.env.N ?? 30); i++) {
-    let t = performance.now(); fq(); tq.push(performance.now() - t);
-    t = performance.now(); ff(); tf.push(performance.now() - t);
+    let t = cpuMs(); fq(); tq.push(cpuMs() - t);
+    t = cpuMs(); ff(); tf.push(cpuMs() - t);
   }
   const a = median(tq), b = median(tf);
   console.log(`${sh.name.padEnd(20)} int8 ${a.toFixed(3)} ms  f32 ${b.toFixed(3)} ms  ratio ${(a / b).toFixed(2)}`);

@@ -2,7 +2,8 @@
  * Per-step timing of cnnc's int8 wasm build against its f32 build (`tsx scripts/int8-layer-times.ts
  * [model ...]`): quantizes ../shared/models/<model> with `cnnc quantize` (8 seeded calibration
  * inputs; the quantized file is cached under $TMPDIR), then times every step function of both
- * modules alone, interleaved round by round (medians), and prints the conv/gemm steps side by side
+ * modules alone, interleaved round by round (medians of process CPU time, user + system: on a shared
+ * machine, wall time counts the other jobs' slices), and prints the conv/gemm steps side by side
  * in execution order with their totals. For finding the int8 kernels that lag f32.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { enableRelaxedSimd } from '../bench/litert.js';
 const MODELS = path.resolve(import.meta.dirname, '../../shared/models');
 const ROUNDS = Number(process.env.ROUNDS ?? 15);
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
+const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 
 async function session(bytes: Uint8Array) {
   const c = await compile(bytes, 'wasm');
@@ -40,14 +42,14 @@ async function main() {
     for (let r = 0; r < ROUNDS; r++) {
       steps.forEach(({ s, st }, i) => {
         const fn = s.exports[st.fn] as () => void;
-        const t0 = performance.now();
+        const t0 = cpuMs();
         fn();
-        times[i].push(performance.now() - t0);
+        times[i].push(cpuMs() - t0);
       });
     }
     const ms = times.map(median);
     const rows = (s: WasmSession) => steps.map((x, i) => ({ ...x, ms: ms[i] })).filter((x) => x.s === s);
-    const conv = (op: string) => /^(Conv|Gemm|QConv|QGemm|FusedConv)/.test(op);
+    const conv = (op: string) => /^(Conv|Gemm|QConv|QGemm|FusedConv|FusedDwPw)/.test(op);
     const f = rows(sf), q = rows(sq);
     const fc = f.filter((x) => conv(x.st.op)), qc = q.filter((x) => conv(x.st.op));
     console.log(`\n${name}: f32 total ${f.reduce((a, x) => a + x.ms, 0).toFixed(2)} ms, int8 total ${q.reduce((a, x) => a + x.ms, 0).toFixed(2)} ms`);

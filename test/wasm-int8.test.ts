@@ -150,6 +150,24 @@ describe('wasm int8 kernels', () => {
     }
   });
 
+  it('DequantizeLinear per tensor (4 lanes a step, a scalar tail): bit-identical to the reference on both builds', async () => {
+    const r = rng(98);
+    for (const [dtype, zp, n] of [['u8', 131, 4 * 29 + 3], ['i8', -7, 4 * 29], ['u8', 0, 2]] as const) {
+      const v = ints(r, n, dtype === 'u8' ? 0 : -128, dtype === 'u8' ? 255 : 127);
+      v[0] = dtype === 'u8' ? 255 : -128;
+      const g = new Graph('dq');
+      g.addInput('x', { dtype, shape: [1, n] });
+      const sc = g.addConstant('s', tensor('f32', [], Float32Array.of(Math.fround(0.0123456))));
+      const z = g.addConstant('z', int8(dtype, [], [zp]));
+      g.setOutputs([g.add('DequantizeLinear', ['x', sc, z], {})]);
+      const x = int8(dtype, [1, n], v);
+      const want = Array.from(interpret(g, { x })[g.outputs[0]].data as ArrayLike<number>);
+      expect(new Set(want).size).toBeGreaterThan(Math.min(50, n / 2));
+      const c = await compile(g, 'wasm');
+      for (const simd of ['simd128', 'relaxed'] as const) expect(Array.from((await runBuild(c.save(), simd, x)).data as ArrayLike<number>)).toEqual(want);
+    }
+  });
+
   it('stores the int8 weights as int8: the artifact weighs about a quarter of the f32 conv’s', async () => {
     const c = CASES[0];
     const { g } = build({ ...c, w: [64, 64, 3, 3], x: [1, 64, 4, 4] }, 1);

@@ -167,25 +167,47 @@ function planar4(fb: FnBuilder, s: QConvSpec, y: number, xx: number, src: number
  * those of 1.5·2^23. relu/clip commute with that monotone rounding, so they are integer clamps
  * (see activationBounds), merged with the saturation.
  */
-function requant4(fb: FnBuilder, acc: Expr, blk: Expr, ep: QEpilogue): Expr {
+function requant4(fb: FnBuilder, acc: Expr, blk: Expr, ep: QEpilogue, k: Splats): Expr {
   const m = fb.m, o = new Ops(m);
   const a = fb.local(v128), b = fb.local(i32);
   const A = () => fb.getv(a);
   const wide = m.call(wideProduct(m), [A(), o.add(o.c(ep.Mul), o.mul(fb.geti(b), 32))], v128);
   const narrowSum = m.f32x4.mul(m.f32x4.convert_i32x4_s(A()), m.v128.load(0, 16, o.add(o.c(ep.Mul32), o.mul(fb.geti(b), 16))));
-  const large = m.v128.any_true(m.i32x4.gt_u(m.i32x4.abs(A()), m.i32x4.splat(m.i32.const(2 ** 24))));
-  const f = (x: number) => m.f32x4.splat(m.f32.const(x));
+  const large = m.v128.any_true(m.i32x4.gt_u(m.i32x4.abs(A()), k.i(2 ** 24)));
+  const f = (x: number) => k.f(x);
   if (ep.f32Out) {
     // relu/clip of an f32 that is never NaN or −0 (acc · m with m > 0): pmax/pmin give the reference's bits
     const v = ep.small ? narrowSum : m.if(large, wide, narrowSum);
     const act = ep.act === 'relu' ? m.f32x4.pmax(v, f(0)) : ep.act === 'clip' ? m.f32x4.pmin(m.f32x4.pmax(v, f(ep.lo)), f(ep.hi)) : v;
     return m.block(null, [fb.set(a, acc), fb.set(b, blk), act], v128);
   }
-  const t = m.f32x4.div(ep.small ? narrowSum : m.if(large, wide, narrowSum), m.f32x4.splat(m.f32.const(ep.ys)));
+  const t = m.f32x4.div(ep.small ? narrowSum : m.if(large, wide, narrowSum), f(ep.ys));
   const clamped = m.f32x4.pmax(m.f32x4.pmin(t, f(2 ** 22)), f(-(2 ** 22)));
-  const q = m.i32x4.sub(m.f32x4.add(clamped, f(MAGIC)), m.i32x4.splat(m.i32.const(MAGIC_BITS - ep.yz)));
+  const q = m.i32x4.sub(m.f32x4.add(clamped, f(MAGIC)), k.i(MAGIC_BITS - ep.yz));
   const [lo, hi] = activationBounds(ep);
-  return m.block(null, [fb.set(a, acc), fb.set(b, blk), m.i32x4.min_s(m.i32x4.max_s(q, m.i32x4.splat(m.i32.const(lo))), m.i32x4.splat(m.i32.const(hi)))], v128);
+  return m.block(null, [fb.set(a, acc), fb.set(b, blk), m.i32x4.min_s(m.i32x4.max_s(q, k.i(lo)), k.i(hi))], v128);
+}
+
+/**
+ * The epilogue's splatted constants, each in a v128 local set once at the function's start: V8
+ * rematerialised every inline splat (a scalar move and a shuffle) per 4 outputs, which cost more
+ * than the integer dot products of a layer with few input channels.
+ */
+class Splats {
+  readonly inits: Expr[] = [];
+  private readonly locals = new Map<string, number>();
+  constructor(private readonly fb: FnBuilder) {}
+  f(x: number): Expr { return this.get(`f${x}`, () => this.fb.m.f32x4.splat(this.fb.m.f32.const(x))); }
+  i(x: number): Expr { return this.get(`i${x}`, () => this.fb.m.i32x4.splat(this.fb.m.i32.const(x))); }
+  private get(key: string, make: () => Expr): Expr {
+    let l = this.locals.get(key);
+    if (l === undefined) {
+      l = this.fb.local(v128);
+      this.locals.set(key, l);
+      this.inits.push(this.fb.set(l, make()));
+    }
+    return this.fb.getv(l);
+  }
 }
 
 const MAGIC = 1.5 * 2 ** 23, MAGIC_BITS = 0x4b400000;
@@ -224,10 +246,19 @@ function wideProduct(m: binaryen.Module): string {
   return WIDE;
 }
 
-/** Two i32x4 of quantized values (already in range) → their 8 bytes in the low lanes. */
-function narrow(m: binaryen.Module, a: Expr, b: Expr, signed: boolean): Expr {
-  const h = m.i16x8.narrow_i32x4_s(a, b);
-  return signed ? m.i8x16.narrow_i16x8_s(h, h) : m.i8x16.narrow_i16x8_u(h, h);
+/**
+ * Two i32x4 of quantized values (already in range) → their 8 bytes in the low lanes (b undefined:
+ * a's 4 bytes). Each operand goes through a local: a binaryen expression used twice is emitted twice,
+ * and V8 then ran the whole requantizing epilogue two to four times per vector.
+ */
+function narrow(fb: FnBuilder, a: Expr, b: Expr | undefined, signed: boolean): Expr {
+  const m = fb.m, ta = fb.local(v128), tb = fb.local(v128), th = fb.local(v128);
+  const h = fb.getv(th);
+  return m.block(null, [
+    fb.set(ta, a), ...(b ? [fb.set(tb, b)] : []),
+    fb.set(th, m.i16x8.narrow_i32x4_s(fb.getv(ta), fb.getv(b ? tb : ta))),
+    signed ? m.i8x16.narrow_i16x8_s(h, fb.getv(th)) : m.i8x16.narrow_i16x8_u(h, fb.getv(th)),
+  ], v128);
 }
 
 /** Stores the 4 f32 lanes of v at ptr; `limit` (run-time count) guards each lane when given. */
@@ -241,11 +272,11 @@ function storeF32(fb: FnBuilder, ptr: Expr, v: Expr, limit?: Expr): Expr {
 }
 
 /** The epilogue's stores of 4·k channels (k i32x4 accumulators at `blks`) at ptr: 8-bit or f32 values. */
-function storeOut(fb: FnBuilder, ptr: () => Expr, accs: Expr[], blks: Expr[], ep: QEpilogue, limit?: () => Expr): Expr {
+function storeOut(fb: FnBuilder, ptr: () => Expr, accs: Expr[], blks: Expr[], ep: QEpilogue, ks: Splats, limit?: () => Expr): Expr {
   const m = fb.m, o = new Ops(m);
-  const qs = accs.map((a, k) => requant4(fb, a, blks[k], ep));
+  const qs = accs.map((a, k) => requant4(fb, a, blks[k], ep, ks));
   if (ep.f32Out) return m.block(null, qs.map((q, k) => storeF32(fb, o.addc(ptr(), 16 * k), q, limit && (k ? m.i32.sub(limit(), o.c(4 * k)) : limit()))));
-  return storeBytes(fb, ptr(), narrow(m, qs[0], qs[qs.length - 1], ep.outSigned), qs.length === 1 ? 4 : 8, limit?.());
+  return storeBytes(fb, ptr(), narrow(fb, qs[0], qs[1], ep.outSigned), qs.length === 1 ? 4 : 8, limit?.());
 }
 
 /** Stores `n` (compile-time) bytes of v's low lanes at ptr; `limit` (run-time count) guards each byte when given. */
@@ -261,7 +292,7 @@ function storeBytes(fb: FnBuilder, ptr: Expr, v: Expr, n: 4 | 8, limit?: Expr): 
 }
 
 /** Dense conv over the scratch image: P × V register tiles (tails handled with smaller tiles). */
-function denseBody(fb: FnBuilder, s: QConvSpec): Expr[] {
+function denseBody(fb: FnBuilder, s: QConvSpec, ks: Splats): Expr[] {
   const m = fb.m, o = new Ops(m);
   const MB = Math.ceil(s.M / 4), K2 = s.kh * s.kw * s.Cp / 2, pixels = s.OH * s.OW;
   const q0 = fb.local(i32), vb = fb.local(i32), wp = fb.local(i32), ky = fb.local(i32), kx = fb.local(i32), c2 = fb.local(i32);
@@ -303,7 +334,7 @@ function denseBody(fb: FnBuilder, s: QConvSpec): Expr[] {
     for (let p = 0; p < Pn; p++) for (let v = 0; v < Vn; v++) {
       const blk = o.addc(fb.geti(vb), v);
       const ptr = () => o.add(o.add(o.c(s.Y), o.mul(o.addc(fb.geti(q0), p), s.yps)), o.mul(o.addc(fb.geti(vb), v), s.ep.f32Out ? 16 : 4));
-      stores.push(storeOut(fb, ptr, [fb.getv(A(p, v))], [blk], s.ep, partial ? () => m.i32.sub(o.c(s.M), o.mul(o.addc(fb.geti(vb), v), 4)) : undefined));
+      stores.push(storeOut(fb, ptr, [fb.getv(A(p, v))], [blk], s.ep, ks, partial ? () => m.i32.sub(o.c(s.M), o.mul(o.addc(fb.geti(vb), v), 4)) : undefined));
     }
     return [
       ...Array.from({ length: Pn }, (_, p) => Array.from({ length: Vn }, (_, v) => fb.set(A(p, v), m.v128.load(v * 16, 16, o.add(o.c(s.ep.B), o.mul(fb.geti(vb), 16)))))).flat(),
@@ -337,7 +368,7 @@ function denseBody(fb: FnBuilder, s: QConvSpec): Expr[] {
  * the packed weights (w[c][kx], w[c][kx+1]). A tile is P output pixels of a row × 8 channels, so the
  * weights are loaded once per tile.
  */
-function depthwiseBody(fb: FnBuilder, s: QConvSpec): Expr[] {
+function depthwiseBody(fb: FnBuilder, s: QConvSpec, ks: Splats): Expr[] {
   const m = fb.m, o = new Ops(m);
   const oy = fb.local(i32), ox = fb.local(i32), c8 = fb.local(i32), xb = fb.local(i32), wb = fb.local(i32);
   const acc = Array.from({ length: 2 * s.P }, () => fb.local(v128));
@@ -375,7 +406,7 @@ function depthwiseBody(fb: FnBuilder, s: QConvSpec): Expr[] {
       ]).flat(),
       ...win,
       ...Array.from({ length: Pn }, (_, p) => storeOut(fb, () => o.add(o.add(o.c(s.Y), o.mul(pix(p), s.yps)), o.mul(fb.geti(c8), s.ep.f32Out ? 32 : 8)),
-        [fb.getv(acc[2 * p]), fb.getv(acc[2 * p + 1])], [o.mul(fb.geti(c8), 2), o.addc(o.mul(fb.geti(c8), 2), 1)], s.ep,
+        [fb.getv(acc[2 * p]), fb.getv(acc[2 * p + 1])], [o.mul(fb.geti(c8), 2), o.addc(o.mul(fb.geti(c8), 2), 1)], s.ep, ks,
         partial ? () => m.i32.sub(o.c(s.M), o.mul(fb.geti(c8), 8)) : undefined)),
     ];
   };
@@ -389,7 +420,7 @@ function depthwiseBody(fb: FnBuilder, s: QConvSpec): Expr[] {
 
 /** One image's int8 conv: widen into the scratch, then the dense or depthwise loops with the epilogue. */
 export function emitQConv(m: binaryen.Module, s: QConvSpec): void {
-  const fb = new FnBuilder(m, 0);
-  const body = [...widen(fb, s), ...(s.depthwise ? depthwiseBody(fb, s) : denseBody(fb, s))];
-  m.addFunction(s.name, none, none, fb.vars, m.block(null, body));
+  const fb = new FnBuilder(m, 0), ks = new Splats(fb);
+  const body = [...widen(fb, s), ...(s.depthwise ? depthwiseBody(fb, s, ks) : denseBody(fb, s, ks))];
+  m.addFunction(s.name, none, none, fb.vars, m.block(null, [...ks.inits, ...body]));
 }

@@ -98,11 +98,15 @@ const quantizeLinear: OpLowering = {
       const inner = [fb.set(p, pIdx), ...body, fb.set(e, o.addc(fb.geti(e), 1))];
       const n = sizeOf(sh);
       // per tensor f32 → 8 bits: 4 lanes at a time, the scalar loop for the last n % 4
-      const simd = quant && gr.kind === 'tensor' && xd === 'f32' && (od === 'u8' || od === 'i8') ? n - (n % 4) : 0;
+      // and per tensor 8 bits → f32: likewise
+      const simdQ = quant && gr.kind === 'tensor' && xd === 'f32' && (od === 'u8' || od === 'i8');
+      const simdD = !quant && gr.kind === 'tensor' && (xd === 'u8' || xd === 'i8');
+      const simd = simdQ || simdD ? n - (n % 4) : 0;
       if (simd) {
         const zp = Z ? (zd === 'i8' ? m.i32.load8_s : m.i32.load8_u)(0, 1, o.c(a(Z))) : o.c(0);
         const tail = n > simd ? [fb.loop(ir, o.c(simd), n, 1, [fb.set(e, fb.geti(ir)), fb.set(p, o.c(0)), ...body])] : [];
-        m.addFunction(fn, none, none, fb.vars, m.block(null, [quantize4(fb, a(x), a(y), a(S), zp, simd, od === 'i8'), ...tail]));
+        const head = simdQ ? quantize4(fb, a(x), a(y), a(S), zp, simd, od === 'i8') : dequantize4(fb, a(x), a(y), a(S), zp, simd, xd === 'i8');
+        m.addFunction(fn, none, none, fb.vars, m.block(null, [head, ...tail]));
         return;
       }
       const loops = fb.loop(io, o.c(0), gr.outer, 1, [fb.loop(id, o.c(0), gr.D, 1, [fb.loop(ir, o.c(0), gr.inner, 1, inner)])]);
@@ -136,6 +140,25 @@ function quantize4(fb: FnBuilder, X: number, Y: number, S: number, zp: Expr, cou
     fb.loop(e, o.c(0), count, 4, [
       fb.set(t, m.f32x4.div(m.v128.load(0, 4, o.add(o.c(X), o.mul(fb.geti(e), 4))), fb.getv(sv))),
       m.i32.store(0, 1, o.add(o.c(Y), fb.geti(e)), m.i32x4.extract_lane(bytes, 0)),
+    ]),
+  ]);
+}
+
+/**
+ * DequantizeLinear per tensor of `count` (a multiple of 4) 8-bit values at X into f32 at Y, 4 lanes a
+ * step: x − zp is an integer of at most 9 bits, exact in f32, and its product with the f32 scale is
+ * exact in f64, so one f32 multiply rounds it as the reference's f64 product stored as f32 does.
+ */
+function dequantize4(fb: FnBuilder, X: number, Y: number, S: number, zp: Expr, count: number, signed: boolean): Expr {
+  const m = fb.m, o = new Ops(m);
+  const e = fb.local(i32), sv = fb.local(binaryen.v128), zv = fb.local(binaryen.v128);
+  const bytes = m.v128.load32_zero(0, 1, o.add(o.c(X), fb.geti(e)));
+  const wide = signed ? m.i32x4.extend_low_i16x8_s(m.i16x8.extend_low_i8x16_s(bytes)) : m.i32x4.extend_low_i16x8_u(m.i16x8.extend_low_i8x16_u(bytes));
+  return m.block(null, [
+    fb.set(sv, m.v128.load32_splat(0, 4, o.c(S))),
+    fb.set(zv, m.i32x4.splat(zp)),
+    fb.loop(e, o.c(0), count, 4, [
+      m.v128.store(0, 4, o.add(o.c(Y), o.mul(fb.geti(e), 4)), m.f32x4.mul(m.f32x4.convert_i32x4_s(m.i32x4.sub(wide, fb.getv(zv))), fb.getv(sv))),
     ]),
   ]);
 }
