@@ -12,7 +12,8 @@
  * - Biases: int32 in units of x_scale·w_scale[c], zero point 0; by default bias-corrected first
  *   (`biasShift`: minus the mean output shift of the weight rounding, E[x] per channel from the
  *   calibration pass; `--no-bias-correction` leaves them as they are).
- * - `--keep-f32 first,last` leaves the first and/or last of those layers in f32.
+ * - `--keep-f32 first,last` leaves the first and/or last of those layers in f32; by default the
+ *   leading layers whose weights are ≤ 1.3% of all stay f32 (`--f32-lead`, leadingCount).
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -56,6 +57,12 @@ export interface QuantizeOptions {
    * clipping too), both from a second calibration pass through the quantized model. See `biasShift`.
    */
   biasCorrection?: boolean | 'empirical';
+  /**
+   * Mixed precision: leading layers left in f32 while their weights together stay within this share
+   * of all quantizable weights (default 0.013; 0: none). The error of an early layer passes through
+   * every later one, so those are the most sensitive, and they are the smallest.
+   */
+  leadingF32Share?: number;
 }
 
 /**
@@ -110,7 +117,8 @@ export async function quantizeOnnx(bytes: Uint8Array, opts: QuantizeOptions): Pr
   const keep = opts.keepFloat ?? [];
   const pick = (m: ModelProto) => {
     const all = findSites(m.graph!.node ?? [], f32Init);
-    return all.filter((_, i) => !(keep.includes('first') && i === 0) && !(keep.includes('last') && i === all.length - 1));
+    const lead = leadingCount(all.map((s) => f32Init(s.node.input![1])!.data.length), opts.leadingF32Share ?? 0.013);
+    return all.filter((_, i) => i >= lead && !(keep.includes('first') && i === 0) && !(keep.includes('last') && i === all.length - 1));
   };
   const sites = pick(model);
   const consumers = new Map<string, NodeProto[]>();
@@ -146,6 +154,15 @@ async function empiricalShifts(model: ModelProto, pick: (m: ModelProto) => Site[
   for (const feed of calibration) { const res = await run(feed); for (const n of names) addChannelSums(sums, n, res[n]); }
   finishMeans(sums);
   return pick(model).map((s) => { const [pre, dq] = taps.get(s.node.input![0])!; return weightTimesMean(s, f32Init, false, sums.get(pre)!, sums.get(dq)!); });
+}
+
+/** How many leading layers (weights counts `sizes`) fit within `share` of all their weights together. */
+export function leadingCount(sizes: readonly number[], share: number): number {
+  if (!(share >= 0 && share <= 1)) throw new CnncError('BAD_ATTRIBUTE', `the leading f32 share must be in [0, 1], got ${share}`, { value: String(share) });
+  const budget = share * sizes.reduce((a, b) => a + b, 0);
+  let k = 0, used = 0;
+  while (k < sizes.length && used + sizes[k] <= budget) used += sizes[k++];
+  return k;
 }
 
 function findSites(nodes: readonly NodeProto[], f32Init: (name: string) => Tensor | undefined): Site[] {
@@ -480,7 +497,8 @@ export function addQuantizeCommand(program: Command): void {
     .option('--percentile <p>', 'the percentile of |x| for --calibration percentile', '99.99')
     .option('--bias-correction [mode]', 'subtract from each bias the mean output shift of its weights\' int8 rounding (the default); empirical: of the layer\'s whole quantization, measured by a second calibration pass')
     .option('--no-bias-correction', 'leave the biases as they are')
-    .action(async (file: string, o: { calibrate: string; output: string; keepF32?: string; calibration: string; percentile: string; biasCorrection?: boolean | string }) => {
+    .option('--f32-lead <share>', 'leave the leading layers in f32 while their weights stay within this share of all weights (0: none)', '0.013')
+    .action(async (file: string, o: { calibrate: string; output: string; keepF32?: string; calibration: string; percentile: string; biasCorrection?: boolean | string; f32Lead: string }) => {
       const keepFloat = (o.keepF32 ?? '').split(',').filter(Boolean);
       const bad = keepFloat.find((k) => k !== 'first' && k !== 'last');
       if (bad) throw new CnncError('BAD_ATTRIBUTE', `--keep-f32 takes first, last or first,last; got '${bad}'`);
@@ -490,7 +508,7 @@ export function addQuantizeCommand(program: Command): void {
       if (o.calibrate.startsWith('random:') && !(m && Number(m[1]) >= 1)) throw new CnncError('BAD_ATTRIBUTE', `--calibrate random:N needs N ≥ 1, got '${o.calibrate}'`);
       if (!m && !existsSync(o.calibrate)) throw new CnncError('BAD_ATTRIBUTE', `--calibrate takes a folder of .npy/.pb inputs or random:N; '${o.calibrate}' is neither`);
       const calibration = m ? randomCalibration(bytes, Number(m[1])) : folderCalibration(bytes, o.calibrate);
-      const out = await quantizeOnnx(bytes, { calibration, keepFloat: keepFloat as ('first' | 'last')[], method: calibrationMethod(o.calibration, o.percentile), biasCorrection: (o.biasCorrection ?? true) as boolean | 'empirical' });
+      const out = await quantizeOnnx(bytes, { calibration, keepFloat: keepFloat as ('first' | 'last')[], method: calibrationMethod(o.calibration, o.percentile), biasCorrection: (o.biasCorrection ?? true) as boolean | 'empirical', leadingF32Share: Number(o.f32Lead) });
       writeFileSync(o.output, out);
       console.log(`wrote ${o.output} (${out.length} bytes, f32 model ${bytes.length} bytes)`);
     });

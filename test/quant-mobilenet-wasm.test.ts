@@ -47,8 +47,8 @@ async function ortRun(bytes: Uint8Array, x: Tensor, spec: boolean): Promise<Floa
 describe.skipIf(!existsSync(MODEL))('int8 MobileNetV2 (cnnc quantize) on wasm', () => {
   it('compiles to int8 kernels, equals the reference bit for bit, and tracks onnxruntime', async () => {
     const f32 = readFileSync(MODEL);
-    // every layer's output requantized, the classifier's too: its DequantizeLinear gives the output step
-    const q = await quantizeOnnx(f32, { calibration: randomCalibration(f32, 2), outputs: 'all' });
+    // every layer int8 (no leading f32 layers) and its output requantized, the classifier's too: its DequantizeLinear gives the output step
+    const q = await quantizeOnnx(f32, { calibration: randomCalibration(f32, 2), outputs: 'all', leadingF32Share: 0 });
     const c = await compile(q, 'wasm');
     const ops = c.graph.nodes.map((n) => n.op);
     expect(ops.filter((o) => o === 'QConv')).toHaveLength(52);

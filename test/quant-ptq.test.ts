@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { folderCalibration, mseClip, quantizeOnnx, randomCalibration } from '../cli/quantize.js';
+import { folderCalibration, leadingCount, mseClip, quantizeOnnx, randomCalibration } from '../cli/quantize.js';
 import { writeNpy } from '../cli/npy.js';
 import { randomInput } from '../cli/util.js';
 import { decodeModel, importOnnx } from '../frontends/onnx/import.js';
@@ -23,9 +23,10 @@ import { toF64, type Tensor } from '../runtime/tensor.js';
 const ROOT = resolve(__dirname, '..');
 const LENET = join(ROOT, '../shared/models/lenet5/model.onnx');
 const f32Bytes = readFileSync(LENET);
-const int8Bytes = await quantizeOnnx(f32Bytes, { calibration: randomCalibration(f32Bytes, 8) });
+// every layer int8 (no leading f32 layers: LeNet's first conv is within the default share)
+const int8Bytes = await quantizeOnnx(f32Bytes, { calibration: randomCalibration(f32Bytes, 8), leadingF32Share: 0 });
 // every layer's output requantized (the last one's too): the graph output is a DequantizeLinear
-const int8AllBytes = await quantizeOnnx(f32Bytes, { calibration: randomCalibration(f32Bytes, 8), outputs: 'all' });
+const int8AllBytes = await quantizeOnnx(f32Bytes, { calibration: randomCalibration(f32Bytes, 8), outputs: 'all', leadingF32Share: 0 });
 const inputs: Tensor[] = [0, 1, 2, 3].map((k) => randomInput('f32', [1, 1, 32, 32], 500 + k));
 
 /** onnxruntime's output; `literal`: graph optimizations off, so Q/DQ run as the spec ops (not fused int8 kernels). */
@@ -117,7 +118,7 @@ describe('cnnc quantize (post-training, QDQ)', () => {
   });
 
   it('--keep-f32 first,last leaves the first conv and the last gemm in f32; onnxruntime runs it', async () => {
-    const kept = await quantizeOnnx(f32Bytes, { calibration: randomCalibration(f32Bytes, 4), keepFloat: ['first', 'last'] });
+    const kept = await quantizeOnnx(f32Bytes, { calibration: randomCalibration(f32Bytes, 4), keepFloat: ['first', 'last'], leadingF32Share: 0 });
     const g = decodeModel(kept).graph!;
     const weightOf = (op: string, which: 'first' | 'last') => {
       const nodes = g.node!.filter((n) => n.opType === op);
@@ -130,14 +131,28 @@ describe('cnnc quantize (post-training, QDQ)', () => {
     for (const x of inputs.slice(0, 2)) expect(cosine(await ortRun(f32Bytes, x), await ortRun(kept, x))).toBeGreaterThan(0.97);
   });
 
+  it('leading layers stay f32 within a share of all weights (default 1.3%: LeNet\'s first conv, 150 of 61706); a bad share is a typed error', async () => {
+    expect(leadingCount([10, 20, 30, 940], 0.02)).toBe(1);
+    expect(leadingCount([10, 20, 30, 940], 0.03)).toBe(2);
+    expect(leadingCount([10, 20, 30, 940], 0.06)).toBe(3);
+    expect(leadingCount([10, 20, 30, 940], 0)).toBe(0);
+    expect(leadingCount([10, 20, 30, 940], 1)).toBe(4);
+    for (const bad of [-0.1, 1.5, Number.NaN]) expect(() => leadingCount([1], bad)).toThrow(expect.objectContaining({ code: 'BAD_ATTRIBUTE' }));
+    const def = await quantizeOnnx(f32Bytes, { calibration: randomCalibration(f32Bytes, 2) });
+    const g = decodeModel(def).graph!;
+    const f32Weights = g.initializer!.filter((t) => t.dataType === 1 && (t.dims ?? []).length > 1).map((t) => t.name);
+    expect(f32Weights).toEqual([g.node!.find((n) => n.opType === 'Conv')!.input![1]]);
+    for (const x of inputs.slice(0, 2)) expect(cosine(await ortRun(f32Bytes, x), await ortRun(def, x))).toBeGreaterThan(0.97);
+  });
+
   /** The activation scales (scalar f32 initializers) of a QDQ model, by name. */
   const activationScales = (bytes: Uint8Array) => new Map(decodeModel(bytes).graph!.initializer!
     .filter((t) => t.dataType === 1 && (t.dims ?? []).length === 0).map((t) => [t.name!, toF64(tensorFromProto(t, { maxTensorBytes: 64 }))[0]]));
 
   it('calibrating through the compiled f32 wasm model gives the reference interpreter’s ranges (to f32 rounding)', async () => {
     const calibration = randomCalibration(f32Bytes, 3);
-    const viaWasm = activationScales(await quantizeOnnx(f32Bytes, { calibration }));
-    const viaRef = activationScales(await quantizeOnnx(f32Bytes, { calibration, engine: 'reference' }));
+    const viaWasm = activationScales(await quantizeOnnx(f32Bytes, { calibration, leadingF32Share: 0 }));
+    const viaRef = activationScales(await quantizeOnnx(f32Bytes, { calibration, engine: 'reference', leadingF32Share: 0 }));
     expect([...viaWasm.keys()]).toEqual([...viaRef.keys()]);
     expect(viaWasm.size).toBeGreaterThanOrEqual(5);
     for (const [name, s] of viaRef) expect(Math.abs(viaWasm.get(name)! - s) / s, name).toBeLessThan(1e-4);

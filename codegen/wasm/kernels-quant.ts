@@ -35,7 +35,7 @@ export interface QImage {
 export interface QEpilogue {
   /** Address of the i32 bias per (padded) channel. */
   B: number;
-  /** Address of the multipliers fround(x_scale·w_scale[c]) per (padded) channel, as f64 and as f32. */
+  /** Address of the multipliers fround(x_scale·w_scale[c]) per (padded) channel, as f64 (0 when `small`: unused) and as f32. */
   Mul: number;
   Mul32: number;
   act: '' | 'relu' | 'clip';

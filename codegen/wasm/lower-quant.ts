@@ -57,10 +57,12 @@ function epilogueOf(s: Storage, n: Node, M: number, Mp: number, w: (c: number) =
   const xs = Number(n.attrs.x_scale), ws = n.attrs.w_scale as number[];
   for (let c = 0; c < M; c++) mul[c] = Math.fround(xs * ws[ws.length === 1 ? 0 : c]);
   const act = String(n.attrs.activation ?? '') as QEpilogue['act'];
+  // the f64 multipliers serve only the wide path (sums beyond ±2^24): not stored when no sum gets there
+  const small = sumsWithin24(n, s.g, bias, M, w);
   return {
-    B: s.weightRaw(bias), Mul: s.weightRaw(mul), Mul32: s.weightRaw(Float32Array.from(mul)), act, lo: Number(n.attrs.act_alpha ?? 0), hi: Number(n.attrs.act_beta ?? 0),
+    B: s.weightRaw(bias), Mul: small ? 0 : s.weightRaw(mul), Mul32: s.weightRaw(Float32Array.from(mul)), act, lo: Number(n.attrs.act_alpha ?? 0), hi: Number(n.attrs.act_beta ?? 0),
     ys: Number(n.attrs.y_scale), yz: Number(n.attrs.y_zero_point), outSigned: String(n.attrs.out_dtype) === 'i8', f32Out: String(n.attrs.out_dtype) === 'f32',
-    small: sumsWithin24(n, s.g, bias, M, w),
+    small,
   };
 }
 
