@@ -17,8 +17,7 @@ import { liveBuffers, planMemory } from '../codegen/memory-plan.js';
 import { buildEmulatedProgram, emulationAvailable } from '../codegen/cuda/emu.js';
 import { cudaWritesSlice, lowerCuda } from '../codegen/cuda/lower.js';
 import { wgslWritesSlice } from '../codegen/wgsl/emit.js';
-import { wasmWritesSlice } from '../codegen/wasm/storage.js';
-import { lower } from '../codegen/wasm/lower.js';
+import { lower, wasmWritesSlice } from '../codegen/wasm/lower.js';
 import { Model } from '../frontends/dsl/model.js';
 import type { Graph } from '../ir/graph.js';
 import { interpret } from '../ir/interpreter.js';
@@ -61,6 +60,20 @@ function copies(N: number): Graph {
   m.output(m.cat([e, m.conv2d(x, 2, 1)]), 'shared_part');
   const inner = m.cat([m.conv2d(x, 2, 1), m.conv2d(x, 3, 1)]);
   m.output(m.cat([inner, m.conv2d(x, 1, 1)]), 'nested');
+  return m.build();
+}
+
+/**
+ * Parts whose producer the wasm target hands to its generic kernels at batch 2 (FusedDwPw and the
+ * windowed pools take batch 1 there): they must keep their copy, not leave their slice unwritten.
+ */
+function fallbackParts(N: number): Graph {
+  const m = new Model(`fallback_parts_n${N}`, { seed: 13 });
+  const x = m.relu(m.conv2d(m.input([N, 4, 8, 7]), 6, 3, { padding: 1 }));
+  const dwpw = m.relu(m.conv2d(m.relu(m.conv2d(x, 6, 3, { padding: 1, groups: 6 })), 5, 1));
+  const pool = m.maxPool2d(x, 3, { stride: 1, padding: 1 });
+  const avg = m.avgPool2d(m.conv2d(x, 3, 1), 3, { stride: 1, padding: 1 });
+  m.output(m.conv2d(m.cat([dwpw, m.conv2d(x, 2, 1), pool, avg]), 4, 1));
   return m.build();
 }
 
@@ -130,7 +143,19 @@ describe('concat in place on wasm', () => {
     const c = await compile(g, 'wasm');
     expect(c.stats.kernels).toBe(kernelNodes(c.graph)); // the NHWC layout's transposes are nodes
   });
-  it('inception block without pools, batch 2 (wasm pools take batch 1)', () => expectMatches(inception(2, false), 'wasm'));
+  it('inception block without pools, batch 2', () => expectMatches(inception(2, false), 'wasm'));
+  it('inception block with pools, batch 2 (the pools run the generic kernel and keep their copy)', () => expectMatches(inception(2, true), 'wasm'));
+  it('fused dw+pw and pools at batch 2 (generic kernels) next to a conv in place: parts copied, matches the reference', async () => {
+    const g = fallbackParts(2);
+    await expectMatches(g, 'wasm');
+    const c = await compile(g, 'wasm');
+    const cat = c.graph.nodes.find((n) => n.op === 'Concat')!;
+    const prod = c.graph.producers();
+    const inPlace = cat.inputs.map((v) => planConcats(c.graph, wasmWritesSlice).slices.has(v));
+    expect(cat.inputs.map((v) => prod.get(v)!.op)).toEqual(['FusedDwPw', 'Conv', 'MaxPool', 'AveragePool']);
+    expect(inPlace).toEqual([false, true, false, false]);
+    await expectMatches(fallbackParts(1), 'wasm');
+  });
   it('the copy cases, batch 1', () => expectMatches(copies(1), 'wasm'));
   it('the inception block compiled NCHW (4-D values channels-last, the concat over axis 1)', async () => {
     const g = inception(1, true), inputs = graphInputs(g, 5);
@@ -145,6 +170,7 @@ describe('concat in place on wasm', () => {
 describe('concat in place on wgsl', () => {
   it('inception block, batch 2: matches the reference', () => expectMatches(inception(2, true), 'wgsl'));
   it('the copy cases, batch 2', () => expectMatches(copies(2), 'wgsl'));
+  it('fused dw+pw and pools feeding a concat, batch 2', () => expectMatches(fallbackParts(2), 'wgsl'));
   it('no Concat kernel left for the inception block', async () => {
     const g = inception(2, true);
     expect(await kernelsOf(g, 'wgsl')).toBe(await kernelsOf(g, 'cuda'));
@@ -158,7 +184,7 @@ const work = mkdtempSync(join(tmpdir(), 'cnnc-concat-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe.skipIf(!emu)(`concat in place on cuda (CPU emulator)${emu ? '' : ' SKIPPED: g++ or CUDA headers not found'}`, () => {
-  for (const [tag, build] of [['inception_n2', () => inception(2, true)], ['inception_n1', () => inception(1, true)], ['copies_n2', () => copies(2)]] as const) {
+  for (const [tag, build] of [['inception_n2', () => inception(2, true)], ['inception_n1', () => inception(1, true)], ['copies_n2', () => copies(2)], ['fallback_parts_n2', () => fallbackParts(2)]] as const) {
     it(`${tag}: matches the reference`, () => {
       const g = runPipeline(build(), 'cuda', {}).graph;
       const mod = lowerCuda(g);

@@ -2,7 +2,7 @@
  * Channel shuffles (canonicalize-shuffle.ts + fold-channel-gather.ts) and Gemm-spelled
  * squeeze-excitation (canonicalize-vector-mlp.ts) on every target, against the reference interpreter
  * run on the graph before the passes: a ShuffleNetV2-style graph (stride-2 and stride-1 units, chunk
- * as Split and as Slices, batch 2 but on wasm) with its kernel counts before/after, and the SE blocks of
+ * as Split and as Slices, batch 2) with its kernel counts before/after, and the SE blocks of
  * se-graph.ts with their gate written as Gemm and as MatMul + Add. wasm and wgsl compile in process
  * (Dawn on llvmpipe is slow: small shapes, few cases); cuda runs the standalone program on the CPU
  * emulator (g++), skipped where it is unavailable.
@@ -31,9 +31,7 @@ const UNFOLDED = { disable: ['canonicalize', 'fold-channel-gather'] };
 for (const target of ['wasm', 'wgsl'] as TargetName[]) {
   describe(`channel shuffle and Gemm-spelled SE on ${target}`, () => {
     it('the ShuffleNetV2-style graph matches the reference, with fewer kernels and no transpose kernel inside', async () => {
-      // batch 1 on wasm: its FusedDwPw kernel is wrong on this graph at batch 2 with or without the
-      // shuffle passes (fine with fuse-dwpw disabled), a separate bug
-      const g = shuffleNetGraph(11, { batch: target === 'wasm' ? 1 : 2 }), inputs = inputsOf(g, 1);
+      const g = shuffleNetGraph(11, { batch: 2 }), inputs = inputsOf(g, 1);
       const c = await compile(g, target);
       expect(compareAll(await c.run(inputs), interpret(g, inputs), 1e-4).bad).toEqual([]);
       const before = await compile(g, target, UNFOLDED);

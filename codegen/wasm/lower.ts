@@ -26,8 +26,9 @@ import { RESIZE_LOWERING } from './lower-resize.js';
 import { SE_GATE_LOWERING } from './lower-squeeze-excitation.js';
 import { GATHER, INDEX_GATHER, orIndexGather } from './lower-index.js';
 import { GLOBAL_POOL_FALLBACK, REDUCE_LOWERINGS } from './lower-reduce.js';
+import type { CanWriteSlice } from '../concat-plan.js';
 import { GENERIC_CONV, GENERIC_FUSED_DWPW, GENERIC_MATMUL, GENERIC_POOL, withFallback } from './lower-generic.js';
-import { Storage, WEIGHTS_OFFSET, wordsOf, type Lowered, type OpLowering, type TileOptions } from './storage.js';
+import { sliceShapeFits, Storage, WEIGHTS_OFFSET, wordsOf, type Lowered, type OpLowering, type TileOptions } from './storage.js';
 
 export type { Buf, Loc, Lowered, Step, TileOptions } from './storage.js';
 
@@ -52,6 +53,19 @@ const LOWERINGS: Readonly<Record<string, OpLowering>> = {
   AveragePool: withFallback(POOL_LOWERINGS.AveragePool, GENERIC_POOL),
   GlobalAveragePool: withFallback(POOL_LOWERINGS.GlobalAveragePool, GLOBAL_POOL_FALLBACK),
   GlobalMaxPool: withFallback(POOL_LOWERINGS.GlobalMaxPool, GLOBAL_POOL_FALLBACK),
+};
+
+/**
+ * Producers that store a Concat part at its slice: the SIMD conv and pool kernels (spatialOut). The
+ * generic fallbacks they hand batch > 1 pools and FusedDwPw, run-time weights and other ranks to
+ * write a dense buffer, so a part they produce keeps its copy.
+ */
+const SLICE_WRITERS: Readonly<Record<string, OpLowering>> = {
+  Conv: CONV_LOWERINGS.Conv, FusedDwPw: CONV_LOWERINGS.FusedDwPw, MaxPool: POOL_LOWERINGS.MaxPool, AveragePool: POOL_LOWERINGS.AveragePool,
+};
+export const wasmWritesSlice: CanWriteSlice = (p, v, axis, g) => {
+  const fast = SLICE_WRITERS[p.op];
+  return fast !== undefined && sliceShapeFits(p, v, axis, g) && fast.check?.(p, g) === undefined;
 };
 
 /**
@@ -145,7 +159,7 @@ export function lower(g: Graph, tile?: TileOptions): Lowered {
     s.define(name, l);
     return { name, loc: l };
   });
-  s.planConcats();
+  s.planConcats(wasmWritesSlice);
   for (const n of g.nodes) loweringOf(n.op)!.lower(s, n);
   const outputs = lowerOutputs(s, g);
   return { steps: s.steps, bufs: s.bufs, weights: s.weights(), weightBytes: s.weightBytes, weightsOffset: WEIGHTS_OFFSET, inputs, outputs };

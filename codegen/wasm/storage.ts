@@ -20,7 +20,7 @@ import type { Graph, Node } from '../../ir/graph.js';
 import { BYTES_PER_ELEMENT, sizeOf } from '../../ir/types.js';
 import type { DType } from '../../runtime/tensor.js';
 import { emitStrided } from './kernels.js';
-import { planConcats } from '../concat-plan.js';
+import { planConcats, type CanWriteSlice } from '../concat-plan.js';
 import type { TileOptions } from './options.js';
 export type { TileOptions } from './options.js';
 
@@ -70,15 +70,15 @@ export interface OpLowering {
 export const WEIGHTS_OFFSET = 64;
 
 /**
- * Producers that write a Concat part in place (codegen/concat-plan.ts): convs and windowed pools
- * store channels-last pixels of `ps` floats (spatialOut), so a channel slice is an offset into the
- * pixel: the concat must be over the channel axis of the producer's layout (1 for NCHW graphs,
- * whose 4-D values live channels-last; 3 for NHWC), 4-D, f32.
+ * The shape side of writing a Concat part in place (codegen/concat-plan.ts): convs and windowed
+ * pools store channels-last pixels of `ps` floats (spatialOut), so a channel slice is an offset into
+ * the pixel: the concat must be over the channel axis of the producer's layout (1 for NCHW graphs,
+ * whose 4-D values live channels-last; 3 for NHWC), 4-D, f32. Whether the producer's SIMD kernel (and
+ * not its generic fallback, which writes a dense buffer) takes the node is lower.ts's wasmWritesSlice.
  */
-const SLICE_WRITERS = new Set(['Conv', 'FusedDwPw', 'MaxPool', 'AveragePool']);
-export function wasmWritesSlice(p: Node, v: string, axis: number, g: Graph): boolean {
+export function sliceShapeFits(p: Node, v: string, axis: number, g: Graph): boolean {
   const t = g.type(v);
-  if (!SLICE_WRITERS.has(p.op) || t.shape.length !== 4 || t.dtype !== 'f32' || p.outputs.filter(Boolean).length !== 1) return false;
+  if (t.shape.length !== 4 || t.dtype !== 'f32' || p.outputs.filter(Boolean).length !== 1) return false;
   return axis === (String(p.attrs.layout ?? 'NCHW') === 'NHWC' ? 3 : 1);
 }
 
@@ -306,8 +306,8 @@ export class Storage {
    * in place get their slice of one buffer (pixels of `ps` = all the concat's channels); the concat
    * copies the rest into it.
    */
-  planConcats(): void {
-    const plan = planConcats(this.g, wasmWritesSlice);
+  planConcats(canWrite: CanWriteSlice): void {
+    const plan = planConcats(this.g, canWrite);
     for (const [v, sl] of plan.slices) {
       const out = this.shape(sl.whole);
       let whole = this.wholes.get(sl.whole);

@@ -3,7 +3,7 @@ import type { Backend } from '../target.js';
 import { compileWasm } from './index.js';
 import { planConcats } from '../concat-plan.js';
 import { concatsInPlace } from '../fusion-report.js';
-import { wasmWritesSlice } from './storage.js';
+import { wasmWritesSlice } from './lower.js';
 import { supports, supportsOp } from './supports.js';
 
 export const wasmBackend: Backend = {
