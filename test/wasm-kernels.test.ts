@@ -130,14 +130,14 @@ describe('wasm Conv kernel vs reference', () => {
 });
 
 describe('wasm FusedDwPw kernel vs reference', () => {
-  it('depthwise + epilogue + 1×1 + epilogue (+ residual), row by row', async () => {
+  it('depthwise + epilogue + 1×1 + epilogue (+ residual), row by row, batch 1 to 3', async () => {
     await fc.assert(fc.asyncProperty(
       fc.integer({ min: 1, max: 19 }), fc.integer({ min: 1, max: 19 }), fc.constantFrom(3, 5), fc.integer({ min: 1, max: 2 }),
-      fc.integer({ min: 3, max: 11 }), fc.constantFrom(...ACTS), fc.boolean(), fc.integer({ min: 1, max: 999 }),
-      async (C, M, k, s, h, act, withR, seed) => {
+      fc.integer({ min: 3, max: 11 }), fc.constantFrom(...ACTS), fc.boolean(), fc.integer({ min: 1, max: 999 }), fc.integer({ min: 1, max: 3 }),
+      async (C, M, k, s, h, act, withR, seed, N) => {
         const p = (k - 1) / 2;
         const attrs = { strides: [s, s], pads: [p, p, p, p], dw_activation: 'clip', dw_alpha: 0, dw_beta: 6, ...actAttrs(act), layout: 'NCHW' };
-        const ins = [randT([1, C, h, h + 1], seed), randT([C, 1, k, k], seed + 1), randT([C], seed + 2), randT([M, C, 1, 1], seed + 3), randT([M], seed + 4)];
+        const ins = [randT([N, C, h, h + 1], seed), randT([C, 1, k, k], seed + 1), randT([C], seed + 2), randT([M, C, 1, 1], seed + 3), randT([M], seed + 4)];
         const probe = oneNode('FusedDwPw', ins, attrs);
         const r = withR ? randT([...probe.g.type(probe.g.outputs[0]).shape], seed + 5) : undefined;
         const { g, feeds } = oneNode('FusedDwPw', [...ins, r], attrs, [0, 5]);

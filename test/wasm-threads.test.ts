@@ -150,17 +150,17 @@ describe('wasm threads: the newly split kinds vs reference on 1, 2 and 3 threads
   const conv = (g: Graph, x: string, C: number, M: number, seed: number, attrs = {}) =>
     g.add('Conv', [x, g.addConstant(`w${seed}`, randT([M, C, 3, 3], seed)), g.addConstant(`b${seed}`, randT([M], seed + 1))], { pads: [1, 1, 1, 1], ...attrs });
 
-  it('FusedDwPw by bands of rows, each band its own scratch row (stride 1 and 2, residual, bands of 1-3 rows, a short last band, channel parts)', async () => {
+  it('FusedDwPw by bands of rows, each band its own scratch row (stride 1 and 2, residual, bands of 1-3 rows, a short last band, channel parts, batch 2)', async () => {
     // 100 rows: bands of 3 rows, a short last one; 7 rows and 150 channels: each band in 2 channel parts
-    for (const [C, M, H, W, s, resid] of [[6, 9, 5, 7, 1, false], [8, 20, 40, 9, 1, true], [5, 13, 40, 6, 2, false], [4, 4, 17, 3, 1, true], [7, 5, 1, 12, 1, false],
-      [3, 6, 100, 3, 1, false], [5, 150, 7, 7, 1, true], [6, 150, 13, 5, 2, false]] as const) {
+    for (const [C, M, H, W, s, resid, N = 1] of [[6, 9, 5, 7, 1, false], [8, 20, 40, 9, 1, true], [5, 13, 40, 6, 2, false], [4, 4, 17, 3, 1, true], [7, 5, 1, 12, 1, false],
+      [3, 6, 100, 3, 1, false], [5, 150, 7, 7, 1, true], [6, 150, 13, 5, 2, false], [5, 150, 7, 7, 1, true, 2], [5, 13, 40, 6, 2, false, 2]] as const) {
       const g = new Graph('t');
-      g.addInput('x', { dtype: 'f32', shape: [1, C, H, W] });
+      g.addInput('x', { dtype: 'f32', shape: [N, C, H, W] });
       const OH = Math.floor((H - 1) / s) + 1, OW = Math.floor((W - 1) / s) + 1;
       const ins = [g.addConstant('wd', randT([C, 1, 3, 3], C)), g.addConstant('bd', randT([C], 2)), g.addConstant('wp', randT([M, C, 1, 1], M)), g.addConstant('bp', randT([M], 4))];
-      if (resid) g.addInput('r', { dtype: 'f32', shape: [1, M, OH, OW] });
+      if (resid) g.addInput('r', { dtype: 'f32', shape: [N, M, OH, OW] });
       g.setOutputs([g.add('FusedDwPw', ['x', ...ins, ...(resid ? ['r'] : [])], { pads: [1, 1, 1, 1], strides: [s, s], dw_activation: 'relu', activation: 'clip', act_alpha: -1, act_beta: 1 })]);
-      const feeds: Record<string, Tensor> = { x: randT([1, C, H, W], H), ...(resid ? { r: randT([1, M, OH, OW], 5) } : {}) };
+      const feeds: Record<string, Tensor> = { x: randT([N, C, H, W], H), ...(resid ? { r: randT([N, M, OH, OW], 5) } : {}) };
       await checkSplit(g, feeds, OH > 1 ? ['FusedDwPw (row by row)'] : []);
       for (const st of sessions.splice(0)) st.stopThreads();
     }

@@ -153,7 +153,7 @@ function addBandDriver(m: binaryen.Module, name: string, OH: number, bands: { ro
 const fusedDwPw: OpLowering = {
   check(n, g) {
     const geo = geometry(n, g);
-    if (geo.inSize.length !== 2 || geo.N !== 1) return 'handles 2-D FusedDwPw with batch 1 only';
+    if (geo.inSize.length !== 2) return 'handles 2-D FusedDwPw only';
     return needsConstants(g, n.inputs.slice(1, 5)) ?? epilogueProblem(n, 'dw') ?? epilogueProblem(n, 'act');
   },
   lower(s, n) {
@@ -167,36 +167,45 @@ const fusedDwPw: OpLowering = {
     const pk = packConvWeights(s.constF32(n, wpv), bpv ? s.constF32(n, bpv) : undefined, M, C, 1, 1, tile.V);
     const Wd = s.weight(dk.weights), Bd = s.weight(dk.bias), Wp = s.weight(pk.weights), Bp = s.weight(pk.bias);
     const dwAct = String(n.attrs.dw_activation ?? '');
-    // the depthwise result of one output row at a time lives in a small scratch row, one per unit
+    // the depthwise result of one output row at a time lives in a small scratch row, one per unit (of every image)
+    const { N } = geo;
     const bands = dwpwBands(OH, kh * kw, M);
-    const mid = s.dense(bands.count * bands.parts * OW * C, 'T', C);
+    const units = bands.count * bands.parts;
+    const mid = s.dense(N * units * OW * C, 'T', C);
     const y = s.spatialOut(n, n.outputs[0], M);
     const r = s.residual(n, rv);
     const ep = epilogue(n);
-    const flops = 2 * OH * OW * C * (kh * kw * bands.parts + M);
+    const flops = 2 * N * OH * OW * C * (kh * kw * bands.parts + M);
+    const imgX = x.H * x.W * x.l.ps * 4, imgY = OH * OW * y.ps * 4, imgR = r ? OH * OW * r.ps * 4 : 0;
     // channel ranges of the pointwise conv: whole blocks of 4V, the last one partial
     const MB = 4 * tile.V, nmb = Math.ceil(M / MB);
     const ranges = Array.from({ length: bands.parts }, (_, k) => [Math.floor(k * nmb / bands.parts), Math.floor((k + 1) * nmb / bands.parts)]);
     const partWork = ranges.map(([b0, b1]) => C * (kh * kw + Math.min(M, b1 * MB) - b0 * MB));
     const kernel = `dwpw${kxk(kh, kw)}${pairTag('s', sh, sw, 0)}${pairTag('d', dh, dw, 1)}_nhwc_${tile.P}x${4 * tile.V}${actTag(ep.act)}`;
-    s.step(n, kernel, 'row by row', flops, (m, a, f) => {
-      ranges.forEach(([b0, b1], k) => {
-        // part k's scratch rows (one per band) follow part k − 1's: unit (band, k) writes only its own
-        const scratch = a(mid) + k * bands.count * OW * C * 4;
-        emitDepthwiseConv(m, {
-          name: `${f}_dw${k}`, X: a(x.l), H: x.H, W: x.W, xps: x.l.ps, C, Y: scratch, OH, OW, yps: C,
-          kh, kw, sh, sw, dh, dw, ph, pw, Wd, B: Bd, act: dwAct, alpha: Number(n.attrs.dw_alpha ?? 0), beta: Number(n.attrs.dw_beta ?? 0),
-          band: bands.rows,
+    s.step(n, kernel, 'row by row', flops, (m, a, fn) => {
+      const images = Array.from({ length: N }, (_, i) => (N === 1 ? fn : `${fn}_n${i}`));
+      images.forEach((f, i) => {
+        const X = a(x.l) + i * imgX, Y = a(y) + i * imgY, R = r ? a(r) + i * imgR : undefined;
+        ranges.forEach(([b0, b1], k) => {
+          // part k's scratch rows (one per band) follow part k − 1's: unit (band, k) writes only its own
+          const scratch = a(mid) + (i * units + k * bands.count) * OW * C * 4;
+          emitDepthwiseConv(m, {
+            name: `${f}_dw${k}`, X, H: x.H, W: x.W, xps: x.l.ps, C, Y: scratch, OH, OW, yps: C,
+            kh, kw, sh, sw, dh, dw, ph, pw, Wd, B: Bd, act: dwAct, alpha: Number(n.attrs.dw_alpha ?? 0), beta: Number(n.attrs.dw_beta ?? 0),
+            band: bands.rows,
+          });
+          // output row oy reads its unit's scratch row
+          emitConv(m, {
+            name: `${f}_pw${k}`, X: scratch, H: bands.count, W: OW, xps: C, Cg: C, Y: Y + b0 * MB * 4, OH, OW, yps: y.ps,
+            M: Math.min(M, b1 * MB) - b0 * MB, kh: 1, kw: 1, sh: 0, sw: 1, dh: 1, dw: 1, ph: 0, pw: 0,
+            Wp: Wp + b0 * C * MB * 4, B: Bp + b0 * MB * 4, P: tile.P, V: tile.V, order: tile.order,
+            ...ep, R: R !== undefined ? R + b0 * MB * 4 : undefined, rps: r?.ps, singleRow: true, band: bands.rows,
+          });
         });
-        // output row oy reads its unit's scratch row
-        emitConv(m, {
-          name: `${f}_pw${k}`, X: scratch, H: bands.count, W: OW, xps: C, Cg: C, Y: a(y) + b0 * MB * 4, OH, OW, yps: y.ps,
-          M: Math.min(M, b1 * MB) - b0 * MB, kh: 1, kw: 1, sh: 0, sw: 1, dh: 1, dw: 1, ph: 0, pw: 0,
-          Wp: Wp + b0 * C * MB * 4, B: Bp + b0 * MB * 4, P: tile.P, V: tile.V, order: tile.order,
-          ...ep, R: r ? a(r) + b0 * MB * 4 : undefined, rps: r?.ps, singleRow: true, band: bands.rows,
-        });
+        addBandDriver(m, f, OH, bands, partWork);
       });
-      addBandDriver(m, f, OH, bands, partWork);
+      // every image's units, one after another: threads share them out like one image's
+      if (N > 1) addPartsDriver(m, fn, images, units);
     }, [x.l, mid, ...(r ? [r] : [])], [y]);
   },
 };
