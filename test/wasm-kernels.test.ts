@@ -147,16 +147,17 @@ describe('wasm FusedDwPw kernel vs reference', () => {
 });
 
 describe('wasm pooling kernels vs reference', () => {
-  it('MaxPool / AveragePool: pads, strides, dilations, ceil_mode, count_include_pad', async () => {
+  it('MaxPool / AveragePool: pads, strides, dilations, ceil_mode, count_include_pad, batch 1 and 2', async () => {
     await fc.assert(fc.asyncProperty(
       fc.constantFrom('MaxPool', 'AveragePool'), fc.integer({ min: 1, max: 13 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }),
       fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 }), fc.integer({ min: 4, max: 12 }), fc.integer({ min: 1, max: 99 }),
-      async (op, C, k, s, p, ceil, cip, h, seed) => {
+      fc.integer({ min: 1, max: 2 }),
+      async (op, C, k, s, p, ceil, cip, h, seed, N) => {
         const pad = Math.min(p, k - 1);
         const attrs: Record<string, AttrValue> = { kernel_shape: [k, k], strides: [s, s], pads: [pad, pad, pad, pad], ceil_mode: ceil };
         if (op === 'AveragePool') attrs.count_include_pad = cip;
         else if (k > 1 && 2 * (k - 1) + 1 <= h) attrs.dilations = [1 + cip, 1];
-        const { g, feeds } = oneNode(op, [randT([1, C, h, h + 2], seed)], attrs);
+        const { g, feeds } = oneNode(op, [randT([N, C, h, h + 2], seed)], attrs);
         await expectMatches(g, feeds);
       }), { numRuns: RUNS * 2, seed: 5 });
   });

@@ -4,7 +4,7 @@
  */
 import type { Graph, Node } from '../../ir/graph.js';
 import { windowGeometry } from '../../ir/ops/geometry.js';
-import { emitWindow } from './conv.js';
+import { addPartsDriver, emitWindow } from './conv.js';
 import { emitGlobalPool } from './kernels.js';
 import { recordWindowRows } from './units.js';
 import { kxk, pairTag, two, type OpLowering, type Storage } from './storage.js';
@@ -15,7 +15,7 @@ const pool: OpLowering = {
   check(n, g) {
     if (n.outputs.length > 1 && n.outputs[1] !== '') return 'has no MaxPool indices output';
     const geo = geometry(n, g);
-    return geo.inSize.length > 2 || geo.N !== 1 ? 'handles 1-D and 2-D pooling with batch 1 only' : undefined;
+    return geo.inSize.length > 2 ? 'handles 1-D and 2-D pooling only' : undefined;
   },
   lower(s, n) {
     const xv = n.inputs[0];
@@ -26,13 +26,19 @@ const pool: OpLowering = {
     const y = s.spatialOut(n, n.outputs[0], geo.C);
     const avg = n.op === 'AveragePool';
     const kernel = `${avg ? 'avg' : 'max'}pool${kxk(kh, kw)}${pairTag('s', sh, sw, 0)}${pairTag('d', dh, dw, 1)}`;
-    s.step(n, kernel, '', geo.C * OH * OW * kh * kw, (m, a, fn) => {
-      emitWindow(m, {
-        name: fn, kind: avg ? 'avg' : 'max', X: a(x.l), H: x.H, W: x.W, xps: x.l.ps, C: geo.C, Y: a(y), OH, OW, yps: y.ps,
-        kh, kw, sh, sw, dh, dw, ph, pw, V: 4, act: '', alpha: 0, beta: 0,
-        countPad: avg && Number(n.attrs.count_include_pad) === 1, padEndH: peh, padEndW: pew,
+    const { N } = geo, imgX = x.H * x.W * x.l.ps * 4, imgY = OH * OW * y.ps * 4;
+    s.step(n, kernel, '', N * geo.C * OH * OW * kh * kw, (m, a, fn) => {
+      const images = Array.from({ length: N }, (_, i) => (N === 1 ? fn : `${fn}_n${i}`));
+      images.forEach((f, i) => {
+        emitWindow(m, {
+          name: f, kind: avg ? 'avg' : 'max', X: a(x.l) + i * imgX, H: x.H, W: x.W, xps: x.l.ps, C: geo.C, Y: a(y) + i * imgY, OH, OW, yps: y.ps,
+          kh, kw, sh, sw, dh, dw, ph, pw, V: 4, act: '', alpha: 0, beta: 0,
+          countPad: avg && Number(n.attrs.count_include_pad) === 1, padEndH: peh, padEndW: pew,
+        });
+        recordWindowRows(m, f, OH, kh, sh, dh, ph, x.H);
       });
-      recordWindowRows(m, fn, OH, kh, sh, dh, ph, x.H);
+      // every image's rows, one after another: threads share them out like one image's
+      if (N > 1) addPartsDriver(m, fn, images, OH);
     }, [x.l], [y]);
   },
 };
