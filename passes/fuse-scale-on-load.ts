@@ -10,7 +10,7 @@
  * as its data input, or when the target's supports() refuses one of the scaled convs.
  */
 import type { Graph, Node } from '../ir/graph.js';
-import { sameShape, sizeOf } from '../ir/types.js';
+import { sameShape } from '../ir/types.js';
 import { sweepRewrite, withNode, type GraphView, type Pass, type PassContext } from './pass.js';
 
 /** The channel axis of a conv's data input (rank r). */
@@ -25,8 +25,8 @@ function split(g: Graph, mul: Node, conv: Node): { x: string; s: string } | unde
     if (!sameShape(xt.shape, out.shape) || xt.dtype !== out.dtype || st.dtype !== xt.dtype || st.shape.length !== xt.shape.length) continue;
     const c = channelAxis(conv, xt.shape.length);
     const perChannel = st.shape.every((d, i) => (i === 0 ? d === xt.shape[0] : i === c ? d === xt.shape[c] : d === 1));
-    // a map of one pixel per channel would be ambiguous (which operand is the map): it gains nothing anyway
-    if (perChannel && sizeOf(xt.shape) > sizeOf(st.shape)) return { x, s };
+    // on a one-pixel map either operand fits: the product is the same
+    if (perChannel) return { x, s };
   }
   return undefined;
 }

@@ -254,10 +254,10 @@ class Exporter {
   private inputScaled(n: Node, inputs: readonly string[]): string {
     const s = inputs[4] ?? '';
     if (n.op !== 'Conv' || !s) return inputs[0];
-    const xs = this.g.type(n.inputs[0]).shape, N = xs[0];
+    const ys = this.g.type(n.outputs[0]).shape, N = ys[0]; // n.inputs[0] may be a fresh NCHW copy of an NHWC x
     const C = this.g.type(n.inputs[1]).shape[1] * Number(n.attrs.group ?? 1);
     const sr = this.tmp(`${s}_nc`), y = this.tmp(`${inputs[0]}_scaled`);
-    this.emit('Reshape', [s, this.i64(`${sr}_shape`, [N, C, ...xs.slice(2).map(() => 1)])], [sr]);
+    this.emit('Reshape', [s, this.i64(`${sr}_shape`, [N, C, ...ys.slice(2).map(() => 1)])], [sr]);
     this.emit('Mul', [inputs[0], sr], [y]);
     return y;
   }
