@@ -1,7 +1,7 @@
 /**
- * Kernels per model before and after elementwise group fusion and squeeze-excitation gate fusion,
- * per target: each model compiled with the target's default pipeline, once with `fuse-elementwise`
- * and `fuse-squeeze-excitation` disabled and once as is, and
+ * Kernels per model before and after elementwise group fusion and squeeze-excitation fusion (gate
+ * and scale on load), per target: each model compiled with the target's default pipeline, once with
+ * `fuse-elementwise`, `fuse-squeeze-excitation` and `fuse-scale-on-load` disabled and once as is, and
  * the kernel counts (compile stats) compared. Models: the six in ../shared/models and every zoo
  * model (at 64×64: kernel counts do not depend on the input size; LeNet-5, VGG and AlexNet at their own
  * sizes, which their adaptive pooling needs).
@@ -43,11 +43,12 @@ const models: { label: string; load: () => Graph; disable?: string[] }[] = [
 /** "before → after (groups)" for one model on one target. */
 async function counts(g: Graph, target: TargetName, disable: string[] = []): Promise<string> {
   try {
-    const before = (await compile(g, target, { disable: [...disable, 'fuse-elementwise', 'fuse-squeeze-excitation'] })).stats.kernels;
+    const before = (await compile(g, target, { disable: [...disable, 'fuse-elementwise', 'fuse-squeeze-excitation', 'fuse-scale-on-load'] })).stats.kernels;
     const c = await compile(g, target, { disable });
     const groups = fusionSummary(c.graph).groups.length;
     const gates = c.graph.nodes.filter((n) => n.op === 'SqueezeExcitationGate').length;
-    const formed = [groups ? `${groups} groups` : '', gates ? `${gates} SE gates` : ''].filter(Boolean).join(', ');
+    const scaled = c.graph.nodes.filter((n) => n.op === 'Conv' && (n.inputs[4] ?? '') !== '').length;
+    const formed = [groups ? `${groups} groups` : '', gates ? `${gates} SE gates` : '', scaled ? `${scaled} convs scaling on load` : ''].filter(Boolean).join(', ');
     return before === c.stats.kernels ? `${before}` : `${before} → **${c.stats.kernels}** (${formed})`;
   } catch (e) {
     return `— (${(e as Error).message.split(':')[0]})`;
