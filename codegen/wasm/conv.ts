@@ -34,11 +34,6 @@ export interface ConvSpec extends Epilogue {
   kh: number; kw: number; sh: number; sw: number; dh: number; dw: number; ph: number; pw: number;
   /** Packed weights and padded bias (byte addresses), from packConvWeights. */
   Wp: number; B: number;
-  /**
-   * Input scale (Conv's input 4): byte address of this image's Cg scales. Each c-step multiplies
-   * its V weight vectors by the splat scale: V multiplies per step against P·V multiply-adds.
-   */
-  S?: number;
   /** Tile: P output pixels × V vectors of 4 output channels. */
   P: number; V: number;
   /** Loop order: weight blocks outside pixel tiles ('weights') or inside ('tile'); default by weight size. */
@@ -98,8 +93,6 @@ export function emitConv(m: binaryen.Module, spec: ConvSpec): number {
   const acc = Array.from({ length: P * V }, () => fb.local(v128));
   const w = Array.from({ length: V }, () => fb.local(v128));
   const sv = fb.local(v128), tmp = fb.local(v128), tmp2 = fb.local(v128);
-  // the input scale's pointer and splat (only a scaled conv declares them: other kernels stay byte-identical)
-  const sp = s.S !== undefined ? fb.local(i32) : -1, sc = s.S !== undefined ? fb.local(v128) : -1;
   const KS = s.kh * s.kw * s.Cg * MB * 4; // bytes of one packed output-channel block
   const nmbFull = Math.floor(s.M / MB), tail = s.M - nmbFull * MB;
   const xpix = s.xps * 4, col = s.sw * xpix;
@@ -115,7 +108,7 @@ export function emitConv(m: binaryen.Module, spec: ConvSpec): number {
     // Interior tiles of a dense undilated input: the taps of one kernel row are one contiguous run
     // of kw·Cg floats in input and in packed weights alike, so one reduction loop covers them
     // (the first conv's Cg = 3 otherwise gives 3-step loops).
-    const merged = oxC === undefined && s.dw === 1 && s.xps === s.Cg && s.kw > 1 && s.S === undefined;
+    const merged = oxC === undefined && s.dw === 1 && s.xps === s.Cg && s.kw > 1;
     const run = merged ? s.kw * s.Cg : s.Cg;
     for (let kx = 0; kx < (merged ? 1 : s.kw); kx++) {
       const valid: number[] = [];
@@ -131,14 +124,9 @@ export function emitConv(m: binaryen.Module, spec: ConvSpec): number {
         : o.c(((oxC + p0) * s.sw - s.pw + kx * s.dw) * xpix);
       kxBody.push(fb.set(xp, o.add(fb.geti(xrow), colE)));
       kxBody.push(fb.set(wp, o.add(fb.geti(wbase), o.addc(o.mul(fb.geti(ky), s.kw * s.Cg * MB * 4), kx * s.Cg * MB * 4))));
-      if (s.S !== undefined) kxBody.push(fb.set(sp, o.c(s.S)));
       const step = (u: number): Expr[] => {
         const b: Expr[] = [];
-        if (s.S !== undefined) b.push(fb.set(sc, o.sload(fb.geti(sp), u * 4)));
-        for (let v = 0; v < nv; v++) {
-          const wv = o.vload(fb.geti(wp), (u * MB + 4 * v) * 4);
-          b.push(fb.set(w[v], s.S !== undefined ? m.f32x4.mul(wv, fb.getv(sc)) : wv));
-        }
+        for (let v = 0; v < nv; v++) b.push(fb.set(w[v], o.vload(fb.geti(wp), (u * MB + 4 * v) * 4)));
         for (const p of valid) {
           b.push(fb.set(sv, o.sload(fb.geti(xp), (p - p0) * col + u * 4)));
           for (let v = 0; v < nv; v++) b.push(fb.set(acc[p * V + v], o.fmadd(fb.getv(acc[p * V + v]), fb.getv(sv), fb.getv(w[v]))));
@@ -153,7 +141,6 @@ export function emitConv(m: binaryen.Module, spec: ConvSpec): number {
           ...Array.from({ length: U }, (_, u) => step(u)).flat(),
           fb.set(xp, o.addc(fb.geti(xp), U * 4)),
           fb.set(wp, o.addc(fb.geti(wp), U * MB * 4)),
-          ...(s.S !== undefined ? [fb.set(sp, o.addc(fb.geti(sp), U * 4))] : []),
           m.br(l, m.i32.lt_u(fb.geti(xp), fb.geti(xend))),
         ])));
         for (let u = 0; u < rem; u++) kxBody.push(...step(u));
