@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { formatFusions, graphFusions } from '../../codegen/fusion-report.js';
 import { exportOnnx } from '../../frontends/onnx/export.js';
 import { importOnnx } from '../../frontends/onnx/import.js';
 import { Graph, type Node } from '../../ir/graph.js';
@@ -69,6 +70,15 @@ describe('fuse-scale-on-load', () => {
     const h = runPipeline(mulConv([...shape], extra), 'cuda', { passes: ['fuse-scale-on-load'] }).graph;
     expect(scaledConvs(h)).toEqual([]);
     expect(h.nodes.filter((n) => n.op === 'Mul')).toHaveLength(1);
+  });
+
+  it('the fusion report lists each scaled conv (with its residual epilogue alongside)', () => {
+    const h = runPipeline(scaleGraph(SCALE_CASES[0], 35), 'cuda', {}).graph;
+    const fusions = graphFusions(h);
+    const [conv] = scaledConvs(h);
+    expect(fusions.filter((f) => f.kind === 'scale-on-load')).toEqual([{ kind: 'scale-on-load', node: conv.name, ops: ['Mul (input scale)', 'Conv'] }]);
+    expect(fusions.some((f) => f.kind === 'epilogue' && f.node === conv.name && f.ops.includes('Add (residual)'))).toBe(true);
+    expect(formatFusions(fusions).join('\n')).toMatch(/1 scale-on-load/);
   });
 
   it('leaves the Mul where the target refuses the scaled conv', () => {
