@@ -25,8 +25,8 @@ import type { BenchOptions } from './wasm.js';
 const ROOT = path.resolve(import.meta.dirname, '..');
 const MODELS = path.resolve(ROOT, '../shared/models');
 
-/** The passes issue 15 added: trait-based elementwise groups and squeeze-excitation fusion. */
-const FUSION_PASSES = ['fuse-elementwise', 'fuse-squeeze-excitation', 'canonicalize'].filter((p) => PASSES[p]);
+/** The passes issue 15 added: trait-based elementwise groups, squeeze-excitation fusion (gate, scale on load). */
+const FUSION_PASSES = ['fuse-elementwise', 'fuse-squeeze-excitation', 'fuse-scale-on-load', 'canonicalize'].filter((p) => PASSES[p]);
 
 const SOURCES: Record<string, () => Uint8Array> = {
   efficientnet_b0: () => readFileSync(path.join(MODELS, 'efficientnet_b0/model.onnx')),

@@ -6,12 +6,14 @@
  * Kinds: 'epilogue' (bias/residual/activation stored by a Conv/ConvTranspose/Gemm), 'dw+pw'
  * (FusedDwPw), 'elementwise' (a FusedElementwise group), 'concat-in-place' (producers writing their
  * slice of a Concat), 'squeeze-excitation' (SqueezeExcitationGate: the pooled-vector MLP of an SE
- * block as one kernel). A fused op added elsewhere registers its describer with `registerFusedOp`.
+ * block as one kernel), 'scale-on-load' (a Conv multiplying its input by a per-(batch, channel) scale as
+ * it loads it: the SE block's closing Mul). A fused op added elsewhere registers its describer with
+ * `registerFusedOp`.
  */
 import type { Graph, Node } from '../ir/graph.js';
 import type { ConcatPlan } from './concat-plan.js';
 
-export type FusionKind = 'epilogue' | 'dw+pw' | 'elementwise' | 'concat-in-place' | 'squeeze-excitation';
+export type FusionKind = 'epilogue' | 'dw+pw' | 'elementwise' | 'concat-in-place' | 'squeeze-excitation' | 'scale-on-load';
 
 export interface Fusion {
   kind: FusionKind;
@@ -28,7 +30,7 @@ export interface Fusion {
 /** The concats with parts written in place, as a target reports them (CompileStats.concats). */
 export interface ConcatInPlace { concat: string; parts: string[]; elided: boolean }
 
-type Describe = (n: Node) => Fusion | undefined;
+type Describe = (n: Node) => Fusion | Fusion[] | undefined;
 
 const hasResidual = (n: Node, at: number) => n.inputs.length > at && n.inputs[at] !== '';
 
@@ -45,8 +47,14 @@ const epilogue = (residualAt: number): Describe => (n) => {
   return ops.length ? { kind: 'epilogue', node: n.name, ops: [n.op, ...ops] } : undefined;
 };
 
+/** A Conv: its input scale (Conv input 4, the fused Mul) and its epilogue. */
+const conv: Describe = (n) => [
+  ...((n.inputs[4] ?? '') !== '' ? [{ kind: 'scale-on-load' as const, node: n.name, ops: ['Mul (input scale)', n.op] }] : []),
+  ...[epilogue(3)(n)].flat().filter((f): f is Fusion => !!f),
+];
+
 const DESCRIBE = new Map<string, Describe>([
-  ['Conv', epilogue(3)],
+  ['Conv', conv],
   ['ConvTranspose', epilogue(3)],
   ['Gemm', epilogue(3)],
   ['FusedDwPw', (n) => ({

@@ -4,8 +4,8 @@
  * spatial axes): pool → 1×1 conv / Gemm → activation → 1×1 conv → Sigmoid/HardSigmoid, in any
  * spelling, activations standalone or in epilogues. MobileNetV3, EfficientNet, RegNetY and MNASNet
  * have one per block. fuse-squeeze-excitation.ts turns the pooled MLP into one SqueezeExcitationGate
- * kernel (still found here: it is a matmul-like gate node); fusing the closing Mul into the conv that
- * reads it (a per-channel scale on load) is not done yet.
+ * kernel (still found here: it is a matmul-like gate node); fuse-scale-on-load.ts fuses the closing
+ * Mul into the convs that read it (Conv input 4, a per-(batch, channel) scale on load), also found here.
  */
 import type { Graph, Node } from '../ir/graph.js';
 import { getOp } from '../ir/ops/index.js';
@@ -17,6 +17,7 @@ export interface SqueezeExcitation {
   pool: Node;
   /** The nodes between the pool and the Mul (the pooled-vector MLP and its gate). */
   gate: Node[];
+  /** The node applying the gate: the Mul, or a Conv scaling its input on load (input 4). */
   mul: Node;
 }
 
@@ -61,9 +62,11 @@ export function findSqueezeExcitation(g: Graph): SqueezeExcitation[] {
   const producers = g.producers();
   const found: SqueezeExcitation[] = [];
   for (const mul of g.nodes) {
-    if (mul.op !== 'Mul' || mul.inputs.length !== 2) continue;
-    for (const [x, gate] of [mul.inputs, [...mul.inputs].reverse()]) {
-      if (!sameShape(g.type(x).shape, g.type(mul.outputs[0]).shape)) continue;
+    const scaledConv = mul.op === 'Conv' && (mul.inputs[4] ?? '') !== '';
+    if (!scaledConv && (mul.op !== 'Mul' || mul.inputs.length !== 2)) continue;
+    const operands = scaledConv ? [mul.inputs[0], mul.inputs[4]] : mul.inputs;
+    for (const [x, gate] of [operands, [...operands].reverse()]) {
+      if (!scaledConv && !sameShape(g.type(x).shape, g.type(mul.outputs[0]).shape)) continue;
       const r = gateOf(g, producers, gate, x);
       if (r) {
         found.push({ x, pool: r.pool, gate: r.nodes, mul });

@@ -22,7 +22,8 @@ import { makeNode, sweepRewrite, removeUnusedConstants, withNode, type GraphView
  */
 function takesEpilogue(op: string): boolean {
   const d = getOp(op);
-  return (d.traits.category === 'conv' || d.traits.category === 'matmul') && 'activation' in d.attrs && d.inputs[1] === 4;
+  // X, W, then optional bias and residual (inputs 2, 3): Conv, ConvTranspose, Gemm (Conv's input 4 is its input scale)
+  return (d.traits.category === 'conv' || d.traits.category === 'matmul') && 'activation' in d.attrs && d.inputs[0] === 2 && d.inputs[1] >= 4;
 }
 
 /** The node producing `v` when it can still take an epilogue stage and `v` has `uses` readers. */

@@ -4,7 +4,7 @@
  * activation, Sigmoid or HardSigmoid in practice) — becomes one SqueezeExcitationGate node, one
  * small kernel instead of two. Runs after fuse-epilogue (the activations are epilogues by then)
  * and after layout-nhwc (a one-pixel map is the same vector in either layout). The closing
- * Mul(x, gate) stays an elementwise kernel.
+ * Mul(x, gate) is fused next, into the convs reading it, by fuse-scale-on-load.ts.
  */
 import { tensor } from '../runtime/tensor.js';
 import type { Graph, Node } from '../ir/graph.js';

@@ -1,7 +1,8 @@
 /**
- * Kernels per model before and after elementwise group fusion, squeeze-excitation gate fusion and
- * channel-gather folding, per target: each model compiled with the target's default pipeline, once with
- * `fuse-elementwise`, `fuse-squeeze-excitation` and `fold-channel-gather` disabled and once as is, and
+ * Kernels per model before and after elementwise group fusion, squeeze-excitation fusion (gate and
+ * scale on load) and channel-gather folding, per target: each model compiled with the target's default
+ * pipeline, once with `fuse-elementwise`, `fuse-squeeze-excitation`, `fuse-scale-on-load` and
+ * `fold-channel-gather` disabled and once as is, and
  * the kernel counts (compile stats) compared. Models: the six in ../shared/models and every zoo
  * model (at 64×64: kernel counts do not depend on the input size; LeNet-5, VGG and AlexNet at their own
  * sizes, which their adaptive pooling needs), and the test graphs of a ShuffleNetV2-style network and a
@@ -48,12 +49,13 @@ const models: { label: string; load: () => Graph; disable?: string[] }[] = [
 /** "before → after (groups)" for one model on one target. */
 async function counts(g: Graph, target: TargetName, disable: string[] = []): Promise<string> {
   try {
-    const before = (await compile(g, target, { disable: [...disable, 'fuse-elementwise', 'fuse-squeeze-excitation', 'fold-channel-gather'] })).stats.kernels;
+    const before = (await compile(g, target, { disable: [...disable, 'fuse-elementwise', 'fuse-squeeze-excitation', 'fuse-scale-on-load', 'fold-channel-gather'] })).stats.kernels;
     const c = await compile(g, target, { disable });
     const groups = fusionSummary(c.graph).groups.length;
     const gates = c.graph.nodes.filter((n) => n.op === 'SqueezeExcitationGate').length;
+    const scaled = c.graph.nodes.filter((n) => n.op === 'Conv' && (n.inputs[4] ?? '') !== '').length;
     const gathers = c.graph.nodes.filter((n) => n.op === 'Gather').length;
-    const formed = [groups ? `${groups} groups` : '', gates ? `${gates} SE gates` : '', gathers ? `${gathers} channel gathers left` : ''].filter(Boolean).join(', ');
+    const formed = [groups ? `${groups} groups` : '', gates ? `${gates} SE gates` : '', scaled ? `${scaled} convs scaling on load` : '', gathers ? `${gathers} channel gathers left` : ''].filter(Boolean).join(', ');
     return before === c.stats.kernels ? `${before}` : `${before} → **${c.stats.kernels}** (${formed})`;
   } catch (e) {
     return `— (${(e as Error).message.split(':')[0]})`;

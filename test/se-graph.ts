@@ -58,3 +58,35 @@ export function seGemmGraph(k: SeCase, seed: number, matmul = false): Graph {
   g.setOutputs([out]);
   return g;
 }
+
+export interface ScaleCase { label: string; C: number; E: number; kernel: 1 | 3; residual: boolean; readers: 1 | 2 }
+
+/** MBConv-like blocks whose SE Mul feeds convs (passes/fuse-scale-on-load.ts): batch 2, odd channels. */
+export const SCALE_CASES: ScaleCase[] = [
+  { label: '1×1 projection with a residual epilogue, C 7, expanded 11', C: 7, E: 11, kernel: 1, residual: true, readers: 1 },
+  { label: '3×3 padded consumer, C 5, expanded 9', C: 5, E: 9, kernel: 3, residual: false, readers: 1 },
+  { label: 'two 1×1 convs read the scaled map, C 3, expanded 13', C: 3, E: 13, kernel: 1, residual: false, readers: 2 },
+];
+
+/**
+ * x (2, C, 6, 5) → 1×1 expand (SiLU) → 3×3 depthwise (SiLU) → SE (pool, 1×1, ReLU, 1×1, Sigmoid, Mul)
+ * → the consumer conv(s) [+ x when `residual`].
+ */
+export function scaleGraph(k: ScaleCase, seed: number): Graph {
+  const r = rng(seed);
+  const g = new Graph(`scale_${seed}`);
+  const w = (name: string, shape: number[], scale = 0.5) => g.addConstant(name, randomTensor('f32', shape, r, scale));
+  const silu = (v: string) => { const [s] = g.addNode('Sigmoid', [v]); return g.addNode('Mul', [v, s])[0]; };
+  const x = g.addInput('x', { dtype: 'f32', shape: [2, k.C, 6, 5] });
+  const e = silu(g.addNode('Conv', [x, w('we', [k.E, k.C, 1, 1]), w('be', [k.E])])[0]);
+  const d = silu(g.addNode('Conv', [e, w('wd', [k.E, 1, 3, 3]), w('bd', [k.E])], { group: k.E, pads: [1, 1, 1, 1] })[0]);
+  const [p] = g.addNode('GlobalAveragePool', [d]);
+  const [h] = g.addNode('Relu', g.addNode('Conv', [p, w('w1', [3, k.E, 1, 1], 1), w('b1', [3])]));
+  const [s] = g.addNode('Sigmoid', g.addNode('Conv', [h, w('w2', [k.E, 3, 1, 1], 1), w('b2', [k.E])]));
+  const [m] = g.addNode('Mul', [d, s]);
+  const pad = (k.kernel - 1) / 2;
+  const project = (i: number) => g.addNode('Conv', [m, w(`wp${i}`, [k.C, k.E, k.kernel, k.kernel]), w(`bp${i}`, [k.C])], { pads: [pad, pad, pad, pad] })[0];
+  const outs = Array.from({ length: k.readers }, (_, i) => project(i));
+  g.setOutputs(k.residual ? [g.addNode('Add', [outs[0], x])[0]] : outs);
+  return g;
+}

@@ -83,6 +83,8 @@ describe.skipIf(!existsSync(EFFICIENTNET))('EfficientNet-B0 (../shared/models) o
   it('has 16 SqueezeExcitationGate kernels and matches PyTorch within 1e-4', async () => {
     const c = await compile(loadOnnxFile(join(EFFICIENTNET, 'model.onnx')), 'wasm');
     expect(gates(c.graph)).toBe(16);
+    // wasm keeps the closing Muls (scale on load is slower there: codegen/wasm/lower-conv.ts)
+    expect(c.graph.nodes.filter((n) => n.op === 'Conv' && (n.inputs[4] ?? '') !== '')).toHaveLength(0);
     const x = tensor('f32', c.inputs[0].shape, f32File(join(EFFICIENTNET, 'test_data_set_0', 'input_0.bin')));
     const want = f32File(join(EFFICIENTNET, 'test_data_set_0', 'output_0.bin'));
     expect(relErr(want, (await c.run({ [c.inputs[0].name]: x }))[c.outputs[0].name].data as Float32Array)).toBeLessThan(F32_TOL);

@@ -2,6 +2,7 @@
  * Convolutions: Conv as an implicit GEMM (grouped and 1×1 included), depthwise Conv as a direct
  * kernel, ConvTranspose in gather form, and FusedDwPw as a GEMM whose B operand is the depthwise
  * conv computed on the fly. Geometry comes from ir/ops/geometry.ts (1-3 spatial axes, as D, H, W).
+ * A Conv's input scale (input 4, one vector of C per batch item) multiplies each input as it is loaded.
  */
 import { to3d, windowGeometry, type Layout, type WindowGeometry } from '../../ir/ops/geometry.js';
 import type { DType } from '../../runtime/tensor.js';
@@ -95,9 +96,16 @@ function geometryOf(ctx: LowerCtx, op: string, wIndex = 1): WindowGeometry {
 
 export function conv(ctx: LowerCtx): Launch {
   const g = geometryOf(ctx, 'Conv');
-  const a = convArgs(ctx, 2, 3);
+  const sc = io(ctx, 4);
+  const a = convArgs(ctx, 2, 3, sc ? [{ param: 'scale', value: sc.name, dtype: sc.dtype }] : []);
   const Cg = g.C / g.group;
   return Cg === 1 && g.group > 1 ? depthwise(ctx, g, a) : convGemm(ctx, g, a);
+}
+
+/** x[idx] as f32, times the input scale of (batch b, channel ch) when the conv has one. */
+function scaledLoad(a: { args: Arg[] }, xd: DType, idx: string, b: string, ch: string, C: number): string {
+  const s = a.args.find((x) => x.param === 'scale');
+  return s ? `(${load(xd, 'x', idx)} * ${load(s.dtype, 'scale', sum(mul(b, C), ch))})` : load(xd, 'x', idx);
 }
 
 /** Implicit GEMM per group: rows = output channels of the group, cols = output pixels, k = (c, kz, ky, kx). */
@@ -122,7 +130,7 @@ function convGemm(ctx: LowerCtx, g: WindowGeometry, a: ReturnType<typeof convArg
       const z = inCoord(c, 'iz', 0, oz, kz, tp), y = inCoord(c, 'iy', 1, oy, ky, tp), x = inCoord(c, 'ix', 2, ox, kx, tp);
       const chan = grouped ? sum(`g * ${Cg}`, ch) : ch;
       const cond = [z.cond, y.cond, x.cond].filter(Boolean).join(' && ');
-      const ld = load(xd, 'x', at(xi, b, chan, z.v, y.v, x.v));
+      const ld = scaledLoad(a, xd, at(xi, b, chan, z.v, y.v, x.v), b, chan, g.C);
       c.line(cond ? `if (${cond}) ${out} = ${ld};` : `${out} = ${ld};`);
     },
     epilogue: (c, m, n, acc) => {
@@ -150,7 +158,7 @@ function depthwise(ctx: LowerCtx, g: WindowGeometry, a: ReturnType<typeof convAr
     const z = inCoord(c, 'iz', 0, oz, kz, tp), y = inCoord(c, 'iy', 1, oy, ky, tp), x = inCoord(c, 'ix', 2, ox, kx, tp);
     const cond = [z.cond, y.cond, x.cond].filter(Boolean).join(' && ');
     const wIdx = sum(mul(ch, tp.k[0] * tp.k[1] * tp.k[2]), mul(kz, tp.k[1] * tp.k[2]), mul(ky, tp.k[2]), kx);
-    const fma = `v = fmaf(${load(a.args[0].dtype, 'x', at(xi, b, ci, z.v, y.v, x.v))}, ${load(a.args[1].dtype, 'w', wIdx)}, v);`;
+    const fma = `v = fmaf(${scaledLoad(a, a.args[0].dtype, at(xi, b, ci, z.v, y.v, x.v), b, ci, g.C)}, ${load(a.args[1].dtype, 'w', wIdx)}, v);`;
     c.line(cond ? `if (${cond}) ${fma}` : fma);
   });
   convEpilogue(c, ctx, a, ch, 'i', 'v');

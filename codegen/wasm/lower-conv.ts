@@ -50,6 +50,11 @@ const conv: OpLowering = {
   check(n, g) {
     const geo = geometry(n, g);
     if (geo.inSize.length > 2) return 'has no 3-D convolution';
+    // Scaling the input on load (Conv input 4) was measured slower here than the separate Mul: with
+    // the scale multiplied into the weight or input vectors of the register-tiled microkernel, the
+    // EfficientNet-B0 projection convs ran 1.3-2x their unscaled time (CPU time, 1 thread), while the
+    // Mul over a cache-resident map costs 1-10 % of the conv. So on wasm fuse-scale-on-load leaves the Mul.
+    if (n.inputs[4]) return 'does not scale conv inputs on load (the separate Mul is cheaper on wasm)';
     return needsConstants(g, [n.inputs[1], n.inputs[2]]) ?? epilogueProblem(n, 'act');
   },
   lower(s, n) {

@@ -46,7 +46,8 @@ function outputOf(s: Storage, n: Node, count: number): Loc | undefined {
 }
 
 export const GENERIC_CONV: OpLowering = {
-  check: (n) => epilogueCheck(n),
+  // a Conv's input scale (input 4) has no kernel here either: refused, never dropped
+  check: (n) => (n.inputs[4] ? 'has no input scale (Conv input 4)' : epilogueCheck(n)),
   lower(s, n) {
     const [xv, wv, bv, rv] = n.inputs;
     const geo = windowGeometry(n.op, n.attrs, s.shape(xv), s.shape(wv), { node: n.name, op: n.op });

@@ -58,7 +58,7 @@ const both = (...cs: Check[]): Check => (n, g) => cs.reduce<string | undefined>(
 
 /** Per-generator conditions beyond dtypes: what each throws for a node it cannot lower. */
 const CHECKS = new Map<Generator, Check>([
-  [emitConv, both(spatial3, epilogues)],
+  [emitConv, both(spatial3, epilogues, (n, g) => (n.inputs[4] && g.type(n.inputs[0]).shape.length === 5 ? 'the wgsl target scales conv inputs on load in 1-D and 2-D convs only' : undefined))],
   [emitConvTranspose, both(spatial3, epilogues)],
   [emitFusedDwPw, both(spatial, epilogues)],
   [emitGemm, epilogues],

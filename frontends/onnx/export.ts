@@ -162,7 +162,7 @@ class Exporter {
     const x = inputs[0];
     switch (n.op) {
       case 'Conv': case 'ConvTranspose': case 'Gemm':
-        return this.withEpilogue(n, inputs.slice(0, 3), inputs[3] ?? '', out, dtype);
+        return this.withEpilogue(n, [this.inputScaled(n, inputs), ...inputs.slice(1, 3)], inputs[3] ?? '', out, dtype);
       case 'FusedDwPw':
         return this.fusedDwPw(n, inputs, out, dtype);
       case 'SqueezeExcitationGate':
@@ -245,6 +245,21 @@ class Exporter {
     // onnxruntime spells the opset-11 mode by its old name (ONNX dropped it from opset 13).
     if (ctm === 'tf_half_pixel_for_nearest') attrs.coordinate_transformation_mode = 'tf_half_pixel_for_nn';
     this.emit('Resize', ins, [out], attrs, n.name);
+  }
+
+  /**
+   * The NCHW data input of a Conv with an input scale S (input 4): Mul(x, S reshaped to (N, C, 1, …)),
+   * the Mul that passes/fuse-scale-on-load.ts fused; x itself otherwise.
+   */
+  private inputScaled(n: Node, inputs: readonly string[]): string {
+    const s = inputs[4] ?? '';
+    if (n.op !== 'Conv' || !s) return inputs[0];
+    const ys = this.g.type(n.outputs[0]).shape, N = ys[0]; // n.inputs[0] may be a fresh NCHW copy of an NHWC x
+    const C = this.g.type(n.inputs[1]).shape[1] * Number(n.attrs.group ?? 1);
+    const sr = this.tmp(`${s}_nc`), y = this.tmp(`${inputs[0]}_scaled`);
+    this.emit('Reshape', [s, this.i64(`${sr}_shape`, [N, C, ...ys.slice(2).map(() => 1)])], [sr]);
+    this.emit('Mul', [inputs[0], sr], [y]);
+    return y;
   }
 
   /** Conv/ConvTranspose/Gemm with `activation` and a residual input: op, then Add, then the activation. */

@@ -2,6 +2,11 @@
  * Conv and ConvTranspose (1-D, 2-D, 3-D; groups, dilations, auto_pad) with the fused epilogue
  * act(conv + bias + residual). The reference kernels work channels-last in float64: a conv output is a
  * dot product over (taps, channels) with the channel loop innermost and four output channels per pass.
+ *
+ * Conv's optional input 4 is an input scale S ("scale on load"): one vector of C per batch item
+ * (shape (N, C, 1, …) or (N, 1, …, C); the layout does not matter for a vector), and the node
+ * computes conv(X · S[n, c]) — the closing Mul of squeeze-and-excitation, fused by
+ * passes/fuse-scale-on-load.ts so that the feature map is read once.
  */
 import { fromF64, sizeOf, toF64, type Tensor } from '../../runtime/tensor.js';
 import type { AttrValue, Attrs, Cost, NodeInfo, OpDef, Window } from '../op.js';
@@ -43,7 +48,26 @@ function convInfer(node: NodeInfo): TensorType[] {
   checkOperand(node, 2, 'bias', [g.M]);
   checkOperand(node, 3, 'residual', g.outShape);
   checkActivation(node);
+  if (node.inputs[4]) checkInputScale(node, g.N, g.C);
   return [{ dtype: x.type.dtype, shape: [...g.outShape] }];
+}
+
+/** Conv's input scale (input 4): N·C elements, batch first, at most one other axis not 1 (SHAPE_MISMATCH naming it). */
+function checkInputScale(node: NodeInfo, N: number, C: number): void {
+  checkOperand(node, 4, 'input scale');
+  const s = node.inputs[4]!.type.shape;
+  const perChannel = s.length >= 2 && s[0] === N && sizeOf(s.slice(1)) === C && s.slice(1).filter((d) => d !== 1).length <= 1;
+  if (!perChannel) fail(node, 'SHAPE_MISMATCH', `input scale has shape [${s}], expected one vector of ${C} per batch item (${N})`, node.inputs[4]!.name);
+}
+
+/** X · S[n, c] in float64 (S: N·C values, batch-major), X in `layout` with P pixels per channel. */
+export function scaleInput(x: Float64Array, s: Float64Array, N: number, C: number, P: number, layout: string): Float64Array {
+  const y = new Float64Array(x.length);
+  for (let n = 0; n < N; n++) for (let p = 0; p < P; p++) for (let c = 0; c < C; c++) {
+    const i = layout === 'NHWC' ? (n * P + p) * C + c : (n * C + c) * P + p;
+    y[i] = x[i] * s[n * C + c];
+  }
+  return y;
 }
 
 // ---- kernels (float64, channels-last inside) ----
@@ -332,13 +356,14 @@ export const CONV_OPS: OpDef[] = [
   {
     name: 'Conv',
     traits: { category: 'conv', fp16: 'compute', layoutInputs: [0, 3] },
-    doc: 'N-D convolution (groups, dilations, pads/auto_pad) with fused epilogue act(conv + B + R)',
-    inputs: [2, 4],
+    doc: 'N-D convolution (groups, dilations, pads/auto_pad) with fused epilogue act(conv(X · S) + B + R), S an optional per-(batch, channel) input scale',
+    inputs: [2, 5],
     attrs: { ...WINDOW_ATTRS, ...EPILOGUE_ATTRS },
     infer: convInfer,
-    reference([x, w, b, r], attrs, [out]) {
+    reference([x, w, b, r, s], attrs, [out]) {
       const g = windowGeometry('Conv', attrs, x!.shape, w!.shape);
-      const y = convolve(g, toF64(x!), toF64(w!), f64(b));
+      const xv = s ? scaleInput(toF64(x!), toF64(s), g.N, g.C, sizeOf(g.inSize), g.layout) : toF64(x!);
+      const y = convolve(g, xv, toF64(w!), f64(b));
       applyEpilogue(y, r, attrs);
       return [fromF64(out.dtype, out.shape, y)];
     },

@@ -3,6 +3,8 @@
  * cols = output pixels, depth = C/group · kH · kW, im2col done on the fly in loadR), a direct
  * kernel for depthwise convs (one input channel per group), ConvTranspose as a direct gather,
  * and FusedDwPw as a GEMM whose loadR computes the depthwise conv and its activation.
+ * A Conv's input scale S (input 4, one vector of C per batch item) multiplies each input as it is
+ * loaded: `S[n · C + c]` beside the X read.
  */
 import { CnncError } from '../../../runtime/errors.js';
 import type { Node } from '../../../ir/graph.js';
@@ -27,7 +29,10 @@ function tapCode(w: ReturnType<typeof window2>, H: number, W: number): string {
 }
 
 export function emitConv(e: Emitter, node: Node): void {
-  if (e.graph.type(node.inputs[0]).shape.length === 5) return emitConv3d(e, node);
+  if (e.graph.type(node.inputs[0]).shape.length === 5) {
+    if (opt(node, 4)) throw new CnncError('UNSUPPORTED', 'the wgsl target scales conv inputs on load in 1-D and 2-D convs only', { node: node.name, op: node.op });
+    return emitConv3d(e, node);
+  }
   const g = geometry(e, node);
   const { x: xd, y: yd } = geometryDims(g, node);
   const w = window2(g);
@@ -35,7 +40,10 @@ export function emitConv(e: Emitter, node: Node): void {
   const ep = epilogue(e, node, Y, opt(node, 2), opt(node, 3));
   const G = g.group, CG = g.C / G, MG = g.M / G, KK = w.KH * w.KW;
   const L = g.layout;
-  const bindings = [e.read('X', X), e.read('W', Wt), ...ep.bindings];
+  const sv = opt(node, 4);
+  const bindings = [e.read('X', X), e.read('W', Wt), ...ep.bindings, ...(sv ? [e.read('S', e.operand(sv))] : [])];
+  // X at `at`, times the input scale at `si` (batch item · C + channel) when the conv has one
+  const xs = (at: string, si: string) => (sv ? `f32(X[${at}]) * f32(S[${si}])` : `f32(X[${at}])`);
 
   if (CG === 1) {
     // depthwise (and channel-multiplier) conv: one thread per output element
@@ -55,7 +63,7 @@ var acc = 0.0;
 for (var kh = 0u; kh < ${u(w.KH)}; kh++) {
   for (var kw = 0u; kw < ${u(w.KW)}; kw++) {
     ${tapCode(w, xd.H, xd.W)}
-    if (ok) { acc = fma(f32(X[${index4(L, xd, 'n', 'c', 'u32(ih)', 'u32(iw)')}]), f32(W[m * ${u(KK)} + kh * ${u(w.KW)} + kw]), acc); }
+    if (ok) { acc = fma(${xs(index4(L, xd, 'n', 'c', 'u32(ih)', 'u32(iw)'), `n * ${u(g.C)} + c`)}, f32(W[m * ${u(KK)} + kh * ${u(w.KW)} + kw]), acc); }
   }
 }
 ${ep.store(index4(L, yd, 'n', 'm', 'oh', 'ow'), 'm', 'acc')}`,
@@ -66,7 +74,7 @@ ${ep.store(index4(L, yd, 'n', 'm', 'oh', 'ow'), 'm', 'acc')}`,
   const pointwise = KK === 1 && w.SH === 1 && w.SW === 1 && w.PH === 0 && w.PW === 0 && L === 'NCHW';
   const P = yd.H * yd.W;
   const loadR = pointwise
-    ? `fn loadR(z: u32, k: u32, c: u32) -> f32 { return f32(X[(z * ${u(CG)} + k) * ${u(P)} + c]); }`
+    ? `fn loadR(z: u32, k: u32, c: u32) -> f32 { return ${xs(`(z * ${u(CG)} + k) * ${u(P)} + c`, `z * ${u(CG)} + k`)}; }`
     : `fn loadR(z: u32, k: u32, c: u32) -> f32 {
   let n = z / ${u(G)}; let g = z % ${u(G)};
   let ci = g * ${u(CG)} + k / ${u(KK)}; let t = k % ${u(KK)};
@@ -74,7 +82,7 @@ ${ep.store(index4(L, yd, 'n', 'm', 'oh', 'ow'), 'm', 'acc')}`,
   let oh = c / ${u(yd.W)}; let ow = c % ${u(yd.W)};
   ${tapCode(w, xd.H, xd.W)}
   if (!ok) { return 0.0; }
-  return f32(X[${index4(L, xd, 'n', 'ci', 'u32(ih)', 'u32(iw)')}]);
+  return ${xs(index4(L, xd, 'n', 'ci', 'u32(ih)', 'u32(iw)'), `n * ${u(g.C)} + ci`)};
 }`;
   const fns = `${ep.decls}
 fn loadL(z: u32, r: u32, k: u32) -> f32 { return f32(W[((z % ${u(G)}) * ${u(MG)} + r) * ${u(CG * KK)} + k]); }
