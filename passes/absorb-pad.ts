@@ -6,7 +6,7 @@
  * safe, since it could exceed every input). Pads must be non-negative (negative ones crop).
  */
 import type { Graph, Node } from '../ir/graph.js';
-import { removeUnusedConstants, sweepRewrite, withNode, type GraphView, type Pass } from './pass.js';
+import { withNode, type GraphView, type Pass, rewriteCopy } from './pass.js';
 
 /** The pad value that `c`'s padding stands for, or undefined when `c` cannot take a Pad in. */
 function padValueOf(c: Node): number | undefined {
@@ -49,10 +49,7 @@ function rule(c: Node, view: GraphView): Node[] | null {
 }
 
 export function absorbPads(graph: Graph): Graph {
-  const g = graph.clone();
-  sweepRewrite(g, rule);
-  removeUnusedConstants(g);
-  return g;
+  return rewriteCopy(graph, rule, true);
 }
 
 export const absorbPadPass: Pass = {

@@ -11,7 +11,7 @@
 import { fromF64, toF64 } from '../runtime/tensor.js';
 import type { Graph, Node } from '../ir/graph.js';
 import { sizeOf } from '../ir/types.js';
-import { makeNode, sweepRewrite, type GraphView, type Pass, type PassContext } from './pass.js';
+import { makeNode, type GraphView, type Pass, type PassContext, rewriteCopy } from './pass.js';
 
 /** A Transpose's permutation (an empty perm reverses the axes). */
 function permOf(n: Node, rank: number): number[] {
@@ -65,9 +65,7 @@ function rule(post: Node, view: GraphView, ctx: PassContext): Node[] | null {
 }
 
 export function foldTransposedLayerNorm(graph: Graph, ctx: PassContext): Graph {
-  const g = graph.clone();
-  sweepRewrite(g, (n, view) => rule(n, view, ctx));
-  return g;
+  return rewriteCopy(graph, (n, view) => rule(n, view, ctx));
 }
 
 export const foldTransposedLayerNormPass: Pass = {

@@ -7,7 +7,7 @@ import { tensor } from '../runtime/tensor.js';
 import type { Graph, Node } from '../ir/graph.js';
 import { getOp } from '../ir/ops/index.js';
 import { windowGeometry } from '../ir/ops/geometry.js';
-import { makeNode, sweepRewrite, type GraphView, type Pass } from './pass.js';
+import { makeNode, type GraphView, type Pass, rewriteCopy } from './pass.js';
 
 const allAre = (v: unknown, x: number) => !Array.isArray(v) || v.every((d) => d === x);
 
@@ -49,9 +49,7 @@ function rule(pw: Node, view: GraphView): Node[] | null {
 }
 
 export function fuseDwPw(graph: Graph): Graph {
-  const g = graph.clone();
-  sweepRewrite(g, rule);
-  return g;
+  return rewriteCopy(graph, rule);
 }
 
 export const fuseDwPwPass: Pass = {

@@ -13,7 +13,7 @@ import type { Attrs } from '../ir/op.js';
 import { getOp } from '../ir/ops/index.js';
 import { sameShape } from '../ir/types.js';
 import { foldAffineInto } from './fold-batchnorm.js';
-import { makeNode, sweepRewrite, removeUnusedConstants, withNode, type GraphView, type Pass } from './pass.js';
+import { makeNode, withNode, type GraphView, type Pass, rewriteCopy } from './pass.js';
 
 /**
  * Ops that take an epilogue act(op + bias + R): conv- and matmul-like ops with the epilogue attributes
@@ -193,10 +193,7 @@ function rule(n: Node, view: GraphView): Node[] | null {
 }
 
 export function fuseEpilogues(graph: Graph): Graph {
-  const g = graph.clone();
-  sweepRewrite(g, rule);
-  removeUnusedConstants(g);
-  return g;
+  return rewriteCopy(graph, rule, true);
 }
 
 export const fuseEpiloguePass: Pass = {

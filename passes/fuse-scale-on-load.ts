@@ -11,7 +11,7 @@
  */
 import type { Graph, Node } from '../ir/graph.js';
 import { sameShape } from '../ir/types.js';
-import { sweepRewrite, withNode, type GraphView, type Pass, type PassContext } from './pass.js';
+import { withNode, type GraphView, type Pass, type PassContext, rewriteCopy } from './pass.js';
 
 /** The channel axis of a conv's data input (rank r). */
 const channelAxis = (conv: Node, r: number) => (conv.attrs.layout === 'NHWC' ? r - 1 : 1);
@@ -60,9 +60,7 @@ function rule(conv: Node, view: GraphView, ctx: PassContext): Node[] | null {
 }
 
 export function fuseScaleOnLoad(graph: Graph, ctx: PassContext): Graph {
-  const g = graph.clone();
-  sweepRewrite(g, (n, view) => rule(n, view, ctx));
-  return g;
+  return rewriteCopy(graph, (n, view) => rule(n, view, ctx));
 }
 
 export const fuseScaleOnLoadPass: Pass = {

@@ -8,7 +8,7 @@
  */
 import { tensor } from '../runtime/tensor.js';
 import type { Graph, Node } from '../ir/graph.js';
-import { makeNode, sweepRewrite, type GraphView, type Pass, type PassContext } from './pass.js';
+import { makeNode, type GraphView, type Pass, type PassContext, rewriteCopy } from './pass.js';
 
 const allAre = (v: unknown, x: number) => !Array.isArray(v) || v.every((d) => d === x);
 
@@ -43,9 +43,7 @@ function rule(second: Node, view: GraphView, ctx: PassContext): Node[] | null {
 }
 
 export function fuseSqueezeExcitation(graph: Graph, ctx: PassContext): Graph {
-  const g = graph.clone();
-  sweepRewrite(g, (n, view) => rule(n, view, ctx));
-  return g;
+  return rewriteCopy(graph, (n, view) => rule(n, view, ctx));
 }
 
 export const fuseSqueezeExcitationPass: Pass = {

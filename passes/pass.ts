@@ -133,6 +133,17 @@ export function sweepRewrite(g: Graph, rule: (n: Node, view: GraphView) => Node[
   throw new CnncError('BAD_GRAPH', `rewrites did not settle after ${maxSweeps} sweeps`);
 }
 
+/**
+ * A rule pass's body: a copy of `graph` with `rule` swept to a fixed point (the input stays as it
+ * was), and, with `dropConstants`, the constants no node reads any more removed.
+ */
+export function rewriteCopy(graph: Graph, rule: (n: Node, view: GraphView) => Node[] | null, dropConstants = false): Graph {
+  const g = graph.clone();
+  sweepRewrite(g, rule);
+  if (dropConstants) removeUnusedConstants(g);
+  return g;
+}
+
 /** Read-only facts about a graph, computed once per sweep. */
 export class GraphView {
   readonly producer: Map<string, Node>;

@@ -428,16 +428,6 @@ export interface WindowSpec extends Epilogue {
   V: number;
 }
 
-/** Packs depthwise W (C, 1, kh, kw) as [ky][kx][Cpad4] and the bias as [Cpad4]. */
-export function packDepthwiseWeights(w: Float32Array, bias: Float32Array | undefined, C: number, kh: number, kw: number): { weights: Float32Array; bias: Float32Array } {
-  const Cp = Math.ceil(C / 4) * 4;
-  const out = new Float32Array(kh * kw * Cp);
-  for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++) for (let c = 0; c < C; c++) out[(ky * kw + kx) * Cp + c] = w[(c * kh + ky) * kw + kx];
-  const b = new Float32Array(Cp);
-  if (bias) b.set(bias.subarray(0, C));
-  return { weights: out, bias: b };
-}
-
 /** Adds `<name>_row(oy)` and `<name>()` for a depthwise conv or a max/average pool; returns its rows. */
 export function emitWindow(m: binaryen.Module, s: WindowSpec): number {
   const fb = new FnBuilder(m, 1), o = new Ops(m);
