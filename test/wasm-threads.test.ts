@@ -3,11 +3,11 @@
  * output rows (or output-channel blocks), fused dw+pw blocks by bands of rows (each band its own
  * scratch row), elementwise kernels by rows or element chunks, pools by rows, global pools by
  * channel groups, grouped and batched convs by (part, row) — across 1, 2 and 3 threads on one
- * shared memory. A split does not change any sum's order, so threaded outputs must equal
- * single-threaded ones bit for bit; against the references: f32 tolerance 1e-4 relative to the
- * largest |reference|. 3 threads make uneven splits (units not a multiple of 3, steps with fewer
- * units than threads). Kernel tests split every splittable step (minParallelFlops 0) and check
- * that the kinds under test did run split.
+ * shared memory, each step cut into chunks that the threads claim as they come free. A split does
+ * not change any sum's order, so threaded outputs must equal single-threaded ones bit for bit;
+ * against the references: f32 tolerance 1e-4 relative to the largest |reference|. 3 threads make
+ * uneven splits (units not a multiple of 3, steps with fewer units than threads). Kernel tests
+ * split every splittable step (minParallelFlops 0) and check that the kinds under test did run split.
  */
 import { existsSync } from 'node:fs';
 import fc from 'fast-check';
@@ -20,7 +20,8 @@ import { decodeArtifact, type Artifact } from '../runtime/artifact.js';
 import { load } from '../runtime/index.js';
 import { tensor, type Tensor } from '../runtime/tensor.js';
 import { WasmSession } from '../runtime/wasm/index.js';
-import { MIN_PARALLEL_FLOPS, phasesOf, splitBounds } from '../runtime/wasm/threads.js';
+import { CHUNKS_PER_THREAD, chunkCuts, MIN_PARALLEL_FLOPS, phasesOf, splitBounds } from '../runtime/wasm/threads.js';
+import { drain } from '../runtime/wasm/thread-worker.js';
 import { f32File, relErr } from './golden.js';
 
 const F32_TOL = 1e-4;
@@ -95,6 +96,13 @@ describe('wasm threads: models', () => {
     const x = tensor('f32', c.inputs[0].shape, f32File(`${MODELS}/squeezenet1_1/test_data_set_0/input_0.bin`));
     const y = (await s.run({ input: x })).output.data as Float32Array;
     expect(relErr(f32File(`${MODELS}/squeezenet1_1/test_data_set_0/output_0.bin`), y)).toBeLessThan(F32_TOL);
+  });
+
+  it('more threads than a session may hold is BAD_INPUT, not a thousand workers', async () => {
+    const g = new Graph('t');
+    g.addInput('x', { dtype: 'f32', shape: [1, 2] });
+    g.setOutputs([g.add('Relu', ['x'])]);
+    await expect(load((await compile(g, 'wasm')).save(), { threads: 1000 })).rejects.toThrow(/threads: 1000 asked for, at most 256/);
   });
 
   it('without SharedArrayBuffer: one thread, and the session says why', async () => {
@@ -233,6 +241,53 @@ describe('wasm threads: splits', () => {
     const exports = { a_range: () => undefined, a_rows: new WebAssembly.Global({ value: 'i32', mutable: false }, 4) };
     expect(() => phasesOf([{ fn: 'a', unitWork: [1, 2, 3] }], exports)).toThrow(/3 unit weights for step 'a', which has 4 units/);
     expect(phasesOf([{ fn: 'a', unitWork: [1, 2, 3, 4] }], exports)).toEqual([{ fn: 'a', rows: 4, work: [1, 2, 3, 4] }]);
+  });
+});
+
+describe('wasm threads: chunks', () => {
+  it('chunkCuts covers every unit once, in order, in at most CHUNKS_PER_THREAD chunks per thread, none empty', () => {
+    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 1, maxLength: 80 }), fc.integer({ min: 2, max: 4 }), fc.boolean(), (w, T, weighted) => {
+      const cuts = chunkCuts({ fn: 'f', rows: w.length, ...(weighted ? { work: w } : {}) }, T);
+      expect(cuts[0]).toBe(0);
+      expect(cuts[cuts.length - 1]).toBe(w.length);
+      for (let i = 1; i < cuts.length; i++) expect(cuts[i]).toBeGreaterThan(cuts[i - 1]);
+      expect(cuts.length - 1).toBeLessThanOrEqual(Math.min(w.length, T * CHUNKS_PER_THREAD));
+    }));
+    expect(chunkCuts({ fn: 'f', rows: 16 }, 2)).toEqual([0, 2, 4, 6, 8, 10, 12, 14, 16]);
+    expect(chunkCuts({ fn: 'f', rows: 3 }, 2)).toEqual([0, 1, 2, 3]);
+  });
+
+  /** A control block as the pool makes it: Int32 words, the claim word (phase << 16 | next chunk) at index 5. */
+  function control(phase: number, next = 0): Int32Array {
+    const ctl = new Int32Array(new SharedArrayBuffer(32));
+    ctl[5] = (phase << 16) | next;
+    return ctl;
+  }
+
+  it('drain claims each chunk of the published phase once, in order, counts it done, and stops when none is left', () => {
+    const ran: string[] = [];
+    const phases = [{ cuts: [0, 3, 5] }, { cuts: [0, 2, 4, 7] }];
+    const fns = [(a: number, b: number) => ran.push(`p0 ${a}-${b}`), (a: number, b: number) => ran.push(`p1 ${a}-${b}`)];
+    const ctl = control(1);
+    expect(drain(ctl, phases, fns)).toBeUndefined();
+    expect(ran).toEqual(['p1 0-2', 'p1 2-4', 'p1 4-7']);
+    expect(ctl[1]).toBe(3); // DONE
+    expect(ctl[5]).toBe((1 << 16) | 3);
+    expect(drain(ctl, phases, fns)).toBeUndefined(); // exhausted: nothing more runs
+    expect(ran.length).toBe(3);
+    expect(drain(control(0x7fff), phases, fns)).toBeUndefined(); // before any phase is published
+    expect(ran.length).toBe(3);
+  });
+
+  it('drain: a chunk that traps flags ERR and is returned; the chunks after it are claimed and counted but not run', () => {
+    const ran: number[] = [];
+    const boom = new Error('unreachable');
+    const fns = [(a: number) => { ran.push(a); if (a === 1) throw boom; }];
+    const ctl = control(0);
+    expect(drain(ctl, [{ cuts: [0, 1, 2, 3, 4] }], fns)).toBe(boom);
+    expect(ran).toEqual([0, 1]);
+    expect(ctl[3]).toBe(1); // ERR
+    expect(ctl[1]).toBe(4); // every chunk counted: thread 0 does not wait forever
   });
 });
 

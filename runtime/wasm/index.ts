@@ -7,7 +7,7 @@ import { CnncError } from '../errors.js';
 import type { Artifact, IOSpec } from '../artifact.js';
 import { BYTES_PER_ELEMENT, allocData, sizeOf, type DType, type Tensor } from '../tensor.js';
 import { relaxedSimdSupported, type SimdBuild } from './features.js';
-import { shareMemory, ThreadPool, threadsUnavailable } from './threads.js';
+import { MAX_THREADS, shareMemory, ThreadPool, threadsUnavailable } from './threads.js';
 import { unpackWeights, weightsRegionBytes } from './weights.js';
 
 export interface WasmSessionOptions {
@@ -129,6 +129,7 @@ export class WasmSession {
     const plan = checkPlan(a.header.plan, a, options.maxMemoryBytes ?? 2 ** 31);
     const { build, bytes } = pickModule(a, options.simd);
     const want = Math.max(1, Math.floor(options.threads ?? 1));
+    if (want > MAX_THREADS) throw new CnncError('BAD_INPUT', `threads: ${options.threads} asked for, at most ${MAX_THREADS} run (each is a worker with its own instance)`, { value: String(options.threads) });
     let threads = 1, note: string | undefined, pool: ThreadPool | undefined;
     let instance: WebAssembly.Instance;
     try {

@@ -3,48 +3,30 @@
  * in a worker_threads Worker (Node, `eval: true`) or a Web Worker (browsers, from a Blob URL), so
  * that no bundler or loader has to find a second file. Plain JS, no imports.
  *
- * The worker gets { module, memory, ctl, tid, threads, spin, phases } once, instantiates the module on
- * the shared memory, says 'ready', then per run: waits for ctl[GEN] to change, runs its share of
- * each phase (its units [a, b) of a parallel step, cut by runtime/wasm/threads.ts splitBounds;
- * none in serial phases, which run on thread 0),
- * and meets the others at the barrier after each phase. Control words (Int32Array on a
- * SharedArrayBuffer): GEN (run counter), COUNT and PHASE (the barrier), ERR (a worker trapped),
- * STOP (exit).
+ * The worker gets { module, memory, ctl, spin, phases } once (phases: the parallel phases, each its
+ * range function and its chunk cuts), instantiates the module on the shared memory, says 'ready',
+ * then loops: take chunks of the phase thread 0 has published until none is left (`drain`), then
+ * wait for the next publication (a short spin on ctl[PHASE], then Atomics.wait). A chunk is claimed
+ * by a compare-exchange on one word (phase, next chunk), so a worker that was descheduled, or woke
+ * late, finds the chunks already taken; each finished chunk counts in ctl[DONE], which thread 0
+ * waits on. Control words (Int32Array on a SharedArrayBuffer): DONE, PHASE, ERR (a thread trapped:
+ * the rest is skipped), STOP (exit), CLAIM.
  */
 export const WORKER_SOURCE = String.raw`
 'use strict';
-const GEN = 0, COUNT = 1, PHASE = 2, ERR = 3, STOP = 4;
-function barrier(ctl, threads, spin) {
-  const phase = Atomics.load(ctl, PHASE);
-  if (Atomics.add(ctl, COUNT, 1) === threads - 1) {
-    Atomics.store(ctl, COUNT, 0);
-    Atomics.add(ctl, PHASE, 1);
-    Atomics.notify(ctl, PHASE);
-  } else {
-    // the others usually arrive within microseconds: poll first, block (a futex round trip) only then
-    for (let i = 0; i < spin && Atomics.load(ctl, PHASE) === phase; i++);
-    while (Atomics.load(ctl, PHASE) === phase) Atomics.wait(ctl, PHASE, phase);
-  }
-}
+const PHASE = 2, STOP = 4;
+const drain = (${String(drain)});
 async function start(d, post) {
   const inst = await WebAssembly.instantiate(d.module, { env: { memory: d.memory } });
-  const ex = inst.exports, ctl = d.ctl;
-  let gen = Atomics.load(ctl, GEN); // before 'ready': the first run bumps GEN only after it
+  const ctl = d.ctl;
+  const fns = d.phases.map((p) => inst.exports[p.fn + '_range']);
   post('ready');
   for (;;) {
-    Atomics.wait(ctl, GEN, gen);
-    gen = Atomics.load(ctl, GEN);
+    const seen = Atomics.load(ctl, PHASE); // read before draining: a publication after this changes it
     if (Atomics.load(ctl, STOP)) return;
-    for (const p of d.phases) {
-      if (!Atomics.load(ctl, ERR)) {
-        try {
-          if (p.b > p.a) ex[p.fn + '_range'](p.a, p.b);
-        } catch (e) {
-          Atomics.store(ctl, ERR, 1);
-        }
-      }
-      barrier(ctl, d.threads, d.spin);
-    }
+    try { drain(ctl, d.phases, fns); } catch (e) { /* counted and flagged in drain */ }
+    for (let i = 0; i < d.spin && Atomics.load(ctl, PHASE) === seen; i++);
+    while (Atomics.load(ctl, PHASE) === seen) Atomics.wait(ctl, PHASE, seen);
   }
 }
 if (typeof self === 'undefined' || typeof self.postMessage !== 'function' || typeof require === 'function') {
@@ -54,3 +36,29 @@ if (typeof self === 'undefined' || typeof self.postMessage !== 'function' || typ
   self.onmessage = (e) => { self.onmessage = null; start(e.data, (m) => self.postMessage(m)).then(() => self.close()); };
 }
 `;
+
+/**
+ * Claims and runs chunks of the published phase until none is left; returns the first error a
+ * chunk threw (ERR set), or undefined. Thread 0 calls it and WORKER_SOURCE embeds its text, so
+ * both claim alike: it must refer to nothing outside itself (hence the literal word indices:
+ * 1 DONE, 3 ERR, 5 CLAIM = phase << 16 | next chunk). A stale read of the claim word is harmless:
+ * the compare-exchange succeeds only on the current word, and a word names its work completely
+ * (every run cuts phase k into the same chunks).
+ */
+export function drain(ctl: Int32Array, phases: readonly { cuts: readonly number[] }[], fns: readonly ((a: number, b: number) => void)[]): unknown {
+  let error: unknown;
+  for (;;) {
+    const v = Atomics.load(ctl, 5);
+    const i = v >>> 16, next = v & 0xffff;
+    const cuts = phases[i]?.cuts;
+    if (cuts === undefined || next >= cuts.length - 1) return error;
+    if (Atomics.compareExchange(ctl, 5, v, v + 1) !== v) continue;
+    try {
+      if (!Atomics.load(ctl, 3)) fns[i](cuts[next], cuts[next + 1]);
+    } catch (e) {
+      if (error === undefined) error = e;
+      Atomics.store(ctl, 3, 1);
+    }
+    if (Atomics.add(ctl, 1, 1) + 1 === cuts.length - 1) Atomics.notify(ctl, 1);
+  }
+}

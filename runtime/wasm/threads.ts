@@ -1,22 +1,33 @@
 /**
  * Threaded execution of a wasm-target module: N − 1 workers plus the calling thread, one
- * `WebAssembly.Memory({ shared: true })`, each parallel step split across threads by independent
+ * `WebAssembly.Memory({ shared: true })`, each parallel step split into chunks of independent
  * units: output rows, output-channel blocks (weight-stationary convs), bands of rows with their own
  * scratch row (fused dw+pw blocks), element or row ranges (elementwise), channel ranges (global
  * pools); codegen exports `<fn>_range(start, end)` and `<fn>_rows` (the unit count) for each.
- * Steps without a range, and steps with less work than `minParallelFlops` (the barrier would cost
- * more than the split saves), run on the calling thread; consecutive ones form one serial phase.
- * Threads meet at a barrier after each phase: Atomics on a SharedArrayBuffer (a short spin, then
- * Atomics.wait), no message per layer. Needs SharedArrayBuffer (browsers: a cross-origin-isolated page).
+ * Steps without a range, and steps with less work than `minParallelFlops` (the split would cost
+ * more than it saves), run on the calling thread (thread 0) alone.
+ *
+ * Chunks are taken, not assigned: thread 0 publishes a step, every thread (itself included) claims
+ * chunks until none is left, and thread 0 waits only for chunks under way. So a worker that the
+ * machine deschedules (a loaded machine, a phone's small cores) costs the time of the chunk it
+ * holds, not of its whole share; with static shares thread 0 would idle at every barrier until it
+ * ran. Atomics on a SharedArrayBuffer (a short spin, then Atomics.wait), no message per layer.
+ * Needs SharedArrayBuffer (browsers: a cross-origin-isolated page).
  */
 import { CnncError } from '../errors.js';
-import { WORKER_SOURCE } from './thread-worker.js';
+import { drain, WORKER_SOURCE } from './thread-worker.js';
 
 /** A run of the plan: one parallel step (`rows` units, of `work` each where they differ) or serial steps on thread 0. */
 export interface Phase { fn: string; rows?: number; work?: number[]; serial?: string[] }
 
-const GEN = 0, COUNT = 1, PHASE = 2, ERR = 3, STOP = 4;
-/** Barrier polls before blocking: a few microseconds, less than a futex wake-up costs. */
+const DONE = 1, PHASE = 2, ERR = 3, STOP = 4, CLAIM = 5;
+/** The claim word's phase when none is published (phases are numbered below it). */
+const NO_PHASE = 0x7fff;
+/** The most threads a session may ask for: workers are whole engine threads, and a step's chunks are numbered in 16 bits. */
+export const MAX_THREADS = 256;
+/** Chunks per thread and step: enough for a late thread's share to be taken by the others, few enough that claims cost nothing. */
+export const CHUNKS_PER_THREAD = 4;
+/** Waits poll this many times before blocking: tens of microseconds, less than a futex wake-up costs. */
 export const SPIN = 4000;
 /** Steps below this many flops (plan `flops`: 2·MACs, or elements) stay serial: tens of microseconds of work at most. */
 export const MIN_PARALLEL_FLOPS = 1 << 16;
@@ -93,28 +104,35 @@ export function phasesOf(steps: readonly PoolStep[], exports: Record<string, unk
 
 interface AnyWorker { terminate(): unknown; postMessage?(m: unknown): void }
 
+/** Where a parallel phase's chunks start and end: about CHUNKS_PER_THREAD per thread, of equal work, none empty. */
+export function chunkCuts(p: Phase, threads: number): number[] {
+  const cuts = splitBounds(p.rows!, Math.min(p.rows!, threads * CHUNKS_PER_THREAD), p.work);
+  return cuts.filter((c, i) => i === 0 || c > cuts[i - 1]);
+}
+
 export class ThreadPool {
   private constructor(
     readonly threads: number,
     private readonly ctl: Int32Array,
     private readonly workers: AnyWorker[],
     private readonly phases: Phase[],
-    /** Per phase, thread 0's units [0, end) (0 for serial phases, which thread 0 runs whole). */
-    private readonly ends: number[],
+    /** The parallel phases, in order, as every thread claims them: chunk cuts and range function. */
+    private readonly parallel: { cuts: number[] }[],
+    private readonly fns: ((a: number, b: number) => void)[],
     private readonly exports: Record<string, unknown>,
   ) {}
 
   /** Starts `threads − 1` workers on `module` and `memory` (shared); the caller is thread 0 with `exports`. */
   static async start(threads: number, module: WebAssembly.Module, memory: WebAssembly.Memory, exports: Record<string, unknown>, steps: readonly PoolStep[], minFlops?: number): Promise<ThreadPool> {
-    const ctl = new Int32Array(new SharedArrayBuffer(64));
+    const ctl = new Int32Array(new SharedArrayBuffer(32));
+    Atomics.store(ctl, CLAIM, NO_PHASE << 16); // nothing to claim yet
     const phases = phasesOf(steps, exports, minFlops);
-    const bounds = phases.map((p) => (p.rows === undefined ? undefined : splitBounds(p.rows, threads, p.work)));
+    const parallel = phases.filter((p) => !p.serial).map((p) => ({ fn: p.fn, cuts: chunkCuts(p, threads) }));
+    if (parallel.length >= NO_PHASE) throw new CnncError('BAD_ARTIFACT', `the plan has ${parallel.length} parallel steps, over the ${NO_PHASE - 1} the thread pool numbers`);
     const workers: AnyWorker[] = [];
     const ready: Promise<void>[] = [];
     for (let tid = 1; tid < threads; tid++) {
-      // each worker gets its own units [a, b) of every parallel phase (b = a: none), and nothing to do in serial ones
-      const data = { module, memory, ctl, tid, spin: SPIN, threads, phases: phases.map((p, i) => ({ fn: p.fn, a: bounds[i]?.[tid] ?? 0, b: bounds[i]?.[tid + 1] ?? 0 })) };
-      const { worker, started } = await spawn(data);
+      const { worker, started } = await spawn({ module, memory, ctl, spin: SPIN, phases: parallel });
       workers.push(worker);
       ready.push(started);
     }
@@ -124,54 +142,53 @@ export class ThreadPool {
       for (const w of workers) w.terminate();
       throw new CnncError('KERNEL_ERROR', `a wasm worker thread failed to start: ${(e as Error).message}`);
     }
-    return new ThreadPool(threads, ctl, workers, phases, bounds.map((b) => b?.[1] ?? 0), exports);
+    const fns = parallel.map((p) => exports[`${p.fn}_range`] as (a: number, b: number) => void);
+    return new ThreadPool(threads, ctl, workers, phases, parallel, fns, exports);
   }
 
-  /** One run of every step: wakes the workers, runs thread 0's share, meets them at each barrier. */
+  /** One run of every step: serial phases on this thread, parallel ones published and shared out chunk by chunk. */
   run(): void {
     const ctl = this.ctl;
     Atomics.store(ctl, ERR, 0);
-    Atomics.add(ctl, GEN, 1);
-    Atomics.notify(ctl, GEN);
-    let error: unknown;
-    for (let i = 0; i < this.phases.length; i++) {
-      const p = this.phases[i];
-      if (error === undefined && !Atomics.load(ctl, ERR)) {
+    let error: unknown, k = 0;
+    for (const p of this.phases) {
+      if (p.serial) {
+        if (error !== undefined || Atomics.load(ctl, ERR)) continue;
         try {
-          if (p.serial) for (const fn of p.serial) (this.exports[fn] as () => void)();
-          else if (this.ends[i] > 0) (this.exports[`${p.fn}_range`] as (a: number, b: number) => void)(0, this.ends[i]);
+          for (const fn of p.serial) (this.exports[fn] as () => void)();
         } catch (e) {
           error = e;
           Atomics.store(ctl, ERR, 1);
         }
+        continue;
       }
-      this.barrier();
+      // DONE first, then the claim word, then PHASE: a worker that sees the new PHASE finds the new claim
+      Atomics.store(ctl, DONE, 0);
+      Atomics.store(ctl, CLAIM, k << 16);
+      Atomics.add(ctl, PHASE, 1);
+      Atomics.notify(ctl, PHASE);
+      error ??= drain(ctl, this.parallel, this.fns);
+      this.await(this.parallel[k++].cuts.length - 1);
     }
     if (error !== undefined || Atomics.load(ctl, ERR)) {
       throw new CnncError('KERNEL_ERROR', `the wasm module trapped${error ? `: ${(error as Error).message}` : ' in a worker thread'}`);
     }
   }
 
-  /** Thread 0's side of the barrier: a short spin, then Atomics.wait where the engine allows it (not a browser's main thread), else a spin. */
-  private barrier(): void {
-    const ctl = this.ctl, phase = Atomics.load(ctl, PHASE);
-    if (Atomics.add(ctl, COUNT, 1) === this.threads - 1) {
-      Atomics.store(ctl, COUNT, 0);
-      Atomics.add(ctl, PHASE, 1);
-      Atomics.notify(ctl, PHASE);
-      return;
-    }
-    for (let i = 0; i < SPIN && Atomics.load(ctl, PHASE) === phase; i++);
-    while (Atomics.load(ctl, PHASE) === phase) {
-      if (canWait) Atomics.wait(ctl, PHASE, phase, 1000);
+  /** Thread 0 waits until `chunks` chunks are done: a short spin, then Atomics.wait where the engine allows it (not a browser's main thread). */
+  private await(chunks: number): void {
+    const ctl = this.ctl;
+    for (let i = 0; i < SPIN && Atomics.load(ctl, DONE) !== chunks; i++);
+    for (let d = Atomics.load(ctl, DONE); d !== chunks; d = Atomics.load(ctl, DONE)) {
+      if (canWait) Atomics.wait(ctl, DONE, d, 1000);
     }
   }
 
   /** Stops the workers (they exit at their next wake-up; terminate makes sure). */
   dispose(): void {
     Atomics.store(this.ctl, STOP, 1);
-    Atomics.add(this.ctl, GEN, 1);
-    Atomics.notify(this.ctl, GEN);
+    Atomics.add(this.ctl, PHASE, 1);
+    Atomics.notify(this.ctl, PHASE);
     for (const w of this.workers) w.terminate();
     this.workers.length = 0;
   }
