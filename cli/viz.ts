@@ -27,8 +27,12 @@ export function fusedLabel(n: Node): string {
   const parts: string[] = [];
   if (n.op === 'FusedDwPw') parts.push('dw+pw');
   if (n.attrs.dw_activation) parts.push(`dw:${n.attrs.dw_activation}`);
-  if ((n.op === 'Conv' || n.op === 'ConvTranspose' || n.op === 'Gemm' || n.op === 'FusedDwPw') && n.inputs.length >= (n.op === 'FusedDwPw' ? 6 : 4) && n.inputs[n.inputs.length - 1] !== '') parts.push('+residual');
+  // the residual input: FusedDwPw's 6th, the others' 4th (a Conv's 5th is its input scale)
+  const residual = (n.op === 'Conv' || n.op === 'ConvTranspose' || n.op === 'Gemm' || n.op === 'FusedDwPw') && (n.inputs[n.op === 'FusedDwPw' ? 5 : 3] ?? '') !== '';
+  const after = Number(n.attrs.residual_after_act ?? 0) === 1;
+  if (residual && !after) parts.push('+residual');
   if (n.attrs.activation) parts.push(`+${n.attrs.activation}`);
+  if (residual && after) parts.push('+residual');
   return parts.join(' ');
 }
 

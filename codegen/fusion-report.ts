@@ -37,8 +37,9 @@ const hasResidual = (n: Node, at: number) => n.inputs.length > at && n.inputs[at
 /** The epilogue ops of a node: residual Add, activation (by kind). */
 function epilogueOps(n: Node, residualAt: number): string[] {
   const ops: string[] = [];
-  if (hasResidual(n, residualAt)) ops.push('Add (residual)');
   if (n.attrs.activation) ops.push(String(n.attrs.activation));
+  // in the order they run: the residual before the activation unless the conv adds it after
+  if (hasResidual(n, residualAt)) ops.splice(Number(n.attrs.residual_after_act ?? 0) === 1 ? ops.length : 0, 0, 'Add (residual)');
   return ops;
 }
 

@@ -29,7 +29,8 @@ export function isPointwise(g: Graph, n: Node): boolean {
 
 function rule(pw: Node, view: GraphView): Node[] | null {
   const g = view.g;
-  if (!isPointwise(g, pw)) return null;
+  // FusedDwPw adds its residual before the activation: a conv adding it after keeps its own kernel
+  if (!isPointwise(g, pw) || Number(pw.attrs.residual_after_act ?? 0) === 1) return null;
   const dw = view.producer.get(pw.inputs[0]);
   if (!dw || !isDepthwise(g, dw) || !view.single(pw.inputs[0]) || dw.attrs.layout !== pw.attrs.layout) return null;
   const geo = windowGeometry('Conv', dw.attrs, view.shape(dw.inputs[0]), view.shape(dw.inputs[1]), { node: dw.name, op: 'Conv' });

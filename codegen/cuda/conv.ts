@@ -81,12 +81,14 @@ function convArgs(ctx: LowerCtx, biasAt: number, resAt: number, extra: Arg[] = [
   return { args, hasB: !!b, hasR: !!r, dt };
 }
 
-/** bias + residual + activation + store, for output channel `ch` at element `idx`. */
+/** bias + residual + activation (or activation + residual: Conv's residual_after_act) + store, for output channel `ch` at element `idx`. */
 function convEpilogue(c: Code, ctx: LowerCtx, a: { args: Arg[]; hasB: boolean; hasR: boolean; dt: DType }, ch: string, idx: string, v: string): void {
   const dtOf = (p: string) => a.args.find((x) => x.param === p)!.dtype;
+  const late = a.hasR && Number(ctx.node.attrs.residual_after_act ?? 0) === 1;
   if (a.hasB) c.line(`${v} += ${load(dtOf('bias'), 'bias', ch)};`);
-  if (a.hasR) c.line(`${v} += ${load(dtOf('res'), 'res', idx)};`);
-  c.line(store(a.dt, 'y', ctx.outIndex(ctx.node.outputs[0], idx), epilogueAct(ctx.node.attrs, v, { node: ctx.node.name, op: ctx.node.op })));
+  if (a.hasR && !late) c.line(`${v} += ${load(dtOf('res'), 'res', idx)};`);
+  const act = epilogueAct(ctx.node.attrs, v, { node: ctx.node.name, op: ctx.node.op });
+  c.line(store(a.dt, 'y', ctx.outIndex(ctx.node.outputs[0], idx), late ? `(${act}) + ${load(dtOf('res'), 'res', idx)}` : act));
 }
 
 function geometryOf(ctx: LowerCtx, op: string, wIndex = 1): WindowGeometry {

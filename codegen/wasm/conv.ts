@@ -25,6 +25,8 @@ export interface Epilogue {
   /** Residual input: byte address of pixel 0 (at this output's first channel), floats per pixel. */
   R?: number;
   rps?: number;
+  /** The residual is added after the activation (Conv's residual_after_act), not before. */
+  after?: boolean;
 }
 
 export interface ConvSpec extends Epilogue {
@@ -62,13 +64,15 @@ export function packConvWeights(w: Float32Array, bias: Float32Array | undefined,
   return { weights: out, bias: b };
 }
 
-/** Stores an epilogue'd vector: residual add, activation, then a full or lane-masked store. */
+/** Stores an epilogue'd vector: residual add and activation (in the epilogue's order), then a full or lane-masked store. */
 export function storeEpilogue(fb: FnBuilder, ep: Epilogue, acc: Expr, yAddr: Expr, rAddr: Expr | undefined, lanes: number, tmp: number, tmp2: number): Expr[] {
   const m = fb.m, o = new Ops(m);
   if (lanes <= 0) return [];
-  const val = rAddr !== undefined ? m.f32x4.add(acc, o.vload(rAddr)) : acc;
+  const late = ep.after === true && rAddr !== undefined;
+  const val = rAddr !== undefined && !late ? m.f32x4.add(acc, o.vload(rAddr)) : acc;
   const out: Expr[] = [fb.set(tmp, val)];
-  const a = activation(fb, ep.act, ep.alpha, ep.beta, tmp);
+  const act = activation(fb, ep.act, ep.alpha, ep.beta, tmp);
+  const a = late ? m.f32x4.add(act, o.vload(rAddr)) : act;
   if (lanes === 4) return [...out, o.vstore(yAddr, a)];
   out.push(fb.set(tmp2, a));
   for (let l = 0; l < lanes; l++) out.push(m.f32.store(l * 4, 4, yAddr, m.f32x4.extract_lane(fb.getv(tmp2), l)));

@@ -11,7 +11,7 @@ import { activation } from './activation.js';
 import { withScratch } from './math.js';
 
 /** The epilogue: residual of the output's shape and order (address) and activation. */
-export interface Epilogue { R?: number; act: string; alpha: number; beta: number }
+export interface Epilogue { R?: number; act: string; alpha: number; beta: number; after?: boolean }
 
 const f64 = binaryen.f64;
 
@@ -26,13 +26,16 @@ function nest(fb: FnBuilder, o: Ops, dims: readonly number[], idx: readonly numb
 function storeOut(fb: FnBuilder, o: Ops, v: Expr, yp: number, Y: number, ep: Epilogue): Expr[] {
   const m = fb.m;
   let y = m.f32.demote(v);
-  if (ep.R !== undefined) y = m.f32.add(y, m.f32.load(0, 4, o.addc(fb.geti(yp), ep.R - Y)));
+  const residual = () => m.f32.load(0, 4, o.addc(fb.geti(yp), ep.R! - Y));
+  const late = ep.after === true && ep.R !== undefined;
+  if (ep.R !== undefined && !late) y = m.f32.add(y, residual());
   if (ep.act !== '') {
     const t = fb.local(v128);
-    return [fb.set(t, m.f32x4.splat(y)),
-      m.f32.store(0, 4, fb.geti(yp), m.f32x4.extract_lane(withScratch(fb, () => activation(fb, ep.act, ep.alpha, ep.beta, t)), 0)),
-      fb.set(yp, o.addc(fb.geti(yp), 4))];
+    let a = m.f32x4.extract_lane(withScratch(fb, () => activation(fb, ep.act, ep.alpha, ep.beta, t)), 0);
+    if (late) a = m.f32.add(a, residual());
+    return [fb.set(t, m.f32x4.splat(y)), m.f32.store(0, 4, fb.geti(yp), a), fb.set(yp, o.addc(fb.geti(yp), 4))];
   }
+  if (late) y = m.f32.add(y, residual());
   return [m.f32.store(0, 4, fb.geti(yp), y), fb.set(yp, o.addc(fb.geti(yp), 4))];
 }
 

@@ -43,7 +43,7 @@ function epilogueProblem(n: Node, prefix: 'act' | 'dw'): string | undefined {
 }
 
 function epilogue(n: Node) {
-  return { act: String(n.attrs.activation ?? ''), alpha: Number(n.attrs.act_alpha ?? 0), beta: Number(n.attrs.act_beta ?? 0) };
+  return { act: String(n.attrs.activation ?? ''), alpha: Number(n.attrs.act_alpha ?? 0), beta: Number(n.attrs.act_beta ?? 0), after: Number(n.attrs.residual_after_act ?? 0) === 1 };
 }
 
 const conv: OpLowering = {

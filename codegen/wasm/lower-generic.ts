@@ -35,7 +35,8 @@ function epilogueCheck(n: Node): string | undefined {
 function epilogueOf(s: Storage, n: Node, rv: string | undefined): { ep: (a: (l: Loc) => number) => Epilogue; reads: Loc[] } {
   const r = rv ? s.plain(n, rv) : undefined;
   const act = String(n.attrs.activation ?? ''), alpha = Number(n.attrs.act_alpha ?? 0), beta = Number(n.attrs.act_beta ?? 0);
-  return { ep: (a) => ({ R: r ? a(r) : undefined, act, alpha, beta }), reads: r ? [r] : [] };
+  const after = Number(n.attrs.residual_after_act ?? 0) === 1;
+  return { ep: (a) => ({ R: r ? a(r) : undefined, act, alpha, beta, after }), reads: r ? [r] : [] };
 }
 
 /** An output of `count` floats: an empty constant when there are none (no kernel runs). */

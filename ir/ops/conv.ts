@@ -48,6 +48,8 @@ function convInfer(node: NodeInfo): TensorType[] {
   checkOperand(node, 2, 'bias', [g.M]);
   checkOperand(node, 3, 'residual', g.outShape);
   checkActivation(node);
+  const after = node.attrs.residual_after_act ?? 0;
+  if (after !== 0 && after !== 1) fail(node, 'BAD_ATTRIBUTE', `residual_after_act must be 0 or 1, got ${String(after)}`);
   if (node.inputs[4]) checkInputScale(node, g.N, g.C);
   return [{ dtype: x.type.dtype, shape: [...g.outShape] }];
 }
@@ -303,13 +305,15 @@ function addChannelBias(y: Float64Array, bias: Float64Array, M: number): void {
   for (let i = 0; i < y.length; i += M) for (let m = 0; m < M; m++) y[i + m] += bias[m];
 }
 
-/** The epilogue in place: y = act(y + residual). */
+/** The epilogue in place: y = act(y + residual), or act(y) + residual with `residual_after_act` (Conv). */
 export function applyEpilogue(y: Float64Array, residual: Tensor | undefined, attrs: Attrs): void {
+  const after = Number(attrs.residual_after_act ?? 0) === 1;
+  if (after) applyEpilogueActivation(y, attrs);
   if (residual) {
     const r = toF64(residual);
     for (let i = 0; i < y.length; i++) y[i] += r[i];
   }
-  applyEpilogueActivation(y, attrs);
+  if (!after) applyEpilogueActivation(y, attrs);
 }
 
 const f64 = (t: Tensor | undefined) => (t ? toF64(t) : undefined);
@@ -356,9 +360,10 @@ export const CONV_OPS: OpDef[] = [
   {
     name: 'Conv',
     traits: { category: 'conv', fp16: 'compute', layoutInputs: [0, 3] },
-    doc: 'N-D convolution (groups, dilations, pads/auto_pad) with fused epilogue act(conv(X · S) + B + R), S an optional per-(batch, channel) input scale',
+    doc: 'N-D convolution (groups, dilations, pads/auto_pad) with fused epilogue act(conv(X · S) + B + R) (act(conv(X · S) + B) + R with residual_after_act = 1), S an optional per-(batch, channel) input scale',
     inputs: [2, 5],
-    attrs: { ...WINDOW_ATTRS, ...EPILOGUE_ATTRS },
+    // residual_after_act: the residual is added after the activation (a skip connection around an activated conv, as in YOLO's bottlenecks)
+    attrs: { ...WINDOW_ATTRS, ...EPILOGUE_ATTRS, residual_after_act: 0 },
     infer: convInfer,
     reference([x, w, b, r, s], attrs, [out]) {
       const g = windowGeometry('Conv', attrs, x!.shape, w!.shape);

@@ -149,7 +149,7 @@ describe('fuse-epilogue', () => {
     expectSameOutputs(g, h, 1e-6);
   });
 
-  it('does not fuse when the intermediate has another reader, nor a residual after an activation', () => {
+  it('does not fuse when the intermediate has another reader; a residual after an activation joins as residual_after_act', () => {
     const { g, x, y } = convGraph();
     const r = g.add('Relu', [y]);
     const other = g.add('Neg', [y]); // y read twice: Relu cannot move into the conv
@@ -157,8 +157,11 @@ describe('fuse-epilogue', () => {
     const a = g.add('Sigmoid', [z]);
     g.setOutputs([g.add('Add', [a, x]), other]);
     const h = fuseEpilogues(g);
-    // conv2 takes the sigmoid; the Add after it stays (act(conv)+R ≠ act(conv+R))
-    expect(ops(h)).toEqual({ Conv: 2, Relu: 1, Neg: 1, Add: 1 });
+    // conv2 takes the sigmoid, then the Add after it as act(conv) + R (residual_after_act), not act(conv + R)
+    expect(ops(h)).toEqual({ Conv: 2, Relu: 1, Neg: 1 });
+    const conv2 = h.nodes.find((n) => n.op === 'Conv' && n.attrs.activation === 'sigmoid')!;
+    expect(conv2.attrs.residual_after_act).toBe(1);
+    expect(conv2.inputs[3]).toBe(x);
     expectSameOutputs(g, h, 1e-6);
   });
 });

@@ -45,7 +45,8 @@ export interface Epilogue {
 
 /**
  * The fused epilogue of Conv/ConvTranspose/FusedDwPw: v + bias[m] + R[idx], then the activation
- * named by the attributes activation, act_alpha, act_beta, stored as T_Y. `r` renders it (pass the
+ * named by the attributes activation, act_alpha, act_beta (with Conv's residual_after_act, R is
+ * added after the activation), stored as T_Y. `r` renders it (pass the
  * renderer of the kernel's other expressions so that the helpers are declared once).
  */
 export function epilogue(e: Emitter, node: Node, y: Operand, bias: string | undefined, residual: string | undefined, r: CRenderer = wgslRenderer()): Epilogue {
@@ -58,6 +59,8 @@ export function epilogue(e: Emitter, node: Node, y: Operand, bias: string | unde
   }
   bindings.push(e.write('Y', y));
   const act = r.render(epilogueScalar(node.attrs, { node: node.name, op: node.op }), ['v']);
+  // Conv's residual_after_act: act(v) + R instead of act(v + R)
+  const late = !!residual && Number(node.attrs.residual_after_act ?? 0) === 1;
   return {
     bindings,
     decls: r.helpers(),
@@ -65,8 +68,8 @@ export function epilogue(e: Emitter, node: Node, y: Operand, bias: string | unde
       `var v = ${v};`,
       bias ? `v += f32(B[${m}]);` : '',
       `let yi = ${idx};`,
-      residual ? 'v += f32(R[yi]);' : '',
-      `Y[${e.outIndex(y, 'yi')}] = T_Y(${act});`,
+      residual && !late ? 'v += f32(R[yi]);' : '',
+      `Y[${e.outIndex(y, 'yi')}] = T_Y(${late ? `(${act}) + f32(R[yi])` : act});`,
     ].filter(Boolean).join(' '),
   };
 }
