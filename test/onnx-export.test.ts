@@ -1,6 +1,7 @@
 /**
  * The exporter on IR that only passes produce: NHWC layouts, every epilogue activation with a
- * residual input on Conv / ConvTranspose / Gemm, and FusedDwPw with both epilogues. The exported
+ * residual input on Conv / ConvTranspose / Gemm (on Conv also added after the activation:
+ * residual_after_act), and FusedDwPw with both epilogues. The exported
  * model runs in onnxruntime-node and matches the reference interpreter within 1e-4 of each
  * output's max magnitude; the model has only standard ONNX ops.
  */
@@ -31,7 +32,10 @@ it('exports NHWC convs with every epilogue, FusedDwPw and Gemm epilogues as stan
   for (const kind of ACTIVATION_KINDS) {
     const [alpha, beta] = ACT_PARAMS[kind] ?? [0, 0];
     outs.push(g.add('Conv', [x, w, b, x], { pads: [1, 1, 1, 1], layout: 'NHWC', activation: kind, act_alpha: alpha, act_beta: beta }, { name: `conv_${kind || 'none'}` }));
+    if (kind) outs.push(g.add('Conv', [x, w, b, x], { pads: [1, 1, 1, 1], layout: 'NHWC', activation: kind, act_alpha: alpha, act_beta: beta, residual_after_act: 1 }, { name: `conv_${kind}_after` }));
   }
+  const xn = g.addInput('xn', { dtype: 'f32', shape: [1, 4, 6, 6] }); // NCHW
+  outs.push(g.add('Conv', [xn, w, b, xn], { pads: [1, 1, 1, 1], activation: 'silu', residual_after_act: 1 }, { name: 'conv_nchw_after' }));
   outs.push(g.add('FusedDwPw', [x, g.addConstant('wdw', weights([4, 1, 3, 3])), g.addConstant('bdw', weights([4])), g.addConstant('wpw', weights([4, 4, 1, 1])), '', x],
     { pads: [1, 1, 1, 1], dw_activation: 'hard_swish', activation: 'gelu_tanh', layout: 'NHWC' }, { name: 'dwpw' }));
   const up = g.add('ConvTranspose', [x, g.addConstant('wt', weights([4, 2, 2, 2])), '', g.addConstant('r', weights([1, 12, 12, 2]))],
@@ -46,7 +50,7 @@ it('exports NHWC convs with every epilogue, FusedDwPw and Gemm epilogues as stan
   expect([...ops].filter((op) => op === 'FusedDwPw')).toEqual([]);
   expect(ops.has('Transpose')).toBe(true);
 
-  const feeds = { x: weights([1, 6, 6, 4]), a: weights([2, 5]) };
+  const feeds = { x: weights([1, 6, 6, 4]), a: weights([2, 5]), xn: weights([1, 4, 6, 6]) };
   const ref = interpret(g, feeds);
   const got = await runOrt(bytes, feeds);
   for (const o of outs) expect(relErr(got[o], toF64(ref[o])), o).toBeLessThan(1e-4);

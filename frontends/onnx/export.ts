@@ -29,7 +29,7 @@ const FLOAT_ATTRS: ReadonlySet<string> = new Set([
   'bias', 'extrapolation_value',
 ]);
 /** IR-only attributes, handled by the expansion (never written to ONNX). */
-const IR_ONLY = new Set(['layout', 'activation', 'act_alpha', 'act_beta']);
+const IR_ONLY = new Set(['layout', 'activation', 'act_alpha', 'act_beta', 'residual_after_act']);
 
 /** One epilogue activation written as one standard op: the op, and its attributes for (act_alpha, act_beta). */
 interface ActivationOp { op: string; attrs(alpha: number, beta: number): Attrs }
@@ -145,14 +145,10 @@ class Exporter {
     const bare: Node = { ...n, inputs: ins, attrs: { ...n.attrs, activation: '' } };
     this.nchw(bare, ins, y, [y]);
     const dtype = this.g.type(n.outputs[0]).dtype;
-    let cur = this.tmp(`${n.outputs[0]}_t`);
+    const cur = this.tmp(`${n.outputs[0]}_t`);
     this.emit('Transpose', [y], [cur], { perm: toLast });
-    if (res) {
-      const s = this.tmp(`${n.outputs[0]}_res`);
-      this.emit('Add', [cur, res], [s]);
-      cur = s;
-    }
-    this.activation(act.kind, act.alpha, act.beta, cur, n.outputs[0], dtype, n);
+    if (res || act.kind) this.epilogue(n, cur, res, n.outputs[0], dtype);
+    else this.activation('', 0, 0, cur, n.outputs[0], dtype, n);
   }
 
   /** Exports a node in NCHW form; `out` receives its first output (after any epilogue). */
@@ -262,19 +258,32 @@ class Exporter {
     return y;
   }
 
-  /** Conv/ConvTranspose/Gemm with `activation` and a residual input: op, then Add, then the activation. */
+  /** Conv/ConvTranspose/Gemm with `activation` and a residual input: op, then Add, then the activation (Add last with residual_after_act). */
   private withEpilogue(n: Node, base: readonly string[], residual: string, out: string, dtype: DType): void {
     const kind = String(n.attrs.activation ?? '');
     const plain = !kind && !residual;
     const y = plain ? out : this.tmp(`${out}_pre`);
     this.emit(n.op, base, [y], onnxAttrs(n.attrs), n.name);
+    this.epilogue(n, y, residual, out, dtype);
+  }
+
+  /** The epilogue after value `y`: Add(residual) and the activation, in the node's order, into `out`. */
+  private epilogue(n: Node, y: string, residual: string, out: string, dtype: DType): void {
+    const kind = String(n.attrs.activation ?? '');
+    const act = (from: string, to: string) => this.activation(kind, Number(n.attrs.act_alpha ?? 0), Number(n.attrs.act_beta ?? 0), from, to, dtype, n);
+    if (residual && kind && Number(n.attrs.residual_after_act ?? 0) === 1) {
+      const a = this.tmp(`${out}_act`);
+      act(y, a);
+      this.emit('Add', [a, residual], [out]);
+      return;
+    }
     let cur = y;
     if (residual) {
       const s = kind ? this.tmp(`${out}_sum`) : out;
       this.emit('Add', [cur, residual], [s]);
       cur = s;
     }
-    if (kind) this.activation(kind, Number(n.attrs.act_alpha ?? 0), Number(n.attrs.act_beta ?? 0), cur, out, dtype, n);
+    if (kind) act(cur, out);
   }
 
   /** FusedDwPw as the depthwise Conv (+ its activation) and the pointwise Conv (+ residual, activation). */
