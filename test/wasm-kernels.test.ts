@@ -162,11 +162,15 @@ describe('wasm pooling kernels vs reference', () => {
       }), { numRuns: RUNS * 2, seed: 5 });
   });
 
-  it('GlobalAveragePool / GlobalMaxPool', async () => {
+  it('GlobalAveragePool / GlobalMaxPool, batch 1–3, on the SIMD kernel (one function per image at batch > 1)', async () => {
     for (const op of ['GlobalAveragePool', 'GlobalMaxPool']) {
-      for (const C of [1, 6, 13]) {
-        const { g, feeds } = oneNode(op, [randT([1, C, 5, 7], C)], {});
+      for (const [N, C] of [[1, 1], [1, 6], [1, 13], [2, 6], [3, 37], [2, 1]]) {
+        const { g, feeds } = oneNode(op, [randT([N, C, 5, 7], C + N)], {});
         await expectMatches(g, feeds);
+        const plan = decodeArtifact((await compile(g, 'wasm')).save()).header.plan as { steps: { fn: string }[] };
+        const fns = plan.steps.map((st) => st.fn);
+        expect(fns.filter((f) => f.startsWith(`global${op === 'GlobalAveragePool' ? 'avg' : 'max'}pool`)), `${op} N=${N} C=${C}: ${fns}`).toHaveLength(1);
+        expect(fns.filter((f) => f.startsWith('reduce')), `${op} N=${N} C=${C}: no reduce fallback`).toEqual([]);
       }
     }
   });

@@ -187,7 +187,7 @@ describe('wasm threads: the newly split kinds vs reference on 1, 2 and 3 threads
     await checkSplit(g, { x: randT([1, 3, 37, 41], 8), z: randT([1, 16, 23, 29], 9) }, ['Mul', 'FusedElementwise']);
   });
 
-  it('pools by rows, global pools by channel groups (channels not a multiple of 4 or 16)', async () => {
+  it('pools by rows, global pools by channel groups (channels not a multiple of 4 or 16; batch 2)', async () => {
     for (const C of [37, 70, 16]) {
       const g = new Graph('t');
       g.addInput('x', { dtype: 'f32', shape: [1, C, 19, 23] });
@@ -196,6 +196,14 @@ describe('wasm threads: the newly split kinds vs reference on 1, 2 and 3 threads
       g.setOutputs([m, a, g.add('GlobalAveragePool', [a]), g.add('GlobalMaxPool', ['x'])]);
       // 16 channels are one group of 16: a global pool over them has one unit and stays serial
       await checkSplit(g, { x: randT([1, C, 19, 23], C) }, ['MaxPool', 'AveragePool', ...(C > 16 ? ['GlobalAveragePool', 'GlobalMaxPool'] : [])]);
+      for (const st of sessions.splice(0)) st.stopThreads();
+    }
+    // batch 2: each image's channel groups are units of one step (16 channels: one group per image, two units)
+    for (const C of [16, 37]) {
+      const g = new Graph('t');
+      g.addInput('x', { dtype: 'f32', shape: [2, C, 9, 11] });
+      g.setOutputs([g.add('GlobalAveragePool', ['x']), g.add('GlobalMaxPool', ['x'])]);
+      await checkSplit(g, { x: randT([2, C, 9, 11], C + 1) }, ['GlobalAveragePool', 'GlobalMaxPool']);
       for (const st of sessions.splice(0)) st.stopThreads();
     }
   });

@@ -178,6 +178,8 @@ export interface GlobalPoolSpec {
   Y: number;
   /** Scratch of ⌈C/4⌉·16 bytes for the running sums. */
   S: number;
+  /** One image of a batch: adds `<name>_row(unit)` for a parts driver (lower-pool.ts) instead of the exported range and `<name>()`. */
+  part?: boolean;
 }
 
 /**
@@ -214,10 +216,17 @@ export function emitGlobalPool(m: binaryen.Module, s: GlobalPoolSpec): void {
     body.push(m.if(m.i32.eq(fb.geti(c1), o.c(nv * 16)), m.block(null, stores)));
   }
   m.addFunction(`${s.name}_range`, binaryen.createType([i32, i32]), none, fb.vars, m.block(null, body));
-  m.addFunction(s.name, none, none, [], m.call(`${s.name}_range`, [o.c(0), o.c(units)], none));
   recordUnitWork(m, s.name, Array.from({ length: units }, (_, u) => Math.min(4, nv - 4 * u)));
+  if (s.part) {
+    m.addFunction(`${s.name}_row`, i32, none, [], m.call(`${s.name}_range`, [m.local.get(0, i32), o.addc(m.local.get(0, i32), 1)], none));
+    return;
+  }
+  m.addFunction(s.name, none, none, [], m.call(`${s.name}_range`, [o.c(0), o.c(units)], none));
   exportUnits(m, s.name, units);
 }
+
+/** Units (groups of 16 channels) of a global pool over C channels. */
+export const globalPoolUnits = (C: number): number => Math.ceil(Math.ceil(C / 4) / 4);
 
 /** Copies `rows` runs of `bytes` bytes from src (stride srcStride) to dst (stride dstStride). */
 export function emitCopy(m: binaryen.Module, name: string, src: number, dst: number, rows: number, bytes: number, srcStride: number, dstStride: number): void {

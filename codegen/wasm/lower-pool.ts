@@ -5,7 +5,7 @@
 import type { Graph, Node } from '../../ir/graph.js';
 import { windowGeometry } from '../../ir/ops/geometry.js';
 import { addPartsDriver, emitWindow } from './conv.js';
-import { emitGlobalPool } from './kernels.js';
+import { emitGlobalPool, globalPoolUnits } from './kernels.js';
 import { recordWindowRows } from './units.js';
 import { kxk, pairTag, two, type OpLowering, type Storage } from './storage.js';
 
@@ -43,20 +43,27 @@ const pool: OpLowering = {
   },
 };
 
+/** A global pool; batch > 1 as one function per image (own scratch sums) under a parts driver, whose units threads share. */
 function globalPoolInto(s: Storage, n: Node, kind: 'avg' | 'max'): void {
   const x = s.spatialIn(n, n.inputs[0]);
-  const y = s.dense(x.C, String(n.attrs.layout ?? 'NCHW') === 'NHWC' ? 'plain' : 'T', x.C);
+  const N = s.shape(n.inputs[0])[0], Cp = Math.ceil(x.C / 4) * 4;
+  // [N, C, 1, 1]: NCHW and NHWC are the same bytes, image after image
+  const y = s.dense(N * x.C, String(n.attrs.layout ?? 'NCHW') === 'NHWC' ? 'plain' : 'T', x.C);
   s.define(n.outputs[0], y);
-  const scratch = s.dense(Math.ceil(x.C / 4) * 4, 'plain', 0);
-  s.step(n, `global${kind}pool`, '', x.H * x.W * x.C, (m, a, fn) => emitGlobalPool(m, {
-    name: fn, kind, X: a(x.l), pixels: x.H * x.W, xps: x.l.ps, C: x.C, Y: a(y), S: a(scratch),
-  }), [x.l, scratch], [y]);
+  const scratch = s.dense(N * Cp, 'plain', 0);
+  const imgX = x.H * x.W * x.l.ps * 4;
+  s.step(n, `global${kind}pool`, '', N * x.H * x.W * x.C, (m, a, fn) => {
+    const images = Array.from({ length: N }, (_, i) => (N === 1 ? fn : `${fn}_n${i}`));
+    images.forEach((f, i) => emitGlobalPool(m, {
+      name: f, kind, X: a(x.l) + i * imgX, pixels: x.H * x.W, xps: x.l.ps, C: x.C, Y: a(y) + i * x.C * 4, S: a(scratch) + i * Cp * 4, part: N > 1,
+    }));
+    if (N > 1) addPartsDriver(m, fn, images, globalPoolUnits(x.C));
+  }, [x.l, scratch], [y]);
 }
 
 const globalPool: OpLowering = {
   check(n, g) {
-    const s = g.type(n.inputs[0]).shape;
-    return s.length !== 4 || s[0] !== 1 ? 'handles 2-D global pooling with batch 1 only' : undefined;
+    return g.type(n.inputs[0]).shape.length !== 4 ? 'handles 2-D global pooling only' : undefined;
   },
   lower: (s, n) => globalPoolInto(s, n, n.op === 'GlobalAveragePool' ? 'avg' : 'max'),
 };
@@ -66,8 +73,7 @@ const reduceMean: OpLowering = {
   check(n, g) {
     const s = g.type(n.inputs[0]).shape;
     const axes = ((n.attrs.axes as number[]) ?? []).map((a) => (a + s.length) % s.length).sort();
-    if (s.length !== 4 || axes.join() !== '2,3' || Number(n.attrs.keepdims) !== 1) return 'handles ReduceMean over axes [2,3] with keepdims only';
-    return s[0] !== 1 ? 'handles 2-D global pooling with batch 1 only' : undefined;
+    return s.length !== 4 || axes.join() !== '2,3' || Number(n.attrs.keepdims) !== 1 ? 'handles ReduceMean over axes [2,3] with keepdims only' : undefined;
   },
   lower: (s, n) => globalPoolInto(s, { ...n, attrs: { layout: 'NCHW' } }, 'avg'),
 };
