@@ -5,7 +5,7 @@
  * (wasm, 1 thread) on the same ONNX bytes; batch 1, one thread everywhere, medians. Outputs are
  * checked against onnxruntime-web's. Models: those whose kernels the passes change (EfficientNet-B0's
  * squeeze-excitation blocks, ConvNeXt-Tiny exported at opset 13 with its LayerNorms and GELUs
- * written out) and two controls the passes leave alone.
+ * written out, YOLOv5s's bottleneck Adds after SiLU) and two controls the passes leave alone.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import * as ortWeb from 'onnxruntime-web';
 import { randomInput } from '../cli/util.js';
 import { compile } from '../index.js';
+import { exportOnnx } from '../frontends/onnx/export.js';
 import { importOnnx } from '../frontends/onnx/import.js';
 import { PASSES } from '../passes/pipeline.js';
 import { zoo } from '../models/index.js';
@@ -25,15 +26,18 @@ import type { BenchOptions } from './wasm.js';
 const ROOT = path.resolve(import.meta.dirname, '..');
 const MODELS = path.resolve(ROOT, '../shared/models');
 
-/** The passes issue 15 added: trait-based elementwise groups, squeeze-excitation fusion (gate, scale on load). */
-const FUSION_PASSES = ['fuse-elementwise', 'fuse-squeeze-excitation', 'fuse-scale-on-load', 'canonicalize'].filter((p) => PASSES[p]);
+/** The passes issue 15 added: trait-based elementwise groups, squeeze-excitation fusion (gate, scale on load), residuals after activations. */
+const FUSION_PASSES = ['fuse-elementwise', 'fuse-squeeze-excitation', 'fuse-scale-on-load', 'fuse-residual-after-act', 'canonicalize'].filter((p) => PASSES[p]);
 
 const SOURCES: Record<string, () => Uint8Array> = {
   efficientnet_b0: () => readFileSync(path.join(MODELS, 'efficientnet_b0/model.onnx')),
   'convnext_tiny (opset-13 export, 224×224)': () => opset13Bytes(zoo('convnext_tiny', { size: 224 })),
   mobilenet_v2: () => readFileSync(path.join(MODELS, 'mobilenet_v2/model.onnx')),
   squeezenet1_1: () => readFileSync(path.join(MODELS, 'squeezenet1_1/model.onnx')),
+  'yolov5s (zoo, 320×320)': () => exportOnnx(zoo('yolov5s', { size: 320 })),
 };
+/** Rows built here rather than read from ../shared/models. */
+const BUILT = (model: string) => model.startsWith('convnext') || model.startsWith('yolov5s');
 
 interface Row { model: string; kBefore: number; kAfter: number; before: number; after: number; web: number; errBefore: number; errAfter: number }
 
@@ -44,7 +48,7 @@ export async function benchFusion(opt: BenchOptions): Promise<string> {
   const rows: Row[] = [];
   for (const [model, source] of Object.entries(SOURCES)) {
     if (opt.models && !opt.models.some((m) => model.startsWith(m))) continue;
-    if (!model.startsWith('convnext') && !existsSync(path.join(MODELS, model, 'model.onnx'))) continue; // ../shared/models absent
+    if (!BUILT(model) && !existsSync(path.join(MODELS, model, 'model.onnx'))) continue; // ../shared/models absent
     const bytes = source();
     const after = await compile(importOnnx(bytes), 'wasm');
     const before = await compile(importOnnx(bytes), 'wasm', { disable: FUSION_PASSES });

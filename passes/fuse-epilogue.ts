@@ -5,8 +5,7 @@
  * (Relu, Clip/ReLU6, LeakyRelu, Sigmoid, Elu, Mish, …; ir/ops/activation.ts), plus the patterns
  * SiLU as x·sigmoid(x), HardSwish as x·hardsigmoid(x) and GELU as x·0.5·(1+erf(x/√2)). Only when
  * the intermediate value has no other reader, so nothing else needs it materialized. 2-D MatMuls
- * become Gemms first. An Add after a Conv's activation (a skip connection around an activated conv:
- * YOLO's bottlenecks, x + SiLU(conv(x))) becomes the Conv's residual with residual_after_act = 1.
+ * become Gemms first. An Add after the activation is fuse-residual-after-act's (a Conv's residual_after_act).
  */
 import { fromF64, toF64, type Tensor } from '../runtime/tensor.js';
 import type { Graph, Node } from '../ir/graph.js';
@@ -120,21 +119,6 @@ function fuseResidual(n: Node, view: GraphView): Node | null {
   return withNode(p, { inputs: withInput(p.inputs, 3, r), outputs: n.outputs });
 }
 
-/** Add(y, z), same shapes, y from an activated Conv without residual: z becomes its residual, added after the activation. */
-function fuseResidualAfterActivation(n: Node, view: GraphView): Node | null {
-  const [a, b] = n.inputs;
-  if (a === b) return null;
-  const out = view.shape(n.outputs[0]);
-  if (!sameShape(view.shape(a), out) || !sameShape(view.shape(b), out)) return null;
-  for (const [y, r] of [[a, b], [b, a]]) {
-    const p = view.producer.get(y);
-    if (!p || p.op !== 'Conv' || !p.attrs.activation || (p.inputs[3] ?? '') !== '' || (p.inputs[4] ?? '') !== '') continue;
-    if (view.uses.get(y) !== 1 || view.g.outputs.includes(y) || view.g.type(y).dtype !== view.g.type(r).dtype) continue;
-    return withNode(p, { inputs: withInput(p.inputs, 3, r), attrs: { residual_after_act: 1 }, outputs: n.outputs });
-  }
-  return null;
-}
-
 /** Mul(y, c) with c a per-channel constant: scales the host's weights and bias (e.g. ConvNeXt's layer scale). */
 function fuseScale(n: Node, view: GraphView): Node | null {
   const g = view.g;
@@ -196,7 +180,7 @@ function rule(n: Node, view: GraphView): Node[] | null {
     return [makeNode(view.g, 'Gemm', n.inputs, {}, { name: n.name, outputs: n.outputs })];
   }
   if (n.op === 'Add') {
-    const r = fuseBias(n, view) ?? fuseResidual(n, view) ?? fuseResidualAfterActivation(n, view);
+    const r = fuseBias(n, view) ?? fuseResidual(n, view);
     return r && [r];
   }
   if (n.op === 'Mul') {

@@ -20,6 +20,7 @@ import { fp16Pass } from './fp16.js';
 import { fuseDwPwPass } from './fuse-dwpw.js';
 import { fuseElementwisePass } from './fuse-elementwise.js';
 import { fuseEpiloguePass } from './fuse-epilogue.js';
+import { fuseResidualAfterActPass } from './fuse-residual-after-act.js';
 import { foldTransposedLayerNormPass } from './fold-transposed-layernorm.js';
 import { fuseSqueezeExcitationPass } from './fuse-squeeze-excitation.js';
 import { fuseScaleOnLoadPass } from './fuse-scale-on-load.js';
@@ -41,7 +42,7 @@ export interface PassReport {
 
 /** Every pass by name. */
 export const PASSES: Readonly<Record<string, Pass>> = Object.fromEntries(
-  [foldConstantsPass, simplifyPass, dcePass, csePass, canonicalizePass, absorbPadPass, foldBatchNormPass, fuseEpiloguePass, foldChannelGatherPass, fuseDwPwPass, foldTransposedLayerNormPass, fuseSqueezeExcitationPass, fuseScaleOnLoadPass, fuseElementwisePass, layoutPass, fp16Pass, quantizeQdqPass]
+  [foldConstantsPass, simplifyPass, dcePass, csePass, canonicalizePass, absorbPadPass, foldBatchNormPass, fuseEpiloguePass, fuseResidualAfterActPass, foldChannelGatherPass, fuseDwPwPass, foldTransposedLayerNormPass, fuseSqueezeExcitationPass, fuseScaleOnLoadPass, fuseElementwisePass, layoutPass, fp16Pass, quantizeQdqPass]
     .map((p) => [p.name, p]),
 );
 
@@ -52,8 +53,8 @@ export const PASSES: Readonly<Record<string, Pass>> = Object.fromEntries(
 export const PIPELINES: Readonly<Record<OptLevel, readonly string[]>> = {
   O0: [],
   O1: ['fold-constants', 'simplify', 'dce'],
-  O2: ['quantize-qdq', 'fold-constants', 'simplify', 'dce', 'canonicalize', 'absorb-pad', 'fold-batchnorm', 'fuse-epilogue', 'fold-channel-gather', 'cse', 'dce', 'layout-nhwc', 'fold-transposed-layernorm', 'fuse-squeeze-excitation', 'fuse-scale-on-load', 'fp16', 'fuse-elementwise', 'dce'],
-  O3: ['quantize-qdq', 'fold-constants', 'simplify', 'cse', 'dce', 'canonicalize', 'absorb-pad', 'fold-batchnorm', 'fuse-epilogue', 'fold-channel-gather', 'fuse-dwpw', 'layout-nhwc', 'simplify', 'cse', 'fold-transposed-layernorm', 'fuse-squeeze-excitation', 'fuse-scale-on-load', 'fp16', 'fuse-elementwise', 'dce'],
+  O2: ['quantize-qdq', 'fold-constants', 'simplify', 'dce', 'canonicalize', 'absorb-pad', 'fold-batchnorm', 'fuse-epilogue', 'fuse-residual-after-act', 'fold-channel-gather', 'cse', 'dce', 'layout-nhwc', 'fold-transposed-layernorm', 'fuse-squeeze-excitation', 'fuse-scale-on-load', 'fp16', 'fuse-elementwise', 'dce'],
+  O3: ['quantize-qdq', 'fold-constants', 'simplify', 'cse', 'dce', 'canonicalize', 'absorb-pad', 'fold-batchnorm', 'fuse-epilogue', 'fuse-residual-after-act', 'fold-channel-gather', 'fuse-dwpw', 'layout-nhwc', 'simplify', 'cse', 'fold-transposed-layernorm', 'fuse-squeeze-excitation', 'fuse-scale-on-load', 'fp16', 'fuse-elementwise', 'dce'],
 };
 
 const targetName = (t: PipelineTarget): string => (typeof t === 'string' ? t : t.name);

@@ -1,6 +1,6 @@
 /**
  * A skip connection around an activated conv — x + act(conv(x)), YOLO's bottleneck — fuses into
- * the conv as its residual with residual_after_act = 1 (passes/fuse-epilogue.ts; ir/ops/conv.ts
+ * the conv as its residual with residual_after_act = 1 (passes/fuse-residual-after-act.ts; ir/ops/conv.ts
  * defines act(conv + B) + R). On every target against the reference interpreter run on the graph
  * before the passes: dense 3×3, 1×1, depthwise, strided and grouped convs, SiLU written out as
  * x·sigmoid(x), Clip (ReLU6), LeakyRelu, batch 2, odd channels, a part of a Concat (written in
@@ -103,6 +103,10 @@ for (const target of ['wasm', 'wgsl'] as TargetName[]) {
       const c = await compile(g, target);
       expect(fused(c.graph)).toBeGreaterThanOrEqual(1);
       expect(adds(c.graph)).toBe(0);
+      // each fused Add was a kernel of its own without the pass
+      const unfused = await compile(g, target, { disable: ['fuse-residual-after-act'] });
+      expect(fused(unfused.graph)).toBe(0);
+      expect(c.stats.kernels).toBeLessThanOrEqual(unfused.stats.kernels - fused(c.graph));
       for (const special of [false, true]) {
         const feeds = inputs(k, i, special);
         const want = interpret(g, feeds)[g.outputs[0]], got = (await c.run(feeds))[g.outputs[0]];

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Graph } from '../../ir/graph.js';
 import { allOps } from '../../ir/ops/index.js';
+import { fuseResidualAfterAct } from '../../passes/fuse-residual-after-act.js';
 import { fuseEpilogues } from '../../passes/fuse-epilogue.js';
 import { constant, expectSameOutputs, ops, randomConstant, values } from './helpers.js';
 
@@ -149,7 +150,7 @@ describe('fuse-epilogue', () => {
     expectSameOutputs(g, h, 1e-6);
   });
 
-  it('does not fuse when the intermediate has another reader; a residual after an activation joins as residual_after_act', () => {
+  it('does not fuse when the intermediate has another reader, nor a residual after an activation (fuse-residual-after-act does)', () => {
     const { g, x, y } = convGraph();
     const r = g.add('Relu', [y]);
     const other = g.add('Neg', [y]); // y read twice: Relu cannot move into the conv
@@ -157,11 +158,15 @@ describe('fuse-epilogue', () => {
     const a = g.add('Sigmoid', [z]);
     g.setOutputs([g.add('Add', [a, x]), other]);
     const h = fuseEpilogues(g);
-    // conv2 takes the sigmoid, then the Add after it as act(conv) + R (residual_after_act), not act(conv + R)
-    expect(ops(h)).toEqual({ Conv: 2, Relu: 1, Neg: 1 });
-    const conv2 = h.nodes.find((n) => n.op === 'Conv' && n.attrs.activation === 'sigmoid')!;
+    // conv2 takes the sigmoid; the Add after it stays (act(conv)+R ≠ act(conv+R))
+    expect(ops(h)).toEqual({ Conv: 2, Relu: 1, Neg: 1, Add: 1 });
+    expectSameOutputs(g, h, 1e-6);
+    // the next pass makes it conv2's residual, added after the activation
+    const k = fuseResidualAfterAct(h);
+    expect(ops(k)).toEqual({ Conv: 2, Relu: 1, Neg: 1 });
+    const conv2 = k.nodes.find((n) => n.op === 'Conv' && n.attrs.activation === 'sigmoid')!;
     expect(conv2.attrs.residual_after_act).toBe(1);
     expect(conv2.inputs[3]).toBe(x);
-    expectSameOutputs(g, h, 1e-6);
+    expectSameOutputs(g, k, 1e-6);
   });
 });
