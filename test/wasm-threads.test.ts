@@ -20,8 +20,8 @@ import { decodeArtifact, type Artifact } from '../runtime/artifact.js';
 import { load } from '../runtime/index.js';
 import { tensor, type Tensor } from '../runtime/tensor.js';
 import { WasmSession } from '../runtime/wasm/index.js';
-import { CHUNKS_PER_THREAD, chunkCuts, MIN_PARALLEL_FLOPS, phasesOf, splitBounds } from '../runtime/wasm/threads.js';
-import { drain } from '../runtime/wasm/thread-worker.js';
+import { CHUNKS_PER_THREAD, chunksOf, MIN_PARALLEL_FLOPS, phasesOf, splitBounds } from '../runtime/wasm/threads.js';
+import { drain, shareWord } from '../runtime/wasm/thread-worker.js';
 import { f32File, relErr } from './golden.js';
 
 const F32_TOL = 1e-4;
@@ -253,46 +253,57 @@ describe('wasm threads: splits', () => {
 });
 
 describe('wasm threads: chunks', () => {
-  it('chunkCuts covers every unit once, in order, in at most CHUNKS_PER_THREAD chunks per thread, none empty', () => {
-    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 1, maxLength: 80 }), fc.integer({ min: 2, max: 4 }), fc.boolean(), (w, T, weighted) => {
-      const cuts = chunkCuts({ fn: 'f', rows: w.length, ...(weighted ? { work: w } : {}) }, T);
+  it('chunksOf covers every unit once, in order, each thread\'s share the static split by work, cut into at most CHUNKS_PER_THREAD chunks, none empty', () => {
+    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 1, maxLength: 80 }), fc.integer({ min: 1, max: 5 }), fc.boolean(), (w, T, weighted) => {
+      const p = { fn: 'f', rows: w.length, ...(weighted ? { work: w } : {}) };
+      const { cuts, shares } = chunksOf(p, T);
       expect(cuts[0]).toBe(0);
       expect(cuts[cuts.length - 1]).toBe(w.length);
       for (let i = 1; i < cuts.length; i++) expect(cuts[i]).toBeGreaterThan(cuts[i - 1]);
-      expect(cuts.length - 1).toBeLessThanOrEqual(Math.min(w.length, T * CHUNKS_PER_THREAD));
+      expect(shares).toHaveLength(T + 1);
+      expect(shares[0]).toBe(0);
+      expect(shares[T]).toBe(cuts.length - 1);
+      const b = splitBounds(w.length, T, p.work);
+      for (let t = 0; t < T; t++) {
+        expect(shares[t + 1] - shares[t]).toBeLessThanOrEqual(CHUNKS_PER_THREAD);
+        // a non-empty share starts and ends where the static split puts thread t
+        if (shares[t + 1] > shares[t]) expect([cuts[shares[t]], cuts[shares[t + 1]]]).toEqual([b[t], b[t + 1]]);
+      }
     }));
-    expect(chunkCuts({ fn: 'f', rows: 16 }, 2)).toEqual([0, 2, 4, 6, 8, 10, 12, 14, 16]);
-    expect(chunkCuts({ fn: 'f', rows: 3 }, 2)).toEqual([0, 1, 2, 3]);
+    expect(chunksOf({ fn: 'f', rows: 16 }, 2)).toEqual({ cuts: [0, 2, 4, 6, 8, 10, 12, 14, 16], shares: [0, 4, 8] });
+    expect(chunksOf({ fn: 'f', rows: 3 }, 2)).toEqual({ cuts: [0, 1, 2, 3], shares: [0, 2, 3] });
   });
 
-  /** A control block as the pool makes it: Int32 words, the claim word (phase << 16 | next chunk) at index 5. */
-  function control(phase: number, next = 0): Int32Array {
-    const ctl = new Int32Array(new SharedArrayBuffer(32));
-    ctl[5] = (phase << 16) | next;
+  /** A control block as the pool makes it: Int32 words, thread t's claim word (phase << 8 | front << 4 | back) at shareWord(t). */
+  function control(phase: number, counts: number[]): Int32Array {
+    const ctl = new Int32Array(new SharedArrayBuffer(shareWord(counts.length) * 4));
+    counts.forEach((n, t) => { ctl[shareWord(t)] = (phase << 8) | n; });
     return ctl;
   }
 
-  it('drain claims each chunk of the published phase once, in order, counts it done, and stops when none is left', () => {
+  it('drain takes its own share from the front, then what is left of the others\' from the back, each chunk once, counts it done', () => {
     const ran: string[] = [];
-    const phases = [{ cuts: [0, 3, 5] }, { cuts: [0, 2, 4, 7] }];
+    // phase 1: 5 chunks, thread 0's share chunks 0–2, thread 1's chunks 3–4
+    const phases = [{ cuts: [0, 3, 5], shares: [0, 1, 2] }, { cuts: [0, 2, 4, 7, 8, 9], shares: [0, 3, 5] }];
     const fns = [(a: number, b: number) => ran.push(`p0 ${a}-${b}`), (a: number, b: number) => ran.push(`p1 ${a}-${b}`)];
-    const ctl = control(1);
-    expect(drain(ctl, phases, fns)).toBeUndefined();
-    expect(ran).toEqual(['p1 0-2', 'p1 2-4', 'p1 4-7']);
-    expect(ctl[1]).toBe(3); // DONE
-    expect(ctl[5]).toBe((1 << 16) | 3);
-    expect(drain(ctl, phases, fns)).toBeUndefined(); // exhausted: nothing more runs
-    expect(ran.length).toBe(3);
-    expect(drain(control(0x7fff), phases, fns)).toBeUndefined(); // before any phase is published
-    expect(ran.length).toBe(3);
+    const ctl = control(1, [3, 2]);
+    ctl[shareWord(0)] += 1 << 4; // thread 0 already took its first chunk (still under way)
+    expect(drain(ctl, phases, fns, 1, 2)).toBeUndefined(); // thread 1
+    expect(ran).toEqual(['p1 7-8', 'p1 8-9', 'p1 4-7', 'p1 2-4']);
+    expect(ctl[1]).toBe(4); // DONE
+    expect(ctl[shareWord(0)] & 0xff).toBe((1 << 4) | 1); // thread 0's share: front 1 = back 1, nothing left
+    expect(drain(ctl, phases, fns, 0, 2)).toBeUndefined(); // exhausted: nothing more runs
+    expect(ran.length).toBe(4);
+    expect(drain(control(0x7fffff, [0, 0]), phases, fns, 0, 2)).toBeUndefined(); // before any phase is published
+    expect(ran.length).toBe(4);
   });
 
   it('drain: a chunk that traps flags ERR and is returned; the chunks after it are claimed and counted but not run', () => {
     const ran: number[] = [];
     const boom = new Error('unreachable');
     const fns = [(a: number) => { ran.push(a); if (a === 1) throw boom; }];
-    const ctl = control(0);
-    expect(drain(ctl, [{ cuts: [0, 1, 2, 3, 4] }], fns)).toBe(boom);
+    const ctl = control(0, [4]);
+    expect(drain(ctl, [{ cuts: [0, 1, 2, 3, 4], shares: [0, 4] }], fns, 0, 1)).toBe(boom);
     expect(ran).toEqual([0, 1]);
     expect(ctl[3]).toBe(1); // ERR
     expect(ctl[1]).toBe(4); // every chunk counted: thread 0 does not wait forever

@@ -8,24 +8,25 @@
  * more than it saves), run on the calling thread (thread 0) alone.
  *
  * Chunks are taken, not assigned: thread 0 publishes a step, every thread (itself included) claims
- * chunks until none is left, and thread 0 waits only for chunks under way. So a worker that the
- * machine deschedules (a loaded machine, a phone's small cores) costs the time of the chunk it
- * holds, not of its whole share; with static shares thread 0 would idle at every barrier until it
- * ran. Atomics on a SharedArrayBuffer (a short spin, then Atomics.wait), no message per layer.
+ * the chunks of its own share (the same rows in every layer, so what it reads is in its core's
+ * cache), then what is left of the others', and thread 0 waits only for chunks under way. So a
+ * worker that the machine deschedules (a loaded machine, a phone's small cores) costs the time of
+ * the chunk it holds, not of its whole share; with static shares thread 0 would idle at every
+ * barrier until it ran. Atomics on a SharedArrayBuffer (a short spin, then Atomics.wait), no message per layer.
  * Needs SharedArrayBuffer (browsers: a cross-origin-isolated page).
  */
 import { CnncError } from '../errors.js';
-import { drain, WORKER_SOURCE } from './thread-worker.js';
+import { drain, shareWord, WORKER_SOURCE } from './thread-worker.js';
 
 /** A run of the plan: one parallel step (`rows` units, of `work` each where they differ) or serial steps on thread 0. */
 export interface Phase { fn: string; rows?: number; work?: number[]; serial?: string[] }
 
-const DONE = 1, PHASE = 2, ERR = 3, STOP = 4, CLAIM = 5;
-/** The claim word's phase when none is published (phases are numbered below it). */
-const NO_PHASE = 0x7fff;
-/** The most threads a session may ask for: workers are whole engine threads, and a step's chunks are numbered in 16 bits. */
+const DONE = 1, PHASE = 2, ERR = 3, STOP = 4;
+/** The claim words' phase when none is published (phases are numbered below it; 23 bits). */
+const NO_PHASE = 0x7fffff;
+/** The most threads a session may ask for: workers are whole engine threads, each with a claim word of its own. */
 export const MAX_THREADS = 256;
-/** Chunks per thread and step: enough for a late thread's share to be taken by the others, few enough that claims cost nothing. */
+/** Chunks per thread and step (at most 15: a share's claim word counts them in 4 bits): enough for a late thread's share to be taken by the others, few enough that claims cost nothing. */
 export const CHUNKS_PER_THREAD = 4;
 /** Waits poll this many times before blocking: tens of microseconds, less than a futex wake-up costs. */
 export const SPIN = 4000;
@@ -104,10 +105,24 @@ export function phasesOf(steps: readonly PoolStep[], exports: Record<string, unk
 
 interface AnyWorker { terminate(): unknown; postMessage?(m: unknown): void }
 
-/** Where a parallel phase's chunks start and end: about CHUNKS_PER_THREAD per thread, of equal work, none empty. */
-export function chunkCuts(p: Phase, threads: number): number[] {
-  const cuts = splitBounds(p.rows!, Math.min(p.rows!, threads * CHUNKS_PER_THREAD), p.work);
-  return cuts.filter((c, i) => i === 0 || c > cuts[i - 1]);
+/**
+ * A parallel phase's chunks: each thread's share of the units (the split by work of splitBounds,
+ * the same for every run and every layer, so a thread keeps to the same rows), cut into at most
+ * CHUNKS_PER_THREAD chunks of equal work. Chunk c covers units cuts[c]…cuts[c + 1] − 1; thread t's
+ * share is chunks shares[t]…shares[t + 1] − 1. No chunk is empty (a share may be).
+ */
+export function chunksOf(p: Phase, threads: number): { cuts: number[]; shares: number[] } {
+  const b = splitBounds(p.rows!, threads, p.work);
+  const cuts = [0], shares = [0];
+  for (let t = 0; t < threads; t++) {
+    const lo = b[t], hi = b[t + 1];
+    if (hi > lo) {
+      const sub = splitBounds(hi - lo, Math.min(hi - lo, CHUNKS_PER_THREAD), p.work?.slice(lo, hi));
+      for (const c of sub.slice(1)) if (lo + c > cuts[cuts.length - 1]) cuts.push(lo + c);
+    }
+    shares.push(cuts.length - 1);
+  }
+  return { cuts, shares };
 }
 
 export class ThreadPool {
@@ -116,23 +131,23 @@ export class ThreadPool {
     private readonly ctl: Int32Array,
     private readonly workers: AnyWorker[],
     private readonly phases: Phase[],
-    /** The parallel phases, in order, as every thread claims them: chunk cuts and range function. */
-    private readonly parallel: { cuts: number[] }[],
+    /** The parallel phases, in order, as every thread claims them: chunk cuts and each thread's share of them. */
+    private readonly parallel: { cuts: number[]; shares: number[] }[],
     private readonly fns: ((a: number, b: number) => void)[],
     private readonly exports: Record<string, unknown>,
   ) {}
 
   /** Starts `threads − 1` workers on `module` and `memory` (shared); the caller is thread 0 with `exports`. */
   static async start(threads: number, module: WebAssembly.Module, memory: WebAssembly.Memory, exports: Record<string, unknown>, steps: readonly PoolStep[], minFlops?: number): Promise<ThreadPool> {
-    const ctl = new Int32Array(new SharedArrayBuffer(32));
-    Atomics.store(ctl, CLAIM, NO_PHASE << 16); // nothing to claim yet
+    const ctl = new Int32Array(new SharedArrayBuffer(shareWord(threads) * 4));
+    for (let t = 0; t < threads; t++) Atomics.store(ctl, shareWord(t), NO_PHASE << 8); // nothing to claim yet
     const phases = phasesOf(steps, exports, minFlops);
-    const parallel = phases.filter((p) => !p.serial).map((p) => ({ fn: p.fn, cuts: chunkCuts(p, threads) }));
+    const parallel = phases.filter((p) => !p.serial).map((p) => ({ fn: p.fn, ...chunksOf(p, threads) }));
     if (parallel.length >= NO_PHASE) throw new CnncError('BAD_ARTIFACT', `the plan has ${parallel.length} parallel steps, over the ${NO_PHASE - 1} the thread pool numbers`);
     const workers: AnyWorker[] = [];
     const ready: Promise<void>[] = [];
     for (let tid = 1; tid < threads; tid++) {
-      const { worker, started } = await spawn({ module, memory, ctl, spin: SPIN, phases: parallel });
+      const { worker, started } = await spawn({ module, memory, ctl, spin: SPIN, phases: parallel, tid, threads });
       workers.push(worker);
       ready.push(started);
     }
@@ -162,13 +177,15 @@ export class ThreadPool {
         }
         continue;
       }
-      // DONE first, then the claim word, then PHASE: a worker that sees the new PHASE finds the new claim
+      // DONE first, then the claim words, then PHASE: a worker that sees the new PHASE finds the new claims
+      const { cuts, shares } = this.parallel[k];
       Atomics.store(ctl, DONE, 0);
-      Atomics.store(ctl, CLAIM, k << 16);
+      for (let t = 0; t < this.threads; t++) Atomics.store(ctl, shareWord(t), (k << 8) | (shares[t + 1] - shares[t]));
       Atomics.add(ctl, PHASE, 1);
       Atomics.notify(ctl, PHASE);
-      error ??= drain(ctl, this.parallel, this.fns);
-      this.await(this.parallel[k++].cuts.length - 1);
+      error ??= drain(ctl, this.parallel, this.fns, 0, this.threads);
+      this.await(cuts.length - 1);
+      k++;
     }
     if (error !== undefined || Atomics.load(ctl, ERR)) {
       throw new CnncError('KERNEL_ERROR', `the wasm module trapped${error ? `: ${(error as Error).message}` : ' in a worker thread'}`);
