@@ -18,8 +18,8 @@ import { lowerCuda } from '../codegen/cuda/lower.js';
 import { Graph } from '../ir/graph.js';
 import { interpret } from '../ir/interpreter.js';
 import { runPipeline } from '../passes/pipeline.js';
-import { toF64, type Tensor } from '../runtime/tensor.js';
-import { randomTensor, rng, runStandalone } from './gpu/common.js';
+import type { Tensor } from '../runtime/tensor.js';
+import { specialMismatch as mismatch, randomTensor, rng, runStandalone } from './gpu/common.js';
 
 interface Case { label: string; N: number; C: number; H: number; W: number; act: 'silu' | 'relu6' | 'leaky'; kind: 'dense3' | 'pw' | 'dw' | 'strided' | 'grouped' | 'concat' }
 const CASES: Case[] = [
@@ -73,19 +73,6 @@ function build(k: Case, seed: number): Graph {
 
 const fused = (g: Graph) => g.nodes.filter((n) => n.op === 'Conv' && Number(n.attrs.residual_after_act) === 1).length;
 const adds = (g: Graph) => g.nodes.filter((n) => n.op === 'Add' || n.op === 'FusedElementwise').length;
-
-/** Special values where the reference has them (same NaN positions, same infinities), finite ones within `tol` of the largest finite |reference|. */
-function mismatch(got: Tensor, want: Tensor, tol: number): string | undefined {
-  const a = toF64(got), b = toF64(want);
-  if (a.length !== b.length) return `length ${a.length} vs ${b.length}`;
-  let m = 1e-12;
-  for (const v of b) if (Number.isFinite(v)) m = Math.max(m, Math.abs(v));
-  for (let i = 0; i < a.length; i++) {
-    const ok = Number.isNaN(b[i]) ? Number.isNaN(a[i]) : !Number.isFinite(b[i]) ? a[i] === b[i] : Math.abs(a[i] - b[i]) <= tol * m;
-    if (!ok) return `element ${i}: ${a[i]} vs reference ${b[i]}`;
-  }
-  return undefined;
-}
 
 function inputs(k: Case, seed: number, special: boolean): Record<string, Tensor> {
   const x = randomTensor('f32', [k.N, k.C, k.H, k.W], rng(seed + 100), 2);

@@ -59,7 +59,7 @@ export function seGemmGraph(k: SeCase, seed: number, matmul = false): Graph {
   return g;
 }
 
-export interface ScaleCase { label: string; C: number; E: number; kernel: 1 | 3; residual: boolean; readers: 1 | 2 }
+export interface ScaleCase { label: string; C: number; E: number; kernel: 1 | 3; residual: boolean; readers: 1 | 2; H?: number; W?: number }
 
 /** MBConv-like blocks whose SE Mul feeds convs (passes/fuse-scale-on-load.ts): batch 2, odd channels. */
 export const SCALE_CASES: ScaleCase[] = [
@@ -69,7 +69,7 @@ export const SCALE_CASES: ScaleCase[] = [
 ];
 
 /**
- * x (2, C, 6, 5) → 1×1 expand (SiLU) → 3×3 depthwise (SiLU) → SE (pool, 1×1, ReLU, 1×1, Sigmoid, Mul)
+ * x (2, C, H = 6, W = 5) → 1×1 expand (SiLU) → 3×3 depthwise (SiLU) → SE (pool, 1×1, ReLU, 1×1, Sigmoid, Mul)
  * → the consumer conv(s) [+ x when `residual`].
  */
 export function scaleGraph(k: ScaleCase, seed: number): Graph {
@@ -77,7 +77,7 @@ export function scaleGraph(k: ScaleCase, seed: number): Graph {
   const g = new Graph(`scale_${seed}`);
   const w = (name: string, shape: number[], scale = 0.5) => g.addConstant(name, randomTensor('f32', shape, r, scale));
   const silu = (v: string) => { const [s] = g.addNode('Sigmoid', [v]); return g.addNode('Mul', [v, s])[0]; };
-  const x = g.addInput('x', { dtype: 'f32', shape: [2, k.C, 6, 5] });
+  const x = g.addInput('x', { dtype: 'f32', shape: [2, k.C, k.H ?? 6, k.W ?? 5] });
   const e = silu(g.addNode('Conv', [x, w('we', [k.E, k.C, 1, 1]), w('be', [k.E])])[0]);
   const d = silu(g.addNode('Conv', [e, w('wd', [k.E, 1, 3, 3]), w('bd', [k.E])], { group: k.E, pads: [1, 1, 1, 1] })[0]);
   const [p] = g.addNode('GlobalAveragePool', [d]);

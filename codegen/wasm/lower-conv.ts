@@ -17,7 +17,8 @@ import { emitDepthwise, packDepthwiseWeights, type DepthwiseSpec } from './dwcon
 import { emitConvTranspose, emitElementwise, packConvTransposeWeights } from './kernels.js';
 import { renderScalar } from './scalar.js';
 import { recordUnitWork, recordWindowRows } from './units.js';
-import { actTag, kxk, needsConstants, pairTag, two, unchecked, type Loc, type OpLowering } from './storage.js';
+import { emitScaleWeights, scaleWeightsProblem } from './scale-weights.js';
+import { actTag, kxk, needsConstants, pairTag, two, unchecked, type Loc, type OpLowering, type Storage } from './storage.js';
 
 /**
  * Stride-2 depthwise convs over inputs this large (MobileNetV2's and EfficientNet-B0's 112×112×96)
@@ -50,11 +51,12 @@ const conv: OpLowering = {
   check(n, g) {
     const geo = geometry(n, g);
     if (geo.inSize.length > 2) return 'has no 3-D convolution';
-    // Scaling the input on load (Conv input 4) was measured slower here than the separate Mul: with
-    // the scale multiplied into the weight or input vectors of the register-tiled microkernel, the
-    // EfficientNet-B0 projection convs ran 1.3-2x their unscaled time (CPU time, 1 thread), while the
-    // Mul over a cache-resident map costs 1-10 % of the conv. So on wasm fuse-scale-on-load leaves the Mul.
-    if (n.inputs[4]) return 'does not scale conv inputs on load (the separate Mul is cheaper on wasm)';
+    if (n.inputs[4]) {
+      // the input scale is taken by scaling a copy of the weights per image (scale-weights.ts)
+      const [kh, kw] = two(geo.kernel, 1), Cg = geo.C / geo.group;
+      const why = scaleWeightsProblem(n, g, isDepthwise(geo), geo.M * Cg * kh * kw, sizeOf(geo.inSize) * geo.C);
+      if (why) return why;
+    }
     return needsConstants(g, [n.inputs[1], n.inputs[2]]) ?? epilogueProblem(n, 'act');
   },
   lower(s, n) {
@@ -73,7 +75,7 @@ const conv: OpLowering = {
     const flops = 2 * N * OH * OW * M * (C / group) * kh * kw;
     const imgX = x.H * x.W * x.l.ps * 4, imgY = OH * OW * y.ps * 4, imgR = r ? OH * OW * r.ps * 4 : 0;
     const shape = `${kxk(kh, kw)}${pairTag('s', sh, sw, 0)}${pairTag('d', dh, dw, 1)}`;
-    if (group === C && M === C && group > 1) {
+    if (isDepthwise(geo)) {
       const pk = packDepthwiseWeights(w, bias, C, kh, kw);
       const Wd = s.weight(pk.weights), B = s.weight(pk.bias);
       s.step(n, `dwconv${shape}${actTag(ep.act)}`, 'depthwise', flops, (m, a, fn) => {
@@ -93,9 +95,10 @@ const conv: OpLowering = {
     const tile = s.tileFor();
     const packs = Array.from({ length: group }, (_, gi) => {
       const pk = packConvWeights(w.subarray(gi * Mg * Cg * kh * kw, (gi + 1) * Mg * Cg * kh * kw), bias?.subarray(gi * Mg, (gi + 1) * Mg), Mg, Cg, kh, kw, tile.V);
-      return { Wp: s.weight(pk.weights), B: s.weight(pk.bias) };
+      return { Wp: s.weight(pk.weights), B: s.weight(pk.bias), len: pk.weights.length };
     });
     const kernel = `conv${shape}${group > 1 ? `_g${group}` : ''}_nhwc_${tile.P}x${4 * tile.V}${actTag(ep.act)}`;
+    const weightsOf = scaledWeights(s, n, packs, N, group, Cg, tile.V, kernel);
     s.step(n, kernel, group > 1 ? `group ${group}` : '', flops, (m, a, fn) => {
       const parts: string[] = [];
       let rows = 0; // units per part: equal, the parts having one shape
@@ -105,14 +108,36 @@ const conv: OpLowering = {
         rows = emitConv(m, {
           name, X: a(x.l) + i * imgX + gi * Cg * 4, H: x.H, W: x.W, xps: x.l.ps, Cg,
           Y: a(y) + i * imgY + gi * Mg * 4, OH, OW, yps: y.ps, M: Mg, kh, kw, sh, sw, dh, dw, ph, pw,
-          Wp: packs[gi].Wp, B: packs[gi].B, P: tile.P, V: tile.V, order: tile.order,
+          Wp: weightsOf.at(a, i, gi), B: packs[gi].B, P: tile.P, V: tile.V, order: tile.order,
           ...ep, R: r ? a(r) + i * imgR + gi * Mg * 4 : undefined, rps: r?.ps,
         });
       }
       if (parts.length > 1) addPartsDriver(m, fn, parts, rows);
-    }, [x.l, ...(r ? [r] : [])], [y]);
+    }, [x.l, ...(r ? [r] : []), ...weightsOf.reads], [y]);
   },
 };
+
+const isDepthwise = (geo: WindowGeometry) => geo.group === geo.C && geo.M === geo.C && geo.group > 1;
+
+/**
+ * The weights each (image, group) of a conv runs on: its packed constants, or — when the conv
+ * scales its input (input 4) — a per-image copy scaled by S, made by a step of its own just before
+ * the conv (scale-weights.ts). Each copy keeps the packed slot's size, zero padding included.
+ */
+function scaledWeights(s: Storage, n: Node, packs: { Wp: number; len: number }[], N: number, group: number, Cg: number, V: number, kernel: string) {
+  const sv = n.inputs[4];
+  if (!sv) return { at: (_a: (l: Loc) => number, _i: number, gi: number) => packs[gi].Wp, reads: [] as Loc[] };
+  const S = s.plain(n, sv);
+  const slot = packs[0].len + 4; // groups have one shape
+  const copy = s.dense(N * group * slot, 'plain', 0);
+  const C = Cg * group;
+  s.step(n, `${kernel}_wscale`, 'scale weights on load', N * group * packs[0].len, (m, a, fn) => emitScaleWeights(m, fn,
+    Array.from({ length: N * group }, (_, k) => {
+      const i = Math.floor(k / group), gi = k % group;
+      return { W: packs[gi].Wp, len: packs[gi].len, Cg, V, S: a(S) + (i * C + gi * Cg) * 4, D: a(copy) + k * slot * 4 };
+    })), [S], [copy]);
+  return { at: (a: (l: Loc) => number, i: number, gi: number) => a(copy) + (i * group + gi) * slot * 4, reads: [copy] };
+}
 
 /** At most this many bands per FusedDwPw (scratch rows): units enough for threads to share evenly, little memory (one row each). */
 const MAX_BANDS = 48;

@@ -231,3 +231,16 @@ export function compareAll(got: Record<string, Tensor>, ref: Record<string, Tens
   }
   return { worst, bad };
 }
+
+/** Special values where the reference has them (same NaN positions, same infinities), finite ones within `tol` of the largest finite |reference|. */
+export function specialMismatch(got: Tensor, want: Tensor, tol: number): string | undefined {
+  const a = toF64(got), b = toF64(want);
+  if (a.length !== b.length) return `length ${a.length} vs ${b.length}`;
+  let m = 1e-12;
+  for (const v of b) if (Number.isFinite(v)) m = Math.max(m, Math.abs(v));
+  for (let i = 0; i < a.length; i++) {
+    const ok = Number.isNaN(b[i]) ? Number.isNaN(a[i]) : !Number.isFinite(b[i]) ? a[i] === b[i] : Math.abs(a[i] - b[i]) <= tol * m;
+    if (!ok) return `element ${i}: ${a[i]} vs reference ${b[i]}`;
+  }
+  return undefined;
+}
