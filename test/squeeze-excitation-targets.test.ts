@@ -18,7 +18,7 @@ import { runPipeline } from '../passes/pipeline.js';
 import { loadOnnxFile } from '../frontends/onnx/import.js';
 import { tensor, type Tensor } from '../runtime/tensor.js';
 import { F32_TOL, f32File, relErr } from './golden.js';
-import { compareAll, randomTensor, rng, runStandalone } from './gpu/common.js';
+import { compareAll, randomTensor, rng, runStandalone, specialMismatch } from './gpu/common.js';
 import { SE_CASES as CASES, seGraph } from './se-graph.js';
 
 const inputsOf = (g: Graph, seed: number): Record<string, Tensor> => ({ x: randomTensor('f32', g.type('x').shape, rng(seed + 100), 2) });
@@ -38,6 +38,27 @@ for (const target of ['wasm', 'wgsl'] as TargetName[]) {
       const unfused = await compile(g, target, { disable: ['fuse-squeeze-excitation'] });
       expect(c.stats.kernels).toBe(unfused.stats.kernels - 1);
     }, 300_000);
+    if (target === 'wasm') {
+      it('37 → 10 channels (SIMD blocks of 4 and their tails), special values in the pooled vector: ±Inf, huge, −0, denormal, NaN land where the reference puts them', async () => {
+        // x → GlobalAveragePool → 1×1 conv → ReLU → 1×1 conv → Sigmoid → Mul(x, gate): the specials reach the gate unmixed
+        const r = rng(49), g = new Graph('se_special');
+        const w = (name: string, shape: number[]) => g.addConstant(name, randomTensor('f32', shape, r, 1));
+        const x = g.addInput('x', { dtype: 'f32', shape: [2, 37, 2, 2] });
+        const [h] = g.addNode('Relu', g.addNode('Conv', [g.add('GlobalAveragePool', [x]), w('w1', [10, 37, 1, 1]), w('b1', [10])]));
+        const [gate] = g.addNode('Sigmoid', g.addNode('Conv', [h, w('w2', [37, 10, 1, 1]), w('b2', [37])]));
+        g.setOutputs(g.addNode('Mul', [x, gate]));
+        const xt = randomTensor('f32', [2, 37, 2, 2], rng(9), 2), d = xt.data as Float32Array, at = (n: number, c: number, i: number) => (n * 37 + c) * 4 + i;
+        // image 0: finite specials (hidden units of ~1e37 saturate the gates); image 1: an infinity (NaN and ±Inf gates) and a NaN
+        [[5, 0, 3e38], [11, 2, -3e38], [8, 0, -0], [9, 3, 1e-40]].forEach(([c, i, v]) => { d[at(0, c, i)] = v; });
+        [[3, 2, Infinity], [36, 1, NaN]].forEach(([c, i, v]) => { d[at(1, c, i)] = v; });
+        const c = await compile(g, target);
+        expect(gates(c.graph)).toBe(1);
+        const want = interpret(g, { x: xt }), got = (await c.run({ x: xt }))[g.outputs[0]];
+        expect(specialMismatch(got, want[g.outputs[0]], 1e-4)).toBeUndefined();
+        const finite = Array.from(got.data as Float32Array).slice(0, 37 * 4).filter(Number.isFinite).length;
+        expect(finite, 'image 0 stays finite').toBe(37 * 4);
+      }, 300_000);
+    }
     if (target === 'wgsl') {
       it('fp16: the gate on f16 buffers matches within 1e-2', async () => {
         const g = seGraph(CASES[1], 41), inputs = inputsOf(g, 1);
