@@ -27,6 +27,9 @@ const ROOT = join(import.meta.dirname, '..');
 const SHARED = join(ROOT, '..', 'shared', 'models');
 const SHARED_MODELS = ['lenet5', 'resnet18', 'mobilenet_v2', 'efficientnet_b0', 'squeezenet1_1', 'unet_small'];
 const DOC = join(ROOT, 'docs', 'benchmarks.md');
+/** `n things` (or '' for none), singular for one. */
+const count = (n: number, what: string, plural = 's', tail = '') => (n ? `${n} ${what}${n === 1 ? '' : plural}${tail}` : '');
+
 const BEGIN = '<!-- kernel-counts:begin (scripts/kernel-counts.ts) -->', END = '<!-- kernel-counts:end -->';
 
 const arg = (name: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined; };
@@ -55,7 +58,7 @@ async function counts(g: Graph, target: TargetName, disable: string[] = []): Pro
     const gates = c.graph.nodes.filter((n) => n.op === 'SqueezeExcitationGate').length;
     const scaled = c.graph.nodes.filter((n) => n.op === 'Conv' && (n.inputs[4] ?? '') !== '').length;
     const gathers = c.graph.nodes.filter((n) => n.op === 'Gather').length;
-    const formed = [groups ? `${groups} groups` : '', gates ? `${gates} SE gates` : '', scaled ? `${scaled} convs scaling on load` : '', gathers ? `${gathers} channel gathers left` : ''].filter(Boolean).join(', ');
+    const formed = [count(groups, 'group'), count(gates, 'SE gate'), count(scaled, 'conv', 's', ' scaling on load'), count(gathers, 'channel gather', 's', ' left')].filter(Boolean).join(', ');
     return before === c.stats.kernels ? `${before}` : `${before} → **${c.stats.kernels}** (${formed})`;
   } catch (e) {
     return `— (${(e as Error).message.split(':')[0]})`;
