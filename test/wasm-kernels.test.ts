@@ -177,6 +177,30 @@ describe('wasm pooling kernels vs reference', () => {
 });
 
 describe('wasm Gemm / MatMul kernels vs reference', () => {
+  it('Gemm on one row (the vector × matrix kernel, gemv): K and N tails, every C kind incl. a live residual, special values, 1–3 threads', async () => {
+    for (const [K, N, cKind, act] of [[1, 1, 'none', ''], [3, 5, 'vec', 'relu'], [4, 4, 'full', 'silu'], [37, 23, 'live', 'clip'], [512, 1000, 'vec', ''], [64, 7, 'row', 'sigmoid']] as const) {
+      const B = randT([N, K], K + N), C = cKind === 'none' ? undefined : randT(cKind === 'vec' ? [N] : [1, N], K * N);
+      const { g, feeds } = oneNode('Gemm', [randT([1, K], K), B, C], { transB: 1, alpha: 0.5, beta: cKind === 'live' ? 1 : 2, ...actAttrs(act) }, cKind === 'live' ? [0, 2] : [0]);
+      await expectMatches(g, feeds);
+      const x = feeds.x0.data as Float32Array;
+      [NaN, Infinity, -3e38, -0, 1e-40].forEach((v, i) => { if (i < K) x[(i * 7) % K] = v; });
+      const want = interpret(g, feeds).n0;
+      const a = decodeArtifact((await compile(g, 'wasm')).save());
+      const fns = (a.header.plan as { steps: { fn: string }[] }).steps.map((st) => st.fn);
+      expect(fns.filter((f) => f.startsWith('gemv')), `K ${K} N ${N} C ${cKind}: ${fns}`).toHaveLength(1);
+      for (const threads of [1, 2, 3]) {
+        const sess = await WasmSession.create(a, { threads, minParallelFlops: 0 });
+        const got = (await sess.run(feeds)).n0;
+        sess.stopThreads();
+        const w = want.data as Float32Array, y = got.data as Float32Array;
+        for (let i = 0; i < w.length; i++) {
+          const ok = Number.isNaN(w[i]) ? Number.isNaN(y[i]) : !Number.isFinite(w[i]) ? y[i] === w[i] : Math.abs(y[i] - w[i]) <= 1e-4 * Math.max(1, ...Array.from(w).filter(Number.isFinite).map(Math.abs));
+          expect(ok, `K ${K} N ${N} C ${cKind} threads ${threads} output ${i}: ${y[i]} vs ${w[i]}`).toBe(true);
+        }
+      }
+    }
+  });
+
   it('Gemm: transB, alpha, beta, bias shapes, epilogues', async () => {
     await fc.assert(fc.asyncProperty(
       fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 37 }), fc.integer({ min: 1, max: 23 }), fc.integer({ min: 0, max: 1 }),

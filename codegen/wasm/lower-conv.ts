@@ -18,6 +18,7 @@ import { emitConvTranspose, emitElementwise, packConvTransposeWeights } from './
 import { renderScalar } from './scalar.js';
 import { recordUnitWork, recordWindowRows } from './units.js';
 import { emitScaleWeights, scaleWeightsProblem } from './scale-weights.js';
+import { emitVecMatRows } from './vecmat.js';
 import { actTag, kxk, needsConstants, pairTag, two, unchecked, type Loc, type OpLowering, type Storage } from './storage.js';
 
 /**
@@ -331,6 +332,15 @@ const gemm: OpLowering = {
     s.define(n.outputs[0], y);
     const r: Loc | undefined = resid ? s.plain(n, resid) : residConst ? s.constLoc(residConst) : undefined;
     const ep = isGemm ? epilogue(n) : { act: '', alpha: 0, beta: 0 };
+    if (rows === 1) {
+      // one vector: the memory-bound vector × matrix kernel, its blocks of 4 outputs shared by threads
+      const pk = packConvWeights(w, bias, N, K, 1, 1, 1);
+      const Wt = s.weight(pk.weights), B = s.weight(pk.bias);
+      s.step(n, `gemv${actTag(ep.act)}`, '', 2 * N * K, (m, ad, fn) => addRowDriver(m, fn, emitVecMatRows(m, fn, {
+        K, O: N, Wt, B, X: ad(a), Y: ad(y), ...ep, R: r ? ad(r) : undefined,
+      })), [a, ...(r ? [r] : [])], [y]);
+      return;
+    }
     const tile = s.tileFor();
     const pk = packConvWeights(w, bias, N, K, 1, 1, tile.V);
     const Wp = s.weight(pk.weights), B = s.weight(pk.bias);
