@@ -19,6 +19,7 @@ import { decodeArtifact } from '../runtime/artifact.js';
 import { tensor, type Tensor } from '../runtime/tensor.js';
 import { relaxedSimdSupported } from '../runtime/wasm/features.js';
 import { WasmSession } from '../runtime/wasm/index.js';
+import { specialMismatch } from './gpu/common.js';
 
 // Node 20: relaxed SIMD behind --experimental-wasm-relaxed-simd (set before any module compiles)
 if (!relaxedSimdSupported()) v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
@@ -192,11 +193,7 @@ describe('wasm Gemm / MatMul kernels vs reference', () => {
         const sess = await WasmSession.create(a, { threads, minParallelFlops: 0 });
         const got = (await sess.run(feeds)).n0;
         sess.stopThreads();
-        const w = want.data as Float32Array, y = got.data as Float32Array;
-        for (let i = 0; i < w.length; i++) {
-          const ok = Number.isNaN(w[i]) ? Number.isNaN(y[i]) : !Number.isFinite(w[i]) ? y[i] === w[i] : Math.abs(y[i] - w[i]) <= 1e-4 * Math.max(1, ...Array.from(w).filter(Number.isFinite).map(Math.abs));
-          expect(ok, `K ${K} N ${N} C ${cKind} threads ${threads} output ${i}: ${y[i]} vs ${w[i]}`).toBe(true);
-        }
+        expect(specialMismatch(got, want, F32_TOL), `K ${K} N ${N} C ${cKind} threads ${threads}`).toBeUndefined();
       }
     }
   });

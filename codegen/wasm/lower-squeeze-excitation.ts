@@ -5,7 +5,6 @@
  * ran through the generic scalar f64 kernel 1.8% slower, over the whole model, than the two 1×1
  * convs they replace. Run-time weights take the generic kernel (f64 accumulation).
  */
-import binaryen from 'binaryen';
 import { sizeOf } from '../../ir/types.js';
 import { activationProblem } from './activation.js';
 import { none } from './builder.js';
@@ -54,7 +53,7 @@ export const SE_GATE_LOWERING: OpLowering = {
     s.step(n, 'se_gate', 'generic', flops, (m, a, fn) => {
       emitGenericMatMul(m, { name: `${fn}_fc1`, A: a(p), B: a(w1), Y: a(mid), ...layer(C, Cr), C: { addr: a(b1), cm: 0, cn: 1, beta: 1 }, ...act(n.attrs) });
       emitGenericMatMul(m, { name: `${fn}_fc2`, A: a(mid), B: a(w2), Y: a(y), ...layer(Cr, C), C: { addr: a(b2), cm: 0, cn: 1, beta: 1 }, ...act(n.attrs, 'gate') });
-      m.addFunction(fn, binaryen.none, binaryen.none, [], m.block(null, [m.call(`${fn}_fc1`, [], binaryen.none), m.call(`${fn}_fc2`, [], binaryen.none)]));
+      m.addFunction(fn, none, none, [], m.block(null, [m.call(`${fn}_fc1`, [], none), m.call(`${fn}_fc2`, [], none)]));
     }, [p, w1, b1, w2, b2, mid], [mid, y]);
   },
 };
