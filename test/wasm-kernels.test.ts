@@ -179,7 +179,7 @@ describe('wasm pooling kernels vs reference', () => {
 
 describe('wasm Gemm / MatMul kernels vs reference', () => {
   it('Gemm on one row (the vector × matrix kernel, gemv): K and N tails, every C kind incl. a live residual, special values, 1–3 threads', async () => {
-    for (const [K, N, cKind, act] of [[1, 1, 'none', ''], [3, 5, 'vec', 'relu'], [4, 4, 'full', 'silu'], [37, 23, 'live', 'clip'], [512, 1000, 'vec', ''], [64, 7, 'row', 'sigmoid']] as const) {
+    for (const [K, N, cKind, act] of [[1, 1, 'none', ''], [3, 5, 'vec', 'relu'], [4, 4, 'full', 'silu'], [37, 23, 'live', 'clip'], [512, 1000, 'vec', ''], [64, 7, 'row', 'sigmoid'], [20, 9, 'vec', 'relu'], [5, 12, 'none', '']] as const) {
       const B = randT([N, K], K + N), C = cKind === 'none' ? undefined : randT(cKind === 'vec' ? [N] : [1, N], K * N);
       const { g, feeds } = oneNode('Gemm', [randT([1, K], K), B, C], { transB: 1, alpha: 0.5, beta: cKind === 'live' ? 1 : 2, ...actAttrs(act) }, cKind === 'live' ? [0, 2] : [0]);
       await expectMatches(g, feeds);

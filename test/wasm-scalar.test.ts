@@ -8,19 +8,23 @@
  * computed, not flushed (wasm SIMD does not flush), so they are compared like any value.
  * sin/cos are checked for |x| ≤ 8192, the range their argument reduction is exact in (math.ts).
  */
+import * as v8 from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import * as S from '../ir/scalar.js';
 import { BINARY_FNS, UNARY_FNS, scalarFn, type Scalar } from '../ir/scalar.js';
 import { newModule } from '../codegen/wasm/builder.js';
 import { emitElementwise } from '../codegen/wasm/kernels.js';
 import { renderScalar } from '../codegen/wasm/scalar.js';
+import { relaxedSimdSupported } from '../runtime/wasm/features.js';
 import { SPECIAL, mismatch } from './wasm-golden.js';
+
+if (!relaxedSimdSupported()) v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 
 /** e over operand arrays (same length) in wasm, through the elementwise kernel. */
-async function runWasm(e: Scalar, ins: Float32Array[]): Promise<Float32Array> {
+async function runWasm(e: Scalar, ins: Float32Array[], relaxed = false): Promise<Float32Array> {
   const n = ins[0].length, bytes = (n + 4) * 4;
-  const m = newModule();
+  const m = newModule({ relaxed });
   try {
     m.setMemory(Math.ceil((bytes * (ins.length + 1) + 64) / 65536), 256, 'memory');
     emitElementwise(m, {
@@ -39,10 +43,10 @@ async function runWasm(e: Scalar, ins: Float32Array[]): Promise<Float32Array> {
   }
 }
 
-async function expectScalar(e: Scalar, ins: Float32Array[]): Promise<void> {
+async function expectScalar(e: Scalar, ins: Float32Array[], relaxed = false): Promise<void> {
   const f = scalarFn(e);
   const ref = Float32Array.from({ length: ins[0].length }, (_, i) => f(ins.map((a) => a[i])));
-  const got = await runWasm(e, ins);
+  const got = await runWasm(e, ins, relaxed);
   expect(mismatch(ref, got, (i) => `${S.formatScalar(e)} at (${ins.map((a) => a[i]).join(', ')})`)).toBeUndefined();
 }
 
@@ -110,6 +114,17 @@ describe('wasm scalar renderer vs the float64 reference (f32: atol 1e-5, rtol 1e
       const want = Math.fround(Math.tanh(x));
       expect(Object.is(want, -0) ? Object.is(got[i], -0) : Math.abs(got[i] - want) <= 4e-7 * Math.abs(want), `tanh(${x}) = ${got[i]}, reference ${want}`).toBe(true);
     });
+  });
+
+  it('sigmoid, tanh and SiLU in both builds (the relaxed one fuses its multiply-adds): the tolerance on the sweep, and sigmoid within 1.2e-7 of float64 on [−20, 20]', async () => {
+    const dense = Float32Array.from({ length: 40001 }, (_, k) => -20 + k / 1000);
+    for (const relaxed of [false, true]) {
+      for (const e of [S.sigmoid(S.x), S.tanh(S.x), S.mul(S.x, S.sigmoid(S.x))]) await expectScalar(e, [sweep()], relaxed);
+      const got = await runWasm(S.sigmoid(S.x), [dense], relaxed);
+      let worst = 0;
+      dense.forEach((x, i) => { worst = Math.max(worst, Math.abs(got[i] - 1 / (1 + Math.exp(-x)))); });
+      expect(worst, relaxed ? 'relaxed build' : 'SIMD128 build').toBeLessThan(1.2e-7);
+    }
   });
 
   it('select on comparisons and on values (NaN and 0 count as false), comparisons as 1/0 values', async () => {

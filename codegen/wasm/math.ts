@@ -14,7 +14,7 @@
  * relative (e^(b·ln a) in f32).
  */
 import binaryen from 'binaryen';
-import { FnBuilder, v128, type Expr } from './builder.js';
+import { FnBuilder, Ops, v128, type Expr } from './builder.js';
 
 const pools = new WeakMap<FnBuilder, { locals: number[]; used: number }>();
 
@@ -54,6 +54,8 @@ export class Vec {
   /** a where mask, else b. */
   sel(mask: Expr, a: Expr, b: Expr): Expr { return this.m.v128.bitselect(a, b, mask); }
   and(a: Expr, b: Expr): Expr { return this.m.v128.and(a, b); }
+  /** a·b + c: one `f32x4.relaxed_madd` in a relaxed-SIMD module, a mul and an add otherwise. */
+  madd(a: Expr, b: Expr, c: Expr): Expr { return new Ops(this.m).fmadd(c, a, b); }
   /** Evaluates `e` into a scratch local, then `body` of it. */
   let(e: Expr, body: (l: number) => Expr): Expr {
     const l = temp(this.fb);
@@ -118,10 +120,29 @@ export function expSaturating(fb: FnBuilder, x: Expr): Expr {
   return expCore(v, x, -87.3, 88.5, (ni, p) => v.mul(p, pow2(v, ni())));
 }
 
-/** 1/(1 + e^−x): 0 at −Inf (e^Inf = Inf), 1 at +Inf, NaN at NaN. */
+/** e^−r on |r| ≤ ln2/2 as 1 − r + r²·P(−r): EXP_P with its odd-degree coefficients negated. */
+const EXP_P_NEG = EXP_P.map((c, i) => ((EXP_P.length - 1 - i) % 2 ? -c : c));
+
+/**
+ * 1/(1 + e^−x): 0 at −Inf (e^Inf = Inf), 1 at +Inf, NaN at NaN. The same e^−x as expSaturating(−x)
+ * with fewer instructions, as it runs in every output of a SiLU conv: no negation (r' = x + n·ln2 =
+ * −r, and the polynomial in −r'), 2ⁿ in two integer ops, its product with e^r and the 1 + in one
+ * multiply-add, and the relaxed build's multiply-adds fused (19 instructions where there were 30).
+ */
 export function sigmoid(fb: FnBuilder, x: Expr): Expr {
-  const v = new Vec(fb);
-  return v.div(v.k(1), v.add(v.k(1), expSaturating(fb, v.m.f32x4.neg(x))));
+  const v = new Vec(fb), m = v.m;
+  // −x clamped to [−87.3, 88.5] as in expSaturating; variable first keeps NaN
+  return v.let(m.f32x4.pmin(m.f32x4.pmax(x, v.k(-88.5)), v.k(87.3)), (xc) =>
+    v.let(v.madd(v.get(xc), v.k(-LOG2E), v.k(ROUND_MAGIC)), (t) =>
+      v.let(v.sub(v.get(t), v.k(ROUND_MAGIC)), (n) =>
+        v.let(v.madd(v.get(n), v.k(LN2_LO), v.madd(v.get(n), v.k(LN2_HI), v.get(xc))), (r) => {
+          let p = v.k(EXP_P_NEG[0]);
+          for (const c of EXP_P_NEG.slice(1)) p = v.madd(p, v.get(r), v.k(c));
+          const er = v.madd(v.mul(v.get(r), v.get(r)), p, v.sub(v.k(1), v.get(r)));
+          // 2ⁿ: n sits in t's low bits (t = 1.5·2²³ + n), so (t − MAGIC_BITS + 127) << 23
+          const pow2n = m.i32x4.shl(m.i32x4.add(v.get(t), v.ki(127 - ROUND_MAGIC_BITS)), m.i32.const(23));
+          return v.div(v.k(1), v.madd(er, pow2n, v.k(1)));
+        }))));
 }
 
 /**
