@@ -110,6 +110,7 @@ describe('cnnc quantize (post-training, QDQ)', () => {
     const r = spawnSync(process.execPath, [join(ROOT, 'bin/cnnc.js'), 'quantize', LENET, '--calibrate', 'random:2', '-o', out], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/fully quantized, the outputs on the calibration inputs are [\d.]+% off f32/);
     expect(existsSync(out)).toBe(true);
     expect(decodeModel(readFileSync(out)).graph!.node!.some((n) => n.opType === 'QuantizeLinear')).toBe(true);
     const bad = spawnSync(process.execPath, [join(ROOT, 'bin/cnnc.js'), 'quantize', LENET, '--calibrate', 'no-such-dir', '-o', out], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
@@ -131,18 +132,34 @@ describe('cnnc quantize (post-training, QDQ)', () => {
     for (const x of inputs.slice(0, 2)) expect(cosine(await ortRun(f32Bytes, x), await ortRun(kept, x))).toBeGreaterThan(0.97);
   });
 
-  it('leading layers stay f32 within a share of all weights (default 1.3%: LeNet\'s first conv, 150 of 61706); a bad share is a typed error', async () => {
+  it('leading layers stay f32 within a share of all weights (1.3%: LeNet\'s first conv, 150 of 61706); a bad share is a typed error', async () => {
     expect(leadingCount([10, 20, 30, 940], 0.02)).toBe(1);
     expect(leadingCount([10, 20, 30, 940], 0.03)).toBe(2);
     expect(leadingCount([10, 20, 30, 940], 0.06)).toBe(3);
     expect(leadingCount([10, 20, 30, 940], 0)).toBe(0);
     expect(leadingCount([10, 20, 30, 940], 1)).toBe(4);
     for (const bad of [-0.1, 1.5, Number.NaN]) expect(() => leadingCount([1], bad)).toThrow(expect.objectContaining({ code: 'BAD_ATTRIBUTE' }));
-    const def = await quantizeOnnx(f32Bytes, { calibration: randomCalibration(f32Bytes, 2) });
+    const def = await quantizeOnnx(f32Bytes, { calibration: randomCalibration(f32Bytes, 2), leadingF32Share: 0.013 });
     const g = decodeModel(def).graph!;
     const f32Weights = g.initializer!.filter((t) => t.dataType === 1 && (t.dims ?? []).length > 1).map((t) => t.name);
     expect(f32Weights).toEqual([g.node!.find((n) => n.opType === 'Conv')!.input![1]]);
     for (const x of inputs.slice(0, 2)) expect(cosine(await ortRun(f32Bytes, x), await ortRun(def, x))).toBeGreaterThan(0.97);
+  });
+
+  it('auto (default): fully quantized where the outputs on the calibration inputs stay within the error bound, else the 1.3% lead in f32; it says which', async () => {
+    const calibration = randomCalibration(f32Bytes, 3);
+    const lines: string[] = [];
+    const def = await quantizeOnnx(f32Bytes, { calibration, log: (l) => lines.push(l) });
+    const err = Number(/are ([\d.]+)% off/.exec(lines[0])![1]) / 100;
+    expect(err).toBeGreaterThan(0);
+    const none = await quantizeOnnx(f32Bytes, { calibration, leadingF32Share: 0 }), lead = await quantizeOnnx(f32Bytes, { calibration, leadingF32Share: 0.013 });
+    expect(Buffer.from(none).equals(Buffer.from(lead))).toBe(false);
+    expect(Buffer.from(def).equals(Buffer.from(err <= 0.02 ? none : lead)), lines[0]).toBe(true);
+    // the bound decides: below the measured error the lead stays f32, above it nothing does
+    const strict: string[] = [];
+    expect(Buffer.from(await quantizeOnnx(f32Bytes, { calibration, autoLeadError: err / 2, log: (l) => strict.push(l) })).equals(Buffer.from(lead))).toBe(true);
+    expect(strict[0]).toContain('kept in f32');
+    expect(Buffer.from(await quantizeOnnx(f32Bytes, { calibration, autoLeadError: err * 2 })).equals(Buffer.from(none))).toBe(true);
   });
 
   /** The activation scales (scalar f32 initializers) of a QDQ model, by name. */
@@ -195,7 +212,7 @@ describe('cnnc quantize (post-training, QDQ)', () => {
     expect(u1).toBeGreaterThanOrEqual(0.99 * 3);
   });
 
-  it('`cnnc quantize --calibration percentile` writes the model; a bad method or percentile is a typed error', () => {
+  it('`cnnc quantize --calibration percentile` writes the model; a bad method, percentile or --f32-lead is a typed error', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'cnnc-quant-')), 'lenet5.int8.onnx');
     const cli = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/cnnc.js'), 'quantize', LENET, '--calibrate', 'random:2', '-o', out, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
     const ok = cli('--calibration', 'percentile', '--percentile', '99.9');
@@ -208,6 +225,11 @@ describe('cnnc quantize (post-training, QDQ)', () => {
     const badP = cli('--calibration', 'percentile', '--percentile', '0');
     expect(badP.status).not.toBe(0);
     expect(badP.stderr).toContain('--percentile takes a number in (0, 100]');
+    for (const lead of ['abc', '1.5', '']) {
+      const badLead = cli('--f32-lead', lead);
+      expect(badLead.status).not.toBe(0);
+      expect(badLead.stderr).toContain(`--f32-lead takes auto or a share in [0, 1]; got '${lead}'`);
+    }
   });
 
   it('calibrates from a folder of .npy inputs like from the same inputs given directly', async () => {

@@ -77,6 +77,9 @@ const CASES: Case[] = [
   // bounds inside the output range: the epilogue's integer clamps for clip/relu (kernels-quant.ts activationBounds)
   { name: 'conv1x1_clip_inside_i8', op: 'QConv', x: [1, 16, 5, 6], w: [16, 16, 1, 1], xd: 'u8', out: 'i8', act: { activation: 'clip', act_alpha: -1, act_beta: 1.5 } },
   { name: 'conv3x3_relu_i8', op: 'QConv', x: [1, 8, 6, 6], w: [8, 8, 3, 3], xd: 'i8', out: 'i8', conv: { pads: [1, 1, 1, 1] }, act: { activation: 'relu' } },
+  // the 2-pixel × 16-channel tile (C, M ≥ 16) at stride 2 and dilated, rows a whole number of tiles
+  { name: 'conv3x3_s2_rows_of_tiles', op: 'QConv', x: [1, 16, 12, 12], w: [20, 16, 3, 3], xd: 'u8', out: 'u8', conv: { pads: [1, 1, 1, 1], strides: [2, 2] } },
+  { name: 'conv3x3_dilated_rows_of_tiles', op: 'QConv', x: [1, 18, 10, 12], w: [16, 18, 3, 3], xd: 'i8', out: 'u8', conv: { pads: [2, 2, 2, 2], dilations: [2, 2] }, act: { activation: 'relu' } },
   // depthwise taps go in pairs (an odd last tap pairs with a zero weight), P pixels per tile with a tail
   { name: 'dw5x5_pad2_C20_tail', op: 'QConv', x: [1, 20, 9, 7], w: [20, 1, 5, 5], xd: 'u8', out: 'u8', conv: { pads: [2, 2, 2, 2], group: 20 }, act: { activation: 'relu' } },
   { name: 'dw2x2_even_taps', op: 'QConv', x: [1, 8, 6, 11], w: [8, 1, 2, 2], xd: 'i8', out: 'u8', conv: { group: 8 } },
