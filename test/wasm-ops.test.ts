@@ -208,7 +208,7 @@ describe('wasm supports(): a reason for exactly the nodes lowering refuses', () 
 });
 
 describe('wasm function names', () => {
-  it('name kernels and variants (conv3x3_s1_nhwc_4x8_relu, dwconv3x3_s2, maxpool2x2_s2, add_bcast, elementwise_…), uniquely, with a name section', async () => {
+  it('name kernels and variants (conv3x3_s1_nhwc_2x16_relu, dwconv3x3_s2, maxpool2x2_s2, add_bcast, elementwise_…), uniquely, with a name section', async () => {
     const g = new Graph('names');
     g.addInput('x', { dtype: 'f32', shape: [1, 8, 8, 8] });
     const a = g.add('Conv', ['x', g.addConstant('w1', randT([16, 8, 3, 3], 1))], { pads: [1, 1, 1, 1], activation: 'relu' });
@@ -221,7 +221,7 @@ describe('wasm function names', () => {
     const c = compileWasm(g);
     const names = c.plan.steps.map((st) => st.fn);
     expect(names).toEqual(expect.arrayContaining([
-      'conv3x3_s1_nhwc_4x8_relu', 'conv3x3_s1_nhwc_4x8_relu_2', 'dwconv3x3_s2', 'maxpool2x2_s2', 'add', 'add_bcast', 'elementwise_elu',
+      'conv3x3_s1_nhwc_2x16_relu', 'conv3x3_s1_nhwc_2x16_relu_2', 'dwconv3x3_s2', 'maxpool2x2_s2', 'add', 'add_bcast', 'elementwise_elu',
     ]));
     expect(new Set(names).size).toBe(names.length);
     const mod = new WebAssembly.Module(c.artifact.sections.module as Uint8Array<ArrayBuffer>);

@@ -93,7 +93,7 @@ const conv: OpLowering = {
       return;
     }
     const Cg = C / group, Mg = M / group;
-    const tile = s.tileFor();
+    const tile = s.tileFor(kh * kw);
     const packs = Array.from({ length: group }, (_, gi) => {
       const pk = packConvWeights(w.subarray(gi * Mg * Cg * kh * kw, (gi + 1) * Mg * Cg * kh * kw), bias?.subarray(gi * Mg, (gi + 1) * Mg), Mg, Cg, kh, kw, tile.V);
       return { Wp: s.weight(pk.weights), B: s.weight(pk.bias), len: pk.weights.length };

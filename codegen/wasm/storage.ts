@@ -136,13 +136,13 @@ export class Storage {
   constructor(readonly g: Graph, readonly tile: TileOptions | undefined) {}
 
   /**
-   * The register tile of dense convs: the given one, or 4 pixels × 12 channels, which uses all 16
-   * vector registers for 7 loads per 12 mul+add (measured 15% faster than 4 × 8 and 5% faster than
-   * 3 × 12 on ResNet-18's layer1). When 12 does not divide M, the last block computes only its
-   * real channel vectors (emitConv), so even M = 16 runs no slower than with 4 × 8.
+   * The register tile of dense convs: the given one, or by the kernel's window (`taps` = kh·kw):
+   * 2 pixels × 16 channels for kh×kw > 1, 4 × 8 for 1×1 convs and Gemm. On ResNet-18's 3×3 convs
+   * 2 × 16 ran 2–6% faster at 56² and 28², 15% at 14² and 7² (no 2-pixel tail tiles there; half the
+   * input splats per multiply-add), the whole model 7.7%; on 1×1 convs it gained nothing.
    */
-  tileFor(): TileOptions {
-    return this.tile ?? { P: 4, V: 2 };
+  tileFor(taps = 1): TileOptions {
+    return this.tile ?? (taps > 1 ? { P: 2, V: 4 } : { P: 4, V: 2 });
   }
 
   get t(): number { return this.steps.length; }
