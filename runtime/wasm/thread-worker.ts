@@ -3,11 +3,11 @@
  * in a worker_threads Worker (Node, `eval: true`) or a Web Worker (browsers, from a Blob URL), so
  * that no bundler or loader has to find a second file. Plain JS, no imports.
  *
- * The worker gets { module, memory, ctl, spin, phases, tid, threads } once (phases: the parallel
+ * The worker gets { module, memory, ctl, spinMs, phases, tid, threads } once (phases: the parallel
  * phases, each its range function, its chunk cuts and where each thread's share of them starts), instantiates the module on the shared memory, says 'ready',
  * then loops: take chunks of the phase thread 0 has published until none is left (`drain`: its own
- * share first, then what is left of the others'), then wait for the next publication (a short spin
- * on ctl[PHASE], then Atomics.wait). A chunk is claimed by a compare-exchange on its share's word,
+ * share first, then what is left of the others'), then wait for the next publication (a spin of
+ * spinMs on ctl[PHASE], then Atomics.wait). A chunk is claimed by a compare-exchange on its share's word,
  * so a worker that was descheduled, or woke late, finds its chunks taken by the others; each
  * finished chunk counts in ctl[DONE], which thread 0 waits on. Control words (Int32Array on a
  * SharedArrayBuffer): DONE, PHASE, ERR (a thread trapped: the rest is skipped), STOP (exit), and
@@ -26,7 +26,8 @@ async function start(d, post) {
     const seen = Atomics.load(ctl, PHASE); // read before draining: a publication after this changes it
     if (Atomics.load(ctl, STOP)) return;
     try { drain(ctl, d.phases, fns, d.tid, d.threads); } catch (e) { /* counted and flagged in drain */ }
-    for (let i = 0; i < d.spin && Atomics.load(ctl, PHASE) === seen; i++);
+    const until = performance.now() + d.spinMs;
+    for (let i = 1; Atomics.load(ctl, PHASE) === seen; i++) if ((i & 255) === 0 && performance.now() > until) break;
     while (Atomics.load(ctl, PHASE) === seen) Atomics.wait(ctl, PHASE, seen);
   }
 }
