@@ -122,6 +122,9 @@ export async function quantizeOnnx(bytes: Uint8Array, opts: QuantizeOptions): Pr
   };
   const keep = opts.keepFloat ?? [];
   const share = opts.leadingF32Share ?? 'auto';
+  if (opts.autoLeadError !== undefined && !(opts.autoLeadError >= 0 && Number.isFinite(opts.autoLeadError))) {
+    throw new CnncError('BAD_ATTRIBUTE', `autoLeadError must be a finite number ≥ 0, got ${opts.autoLeadError}`, { value: String(opts.autoLeadError) });
+  }
   const pick = (m: ModelProto, lead: number) => {
     const all = findSites(m.graph!.node ?? [], f32Init);
     const k = leadingCount(all.map((s) => f32Init(s.node.input![1])!.data.length), lead);
@@ -145,7 +148,7 @@ export async function quantizeOnnx(bytes: Uint8Array, opts: QuantizeOptions): Pr
   const acts = actsOf(sites);
   const mode = opts.biasCorrection ?? true, engine = opts.engine ?? 'wasm';
   const meanOf = mode === true ? new Set(sites.map((s) => s.node.input![0])) : new Set<string>();
-  const { ranges, means, outputs } = await calibrate(model, [...acts], meanOf, opts.calibration, opts.method ?? { kind: 'minmax' }, engine);
+  const { ranges, means } = await calibrate(model, [...acts], meanOf, opts.calibration, opts.method ?? { kind: 'minmax' }, engine);
   /** The QDQ model with the leading layers within `lead` of the weights left in f32 (written from a copy). */
   const build = async (lead: number) => {
     const copy = decodeModel(onnx.ModelProto.encode(model).finish());
@@ -158,7 +161,7 @@ export async function quantizeOnnx(bytes: Uint8Array, opts: QuantizeOptions): Pr
   };
   if (share !== 'auto') return build(share);
   const whole = await build(0);
-  const err = await outputError(whole, opts.calibration, outputs, engine);
+  const err = await outputError(model, whole, opts.calibration, engine);
   const keepLead = err > (opts.autoLeadError ?? AUTO_LEAD_ERROR);
   opts.log?.(`fully quantized, the outputs on the calibration inputs are ${(100 * err).toFixed(2)}% off f32 (relative RMS): ${keepLead ? `leading layers within ${100 * AUTO_LEAD_SHARE}% of the weights kept in f32` : 'no layer kept in f32'}`);
   return keepLead ? build(AUTO_LEAD_SHARE) : whole;
@@ -173,14 +176,14 @@ export async function quantizeOnnx(bytes: Uint8Array, opts: QuantizeOptions): Pr
  */
 const AUTO_LEAD_ERROR = 0.02, AUTO_LEAD_SHARE = 0.013;
 
-/** Relative RMS error, over all outputs of all calibration inputs, of the QDQ model against the f32 outputs. */
-async function outputError(qdq: Uint8Array, inputs: Record<string, Tensor>[], want: Record<string, Tensor>[], engine: 'wasm' | 'reference'): Promise<number> {
-  const run = await observer(decodeModel(qdq), [], engine);
+/** Relative RMS error, over all outputs of all calibration inputs, of the QDQ model's outputs against the f32 model's (both run input by input). */
+async function outputError(f32: ModelProto, qdq: Uint8Array, inputs: Record<string, Tensor>[], engine: 'wasm' | 'reference'): Promise<number> {
+  const ref = await observer(f32, [], engine), run = await observer(decodeModel(qdq), [], engine);
   let num = 0, den = 0;
-  for (let k = 0; k < inputs.length; k++) {
-    const got = await run(inputs[k]);
-    for (const [name, w] of Object.entries(want[k])) {
-      const a = toF64(got[name]), b = toF64(w);
+  for (const feed of inputs) {
+    const [want, got] = [await ref(feed), await run(feed)];
+    for (const o of f32.graph!.output ?? []) {
+      const a = toF64(got[o.name ?? '']), b = toF64(want[o.name ?? '']);
       for (let i = 0; i < b.length; i++) { num += (a[i] - b[i]) ** 2; den += b[i] ** 2; }
     }
   }
@@ -252,16 +255,13 @@ async function observer(model: ModelProto, names: string[], engine: 'wasm' | 're
  * `percentile` p the p-th percentile P of |x| over all values of all inputs, as [max(min, −P),
  * min(max, P)] (outliers clipped). P comes from a second pass: a histogram of |x| over [0, max|x|].
  */
-async function calibrate(model: ModelProto, names: string[], meanOf: Set<string>, inputs: Record<string, Tensor>[], method: Calibration, engine: 'wasm' | 'reference'): Promise<{ ranges: Map<string, [number, number]>; means: Map<string, ChannelMean>; outputs: Record<string, Tensor>[] }> {
+async function calibrate(model: ModelProto, names: string[], meanOf: Set<string>, inputs: Record<string, Tensor>[], method: Calibration, engine: 'wasm' | 'reference'): Promise<{ ranges: Map<string, [number, number]>; means: Map<string, ChannelMean> }> {
   if (inputs.length === 0) throw new CnncError('BAD_ATTRIBUTE', 'calibration needs at least one input');
   const run = await observer(model, names, engine);
   const ranges = new Map<string, [number, number]>(names.map((n) => [n, [0, 0]]));
   const sums = new Map<string, ChannelMean>();
-  const outNames = (model.graph!.output ?? []).map((o) => o.name ?? '');
-  const outputs: Record<string, Tensor>[] = [];
   for (const feed of inputs) {
     const res = await run(feed);
-    outputs.push(Object.fromEntries(outNames.map((n) => [n, res[n]])));
     for (const [name, r] of ranges) {
       const d = res[name].data as ArrayLike<number>;
       for (let i = 0; i < d.length; i++) { const v = d[i]; if (v < r[0]) r[0] = v; if (v > r[1]) r[1] = v; }
@@ -269,7 +269,7 @@ async function calibrate(model: ModelProto, names: string[], meanOf: Set<string>
     }
   }
   finishMeans(sums);
-  return { ranges: method.kind === 'minmax' ? ranges : method.kind === 'mse' ? await mseRanges(run, inputs, ranges) : await percentileRanges(run, inputs, ranges, method.percentile), means: sums, outputs };
+  return { ranges: method.kind === 'minmax' ? ranges : method.kind === 'mse' ? await mseRanges(run, inputs, ranges) : await percentileRanges(run, inputs, ranges, method.percentile), means: sums };
 }
 
 /** E[x] per channel (axis 1: NCHW, or the K of a 2-D [M, K]) of a layer input, and its shape. */

@@ -146,7 +146,7 @@ describe('cnnc quantize (post-training, QDQ)', () => {
     for (const x of inputs.slice(0, 2)) expect(cosine(await ortRun(f32Bytes, x), await ortRun(def, x))).toBeGreaterThan(0.97);
   });
 
-  it('auto (default): fully quantized where the outputs on the calibration inputs stay within the error bound, else the 1.3% lead in f32; it says which', async () => {
+  it('auto (default): fully quantized where the outputs on the calibration inputs stay within the error bound, else the 1.3% lead in f32; it says which; a bad bound is a typed error', async () => {
     const calibration = randomCalibration(f32Bytes, 3);
     const lines: string[] = [];
     const def = await quantizeOnnx(f32Bytes, { calibration, log: (l) => lines.push(l) });
@@ -160,6 +160,7 @@ describe('cnnc quantize (post-training, QDQ)', () => {
     expect(Buffer.from(await quantizeOnnx(f32Bytes, { calibration, autoLeadError: err / 2, log: (l) => strict.push(l) })).equals(Buffer.from(lead))).toBe(true);
     expect(strict[0]).toContain('kept in f32');
     expect(Buffer.from(await quantizeOnnx(f32Bytes, { calibration, autoLeadError: err * 2 })).equals(Buffer.from(none))).toBe(true);
+    for (const bad of [-0.1, Number.NaN, Infinity]) await expect(quantizeOnnx(f32Bytes, { calibration, autoLeadError: bad })).rejects.toMatchObject({ code: 'BAD_ATTRIBUTE' });
   });
 
   /** The activation scales (scalar f32 initializers) of a QDQ model, by name. */
