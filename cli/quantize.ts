@@ -33,6 +33,8 @@ import { randomInput } from './util.js';
 
 type ModelProto = ReturnType<typeof decodeModel>;
 type NodeProto = NonNullable<NonNullable<ModelProto['graph']>['node']>[number];
+/** One inference of a compiled (or interpreted) model: its outputs by name. */
+type Run = (feed: Record<string, Tensor>) => Promise<Record<string, Tensor>>;
 
 export interface QuantizeOptions {
   /** Calibration inputs: each a map from graph input name to tensor. */
@@ -148,7 +150,7 @@ export async function quantizeOnnx(bytes: Uint8Array, opts: QuantizeOptions): Pr
   const acts = actsOf(sites);
   const mode = opts.biasCorrection ?? true, engine = opts.engine ?? 'wasm';
   const meanOf = mode === true ? new Set(sites.map((s) => s.node.input![0])) : new Set<string>();
-  const { ranges, means } = await calibrate(model, [...acts], meanOf, opts.calibration, opts.method ?? { kind: 'minmax' }, engine);
+  const { ranges, means, run } = await calibrate(model, [...acts], meanOf, opts.calibration, opts.method ?? { kind: 'minmax' }, engine);
   /** The QDQ model with the leading layers within `lead` of the weights left in f32 (written from a copy). */
   const build = async (lead: number) => {
     const copy = decodeModel(onnx.ModelProto.encode(model).finish());
@@ -161,7 +163,7 @@ export async function quantizeOnnx(bytes: Uint8Array, opts: QuantizeOptions): Pr
   };
   if (share !== 'auto') return build(share);
   const whole = await build(0);
-  const err = await outputError(model, whole, opts.calibration, engine);
+  const err = await outputError(model, run, whole, opts.calibration, engine);
   const keepLead = err > (opts.autoLeadError ?? AUTO_LEAD_ERROR);
   opts.log?.(`fully quantized, the outputs on the calibration inputs are ${(100 * err).toFixed(2)}% off f32 (relative RMS): ${keepLead ? `leading layers within ${100 * AUTO_LEAD_SHARE}% of the weights kept in f32` : 'no layer kept in f32'}`);
   return keepLead ? build(AUTO_LEAD_SHARE) : whole;
@@ -176,9 +178,13 @@ export async function quantizeOnnx(bytes: Uint8Array, opts: QuantizeOptions): Pr
  */
 const AUTO_LEAD_ERROR = 0.02, AUTO_LEAD_SHARE = 0.013;
 
-/** Relative RMS error, over all outputs of all calibration inputs, of the QDQ model's outputs against the f32 model's (both run input by input). */
-async function outputError(f32: ModelProto, qdq: Uint8Array, inputs: Record<string, Tensor>[], engine: 'wasm' | 'reference'): Promise<number> {
-  const ref = await observer(f32, [], engine), run = await observer(decodeModel(qdq), [], engine);
+/**
+ * Relative RMS error, over all outputs of all calibration inputs, of the QDQ model's outputs against
+ * the f32 model's (`ref`: the calibration's compiled observer, which has the graph outputs too; both
+ * run input by input, so no calibration output is kept).
+ */
+async function outputError(f32: ModelProto, ref: Run, qdq: Uint8Array, inputs: Record<string, Tensor>[], engine: 'wasm' | 'reference'): Promise<number> {
+  const run = await observer(decodeModel(qdq), [], engine);
   let num = 0, den = 0;
   for (const feed of inputs) {
     const [want, got] = [await ref(feed), await run(feed)];
@@ -236,7 +242,7 @@ function findSites(nodes: readonly NodeProto[], f32Init: (name: string) => Tenso
 }
 
 /** The model with the named values added as graph outputs, compiled for wasm (f32): a run observes them all. */
-async function observer(model: ModelProto, names: string[], engine: 'wasm' | 'reference'): Promise<(feed: Record<string, Tensor>) => Promise<Record<string, Tensor>>> {
+async function observer(model: ModelProto, names: string[], engine: 'wasm' | 'reference'): Promise<Run> {
   const probe = onnx.ModelProto.decode(onnx.ModelProto.encode(model).finish());
   const outs = probe.graph!.output!.map((o) => o.name ?? '');
   probe.graph!.output = [...probe.graph!.output!, ...names.filter((n) => !outs.includes(n)).map((name) => onnx.ValueInfoProto.create({ name }))];
@@ -255,7 +261,7 @@ async function observer(model: ModelProto, names: string[], engine: 'wasm' | 're
  * `percentile` p the p-th percentile P of |x| over all values of all inputs, as [max(min, −P),
  * min(max, P)] (outliers clipped). P comes from a second pass: a histogram of |x| over [0, max|x|].
  */
-async function calibrate(model: ModelProto, names: string[], meanOf: Set<string>, inputs: Record<string, Tensor>[], method: Calibration, engine: 'wasm' | 'reference'): Promise<{ ranges: Map<string, [number, number]>; means: Map<string, ChannelMean> }> {
+async function calibrate(model: ModelProto, names: string[], meanOf: Set<string>, inputs: Record<string, Tensor>[], method: Calibration, engine: 'wasm' | 'reference'): Promise<{ ranges: Map<string, [number, number]>; means: Map<string, ChannelMean>; run: Run }> {
   if (inputs.length === 0) throw new CnncError('BAD_ATTRIBUTE', 'calibration needs at least one input');
   const run = await observer(model, names, engine);
   const ranges = new Map<string, [number, number]>(names.map((n) => [n, [0, 0]]));
@@ -269,7 +275,7 @@ async function calibrate(model: ModelProto, names: string[], meanOf: Set<string>
     }
   }
   finishMeans(sums);
-  return { ranges: method.kind === 'minmax' ? ranges : method.kind === 'mse' ? await mseRanges(run, inputs, ranges) : await percentileRanges(run, inputs, ranges, method.percentile), means: sums };
+  return { ranges: method.kind === 'minmax' ? ranges : method.kind === 'mse' ? await mseRanges(run, inputs, ranges) : await percentileRanges(run, inputs, ranges, method.percentile), means: sums, run };
 }
 
 /** E[x] per channel (axis 1: NCHW, or the K of a 2-D [M, K]) of a layer input, and its shape. */

@@ -111,13 +111,16 @@ export function exp(fb: FnBuilder, x: Expr): Expr {
       v.mul(v.mul(p, pow2(v, v.get(h))), pow2(v, m.i32x4.sub(v.get(ni), v.get(h)))))));
 }
 
+/** expSaturating's clamp of x: +Inf from x ≈ 88.4, 1.2e-38 at the bottom. */
+const SAT_LO = -87.3, SAT_HI = 88.5;
+
 /**
  * e^x clamped to [-87.3, 88.5] with one 2ⁿ: +Inf from x ≈ 88.4 (a little early), 1.2e-38 at the
  * bottom. For sigmoid, tanh and erf, where neither end shows; 5 instructions cheaper than exp().
  */
 export function expSaturating(fb: FnBuilder, x: Expr): Expr {
   const v = new Vec(fb);
-  return expCore(v, x, -87.3, 88.5, (ni, p) => v.mul(p, pow2(v, ni())));
+  return expCore(v, x, SAT_LO, SAT_HI, (ni, p) => v.mul(p, pow2(v, ni())));
 }
 
 /** e^−r on |r| ≤ ln2/2 as 1 − r + r²·P(−r): EXP_P with its odd-degree coefficients negated. */
@@ -131,8 +134,8 @@ const EXP_P_NEG = EXP_P.map((c, i) => ((EXP_P.length - 1 - i) % 2 ? -c : c));
  */
 export function sigmoid(fb: FnBuilder, x: Expr): Expr {
   const v = new Vec(fb), m = v.m;
-  // −x clamped to [−87.3, 88.5] as in expSaturating; variable first keeps NaN
-  return v.let(m.f32x4.pmin(m.f32x4.pmax(x, v.k(-88.5)), v.k(87.3)), (xc) =>
+  // −x clamped as in expSaturating; variable first keeps NaN
+  return v.let(m.f32x4.pmin(m.f32x4.pmax(x, v.k(-SAT_HI)), v.k(-SAT_LO)), (xc) =>
     v.let(v.madd(v.get(xc), v.k(-LOG2E), v.k(ROUND_MAGIC)), (t) =>
       v.let(v.sub(v.get(t), v.k(ROUND_MAGIC)), (n) =>
         v.let(v.madd(v.get(n), v.k(LN2_LO), v.madd(v.get(n), v.k(LN2_HI), v.get(xc))), (r) => {

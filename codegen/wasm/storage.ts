@@ -139,7 +139,7 @@ export class Storage {
    * The register tile of dense convs: the given one, or by the kernel's window (`taps` = kh·kw):
    * 2 pixels × 16 channels for kh×kw > 1, 4 × 8 for 1×1 convs and Gemm. On ResNet-18's 3×3 convs
    * 2 × 16 ran 2–6% faster at 56² and 28², 15% at 14² and 7² (no 2-pixel tail tiles there; half the
-   * input splats per multiply-add), the whole model 7.7%; on 1×1 convs it gained nothing.
+   * input splats per multiply-add), the whole model 7.7–8.7%; on 1×1 convs it gained nothing.
    */
   tileFor(taps = 1): TileOptions {
     return this.tile ?? (taps > 1 ? { P: 2, V: 4 } : { P: 4, V: 2 });

@@ -32,7 +32,7 @@ export const CHUNKS_PER_THREAD = 4;
  * Waits poll this long (ms) before blocking. A thread that blocks between two layers wakes up late
  * (a futex wake-up, and in a browser the scheduling of a Web Worker): 4000 polls (~10–20 µs) made
  * 2 threads in headless Chromium only 1.02–1.11× faster than 1 on SqueezeNet and MobileNetV2, whose
- * layers are short and have serial steps between them; polling ~0.1–0.2 ms, 1.4–1.7×.
+ * layers are short and have serial steps between them; polling 0.2 ms, 1.32–1.61× and 1.15–1.43× (four runs each).
  */
 export const SPIN_MS = 0.2;
 /** Steps below this many flops (plan `flops`: 2·MACs, or elements) stay serial: tens of microseconds of work at most. */
