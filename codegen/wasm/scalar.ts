@@ -36,6 +36,11 @@ const UNARY: Record<UnaryFn, (v: Vec, a: Expr) => Expr> = {
   sigmoid: (v, a) => M.sigmoid(v.fb, a),
 };
 
+/** The argument index i when a is arg i and b is sigmoid(arg i). */
+function timesOwnSigmoid(a: Scalar, b: Scalar): number | undefined {
+  return a.k === 'arg' && b.k === 'un' && b.fn === 'sigmoid' && b.a.k === 'arg' && b.a.i === a.i ? a.i : undefined;
+}
+
 class Renderer {
   constructor(readonly v: Vec, readonly args: readonly number[]) {}
 
@@ -47,6 +52,11 @@ class Renderer {
       case 'un': return this.unary(e.fn, e.a);
       case 'bin':
         if (COMPARE[e.fn]) return v.and(this.mask(e), v.k(1));
+        if (e.fn === 'mul') {
+          // x·sigmoid(x) (SiLU, Swish with β = 1): x/(1 + e^−x), one division and no multiply
+          const x = timesOwnSigmoid(e.a, e.b) ?? timesOwnSigmoid(e.b, e.a);
+          if (x !== undefined) return M.sigmoid(v.fb, v.get(this.args[x]), v.get(this.args[x]));
+        }
         return this.binary(e.fn, e.a, e.b);
       case 'select':
         if (e.c.k === 'const') return this.value(e.c.v !== 0 && e.c.v === e.c.v ? e.a : e.b);
