@@ -15,13 +15,16 @@
  * Per round: % of peak = (flops / t_layer) / peak rate, % of bandwidth = (bytes / t_layer) / stream
  * rate; the table gives medians over rounds. The layer's roofline share is the larger of the two
  * (compute-bound layers are held to the peak, memory-bound ones — depthwise, batch-1 Gemm, the
- * squeeze-excitation 1×1 convs on one pixel — to the bandwidth). Writes docs/benchmarks.md's
- * layers section.
+ * squeeze-excitation 1×1 convs on one pixel — to the bandwidth). Then "what the activation costs":
+ * EfficientNet-B0 layer shapes compiled alone with no activation, ReLU and SiLU, against the same
+ * limits, beside the bound a SiLU epilogue puts on the share of the peak (`--models activations`
+ * runs only that table). Writes docs/benchmarks.md's layers section.
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
 import binaryen from 'binaryen';
 import { compile } from '../index.js';
+import { Graph } from '../ir/graph.js';
 import { loadOnnxFile } from '../frontends/onnx/import.js';
 import { nodeCost } from '../ir/cost.js';
 import { decodeArtifact } from '../runtime/artifact.js';
@@ -150,6 +153,40 @@ const timeIt = (f: () => void): number => {
   return (d.user + d.system) / 1000;
 };
 
+interface LayerTime { ms: number; pctPeak: number; pctBw: number; bestPeak: number; bestBw: number }
+
+/**
+ * One layer's step function against the two limits: `runs` rounds, each the layer (a batch of calls
+ * lasting ≥ 2 ms), the peak kernel and the stream kernel sized to about the layer's time; medians of
+ * the per-round shares, and the shares of the best times.
+ */
+function timeLayer(fn: () => void, flops: number, rd: number, wr: number, lim: Limits, rate: number, runs: number): LayerTime {
+  const k = batchOf(fn, 2);
+  const layer = () => { for (let i = 0; i < k; i++) fn(); };
+  for (let w = 0; w < 3; w++) layer();
+  // size the limit kernels to about the layer's time
+  const tl = median(Array.from({ length: 3 }, () => timeIt(layer)));
+  const iters = Math.max(1000, Math.round((tl * rate * 1e6) / lim.flopsPerIter));
+  const reps = Math.max(1, Math.round(tl / Math.max(timeIt(() => lim.stream(rd, wr, 1)), 1e-4)));
+  lim.peak(iters);
+  lim.stream(rd, wr, reps);
+  const t: number[] = [], pk: number[] = [], bw: number[] = [], tp: number[] = [], tsm: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const tL = timeIt(layer) / k;
+    const tP = timeIt(() => lim.peak(iters));
+    const tS = timeIt(() => lim.stream(rd, wr, reps));
+    const gflops = flops / tL / 1e6, peakNow = (iters * lim.flopsPerIter) / tP / 1e6;
+    const gbs = (rd + wr) / tL / 1e6, bwNow = ((rd + wr) * reps) / tS / 1e6;
+    t.push(tL); pk.push(gflops / peakNow); bw.push(gbs / bwNow); tp.push(tP); tsm.push(tS);
+  }
+  const bestL = Math.min(...t);
+  return {
+    ms: median(t), pctPeak: median(pk), pctBw: median(bw),
+    bestPeak: (flops / bestL) / ((iters * lim.flopsPerIter) / Math.min(...tp)),
+    bestBw: ((rd + wr) / bestL) / (((rd + wr) * reps) / Math.min(...tsm)),
+  };
+}
+
 async function benchModel(name: string, lim: Limits, rate: number, opt: BenchOptions): Promise<{ rows: LayerRow[]; otherMs: number; totalMs: number }> {
   const dir = path.join(MODELS, name);
   const compiled = await compile(loadOnnxFile(path.join(dir, 'model.onnx')), 'wasm');
@@ -173,33 +210,87 @@ async function benchModel(name: string, lim: Limits, rate: number, opt: BenchOpt
     const cost = nodeCost(g, node);
     const rd = cost.bytesRead, wr = cost.bytesWritten;
     if (rd + wr + 1024 > STREAM_BYTES) throw new Error(`${st.node} moves ${rd + wr} bytes, more than the stream kernel's ${STREAM_BYTES}-byte memory`);
-    const k = batchOf(fn, 2);
-    const layer = () => { for (let i = 0; i < k; i++) fn(); };
-    for (let w = 0; w < 3; w++) layer();
-    // size the limit kernels to about the layer's time
-    const tl = median(Array.from({ length: 3 }, () => timeIt(layer)));
-    const iters = Math.max(1000, Math.round((tl * rate * 1e6) / lim.flopsPerIter));
-    const reps = Math.max(1, Math.round(tl / Math.max(timeIt(() => lim.stream(rd, wr, 1)), 1e-4)));
-    lim.peak(iters);
-    lim.stream(rd, wr, reps);
-    const t: number[] = [], pk: number[] = [], bw: number[] = [], tp: number[] = [], tsm: number[] = [];
-    for (let r = 0; r < opt.runs; r++) {
-      const tL = timeIt(layer) / k;
-      const tP = timeIt(() => lim.peak(iters));
-      const tS = timeIt(() => lim.stream(rd, wr, reps));
-      const gflops = st.flops / tL / 1e6, peakNow = (iters * lim.flopsPerIter) / tP / 1e6;
-      const gbs = (rd + wr) / tL / 1e6, bwNow = ((rd + wr) * reps) / tS / 1e6;
-      t.push(tL); pk.push(gflops / peakNow); bw.push(gbs / bwNow); tp.push(tP); tsm.push(tS);
-    }
-    const ms = median(t);
+    const t = timeLayer(fn, st.flops, rd, wr, lim, rate, opt.runs);
+    const { ms, bestPeak, bestBw } = t;
     totalMs += ms;
-    const bestL = Math.min(...t), bestPeak = (st.flops / bestL) / ((iters * lim.flopsPerIter) / Math.min(...tp));
-    const bestBw = ((rd + wr) / bestL) / (((rd + wr) * reps) / Math.min(...tsm));
-    rows.push({ model: name, node: st.node, fn: st.fn, op: st.op, flops: st.flops, bytes: rd + wr, ms, gflops: st.flops / ms / 1e6, pctPeak: median(pk), gbs: (rd + wr) / ms / 1e6, pctBw: median(bw), bestPeak, bestBw });
-    process.stderr.write(`${name} ${st.fn}: ${ms.toFixed(3)} ms, ${pct(median(pk))} of peak (best ${pct(bestPeak)}), ${pct(median(bw))} of stream bandwidth (best ${pct(bestBw)})\n`);
+    rows.push({ model: name, node: st.node, fn: st.fn, op: st.op, flops: st.flops, bytes: rd + wr, ms, gflops: st.flops / ms / 1e6, pctPeak: t.pctPeak, gbs: (rd + wr) / ms / 1e6, pctBw: t.pctBw, bestPeak, bestBw });
+    process.stderr.write(`${name} ${st.fn}: ${ms.toFixed(3)} ms, ${pct(t.pctPeak)} of peak (best ${pct(bestPeak)}), ${pct(t.pctBw)} of stream bandwidth (best ${pct(bestBw)})\n`);
   }
   s.dispose();
   return { rows, otherMs, totalMs };
+}
+
+
+// ---- what the activation costs ------------------------------------------------------------------
+
+/** EfficientNet-B0 layer shapes (input channels, size, output channels, kernel, stride; depthwise when C = M and dw). */
+const ACT_SHAPES: { label: string; C: number; H: number; M: number; k: number; s: number; dw: boolean }[] = [
+  { label: 'stem 3×3/2, 3→32, 224²', C: 3, H: 224, M: 32, k: 3, s: 2, dw: false },
+  { label: 'dw 3×3, 32 ch, 112²', C: 32, H: 112, M: 32, k: 3, s: 1, dw: true },
+  { label: 'dw 3×3, 480 ch, 14²', C: 480, H: 14, M: 480, k: 3, s: 1, dw: true },
+  { label: 'dw 5×5, 240 ch, 28²', C: 240, H: 28, M: 240, k: 5, s: 1, dw: true },
+  { label: '1×1, 16→96, 112²', C: 16, H: 112, M: 96, k: 1, s: 1, dw: false },
+  { label: '1×1, 40→240, 28²', C: 40, H: 28, M: 240, k: 1, s: 1, dw: false },
+  { label: '1×1, 112→672, 14²', C: 112, H: 14, M: 672, k: 1, s: 1, dw: false },
+];
+const ACTS = ['', 'Relu', 'SiLU'] as const;
+/**
+ * Multiply-class vector instructions of the SiLU epilogue per 4 outputs (codegen/wasm/math.ts
+ * sigmoid, x/(1 + e^−x): range reduction 2, the degree-5 polynomial 5, r² and the two recombining
+ * multiply-adds 3), besides one division; on x86 they issue to the same two pipes as the conv's
+ * multiply-adds. A layer with F multiply-adds per 4 outputs then reaches at most F / (F + 10) of
+ * the multiply-add peak, whatever the kernel around it.
+ */
+const SILU_MULS = 10;
+
+interface ActRow { label: string; taps: number; share: Record<string, number>; best: Record<string, number>; ms: Record<string, number> }
+
+/** The shape's conv with each activation fused, timed alone against the same limits as the model layers. */
+async function activationCost(lim: Limits, rate: number, runs: number): Promise<ActRow[]> {
+  const rows: ActRow[] = [];
+  for (const sh of ACT_SHAPES) {
+    const row: ActRow = { label: sh.label, taps: (sh.dw ? 1 : sh.C) * sh.k * sh.k, share: {}, best: {}, ms: {} };
+    for (const act of ACTS) {
+      const g = new Graph('act');
+      const x = g.addInput('x', { dtype: 'f32', shape: [1, sh.C, sh.H, sh.H] });
+      const wv = Float32Array.from({ length: sh.M * (sh.dw ? 1 : sh.C) * sh.k * sh.k }, (_, i) => Math.sin(i * 0.37) * 0.2);
+      const w = g.addConstant('w', tensor('f32', [sh.M, sh.dw ? 1 : sh.C, sh.k, sh.k], wv));
+      const b = g.addConstant('b', tensor('f32', [sh.M], Float32Array.from({ length: sh.M }, (_, i) => 0.01 * (i % 7))));
+      const p = sh.k >> 1;
+      let y = g.add('Conv', [x, w, b], { group: sh.dw ? sh.C : 1, kernel_shape: [sh.k, sh.k], strides: [sh.s, sh.s], pads: [p, p, p, p] }, { name: 'layer' });
+      if (act === 'Relu') y = g.add('Relu', [y], {});
+      if (act === 'SiLU') y = g.add('Mul', [y, g.add('Sigmoid', [y], {})], {});
+      g.setOutputs([y]);
+      const compiled = await compile(g, 'wasm');
+      const s = await WasmSession.create(decodeArtifact(compiled.save()));
+      s.runSync({ x: tensor('f32', [1, sh.C, sh.H, sh.H], Float32Array.from({ length: sh.C * sh.H * sh.H }, (_, i) => Math.cos(i * 0.11))) });
+      const st = s.plan.steps.find((t) => t.op.startsWith('Conv'));
+      const node = compiled.graph.nodes.find((n) => n.name === st?.node);
+      if (!st || !node) throw new Error(`${sh.label}: no conv step in the plan`);
+      const cost = nodeCost(compiled.graph, node);
+      const t = timeLayer(s.exports[st.fn] as () => void, st.flops, cost.bytesRead, cost.bytesWritten, lim, rate, runs);
+      const key = act || 'none';
+      row.share[key] = Math.max(t.pctPeak, t.pctBw); row.best[key] = Math.max(t.bestPeak, t.bestBw); row.ms[key] = t.ms;
+      process.stderr.write(`activation cost ${sh.label} ${key} (${st.fn}): ${t.ms.toFixed(3)} ms, ${pct(row.share[key])} of roofline\n`);
+      s.dispose();
+    }
+    rows.push(row);
+  }
+  return rows;
+}
+
+function activationReport(rows: ActRow[]): string {
+  const out = [
+    '### What the activation costs',
+    '',
+    'EfficientNet-B0 layer shapes, each conv compiled alone with no activation, ReLU and SiLU fused (x·sigmoid(x)), timed as the model layers above (roofline share, median; best in brackets). ' +
+    `"SiLU bound": the most of the multiply-add peak a SiLU layer can reach when its ${SILU_MULS} multiply-class instructions per 4 outputs (codegen/wasm/math.ts: x/(1 + e^−x) to f32 accuracy) share the two pipes with the conv's multiply-adds per 4 outputs ("FMAs / 4 outputs": taps × input channels per group): FMAs / (FMAs + ${SILU_MULS}).`,
+    '',
+    '| layer | FMAs / 4 outputs | none | ReLU | SiLU | SiLU ms / none ms | SiLU bound |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.label} | ${r.taps} | ${ACTS.map((a) => `${pct(r.share[a || 'none'])} (${pct(r.best[a || 'none'])})`).join(' | ')} | ${(r.ms.SiLU / r.ms.none).toFixed(2)}× | ${pct(r.taps / (r.taps + SILU_MULS))} |`),
+  ];
+  return out.join('\n');
 }
 
 // ---- report -----------------------------------------------------------------------------------
@@ -245,8 +336,10 @@ export async function benchLayers(opt: BenchOptions): Promise<string> {
   const best = peaks.reduce((a, b) => (b.gflops > a.gflops ? b : a));
   process.stderr.write(`SIMD peak: ${peaks.map((p) => `${p.build} ${p.gflops.toFixed(1)}`).join(', ')} GFLOP/s\n`);
   const models = [];
-  for (const name of opt.models ?? NAMES) models.push({ name, ...(await benchModel(name, best.l, best.gflops, opt)) });
-  const text = report(models, peaks, best.build, [load0, os.loadavg()[0]], opt);
+  // `--models activations` (alone or with model names): the activation-cost table; it runs by default too
+  for (const name of (opt.models ?? NAMES).filter((n) => n !== 'activations')) models.push({ name, ...(await benchModel(name, best.l, best.gflops, opt)) });
+  const acts = !opt.models || opt.models.includes('activations') ? await activationCost(best.l, best.gflops, opt.runs) : [];
+  const text = report(models, peaks, best.build, [load0, os.loadavg()[0]], opt) + (acts.length ? `\n\n${activationReport(acts)}` : '');
   if (opt.write) writeDocSection('layers-bench', `## WebAssembly per layer: share of the SIMD peak and of the stream bandwidth\n\n\`npm run bench -- --target layers\` (bench/layers.ts).\n\n${text}`, '<!-- wasm-bench:end -->');
   return text;
 }
