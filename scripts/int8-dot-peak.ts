@@ -1,0 +1,51 @@
+/**
+ * How many multiply-accumulates per nanosecond each wasm SIMD dot product sustains on this machine,
+ * in the shape of an int8 conv's inner loop: per iteration one 4-byte input splat and K accumulators,
+ * each fed a weight vector loaded from memory (`npx tsx scripts/int8-dot-peak.ts`; CPU time, best of 9 after 3 warm-up calls):
+ *   - dot16: `i32x4.dot_i16x8_s` of sign-extended 8-byte weight loads, then `i32x4.add` (8 MACs): what
+ *     cnnc's int8 kernels use (codegen/wasm/kernels-quant.ts);
+ *   - relaxed dot: `i32x4.relaxed_dot_i8x16_i7x16_add_s` (16 MACs, the add included; one operand
+ *     must be 0..127 for a defined result, which u8 activations and ±127 weights are not);
+ *   - f32 FMA: `f32x4.relaxed_madd` (4 MACs), the f32 kernels' instruction.
+ * With K = 8 the loop is bound by each accumulator's latency; K = 12 shows the throughput.
+ */
+import * as v8 from 'node:v8';
+import binaryen from 'binaryen';
+
+v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+
+function loop(K: number, op: (k: number) => string): string {
+  const locals = Array.from({ length: K }, (_, k) => `(local $a${k} v128)`).join(' ');
+  const body = Array.from({ length: K }, (_, k) => `(local.set $a${k} ${op(k)})`).join('\n');
+  return `(module (memory 4)
+  (func (export "f") (param $n i32) (result i32) ${locals} (local $x v128) (local $p i32)
+    (loop $L
+      (local.set $p (i32.and (i32.mul (local.get $n) (i32.const 64)) (i32.const 65535)))
+      (local.set $x (v128.load32_splat (i32.add (local.get $p) (i32.const 131072))))
+      ${body}
+      (br_if $L (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    (i32x4.extract_lane 0 (i32x4.add (local.get $a0) (local.get $a${K - 1})))))`;
+}
+
+const VARIANTS: { name: string; macs: number; op: (k: number) => string }[] = [
+  { name: 'dot16 (dot_i16x8_s + add)', macs: 8, op: (k) => `(i32x4.add (local.get $a${k}) (i32x4.dot_i16x8_s (v128.load8x8_s offset=${k * 8} (local.get $p)) (local.get $x)))` },
+  { name: 'relaxed dot (i8x16·i7x16 + acc)', macs: 16, op: (k) => `(i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load offset=${k * 16} (local.get $p)) (local.get $x) (local.get $a${k}))` },
+  { name: 'f32 relaxed_madd', macs: 4, op: (k) => `(f32x4.relaxed_madd (v128.load offset=${k * 16} (local.get $p)) (local.get $x) (local.get $a${k}))` },
+];
+
+const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+const n = 1e7;
+for (const K of [8, 12]) {
+  for (const v of VARIANTS) {
+    const m = binaryen.parseText(loop(K, v.op));
+    m.setFeatures(binaryen.Features.All);
+    if (!m.validate()) throw new Error(`${v.name}: invalid module`);
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(m.emitBinary() as Uint8Array<ArrayBuffer>));
+    m.dispose();
+    const f = inst.exports.f as (n: number) => number;
+    for (let w = 0; w < 3; w++) f(n); // past Liftoff: TurboFan tiers up in the background
+    let best = Infinity;
+    for (let r = 0; r < 9; r++) { const t0 = cpuMs(); f(n); best = Math.min(best, cpuMs() - t0); }
+    console.log(`K=${K} ${v.name}: ${(n * K * v.macs / (best * 1e6)).toFixed(1)} MACs/ns`);
+  }
+}
