@@ -31,6 +31,7 @@ import { decodeArtifact } from '../runtime/artifact.js';
 import { tensor } from '../runtime/tensor.js';
 import { WasmSession } from '../runtime/wasm/index.js';
 import { FnBuilder, Ops, newModule } from '../codegen/wasm/builder.js';
+import { SIGMOID_MULTIPLIES } from '../codegen/wasm/math.js';
 import { enableRelaxedSimd } from './litert.js';
 import { f32File, median, writeDocSection } from './common.js';
 import type { BenchOptions } from './wasm.js';
@@ -241,7 +242,7 @@ const ACTS = ['', 'Relu', 'SiLU'] as const;
  * multiply-adds. A layer with F multiply-adds per 4 outputs then reaches at most F / (F + 10) of
  * the multiply-add peak, whatever the kernel around it.
  */
-const SILU_MULS = 10;
+const SILU_MULS = SIGMOID_MULTIPLIES;
 
 interface ActRow { label: string; taps: number; share: Record<string, number>; best: Record<string, number>; ms: Record<string, number> }
 

@@ -12,9 +12,11 @@ import * as v8 from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import * as S from '../ir/scalar.js';
 import { BINARY_FNS, UNARY_FNS, scalarFn, type Scalar } from '../ir/scalar.js';
-import { newModule } from '../codegen/wasm/builder.js';
+import binaryen from 'binaryen';
+import { FnBuilder, newModule } from '../codegen/wasm/builder.js';
 import { emitElementwise } from '../codegen/wasm/kernels.js';
 import { renderScalar } from '../codegen/wasm/scalar.js';
+import { SIGMOID_MULTIPLIES } from '../codegen/wasm/math.js';
 import { relaxedSimdSupported } from '../runtime/wasm/features.js';
 import { SPECIAL, mismatch } from './wasm-golden.js';
 
@@ -129,6 +131,22 @@ describe('wasm scalar renderer vs the float64 reference (f32: atol 1e-5, rtol 1e
       let worstSilu = 0;
       dense.forEach((x, i) => { worstSilu = Math.max(worstSilu, Math.abs(silu[i] - x / (1 + Math.exp(-x))) / Math.max(1, Math.abs(x))); });
       expect(worstSilu, build).toBeLessThan(1.5e-7); // measured 1.14e-7 (sigmoid: 8.8e-8)
+    }
+  });
+
+  it(`SiLU takes SIGMOID_MULTIPLIES (${SIGMOID_MULTIPLIES}) multiply-class instructions and one division per vector (the per-layer bench's SiLU bound counts on it)`, () => {
+    for (const relaxed of [false, true]) {
+      const m = newModule({ relaxed });
+      try {
+        const fb = new FnBuilder(m, 1);
+        m.addFunction('silu', binaryen.v128, binaryen.v128, fb.vars, renderScalar(fb, S.mul(S.x, S.sigmoid(S.x)), [0]));
+        const text = m.emitText();
+        const count = (re: RegExp) => (text.match(re) ?? []).length;
+        expect(count(/\(f32x4\.(mul|relaxed_madd)\b/g), relaxed ? 'relaxed build' : 'SIMD128 build').toBe(SIGMOID_MULTIPLIES);
+        expect(count(/\(f32x4\.div\b/g)).toBe(1);
+      } finally {
+        m.dispose();
+      }
     }
   });
 
