@@ -127,6 +127,13 @@ export function expSaturating(fb: FnBuilder, x: Expr): Expr {
 const EXP_P_NEG = EXP_P.map((c, i) => ((EXP_P.length - 1 - i) % 2 ? -c : c));
 
 /**
+ * Multiply-class vector instructions (multiplies and multiply-adds) that sigmoid and SiLU take per 4
+ * lanes, besides one division: on x86 they share two pipes with a conv's multiply-adds, which bounds
+ * a SiLU layer's share of the multiply-add peak (bench/layers.ts). test/wasm-scalar.test.ts counts them.
+ */
+export const SIGMOID_MULTIPLIES = 10;
+
+/**
  * num/(1 + e^−x): sigmoid(x) with num = 1, and num·sigmoid(x) with one division instead of a
  * division and a multiply (SiLU: num = x). 0 at −Inf (e^Inf = Inf), 1 at +Inf, NaN at NaN; SiLU
  * gives −Inf/Inf = NaN at −Inf, as the reference's −Inf·0. The same e^−x as expSaturating(−x) with
@@ -138,13 +145,6 @@ const EXP_P_NEG = EXP_P.map((c, i) => ((EXP_P.length - 1 - i) % 2 ? -c : c));
  * Measured (interleaved, relaxed build, one process): a depthwise 3×3 SiLU conv 6–9% faster than
  * with a two-part ln2 and a separate multiply by x.
  */
-/**
- * Multiply-class vector instructions (multiplies and multiply-adds) that sigmoid and SiLU take per 4
- * lanes, besides one division: on x86 they share two pipes with a conv's multiply-adds, which bounds
- * a SiLU layer's share of the multiply-add peak (bench/layers.ts). test/wasm-scalar.test.ts counts them.
- */
-export const SIGMOID_MULTIPLIES = 10;
-
 export function sigmoid(fb: FnBuilder, x: Expr, num?: Expr): Expr {
   const v = new Vec(fb), m = v.m;
   // −x clamped as in expSaturating; variable first keeps NaN
