@@ -4,6 +4,9 @@
  *
  * - The f32 model is imported and BatchNormalization folded into the convs (passes), then written
  *   back as ONNX; quantization works on that.
+ * - Residual streams (tensors that Adds chain with no activation between) are centred and scaled
+ *   per channel, exactly, in the convs around them (cli/equalize-streams.ts), so that one u8 scale
+ *   fits all their channels (`--equalize 0` leaves them).
  * - Weights of Conv, Gemm (transA=0, alpha=beta=1) and MatMul with constant 2-D weights: int8,
  *   symmetric (zero point 0, range ±127), one scale per output channel: max|w_c| / 127.
  * - Activations (the inputs of those ops, and their outputs, after a following Relu/Clip when
@@ -28,6 +31,7 @@ import { interpret } from '../ir/interpreter.js';
 import { roundHalfEven } from '../ir/scalar.js';
 import { runPipeline } from '../passes/pipeline.js';
 import { compile } from '../index.js';
+import { equalizeStreams, findStreams, initializerAccess, type ChannelRange } from './equalize-streams.js';
 import { readNpy } from './npy.js';
 import { randomInput } from './util.js';
 
@@ -69,6 +73,12 @@ export interface QuantizeOptions {
   leadingF32Share?: number | 'auto';
   /** Under 'auto': the relative RMS error of the outputs above which the leading layers stay f32 (default 0.02). */
   autoLeadError?: number;
+  /**
+   * Residual-stream equalization before calibration (cli/equalize-streams.ts): the exponent α of the
+   * per-channel scales, in [0, 1] (1, default: every channel of a stream gets the whole u8 range;
+   * 0: the streams are left as they are).
+   */
+  equalizeStreams?: number;
   /** Told what 'auto' chose and why (the CLI prints it). */
   log?: (line: string) => void;
 }
@@ -116,6 +126,9 @@ const ACTS = new Set(['Relu', 'Clip']);
 export async function quantizeOnnx(bytes: Uint8Array, opts: QuantizeOptions): Promise<Uint8Array> {
   const folded = runPipeline(importOnnx(bytes), 'reference', { passes: ['fold-constants', 'simplify', 'dce', 'fold-batchnorm', 'dce'] }).graph;
   const model = decodeModel(exportOnnx(folded));
+  const alpha = opts.equalizeStreams ?? 1;
+  if (!(alpha >= 0 && alpha <= 1)) throw new CnncError('BAD_ATTRIBUTE', `equalizeStreams must be in [0, 1], got ${alpha}`, { value: String(alpha) });
+  if (alpha > 0) await equalize(model, opts.calibration, opts.engine ?? 'wasm', alpha, opts.log);
   const graph = model.graph!;
   const inits = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
   const f32Init = (name: string): Tensor | undefined => {
@@ -167,6 +180,30 @@ export async function quantizeOnnx(bytes: Uint8Array, opts: QuantizeOptions): Pr
   const keepLead = err > (opts.autoLeadError ?? AUTO_LEAD_ERROR);
   opts.log?.(`fully quantized, the outputs on the calibration inputs are ${(100 * err).toFixed(2)}% off f32 (relative RMS): ${keepLead ? `leading layers within ${100 * AUTO_LEAD_SHARE}% of the weights kept in f32` : 'no layer kept in f32'}`);
   return keepLead ? build(AUTO_LEAD_SHARE) : whole;
+}
+
+/**
+ * Equalizes the model's residual streams (in place) from their per-channel ranges over the
+ * calibration inputs (one pass of the f32 model observing the streams' tensors).
+ */
+export async function equalize(model: ModelProto, inputs: Record<string, Tensor>[], engine: 'wasm' | 'reference', alpha: number, log?: (line: string) => void): Promise<void> {
+  const { init, setInit } = initializerAccess(model);
+  const streams = findStreams(model, init);
+  if (!streams.length || !inputs.length) return;
+  const names = [...new Set(streams.flatMap((s) => s.tensors))];
+  const run = await observer(model, names, engine);
+  const ranges = new Map<string, ChannelRange>();
+  for (const feed of inputs) {
+    const res = await run(feed);
+    for (const n of names) {
+      const t = res[n], C = t.shape[1] ?? 1, inner = t.shape.slice(2).reduce((a, b) => a * b, 1), d = t.data as ArrayLike<number>;
+      const r = ranges.get(n) ?? { lo: new Float64Array(C).fill(Infinity), hi: new Float64Array(C).fill(-Infinity) };
+      ranges.set(n, r);
+      for (let i = 0; i < d.length; i++) { const c = Math.floor(i / inner) % C, v = d[i]; if (v < r.lo[c]) r.lo[c] = v; if (v > r.hi[c]) r.hi[c] = v; }
+    }
+  }
+  const done = equalizeStreams(model, streams, ranges, alpha, init, setInit);
+  log?.(`${done} residual stream${done === 1 ? '' : 's'} equalized (α = ${alpha})`);
 }
 
 /**
@@ -553,12 +590,15 @@ export function addQuantizeCommand(program: Command): void {
     .option('--percentile <p>', 'the percentile of |x| for --calibration percentile', '99.99')
     .option('--bias-correction [mode]', 'subtract from each bias the mean output shift of its weights\' int8 rounding (the default); empirical: of the layer\'s whole quantization, measured by a second calibration pass')
     .option('--no-bias-correction', 'leave the biases as they are')
+    .option('--equalize <alpha>', 'residual-stream equalization: the exponent of the per-channel scales, in [0, 1] (0: none)', '1')
     .option('--f32-lead <share>', 'leave the leading layers in f32 while their weights stay within this share of all weights (0: none); auto: 0.013 where the fully quantized model\'s outputs on the calibration inputs are more than 2% off f32', 'auto')
-    .action(async (file: string, o: { calibrate: string; output: string; keepF32?: string; calibration: string; percentile: string; biasCorrection?: boolean | string; f32Lead: string }) => {
+    .action(async (file: string, o: { calibrate: string; output: string; keepF32?: string; calibration: string; percentile: string; biasCorrection?: boolean | string; f32Lead: string; equalize: string }) => {
       const keepFloat = (o.keepF32 ?? '').split(',').filter(Boolean);
       const bad = keepFloat.find((k) => k !== 'first' && k !== 'last');
       if (bad) throw new CnncError('BAD_ATTRIBUTE', `--keep-f32 takes first, last or first,last; got '${bad}'`);
       if (typeof o.biasCorrection === 'string' && o.biasCorrection !== 'empirical') throw new CnncError('BAD_ATTRIBUTE', `--bias-correction takes no value or 'empirical'; got '${o.biasCorrection}'`, { value: o.biasCorrection });
+      const alpha = Number(o.equalize);
+      if (!(o.equalize.trim() !== '' && alpha >= 0 && alpha <= 1)) throw new CnncError('BAD_ATTRIBUTE', `--equalize takes a number in [0, 1]; got '${o.equalize}'`, { value: o.equalize });
       const lead = o.f32Lead === 'auto' ? 'auto' : Number(o.f32Lead);
       if (lead !== 'auto' && !(o.f32Lead.trim() !== '' && lead >= 0 && lead <= 1)) throw new CnncError('BAD_ATTRIBUTE', `--f32-lead takes auto or a share in [0, 1]; got '${o.f32Lead}'`, { value: o.f32Lead });
       const bytes = readFileSync(file);
@@ -566,7 +606,7 @@ export function addQuantizeCommand(program: Command): void {
       if (o.calibrate.startsWith('random:') && !(m && Number(m[1]) >= 1)) throw new CnncError('BAD_ATTRIBUTE', `--calibrate random:N needs N ≥ 1, got '${o.calibrate}'`);
       if (!m && !existsSync(o.calibrate)) throw new CnncError('BAD_ATTRIBUTE', `--calibrate takes a folder of .npy/.pb inputs or random:N; '${o.calibrate}' is neither`);
       const calibration = m ? randomCalibration(bytes, Number(m[1])) : folderCalibration(bytes, o.calibrate);
-      const out = await quantizeOnnx(bytes, { calibration, keepFloat: keepFloat as ('first' | 'last')[], method: calibrationMethod(o.calibration, o.percentile), biasCorrection: (o.biasCorrection ?? true) as boolean | 'empirical', leadingF32Share: lead, log: (line) => console.log(line) });
+      const out = await quantizeOnnx(bytes, { calibration, keepFloat: keepFloat as ('first' | 'last')[], method: calibrationMethod(o.calibration, o.percentile), biasCorrection: (o.biasCorrection ?? true) as boolean | 'empirical', leadingF32Share: lead, equalizeStreams: alpha, log: (line) => console.log(line) });
       writeFileSync(o.output, out);
       console.log(`wrote ${o.output} (${out.length} bytes, f32 model ${bytes.length} bytes)`);
     });

@@ -2,7 +2,7 @@
  * Top-1 agreement of `cnnc quantize`d models with their f32 versions, the int8 bench's protocol
  * (bench/int8.ts): 32 seeded calibration inputs, 200 held-back seeded inputs (seeds 500000 + k),
  * both models on cnnc's wasm build. Also counts held-back inputs whose top int8 logits tie.
- *   npx tsx scripts/int8-agreement.ts [model ...] [--outputs all|read] [--percentile P | --mse] [--keep first,last] [--n 200] [--bias-correction on|off|empirical] [--f32-lead SHARE]
+ *   npx tsx scripts/int8-agreement.ts [model ...] [--outputs all|read] [--percentile P | --mse] [--keep first,last] [--n 200] [--bias-correction on|off|empirical] [--f32-lead SHARE] [--equalize ALPHA]
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -20,6 +20,7 @@ const keep = opt('keep');
 const N = Number(opt('n') ?? 200);
 const bc = opt('bias-correction');
 const lead = opt('f32-lead');
+const eq = opt('equalize');
 const names = args.length ? args : ['resnet18', 'mobilenet_v2'];
 const MODELS = path.resolve(import.meta.dirname, '../../shared/models');
 
@@ -32,9 +33,11 @@ for (const name of names) {
     ...(percentile ? { method: { kind: 'percentile', percentile: Number(percentile) } } : mse ? { method: { kind: 'mse' } } : {}),
     ...(keep ? { keepFloat: keep.split(',') as ('first' | 'last')[] } : {}),
     ...(lead ? { leadingF32Share: Number(lead) } : {}),
+    ...(eq ? { equalizeStreams: Number(eq) } : {}),
     ...(bc ? { biasCorrection: bc === 'empirical' ? 'empirical' as const : bc === 'on' } : {}),
   };
-  const q = await quantizeOnnx(f32, o);
+  const t0 = performance.now();
+  const q = await quantizeOnnx(f32, { ...o, log: (l) => console.log(`${name}: ${l} (${((performance.now() - t0) / 1000).toFixed(1)} s)`) });
   const cf = await compile(f32, 'wasm'), cq = await compile(q, 'wasm');
   const sf = await load(cf.save(), { threads: 1 }), sq = await load(cq.save(), { threads: 1 });
   const input = cf.inputs[0];
@@ -50,5 +53,5 @@ for (const name of names) {
   const ops = cq.graph.nodes.map((n) => `${n.op}${n.attrs.out_dtype === 'f32' ? '(f32 out)' : ''}`);
   const count = (s: string) => ops.filter((x) => x === s).length;
   console.log(`${name}: agreement ${(100 * agree / N).toFixed(1)}% (${agree}/${N}), ties ${ties}, weights ${(cq.stats.weightBytes / cf.stats.weightBytes).toFixed(3)}x, ` +
-    `QConv ${count('QConv')} + ${count('QConv(f32 out)')} f32-out, QGemm ${count('QGemm')} + ${count('QGemm(f32 out)')} f32-out, f32 Conv/Gemm ${count('Conv') + count('Gemm')} [outputs ${outputs}${percentile ? `, p${percentile}` : ''}${mse ? ', mse' : ''}${keep ? `, keep ${keep}` : ''}${bc ? `, bias correction ${bc}` : ''}${lead ? `, f32 lead ${lead}` : ''}]`);
+    `QConv ${count('QConv')} + ${count('QConv(f32 out)')} f32-out, QGemm ${count('QGemm')} + ${count('QGemm(f32 out)')} f32-out, f32 Conv/Gemm ${count('Conv') + count('Gemm')} [outputs ${outputs}${percentile ? `, p${percentile}` : ''}${mse ? ', mse' : ''}${keep ? `, keep ${keep}` : ''}${bc ? `, bias correction ${bc}` : ''}${lead ? `, f32 lead ${lead}` : ''}${eq ? `, equalize ${eq}` : ''}]`);
 }
