@@ -15,7 +15,8 @@
  * - s_c = (R / r_c)^α, r_c the channel's centred range, R the widest: α = 1 gives every channel the
  *   whole u8 range (what a per-channel activation scale would), at the cost of the consumers'
  *   per-output-channel weight scales, which now span channels scaled apart.
- * A stream with another reader (a graph output, any other op) is left as it is.
+ * A stream with another reader (a graph output, any other op), or whose convs share a weight or
+ * bias with another node, is left as it is.
  */
 import { tensor, toF64, type Tensor } from '../runtime/tensor.js';
 import type { decodeModel } from '../frontends/onnx/import.js';
@@ -49,6 +50,8 @@ export function findStreams(model: ModelProto, init: (name: string) => Tensor | 
     for (const i of n.input ?? []) readers.set(i, [...(readers.get(i) ?? []), n]);
   }
   const outputs = new Set((model.graph!.output ?? []).map((o) => o.name ?? ''));
+  // a weight or bias several nodes share cannot be rescaled for one of them
+  const shared = (n: NodeProto) => n.input!.slice(1).some((i) => (readers.get(i) ?? []).length > 1);
   // union of tensors joined by an Add of two non-constant values
   const parent = new Map<string, string>();
   const find = (t: string): string => { const p = parent.get(t) ?? t; if (p === t) return t; const r = find(p); parent.set(t, r); return r; };
@@ -64,7 +67,7 @@ export function findStreams(model: ModelProto, init: (name: string) => Tensor | 
     const consumers = [...new Set(tensors.flatMap((t) => readers.get(t) ?? []).filter((r) => !addsHere.includes(r)))];
     const ok = producers.every((p) => isConstConv(p, init) && (readers.get(p.output![0]) ?? []).every((r) => addsHere.includes(r) || isConstConv(r, init)))
       && consumers.every((c) => isConstConv(c, init) && tensors.includes(c.input![0]))
-      && !tensors.some((t) => outputs.has(t));
+      && !tensors.some((t) => outputs.has(t)) && ![...producers, ...consumers].some(shared);
     if (ok && consumers.length) streams.push({ tensors, producers, consumers, adds: addsHere, shiftable: consumers.every(unpadded) });
   }
   return streams;

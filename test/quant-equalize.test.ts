@@ -17,6 +17,7 @@ import { interpret } from '../ir/interpreter.js';
 import { tensor, toF64, type Tensor } from '../runtime/tensor.js';
 
 const A = onnx.AttributeProto.AttributeType;
+type Graph = NonNullable<Parameters<typeof onnx.GraphProto.create>[0]>;
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -29,7 +30,7 @@ function rng(seed: number): () => number {
  * with `paddedHead`) → y. `streamOutput` makes t1 a graph output as well.
  */
 function streamModel({ paddedHead = false, streamOutput = false } = {}): Uint8Array {
-  const r = rng(11), inits: onnx.ITensorProto[] = [], nodes: onnx.INodeProto[] = [];
+  const r = rng(11), inits: NonNullable<Graph['initializer']> = [], nodes: NonNullable<Graph['node']> = [];
   const conv = (name: string, x: string, cin: number, cout: number, k: number, bias: number[], out: string) => {
     inits.push({ name: `${name}_w`, dataType: 1, dims: [cout, cin, k, k], floatData: Array.from({ length: cout * cin * k * k }, () => (r() - 0.5) / Math.sqrt(cin * k * k)) });
     inits.push({ name: `${name}_b`, dataType: 1, dims: [cout], floatData: bias });
@@ -76,6 +77,10 @@ describe('residual-stream equalization (cnnc quantize)', () => {
     expect(findStreams(padded, initializerAccess(padded).init)[0].shiftable).toBe(false);
     const out = decodeModel(streamModel({ streamOutput: true }));
     expect(findStreams(out, initializerAccess(out).init)).toHaveLength(0);
+    // two readers sharing one weight tensor: rescaling it for the stream would change the other
+    const sharing = decodeModel(streamModel());
+    sharing.graph!.node!.find((n) => n.name === 'expand2')!.input![1] = 'expand1_w';
+    expect(findStreams(sharing, initializerAccess(sharing).init)).toHaveLength(0);
   });
 
   for (const paddedHead of [false, true]) {
