@@ -12,7 +12,7 @@
  * held-back: 200 seeded standard-normal inputs (seeds 500000 + k), none of them in the calibration.
  * Writes its table into docs/benchmarks.md (the int8 section).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ortWeb from 'onnxruntime-web';
@@ -23,6 +23,8 @@ import { load } from '../runtime/index.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { enableRelaxedSimd } from './litert.js';
 import { timeInterleaved, writeDocSection } from './common.js';
+import { CHROMIUM, benchInt8Browser, type Int8BrowserModel } from './int8-browser.js';
+import type { Int8PageResult } from './int8-page.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const MODELS = path.resolve(ROOT, '../shared/models');
@@ -37,7 +39,7 @@ interface Row {
 
 const argmax = (a: ArrayLike<number>) => { let k = 0; for (let i = 1; i < a.length; i++) if (a[i] > a[k]) k = i; return k; };
 
-async function benchModel(name: string, opt: Int8BenchOptions): Promise<Row> {
+async function benchModel(name: string, opt: Int8BenchOptions, forBrowser: Int8BrowserModel[]): Promise<Row> {
   const f32Bytes = readFileSync(path.join(MODELS, name, 'model.onnx'));
   let t0 = performance.now();
   const calibration = randomCalibration(f32Bytes, CALIBRATION);
@@ -51,6 +53,7 @@ async function benchModel(name: string, opt: Int8BenchOptions): Promise<Row> {
   const int8Kernels = `${ops.filter((o) => o === 'QConv').length} QConv, ${ops.filter((o) => o === 'QGemm').length} QGemm, ${ops.filter((o) => o === 'Conv' || o === 'Gemm').length} f32 Conv/Gemm`;
   const sf = await load(cf.save(), { threads: 1 }), sq = await load(cq.save(), { threads: 1 }), sp = await load(cp.save(), { threads: 1 });
   const sfirst = await load(cfirst.save(), { threads: 1 });
+  forBrowser.push({ name, shape: [...cf.inputs[0].shape], f32: cf.save(), int8: cq.save(), qdq: q });
   const input = cf.inputs[0];
   const x = randomInput('f32', input.shape, 424242);
   const web = await ortWeb.InferenceSession.create(new Uint8Array(q), { executionProviders: ['wasm'] });
@@ -84,14 +87,28 @@ function table(rows: Row[], load0: number, load1: number): string {
   return lines.join('\n');
 }
 
+/** The Chromium leg's table: the same artifacts and QDQ files, timed in the browser. */
+function browserTable(r: Int8PageResult | undefined, load0: number, load1: number): string {
+  if (!r) return `In headless Chromium: not run (no ${CHROMIUM}).`;
+  const chrome = /Chrome\/([\d.]+)/.exec(r.ua)?.[1] ?? r.ua;
+  return [
+    `The same artifacts and QDQ files in headless Chromium ${chrome} (bench/int8-browser.ts; page cross-origin isolated: ${r.isolated ? 'yes' : 'NO'}; load average ${load0.toFixed(1)} → ${load1.toFixed(1)}), one thread each, interleaved, medians; cnnc runs its relaxed-SIMD build there, whose dense int8 convs use \`i32x4.relaxed_dot_i8x16_i7x16_add_s\` where the engine multiplies u8 exactly (codegen/wasm/kernels-quant-relaxed.ts). "vs ort-web": max |cnnc int8 − onnxruntime-web| / max |onnxruntime-web| on one input.`,
+    '',
+    '| model | f32 wasm ms | int8 wasm ms | int8 / f32 | onnxruntime-web int8 ms | cnnc int8 / ort-web | int8 vs ort-web | same top-1 |',
+    '|---|---:|---:|---:|---:|---:|---:|---|',
+    ...r.rows.map((m) => `| ${m.name} | ${m.f32.toFixed(1)} | ${m.int8.toFixed(1)} | ${(m.int8 / m.f32).toFixed(2)}× | ${m.ort.toFixed(1)} | ${(m.int8 / m.ort).toFixed(2)}× | ${m.diff.toExponential(1)} | ${m.top1Same ? 'yes' : 'no'} |`),
+  ].join('\n');
+}
 
 export async function benchInt8(opt: Int8BenchOptions): Promise<string> {
   const load0 = os.loadavg()[0];
   enableRelaxedSimd();
   ortWeb.env.wasm.numThreads = 1;
-  const rows: Row[] = [];
-  for (const name of opt.models ?? NAMES) rows.push(await benchModel(name, opt));
-  const text = table(rows, load0, os.loadavg()[0]);
+  const rows: Row[] = [], forBrowser: Int8BrowserModel[] = [];
+  for (const name of opt.models ?? NAMES) rows.push(await benchModel(name, opt, forBrowser));
+  const load1 = os.loadavg()[0];
+  const web = existsSync(CHROMIUM) ? await benchInt8Browser(forBrowser, opt.runs, opt.warmup) : undefined;
+  const text = `${table(rows, load0, load1)}\n\n${browserTable(web, load1, os.loadavg()[0])}`;
   if (opt.write) writeDocSection('int8-bench', `## int8 on WebAssembly (cnnc quantize → wasm)\n\n${text}`);
   return text;
 }

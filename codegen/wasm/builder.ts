@@ -100,6 +100,15 @@ export class Ops {
 /** Modules built for relaxed SIMD: their kernels' multiply-adds become `f32x4.relaxed_madd`. */
 const RELAXED = new WeakSet<binaryen.Module>();
 
+/** Whether `m` is a relaxed-SIMD build. */
+export const isRelaxed = (m: binaryen.Module) => RELAXED.has(m);
+
+/** acc + Σ of each lane's 4 byte products a·b (a: i8, b: 0..127 for a result every engine agrees on): `i32x4.relaxed_dot_i8x16_i7x16_add_s`. */
+export function relaxedDotAdd(m: binaryen.Module, a: Expr, b: Expr, acc: Expr): Expr {
+  const api = binaryen as unknown as { _BinaryenSIMDTernary(mod: number, op: number, a: Expr, b: Expr, c: Expr): Expr; _BinaryenRelaxedDotI8x16I7x16AddSToVecI32x4(): number };
+  return api._BinaryenSIMDTernary(m.ptr, api._BinaryenRelaxedDotI8x16I7x16AddSToVecI32x4(), a, b, acc);
+}
+
 /** a·b + c as `f32x4.relaxed_madd` (binaryen.js has the op but no wrapper: its C API directly). */
 function relaxedMadd(m: binaryen.Module, a: Expr, b: Expr, c: Expr): Expr {
   const api = binaryen as unknown as { _BinaryenSIMDTernary(mod: number, op: number, a: Expr, b: Expr, c: Expr): Expr; _BinaryenRelaxedMaddVecF32x4(): number };

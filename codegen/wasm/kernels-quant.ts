@@ -19,7 +19,8 @@
  */
 import binaryen from 'binaryen';
 import { roundHalfEven } from '../../ir/scalar.js';
-import { FnBuilder, Ops, i32, none, v128, type Expr } from './builder.js';
+import { FnBuilder, Ops, i32, isRelaxed, none, v128, type Expr } from './builder.js';
+import { denseU8Body, u8dotProbe } from './kernels-quant-relaxed.js';
 
 /** Where a 2-D image of 8-bit values is and how it is laid out (element strides = byte strides). */
 export interface QImage {
@@ -66,8 +67,8 @@ export interface QConvSpec {
   ep: QEpilogue;
 }
 
-/** Scratch channels: even for the pair dot (dense), a multiple of 8 for depthwise. */
-export const scratchChannels = (C: number, depthwise: boolean) => (depthwise ? Math.ceil(C / 8) * 8 : Math.ceil(C / 2) * 2);
+/** Scratch channels: a multiple of 4 for dense (pairs for the pair dot, quads for the relaxed u8 dot), of 8 for depthwise. */
+export const scratchChannels = (C: number, depthwise: boolean) => Math.ceil(C / (depthwise ? 8 : 4)) * (depthwise ? 8 : 4);
 
 /** Dense weights w [M][C][kh][kw] (int8 values, w_zero_point 0) packed for the pair dot, padded with zeros. */
 export function packQConvWeights(w: ArrayLike<number>, M: number, C: number, kh: number, kw: number): Int8Array {
@@ -193,7 +194,7 @@ function requant4(fb: FnBuilder, acc: Expr, blk: Expr, ep: QEpilogue, k: Splats)
  * rematerialised every inline splat (a scalar move and a shuffle) per 4 outputs, which cost more
  * than the integer dot products of a layer with few input channels.
  */
-class Splats {
+export class Splats {
   readonly inits: Expr[] = [];
   private readonly locals = new Map<string, number>();
   constructor(private readonly fb: FnBuilder) {}
@@ -272,7 +273,7 @@ function storeF32(fb: FnBuilder, ptr: Expr, v: Expr, limit?: Expr): Expr {
 }
 
 /** The epilogue's stores of 4·k channels (k i32x4 accumulators at `blks`) at ptr: 8-bit or f32 values. */
-function storeOut(fb: FnBuilder, ptr: () => Expr, accs: Expr[], blks: Expr[], ep: QEpilogue, ks: Splats, limit?: () => Expr): Expr {
+export function storeOut(fb: FnBuilder, ptr: () => Expr, accs: Expr[], blks: Expr[], ep: QEpilogue, ks: Splats, limit?: () => Expr): Expr {
   const m = fb.m, o = new Ops(m);
   const qs = accs.map((a, k) => requant4(fb, a, blks[k], ep, ks));
   if (ep.f32Out) return m.block(null, qs.map((q, k) => storeF32(fb, o.addc(ptr(), 16 * k), q, limit && (k ? m.i32.sub(limit(), o.c(4 * k)) : limit()))));
@@ -422,5 +423,9 @@ function depthwiseBody(fb: FnBuilder, s: QConvSpec, ks: Splats): Expr[] {
 export function emitQConv(m: binaryen.Module, s: QConvSpec): void {
   const fb = new FnBuilder(m, 0), ks = new Splats(fb);
   const body = [...widen(fb, s), ...(s.depthwise ? depthwiseBody(fb, s, ks) : denseBody(fb, s, ks))];
-  m.addFunction(s.name, none, none, fb.vars, m.block(null, [...ks.inits, ...body]));
+  // the relaxed build's dense convs: the relaxed dot where the engine multiplies u8 exactly (kernels-quant-relaxed.ts)
+  const u8 = isRelaxed(m) && !s.depthwise && s.wSigned
+    ? [m.if(m.call(u8dotProbe(m), [], i32), m.block(null, denseU8Body(fb, s, ks)), m.block(null, body))]
+    : body;
+  m.addFunction(s.name, none, none, fb.vars, m.block(null, [...ks.inits, ...u8]));
 }

@@ -8,6 +8,7 @@
 import type { Graph, Node } from '../../ir/graph.js';
 import { windowGeometry, type WindowGeometry } from '../../ir/ops/geometry.js';
 import { sizeOf } from '../../ir/types.js';
+import { u8ScratchBytes } from './kernels-quant-relaxed.js';
 import { emitQConv, packQConvWeights, packQDepthwiseWeights, scratchChannels, type QEpilogue, type QImage } from './kernels-quant.js';
 import { needsConstants, two, wordsOf, type Loc, type OpLowering, type Storage } from './storage.js';
 import { SCALAR_QUANT_LOWERINGS } from './lower-quant-scalar.js';
@@ -102,7 +103,7 @@ const qconv: OpLowering = {
     const Wq = s.weightRaw(depthwise ? packQDepthwiseWeights(w.data as Int8Array, C, kh, kw) : packQConvWeights(w.data as Int8Array, M, C, kh, kw));
     const wd = w.data as Int8Array, per = wd.length / M;
     const ep = epilogueOf(s, n, M, depthwise ? Cp : Math.ceil(M / 4) * 4, (c) => wd.subarray(c * per, (c + 1) * per));
-    const scratch = s.dense(Math.ceil((HpA * WpA * Cp * 2) / 4), 'plain', 0);
+    const scratch = s.dense(Math.ceil(Math.max(HpA * WpA * Cp * 2, depthwise ? 0 : u8ScratchBytes(HpA, WpA, C, M)) / 4), 'plain', 0);
     const yd = s.g.type(n.outputs[0]).dtype, yb = yd === 'f32' ? 4 : 1;
     const y = s.dense(wordsOf(sizeOf(s.shape(n.outputs[0])), yd), 'T', M);
     s.define(n.outputs[0], y);
@@ -143,7 +144,7 @@ const qgemm: OpLowering = {
     const Wq = s.weightRaw(packQConvWeights(wt, N, K, 1, 1));
     const ep = epilogueOf(s, n, N, Math.ceil(N / 4) * 4, (j) => wt.subarray(j * K, (j + 1) * K));
     const Cp = scratchChannels(K, false);
-    const scratch = s.dense(Math.ceil((rows * Cp * 2) / 4), 'plain', 0);
+    const scratch = s.dense(Math.ceil(Math.max(rows * Cp * 2, u8ScratchBytes(1, rows, K, N)) / 4), 'plain', 0);
     const yd = s.g.type(n.outputs[0]).dtype, yb = yd === 'f32' ? 4 : 1;
     const y = s.dense(wordsOf(rows * N, yd), 'plain', 0);
     s.define(n.outputs[0], y);
