@@ -15,7 +15,7 @@
  */
 import type binaryen from 'binaryen';
 import { FnBuilder, Ops, i32, relaxedDotAdd, v128, type Expr } from './builder.js';
-import { storeOut, type QConvSpec, type Splats } from './kernels-quant.js';
+import { storeOut, type QConvSpec, type Splats } from './kernels-quant-epilogue.js';
 
 const PROBE = 'u8dot_works', SEED = 'u8dot_seed', STATE = 'u8dot_state';
 const probeAdded = new WeakSet<binaryen.Module>();
