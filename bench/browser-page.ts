@@ -9,6 +9,7 @@
  */
 import { load } from '../runtime/index.js';
 import { Tensor as LtTensor, loadAndCompile, loadLiteRt } from '@litertjs/core';
+import { fetchBytes, timeInterleaved } from './page-timing.js';
 
 interface ModelFiles { name: string; shape: number[] }
 export interface EngineResult { ms: number; err: number; note?: string }
@@ -20,33 +21,13 @@ export interface PageResult {
 const q = new URLSearchParams(location.search);
 const threads = Number(q.get('threads') ?? 1), runs = Number(q.get('runs') ?? 20), warmup = Number(q.get('warmup') ?? 5);
 
-const bytes = async (url: string) => new Uint8Array(await (await fetch(url)).arrayBuffer());
+const bytes = fetchBytes;
 const f32 = async (url: string) => new Float32Array((await bytes(url)).buffer);
 
 function relErr(want: Float32Array, got: ArrayLike<number>): number {
   let mx = 0, err = 0;
   for (let i = 0; i < want.length; i++) { mx = Math.max(mx, Math.abs(want[i])); err = Math.max(err, Math.abs(want[i] - got[i])); }
   return err / mx;
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-
-async function timeInterleaved(fns: (() => Promise<unknown>)[]): Promise<number[]> {
-  for (const f of fns) for (let i = 0; i < warmup; i++) await f();
-  const ts: number[][] = fns.map(() => []);
-  for (let r = 0; r < runs; r++) {
-    for (let j = 0; j < fns.length; j++) {
-      // the order rotates every round; with threads, a pause first: the runtimes' worker pools spin for a while
-      // after a run (XNNPACK's pthreadpool, emscripten's pthreads, cnnc's barrier), and on a 2-core machine a
-      // peer still spinning would take a core from the runtime timed next
-      const k = (r + j) % fns.length, f = fns[k];
-      if (threads > 1) await new Promise((done) => setTimeout(done, 30));
-      const t0 = performance.now();
-      await f();
-      ts[k].push(performance.now() - t0);
-    }
-  }
-  return ts.map(median);
 }
 
 async function main(): Promise<void> {
@@ -80,7 +61,7 @@ async function main(): Promise<void> {
       return y;
     };
     const errs = [relErr(want, await cnncRun()), relErr(want, await ortRun()), relErr(want, await ltRun())];
-    const [a, b, l] = await timeInterleaved([cnncRun, ortRun, ltRun]);
+    const [a, b, l] = await timeInterleaved([cnncRun, ortRun, ltRun], runs, warmup, threads > 1 ? 30 : 0);
     out.models.push({
       name: m.name,
       cnnc: { ms: a, err: errs[0], note: session.threadsNote ?? `${session.threads} thread(s)` },

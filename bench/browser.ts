@@ -19,7 +19,7 @@ import { serve } from '../examples/web/serve.js';
 import type { PageResult } from './browser-page.js';
 import { LITERT_MODELS } from './litert.js';
 import type { BenchOptions } from './wasm.js';
-import { writeDocSection } from './common.js';
+import { copyOrtWeb, writeDocSection } from './common.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const MODELS = path.resolve(ROOT, '../shared/models');
@@ -43,9 +43,7 @@ async function buildPage(dir: string, names: readonly string[]): Promise<void> {
   writeFileSync(path.join(dir, 'models.json'), JSON.stringify(entries));
   writeFileSync(path.join(dir, 'index.html'), '<!doctype html><meta charset="utf-8"><title>cnnc wasm bench</title><script type="module" src="./bundle.js"></script>');
   cpSync(path.join(path.dirname(require.resolve('@litertjs/core')), '../wasm'), path.join(dir, 'litert'), { recursive: true });
-  const ortDist = path.dirname(require.resolve('onnxruntime-web'));
-  mkdirSync(path.join(dir, 'ort'));
-  for (const f of ['ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm']) copyFileSync(path.join(ortDist, f), path.join(dir, 'ort', f));
+  copyOrtWeb(dir);
   await esbuild.build({
     entryPoints: [path.join(import.meta.dirname, 'browser-page.ts')], bundle: true, format: 'esm', platform: 'browser',
     target: 'es2022', outfile: path.join(dir, 'bundle.js'), logLevel: 'error',

@@ -1,5 +1,6 @@
 /** What every benchmark shares: medians, interleaved timing, the error measure, raw f32 files. */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { median } from '../cli/util.js';
 
@@ -58,4 +59,11 @@ export function writeDocSection(name: string, section: string, after?: string): 
   if (a >= 0 && b > a) return writeFileSync(file, doc.slice(0, a) + block + doc.slice(b + end.length));
   const at = after && doc.includes(after) ? doc.indexOf(after) + after.length : -1;
   writeFileSync(file, at >= 0 ? `${doc.slice(0, at)}\n\n${block}\n${doc.slice(at)}` : `${doc.trimEnd()}\n\n${block}\n`);
+}
+
+/** onnxruntime-web's wasm backend files (1 and more threads) into DIR/ort, for a benchmark page. */
+export function copyOrtWeb(dir: string): void {
+  const ortDist = path.dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
+  mkdirSync(path.join(dir, 'ort'));
+  for (const f of ['ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm']) copyFileSync(path.join(ortDist, f), path.join(dir, 'ort', f));
 }

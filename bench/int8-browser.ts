@@ -6,13 +6,13 @@
  * convs run the 16-products-per-instruction body of codegen/wasm/kernels-quant-relaxed.ts,
  * which Node 20's engine cannot run.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
 import { chromium } from 'playwright-core';
 import { serve } from '../examples/web/serve.js';
+import { copyOrtWeb } from './common.js';
 import type { Int8PageResult } from './int8-page.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -22,7 +22,6 @@ export interface Int8BrowserModel { name: string; shape: number[]; f32: Uint8Arr
 export async function benchInt8Browser(models: Int8BrowserModel[], runs: number, warmup: number): Promise<Int8PageResult> {
   if (!existsSync(CHROMIUM)) throw new Error(`the int8 bench's Chromium leg needs Debian's chromium at ${CHROMIUM} (bash scripts/setup.sh installs it)`);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cnnc-bench-int8-'));
-  const require = createRequire(import.meta.url);
   const server = await serve(dir);
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox'] });
   try {
@@ -35,9 +34,7 @@ export async function benchInt8Browser(models: Int8BrowserModel[], runs: number,
     }
     writeFileSync(path.join(dir, 'models.json'), JSON.stringify(models.map((m) => ({ name: m.name, shape: m.shape }))));
     writeFileSync(path.join(dir, 'index.html'), '<!doctype html><meta charset="utf-8"><title>cnnc int8 bench</title><script type="module" src="./bundle.js"></script>');
-    const ortDist = path.dirname(require.resolve('onnxruntime-web'));
-    mkdirSync(path.join(dir, 'ort'));
-    for (const f of ['ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm']) copyFileSync(path.join(ortDist, f), path.join(dir, 'ort', f));
+    copyOrtWeb(dir);
     await esbuild.build({
       entryPoints: [path.join(import.meta.dirname, 'int8-page.ts')], bundle: true, format: 'esm', platform: 'browser',
       target: 'es2022', outfile: path.join(dir, 'bundle.js'), logLevel: 'error',

@@ -6,6 +6,7 @@
  * order rotating per round), medians in `window.benchResult`.
  */
 import { load } from '../runtime/index.js';
+import { fetchBytes, timeInterleaved } from './page-timing.js';
 
 interface ModelFiles { name: string; shape: number[] }
 export interface Int8PageRow { name: string; f32: number; int8: number; ort: number; diff: number; top1Same: boolean }
@@ -13,23 +14,8 @@ export interface Int8PageResult { isolated: boolean; ua: string; rows: Int8PageR
 
 const q = new URLSearchParams(location.search);
 const runs = Number(q.get('runs') ?? 20), warmup = Number(q.get('warmup') ?? 5);
-const bytes = async (url: string) => new Uint8Array(await (await fetch(url)).arrayBuffer());
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const bytes = fetchBytes;
 const argmax = (a: ArrayLike<number>) => { let k = 0; for (let i = 1; i < a.length; i++) if (a[i] > a[k]) k = i; return k; };
-
-async function timeInterleaved(fns: (() => Promise<unknown>)[]): Promise<number[]> {
-  for (const f of fns) for (let i = 0; i < warmup; i++) await f();
-  const ts: number[][] = fns.map(() => []);
-  for (let r = 0; r < runs; r++) {
-    for (let j = 0; j < fns.length; j++) {
-      const k = (r + j) % fns.length;
-      const t0 = performance.now();
-      await fns[k]();
-      ts[k].push(performance.now() - t0);
-    }
-  }
-  return ts.map(median);
-}
 
 async function main(): Promise<void> {
   const models = (await (await fetch('./models.json')).json()) as ModelFiles[];
@@ -53,7 +39,7 @@ async function main(): Promise<void> {
     const a = await int8Run(), b = await ortRun();
     let diff = 0, mx = 0;
     for (let i = 0; i < a.length; i++) { diff = Math.max(diff, Math.abs(a[i] - b[i])); mx = Math.max(mx, Math.abs(b[i])); }
-    const [tf, tq, to] = await timeInterleaved([f32Run, int8Run, ortRun]);
+    const [tf, tq, to] = await timeInterleaved([f32Run, int8Run, ortRun], runs, warmup);
     out.rows.push({ name: m.name, f32: tf, int8: tq, ort: to, diff: diff / mx, top1Same: argmax(a) === argmax(b) });
     sf.dispose(); sq.dispose();
     await web.release();
