@@ -186,3 +186,18 @@ function storeBytes(fb: FnBuilder, ptr: Expr, v: Expr, n: 4 | 8, limit?: Expr): 
   return m.block(null, [fb.set(t, v), fb.set(p, ptr), fb.set(lim, limit), ...bytes]);
 }
 
+/**
+ * The scratch image's padding filled with `byte`, for a scratch of `pix` bytes per pixel: the rows
+ * above and below the image once (`outside`), and for image row `y` (an i32 local) the columns left
+ * and right of it (`edges`). The two widening steps share it: the pair dot pads with 0 (x − z), the
+ * relaxed u8 dot with the zero point itself.
+ */
+export function scratchBorders(fb: FnBuilder, s: QConvSpec, pix: number, byte: number, y: number): { outside: Expr[]; edges: Expr[] } {
+  const m = fb.m, o = new Ops(m), row = s.Wp * pix;
+  const fill = (at: Expr, n: number) => (n > 0 ? [m.memory.fill(at, o.c(byte), o.c(n))] : []);
+  const rowStart = () => o.add(o.c(s.S + s.ph * row), o.mul(fb.geti(y), row));
+  return {
+    outside: [...fill(o.c(s.S), s.ph * row), ...fill(o.c(s.S + (s.ph + s.x.H) * row), (s.Hp - s.ph - s.x.H) * row)],
+    edges: [...fill(rowStart(), s.pw * pix), ...fill(o.addc(rowStart(), (s.pw + s.x.W) * pix), (s.Wp - s.pw - s.x.W) * pix)],
+  };
+}

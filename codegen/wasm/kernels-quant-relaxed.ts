@@ -15,7 +15,7 @@
  */
 import type binaryen from 'binaryen';
 import { FnBuilder, Ops, i32, relaxedDotAdd, v128, type Expr } from './builder.js';
-import { storeOut, type QConvSpec, type Splats } from './kernels-quant-epilogue.js';
+import { scratchBorders, storeOut, type QConvSpec, type Splats } from './kernels-quant-epilogue.js';
 
 const PROBE = 'u8dot_works', SEED = 'u8dot_seed', STATE = 'u8dot_state';
 const probeAdded = new WeakSet<binaryen.Module>();
@@ -66,7 +66,6 @@ function widenU8(fb: FnBuilder, s: QConvSpec, Cq: number): Expr[] {
   const z = x.signed ? x.zp + 128 : x.zp, flip = x.signed ? 0x80 : 0;
   const y = fb.local(i32), xx = fb.local(i32), c = fb.local(i32), src = fb.local(i32), dst = fb.local(i32);
   const row = s.Wp * Cq;
-  const fill = (at: Expr, n: number) => (n > 0 ? [m.memory.fill(at, o.c(z), o.c(n))] : []);
   const at = (k: number) => o.add(fb.geti(src), o.mul(fb.geti(c), k));
   const to = (k: number) => o.add(fb.geti(dst), o.mul(fb.geti(c), k));
   // whole vectors where the channels allow, bytes otherwise; channels C..Cq get the zero point
@@ -78,12 +77,11 @@ function widenU8(fb: FnBuilder, s: QConvSpec, Cq: number): Expr[] {
       : [fb.loop(c, o.c(0), x.C, 1, [m.i32.store8(0, 1, to(1), m.i32.xor(m.i32.load8_u(0, 1, o.add(fb.geti(src), o.mul(fb.geti(c), x.sc))), o.c(flip)))])];
   const tailBytes = Array.from({ length: Cq - x.C }, (_, k) => m.i32.store8(x.C + k, 1, fb.geti(dst), o.c(z)));
   const rowStart = () => o.add(o.c(s.S + s.ph * row), o.mul(fb.geti(y), row));
+  const border = scratchBorders(fb, s, Cq, z, y);
   return [
-    ...fill(o.c(s.S), s.ph * row),
-    ...fill(o.c(s.S + (s.ph + x.H) * row), (s.Hp - s.ph - x.H) * row),
+    ...border.outside,
     fb.loop(y, o.c(0), x.H, 1, [
-      ...fill(rowStart(), s.pw * Cq),
-      ...fill(o.addc(rowStart(), (s.pw + x.W) * Cq), (s.Wp - s.pw - x.W) * Cq),
+      ...border.edges,
       fb.loop(xx, o.c(0), x.W, 1, [
         fb.set(src, o.add(o.add(o.c(x.X), o.mul(fb.geti(y), x.sh)), o.mul(fb.geti(xx), x.sw))),
         fb.set(dst, o.add(o.addc(rowStart(), s.pw * Cq), o.mul(fb.geti(xx), Cq))),

@@ -20,7 +20,7 @@
  */
 import type binaryen from 'binaryen';
 import { FnBuilder, Ops, i32, isRelaxed, none, v128, type Expr } from './builder.js';
-import { Splats, storeOut, type QConvSpec } from './kernels-quant-epilogue.js';
+import { Splats, scratchBorders, storeOut, type QConvSpec } from './kernels-quant-epilogue.js';
 import { denseU8Body, u8dotProbe } from './kernels-quant-relaxed.js';
 
 export { activationBounds, type QConvSpec, type QEpilogue, type QImage } from './kernels-quant-epilogue.js';
@@ -60,7 +60,6 @@ function widen(fb: FnBuilder, s: QConvSpec): Expr[] {
   const m = fb.m, o = new Ops(m), x = s.x;
   const y = fb.local(i32), xx = fb.local(i32), c = fb.local(i32), src = fb.local(i32), dst = fb.local(i32);
   const pix = s.Cp * 2, row = s.Wp * pix;
-  const fill = (at: Expr, bytes: number) => (bytes > 0 ? [m.memory.fill(at, o.c(0), o.c(bytes))] : []);
   const vector = x.sc === 1 && x.C % 8 === 0;
   const inner = vector
     ? [fb.loop(c, o.c(0), x.C / 8, 1, [m.v128.store(0, 1, o.add(fb.geti(dst), o.mul(fb.geti(c), 16)),
@@ -68,14 +67,12 @@ function widen(fb: FnBuilder, s: QConvSpec): Expr[] {
         m.i16x8.splat(o.c(x.zp))))])]
     : [fb.loop(c, o.c(0), x.C, 1, [m.i32.store16(0, 1, o.add(fb.geti(dst), o.mul(fb.geti(c), 2)),
       m.i32.sub((x.signed ? m.i32.load8_s : m.i32.load8_u)(0, 1, o.add(fb.geti(src), o.mul(fb.geti(c), x.sc))), o.c(x.zp)))])];
-  const rowStart = () => o.add(o.c(s.S + s.ph * row), o.mul(fb.geti(y), row));
   const pixels = planar4(fb, s, y, xx, src, dst);
+  const border = scratchBorders(fb, s, pix, 0, y);
   return [
-    ...fill(o.c(s.S), s.ph * row),
-    ...fill(o.c(s.S + (s.ph + x.H) * row), (s.Hp - s.ph - x.H) * row),
+    ...border.outside,
     fb.loop(y, o.c(0), x.H, 1, [
-      ...fill(rowStart(), s.pw * pix),
-      ...fill(o.addc(rowStart(), (s.pw + x.W) * pix), (s.Wp - s.pw - x.W) * pix),
+      ...border.edges,
       ...pixels.head,
       ...(pixels.from < x.W ? [fb.loop(xx, o.c(pixels.from), x.W, 1, [
         fb.set(src, o.add(o.add(o.c(x.X), o.mul(fb.geti(y), x.sh)), o.mul(fb.geti(xx), x.sw))),
