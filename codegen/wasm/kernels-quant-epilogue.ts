@@ -60,7 +60,7 @@ export interface QConvSpec {
  * division of f32s). Rounding half to even: adding 1.5·2^23 to |t| ≤ 2^22 lands in the binade
  * whose ulp is 1, so the f32 add rounds as roundHalfEven does, and the integer is the bits minus
  * those of 1.5·2^23. relu/clip commute with that monotone rounding, so they are integer clamps
- * (see activationBounds), merged with the saturation.
+ * (see activationBounds), merged with the saturation and applied before the rounding.
  */
 function requant4(fb: FnBuilder, acc: Expr, blk: Expr, ep: QEpilogue, k: Splats): Expr {
   const m = fb.m, o = new Ops(m);
@@ -69,18 +69,19 @@ function requant4(fb: FnBuilder, acc: Expr, blk: Expr, ep: QEpilogue, k: Splats)
   const wide = m.call(wideProduct(m), [A(), o.add(o.c(ep.Mul), o.mul(fb.geti(b), 32))], v128);
   const narrowSum = m.f32x4.mul(m.f32x4.convert_i32x4_s(A()), m.v128.load(0, 16, o.add(o.c(ep.Mul32), o.mul(fb.geti(b), 16))));
   const large = m.v128.any_true(m.i32x4.gt_u(m.i32x4.abs(A()), k.i(2 ** 24)));
+  const v = ep.small ? narrowSum : m.if(large, wide, narrowSum);
   const f = (x: number) => k.f(x);
   if (ep.f32Out) {
     // relu/clip of an f32 that is never NaN or −0 (acc · m with m > 0): pmax/pmin give the reference's bits
-    const v = ep.small ? narrowSum : m.if(large, wide, narrowSum);
     const act = ep.act === 'relu' ? m.f32x4.pmax(v, f(0)) : ep.act === 'clip' ? m.f32x4.pmin(m.f32x4.pmax(v, f(ep.lo)), f(ep.hi)) : v;
     return m.block(null, [fb.set(a, acc), fb.set(b, blk), act], v128);
   }
-  const t = m.f32x4.div(ep.small ? narrowSum : m.if(large, wide, narrowSum), f(ep.ys));
-  const clamped = m.f32x4.pmax(m.f32x4.pmin(t, f(2 ** 22)), f(-(2 ** 22)));
-  const q = m.i32x4.sub(m.f32x4.add(clamped, f(MAGIC)), k.i(MAGIC_BITS - ep.yz));
+  const t = m.f32x4.div(v, f(ep.ys));
+  // clamped to the integer bounds before rounding: rounding keeps integers and order, so the
+  // rounded value lands in [lo, hi] (and |t| ≤ 2^22, where the magic-number rounding holds)
   const [lo, hi] = activationBounds(ep);
-  return m.block(null, [fb.set(a, acc), fb.set(b, blk), m.i32x4.min_s(m.i32x4.max_s(q, k.i(lo)), k.i(hi))], v128);
+  const clamped = m.f32x4.pmax(m.f32x4.pmin(t, f(hi - ep.yz)), f(lo - ep.yz));
+  return m.block(null, [fb.set(a, acc), fb.set(b, blk), m.i32x4.sub(m.f32x4.add(clamped, f(MAGIC)), k.i(MAGIC_BITS - ep.yz))], v128);
 }
 
 /**
