@@ -34,7 +34,7 @@ const CALIBRATION = 32, HELD_BACK = 200;
 export interface Int8BenchOptions { runs: number; warmup: number; models?: string[]; write: boolean }
 
 interface Row {
-  model: string; f32: number; int8: number; web: number; weightRatio: number; agree: number; agreeMse: number; agreeFirst: number; quantizeS: number; int8Kernels: string;
+  model: string; f32: number; int8: number; web: number; f32x2: number; int8x2: number; weightRatio: number; agree: number; agreeMse: number; agreeFirst: number; quantizeS: number; int8Kernels: string;
 }
 
 const argmax = (a: ArrayLike<number>) => { let k = 0; for (let i = 1; i < a.length; i++) if (a[i] > a[k]) k = i; return k; };
@@ -60,6 +60,11 @@ async function benchModel(name: string, opt: Int8BenchOptions, forBrowser: Int8B
   const feedsWeb = { [web.inputNames[0]]: new ortWeb.Tensor('float32', x.data as Float32Array, [...input.shape]) };
   const run = (s: typeof sf, t: Tensor) => s.run({ [input.name]: t });
   const [f32, int8, webMs] = await timeInterleaved([() => run(sf, x), () => run(sq, x), () => web.run(feedsWeb)], opt.runs, opt.warmup);
+  // the same two artifacts on 2 threads each (the int8 convs split by units like the f32 ones)
+  const sf2 = await load(cf.save(), { threads: 2 }), sq2 = await load(cq.save(), { threads: 2 });
+  const [f32x2, int8x2] = await timeInterleaved([() => run(sf2, x), () => run(sq2, x)], opt.runs, opt.warmup);
+  sf2.dispose();
+  sq2.dispose();
   let agree = 0, agreeMse = 0, agreeFirst = 0;
   const top1 = async (s: typeof sf, h: Tensor) => argmax(Object.values(await run(s, h))[0].data as Float32Array);
   for (let k = 0; k < HELD_BACK; k++) {
@@ -70,7 +75,7 @@ async function benchModel(name: string, opt: Int8BenchOptions, forBrowser: Int8B
     if (a === await top1(sfirst, h)) agreeFirst++;
   }
   return {
-    model: name, f32, int8, web: webMs, weightRatio: cq.stats.weightBytes / cf.stats.weightBytes, agree: agree / HELD_BACK, agreeMse: agreeMse / HELD_BACK, agreeFirst: agreeFirst / HELD_BACK, quantizeS, int8Kernels,
+    model: name, f32, int8, web: webMs, f32x2, int8x2, weightRatio: cq.stats.weightBytes / cf.stats.weightBytes, agree: agree / HELD_BACK, agreeMse: agreeMse / HELD_BACK, agreeFirst: agreeFirst / HELD_BACK, quantizeS, int8Kernels,
   };
 }
 
@@ -78,11 +83,11 @@ function table(rows: Row[], load0: number, load1: number): string {
   const lines = [
     `\`npm run bench -- --target int8\` (bench/int8.ts). Measured ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, load average ${load0.toFixed(1)} → ${load1.toFixed(1)} (a shared machine: the ratios, from one interleaved run, are what compares). Batch 1, one thread, medians over ${rows.length ? 'the timed runs' : '-'}; cnnc runs its relaxed-SIMD build where the engine has it, onnxruntime-web its wasm backend with 1 thread on the same QDQ file.`,
     '',
-    `Models: ../shared/models (random weights). \`cnnc quantize\` with ${CALIBRATION} seeded standard-normal calibration inputs (seeds 1000 + 31k), calibrated through cnnc's f32 wasm build, min-max (timed), \`--calibration mse\` and min-max with \`--keep-f32 first\`; layer outputs that no int8 layer reads (the logits, convs feeding residual Adds) are not requantized (int8 layers with f32 output); top-1 agreement of int8 with f32 (both cnnc wasm) over ${HELD_BACK} held-back seeded standard-normal inputs (seeds 500000 + k).`,
+    `Models: ../shared/models (random weights). \`cnnc quantize\` with ${CALIBRATION} seeded standard-normal calibration inputs (seeds 1000 + 31k), calibrated through cnnc's f32 wasm build, min-max (timed), \`--calibration mse\` and min-max with \`--keep-f32 first\`; layer outputs that no int8 layer reads (the logits, convs feeding residual Adds) are not requantized (int8 layers with f32 output); top-1 agreement of int8 with f32 (both cnnc wasm) over ${HELD_BACK} held-back seeded standard-normal inputs (seeds 500000 + k). "2 threads": the same artifacts loaded with \`threads: 2\`, timed interleaved after the one-thread columns.`,
     '',
-    '| model | f32 wasm ms | int8 wasm ms | int8 / f32 | onnxruntime-web int8 ms | cnnc int8 / ort-web | weights int8 / f32 | top-1 agreement (min-max) | (mse) | (min-max, first layer f32) | quantize s | int8 kernels |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
-    ...rows.map((r) => `| ${r.model} | ${r.f32.toFixed(1)} | ${r.int8.toFixed(1)} | ${(r.int8 / r.f32).toFixed(2)}× | ${r.web.toFixed(1)} | ${(r.int8 / r.web).toFixed(2)}× | ${r.weightRatio.toFixed(3)}× | ${(100 * r.agree).toFixed(1)}% | ${(100 * r.agreeMse).toFixed(1)}% | ${(100 * r.agreeFirst).toFixed(1)}% | ${r.quantizeS.toFixed(1)} | ${r.int8Kernels} |`),
+    '| model | f32 wasm ms | int8 wasm ms | int8 / f32 | onnxruntime-web int8 ms | cnnc int8 / ort-web | weights int8 / f32 | top-1 agreement (min-max) | (mse) | (min-max, first layer f32) | quantize s | int8 kernels | f32, 2 threads ms | int8, 2 threads ms | int8 / f32, 2 threads |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.model} | ${r.f32.toFixed(1)} | ${r.int8.toFixed(1)} | ${(r.int8 / r.f32).toFixed(2)}× | ${r.web.toFixed(1)} | ${(r.int8 / r.web).toFixed(2)}× | ${r.weightRatio.toFixed(3)}× | ${(100 * r.agree).toFixed(1)}% | ${(100 * r.agreeMse).toFixed(1)}% | ${(100 * r.agreeFirst).toFixed(1)}% | ${r.quantizeS.toFixed(1)} | ${r.int8Kernels} | ${r.f32x2.toFixed(1)} | ${r.int8x2.toFixed(1)} | ${(r.int8x2 / r.f32x2).toFixed(2)}× |`),
   ];
   return lines.join('\n');
 }

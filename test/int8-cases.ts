@@ -84,6 +84,8 @@ export const CASES: Case[] = [
   { name: 'conv1x1_i8_xz_minus128', op: 'QConv', x: [1, 40, 5, 5], w: [20, 40, 1, 1], xd: 'i8', out: 'i8', xz: -128 },
   { name: 'gemm', op: 'QGemm', x: [6, 20], w: [20, 10], xd: 'u8', out: 'u8', act: { activation: 'relu' } },
   { name: 'gemm_wide', op: 'QGemm', x: [1, 64], w: [64, 1000], xd: 'u8', out: 'i8' },
+  // rows in 3 units of 12 (threads split them), the last one short
+  { name: 'gemm_30_rows', op: 'QGemm', x: [30, 24], w: [24, 12], xd: 'i8', out: 'u8', act: { activation: 'relu' } },
   // f32 output straight from the accumulator (no requantization): partial channel blocks, activations, the f64 path
   { name: 'gemm_f32_out', op: 'QGemm', x: [3, 40], w: [40, 1001], xd: 'u8', out: 'f32' },
   { name: 'conv3x3_f32_out_relu_oddM', op: 'QConv', x: [1, 8, 7, 6], w: [7, 8, 3, 3], xd: 'u8', out: 'f32', conv: { pads: [1, 1, 1, 1] }, act: { activation: 'relu' } },

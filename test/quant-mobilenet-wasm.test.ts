@@ -2,7 +2,7 @@
  * A QDQ MobileNetV2 made by `cnnc quantize` (../shared/models/mobilenet_v2, random weights, a
  * small seeded calibration set) on the wasm target: the O3 pipeline turns every conv and the
  * classifier into int8 kernels (QConv/QGemm); the artifact's output equals the reference
- * interpreter's on the same optimized graph bit for bit, and stays close to onnxruntime-node's
+ * interpreter's on the same optimized graph bit for bit (on one thread and on three), and stays close to onnxruntime-node's
  * spec ops on the QDQ file.
  *
  * Within one output quantization step everywhere does not hold over 52 requantized layers for any
@@ -25,6 +25,7 @@ import { compile } from '../index.js';
 import { decodeModel } from '../frontends/onnx/import.js';
 import { tensorFromProto } from '../frontends/onnx/proto.js';
 import { interpret } from '../ir/interpreter.js';
+import { load } from '../runtime/index.js';
 import { toF64, type Tensor } from '../runtime/tensor.js';
 
 const MODEL = join(resolve(__dirname, '..'), '../shared/models/mobilenet_v2/model.onnx');
@@ -63,6 +64,11 @@ describe.skipIf(!existsSync(MODEL))('int8 MobileNetV2 (cnnc quantize) on wasm', 
       if (seed === 7) {
         const ref = toF64(interpret(c.graph, { [c.graph.inputs[0]]: x })[c.graph.outputs[0]]);
         expect(Array.from(got)).toEqual(Array.from(ref, Math.fround));
+        // the int8 convs split across 3 threads: the same bits
+        const s3 = await load(c.save(), { threads: 3 });
+        expect(s3.threads).toBe(3);
+        expect(Array.from(Object.values(await s3.run({ [c.inputs[0].name]: x }))[0].data as Float32Array)).toEqual(Array.from(got));
+        s3.dispose();
       }
       const want = await ortRun(q, x, true), ortInt8 = await ortRun(q, x, false);
       for (let i = 0; i < want.length; i++) {

@@ -2,7 +2,8 @@
  * The threaded wasm runtime (runtime/wasm/threads.ts): conv, gemm and depthwise layers split by
  * output rows (or output-channel blocks), fused dw+pw blocks by bands of rows (each band its own
  * scratch row), elementwise kernels by rows or element chunks, pools by rows, global pools by
- * channel groups, grouped and batched convs by (part, row) — across 1, 2 and 3 threads on one
+ * channel groups, grouped and batched convs by (part, row), int8 convs by runs of 12 pixels or by
+ * rows (integer sums: equal to the reference bit for bit) — across 1, 2 and 3 threads on one
  * shared memory, each step cut into chunks that the threads claim as they come free. A split does
  * not change any sum's order, so threaded outputs must equal single-threaded ones bit for bit;
  * against the references: f32 tolerance 1e-4 relative to the largest |reference|. 3 threads make
@@ -23,6 +24,7 @@ import { WasmSession } from '../runtime/wasm/index.js';
 import { CHUNKS_PER_THREAD, chunksOf, MIN_PARALLEL_FLOPS, phasesOf, splitBounds } from '../runtime/wasm/threads.js';
 import { drain, shareWord } from '../runtime/wasm/thread-worker.js';
 import { f32File, relErr } from './golden.js';
+import { CASES, build } from './int8-cases.js';
 
 const F32_TOL = 1e-4;
 const MODELS = '../shared/models';
@@ -223,6 +225,24 @@ describe('wasm threads: the newly split kinds vs reference on 1, 2 and 3 threads
     g.setOutputs([g2, dw, g4, pw, pwParts, gemm]);
     const feeds = { x: randT([2, 8, 13, 13], 18), y: randT([1, 12, 13, 13], 19), a: randT([37, 20], 20) };
     await checkSplit(g, feeds, ['Conv (group 2)', 'Conv (group 4)', 'Conv (depthwise)', 'Conv', 'Gemm']);
+  });
+});
+
+describe('wasm threads: int8 convs', () => {
+  it('QConv (dense, depthwise) and QGemm split by units: bit-identical to the reference on 1, 2 and 3 threads; the widening step stays serial', async () => {
+    const split = new Set<string>();
+    for (const c of CASES) {
+      const { g, x } = build(c, c.name.length * 31 + 7);
+      const want = Array.from(interpret(g, { x })[g.outputs[0]].data as ArrayLike<number>);
+      const got = await sameOnThreads(decodeArtifact((await compile(g, 'wasm')).save()), { x }, 0);
+      expect(Array.from(got), c.name).toEqual(want);
+      const s = sessions[sessions.length - 1];
+      for (const op of splitOps(s, 0)) split.add(op);
+      // batch 1: a serial widening step, then the conv; a batch: both per image in one unsplit step
+      const steps = s.plan.steps.filter((st) => st.op.startsWith(c.op));
+      expect(steps.length, c.name).toBe(c.x[0] === 1 || c.op === 'QGemm' ? 2 : 1);
+    }
+    expect([...split].sort()).toEqual(['QConv (int8 depthwise)', 'QConv (int8)', 'QGemm (int8)']);
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * The int8 conv kernels' shared parts (kernels-quant.ts: the pair-dot bodies; kernels-quant-relaxed.ts:
- * the relaxed u8-dot body): the kernel spec, and step 3, the requantizing epilogue and its stores,
- * exactly as the reference (ir/ops/quant.ts qEpilogue) computes it.
+ * the relaxed u8-dot body): the kernel spec, the units that threads share, and step 3, the
+ * requantizing epilogue and its stores, exactly as the reference (ir/ops/quant.ts qEpilogue) computes it.
  */
 import binaryen from 'binaryen';
 import { roundHalfEven } from '../../ir/scalar.js';
@@ -49,6 +49,36 @@ export interface QConvSpec {
   depthwise: boolean;
   P: number; V: number;
   ep: QEpilogue;
+}
+
+/**
+ * Pixels per unit of a dense conv's `_range`: a whole number of register tiles for every tile width
+ * (2, 3, 4 pixels), so that a unit's tiles are the same whichever body runs it.
+ */
+const UNIT_PIXELS = 12;
+
+/** Units of work of the conv's `_range`: output rows (depthwise), runs of UNIT_PIXELS pixels (dense). */
+export const qconvUnits = (s: QConvSpec) => (s.depthwise ? s.OH : Math.ceil((s.OH * s.OW) / UNIT_PIXELS));
+
+/**
+ * The tiles of dense units [ua, ub) over `pixels` flat output pixels, P at a time (`row(Pn)`: the
+ * tile of Pn pixels at q0): the whole units in a run-time loop, the last, partial unit (its size known
+ * here) only when the range ends with it.
+ */
+export function denseUnits(fb: FnBuilder, P: number, pixels: number, q0: number, ua: number, ub: number, row: (Pn: number) => Expr[]): Expr[] {
+  const m = fb.m, o = new Ops(m);
+  if (UNIT_PIXELS % P) throw new Error(`tile of ${P} pixels does not divide a unit of ${UNIT_PIXELS}`);
+  const whole = Math.floor(pixels / UNIT_PIXELS), rest = pixels % UNIT_PIXELS, at = whole * UNIT_PIXELS;
+  const end = m.select(m.i32.lt_s(fb.geti(ub), o.c(whole)), fb.geti(ub), o.c(whole));
+  const fullP = Math.floor(rest / P), tailP = rest % P;
+  const last = [
+    ...(fullP ? [fb.loop(q0, o.c(at), at + fullP * P, P, row(P))] : []),
+    ...(tailP ? [fb.set(q0, o.c(at + fullP * P)), ...row(tailP)] : []),
+  ];
+  return [
+    ...(whole ? [fb.loopDyn(q0, o.mul(fb.geti(ua), UNIT_PIXELS), o.mul(end, UNIT_PIXELS), P, row(P))] : []),
+    ...(rest ? [m.if(m.i32.gt_s(fb.geti(ub), o.c(whole)), m.block(null, last))] : []),
+  ];
 }
 
 /**

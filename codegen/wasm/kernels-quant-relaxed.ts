@@ -15,7 +15,7 @@
  */
 import type binaryen from 'binaryen';
 import { FnBuilder, Ops, i32, relaxedDotAdd, v128, type Expr } from './builder.js';
-import { scratchBorders, storeOut, type QConvSpec, type Splats } from './kernels-quant-epilogue.js';
+import { denseUnits, scratchBorders, storeOut, type QConvSpec, type Splats } from './kernels-quant-epilogue.js';
 
 const PROBE = 'u8dot_works', SEED = 'u8dot_seed', STATE = 'u8dot_state';
 const probeAdded = new WeakSet<binaryen.Module>();
@@ -60,6 +60,12 @@ export function u8ScratchBytes(Hp: number, Wp: number, C: number, M: number): nu
   return Math.ceil((Hp * Wp * quads(C)) / 16) * 16 + Math.ceil(M / 4) * 16;
 }
 
+/** 0x8080808080808080 as an i64 expression (binaryen.js changed i64.const's signature between versions). */
+const flip64 = (m: binaryen.Module) => {
+  const half = () => m.i64.extend_u(m.i32.const(0x80808080 | 0));
+  return m.i64.or(m.i64.shl(half(), m.i64.extend_u(m.i32.const(32))), half());
+};
+
 /** The u8 scratch image of x (i8 flipped to u8), padding filled with the (flipped) zero point. */
 function widenU8(fb: FnBuilder, s: QConvSpec, Cq: number): Expr[] {
   const m = fb.m, o = new Ops(m), x = s.x;
@@ -73,7 +79,7 @@ function widenU8(fb: FnBuilder, s: QConvSpec, Cq: number): Expr[] {
   const inner = x.sc === 1 && x.C % 16 === 0
     ? [fb.loop(c, o.c(0), x.C / 16, 1, [m.v128.store(0, 1, to(16), flip ? m.v128.xor(m.v128.load(0, 1, at(16)), m.i8x16.splat(o.c(flip))) : m.v128.load(0, 1, at(16)))])]
     : x.sc === 1 && x.C % 8 === 0
-      ? [fb.loop(c, o.c(0), x.C / 8, 1, [m.i64.store(0, 1, to(8), flip ? m.i64.xor(m.i64.load(0, 1, at(8)), m.i64.const(0x80808080, 0x80808080 | 0)) : m.i64.load(0, 1, at(8)))])]
+      ? [fb.loop(c, o.c(0), x.C / 8, 1, [m.i64.store(0, 1, to(8), flip ? m.i64.xor(m.i64.load(0, 1, at(8)), flip64(m)) : m.i64.load(0, 1, at(8)))])]
       : [fb.loop(c, o.c(0), x.C, 1, [m.i32.store8(0, 1, to(1), m.i32.xor(m.i32.load8_u(0, 1, o.add(fb.geti(src), o.mul(fb.geti(c), x.sc))), o.c(flip)))])];
   const tailBytes = Array.from({ length: Cq - x.C }, (_, k) => m.i32.store8(x.C + k, 1, fb.geti(dst), o.c(z)));
   const rowStart = () => o.add(o.c(s.S + s.ph * row), o.mul(fb.geti(y), row));
@@ -103,14 +109,40 @@ const QUAD = [0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15];
  */
 export const U8_TILE = { P: 3, V: 2 };
 
-/** The dense conv with the relaxed dot over the u8 scratch (P × V tiles, smaller ones at the tails). */
-export function denseU8Body(fb: FnBuilder, s: QConvSpec, ks: Splats): Expr[] {
+/** Where z·Σw per output channel sits in the scratch, after the u8 image. */
+const corrAt = (s: QConvSpec) => s.S + Math.ceil((s.Hp * s.Wp * quads(s.x.C)) / 16) * 16;
+
+/** The u8 body's step 1: the u8 scratch image, and z·Σw per output channel (the dot of each block's weights with a splat of z). */
+export function u8Prep(fb: FnBuilder, s: QConvSpec): Expr[] {
+  const m = fb.m, o = new Ops(m);
+  const Cq = quads(s.x.C), blockBytes = s.kh * s.kw * Cq * 4;
+  const z = s.x.signed ? s.x.zp + 128 : s.x.zp;
+  const vb = fb.local(i32), wp = fb.local(i32), c4 = fb.local(i32), acc = fb.local(v128);
+  const corr = z === 0 ? [] : [fb.loop(vb, o.c(0), Math.ceil(s.M / 4), 1, [
+    fb.set(wp, o.add(o.c(s.Wq), o.mul(fb.geti(vb), blockBytes))),
+    fb.set(acc, m.v128.const(new Array(16).fill(0))),
+    fb.loop(c4, o.c(0), blockBytes / 16, 1, [
+      fb.set(acc, relaxedDotAdd(m, quadLoad(m, m.v128.load(0, 1, fb.geti(wp))), m.i8x16.splat(o.c(z)), fb.getv(acc))),
+      fb.set(wp, o.addc(fb.geti(wp), 16)),
+    ]),
+    m.v128.store(0, 16, o.add(o.c(corrAt(s)), o.mul(fb.geti(vb), 16)), fb.getv(acc)),
+  ])];
+  return [...widenU8(fb, s, Cq), ...corr];
+}
+
+/** 16 weight bytes (two pair-dot groups) with each lane's 4 inputs of one output together. */
+function quadLoad(m: FnBuilder['m'], w: Expr): Expr {
+  return m.i8x16.shuffle(w, w, QUAD);
+}
+
+/** The dense conv with the relaxed dot over the u8 scratch, units [ua, ub) (P × V tiles, smaller ones at the tails). */
+export function denseU8Body(fb: FnBuilder, s: QConvSpec, ks: Splats, ua: number, ub: number): Expr[] {
   const m = fb.m, o = new Ops(m);
   const Cq = quads(s.x.C);
   if (Cq !== s.Cp) throw new Error(`u8 dot: scratch channels ${s.Cp}, want ${Cq}`);
   const MB = Math.ceil(s.M / 4), blockBytes = s.kh * s.kw * Cq * 4, pixels = s.OH * s.OW;
   const z = s.x.signed ? s.x.zp + 128 : s.x.zp;
-  const Corr = s.S + Math.ceil((s.Hp * s.Wp * Cq) / 16) * 16;
+  const Corr = corrAt(s);
   const { P, V } = U8_TILE;
   const q0 = fb.local(i32), vb = fb.local(i32), wp = fb.local(i32), ky = fb.local(i32), kx = fb.local(i32), c4 = fb.local(i32);
   const base = Array.from({ length: P }, () => fb.local(i32));
@@ -120,18 +152,7 @@ export function denseU8Body(fb: FnBuilder, s: QConvSpec, ks: Splats): Expr[] {
   const sp = fb.local(v128);
   const rowBytes = s.Wp * Cq, pixBytes = Cq;
   const partial = s.M % 4 !== 0;
-  const wload = (off: number) => { const w = m.v128.load(off, 1, fb.geti(wp)); return m.i8x16.shuffle(w, w, QUAD); };
-
-  // z·Σw per output channel: the dot of each block's weights with a splat of z
-  const corr = z === 0 ? [] : [fb.loop(vb, o.c(0), MB, 1, [
-    fb.set(wp, o.add(o.c(s.Wq), o.mul(fb.geti(vb), blockBytes))),
-    fb.set(acc[0], m.v128.const(new Array(16).fill(0))),
-    fb.loop(c4, o.c(0), blockBytes / 16, 1, [
-      fb.set(acc[0], relaxedDotAdd(m, wload(0), m.i8x16.splat(o.c(z)), fb.getv(acc[0]))),
-      fb.set(wp, o.addc(fb.geti(wp), 16)),
-    ]),
-    m.v128.store(0, 16, o.add(o.c(Corr), o.mul(fb.geti(vb), 16)), fb.getv(acc[0])),
-  ])];
+  const wload = (off: number) => quadLoad(m, m.v128.load(off, 1, fb.geti(wp)));
 
   const bases = (Pn: number) => Array.from({ length: Pn }, (_, p) => {
     const q = o.addc(fb.geti(q0), p);
@@ -180,11 +201,5 @@ export function denseU8Body(fb: FnBuilder, s: QConvSpec, ks: Splats): Expr[] {
       ...(tail ? [fb.set(vb, o.c(full * V)), ...tile(Pn, tail)] : []),
     ];
   };
-  const fullP = Math.floor(pixels / P), tailP = pixels % P;
-  return [
-    ...widenU8(fb, s, Cq),
-    ...corr,
-    ...(fullP ? [fb.loop(q0, o.c(0), fullP * P, P, row(P))] : []),
-    ...(tailP ? [fb.set(q0, o.c(fullP * P)), ...row(tailP)] : []),
-  ];
+  return denseUnits(fb, P, pixels, q0, ua, ub, row);
 }

@@ -17,13 +17,15 @@
  *    With f32 output (out_dtype f32: nothing requantizes it) the epilogue stops at v (activation
  *    applied) and stores the f32 lanes.
  * The relaxed build adds a third body for dense convs, the relaxed u8 dot (kernels-quant-relaxed.ts).
+ * Step 1 is its own function (emitQConvPrep), steps 2–3 another (emitQConvRun) over units of work
+ * that threads share: rows for depthwise, runs of 12 output pixels for dense convs.
  */
-import type binaryen from 'binaryen';
+import binaryen from 'binaryen';
 import { FnBuilder, Ops, i32, isRelaxed, none, v128, type Expr } from './builder.js';
-import { Splats, scratchBorders, storeOut, type QConvSpec } from './kernels-quant-epilogue.js';
-import { denseU8Body, u8dotProbe } from './kernels-quant-relaxed.js';
+import { Splats, denseUnits, qconvUnits, scratchBorders, storeOut, type QConvSpec } from './kernels-quant-epilogue.js';
+import { denseU8Body, u8Prep, u8dotProbe } from './kernels-quant-relaxed.js';
 
-export { activationBounds, type QConvSpec, type QEpilogue, type QImage } from './kernels-quant-epilogue.js';
+export { activationBounds, qconvUnits, type QConvSpec, type QEpilogue, type QImage } from './kernels-quant-epilogue.js';
 
 /** Scratch channels: a multiple of 4 for dense (pairs for the pair dot, quads for the relaxed u8 dot), of 8 for depthwise. */
 export const scratchChannels = (C: number, depthwise: boolean) => Math.ceil(C / (depthwise ? 8 : 4)) * (depthwise ? 8 : 4);
@@ -112,8 +114,8 @@ function planar4(fb: FnBuilder, s: QConvSpec, y: number, xx: number, src: number
   return { head: [fb.loop(xx, o.c(0), n8, 8, body)], from: n8 };
 }
 
-/** Dense conv over the scratch image: P × V register tiles (tails handled with smaller tiles). */
-function denseBody(fb: FnBuilder, s: QConvSpec, ks: Splats): Expr[] {
+/** Dense conv over the scratch image, units [ua, ub) (i32 locals): P × V register tiles (tails handled with smaller tiles). */
+function denseBody(fb: FnBuilder, s: QConvSpec, ks: Splats, ua: number, ub: number): Expr[] {
   const m = fb.m, o = new Ops(m);
   const MB = Math.ceil(s.M / 4), K2 = s.kh * s.kw * s.Cp / 2, pixels = s.OH * s.OW;
   const q0 = fb.local(i32), vb = fb.local(i32), wp = fb.local(i32), ky = fb.local(i32), kx = fb.local(i32), c2 = fb.local(i32);
@@ -175,11 +177,7 @@ function denseBody(fb: FnBuilder, s: QConvSpec, ks: Splats): Expr[] {
       ...(tail ? [fb.set(vb, o.c(full * s.V)), ...tile(Pn, tail)] : []),
     ];
   };
-  const fullP = Math.floor(pixels / s.P), tailP = pixels % s.P;
-  return [
-    ...(fullP ? [fb.loop(q0, o.c(0), fullP * s.P, s.P, row(s.P))] : []),
-    ...(tailP ? [fb.set(q0, o.c(fullP * s.P)), ...row(tailP)] : []),
-  ];
+  return denseUnits(fb, s.P, pixels, q0, ua, ub, row);
 }
 
 /**
@@ -189,7 +187,7 @@ function denseBody(fb: FnBuilder, s: QConvSpec, ks: Splats): Expr[] {
  * the packed weights (w[c][kx], w[c][kx+1]). A tile is P output pixels of a row × 8 channels, so the
  * weights are loaded once per tile.
  */
-function depthwiseBody(fb: FnBuilder, s: QConvSpec, ks: Splats): Expr[] {
+function depthwiseBody(fb: FnBuilder, s: QConvSpec, ks: Splats, ua: number, ub: number): Expr[] {
   const m = fb.m, o = new Ops(m);
   const oy = fb.local(i32), ox = fb.local(i32), c8 = fb.local(i32), xb = fb.local(i32), wb = fb.local(i32);
   const acc = Array.from({ length: 2 * s.P }, () => fb.local(v128));
@@ -236,16 +234,35 @@ function depthwiseBody(fb: FnBuilder, s: QConvSpec, ks: Splats): Expr[] {
     ...(full ? [fb.loop(ox, o.c(0), full * s.P, s.P, [fb.loop(c8, o.c(0), blocks, 1, tile(s.P))])] : []),
     ...(tail ? [fb.set(ox, o.c(full * s.P)), fb.loop(c8, o.c(0), blocks, 1, tile(tail))] : []),
   ];
-  return [fb.loop(oy, o.c(0), s.OH, 1, columns)];
+  return [fb.loopDyn(oy, fb.geti(ua), fb.geti(ub), 1, columns)];
 }
 
-/** One image's int8 conv: widen into the scratch, then the dense or depthwise loops with the epilogue. */
-export function emitQConv(m: binaryen.Module, s: QConvSpec): void {
-  const fb = new FnBuilder(m, 0), ks = new Splats(fb);
-  const body = [...widen(fb, s), ...(s.depthwise ? depthwiseBody(fb, s, ks) : denseBody(fb, s, ks))];
+/** Whether the relaxed u8-dot body can run this conv (the module asks the engine at run time). */
+const u8Capable = (m: binaryen.Module, s: QConvSpec) => isRelaxed(m) && !s.depthwise && s.wSigned;
+
+/** Step 1 as its own function `name()`: the scratch image (and, for the u8 body, z·Σw). */
+export function emitQConvPrep(m: binaryen.Module, name: string, s: QConvSpec): void {
+  const fb = new FnBuilder(m, 0);
+  const pair = m.block(null, widen(fb, s));
+  const body = u8Capable(m, s) ? m.if(m.call(u8dotProbe(m), [], i32), m.block(null, u8Prep(fb, s)), pair) : pair;
+  m.addFunction(name, none, none, fb.vars, body);
+}
+
+/**
+ * Steps 2 and 3: `name_range(a, b)` over units [a, b) (qconvUnits) and `name()` over all; with
+ * `parallel`, the range and `name_rows` (the unit count) are exported for the threads
+ * (runtime/wasm/threads.ts): units write disjoint outputs and only read the scratch.
+ */
+export function emitQConvRun(m: binaryen.Module, name: string, s: QConvSpec, parallel: boolean): void {
+  const fb = new FnBuilder(m, 2), ks = new Splats(fb);
+  const pair = m.block(null, s.depthwise ? depthwiseBody(fb, s, ks, 0, 1) : denseBody(fb, s, ks, 0, 1));
   // the relaxed build's dense convs: the relaxed dot where the engine multiplies u8 exactly (kernels-quant-relaxed.ts)
-  const u8 = isRelaxed(m) && !s.depthwise && s.wSigned
-    ? [m.if(m.call(u8dotProbe(m), [], i32), m.block(null, denseU8Body(fb, s, ks)), m.block(null, body))]
-    : body;
-  m.addFunction(s.name, none, none, fb.vars, m.block(null, [...ks.inits, ...u8]));
+  const body = u8Capable(m, s) ? m.if(m.call(u8dotProbe(m), [], i32), m.block(null, denseU8Body(fb, s, ks, 0, 1)), pair) : pair;
+  m.addFunction(`${name}_range`, binaryen.createType([i32, i32]), none, fb.vars, m.block(null, [...ks.inits, body]));
+  const units = qconvUnits(s);
+  m.addFunction(name, none, none, [], m.call(`${name}_range`, [m.i32.const(0), m.i32.const(units)], none));
+  if (!parallel) return;
+  m.addFunctionExport(`${name}_range`, `${name}_range`);
+  m.addGlobal(`${name}_rows`, i32, false, m.i32.const(units));
+  m.addGlobalExport(`${name}_rows`, `${name}_rows`);
 }

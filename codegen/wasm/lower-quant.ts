@@ -9,7 +9,8 @@ import type { Graph, Node } from '../../ir/graph.js';
 import { windowGeometry, type WindowGeometry } from '../../ir/ops/geometry.js';
 import { sizeOf } from '../../ir/types.js';
 import { u8ScratchBytes } from './kernels-quant-relaxed.js';
-import { emitQConv, packQConvWeights, packQDepthwiseWeights, scratchChannels, type QEpilogue, type QImage } from './kernels-quant.js';
+import { emitQConvPrep, emitQConvRun, packQConvWeights, packQDepthwiseWeights, scratchChannels, type QConvSpec, type QEpilogue } from './kernels-quant.js';
+import type { Expr } from './builder.js';
 import { needsConstants, two, wordsOf, type Loc, type OpLowering, type Storage } from './storage.js';
 import { SCALAR_QUANT_LOWERINGS } from './lower-quant-scalar.js';
 
@@ -110,23 +111,39 @@ const qconv: OpLowering = {
     const xd = s.g.type(xv).dtype;
     const flops = 2 * N * OH * OW * M * (depthwise ? 1 : C) * kh * kw;
     const kernel = `${depthwise ? 'qdwconv' : 'qconv'}${kh}x${kw}${sh > 1 || sw > 1 ? `_s${sh === sw ? sh : `${sh}x${sw}`}` : ''}_i8`;
-    s.step(n, kernel, depthwise ? 'int8 depthwise' : 'int8', flops, (m, a, fn) => {
-      const parts: string[] = [];
-      for (let i = 0; i < N; i++) {
-        const name = N === 1 ? fn : `${fn}_n${i}`;
-        parts.push(name);
-        const x: QImage = {
-          X: a(xl) + i * ls[0], H, W, C, sc: ls[1], sh: oneD ? 0 : ls[2], sw: ls[oneD ? 2 : 3], signed: xd === 'i8', zp: Number(n.attrs.x_zero_point),
-        };
-        emitQConv(m, {
-          name, x, S: a(scratch), Hp: HpA, Wp: WpA, Cp, ph, pw, Y: a(y) + i * OH * OW * M * yb, OH, OW, M, yps: M * yb,
-          kh, kw, sh, sw, dh, dw, Wq, wSigned: w.dtype === 'i8', depthwise, ...denseTile(depthwise, C, M), ep,
-        });
-      }
-      if (N > 1) m.addFunction(fn, 0, 0, [], m.block(null, parts.map((p) => m.call(p, [], 0))));
-    }, [xl], [y, scratch]);
+    qconvSteps(s, n, kernel, depthwise ? 'int8 depthwise' : 'int8', flops, N, (a, i) => ({
+      x: {
+        X: a(xl) + i * ls[0], H, W, C, sc: ls[1], sh: oneD ? 0 : ls[2], sw: ls[oneD ? 2 : 3], signed: xd === 'i8', zp: Number(n.attrs.x_zero_point),
+      },
+      S: a(scratch), Hp: HpA, Wp: WpA, Cp, ph, pw, Y: a(y) + i * OH * OW * M * yb, OH, OW, M, yps: M * yb,
+      kh, kw, sh, sw, dh, dw, Wq, wSigned: w.dtype === 'i8', depthwise, ...denseTile(depthwise, C, M), ep,
+    }), xl, y, scratch);
   },
 };
+
+/**
+ * The steps of an int8 conv: one image (N = 1) widens into the scratch in one step, then convolves
+ * in a second whose units the threads share (emitQConvRun); a batch runs both per image in one step
+ * (the images share the scratch), on one thread.
+ */
+function qconvSteps(s: Storage, n: Node, kernel: string, what: string, flops: number, N: number,
+  spec: (a: (l: Loc) => number, image: number) => Omit<QConvSpec, 'name'>, x: Loc, y: Loc, scratch: Loc): void {
+  if (N === 1) {
+    s.step(n, `${kernel}_widen`, `${what}: scratch`, 0, (m, a, fn) => emitQConvPrep(m, fn, { name: fn, ...spec(a, 0) }), [x], [scratch]);
+    s.step(n, kernel, what, flops, (m, a, fn) => emitQConvRun(m, fn, { name: fn, ...spec(a, 0) }, true), [scratch], [y, scratch]);
+    return;
+  }
+  s.step(n, kernel, what, flops, (m, a, fn) => {
+    const calls: Expr[] = [];
+    for (let i = 0; i < N; i++) {
+      const name = `${fn}_n${i}`, q = { name, ...spec(a, i) };
+      emitQConvPrep(m, `${name}_widen`, q);
+      emitQConvRun(m, name, q, false);
+      calls.push(m.call(`${name}_widen`, [], 0), m.call(name, [], 0));
+    }
+    m.addFunction(fn, 0, 0, [], m.block(null, calls));
+  }, [x], [y, scratch]);
+}
 
 const qgemm: OpLowering = {
   typed: typedInt8,
@@ -149,11 +166,11 @@ const qgemm: OpLowering = {
     const y = s.dense(wordsOf(rows * N, yd), 'plain', 0);
     s.define(n.outputs[0], y);
     const xd = s.g.type(xv).dtype;
-    s.step(n, 'qgemm_i8', 'int8', 2 * rows * N * K, (m, a, fn) => emitQConv(m, {
-      name: fn, x: { X: a(x), H: 1, W: rows, C: K, sc: 1, sh: 0, sw: K, signed: xd === 'i8', zp: Number(n.attrs.x_zero_point) },
+    qconvSteps(s, n, 'qgemm_i8', 'int8', 2 * rows * N * K, 1, (a) => ({
+      x: { X: a(x), H: 1, W: rows, C: K, sc: 1, sh: 0, sw: K, signed: xd === 'i8', zp: Number(n.attrs.x_zero_point) },
       S: a(scratch), Hp: 1, Wp: rows, Cp, ph: 0, pw: 0, Y: a(y), OH: 1, OW: rows, M: N, yps: N * yb,
       kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, Wq, wSigned: w.dtype === 'i8', depthwise: false, ...denseTile(false, K, N), ep,
-    }), [x], [y, scratch]);
+    }), x, y, scratch);
   },
 };
 

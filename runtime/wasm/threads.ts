@@ -3,7 +3,8 @@
  * `WebAssembly.Memory({ shared: true })`, each parallel step split into chunks of independent
  * units: output rows, output-channel blocks (weight-stationary convs), bands of rows with their own
  * scratch row (fused dw+pw blocks), element or row ranges (elementwise), channel ranges (global
- * pools); codegen exports `<fn>_range(start, end)` and `<fn>_rows` (the unit count) for each.
+ * pools), runs of 12 output pixels or rows (int8 convs, after their serial widening step); codegen
+ * exports `<fn>_range(start, end)` and `<fn>_rows` (the unit count) for each.
  * Steps without a range, and steps with less work than `minParallelFlops` (the split would cost
  * more than it saves), run on the calling thread (thread 0) alone.
  *
